@@ -1,0 +1,353 @@
+//! The command line, as clap sees it. Only what the user typed lives here; `settings` resolves it.
+//! Doc comments are the `--help` text.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+/// retort: schema migrations as a graph of SQL revisions, in the spirit of Alembic.
+#[derive(Debug, Parser)]
+#[command(
+    name = "retort",
+    version,
+    propagate_version = true,
+    arg_required_else_help = true
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub global: GlobalArgs,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options every command accepts.
+#[derive(Debug, Args)]
+pub struct GlobalArgs {
+    /// The config file.
+    #[arg(
+        short = 'c',
+        long = "config",
+        global = true,
+        default_value = "migrate.toml"
+    )]
+    pub config: PathBuf,
+    /// Database URL; overrides DATABASE_URL and the config file.
+    #[arg(long, global = true)]
+    pub url: Option<String>,
+    /// Print nothing but data and errors.
+    #[arg(short, long, global = true)]
+    pub quiet: bool,
+    /// More detail (full revision entries, statements as they run).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Create migrate.toml, migrations/versions/ and the templates.
+    ///
+    /// Example: retort init myproject
+    Init(InitArgs),
+    /// Create a new revision file.
+    ///
+    /// Example: retort revision -m "add invoice table" --branch-label billing
+    Revision(RevisionArgs),
+    /// Create a merge revision of the given revisions.
+    ///
+    /// Example: retort merge heads -m "merge billing and main"
+    Merge(MergeArgs),
+    /// Apply revisions up to TARGET.
+    ///
+    /// Examples: retort upgrade heads; retort upgrade +1; retort upgrade heads --sql
+    Upgrade(UpgradeArgs),
+    /// Revert revisions down to TARGET.
+    ///
+    /// Examples: retort downgrade -1; retort downgrade base; retort downgrade ae10:base --sql
+    Downgrade(DowngradeArgs),
+    /// Set the version table to REV... without running migrations.
+    ///
+    /// Example: retort stamp heads
+    Stamp(StampArgs),
+    /// Show the database's current revision(s).
+    Current(JsonArgs),
+    /// Show the graph's heads.
+    Heads(HeadsArgs),
+    /// Show branch points.
+    Branches(JsonArgs),
+    /// List revisions, newest first.
+    ///
+    /// Example: retort history -r ae10:heads --verbose
+    History(HistoryArgs),
+    /// Show the revision(s) REV names.
+    ///
+    /// Example: retort show billing@head
+    Show(ShowArgs),
+    /// Current revisions, pending revisions, and whether the database is up to date.
+    Status(JsonArgs),
+    /// Validate the graph and every file; with a database, detect edited applied revisions.
+    Check(CheckArgs),
+    /// Print the revision graph as Graphviz dot or Mermaid.
+    Graph(GraphArgs),
+    /// Show the audit trail of applied upgrades, downgrades and stamps.
+    Log(LogArgs),
+    /// Back up the SQLite database now.
+    Backup(BackupArgs),
+    /// List backups.
+    Backups(JsonArgs),
+    /// Restore a backup (checked against its checksum first).
+    ///
+    /// Examples: retort restore --latest; retort restore backups/app_20261123_101502.db
+    Restore(RestoreArgs),
+    /// Integrity and referential checks of the live database.
+    Verify(JsonArgs),
+    /// Print a shell completion script.
+    ///
+    /// Example: retort completions bash > /etc/bash_completion.d/retort
+    Completions(CompletionsArgs),
+    /// Print the man page (roff).
+    #[command(hide = true)]
+    Man,
+}
+
+#[derive(Debug, Args)]
+pub struct JsonArgs {
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct InitArgs {
+    /// Directory to initialise.
+    #[arg(default_value = ".")]
+    pub dir: PathBuf,
+}
+
+#[derive(Debug, Args)]
+pub struct RevisionArgs {
+    /// The revision's message.
+    #[arg(short, long)]
+    pub message: Option<String>,
+    /// Parent revision (default: the single head); `base` for a new root.
+    #[arg(long)]
+    pub head: Option<String>,
+    /// Allow a parent that is not a head (starts a new branch).
+    #[arg(long)]
+    pub splice: bool,
+    /// A branch label for the new revision.
+    #[arg(long = "branch-label")]
+    pub branch_label: Option<String>,
+    /// A revision or label the new revision depends on (repeatable).
+    #[arg(long = "depends-on")]
+    pub depends_on: Vec<String>,
+    /// Use this id instead of a random one.
+    #[arg(long = "rev-id")]
+    pub rev_id: Option<String>,
+    /// Write the file into this version location.
+    #[arg(long = "version-path")]
+    pub version_path: Option<PathBuf>,
+}
+
+#[derive(Debug, Args)]
+pub struct MergeArgs {
+    /// Revisions to merge (`heads` for all heads).
+    #[arg(required = true)]
+    pub revisions: Vec<String>,
+    #[arg(short, long)]
+    pub message: Option<String>,
+    #[arg(long = "branch-label")]
+    pub branch_label: Option<String>,
+    #[arg(long = "rev-id")]
+    pub rev_id: Option<String>,
+}
+
+/// Options shared by upgrade and downgrade.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// Print the SQL instead of running it (offline mode; TARGET may be a `FROM:TO` range).
+    #[arg(long)]
+    pub sql: bool,
+    /// Dialect for --sql when the URL does not say.
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+    /// Connect, read the current state and print the plan; change nothing.
+    #[arg(long = "dry-run")]
+    pub dry_run: bool,
+    /// Write a JSON report of the run to PATH.
+    #[arg(long)]
+    pub report: Option<PathBuf>,
+    /// Do not back up the database first.
+    #[arg(long = "no-backup")]
+    pub no_backup: bool,
+    /// Seconds to wait for another runner's lock.
+    #[arg(long = "lock-timeout", default_value_t = 60.0)]
+    pub lock_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct UpgradeArgs {
+    /// Target: `heads`, `head`, a revision, `label@head`, `+N`, ...
+    pub target: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+    /// Run the pending plan inside one transaction, report, and roll everything back.
+    #[arg(long)]
+    pub rehearse: bool,
+    /// Run `verify` (integrity and referential checks) after the upgrade.
+    #[arg(long)]
+    pub verify: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct DowngradeArgs {
+    /// Target: a revision, `base`, `-N`, `label@-N`, ...
+    #[arg(allow_hyphen_values = true)]
+    pub target: String,
+    #[command(flatten)]
+    pub run: RunArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StampArgs {
+    /// Revisions to stamp (with --sql, each may be `FROM:TO`).
+    #[arg(required = true, allow_hyphen_values = true)]
+    pub revisions: Vec<String>,
+    /// Delete every version row first.
+    #[arg(long)]
+    pub purge: bool,
+    #[arg(long)]
+    pub sql: bool,
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+    #[arg(long = "no-backup")]
+    pub no_backup: bool,
+    #[arg(long = "lock-timeout", default_value_t = 60.0)]
+    pub lock_timeout: f64,
+}
+
+#[derive(Debug, Args)]
+pub struct HeadsArgs {
+    /// Only heads with nothing depending on them.
+    #[arg(long = "resolve-dependencies")]
+    pub resolve_dependencies: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct HistoryArgs {
+    /// Range `A:B`, `A:` or `:B`.
+    #[arg(short = 'r', long = "rev-range", allow_hyphen_values = true)]
+    pub rev_range: Option<String>,
+    /// Mark the database's current revisions.
+    #[arg(short = 'i', long = "indicate-current")]
+    pub indicate_current: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct ShowArgs {
+    /// Any target form: a revision, `heads`, `label@head`, ...
+    #[arg(allow_hyphen_values = true)]
+    pub rev: String,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Validate files and graph only; do not connect to the database.
+    #[arg(long = "no-db")]
+    pub no_db: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum GraphFormat {
+    Dot,
+    Mermaid,
+}
+
+#[derive(Debug, Args)]
+pub struct GraphArgs {
+    #[arg(long, value_enum, default_value = "dot")]
+    pub format: GraphFormat,
+}
+
+#[derive(Debug, Args)]
+pub struct LogArgs {
+    /// Show only the newest N entries.
+    #[arg(short = 'n', long)]
+    pub limit: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct BackupArgs {
+    /// Print the backup's metadata as JSON.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub struct RestoreArgs {
+    /// The backup file to restore.
+    #[arg(conflicts_with = "latest", required_unless_present = "latest")]
+    pub file: Option<PathBuf>,
+    /// Restore the newest backup.
+    #[arg(long)]
+    pub latest: bool,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum Shell {
+    Bash,
+    Zsh,
+    Fish,
+}
+
+#[derive(Debug, Args)]
+pub struct CompletionsArgs {
+    #[arg(value_enum)]
+    pub shell: Shell,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub enum DialectArg {
+    Sqlite,
+    Postgresql,
+    Mysql,
+}
+
+impl From<DialectArg> for crate::config::Dialect {
+    fn from(d: DialectArg) -> Self {
+        match d {
+            DialectArg::Sqlite => crate::config::Dialect::Sqlite,
+            DialectArg::Postgresql => crate::config::Dialect::Postgresql,
+            DialectArg::Mysql => crate::config::Dialect::Mysql,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::CommandFactory;
+
+    #[test]
+    fn clap_definition_is_consistent() {
+        Cli::command().debug_assert();
+    }
+
+    #[test]
+    fn negative_relative_targets_parse_as_values() {
+        let cli = Cli::try_parse_from(["retort", "downgrade", "-1"]).unwrap();
+        match cli.command {
+            Command::Downgrade(a) => assert_eq!(a.target, "-1"),
+            other => panic!("unexpected {other:?}"),
+        }
+    }
+}

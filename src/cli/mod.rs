@@ -1,0 +1,31 @@
+//! Entry point of the command line: parse, run, render the error, map the exit status.
+
+pub mod args;
+
+use std::ffi::OsString;
+
+use clap::Parser;
+
+use crate::commands::{self, Context};
+use crate::output::Printer;
+
+/// Runs retort with `args` (including the program name) and returns the exit status.
+pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+    let cli = match args::Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => {
+            // clap prints help/version on stdout (exit 0) and usage errors on stderr (exit 2).
+            let _ = e.print();
+            return u8::try_from(e.exit_code()).unwrap_or(2);
+        }
+    };
+    let printer = Printer::new(cli.global.quiet, cli.global.verbose);
+    let ctx = Context::new(&cli.global, printer.clone());
+    match commands::run(&ctx, cli.command) {
+        Ok(code) => code,
+        Err(err) => {
+            printer.error(&err);
+            err.exit_code()
+        }
+    }
+}

@@ -1,0 +1,10 @@
+//! SQLite backend (rusqlite, bundled).
+
+use crate::config::DatabaseUrl;
+use crate::error::{Error, Result};
+
+/// Opens a connection.
+pub fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
+    let _ = url;
+    Err(Error::Internal("sqlite backend: not built yet".into()))
+}

@@ -1,0 +1,1 @@
+//! SQL for the version table and the audit table, per dialect (shared by live and offline runs).

@@ -1,0 +1,1 @@
+//! The target grammar: `heads`, `label@head`, `-1`, `ae10:`, ... (Alembic's symbols).

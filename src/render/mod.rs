@@ -1,0 +1,1 @@
+//! Templates: the built-in ones (compiled in) and project overrides, rendered with minijinja.
