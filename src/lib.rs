@@ -18,6 +18,7 @@
 //! | `exec` | order side effects of a plan: lock, transactions, audit | parse targets |
 //! | `render` | minijinja templates for offline SQL and new revisions | execute SQL |
 //! | `backup` | SQLite backups, checksums, restore | plan migrations |
+//! | `verify` | integrity and orphaned-row checks of a live database | change data |
 //! | `commands` | one file per command, thin orchestration | contain SQL or graph logic |
 //! | `output` | stdout for data, stderr for everything else | — |
 
@@ -33,5 +34,6 @@ pub mod output;
 pub mod project;
 pub mod render;
 pub mod script;
+pub mod verify;
 
 pub use error::{Error, Result};

@@ -1,0 +1,1 @@
+//! Integrity and referential checks of a live database (`verify`, `upgrade --verify`).
