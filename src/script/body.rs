@@ -160,17 +160,7 @@ mod tests {
     }
 
     fn failure(text: &str) -> (usize, String) {
-        match parse(text) {
-            Err(Error::Script {
-                path,
-                line,
-                message,
-            }) => {
-                assert_eq!(path, Path::new("v/abc.sql"));
-                (line, message)
-            }
-            other => panic!("expected a script error, got {other:?}"),
-        }
+        crate::script::tests::script_error(parse(text), "v/abc.sql")
     }
 
     #[test]

@@ -303,19 +303,8 @@ mod tests {
         parse_header(Path::new("v/abc.sql"), text)
     }
 
-    /// The error's line and message; panics if parsing succeeded.
     fn failure(text: &str) -> (usize, String) {
-        match parse(text) {
-            Err(Error::Script {
-                path,
-                line,
-                message,
-            }) => {
-                assert_eq!(path, Path::new("v/abc.sql"));
-                (line, message)
-            }
-            other => panic!("expected a script error, got {other:?}"),
-        }
+        crate::script::tests::script_error(parse(text), "v/abc.sql")
     }
 
     #[test]

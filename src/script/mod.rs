@@ -202,8 +202,26 @@ fn file_name_mismatch(path: &Path, revision: &str) -> Option<String> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+
+    /// The line and message of the `Error::Script` for `path`; panics on anything else.
+    pub(crate) fn script_error<T: std::fmt::Debug>(
+        result: Result<T>,
+        path: &str,
+    ) -> (usize, String) {
+        match result {
+            Err(Error::Script {
+                path: p,
+                line,
+                message,
+            }) => {
+                assert_eq!(p, Path::new(path));
+                (line, message)
+            }
+            other => panic!("expected a script error for {path}, got {other:?}"),
+        }
+    }
 
     fn revision_text(id: &str) -> String {
         format!("-- revision = \"{id}\"\n\n-- migrate:upgrade\nSELECT 1;\n")
@@ -322,21 +340,15 @@ mod tests {
             "ab_x.sql",
             b"-- revision = \"ab\"\n\n-- migrate:upgrade\nINSERT INTO t VALUES ('caf\xe9');\n",
         );
-        match scan(&[tmp.path().to_path_buf()], false) {
-            Err(Error::Script {
-                path: p,
-                line,
-                message,
-            }) => {
-                assert_eq!(p, path);
-                assert_eq!(line, 4);
-                assert_eq!(
-                    message,
-                    "not valid UTF-8 (first bad byte at offset 65); save the file as UTF-8"
-                );
-            }
-            other => panic!("expected a script error, got {other:?}"),
-        }
+        let (line, message) = script_error(
+            scan(&[tmp.path().to_path_buf()], false),
+            path.to_str().unwrap(),
+        );
+        assert_eq!(line, 4);
+        assert_eq!(
+            message,
+            "not valid UTF-8 (first bad byte at offset 65); save the file as UTF-8"
+        );
     }
 
     #[test]
