@@ -97,7 +97,7 @@ fn toml_filter(value: Value) -> std::result::Result<String, minijinja::Error> {
         ValueKind::Seq => {
             let items = value
                 .try_iter()?
-                .map(|item| toml_filter(item))
+                .map(toml_filter)
                 .collect::<std::result::Result<Vec<_>, _>>()?;
             Ok(format!("[{}]", items.join(", ")))
         }
