@@ -149,3 +149,105 @@ fn usage_errors_exit_2() {
     let tmp = tempfile::tempdir().unwrap();
     retort(tmp.path()).args(["init", "a", "b"]).assert().code(2);
 }
+
+/// The demo project at the repository root, loaded as `retort` loads it.
+fn demo_scripts() -> Vec<retort::script::Script> {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = retort::config::Config::parse(
+        &root.join("migrate.toml"),
+        root,
+        &std::fs::read_to_string(root.join("migrate.toml")).unwrap(),
+        &|_| None,
+    )
+    .unwrap();
+    assert_eq!(config.database_url.as_deref(), Some("sqlite:///demo.db"));
+    assert_eq!(config.version_table, "retort_version");
+    let (scripts, warnings) = retort::script::scan(&config.version_locations, false).unwrap();
+    assert!(warnings.is_empty(), "{warnings:?}");
+    scripts
+}
+
+#[test]
+fn demo_project_has_a_branch_a_label_a_merge_and_a_verify() {
+    let scripts = demo_scripts();
+    assert!(scripts.len() >= 6);
+    let ids: Vec<&str> = scripts.iter().map(|s| s.revision.as_str()).collect();
+    for script in &scripts {
+        assert_eq!(script.revision.len(), 12);
+        assert!(script.revision.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(script.message.is_some() && script.create_date.is_some());
+        assert!(script.sections.is_reversible(), "{}", script.revision);
+        for parent in &script.down_revisions {
+            assert!(ids.contains(&parent.as_str()), "{parent}");
+        }
+    }
+    let bases = scripts
+        .iter()
+        .filter(|s| s.down_revisions.is_empty())
+        .count();
+    assert_eq!(bases, 1);
+    assert!(scripts.iter().any(|s| s.down_revisions.len() == 2));
+    assert!(scripts.iter().any(|s| s.branch_labels == ["billing"]));
+    assert!(scripts.iter().any(|s| s.sections.verify.is_some()));
+    assert!(scripts
+        .iter()
+        .any(|s| !s.sections.dialect_specific.is_empty()));
+    let children_of = |id: &str| {
+        scripts
+            .iter()
+            .filter(|s| s.down_revisions.iter().any(|p| p == id))
+            .count()
+    };
+    assert!(ids.iter().any(|id| children_of(id) == 2), "a branch point");
+}
+
+/// The demo's SQL runs on SQLite up, down to base, and up again (parents before children).
+#[cfg(feature = "sqlite")]
+#[test]
+fn demo_project_sql_runs_on_sqlite_both_ways() {
+    use retort::config::Dialect;
+    use retort::script::SectionKind;
+
+    let scripts = demo_scripts();
+    let mut order: Vec<&retort::script::Script> = Vec::new();
+    while order.len() < scripts.len() {
+        let ready = scripts
+            .iter()
+            .find(|s| {
+                !order.iter().any(|o| o.revision == s.revision)
+                    && s.down_revisions
+                        .iter()
+                        .all(|p| order.iter().any(|o| &o.revision == p))
+            })
+            .expect("the demo history is a DAG");
+        order.push(ready);
+    }
+    let db = rusqlite::Connection::open_in_memory().unwrap();
+    db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
+    let run = |script: &retort::script::Script, kind: SectionKind| {
+        if let Some(section) = script.sections.get(kind, Dialect::Sqlite) {
+            db.execute_batch(&section.sql)
+                .unwrap_or_else(|e| panic!("{} {kind:?}: {e}", script.revision));
+        }
+    };
+    for _ in 0..2 {
+        for script in &order {
+            run(script, SectionKind::Upgrade);
+            if let Some(verify) = script.sections.get(SectionKind::Verify, Dialect::Sqlite) {
+                let ok: bool = db.query_row(&verify.sql, [], |row| row.get(0)).unwrap();
+                assert!(ok, "verify of {}", script.revision);
+            }
+        }
+        for script in order.iter().rev() {
+            run(script, SectionKind::Downgrade);
+        }
+        let tables: i64 = db
+            .query_row(
+                "SELECT COUNT(*) FROM sqlite_master WHERE type = 'table'",
+                [],
+                |row| row.get(0),
+            )
+            .unwrap();
+        assert_eq!(tables, 0);
+    }
+}
