@@ -142,8 +142,16 @@ impl Shown<'_> {
         let mut out = format!(
             "Rev: {}{}{}{}{}\n",
             info.revision,
-            if info.children.is_empty() { " (head)" } else { "" },
-            if info.is_branch_point { " (branchpoint)" } else { "" },
+            if info.children.is_empty() {
+                " (head)"
+            } else {
+                ""
+            },
+            if info.is_branch_point {
+                " (branchpoint)"
+            } else {
+                ""
+            },
             if info.is_merge { " (mergepoint)" } else { "" },
             if current { " (current)" } else { "" },
         );
@@ -153,13 +161,19 @@ impl Shown<'_> {
             out.push_str(&format!("Parent: {}\n", self.down()));
         }
         if !info.depends_on.is_empty() {
-            out.push_str(&format!("Also depends on: {}\n", info.depends_on.join(", ")));
+            out.push_str(&format!(
+                "Also depends on: {}\n",
+                info.depends_on.join(", ")
+            ));
         }
         if info.is_branch_point {
             out.push_str(&format!("Branches into: {}\n", info.children.join(", ")));
         }
         if !info.branch_labels.is_empty() {
-            out.push_str(&format!("Branch names: {}\n", info.branch_labels.join(", ")));
+            out.push_str(&format!(
+                "Branch names: {}\n",
+                info.branch_labels.join(", ")
+            ));
         }
         out.push_str(&format!("Path: {}\n\n", self.path.display()));
         // Alembic prints the revision's docstring: message, then the id, parents and date.

@@ -34,8 +34,15 @@ fn dot(project: &Project) -> String {
     let mut out = String::from("digraph revisions {\n    rankdir=BT;\n    node [shape=box];\n");
     for id in project.graph.ids() {
         let heads = project.graph.heads();
-        let style = if heads.contains(&id) { ", style=bold" } else { "" };
-        out.push_str(&format!("    \"{id}\" [label=\"{}\"{style}];\n", label(project, id)));
+        let style = if heads.contains(&id) {
+            ", style=bold"
+        } else {
+            ""
+        };
+        out.push_str(&format!(
+            "    \"{id}\" [label=\"{}\"{style}];\n",
+            label(project, id)
+        ));
     }
     for (child, parent, kind) in project.graph.edges() {
         let style = match kind {
@@ -51,7 +58,10 @@ fn dot(project: &Project) -> String {
 fn mermaid(project: &Project) -> String {
     let mut out = String::from("flowchart BT\n");
     for id in project.graph.ids() {
-        out.push_str(&format!("    {id}[\"{}\"]\n", label(project, id).replace("\\n", "<br/>")));
+        out.push_str(&format!(
+            "    {id}[\"{}\"]\n",
+            label(project, id).replace("\\n", "<br/>")
+        ));
     }
     for (child, parent, kind) in project.graph.edges() {
         let arrow = match kind {

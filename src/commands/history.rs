@@ -30,7 +30,9 @@ pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
         return Ok(0);
     }
     for id in &revisions {
-        let Some(shown) = project.shown(id) else { continue };
+        let Some(shown) = project.shown(id) else {
+            continue;
+        };
         let line = if ctx.printer.verbose {
             shown.entry(is_current(id))
         } else {
