@@ -6,3 +6,6 @@ mod harness;
 
 #[path = "servers/backends.rs"]
 mod backends;
+
+#[path = "servers/suite.rs"]
+mod suite;
