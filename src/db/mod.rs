@@ -136,3 +136,13 @@ pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Connection>> {
         }),
     }
 }
+
+/// Opens a connection for a command that only reads (`current`, `status`, `log`, `check`):
+/// `None` when an SQLite file does not exist (the database is at base), which is never created.
+pub fn connect_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
+    match url.dialect() {
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => sqlite::open_existing(url),
+        _ => connect(url).map(Some),
+    }
+}
