@@ -76,13 +76,19 @@ fn verbose_entry(project: &Project, id: &str) -> String {
         text.push_str(&format!("Parent: {parent}\n"));
     }
     if !info.depends_on.is_empty() {
-        text.push_str(&format!("Also depends on: {}\n", info.depends_on.join(", ")));
+        text.push_str(&format!(
+            "Also depends on: {}\n",
+            info.depends_on.join(", ")
+        ));
     }
     if info.is_branch_point {
         text.push_str(&format!("Branches into: {}\n", info.children.join(", ")));
     }
     if !info.branch_labels.is_empty() {
-        text.push_str(&format!("Branch names: {}\n", info.branch_labels.join(", ")));
+        text.push_str(&format!(
+            "Branch names: {}\n",
+            info.branch_labels.join(", ")
+        ));
     }
     if let Some(script) = project.script(id) {
         text.push_str(&format!("Path: {}\n", script.path.display()));
@@ -98,7 +104,10 @@ fn verbose_entry(project: &Project, id: &str) -> String {
 pub(super) fn read_rows(ctx: &Context, project: &Project) -> Result<Vec<String>> {
     let url = ctx.database_url(&project.config)?;
     let rows = match db::connect_existing(&url)? {
-        Some(mut conn) => read_heads(conn.as_mut(), &version_table(&project.config, url.dialect()))?,
+        Some(mut conn) => read_heads(
+            conn.as_mut(),
+            &version_table(&project.config, url.dialect()),
+        )?,
         None => Vec::new(),
     };
     check_rows_known(project, &rows)?;
@@ -120,7 +129,7 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
     }
     if printer.verbose {
         let url = ctx.database_url(&project.config)?;
-        printer.status(format!("Current revision(s) for {url}:"));
+        printer.data(format!("Current revision(s) for {url}:"));
         for id in &current {
             printer.data(verbose_entry(&project, id));
         }

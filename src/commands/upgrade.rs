@@ -66,7 +66,15 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     } else {
         Mode::Run
     };
-    run_online(ctx, &project, &args.run, Direction::Upgrade, &target, mode, &planner)
+    run_online(
+        ctx,
+        &project,
+        &args.run,
+        Direction::Upgrade,
+        &target,
+        mode,
+        &planner,
+    )
 }
 
 pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
@@ -92,7 +100,15 @@ pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
     } else {
         Mode::Run
     };
-    run_online(ctx, &project, &args.run, Direction::Downgrade, &target, mode, &planner)
+    run_online(
+        ctx,
+        &project,
+        &args.run,
+        Direction::Downgrade,
+        &target,
+        mode,
+        &planner,
+    )
 }
 
 fn reject_range(target: &str, command: &str) -> Result<()> {
@@ -145,7 +161,9 @@ pub(super) fn offline_dialect(
             .database_url(config)
             .map(|url| url.dialect())
             .map_err(|e| Error::Usage {
-                message: format!("{e}; with `--sql`, pass `--dialect sqlite|postgresql|mysql` instead"),
+                message: format!(
+                    "{e}; with `--sql`, pass `--dialect sqlite|postgresql|mysql` instead"
+                ),
             }),
     }
 }
@@ -231,8 +249,22 @@ pub(super) fn run_online(
                 Ok(r) if r.failure.is_none() => "success",
                 _ => "failed",
             },
-            run: report.as_ref().ok(),
-            error: report.as_ref().err().map(ToString::to_string),
+            heads_before: report
+                .as_ref()
+                .map(|r| r.heads_before.as_slice())
+                .unwrap_or_default(),
+            heads_after: report
+                .as_ref()
+                .map(|r| r.heads_after.as_slice())
+                .unwrap_or_default(),
+            steps: report
+                .as_ref()
+                .map(|r| r.steps.as_slice())
+                .unwrap_or_default(),
+            error: match &report {
+                Ok(r) => r.error.clone(),
+                Err(e) => Some(e.to_string()),
+            },
             backup: None,
         };
         write_report(path, &document)?;
@@ -319,7 +351,11 @@ fn describe_heads(heads: &[String]) -> String {
 }
 
 fn summarize(printer: &Printer, report: &RunReport, mode: Mode) {
-    let ok = report.steps.iter().filter(|s| s.outcome == "success").count();
+    let ok = report
+        .steps
+        .iter()
+        .filter(|s| s.outcome == "success")
+        .count();
     if mode == Mode::Rehearse {
         for step in &report.steps {
             printer.data(format!(
@@ -360,8 +396,9 @@ struct ReportDocument<'a> {
     started_at: String,
     duration_ms: i64,
     outcome: &'static str,
-    #[serde(flatten)]
-    run: Option<&'a RunReport>,
+    heads_before: &'a [String],
+    heads_after: &'a [String],
+    steps: &'a [StepReport],
     error: Option<String>,
     /// The backup taken before the run (filled by `crate::backup`), if any.
     backup: Option<serde_json::Value>,
@@ -414,10 +451,8 @@ impl Progress for StepDisplay<'_> {
             return;
         }
         let bar = self.bar.get_or_insert_with(|| {
-            let bar = ProgressBar::with_draw_target(
-                Some(total as u64),
-                ProgressDrawTarget::stderr(),
-            );
+            let bar =
+                ProgressBar::with_draw_target(Some(total as u64), ProgressDrawTarget::stderr());
             if let Ok(style) =
                 ProgressStyle::with_template("{bar:30} {pos}/{len} {elapsed} {wide_msg}")
             {
