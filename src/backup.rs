@@ -132,9 +132,14 @@ pub fn backup_sqlite(
     trigger_command: &str,
     version_rows: &[String],
 ) -> Result<BackupRecord> {
-    let original = db_path
-        .canonicalize()
-        .map_err(|e| Error::io("read database", db_path, e))?;
+    if !db_path.is_file() {
+        return Err(Error::io(
+            "read database",
+            db_path,
+            std::io::Error::from(std::io::ErrorKind::NotFound),
+        ));
+    }
+    let original = canonical_path(db_path);
     let stem = original
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
@@ -218,6 +223,22 @@ fn copy_with_backup_api(source: &Path, target: &Path) -> rusqlite::Result<()> {
         rusqlite::ffi::Error::new(rusqlite::ffi::SQLITE_BUSY),
         Some("the database stayed locked by another connection for 30 seconds".into()),
     ))
+}
+
+/// The absolute path a backup records as its original: symlinks resolved, also for a database
+/// file that does not exist (yet).
+pub fn canonical_path(path: &Path) -> PathBuf {
+    if let Ok(full) = path.canonicalize() {
+        return full;
+    }
+    let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
+    match (absolute.parent(), absolute.file_name()) {
+        (Some(parent), Some(name)) => parent
+            .canonicalize()
+            .map(|p| p.join(name))
+            .unwrap_or(absolute.clone()),
+        _ => absolute,
+    }
 }
 
 /// Creates `<stem>_<YYYYmmdd_HHMMSS>[_N].<ext>` in `dir`, mode 0600, never reusing a name.
@@ -493,8 +514,8 @@ pub fn sqlite_version_rows(db_path: &Path, version_table: &str) -> Result<Vec<St
         return Ok(Vec::new());
     }
     let sql = format!(
-        "SELECT version_num FROM \"{}\" ORDER BY version_num",
-        version_table.replace('"', "\"\"")
+        "SELECT version_num FROM {} ORDER BY version_num",
+        crate::verify::quote_ident(Dialect::Sqlite, version_table)
     );
     let mut stmt = conn.prepare(&sql).map_err(failed)?;
     let rows = stmt
@@ -503,6 +524,43 @@ pub fn sqlite_version_rows(db_path: &Path, version_table: &str) -> Result<Vec<St
         .collect::<rusqlite::Result<Vec<_>>>()
         .map_err(failed)?;
     Ok(rows)
+}
+
+/// The version table's rows of the database of `url`, for a backup's metadata (none when the
+/// table does not exist). Reads only.
+pub fn current_version_rows(config: &Config, url: &DatabaseUrl) -> Result<Vec<String>> {
+    if url.dialect() == Dialect::Sqlite {
+        return match url.sqlite_path().filter(|path| path.is_file()) {
+            Some(path) => sqlite_version_rows(&path, &config.version_table),
+            None => Ok(Vec::new()),
+        };
+    }
+    let mut conn = crate::db::connect(url)?;
+    let failed = |e: crate::db::DbError| Error::Database {
+        context: format!("reading the version table `{}`", config.version_table),
+        message: e.message,
+    };
+    let schema = config.version_table_schema.as_deref();
+    if !conn
+        .table_exists(schema, &config.version_table)
+        .map_err(failed)?
+    {
+        return Ok(Vec::new());
+    }
+    let quote = |name: &str| crate::verify::quote_ident(url.dialect(), name);
+    let table = match schema {
+        Some(schema) => format!("{}.{}", quote(schema), quote(&config.version_table)),
+        None => quote(&config.version_table),
+    };
+    let rows = conn
+        .query(&format!(
+            "SELECT version_num FROM {table} ORDER BY version_num"
+        ))
+        .map_err(failed)?;
+    Ok(rows
+        .iter()
+        .filter_map(|row| row.first().and_then(crate::db::Value::as_text))
+        .collect())
 }
 
 /// Restores `backup_file` over the SQLite database at `db_path`.
@@ -677,11 +735,36 @@ pub fn backup_before_change(
     if config.backup.enabled == Some(false) {
         return Ok(None);
     }
+    if url.dialect() == Dialect::Sqlite && !url.sqlite_path().is_some_and(|path| path.is_file()) {
+        // In memory, or not created yet: there is nothing to lose.
+        return Ok(None);
+    }
+    match backup_now(config, url, trigger, version_rows, printer)? {
+        Some(record) => Ok(Some(record)),
+        None if config.backup.required == Some(false) => {
+            printer.warn(format!(
+                "{}; going on without one (`required = false`)",
+                no_dump_tool(url)
+            ));
+            Ok(None)
+        }
+        None => Err(no_backup_possible(url, true)),
+    }
+}
+
+/// Backs up the database of `url` now, whatever `[backup] enabled` says, and applies retention.
+/// `Ok(None)` when a server database has no dump command or tool; an SQLite database must be
+/// an existing file.
+pub fn backup_now(
+    config: &Config,
+    url: &DatabaseUrl,
+    trigger: &str,
+    version_rows: &[String],
+    printer: &Printer,
+) -> Result<Option<BackupRecord>> {
     let record = match url.dialect() {
         Dialect::Sqlite => {
-            let Some(db_path) = url.sqlite_path().filter(|path| path.is_file()) else {
-                return Ok(None);
-            };
+            let db_path = existing_sqlite_file(url)?;
             let dir = backup_dir(config, Some(&db_path));
             backup_sqlite(&db_path, &dir, trigger, version_rows)?
         }
@@ -689,7 +772,7 @@ pub fn backup_before_change(
             let dir = backup_dir(config, None);
             match server::dump(config, url, &dir, trigger, version_rows)? {
                 Some(record) => record,
-                None => return no_server_backup(config, url, printer),
+                None => return Ok(None),
             }
         }
     };
@@ -705,28 +788,50 @@ pub fn backup_before_change(
     Ok(Some(record))
 }
 
-fn no_server_backup(
-    config: &Config,
-    url: &DatabaseUrl,
-    printer: &Printer,
-) -> Result<Option<BackupRecord>> {
-    let tool = server::default_tool(url.dialect());
-    let message = format!(
-        "no backup of `{url}` can be made: `[backup] command` is not set and `{tool}` is not on PATH"
-    );
-    if config.backup.required == Some(false) {
-        printer.warn(format!(
-            "{message}; going on without one (`required = false`)"
-        ));
-        return Ok(None);
+/// The file of an SQLite URL, which must exist (backup, restore's pre-restore copy, verify).
+pub fn existing_sqlite_file(url: &DatabaseUrl) -> Result<PathBuf> {
+    match url.sqlite_path() {
+        Some(path) if path.is_file() => Ok(path),
+        Some(path) => Err(Error::Backup {
+            message: format!("the SQLite database `{}` does not exist", path.display()),
+            hint: Some("check `database_url` in migrate.toml, DATABASE_URL or `--url`".into()),
+        }),
+        None => Err(Error::Backup {
+            message: format!("`{url}` is an in-memory database; there is no file to back up"),
+            hint: None,
+        }),
     }
-    Err(Error::Backup {
-        message: format!("{message}; nothing was changed"),
+}
+
+fn no_dump_tool(url: &DatabaseUrl) -> String {
+    format!(
+        "no backup of `{url}` can be made: `command` under `[backup]` is not set and `{}` is not on PATH",
+        server::default_tool(url.dialect())
+    )
+}
+
+/// The error when a server database cannot be dumped; `before_change` adds how to go on anyway.
+pub fn no_backup_possible(url: &DatabaseUrl, before_change: bool) -> Error {
+    let tool = server::default_tool(url.dialect());
+    let go_on = if before_change {
+        ", or run again with `--no-backup` (or set `required = false` under `[backup]`) to go on without a backup"
+    } else {
+        ""
+    };
+    Error::Backup {
+        message: format!(
+            "{}{}",
+            no_dump_tool(url),
+            if before_change {
+                "; nothing was changed"
+            } else {
+                ""
+            }
+        ),
         hint: Some(format!(
-            "install `{tool}`, set `command` under `[backup]` in migrate.toml, or run again with \
-             `--no-backup` (or set `required = false` under `[backup]`) to go on without a backup"
+            "install `{tool}` or set `command` under `[backup]` in migrate.toml{go_on}"
         )),
-    })
+    }
 }
 
 #[cfg(test)]

@@ -124,36 +124,32 @@ fn default_command(tool: &Path, dialect: Dialect, target: &ServerTarget) -> Comm
 /// The connection settings as the dump tools read them, plus `RETORT_*` variables for a user's
 /// command. The password is only ever in `PGPASSWORD` / `MYSQL_PWD`.
 fn set_environment(command: &mut Command, dialect: Dialect, target: &ServerTarget, out: &Path) {
-    let vars: &[(&str, &Option<String>)] = match dialect {
-        Dialect::Postgresql => &[
+    let server_vars = match dialect {
+        Dialect::Postgresql => [
             ("PGHOST", &target.host),
             ("PGPORT", &target.port),
             ("PGUSER", &target.user),
             ("PGPASSWORD", &target.password),
         ],
-        _ => &[
+        _ => [
             ("MYSQL_HOST", &target.host),
             ("MYSQL_TCP_PORT", &target.port),
+            ("MYSQL_USER", &target.user),
             ("MYSQL_PWD", &target.password),
         ],
     };
-    for (name, value) in vars {
+    let retort_vars = [
+        ("RETORT_DB_HOST", &target.host),
+        ("RETORT_DB_PORT", &target.port),
+        ("RETORT_DB_USER", &target.user),
+    ];
+    for (name, value) in server_vars.into_iter().chain(retort_vars) {
         if let Some(value) = value {
             command.env(name, value);
         }
     }
     if dialect == Dialect::Postgresql {
         command.env("PGDATABASE", &target.database);
-    }
-    let retort_vars = [
-        ("RETORT_DB_HOST", &target.host),
-        ("RETORT_DB_PORT", &target.port),
-        ("RETORT_DB_USER", &target.user),
-    ];
-    for (name, value) in retort_vars {
-        if let Some(value) = value {
-            command.env(name, value);
-        }
     }
     command.env("RETORT_DB_NAME", &target.database);
     command.env("RETORT_BACKUP_FILE", out);
