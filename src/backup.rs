@@ -244,6 +244,8 @@ pub fn canonical_path(path: &Path) -> PathBuf {
 /// Creates `<stem>_<YYYYmmdd_HHMMSS>[_N].<ext>` in `dir`, mode 0600, never reusing a name.
 fn create_backup_file(dir: &Path, stem: &str, ext: &str) -> Result<(PathBuf, File)> {
     std::fs::create_dir_all(dir).map_err(|e| write_failure(dir, &e.to_string()))?;
+    // Metadata records absolute paths, whatever directory retort ran in.
+    let dir = &canonical_path(dir);
     let stamp = Utc::now().format("%Y%m%d_%H%M%S").to_string();
     for n in 0..1000 {
         let name = match n {
@@ -345,6 +347,7 @@ fn sync_dir(dir: &Path) {
 /// The retort backups in `dir`, newest first. A missing directory has none; files without
 /// readable metadata are not retort backups and are left out.
 pub fn list_backups(dir: &Path) -> Result<Vec<BackupRecord>> {
+    let dir = &canonical_path(dir);
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Vec::new()),
