@@ -178,7 +178,7 @@ fn finish_backup(
         let record = BackupRecord {
             original_path,
             backup_path: backup_path.to_path_buf(),
-            created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Secs, true),
+            created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
             sha256,
             size,
             version_rows: version_rows.to_vec(),
