@@ -281,6 +281,14 @@ fn retention_keeps_only_the_configured_number() {
     );
 }
 
+fn file_sha256(path: &Path) -> String {
+    use sha2::Digest;
+    sha2::Sha256::digest(std::fs::read(path).unwrap())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
+}
+
 /// Tiny deterministic-per-run pseudo-random numbers, enough to spread kill times.
 fn next_random(state: &mut u64) -> u64 {
     *state ^= *state << 13;
@@ -333,19 +341,28 @@ fn restore_killed_at_any_moment_leaves_a_whole_database() {
     let full = started.elapsed().max(Duration::from_millis(20));
     assert_eq!(state_of(&db), "backup");
 
+    let (original_sha, backup_sha) = (file_sha256(&pristine), file_sha256(&backup));
     let mut seed = u64::from(std::process::id()) | 1;
     let mut outcomes = Vec::new();
-    for round in 0..8u64 {
+    for round in 0..10u64 {
         reset();
         let mut child = run_restore();
-        let fraction = (next_random(&mut seed) % 1000 + round * 1000 / 8) % 1000;
-        std::thread::sleep(full * u32::try_from(fraction).unwrap() / 1000);
+        // Spread over 0..120% of a full run, one tenth per round, jittered within it.
+        let permille = round * 120 + next_random(&mut seed) % 120;
+        std::thread::sleep(full * u32::try_from(permille).unwrap() / 1000);
         let _ = child.kill(); // SIGKILL
         let _ = child.wait();
-        // Whatever the moment, the database is one of the two whole versions, never a mix.
-        let state = state_of(&db);
-        assert!(state == "original" || state == "backup", "{state}");
-        outcomes.push(state);
+        // Whatever the moment, the file is byte for byte one of the two whole databases.
+        let now = file_sha256(&db);
+        let state = if now == original_sha {
+            "original"
+        } else if now == backup_sha {
+            "backup"
+        } else {
+            panic!("killed at {permille} permille, the database is neither version")
+        };
+        assert_eq!(state_of(&db), state);
+        outcomes.push((permille, state));
     }
     // The backup itself is untouched.
     retort(tmp.path())
@@ -354,7 +371,7 @@ fn restore_killed_at_any_moment_leaves_a_whole_database() {
         .assert()
         .success();
     assert_eq!(state_of(&db), "backup");
-    eprintln!("kill outcomes: {outcomes:?}");
+    eprintln!("full run {full:?}; kill outcomes: {outcomes:?}");
 }
 
 fn orphaned_db(path: &Path) {
