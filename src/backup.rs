@@ -744,15 +744,24 @@ pub fn backup_before_change(
     }
     match backup_now(config, url, trigger, version_rows, printer)? {
         Some(record) => Ok(Some(record)),
-        None if config.backup.required == Some(false) => {
-            printer.warn(format!(
-                "{}; going on without one (`required = false`)",
-                no_dump_tool(url)
-            ));
-            Ok(None)
-        }
-        None => Err(no_backup_possible(url, true)),
+        None => without_backup(config, url, printer),
     }
+}
+
+/// When a server database cannot be dumped: one warning and on, if `required = false`.
+fn without_backup(
+    config: &Config,
+    url: &DatabaseUrl,
+    printer: &Printer,
+) -> Result<Option<BackupRecord>> {
+    if config.backup.required == Some(false) {
+        printer.warn(format!(
+            "{}; going on without one (`required = false`)",
+            no_dump_tool(url)
+        ));
+        return Ok(None);
+    }
+    Err(no_backup_possible(url, true))
 }
 
 /// Backs up the database of `url` now, whatever `[backup] enabled` says, and applies retention.

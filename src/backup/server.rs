@@ -224,7 +224,72 @@ fn percent_decode(text: &str) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
     use super::*;
+
+    fn config_with(root: &Path, backup_lines: &str) -> Config {
+        let text = format!("[migrate]\nscript_location = \"m\"\n[backup]\n{backup_lines}\n");
+        Config::parse(&root.join("migrate.toml"), root, &text, &|_| None).unwrap()
+    }
+
+    #[test]
+    fn a_user_command_gets_credentials_from_the_environment_and_its_output_is_the_dump() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_with(
+            tmp.path(),
+            r#"command = 'printf "%s|%s|%s|%s" "$PGPASSWORD" "$PGDATABASE" "$RETORT_DB_USER" "$*"'"#,
+        );
+        let url = DatabaseUrl::parse("postgresql://app:s3cret@127.0.0.1:5432/shop").unwrap();
+        let dir = tmp.path().join("dumps");
+        let rows = vec!["1975ea83b712".to_string()];
+        let record = dump(&config, &url, &dir, "upgrade head", &rows)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&record.backup_path).unwrap(),
+            "s3cret|shop|app|"
+        );
+        let name = record
+            .backup_path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with("shop_") && name.ends_with(".sql"),
+            "{name}"
+        );
+        let mode = std::fs::metadata(&record.backup_path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(record.dialect, "postgresql");
+        assert_eq!(record.version_rows, rows);
+        assert!(!record.original_path.to_string_lossy().contains("s3cret"));
+        assert_eq!(BackupRecord::load(&record.backup_path).unwrap(), record);
+    }
+
+    #[test]
+    fn a_failing_command_fails_naming_it_and_leaves_no_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_with(
+            tmp.path(),
+            r#"command = "echo no route to host >&2; exit 3""#,
+        );
+        let url = DatabaseUrl::parse("mysql://root@127.0.0.1:3306/test").unwrap();
+        let dir = tmp.path().join("dumps");
+        let err = dump(&config, &url, &dir, "upgrade head", &[]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`echo no route to host >&2; exit 3` failed"),
+            "{text}"
+        );
+        assert!(text.contains("no route to host"), "{text}");
+        assert!(text.contains("nothing was changed"), "{text}");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    }
 
     #[test]
     fn server_url_parts_are_decoded() {

@@ -366,3 +366,89 @@ fn version_rows_are_read_without_a_version_table_too() {
 fn uri_path_escapes_reserved_characters() {
     assert_eq!(uri_path(Path::new("/a/b?c#d%e.db")), "/a/b%3Fc%23d%25e.db");
 }
+
+fn config_with(root: &Path, lines: &str) -> Config {
+    let text = format!("[migrate]\nscript_location = \"m\"\n{lines}\n");
+    Config::parse(&root.join("migrate.toml"), root, &text, &|_| None).unwrap()
+}
+
+#[test]
+fn a_server_without_any_dump_tool_stops_the_change_unless_not_required() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::parse("postgresql://app:s3cret@db/shop").unwrap();
+    let printer = Printer::new(true, false);
+    let err = without_backup(&config_with(tmp.path(), ""), &url, &printer).unwrap_err();
+    let text = err.to_string();
+    assert!(text.contains("no backup of `postgresql://app:"), "{text}");
+    assert!(!text.contains("s3cret"), "{text}");
+    assert!(
+        text.contains("`pg_dump` is not on PATH; nothing was changed"),
+        "{text}"
+    );
+    assert!(err.hint().unwrap().contains("`--no-backup`"));
+
+    let relaxed = config_with(tmp.path(), "[backup]\nrequired = false");
+    assert_eq!(without_backup(&relaxed, &url, &printer).unwrap(), None);
+}
+
+#[test]
+fn no_backup_is_made_when_skipped_disabled_in_memory_or_not_created_yet() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("app.db");
+    make_db(&db, 1);
+    let printer = Printer::new(true, false);
+    let url = DatabaseUrl::parse(&format!("sqlite:///{}", db.display())).unwrap();
+    let config = config_with(tmp.path(), "");
+    assert_eq!(
+        backup_before_change(&config, &url, "upgrade head", &[], true, &printer).unwrap(),
+        None
+    );
+    let disabled = config_with(tmp.path(), "[backup]\nenabled = false");
+    assert_eq!(
+        backup_before_change(&disabled, &url, "upgrade head", &[], false, &printer).unwrap(),
+        None
+    );
+    assert!(!tmp.path().join("backups").exists());
+    let memory = DatabaseUrl::parse("sqlite://").unwrap();
+    assert_eq!(
+        backup_before_change(&config, &memory, "upgrade head", &[], false, &printer).unwrap(),
+        None
+    );
+    let missing = DatabaseUrl::parse(&format!(
+        "sqlite:///{}",
+        tmp.path().join("new.db").display()
+    ))
+    .unwrap();
+    assert_eq!(
+        backup_before_change(&config, &missing, "upgrade head", &[], false, &printer).unwrap(),
+        None
+    );
+
+    let made = backup_before_change(&config, &url, "upgrade head", &rows(), false, &printer)
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        made.backup_path.parent(),
+        Some(tmp.path().canonicalize().unwrap().join("backups").as_path())
+    );
+    assert_eq!(made.command, "upgrade head");
+}
+
+#[test]
+fn backup_before_change_applies_retention() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("app.db");
+    make_db(&db, 1);
+    let printer = Printer::new(true, false);
+    let url = DatabaseUrl::parse(&format!("sqlite:///{}", db.display())).unwrap();
+    let config = config_with(tmp.path(), "[backup]\ndir = \"kept\"\nkeep = 1");
+    let made: Vec<_> = (0..3)
+        .map(|_| {
+            backup_before_change(&config, &url, "upgrade", &[], false, &printer)
+                .unwrap()
+                .unwrap()
+        })
+        .collect();
+    let listed = list_backups(&tmp.path().join("kept")).unwrap();
+    assert_eq!(listed, vec![made[2].clone()]);
+}
