@@ -226,19 +226,16 @@ fn percent_decode(text: &str) -> String {
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 
+    use super::super::tests::config_with;
     use super::*;
-
-    fn config_with(root: &Path, backup_lines: &str) -> Config {
-        let text = format!("[migrate]\nscript_location = \"m\"\n[backup]\n{backup_lines}\n");
-        Config::parse(&root.join("migrate.toml"), root, &text, &|_| None).unwrap()
-    }
 
     #[test]
     fn a_user_command_gets_credentials_from_the_environment_and_its_output_is_the_dump() {
         let tmp = tempfile::tempdir().unwrap();
         let config = config_with(
             tmp.path(),
-            r#"command = 'printf "%s|%s|%s|%s" "$PGPASSWORD" "$PGDATABASE" "$RETORT_DB_USER" "$*"'"#,
+            r#"[backup]
+command = 'printf "%s|%s|%s|%s" "$PGPASSWORD" "$PGDATABASE" "$RETORT_DB_USER" "$*"'"#,
         );
         let url = DatabaseUrl::parse("postgresql://app:s3cret@127.0.0.1:5432/shop").unwrap();
         let dir = tmp.path().join("dumps");
@@ -276,7 +273,8 @@ mod tests {
         let tmp = tempfile::tempdir().unwrap();
         let config = config_with(
             tmp.path(),
-            r#"command = "echo no route to host >&2; exit 3""#,
+            r#"[backup]
+command = "echo no route to host >&2; exit 3""#,
         );
         let url = DatabaseUrl::parse("mysql://root@127.0.0.1:3306/test").unwrap();
         let dir = tmp.path().join("dumps");

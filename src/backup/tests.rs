@@ -367,7 +367,8 @@ fn uri_path_escapes_reserved_characters() {
     assert_eq!(uri_path(Path::new("/a/b?c#d%e.db")), "/a/b%3Fc%23d%25e.db");
 }
 
-fn config_with(root: &Path, lines: &str) -> Config {
+/// A config with `lines` after a minimal `[migrate]` table.
+pub(super) fn config_with(root: &Path, lines: &str) -> Config {
     let text = format!("[migrate]\nscript_location = \"m\"\n{lines}\n");
     Config::parse(&root.join("migrate.toml"), root, &text, &|_| None).unwrap()
 }
