@@ -201,6 +201,16 @@ fn demo_project_has_a_branch_a_label_a_merge_and_a_verify() {
     assert!(ids.iter().any(|id| children_of(id) == 2), "a branch point");
 }
 
+#[test]
+fn demo_project_builds_a_graph_with_one_head() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = retort::config::Config::load(&root.join("migrate.toml")).unwrap();
+    let project = retort::project::Project::load(config).unwrap();
+    assert_eq!(project.graph.heads(), ["75ebff62a8fc"]);
+    assert_eq!(project.graph.bases(), ["3568e282dfe1"]);
+    assert_eq!(project.graph.branch_points(), ["3ad4dd9b8938"]);
+}
+
 /// The demo's SQL runs on SQLite up, down to base, and up again (parents before children).
 #[cfg(feature = "sqlite")]
 #[test]

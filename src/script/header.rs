@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::{Spanned, Value};
 
 use super::id;
+use crate::config::toml_error_message;
 use crate::error::{Error, Result};
 
 /// The header keys of a revision file.
@@ -114,7 +115,14 @@ pub fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
 
     let raw: RawHeader = toml::from_str(&lines.toml).map_err(|e| {
         let line = e.span().map_or(1, |span| lines.file_line(span.start));
-        error(line, format!("invalid header: {}", e.message().trim_end()))
+        let mut message = format!("invalid header: {}", toml_error_message(&e));
+        if message.contains("expected `.`, `=`") {
+            message.push_str(
+                "; header lines are TOML `key = value` pairs, so put a blank line between the \
+                 header and any prose comment",
+            );
+        }
+        error(line, message)
     })?;
 
     let Some(revision) = raw.revision else {
@@ -421,12 +429,22 @@ mod tests {
             failure("-- revision = \"ab\"\n-- message = \"m\"\n-- down_revisions = \"x\"\n");
         assert_eq!(line, 3);
         assert!(
-            message.contains("unknown field `down_revisions`"),
+            message.contains("unknown key `down_revisions`"),
             "{message}"
         );
         assert!(
             message.contains("`down_revision`"),
             "lists the valid keys: {message}"
+        );
+    }
+
+    #[test]
+    fn prose_in_the_header_gets_a_hint() {
+        let (line, message) = failure("-- revision = \"ab\"\n-- Adds the invoice table.\n");
+        assert_eq!(line, 2);
+        assert!(
+            message.contains("put a blank line between the header"),
+            "{message}"
         );
     }
 
