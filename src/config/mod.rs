@@ -183,10 +183,10 @@ pub(crate) fn toml_error_message(error: &toml::de::Error) -> String {
 /// The 1-based line holding byte `offset` of `text`, and that line's text (trimmed).
 fn line_at(text: &str, offset: usize) -> (usize, &str) {
     let offset = offset.min(text.len());
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    let line = text[..offset].bytes().filter(|b| *b == b'\n').count() + 1;
-    (line, text[start..end].trim())
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let source = text.lines().nth(line - 1).unwrap_or("");
+    (line, source.trim())
 }
 
 /// `migrate.toml` as TOML gives it; unknown keys and tables are errors naming the key.

@@ -37,12 +37,8 @@ struct RawHeader {
     transactional: Option<Spanned<Value>>,
 }
 
-/// Whether a line is a section marker (`-- migrate:...`), which also ends the header.
-pub(crate) fn is_marker(line: &str) -> bool {
-    marker_rest(line).is_some()
-}
-
-/// For a marker line, the text after `migrate:` (e.g. `upgrade postgresql`).
+/// For a section marker line (`-- migrate:...`, which also ends the header), the text after
+/// `migrate:` (e.g. `upgrade postgresql`).
 pub(crate) fn marker_rest(line: &str) -> Option<&str> {
     line.trim()
         .strip_prefix("--")?
@@ -74,7 +70,7 @@ impl HeaderLines {
             let Some(content) = line.strip_prefix("--") else {
                 break;
             };
-            if is_marker(line) {
+            if marker_rest(line).is_some() {
                 break;
             }
             toml.push_str(content.strip_prefix(' ').unwrap_or(content));
@@ -91,9 +87,10 @@ impl HeaderLines {
 
     /// The 1-based file line holding byte `offset` of the TOML text.
     fn file_line(&self, offset: usize) -> usize {
-        let header_line = self.toml[..offset.min(self.toml.len())]
-            .bytes()
-            .filter(|b| *b == b'\n')
+        let bytes = self.toml.as_bytes();
+        let header_line = bytes[..offset.min(bytes.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
             .count();
         self.file_lines
             .get(header_line)
