@@ -23,6 +23,24 @@ pub struct Header {
     pub transactional: bool,
 }
 
+/// Every header key, as written in files.
+pub(crate) const HEADER_KEYS: &[&str] = &[
+    "revision",
+    "down_revision",
+    "branch_labels",
+    "depends_on",
+    "message",
+    "create_date",
+    "transactional",
+];
+
+/// The header key a comment line seems to set (`-- down_revision = ...`), if any.
+pub(crate) fn looks_like_header_key(line: &str) -> Option<&'static str> {
+    let content = line.trim().strip_prefix("--")?.trim_start();
+    let (key, _) = content.split_once('=')?;
+    HEADER_KEYS.iter().copied().find(|k| *k == key.trim())
+}
+
 /// The header as TOML gives it. Values stay untyped (with their spans) so that a wrong type is
 /// reported with our wording and the file line, rather than serde's "did not match any variant".
 #[derive(Deserialize)]
@@ -433,6 +451,18 @@ mod tests {
             message.contains("`down_revision`"),
             "lists the valid keys: {message}"
         );
+    }
+
+    #[test]
+    fn every_listed_key_is_accepted() {
+        for key in HEADER_KEYS.iter().filter(|k| **k != "revision") {
+            let value = if *key == "transactional" {
+                "true"
+            } else {
+                "\"x\""
+            };
+            parse(&format!("-- revision = \"ab\"\n-- {key} = {value}\n")).unwrap();
+        }
     }
 
     #[test]
