@@ -106,11 +106,30 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Script> {
     })
 }
 
+/// Everything found in the version locations, including the files that failed to parse.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    pub scripts: Vec<Script>,
+    pub warnings: Vec<Warning>,
+    /// One error per file that could not be read or parsed (`check` reports them all).
+    pub errors: Vec<crate::error::Error>,
+}
+
 /// Reads every `*.sql` revision file of `locations` (each in file-name order, locations in the
-/// given order; subfolders too when `recursive`). Missing locations are skipped.
+/// given order; subfolders too when `recursive`). Missing locations are skipped. Fails on the
+/// first bad file.
 pub fn scan(locations: &[PathBuf], recursive: bool) -> Result<(Vec<Script>, Vec<Warning>)> {
-    let mut scripts = Vec::new();
-    let mut warnings = Vec::new();
+    let mut report = scan_all(locations, recursive)?;
+    if !report.errors.is_empty() {
+        return Err(report.errors.remove(0));
+    }
+    Ok((report.scripts, report.warnings))
+}
+
+/// Like `scan`, but goes on past bad files and collects their errors. Only a location that
+/// cannot be listed stops it.
+pub fn scan_all(locations: &[PathBuf], recursive: bool) -> Result<ScanReport> {
+    let mut report = ScanReport::default();
     let mut loaded = HashSet::new();
     for location in locations.iter().filter(|l| l.is_dir()) {
         for path in list_sql_files(location, recursive)? {
@@ -118,7 +137,7 @@ pub fn scan(locations: &[PathBuf], recursive: bool) -> Result<(Vec<Script>, Vec<
             let canonical = std::fs::canonicalize(&path)
                 .map_err(|e| Error::io("resolve revision file", &path, e))?;
             if !loaded.insert(canonical) {
-                warnings.push(Warning {
+                report.warnings.push(Warning {
                     path,
                     message: "reached twice through overlapping version locations; loaded once \
                               (make `version_locations` unique)"
@@ -126,20 +145,24 @@ pub fn scan(locations: &[PathBuf], recursive: bool) -> Result<(Vec<Script>, Vec<
                 });
                 continue;
             }
-            let bytes =
-                std::fs::read(&path).map_err(|e| Error::io("read revision file", &path, e))?;
-            let text = decode(&path, &bytes)?;
-            let script = parse_revision(&path, text)?;
-            if let Some(message) = file_name_mismatch(&path, &script.revision) {
-                warnings.push(Warning {
-                    path: path.clone(),
-                    message,
-                });
+            let parsed = std::fs::read(&path)
+                .map_err(|e| Error::io("read revision file", &path, e))
+                .and_then(|bytes| parse_revision(&path, decode(&path, &bytes)?));
+            match parsed {
+                Ok(script) => {
+                    if let Some(message) = file_name_mismatch(&path, &script.revision) {
+                        report.warnings.push(Warning {
+                            path: path.clone(),
+                            message,
+                        });
+                    }
+                    report.scripts.push(script);
+                }
+                Err(e) => report.errors.push(e),
             }
-            scripts.push(script);
         }
     }
-    Ok((scripts, warnings))
+    Ok(report)
 }
 
 /// The `*.sql` files of `dir` in byte order of their names; with `recursive`, then those of each
