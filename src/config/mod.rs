@@ -10,7 +10,10 @@ use std::path::{Path, PathBuf};
 
 pub use url::{DatabaseUrl, Dialect};
 
-use crate::error::Result;
+use serde::Deserialize;
+use toml::Spanned;
+
+use crate::error::{Error, Result};
 
 /// The resolved contents of `migrate.toml`. Paths are absolute (relative ones are taken from the
 /// directory holding the config file).
@@ -53,12 +56,12 @@ pub struct BackupConfig {
 impl Config {
     /// Reads and parses `path`, expanding `${VAR}` from the process environment.
     pub fn load(path: &Path) -> Result<Config> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| crate::error::Error::io("read config", path, e))?;
-        let root = path
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
+        let dir = path
             .parent()
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("."));
+            .filter(|p| !p.as_os_str().is_empty())
+            .unwrap_or(Path::new("."));
+        let root = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, e))?;
         Config::parse(path, &root, &text, &|name| std::env::var(name).ok())
     }
 
@@ -69,9 +72,356 @@ impl Config {
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config> {
-        let _ = (path, root, text, env);
-        Err(crate::error::Error::Internal(
-            "Config::parse: not built yet".into(),
-        ))
+        let error = |message: String| Error::Config {
+            path: path.to_path_buf(),
+            message,
+        };
+        let raw: RawFile = toml::from_str(text).map_err(|e| {
+            let place = e.span().map_or_else(String::new, |span| {
+                let (line, source) = line_at(text, span.start);
+                format!("line {line} (`{source}`): ")
+            });
+            error(format!("{place}{}", toml_error_message(&e)))
+        })?;
+        let Some(migrate) = raw.migrate else {
+            return Err(error(
+                "no `[migrate]` table; add one with at least `script_location = \"migrations\"`"
+                    .into(),
+            ));
+        };
+        let expand = |key: &str, value: &Spanned<String>| -> Result<String> {
+            interpolate::expand(value.get_ref(), env).map_err(|message| {
+                let (line, _) = line_at(text, value.span().start);
+                error(format!("line {line}: `{key}`: {message}"))
+            })
+        };
+        let expand_path = |key: &str, value: &Spanned<String>| -> Result<PathBuf> {
+            Ok(root.join(expand(key, value)?))
+        };
+        let optional_path = |key: &str, value: &Option<Spanned<String>>| {
+            value.as_ref().map(|v| expand_path(key, v)).transpose()
+        };
+        let optional_string = |key: &str, value: &Option<Spanned<String>>| {
+            value.as_ref().map(|v| expand(key, v)).transpose()
+        };
+
+        let script_location =
+            match &migrate.script_location {
+                Some(value) => expand_path("migrate.script_location", value)?,
+                None => return Err(error(
+                    "`[migrate]` has no `script_location`; add `script_location = \"migrations\"`"
+                        .into(),
+                )),
+            };
+        let version_locations =
+            match &migrate.version_locations {
+                None => vec![script_location.join("versions")],
+                Some(list) if list.is_empty() => return Err(error(
+                    "`version_locations` is empty; remove it to use `<script_location>/versions`"
+                        .into(),
+                )),
+                Some(list) => list
+                    .iter()
+                    .map(|v| expand_path("migrate.version_locations", v))
+                    .collect::<Result<_>>()?,
+            };
+        let version_table = match &migrate.version_table {
+            None => DEFAULT_VERSION_TABLE.to_string(),
+            Some(value) => {
+                let name = expand("migrate.version_table", value)?;
+                if name.trim().is_empty() {
+                    let (line, _) = line_at(text, value.span().start);
+                    return Err(error(format!("line {line}: `version_table` is empty")));
+                }
+                name
+            }
+        };
+        let backup = match &raw.backup {
+            None => BackupConfig::default(),
+            Some(b) => BackupConfig {
+                enabled: b.enabled,
+                dir: optional_path("backup.dir", &b.dir)?,
+                keep: b.keep,
+                keep_days: b.keep_days,
+                command: optional_string("backup.command", &b.command)?,
+                required: b.required,
+            },
+        };
+        Ok(Config {
+            path: path.to_path_buf(),
+            root: root.to_path_buf(),
+            script_location,
+            version_locations,
+            recursive_version_locations: migrate.recursive_version_locations.unwrap_or(false),
+            // An empty URL (e.g. `${DATABASE_URL:-}`) means "not configured here".
+            database_url: optional_string("migrate.database_url", &migrate.database_url)?
+                .filter(|url| !url.is_empty()),
+            version_table,
+            version_table_schema: optional_string(
+                "migrate.version_table_schema",
+                &migrate.version_table_schema,
+            )?
+            .filter(|schema| !schema.is_empty()),
+            templates: optional_path("migrate.templates", &migrate.templates)?,
+            transaction_per_migration: migrate.transaction_per_migration.unwrap_or(false),
+            backup,
+        })
+    }
+}
+
+/// The version table's name when `migrate.toml` does not give one.
+pub const DEFAULT_VERSION_TABLE: &str = "retort_version";
+
+/// toml's error message in the words of our documentation: TOML has keys, not serde's fields.
+pub(crate) fn toml_error_message(error: &toml::de::Error) -> String {
+    error
+        .message()
+        .trim_end()
+        .replacen("unknown field", "unknown key", 1)
+}
+
+/// The 1-based line holding byte `offset` of `text`, and that line's text (trimmed).
+fn line_at(text: &str, offset: usize) -> (usize, &str) {
+    let offset = offset.min(text.len());
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let source = text.lines().nth(line - 1).unwrap_or("");
+    (line, source.trim())
+}
+
+/// `migrate.toml` as TOML gives it; unknown keys and tables are errors naming the key.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawFile {
+    migrate: Option<RawMigrate>,
+    backup: Option<RawBackup>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawMigrate {
+    script_location: Option<Spanned<String>>,
+    version_locations: Option<Vec<Spanned<String>>>,
+    recursive_version_locations: Option<bool>,
+    database_url: Option<Spanned<String>>,
+    version_table: Option<Spanned<String>>,
+    version_table_schema: Option<Spanned<String>>,
+    templates: Option<Spanned<String>>,
+    transaction_per_migration: Option<bool>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawBackup {
+    enabled: Option<bool>,
+    dir: Option<Spanned<String>>,
+    keep: Option<usize>,
+    keep_days: Option<u64>,
+    command: Option<Spanned<String>>,
+    required: Option<bool>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const PATH: &str = "proj/migrate.toml";
+
+    fn env(name: &str) -> Option<String> {
+        match name {
+            "DATABASE_URL" => Some("postgresql://app:pw@db/app".into()),
+            "BACKUP_DIR" => Some("/var/backups".into()),
+            _ => None,
+        }
+    }
+
+    fn parse(text: &str) -> Result<Config> {
+        Config::parse(Path::new(PATH), Path::new("/proj"), text, &env)
+    }
+
+    fn failure(text: &str) -> String {
+        match parse(text) {
+            Err(Error::Config { path, message }) => {
+                assert_eq!(path, Path::new(PATH));
+                message
+            }
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn minimal_config_gets_defaults() {
+        let config = parse("[migrate]\nscript_location = \"migrations\"\n").unwrap();
+        assert_eq!(
+            config,
+            Config {
+                path: PATH.into(),
+                root: "/proj".into(),
+                script_location: "/proj/migrations".into(),
+                version_locations: vec!["/proj/migrations/versions".into()],
+                recursive_version_locations: false,
+                database_url: None,
+                version_table: "retort_version".into(),
+                version_table_schema: None,
+                templates: None,
+                transaction_per_migration: false,
+                backup: BackupConfig::default(),
+            }
+        );
+    }
+
+    #[test]
+    fn every_key_is_read_and_expanded() {
+        let text = r#"
+[migrate]
+script_location = "db"
+version_locations = ["db/versions", "/abs/plugins", "${BACKUP_DIR}/v"]
+recursive_version_locations = true
+database_url = "${DATABASE_URL:-sqlite:///app.db}"
+version_table = "alembic_version"
+version_table_schema = "ops"
+templates = "tpl"
+transaction_per_migration = true
+
+[backup]
+enabled = true
+dir = "${BACKUP_DIR}"
+keep = 5
+keep_days = 30
+command = "pg_dump \"$PGDB\" > $$HOME/x"
+required = false
+"#;
+        let config = parse(text).unwrap();
+        assert_eq!(config.script_location, Path::new("/proj/db"));
+        assert_eq!(
+            config.version_locations,
+            [
+                PathBuf::from("/proj/db/versions"),
+                "/abs/plugins".into(),
+                "/var/backups/v".into()
+            ]
+        );
+        assert!(config.recursive_version_locations);
+        assert_eq!(
+            config.database_url.as_deref(),
+            Some("postgresql://app:pw@db/app")
+        );
+        assert_eq!(config.version_table, "alembic_version");
+        assert_eq!(config.version_table_schema.as_deref(), Some("ops"));
+        assert_eq!(config.templates, Some("/proj/tpl".into()));
+        assert!(config.transaction_per_migration);
+        assert_eq!(
+            config.backup,
+            BackupConfig {
+                enabled: Some(true),
+                dir: Some("/var/backups".into()),
+                keep: Some(5),
+                keep_days: Some(30),
+                command: Some("pg_dump \"$PGDB\" > $HOME/x".into()),
+                required: Some(false),
+            }
+        );
+    }
+
+    #[test]
+    fn url_default_applies_when_the_variable_is_unset() {
+        let text =
+            "[migrate]\nscript_location = \"m\"\ndatabase_url = \"${NOPE:-sqlite:///app.db}\"\n";
+        assert_eq!(
+            parse(text).unwrap().database_url.as_deref(),
+            Some("sqlite:///app.db")
+        );
+        let text = "[migrate]\nscript_location = \"m\"\ndatabase_url = \"${NOPE:-}\"\n";
+        assert_eq!(parse(text).unwrap().database_url, None);
+    }
+
+    #[test]
+    fn unset_variable_names_variable_key_and_line() {
+        let message =
+            failure("[migrate]\nscript_location = \"m\"\n\ndatabase_url = \"${DB_URL}\"\n");
+        assert_eq!(
+            message,
+            "line 4: `migrate.database_url`: environment variable `DB_URL` is not set; set it or give a default with `${DB_URL:-value}`"
+        );
+        let message = failure("[migrate]\nscript_location = \"m\"\n[backup]\ncommand = \"${X\"\n");
+        assert!(
+            message.starts_with("line 4: `backup.command`: unterminated"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unknown_keys_and_tables_are_named_with_their_line() {
+        let message = failure("[migrate]\nscript_location = \"m\"\nversion_tabel = \"x\"\n");
+        assert!(
+            message.starts_with(
+                "line 3 (`version_tabel = \"x\"`): unknown key `version_tabel`, expected one of"
+            ),
+            "{message}"
+        );
+        let message = failure("[migrate]\nscript_location = \"m\"\n\n[alembic]\nx = 1\n");
+        assert!(
+            message.starts_with("line 4 (`[alembic]`): unknown key `alembic`"),
+            "{message}"
+        );
+        let message = failure("[migrate]\nscript_location = \"m\"\n[backup]\nkeep_weeks = 1\n");
+        assert!(message.contains("unknown key `keep_weeks`"), "{message}");
+    }
+
+    #[test]
+    fn wrong_types_show_the_offending_line() {
+        let message =
+            failure("[migrate]\nscript_location = \"m\"\nrecursive_version_locations = \"yes\"\n");
+        assert_eq!(
+            message,
+            "line 3 (`recursive_version_locations = \"yes\"`): invalid type: string \"yes\", expected a boolean"
+        );
+        let message = failure("[migrate]\nscript_location = \"m\"\n[backup]\nkeep = -1\n");
+        assert!(
+            message.starts_with("line 4 (`keep = -1`): invalid value"),
+            "{message}"
+        );
+        let message = failure("[migrate]\nscript_location = 1\n");
+        assert!(
+            message.starts_with("line 2 (`script_location = 1`)"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn malformed_toml_names_the_line() {
+        let message = failure("[migrate]\nscript_location = \"m\n");
+        assert!(message.starts_with("line 2 "), "{message}");
+    }
+
+    #[test]
+    fn required_parts_are_demanded() {
+        assert!(failure("").starts_with("no `[migrate]` table"));
+        assert!(failure("[backup]\nkeep = 1\n").starts_with("no `[migrate]` table"));
+        assert!(failure("[migrate]\nversion_table = \"v\"\n")
+            .starts_with("`[migrate]` has no `script_location`"));
+        assert!(
+            failure("[migrate]\nscript_location = \"m\"\nversion_locations = []\n")
+                .starts_with("`version_locations` is empty")
+        );
+        assert_eq!(
+            failure("[migrate]\nscript_location = \"m\"\nversion_table = \"\"\n"),
+            "line 3: `version_table` is empty"
+        );
+    }
+
+    #[test]
+    fn load_resolves_paths_against_the_config_directory() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = tmp.path().join("migrate.toml");
+        std::fs::write(&path, "[migrate]\nscript_location = \"migrations\"\n").unwrap();
+        let config = Config::load(&path).unwrap();
+        assert_eq!(config.root, tmp.path());
+        assert_eq!(
+            config.version_locations,
+            [tmp.path().join("migrations/versions")]
+        );
+        let err = Config::load(&tmp.path().join("missing.toml")).unwrap_err();
+        assert!(err.to_string().starts_with("cannot read config"), "{err}");
     }
 }

@@ -1,16 +1,22 @@
 //! The revision graph (Alembic's `RevisionMap`): heads, bases, branch points, merges, labels,
 //! dependencies, validation, target resolution and the planner. Pure: no I/O, no database.
 //!
-//! petgraph holds the edges; callers speak in revision ids and never see node indices.
+//! Revisions are numbered in load order; `Rev` keeps the derived relations Alembic computes
+//! (`nextrev`, normalized dependencies, propagated labels). petgraph holds the same edges for
+//! cycle detection and for `graph` output; callers speak in revision ids, never in indices.
 
+mod order;
 pub mod plan;
 pub mod target;
 
-pub use plan::{Plan, Step, StepKind, VersionOp};
-
+use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
 
+use petgraph::graph::{DiGraph, NodeIndex};
+
 use crate::error::{Error, Result};
+
+pub use plan::{Plan, Step, StepKind, VersionOp};
 
 /// What the graph needs of a revision file.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,24 +30,580 @@ pub struct RevisionSpec {
     pub path: PathBuf,
 }
 
+/// Kinds of edge, child → parent.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum EdgeKind {
+    DownRevision,
+    DependsOn,
+}
+
+/// One revision and the relations Alembic derives for it. Indices are load positions.
+#[derive(Debug, Clone)]
+pub(crate) struct Rev {
+    pub(crate) id: String,
+    pub(crate) path: PathBuf,
+    /// `down_revision`, in file order (`_versioned_down_revisions`).
+    pub(crate) down: Vec<usize>,
+    /// `depends_on` as written.
+    pub(crate) depends_on_declared: Vec<String>,
+    /// `depends_on` resolved to revisions (`_resolved_dependencies`).
+    pub(crate) deps: Vec<usize>,
+    /// `down` + dependencies not already implied by a versioned ancestor
+    /// (`_normalized_down_revisions`): the "from" side of version-table bookkeeping.
+    pub(crate) normalized_down: Vec<usize>,
+    /// Children by `down_revision` (`nextrev`), load order.
+    pub(crate) next: Vec<usize>,
+    /// Children by `down_revision` or dependency (`_all_nextrev`), load order.
+    pub(crate) all_next: Vec<usize>,
+    /// Labels declared in this file.
+    pub(crate) declared_labels: Vec<String>,
+    /// Labels after propagation along the branch.
+    pub(crate) labels: BTreeSet<String>,
+}
+
+impl Rev {
+    fn has_normalized_deps(&self) -> bool {
+        self.normalized_down.len() > self.down.len()
+    }
+}
+
 /// The validated revision graph. Revision `i` is the `i`-th spec given to `build` (load order).
 #[derive(Debug, Clone)]
 pub struct RevisionGraph {
-    ids: Vec<String>,
+    revs: Vec<Rev>,
+    by_id: HashMap<String, usize>,
+    /// Branch label → the revision that declares it.
+    by_label: HashMap<String, usize>,
+    /// Labels in the order of their declaring revisions (prefix candidates after ids).
+    label_order: Vec<String>,
+    dag: DiGraph<usize, EdgeKind>,
+}
+
+/// A summary of one revision, for display and JSON.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct RevisionInfo {
+    pub revision: String,
+    pub down_revisions: Vec<String>,
+    pub branch_labels: Vec<String>,
+    pub depends_on: Vec<String>,
+    pub is_head: bool,
+    /// Head by `down_revision` but something depends on it (Alembic's "effective head").
+    pub is_effective_head: bool,
+    pub is_base: bool,
+    pub is_merge: bool,
+    pub is_branch_point: bool,
+    /// Revisions whose `down_revision` names this one.
+    pub children: Vec<String>,
+}
+
+/// A set of revisions as a bitmap over load indices.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct RevSet(Vec<bool>);
+
+impl RevSet {
+    pub(crate) fn new(len: usize) -> Self {
+        RevSet(vec![false; len])
+    }
+    pub(crate) fn contains(&self, i: usize) -> bool {
+        self.0[i]
+    }
+    /// Returns true when `i` was not in the set.
+    pub(crate) fn insert(&mut self, i: usize) -> bool {
+        !std::mem::replace(&mut self.0[i], true)
+    }
+    pub(crate) fn remove(&mut self, i: usize) {
+        self.0[i] = false;
+    }
+    pub(crate) fn iter(&self) -> impl Iterator<Item = usize> + '_ {
+        self.0
+            .iter()
+            .enumerate()
+            .filter(|(_, &b)| b)
+            .map(|(i, _)| i)
+    }
+    pub(crate) fn is_empty(&self) -> bool {
+        !self.0.iter().any(|&b| b)
+    }
 }
 
 impl RevisionGraph {
     /// Builds and validates the graph: duplicate ids, missing parents or dependencies, cycles,
     /// label clashes. Specs must be in load order.
     pub fn build(specs: &[RevisionSpec]) -> Result<RevisionGraph> {
-        let _ = specs;
-        Err(Error::Internal(
-            "RevisionGraph::build: not built yet".into(),
-        ))
+        let mut by_id: HashMap<String, usize> = HashMap::with_capacity(specs.len());
+        for (i, spec) in specs.iter().enumerate() {
+            if let Some(&first) = by_id.get(&spec.id) {
+                return Err(Error::Graph {
+                    message: format!(
+                        "revision `{}` is declared twice: in `{}` and in `{}`",
+                        spec.id,
+                        specs[first].path.display(),
+                        spec.path.display()
+                    ),
+                    hint: Some(
+                        "give one of the files a new id (`retort revision` generates unique ids)"
+                            .into(),
+                    ),
+                });
+            }
+            by_id.insert(spec.id.clone(), i);
+        }
+
+        let mut revs = Vec::with_capacity(specs.len());
+        for spec in specs {
+            if spec.down_revisions.contains(&spec.id) {
+                return Err(Error::graph(format!(
+                    "Self-loop is detected in revisions ({}): `{}` names itself as down_revision",
+                    spec.id,
+                    spec.path.display()
+                )));
+            }
+            let mut down = Vec::with_capacity(spec.down_revisions.len());
+            for parent in &spec.down_revisions {
+                let Some(&p) = by_id.get(parent) else {
+                    return Err(Error::Graph {
+                        message: format!(
+                            "revision `{}` (`{}`) has down_revision `{parent}`, which no revision file declares",
+                            spec.id,
+                            spec.path.display()
+                        ),
+                        hint: Some("restore the missing file, or fix `down_revision` in the header".into()),
+                    });
+                };
+                if !down.contains(&p) {
+                    down.push(p);
+                }
+            }
+            revs.push(Rev {
+                id: spec.id.clone(),
+                path: spec.path.clone(),
+                down,
+                depends_on_declared: spec.depends_on.clone(),
+                deps: Vec::new(),
+                normalized_down: Vec::new(),
+                next: Vec::new(),
+                all_next: Vec::new(),
+                declared_labels: spec.branch_labels.clone(),
+                labels: BTreeSet::new(),
+            });
+        }
+
+        let mut graph = RevisionGraph {
+            revs,
+            by_id,
+            by_label: HashMap::new(),
+            label_order: Vec::new(),
+            dag: DiGraph::new(),
+        };
+        graph.map_branch_labels()?;
+        graph.resolve_dependencies()?;
+        graph.link_children();
+        graph.detect_cycles()?;
+        graph.normalize_dependencies();
+        graph.propagate_labels();
+        Ok(graph)
+    }
+
+    /// Labels share the key space of revision ids (Alembic `_map_branch_labels`).
+    fn map_branch_labels(&mut self) -> Result<()> {
+        for i in 0..self.revs.len() {
+            for label in self.revs[i].declared_labels.clone() {
+                let clash = self
+                    .by_id
+                    .get(&label)
+                    .or_else(|| self.by_label.get(&label))
+                    .copied();
+                if let Some(other) = clash {
+                    return Err(Error::Graph {
+                        message: format!(
+                            "Branch name '{label}' in revision {} already used by revision {} (`{}` and `{}`)",
+                            self.revs[i].id,
+                            self.revs[other].id,
+                            self.revs[i].path.display(),
+                            self.revs[other].path.display()
+                        ),
+                        hint: Some("a branch label must be unique and differ from every revision id".into()),
+                    });
+                }
+                self.by_label.insert(label.clone(), i);
+                self.label_order.push(label);
+            }
+        }
+        Ok(())
+    }
+
+    /// `depends_on` entries name a revision id, a branch label (its declaring revision) or a
+    /// unique prefix of a revision id.
+    fn resolve_dependencies(&mut self) -> Result<()> {
+        for i in 0..self.revs.len() {
+            let mut deps = Vec::new();
+            for dep in &self.revs[i].depends_on_declared {
+                let resolved = match self.by_id.get(dep).or_else(|| self.by_label.get(dep)) {
+                    Some(&d) => d,
+                    None => {
+                        let candidates: Vec<usize> = if dep.len() >= 4 {
+                            (0..self.revs.len())
+                                .filter(|&r| self.revs[r].id.starts_with(dep.as_str()))
+                                .collect()
+                        } else {
+                            Vec::new()
+                        };
+                        match candidates.as_slice() {
+                            [one] => *one,
+                            [] => {
+                                return Err(Error::Graph {
+                                    message: format!(
+                                        "revision `{}` (`{}`) depends on `{dep}`, which is no revision id, unique prefix or branch label",
+                                        self.revs[i].id,
+                                        self.revs[i].path.display()
+                                    ),
+                                    hint: Some("fix `depends_on` in the header".into()),
+                                })
+                            }
+                            many => {
+                                return Err(Error::Graph {
+                                    message: format!(
+                                        "revision `{}` (`{}`) depends on `{dep}`, a prefix of several revisions: {}",
+                                        self.revs[i].id,
+                                        self.revs[i].path.display(),
+                                        self.quote_ids(many)
+                                    ),
+                                    hint: Some("write more characters of the id".into()),
+                                })
+                            }
+                        }
+                    }
+                };
+                if resolved == i {
+                    return Err(Error::graph(format!(
+                        "Dependency self-loop is detected in revisions ({}): `{}` depends on itself",
+                        self.revs[i].id,
+                        self.revs[i].path.display()
+                    )));
+                }
+                if !deps.contains(&resolved) {
+                    deps.push(resolved);
+                }
+            }
+            self.revs[i].deps = deps;
+        }
+        Ok(())
+    }
+
+    fn link_children(&mut self) {
+        for i in 0..self.revs.len() {
+            self.dag.add_node(i);
+        }
+        for i in 0..self.revs.len() {
+            for p in self.revs[i].down.clone() {
+                self.revs[p].next.push(i);
+                self.revs[p].all_next.push(i);
+                self.dag
+                    .add_edge(NodeIndex::new(i), NodeIndex::new(p), EdgeKind::DownRevision);
+            }
+            for d in self.revs[i].deps.clone() {
+                if !self.revs[i].down.contains(&d) {
+                    self.revs[d].all_next.push(i);
+                }
+                self.dag
+                    .add_edge(NodeIndex::new(i), NodeIndex::new(d), EdgeKind::DependsOn);
+            }
+        }
+    }
+
+    /// Reports the first cycle found with its whole circle, e.g. `a -> b -> c -> a`.
+    fn detect_cycles(&self) -> Result<()> {
+        for scc in petgraph::algo::tarjan_scc(&self.dag) {
+            if scc.len() < 2 {
+                continue;
+            }
+            let members: BTreeSet<usize> = scc.iter().map(|n| self.dag[*n]).collect();
+            let circle = self.circle_within(&members);
+            let via_dependency = circle
+                .windows(2)
+                .any(|w| !self.revs[w[0]].down.contains(&w[1]));
+            let names: Vec<&str> = circle.iter().map(|&i| self.revs[i].id.as_str()).collect();
+            let files: Vec<String> = circle[..circle.len() - 1]
+                .iter()
+                .map(|&i| format!("`{}`", self.revs[i].path.display()))
+                .collect();
+            return Err(Error::Graph {
+                message: format!(
+                    "{} is detected in revisions: {}",
+                    if via_dependency {
+                        "Dependency cycle"
+                    } else {
+                        "Cycle"
+                    },
+                    names.join(" -> ")
+                ),
+                hint: Some(format!(
+                    "break the circle by fixing `down_revision`/`depends_on` in one of {}",
+                    files.join(", ")
+                )),
+            });
+        }
+        Ok(())
+    }
+
+    /// A closed walk through `members` (a strongly connected set), starting at its lowest index.
+    fn circle_within(&self, members: &BTreeSet<usize>) -> Vec<usize> {
+        let start = *members.iter().next().unwrap_or(&0);
+        let mut path = vec![start];
+        let mut seen = BTreeSet::from([start]);
+        let mut current = start;
+        loop {
+            let parents = self.revs[current]
+                .down
+                .iter()
+                .chain(&self.revs[current].deps);
+            let members_up: Vec<usize> = parents.copied().filter(|p| members.contains(p)).collect();
+            if members_up.contains(&start) {
+                path.push(start);
+                return path;
+            }
+            match members_up.iter().find(|p| !seen.contains(p)) {
+                Some(&next) => {
+                    seen.insert(next);
+                    path.push(next);
+                    current = next;
+                }
+                None => {
+                    // Every way on was visited: close the walk at the first repeat.
+                    if let Some(&p) = members_up.first() {
+                        path.push(p);
+                    }
+                    return path;
+                }
+            }
+        }
+    }
+
+    /// Drops dependencies already implied by a versioned ancestor's dependencies
+    /// (Alembic `_normalize_depends_on`).
+    fn normalize_dependencies(&mut self) {
+        for i in 0..self.revs.len() {
+            if self.revs[i].deps.is_empty() {
+                self.revs[i].normalized_down = self.revs[i].down.clone();
+                continue;
+            }
+            let mut implied = RevSet::new(self.revs.len());
+            for a in self.versioned_ancestors(i) {
+                if a != i {
+                    for &d in &self.revs[a].deps {
+                        implied.insert(d);
+                    }
+                }
+            }
+            let mut normalized = self.revs[i].down.clone();
+            for &d in &self.revs[i].deps {
+                if !implied.contains(d) && !normalized.contains(&d) {
+                    normalized.push(d);
+                }
+            }
+            self.revs[i].normalized_down = normalized;
+        }
+    }
+
+    /// Labels spread to every versioned descendant, and down from the branch's tip through
+    /// revisions that are neither branch points nor merges (Alembic `_add_branches`).
+    fn propagate_labels(&mut self) {
+        for i in 0..self.revs.len() {
+            if self.revs[i].declared_labels.is_empty() {
+                continue;
+            }
+            let labels = self.revs[i].declared_labels.clone();
+            let descendants = self.dfs_order(&[i], |r| &r.next);
+            for &d in &descendants {
+                self.revs[d].labels.extend(labels.iter().cloned());
+            }
+            let mut node = descendants.last().copied();
+            while let Some(n) = node {
+                let rev = &self.revs[n];
+                if rev.all_next.len() > 1 || rev.down.len() > 1 {
+                    break;
+                }
+                let down = rev.down.first().copied();
+                self.revs[n].labels.extend(labels.iter().cloned());
+                node = down;
+            }
+        }
+    }
+
+    /// Depth-first visit order from `starts` along `edges` (Alembic `_iterate_related_revisions`).
+    fn dfs_order(&self, starts: &[usize], edges: impl Fn(&Rev) -> &Vec<usize>) -> Vec<usize> {
+        let mut seen = RevSet::new(self.revs.len());
+        let mut out = Vec::new();
+        let mut stack = Vec::new();
+        for &s in starts {
+            stack.push(s);
+            while let Some(r) = stack.pop() {
+                if !seen.insert(r) {
+                    continue;
+                }
+                stack.extend(edges(&self.revs[r]).iter().copied());
+                out.push(r);
+            }
+        }
+        out
+    }
+
+    fn related(&self, starts: &[usize], edges: impl Fn(&Rev) -> &Vec<usize>) -> RevSet {
+        let mut seen = RevSet::new(self.revs.len());
+        let mut stack: Vec<usize> = starts.to_vec();
+        while let Some(r) = stack.pop() {
+            if seen.insert(r) {
+                stack.extend(edges(&self.revs[r]).iter().copied());
+            }
+        }
+        seen
+    }
+
+    /// `starts` and their ancestors by `down_revision` and (normalized) dependencies.
+    pub(crate) fn ancestors(&self, starts: &[usize]) -> RevSet {
+        self.related(starts, |r| &r.normalized_down)
+    }
+
+    /// `starts` and their ancestors by `down_revision` only.
+    pub(crate) fn versioned_ancestors_set(&self, starts: &[usize]) -> RevSet {
+        self.related(starts, |r| &r.down)
+    }
+
+    fn versioned_ancestors(&self, start: usize) -> Vec<usize> {
+        self.versioned_ancestors_set(&[start]).iter().collect()
+    }
+
+    /// `starts` and their descendants by `down_revision` and dependencies.
+    pub(crate) fn descendants(&self, starts: &[usize]) -> RevSet {
+        self.related(starts, |r| &r.all_next)
+    }
+
+    /// `starts` and their descendants by `down_revision` only.
+    pub(crate) fn versioned_descendants(&self, starts: &[usize]) -> RevSet {
+        self.related(starts, |r| &r.next)
+    }
+
+    pub(crate) fn rev(&self, i: usize) -> &Rev {
+        &self.revs[i]
+    }
+
+    pub(crate) fn quote_ids(&self, indices: &[usize]) -> String {
+        let quoted: Vec<String> = indices
+            .iter()
+            .map(|&i| format!("'{}'", self.revs[i].id))
+            .collect();
+        quoted.join(", ")
+    }
+
+    /// Number of revisions.
+    pub fn len(&self) -> usize {
+        self.revs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.revs.is_empty()
     }
 
     /// The load index of a full revision id.
     pub fn index_of(&self, id: &str) -> Option<usize> {
-        self.ids.iter().position(|i| i == id)
+        self.by_id.get(id).copied()
+    }
+
+    /// Revision ids in load order.
+    pub fn ids(&self) -> impl Iterator<Item = &str> {
+        self.revs.iter().map(|r| r.id.as_str())
+    }
+
+    /// Heads by `down_revision` (Alembic `get_heads()`, the `heads` command), load order.
+    pub fn heads(&self) -> Vec<&str> {
+        self.revs
+            .iter()
+            .filter(|r| r.next.is_empty())
+            .map(|r| r.id.as_str())
+            .collect()
+    }
+
+    /// Heads that nothing depends on either (the `heads` target, `--resolve-dependencies`).
+    pub fn real_heads(&self) -> Vec<&str> {
+        self.real_head_indices()
+            .into_iter()
+            .map(|i| self.revs[i].id.as_str())
+            .collect()
+    }
+
+    pub(crate) fn real_head_indices(&self) -> Vec<usize> {
+        (0..self.revs.len())
+            .filter(|&i| self.revs[i].all_next.is_empty())
+            .collect()
+    }
+
+    pub(crate) fn head_indices(&self) -> Vec<usize> {
+        (0..self.revs.len())
+            .filter(|&i| self.revs[i].next.is_empty())
+            .collect()
+    }
+
+    pub(crate) fn base_indices(&self) -> Vec<usize> {
+        (0..self.revs.len())
+            .filter(|&i| self.revs[i].down.is_empty())
+            .collect()
+    }
+
+    /// Revisions without `down_revision`, load order.
+    pub fn bases(&self) -> Vec<&str> {
+        self.base_indices()
+            .into_iter()
+            .map(|i| self.revs[i].id.as_str())
+            .collect()
+    }
+
+    /// Revisions with more than one child by `down_revision`, load order.
+    pub fn branch_points(&self) -> Vec<&str> {
+        self.revs
+            .iter()
+            .filter(|r| r.next.len() > 1)
+            .map(|r| r.id.as_str())
+            .collect()
+    }
+
+    /// Everything known about one revision (full id).
+    pub fn info(&self, id: &str) -> Option<RevisionInfo> {
+        let i = self.index_of(id)?;
+        let r = &self.revs[i];
+        let ids = |v: &[usize]| {
+            v.iter()
+                .map(|&j| self.revs[j].id.clone())
+                .collect::<Vec<_>>()
+        };
+        Some(RevisionInfo {
+            revision: r.id.clone(),
+            down_revisions: ids(&r.down),
+            branch_labels: r.labels.iter().cloned().collect(),
+            depends_on: r.depends_on_declared.clone(),
+            is_head: r.all_next.is_empty(),
+            is_effective_head: r.next.is_empty() && !r.all_next.is_empty(),
+            is_base: r.down.is_empty(),
+            is_merge: r.down.len() > 1,
+            is_branch_point: r.next.len() > 1,
+            children: ids(&r.next),
+        })
+    }
+
+    /// Every edge as (child, parent, kind), in load order of the child.
+    pub fn edges(&self) -> Vec<(&str, &str, EdgeKind)> {
+        self.dag
+            .raw_edges()
+            .iter()
+            .map(|e| {
+                (
+                    self.revs[self.dag[e.source()]].id.as_str(),
+                    self.revs[self.dag[e.target()]].id.as_str(),
+                    e.weight,
+                )
+            })
+            .collect()
     }
 }
+
+#[cfg(test)]
+pub(crate) mod tests;

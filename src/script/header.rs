@@ -1,9 +1,15 @@
 //! The TOML header of a revision file: the leading run of `--` lines up to the first blank line
 //! or `-- migrate:` marker. Errors name the file and the line.
 
+use std::ops::Range;
 use std::path::Path;
 
-use crate::error::Result;
+use serde::Deserialize;
+use toml::{Spanned, Value};
+
+use super::id;
+use crate::config::toml_error_message;
+use crate::error::{Error, Result};
 
 /// The header keys of a revision file.
 #[derive(Debug, Clone, PartialEq)]
@@ -17,10 +23,622 @@ pub struct Header {
     pub transactional: bool,
 }
 
+/// Every header key, as written in files.
+pub(crate) const HEADER_KEYS: &[&str] = &[
+    "revision",
+    "down_revision",
+    "branch_labels",
+    "depends_on",
+    "message",
+    "create_date",
+    "transactional",
+];
+
+/// The header key a comment line seems to set (`-- down_revision = ...`), if any.
+pub(crate) fn looks_like_header_key(line: &str) -> Option<&'static str> {
+    let content = line.trim().strip_prefix("--")?.trim_start();
+    let (key, _) = content.split_once('=')?;
+    HEADER_KEYS.iter().copied().find(|k| *k == key.trim())
+}
+
+/// The header as TOML gives it. Values stay untyped (with their spans) so that a wrong type is
+/// reported with our wording and the file line, rather than serde's "did not match any variant".
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawHeader {
+    revision: Option<Spanned<Value>>,
+    down_revision: Option<Spanned<Value>>,
+    branch_labels: Option<Spanned<Value>>,
+    depends_on: Option<Spanned<Value>>,
+    message: Option<Spanned<Value>>,
+    create_date: Option<Spanned<Value>>,
+    transactional: Option<Spanned<Value>>,
+}
+
+/// For a section marker line (`-- migrate:...`, which also ends the header), the text after
+/// `migrate:` (e.g. `upgrade postgresql`).
+pub(crate) fn marker_rest(line: &str) -> Option<&str> {
+    line.trim()
+        .strip_prefix("--")?
+        .trim_start()
+        .strip_prefix("migrate:")
+}
+
+/// The header text with the `--` prefixes removed, and where its lines sit in the file.
+struct HeaderLines {
+    toml: String,
+    /// 1-based file line of each header line, in order.
+    file_lines: Vec<usize>,
+    /// 0-based index of the first line after the header.
+    end: usize,
+}
+
+impl HeaderLines {
+    fn collect(text: &str) -> HeaderLines {
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let mut lines = text.lines().enumerate().peekable();
+        // Blank lines before the header (e.g. left by an editor) do not end it.
+        while lines.next_if(|(_, l)| l.trim().is_empty()).is_some() {}
+        let mut toml = String::new();
+        let mut file_lines = Vec::new();
+        let mut end = 0;
+        for (index, raw) in lines {
+            end = index;
+            let line = raw.trim_start();
+            let Some(content) = line.strip_prefix("--") else {
+                break;
+            };
+            if marker_rest(line).is_some() {
+                break;
+            }
+            toml.push_str(content.strip_prefix(' ').unwrap_or(content));
+            toml.push('\n');
+            file_lines.push(index + 1);
+            end = index + 1;
+        }
+        HeaderLines {
+            toml,
+            file_lines,
+            end,
+        }
+    }
+
+    /// The 1-based file line holding byte `offset` of the TOML text.
+    fn file_line(&self, offset: usize) -> usize {
+        let bytes = self.toml.as_bytes();
+        let header_line = bytes[..offset.min(bytes.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
+            .count();
+        self.file_lines
+            .get(header_line)
+            .or(self.file_lines.last())
+            .copied()
+            .unwrap_or(1)
+    }
+}
+
 /// Parses the header; returns it and the 0-based index of the first line after it.
 pub fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
-    let _ = (path, text);
-    Err(crate::error::Error::Internal(
-        "parse_header: not built yet".into(),
+    let lines = HeaderLines::collect(text);
+    let error = |line: usize, message: String| Error::Script {
+        path: path.to_path_buf(),
+        line,
+        message,
+    };
+    let at = |span: &Range<usize>| lines.file_line(span.start);
+
+    let raw: RawHeader = toml::from_str(&lines.toml).map_err(|e| {
+        let line = e.span().map_or(1, |span| lines.file_line(span.start));
+        let mut message = format!("invalid header: {}", toml_error_message(&e));
+        if message.contains("expected `.`, `=`") {
+            message.push_str(
+                "; header lines are TOML `key = value` pairs, so put a blank line between the \
+                 header and any prose comment",
+            );
+        }
+        error(line, message)
+    })?;
+
+    let Some(revision) = raw.revision else {
+        let line = lines.file_lines.first().copied().unwrap_or(1);
+        return Err(error(
+            line,
+            "the header has no `revision` key; the file must start with a line like \
+             `-- revision = \"4f2a9c1b7d3e\"`"
+                .into(),
+        ));
+    };
+    let revision_line = at(&revision.span());
+    let revision = string(&revision, "revision").map_err(|m| error(revision_line, m))?;
+    id::validate(&revision).map_err(|e| error(revision_line, format!("`revision`: {e}")))?;
+
+    let down_revisions = match &raw.down_revision {
+        None => Vec::new(),
+        Some(value) => {
+            let line = at(&value.span());
+            let ids = match value.get_ref() {
+                // `""` is Alembic's `down_revision = None`: a base.
+                Value::String(s) if s.is_empty() => Vec::new(),
+                _ => string_or_array(value, "down_revision").map_err(|m| error(line, m))?,
+            };
+            for parent in &ids {
+                id::validate(parent).map_err(|e| error(line, format!("`down_revision`: {e}")))?;
+            }
+            check_references(&ids, &revision, "down_revision").map_err(|m| error(line, m))?;
+            ids
+        }
+    };
+
+    let branch_labels = optional_list(&raw.branch_labels, "branch_labels", &at, &error)?;
+    if let (Some(value), Some(bad)) = (
+        &raw.branch_labels,
+        branch_labels.iter().find(|l| !is_valid_label(l)),
+    ) {
+        return Err(error(
+            at(&value.span()),
+            format!(
+                "branch label `{bad}` is not usable as a target; use letters, digits, `_` and `-` \
+                 (no spaces, `@` or `:`)"
+            ),
+        ));
+    }
+
+    let depends_on = optional_list(&raw.depends_on, "depends_on", &at, &error)?;
+    if let Some(value) = &raw.depends_on {
+        check_references(&depends_on, &revision, "depends_on")
+            .map_err(|m| error(at(&value.span()), m))?;
+    }
+
+    let message = match &raw.message {
+        None => None,
+        Some(value) => Some(string(value, "message").map_err(|m| error(at(&value.span()), m))?),
+    };
+    let create_date = match &raw.create_date {
+        None => None,
+        Some(value) => Some(match value.get_ref() {
+            // An unquoted TOML date-time is what the user meant too.
+            Value::Datetime(dt) => dt.to_string(),
+            _ => string(value, "create_date").map_err(|m| error(at(&value.span()), m))?,
+        }),
+    };
+    let transactional = match &raw.transactional {
+        None => true,
+        Some(value) => match value.get_ref() {
+            Value::Boolean(b) => *b,
+            other => {
+                return Err(error(
+                    at(&value.span()),
+                    format!(
+                        "`transactional` must be `true` or `false`, found {}",
+                        describe(other)
+                    ),
+                ))
+            }
+        },
+    };
+
+    Ok((
+        Header {
+            revision,
+            down_revisions,
+            branch_labels,
+            depends_on,
+            message,
+            create_date,
+            transactional,
+        },
+        lines.end,
     ))
+}
+
+/// An optional list key: absent is empty; a single string is a one-element list.
+fn optional_list(
+    value: &Option<Spanned<Value>>,
+    key: &str,
+    at: &dyn Fn(&Range<usize>) -> usize,
+    error: &dyn Fn(usize, String) -> Error,
+) -> Result<Vec<String>> {
+    match value {
+        None => Ok(Vec::new()),
+        Some(value) => {
+            let line = at(&value.span());
+            let items = string_or_array(value, key).map_err(|m| error(line, m))?;
+            if items.iter().any(String::is_empty) {
+                return Err(error(line, format!("`{key}` has an empty entry")));
+            }
+            Ok(items)
+        }
+    }
+}
+
+fn string(value: &Spanned<Value>, key: &str) -> Result<String, String> {
+    match value.get_ref() {
+        Value::String(s) => Ok(s.clone()),
+        other => Err(format!(
+            "`{key}` must be a string, found {}",
+            describe(other)
+        )),
+    }
+}
+
+fn string_or_array(value: &Spanned<Value>, key: &str) -> Result<Vec<String>, String> {
+    let wrong = |found: &Value| {
+        format!(
+            "`{key}` must be a string or an array of strings, found {}",
+            describe(found)
+        )
+    };
+    match value.get_ref() {
+        Value::String(s) => Ok(vec![s.clone()]),
+        Value::Array(items) => items
+            .iter()
+            .map(|item| match item {
+                Value::String(s) => Ok(s.clone()),
+                other => Err(wrong(other)),
+            })
+            .collect(),
+        other => Err(wrong(other)),
+    }
+}
+
+/// A revision cannot name itself, and naming one revision twice is a typo.
+fn check_references(ids: &[String], revision: &str, key: &str) -> Result<(), String> {
+    if ids.iter().any(|id| id == revision) {
+        return Err(format!(
+            "`{key}` names the revision itself (`{revision}`); a revision cannot follow or depend on itself"
+        ));
+    }
+    for (i, id) in ids.iter().enumerate() {
+        if ids[..i].contains(id) {
+            return Err(format!("`{key}` lists `{id}` twice"));
+        }
+    }
+    Ok(())
+}
+
+/// Labels are used in targets (`label@head`, `label@-1`), so they must not contain target syntax.
+fn is_valid_label(label: &str) -> bool {
+    !label.is_empty()
+        && label
+            .chars()
+            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
+}
+
+fn describe(value: &Value) -> String {
+    match value {
+        Value::String(s) => format!("string {s:?}"),
+        Value::Integer(i) => format!("integer {i}"),
+        Value::Float(f) => format!("float {f}"),
+        Value::Boolean(b) => format!("boolean {b}"),
+        Value::Datetime(d) => format!("date-time {d}"),
+        Value::Array(_) => "an array".into(),
+        Value::Table(_) => "a table".into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn parse(text: &str) -> Result<(Header, usize)> {
+        parse_header(Path::new("v/abc.sql"), text)
+    }
+
+    fn failure(text: &str) -> (usize, String) {
+        crate::script::tests::script_error(parse(text), "v/abc.sql")
+    }
+
+    #[test]
+    fn full_header_is_read() {
+        let text = "-- revision = \"4f2a9c1b7d3e\"\n\
+                    -- down_revision = \"1975ea83b712\"\n\
+                    -- branch_labels = [\"billing\"]\n\
+                    -- depends_on = [\"55af2cb1c267\", \"core\"]\n\
+                    -- message = \"add invoice table\"\n\
+                    -- create_date = \"2026-11-23T10:15:02Z\"\n\
+                    -- transactional = false\n\
+                    \n\
+                    -- migrate:upgrade\n";
+        let (header, end) = parse(text).unwrap();
+        assert_eq!(
+            header,
+            Header {
+                revision: "4f2a9c1b7d3e".into(),
+                down_revisions: vec!["1975ea83b712".into()],
+                branch_labels: vec!["billing".into()],
+                depends_on: vec!["55af2cb1c267".into(), "core".into()],
+                message: Some("add invoice table".into()),
+                create_date: Some("2026-11-23T10:15:02Z".into()),
+                transactional: false,
+            }
+        );
+        assert_eq!(end, 7);
+    }
+
+    #[test]
+    fn minimal_header_has_defaults_and_ends_at_marker() {
+        let (header, end) = parse("-- revision = \"ab\"\n-- migrate:upgrade\nSELECT 1;\n").unwrap();
+        assert_eq!(header.revision, "ab");
+        assert!(header.down_revisions.is_empty());
+        assert!(header.branch_labels.is_empty());
+        assert!(header.depends_on.is_empty());
+        assert_eq!(header.message, None);
+        assert!(header.transactional);
+        assert_eq!(end, 1);
+    }
+
+    #[test]
+    fn down_revision_forms() {
+        let merge = parse("-- revision = \"m\"\n-- down_revision = [\"a\", \"b\"]\n").unwrap();
+        assert_eq!(merge.0.down_revisions, ["a", "b"]);
+        let base = parse("-- revision = \"m\"\n-- down_revision = \"\"\n").unwrap();
+        assert!(base.0.down_revisions.is_empty());
+        let empty = parse("-- revision = \"m\"\n-- down_revision = []\n").unwrap();
+        assert!(empty.0.down_revisions.is_empty());
+    }
+
+    #[test]
+    fn single_strings_are_accepted_for_lists() {
+        let (header, _) =
+            parse("-- revision = \"m\"\n-- branch_labels = \"x\"\n-- depends_on = \"y\"\n")
+                .unwrap();
+        assert_eq!(header.branch_labels, ["x"]);
+        assert_eq!(header.depends_on, ["y"]);
+    }
+
+    #[test]
+    fn unquoted_date_time_is_accepted() {
+        let (header, _) =
+            parse("-- revision = \"m\"\n-- create_date = 2026-11-23T10:15:02Z\n").unwrap();
+        assert_eq!(header.create_date.as_deref(), Some("2026-11-23T10:15:02Z"));
+    }
+
+    #[test]
+    fn toml_comments_and_bare_dashes_are_allowed() {
+        let text = "-- revision = \"m\" # the id\n--\n-- # a note\n-- message = \"x\"\n\nSELECT 1;";
+        let (header, end) = parse(text).unwrap();
+        assert_eq!(header.message.as_deref(), Some("x"));
+        assert_eq!(end, 4);
+    }
+
+    #[test]
+    fn leading_blank_lines_and_bom_and_crlf_are_tolerated() {
+        let (header, end) =
+            parse("\u{feff}\r\n\r\n-- revision = \"ab\"\r\n-- message = \"m\"\r\n\r\n").unwrap();
+        assert_eq!(header.revision, "ab");
+        assert_eq!(header.message.as_deref(), Some("m"));
+        assert_eq!(end, 4);
+    }
+
+    #[test]
+    fn header_ends_at_first_non_comment_line() {
+        let (_, end) = parse("-- revision = \"ab\"\nSELECT 1;\n-- message = 1\n").unwrap();
+        assert_eq!(end, 1);
+    }
+
+    #[test]
+    fn bad_toml_value_names_its_file_line() {
+        let (line, message) =
+            failure("-- revision = \"ab\"\n-- message = \"unterminated\n-- transactional = true\n");
+        assert_eq!(line, 2);
+        assert!(message.starts_with("invalid header: "), "{message}");
+        assert_eq!(
+            parse("-- revision = \"ab\"\n-- message = 'x\n")
+                .unwrap_err()
+                .to_string(),
+            "v/abc.sql:2: invalid header: invalid literal string"
+        );
+    }
+
+    #[test]
+    fn bad_toml_after_leading_blank_lines_maps_to_the_file_line() {
+        let (line, _) = failure("\n\n-- revision = \"ab\"\n-- message = nope\n");
+        assert_eq!(line, 4);
+    }
+
+    #[test]
+    fn unknown_key_is_named_with_its_line() {
+        let (line, message) =
+            failure("-- revision = \"ab\"\n-- message = \"m\"\n-- down_revisions = \"x\"\n");
+        assert_eq!(line, 3);
+        assert!(
+            message.contains("unknown key `down_revisions`"),
+            "{message}"
+        );
+        assert!(
+            message.contains("`down_revision`"),
+            "lists the valid keys: {message}"
+        );
+    }
+
+    #[test]
+    fn every_listed_key_is_accepted() {
+        for key in HEADER_KEYS.iter().filter(|k| **k != "revision") {
+            let value = if *key == "transactional" {
+                "true"
+            } else {
+                "\"x\""
+            };
+            parse(&format!("-- revision = \"ab\"\n-- {key} = {value}\n")).unwrap();
+        }
+    }
+
+    #[test]
+    fn prose_in_the_header_gets_a_hint() {
+        let (line, message) = failure("-- revision = \"ab\"\n-- Adds the invoice table.\n");
+        assert_eq!(line, 2);
+        assert!(
+            message.contains("put a blank line between the header"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn duplicate_key_is_reported() {
+        let (line, message) = failure("-- revision = \"ab\"\n-- revision = \"cd\"\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("duplicate key `revision`"), "{message}");
+    }
+
+    #[test]
+    fn missing_revision_is_reported_at_the_header_start() {
+        let (line, message) = failure("\n-- message = \"m\"\n\n-- migrate:upgrade\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("no `revision` key"), "{message}");
+        let (line, _) = failure("CREATE TABLE t (id INT);\n");
+        assert_eq!(line, 1);
+        let (line, _) = failure("");
+        assert_eq!(line, 1);
+    }
+
+    #[test]
+    fn wrong_types_are_reported_with_the_line() {
+        let cases = [
+            (
+                "-- revision = 12\n",
+                1,
+                "`revision` must be a string, found integer 12",
+            ),
+            (
+                "-- revision = \"a\"\n-- down_revision = 3\n",
+                2,
+                "`down_revision` must be a string or an array of strings, found integer 3",
+            ),
+            (
+                "-- revision = \"a\"\n-- down_revision = [\"b\", 1]\n",
+                2,
+                "`down_revision` must be a string or an array of strings, found integer 1",
+            ),
+            (
+                "-- revision = \"a\"\n-- message = \"m\"\n-- branch_labels = [true]\n",
+                3,
+                "`branch_labels` must be a string or an array of strings, found boolean true",
+            ),
+            (
+                "-- revision = \"a\"\n-- depends_on = { x = 1 }\n",
+                2,
+                "`depends_on` must be a string or an array of strings, found a table",
+            ),
+            (
+                "-- revision = \"a\"\n-- message = [\"m\"]\n",
+                2,
+                "`message` must be a string, found an array",
+            ),
+            (
+                "-- revision = \"a\"\n-- create_date = 2026\n",
+                2,
+                "`create_date` must be a string, found integer 2026",
+            ),
+            (
+                "-- revision = \"a\"\n-- transactional = \"no\"\n",
+                2,
+                "`transactional` must be `true` or `false`, found string \"no\"",
+            ),
+        ];
+        for (text, want_line, want_message) in cases {
+            let (line, message) = failure(text);
+            assert_eq!(
+                (line, message.as_str()),
+                (want_line, want_message),
+                "{text}"
+            );
+        }
+    }
+
+    #[test]
+    fn multi_line_array_errors_point_at_the_value_start() {
+        let (line, message) =
+            failure("-- revision = \"a\"\n-- down_revision = [\n--   \"b\",\n--   2,\n-- ]\n");
+        assert_eq!(line, 2);
+        assert!(message.contains("found integer 2"), "{message}");
+    }
+
+    #[test]
+    fn invalid_revision_ids_are_rejected() {
+        let (line, message) = failure("-- message = \"m\"\n-- revision = \"ab-cd\"\n");
+        assert_eq!(line, 2);
+        assert_eq!(
+            message,
+            "`revision`: Character(s) '-' not allowed in revision identifier 'ab-cd'"
+        );
+        let (_, message) = failure("-- revision = \"\"\n");
+        assert!(message.contains("1 to 32 characters"), "{message}");
+        let (line, message) = failure("-- revision = \"ab\"\n-- down_revision = \"x@y\"\n");
+        assert_eq!(line, 2);
+        assert!(
+            message.starts_with("`down_revision`: Character(s) '@'"),
+            "{message}"
+        );
+        let (_, message) = failure("-- revision = \"ab\"\n-- down_revision = [\"\"]\n");
+        assert!(message.contains("1 to 32 characters"), "{message}");
+    }
+
+    #[test]
+    fn self_references_are_rejected() {
+        let (line, message) = failure("-- revision = \"ab\"\n-- down_revision = \"ab\"\n");
+        assert_eq!(line, 2);
+        assert!(
+            message.contains("`down_revision` names the revision itself (`ab`)"),
+            "{message}"
+        );
+        let (line, message) =
+            failure("-- revision = \"ab\"\n-- message = \"m\"\n-- depends_on = [\"x\", \"ab\"]\n");
+        assert_eq!(line, 3);
+        assert!(
+            message.contains("`depends_on` names the revision itself"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn repeated_references_and_empty_entries_are_rejected() {
+        let (_, message) = failure("-- revision = \"m\"\n-- down_revision = [\"a\", \"a\"]\n");
+        assert_eq!(message, "`down_revision` lists `a` twice");
+        let (_, message) = failure("-- revision = \"m\"\n-- depends_on = [\"\"]\n");
+        assert_eq!(message, "`depends_on` has an empty entry");
+    }
+
+    #[test]
+    fn labels_with_target_syntax_are_rejected() {
+        for label in ["a@b", "a:b", "a b", "x+1"] {
+            let text = format!("-- revision = \"m\"\n-- branch_labels = [\"{label}\"]\n");
+            let (line, message) = failure(&text);
+            assert_eq!(line, 2);
+            assert!(message.contains(&format!("`{label}`")), "{message}");
+        }
+        parse("-- revision = \"m\"\n-- branch_labels = [\"billing-v2\", \"core_1\"]\n").unwrap();
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_text_never_panics(text in "\\PC*") {
+            let _ = parse(&text);
+        }
+
+        #[test]
+        fn arbitrary_header_lines_never_panic(
+            lines in proptest::collection::vec("(-- ?)?[ -~\\t\\u{feff}é]{0,40}", 0..8)
+        ) {
+            let text = lines.join("\n");
+            if let Err(Error::Script { line, .. }) = parse(&text) {
+                prop_assert!(line >= 1 && line <= lines.len().max(1));
+            }
+        }
+
+        #[test]
+        fn valid_ids_and_messages_round_trip(
+            id in "[A-Za-z0-9_]{1,32}",
+            message in "\\PC{0,30}",
+        ) {
+            let text = format!(
+                "-- revision = \"{id}\"\n-- message = {}\n",
+                toml::Value::String(message.clone())
+            );
+            let (header, _) = parse(&text).unwrap();
+            prop_assert_eq!(header.revision, id);
+            prop_assert_eq!(header.message, Some(message));
+        }
+    }
 }

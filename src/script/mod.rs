@@ -8,10 +8,11 @@ pub mod header;
 pub mod id;
 pub mod split;
 
+use std::collections::HashSet;
 use std::path::{Path, PathBuf};
 
 use crate::config::Dialect;
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// One revision file, parsed.
 #[derive(Debug, Clone, PartialEq)]
@@ -105,9 +106,312 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Script> {
     })
 }
 
+/// Everything found in the version locations, including the files that failed to parse.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    pub scripts: Vec<Script>,
+    pub warnings: Vec<Warning>,
+    /// One error per file that could not be read or parsed (`check` reports them all).
+    pub errors: Vec<crate::error::Error>,
+}
+
 /// Reads every `*.sql` revision file of `locations` (each in file-name order, locations in the
-/// given order; subfolders too when `recursive`). Missing locations are skipped.
+/// given order; subfolders too when `recursive`). Missing locations are skipped. Fails on the
+/// first bad file.
 pub fn scan(locations: &[PathBuf], recursive: bool) -> Result<(Vec<Script>, Vec<Warning>)> {
-    let _ = (locations, recursive);
-    Err(crate::error::Error::Internal("scan: not built yet".into()))
+    let mut report = scan_all(locations, recursive)?;
+    if !report.errors.is_empty() {
+        return Err(report.errors.remove(0));
+    }
+    Ok((report.scripts, report.warnings))
+}
+
+/// Like `scan`, but goes on past bad files and collects their errors. Only a location that
+/// cannot be listed stops it.
+pub fn scan_all(locations: &[PathBuf], recursive: bool) -> Result<ScanReport> {
+    let mut report = ScanReport::default();
+    let mut loaded = HashSet::new();
+    for location in locations.iter().filter(|l| l.is_dir()) {
+        for path in list_sql_files(location, recursive)? {
+            // Overlapping locations reach one file twice; Alembic warns and loads it once.
+            let canonical = std::fs::canonicalize(&path)
+                .map_err(|e| Error::io("resolve revision file", &path, e))?;
+            if !loaded.insert(canonical) {
+                report.warnings.push(Warning {
+                    path,
+                    message: "reached twice through overlapping version locations; loaded once \
+                              (make `version_locations` unique)"
+                        .into(),
+                });
+                continue;
+            }
+            let parsed = std::fs::read(&path)
+                .map_err(|e| Error::io("read revision file", &path, e))
+                .and_then(|bytes| parse_revision(&path, decode(&path, &bytes)?));
+            match parsed {
+                Ok(script) => {
+                    if let Some(message) = file_name_mismatch(&path, &script.revision) {
+                        report.warnings.push(Warning {
+                            path: path.clone(),
+                            message,
+                        });
+                    }
+                    report.scripts.push(script);
+                }
+                Err(e) => report.errors.push(e),
+            }
+        }
+    }
+    Ok(report)
+}
+
+/// The `*.sql` files of `dir` in byte order of their names; with `recursive`, then those of each
+/// subfolder (sorted), depth first, as Alembic's `os.walk` does.
+fn list_sql_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
+    let mut entries = std::fs::read_dir(dir)
+        .map_err(|e| Error::io("list version location", dir, e))?
+        .map(|entry| entry.map(|e| e.path()))
+        .collect::<std::io::Result<Vec<_>>>()
+        .map_err(|e| Error::io("list version location", dir, e))?;
+    entries.sort_by(|a, b| a.file_name().cmp(&b.file_name()));
+    // Hidden files are editor swap and lock files (`.#x.sql`), never revisions.
+    entries.retain(|p| {
+        p.file_name()
+            .is_some_and(|n| !n.as_encoded_bytes().starts_with(b"."))
+    });
+    let (dirs, files): (Vec<PathBuf>, Vec<PathBuf>) = entries.into_iter().partition(|p| p.is_dir());
+    let mut found: Vec<PathBuf> = files
+        .into_iter()
+        .filter(|p| p.extension().is_some_and(|e| e == "sql"))
+        .collect();
+    if recursive {
+        for sub in dirs {
+            found.extend(list_sql_files(&sub, true)?);
+        }
+    }
+    Ok(found)
+}
+
+/// The file's text without a UTF-8 byte-order mark; non-UTF-8 is an error naming where it starts.
+fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
+    let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
+    std::str::from_utf8(bytes).map_err(|e| {
+        let offset = e.valid_up_to();
+        let line = bytes[..offset].iter().filter(|b| **b == b'\n').count() + 1;
+        Error::Script {
+            path: path.to_path_buf(),
+            line,
+            message: format!(
+                "not valid UTF-8 (first bad byte at offset {offset}); save the file as UTF-8"
+            ),
+        }
+    })
+}
+
+/// A warning when the file name does not start with the header's id (`<id>_slug.sql` or `<id>.sql`).
+fn file_name_mismatch(path: &Path, revision: &str) -> Option<String> {
+    let stem = path.file_stem()?.to_string_lossy();
+    let matches = stem == revision
+        || stem
+            .strip_prefix(revision)
+            .is_some_and(|rest| rest.starts_with('_'));
+    (!matches).then(|| {
+        let prefix = stem.split('_').next().unwrap_or(&stem);
+        format!(
+            "header id `{revision}` differs from file-name prefix `{prefix}`; the header wins \
+             (rename the file to `{revision}_<slug>.sql` to avoid confusion)"
+        )
+    })
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    /// The line and message of the `Error::Script` for `path`; panics on anything else.
+    pub(crate) fn script_error<T: std::fmt::Debug>(
+        result: Result<T>,
+        path: &str,
+    ) -> (usize, String) {
+        match result {
+            Err(Error::Script {
+                path: p,
+                line,
+                message,
+            }) => {
+                assert_eq!(p, Path::new(path));
+                (line, message)
+            }
+            other => panic!("expected a script error for {path}, got {other:?}"),
+        }
+    }
+
+    fn revision_text(id: &str) -> String {
+        format!("-- revision = \"{id}\"\n\n-- migrate:upgrade\nSELECT 1;\n")
+    }
+
+    fn write(dir: &Path, name: &str, text: &[u8]) -> PathBuf {
+        let path = dir.join(name);
+        std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    fn ids(scripts: &[Script]) -> Vec<&str> {
+        scripts.iter().map(|s| s.revision.as_str()).collect()
+    }
+
+    #[test]
+    fn parse_revision_combines_header_and_body() {
+        let text = "-- revision = \"ab12\"\n-- down_revision = \"cd34\"\n-- transactional = false\n\n-- migrate:upgrade\nCREATE TABLE t (id INT);\n\n-- migrate:downgrade\nDROP TABLE t;\n";
+        let script = parse_revision(Path::new("v/ab12_t.sql"), text).unwrap();
+        assert_eq!(script.revision, "ab12");
+        assert_eq!(script.down_revisions, ["cd34"]);
+        assert!(!script.transactional);
+        assert_eq!(script.path, Path::new("v/ab12_t.sql"));
+        let upgrade = script.sections.upgrade.unwrap();
+        assert_eq!(
+            (upgrade.sql.as_str(), upgrade.first_line),
+            ("CREATE TABLE t (id INT);", 6)
+        );
+        assert_eq!(script.sections.downgrade.unwrap().first_line, 9);
+    }
+
+    #[test]
+    fn files_load_in_byte_order_per_location_in_config_order() {
+        let tmp = tempfile::tempdir().unwrap();
+        let a = tmp.path().join("a");
+        let b = tmp.path().join("b");
+        write(&a, "b2_x.sql", revision_text("b2").as_bytes());
+        write(&a, "B1_x.sql", revision_text("B1").as_bytes());
+        write(&a, "a3_x.sql", revision_text("a3").as_bytes());
+        write(&a, "notes.txt", b"not a revision");
+        write(&a, ".#a9_x.sql", b"editor lock file");
+        write(&a, "sub/c1_x.sql", revision_text("c1").as_bytes());
+        write(&b, "00_x.sql", revision_text("00").as_bytes());
+        let missing = tmp.path().join("missing");
+        let (scripts, warnings) = scan(&[b.clone(), missing, a.clone()], false).unwrap();
+        assert_eq!(ids(&scripts), ["00", "B1", "a3", "b2"]);
+        assert!(warnings.is_empty(), "{warnings:?}");
+    }
+
+    #[test]
+    fn recursive_scan_walks_top_down_like_os_walk() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path();
+        write(root, "z1_x.sql", revision_text("z1").as_bytes());
+        write(root, "b/b1_x.sql", revision_text("b1").as_bytes());
+        write(root, "a/y1_x.sql", revision_text("y1").as_bytes());
+        write(root, "a/deeper/d1_x.sql", revision_text("d1").as_bytes());
+        write(root, "a/a1_x.sql", revision_text("a1").as_bytes());
+        let (scripts, _) = scan(&[root.to_path_buf()], true).unwrap();
+        assert_eq!(ids(&scripts), ["z1", "a1", "y1", "d1", "b1"]);
+    }
+
+    #[test]
+    fn overlapping_locations_load_a_file_once_with_a_warning() {
+        let tmp = tempfile::tempdir().unwrap();
+        let root = tmp.path().join("v");
+        write(&root, "a1_x.sql", revision_text("a1").as_bytes());
+        write(&root, "sub/b1_x.sql", revision_text("b1").as_bytes());
+        let (scripts, warnings) = scan(&[root.clone(), root.join("sub")], true).unwrap();
+        assert_eq!(ids(&scripts), ["a1", "b1"]);
+        assert_eq!(warnings.len(), 1);
+        assert_eq!(warnings[0].path, root.join("sub").join("b1_x.sql"));
+        assert!(warnings[0].message.contains("loaded once"));
+    }
+
+    #[test]
+    fn file_name_prefix_mismatch_is_a_warning() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "ab12_ok.sql", revision_text("ab12").as_bytes());
+        write(tmp.path(), "cd34.sql", revision_text("cd34").as_bytes());
+        write(
+            tmp.path(),
+            "ef56x_bad.sql",
+            revision_text("ef56").as_bytes(),
+        );
+        let (scripts, warnings) = scan(&[tmp.path().to_path_buf()], false).unwrap();
+        assert_eq!(scripts.len(), 3);
+        assert_eq!(warnings.len(), 1, "{warnings:?}");
+        assert_eq!(warnings[0].path, tmp.path().join("ef56x_bad.sql"));
+        assert!(
+            warnings[0]
+                .message
+                .starts_with("header id `ef56` differs from file-name prefix `ef56x`"),
+            "{}",
+            warnings[0].message
+        );
+    }
+
+    #[test]
+    fn a_bom_is_stripped() {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut text = b"\xef\xbb\xbf".to_vec();
+        text.extend_from_slice(revision_text("ab").as_bytes());
+        write(tmp.path(), "ab_x.sql", &text);
+        let (scripts, _) = scan(&[tmp.path().to_path_buf()], false).unwrap();
+        assert_eq!(ids(&scripts), ["ab"]);
+        assert_eq!(scripts[0].sections.upgrade.as_ref().unwrap().first_line, 4);
+    }
+
+    #[test]
+    fn non_utf8_names_file_line_and_offset() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = write(
+            tmp.path(),
+            "ab_x.sql",
+            b"-- revision = \"ab\"\n\n-- migrate:upgrade\nINSERT INTO t VALUES ('caf\xe9');\n",
+        );
+        let (line, message) = script_error(
+            scan(&[tmp.path().to_path_buf()], false),
+            path.to_str().unwrap(),
+        );
+        assert_eq!(line, 4);
+        assert_eq!(
+            message,
+            "not valid UTF-8 (first bad byte at offset 65); save the file as UTF-8"
+        );
+    }
+
+    #[test]
+    fn a_malformed_file_fails_the_scan_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let path = write(
+            tmp.path(),
+            "ab_x.sql",
+            b"-- revision = \"ab\"\n-- colour = 1\n",
+        );
+        let err = scan(&[tmp.path().to_path_buf()], false).unwrap_err();
+        assert!(
+            err.to_string().starts_with(&format!(
+                "{}:2: invalid header: unknown key `colour`",
+                path.display()
+            )),
+            "{err}"
+        );
+    }
+
+    proptest::proptest! {
+        /// Files assembled from header, marker and SQL-like lines never panic the parsers, and an
+        /// error always names a line of the file.
+        #[test]
+        fn arbitrary_revision_files_never_panic(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("-- revision = \"ab\"".to_string()),
+                    proptest::strategy::Just(String::new()),
+                    "-- migrate:(upgrade|downgrade|verify|x)( (sqlite|postgresql|mysql|oracle))?",
+                    "-- [a-z_]{1,12} = (\"[a-z]{0,5}\"|\\[\"[a-z]{0,3}\"\\]|true|1)",
+                    "\\PC{0,30}",
+                ],
+                0..12,
+            )
+        ) {
+            let text = lines.join("\n");
+            if let Err(Error::Script { line, .. }) = parse_revision(Path::new("x.sql"), &text) {
+                proptest::prop_assert!(line >= 1 && line <= lines.len().max(1), "line {} of {}", line, lines.len());
+            }
+        }
+    }
 }

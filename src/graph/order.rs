@@ -1,0 +1,223 @@
+//! Which revisions a command touches and in what order, exactly as Alembic chooses: its
+//! topological sort breaks ties by load order, so sibling branches are upgraded last-loaded
+//! first (ALEMBIC-REFERENCE §2.6). Users moving a history from Alembic see the same order.
+
+use super::target::{ErrorWording, RevError, RevResult};
+use super::{RevSet, RevisionGraph};
+use crate::error::Result;
+
+impl RevisionGraph {
+    /// Newest-first order of `todo`, walking down from `heads` (Alembic `_topological_sort`).
+    pub(crate) fn topological_sort(&self, todo: &RevSet, heads: &[usize]) -> Vec<usize> {
+        let mut todo = todo.clone();
+        let mut current: Vec<usize> = heads
+            .iter()
+            .copied()
+            .filter(|&h| todo.contains(h))
+            .collect();
+        current.sort_unstable();
+        current.dedup();
+        let mut ancestors: Vec<RevSet> = current.iter().map(|&h| self.ancestors(&[h])).collect();
+        let mut out = Vec::new();
+        let mut idx = 0;
+        while !current.is_empty() {
+            let candidate = current[idx];
+            // Another branch still needs this revision: finish that branch first.
+            if let Some(other) =
+                (0..ancestors.len()).find(|&j| j != idx && ancestors[j].contains(candidate))
+            {
+                idx = other;
+                continue;
+            }
+            if todo.contains(candidate) {
+                out.push(candidate);
+                todo.remove(candidate);
+            }
+            let rev = self.rev(candidate);
+            let to_add: Vec<usize> = rev
+                .normalized_down
+                .iter()
+                .copied()
+                .filter(|&r| todo.contains(r) && !current.contains(&r))
+                .collect();
+            if to_add.is_empty() {
+                current.remove(idx);
+                ancestors.remove(idx);
+                idx = idx.saturating_sub(1);
+            } else if !rev.has_normalized_deps() && rev.down.len() == 1 {
+                current[idx] = to_add[0];
+                ancestors[idx].remove(candidate);
+            } else {
+                current[idx] = to_add[0];
+                ancestors[idx] = self.ancestors(&[to_add[0]]);
+                for &extra in &to_add[1..] {
+                    current.push(extra);
+                    ancestors.push(self.ancestors(&[extra]));
+                }
+            }
+        }
+        out
+    }
+
+    /// Ancestors of `starts`, failing when one start is an ancestor of another
+    /// (Alembic `_get_ancestor_nodes(check=True)`).
+    fn ancestors_checked(&self, starts: &[usize]) -> RevResult<RevSet> {
+        for &s in starts {
+            let mut below = self.ancestors(&[s]);
+            below.remove(s);
+            let overlaps: Vec<&str> = starts
+                .iter()
+                .filter(|&&o| o != s && below.contains(o))
+                .map(|&o| self.rev(o).id.as_str())
+                .collect();
+            if !overlaps.is_empty() {
+                return Err(RevError::Revision(format!(
+                    "Requested revision {} overlaps with other requested revisions {}",
+                    self.rev(s).id,
+                    overlaps.join(", ")
+                )));
+            }
+        }
+        Ok(self.ancestors(starts))
+    }
+
+    /// Revisions to apply to reach `targets` from `current`, and the targets
+    /// (Alembic `_collect_upgrade_revisions` with `implicit_base=True`).
+    pub(crate) fn collect_upgrade(
+        &self,
+        current: &[usize],
+        target: &str,
+    ) -> RevResult<(RevSet, Vec<usize>)> {
+        let targets: Vec<usize> = self
+            .parse_upgrade_target(current, target, true)?
+            .into_iter()
+            .flatten()
+            .collect();
+        let required = self.ancestors_checked(&targets)?;
+        let have = self.ancestors_checked(current)?;
+        let mut needs = required;
+        for h in have.iter() {
+            needs.remove(h);
+        }
+        Ok((needs, targets))
+    }
+
+    /// Revisions to revert to reach `target` from `current`
+    /// (Alembic `_collect_downgrade_revisions`).
+    pub(crate) fn collect_downgrade(&self, current: &[usize], target: &str) -> RevResult<RevSet> {
+        let (branch_label, target_rev) = self.parse_downgrade_target(current, target, true)?;
+        let mut roots: Vec<usize> = match target_rev {
+            None => self.base_indices(),
+            Some(t) => self.rev(t).next.clone(),
+        };
+        if let Some(label) = branch_label.as_deref() {
+            if roots.len() > 1 {
+                let branch = self.resolve_branch(label)?;
+                let on_branch = self.versioned_ancestors_set(&[branch]);
+                roots.retain(|&r| on_branch.contains(r));
+                if roots.is_empty() {
+                    return Err(RevError::Revision(
+                        "Not a valid downgrade target from current heads".into(),
+                    ));
+                }
+            }
+        }
+        let mut drop = self.descendants(&roots);
+        let active = self.ancestors(current);
+        for i in 0..self.len() {
+            if drop.contains(i) && !active.contains(i) {
+                drop.remove(i);
+            }
+        }
+        if let Some(t) = target_rev {
+            if drop.is_empty() && !current.contains(&t) {
+                return Err(RevError::RangeNotAncestor {
+                    lower: target.to_string(),
+                    upper: String::new(),
+                });
+            }
+        }
+        Ok(drop)
+    }
+
+    /// Revisions between `lower` and `upper`, both included, newest first
+    /// (Alembic `walk_revisions` / `iterate_revisions(inclusive=True, implicit_base=False)`).
+    fn walk_range(&self, lower: &str, upper: &str) -> RevResult<Vec<usize>> {
+        let mut lower_revs: Vec<Option<usize>> = self.get_revisions(lower)?;
+        let lower_ids: Vec<usize> = lower_revs.iter().flatten().copied().collect();
+        let mut targets: Vec<usize> = self
+            .parse_upgrade_target(&lower_ids, upper, false)?
+            .into_iter()
+            .flatten()
+            .collect();
+        if let Some((branch, _)) = lower.split_once('@') {
+            // `label@x:` limits the range to that branch.
+            let label = match self.get_revision(branch)? {
+                Some(r) if self.rev(r).id == branch => self.rev(r).labels.iter().next().cloned(),
+                _ => Some(branch.to_string()),
+            };
+            if let Some(label) = label {
+                targets.retain(|&t| self.rev(t).labels.contains(&label));
+            }
+        }
+        let required = self.ancestors_checked(&targets)?;
+        let not_ancestor = || RevError::RangeNotAncestor {
+            lower: lower.to_string(),
+            upper: upper.to_string(),
+        };
+        if lower_revs.iter().flatten().any(|&r| !required.contains(r)) {
+            return Err(not_ancestor());
+        }
+        if matches!(lower_revs.first(), Some(None)) {
+            // A relative lower bound walks down from the upper end.
+            let upper_revs: Vec<usize> = self.get_revisions(upper)?.into_iter().flatten().collect();
+            let (_, rev) = self.parse_downgrade_target(&upper_revs, lower, false)?;
+            lower_revs = rev.map(Some).into_iter().collect();
+        }
+        let lower_set: Vec<usize> = lower_revs.iter().flatten().copied().collect();
+        let have = self.ancestors_checked(&lower_set)?;
+        let mut needs = required;
+        for h in have.iter() {
+            needs.remove(h);
+        }
+        for &l in &lower_set {
+            needs.insert(l);
+        }
+        if !lower_set.is_empty() {
+            let above = self.versioned_descendants(&lower_set);
+            for i in 0..self.len() {
+                if needs.contains(i) && !above.contains(i) {
+                    needs.remove(i);
+                }
+            }
+        }
+        Ok(self.topological_sort(&needs, &targets))
+    }
+
+    /// `history`: the revisions of a range (`A:B`, `A:`, `:B`; `None` for all), newest first.
+    pub fn history(&self, range: Option<&str>) -> Result<Vec<String>> {
+        let (lower, upper) = match range {
+            None => ("base", "heads"),
+            Some(r) => {
+                let Some((l, u)) = r.split_once(':') else {
+                    return Err(crate::error::Error::Usage {
+                        message: "History range requires [start]:[end], [start]:, or :[end]".into(),
+                    });
+                };
+                (
+                    if l.is_empty() { "base" } else { l },
+                    if u.is_empty() { "heads" } else { u },
+                )
+            }
+        };
+        let wording = ErrorWording {
+            start: Some(lower.to_string()),
+            end: Some(upper.to_string()),
+            ..ErrorWording::default()
+        };
+        let order = self
+            .walk_range(lower, upper)
+            .map_err(|e| e.into_error(&wording))?;
+        Ok(order.into_iter().map(|i| self.rev(i).id.clone()).collect())
+    }
+}
