@@ -24,6 +24,7 @@
 //! | `output` | stdout for data, stderr for everything else | — |
 
 pub mod backup;
+pub mod build;
 pub mod cli;
 pub mod commands;
 pub mod config;
@@ -32,6 +33,7 @@ pub mod display;
 pub mod error;
 pub mod exec;
 pub mod graph;
+pub mod migrator;
 pub mod output;
 pub mod project;
 pub mod render;
@@ -39,3 +41,4 @@ pub mod script;
 pub mod verify;
 
 pub use error::{Error, Result};
+pub use migrator::{Embedded, Migrator};

@@ -22,6 +22,15 @@ impl Project {
             &config.version_locations,
             config.recursive_version_locations,
         )?;
+        Project::from_scripts(config, scripts, warnings)
+    }
+
+    /// Builds and validates the graph of revision files already parsed, in load order.
+    pub fn from_scripts(
+        config: Config,
+        scripts: Vec<Script>,
+        warnings: Vec<Warning>,
+    ) -> Result<Project> {
         let specs: Vec<RevisionSpec> = scripts.iter().map(RevisionSpec::from).collect();
         let graph = RevisionGraph::build(&specs)?;
         Ok(Project {

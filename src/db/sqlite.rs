@@ -47,6 +47,14 @@ pub fn open_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
     }
 }
 
+/// Wraps a connection the application opened itself; its settings are left as they are.
+impl From<rusqlite::Connection> for SqliteConnection {
+    fn from(conn: rusqlite::Connection) -> Self {
+        let path = conn.path().filter(|p| !p.is_empty()).map(PathBuf::from);
+        SqliteConnection { conn, path }
+    }
+}
+
 impl SqliteConnection {
     /// Opens `path` (`None` = in memory), for writing when `write` (creating the file), else
     /// read-only. Fails, naming the file, when it is not a database or cannot be written.

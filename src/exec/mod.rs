@@ -244,6 +244,8 @@ pub trait Progress {
     fn step_finished(&mut self, _report: &StepReport) {}
     /// Another runner changed the version rows; the remaining plan was recomputed.
     fn replanned(&mut self, _heads: &[String]) {}
+    /// Another runner holds the migration lock; the run waits for it (called at most once).
+    fn waiting_for_lock(&mut self) {}
 }
 
 /// Progress that shows nothing.

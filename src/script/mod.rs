@@ -167,7 +167,7 @@ pub fn scan_all(locations: &[PathBuf], recursive: bool) -> Result<ScanReport> {
 
 /// The `*.sql` files of `dir` in byte order of their names; with `recursive`, then those of each
 /// subfolder (sorted), depth first, as Alembic's `os.walk` does.
-fn list_sql_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
+pub(crate) fn list_sql_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
     let mut entries = std::fs::read_dir(dir)
         .map_err(|e| Error::io("list version location", dir, e))?
         .map(|entry| entry.map(|e| e.path()))
@@ -193,7 +193,7 @@ fn list_sql_files(dir: &Path, recursive: bool) -> Result<Vec<PathBuf>> {
 }
 
 /// The file's text without a UTF-8 byte-order mark; non-UTF-8 is an error naming where it starts.
-fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
+pub(crate) fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
     let bytes = bytes.strip_prefix(b"\xef\xbb\xbf").unwrap_or(bytes);
     std::str::from_utf8(bytes).map_err(|e| {
         let offset = e.valid_up_to();
@@ -209,7 +209,7 @@ fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
 }
 
 /// A warning when the file name does not start with the header's id (`<id>_slug.sql` or `<id>.sql`).
-fn file_name_mismatch(path: &Path, revision: &str) -> Option<String> {
+pub(crate) fn file_name_mismatch(path: &Path, revision: &str) -> Option<String> {
     let stem = path.file_stem()?.to_string_lossy();
     let matches = stem == revision
         || stem

@@ -1,0 +1,842 @@
+//! [`Migrator`]: retort as a library, for services that migrate their database at startup.
+//!
+//! A `Migrator` holds a loaded project (revision files and the validated graph) and a database
+//! (a URL or an open connection). Its methods return typed results and print nothing. The CLI
+//! commands `upgrade`, `downgrade`, `stamp`, `current`, `status` and `check` are thin layers over
+//! it: the same planner, the same executor and the same migration lock, so a service and a
+//! `retort upgrade` run at the same time never apply a revision twice.
+//!
+//! ```
+//! # fn main() -> retort::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+//! let mut migrator = retort::Migrator::from_sources(&[(
+//!     "a1_create_account.sql",
+//!     "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE account (id INTEGER PRIMARY KEY);\n",
+//! )])?
+//! .with_url(&url)?;
+//! let report = migrator.upgrade("heads")?;
+//! assert_eq!(report.heads_after, ["a1"]);
+//! assert!(migrator.is_up_to_date()?);
+//! # Ok(()) }
+//! ```
+
+use std::cell::RefCell;
+use std::path::Path;
+use std::time::Duration;
+
+use crate::config::{Config, DatabaseUrl, Dialect};
+use crate::db::version_table::{read_heads, VersionTable};
+use crate::db::{self, Connection};
+use crate::error::{Error, Result};
+use crate::exec::live::{run_live, LiveOptions};
+use crate::exec::{prepare, PreparedStep, Progress, Silent, StepReport};
+use crate::graph::{Plan, StepKind};
+use crate::project::Project;
+use crate::script::{self, Script, Warning};
+
+pub use crate::exec::RunReport as MigrationReport;
+
+/// How long a run waits for another runner's migration lock by default (the CLI's
+/// `--lock-timeout` default).
+pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A project and a database to migrate. See the [module documentation](self) for an example.
+pub struct Migrator {
+    project: Project,
+    database: Database,
+    lock_timeout: Duration,
+}
+
+/// Where the database is.
+enum Database {
+    /// Neither a URL nor a connection was given: only graph questions can be answered.
+    Unset,
+    /// Connected for each operation, then closed; read-only operations never create a missing
+    /// SQLite file.
+    Url(DatabaseUrl),
+    /// An open session the caller handed over; reused by every operation.
+    Connection(Box<dyn Connection + Send>),
+}
+
+/// What a run does: the online form of the `upgrade`, `downgrade` and `stamp` commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    /// Apply revisions up to a target (`heads`, `head`, a revision, `label@head`, `+N`, ...).
+    Upgrade(String),
+    /// Revert revisions down to a target (a revision, `base`, `-N`, `label@-N`, ...).
+    Downgrade(String),
+    /// Set the version table to `targets` without running any revision; `purge` deletes every
+    /// version row first (the way out when the table names revisions no file defines).
+    Stamp { targets: Vec<String>, purge: bool },
+}
+
+impl Operation {
+    /// The plan from the version rows `rows`. Every row must name a revision file, except for a
+    /// purging stamp, which exists to recover from rows no file knows.
+    fn plan(&self, project: &Project, rows: &[String]) -> Result<Plan> {
+        let purge = matches!(self, Operation::Stamp { purge: true, .. });
+        if !purge {
+            check_rows_known(project, rows)?;
+        }
+        match self {
+            Operation::Upgrade(target) => project.graph.plan_upgrade(rows, target),
+            Operation::Downgrade(target) => project.graph.plan_downgrade(rows, target),
+            Operation::Stamp { targets, purge } => project.graph.plan_stamp(rows, targets, *purge),
+        }
+    }
+}
+
+/// Options of [`Migrator::execute`].
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    /// Run the whole plan in one transaction, report, and roll everything back (needs
+    /// transactional DDL: SQLite or PostgreSQL).
+    pub rehearse: bool,
+    /// Told about each step as it starts and ends, and when the run waits for the lock.
+    pub progress: Option<&'a mut dyn Progress>,
+}
+
+/// The database's state relative to the graph, as `retort status` shows it.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Status {
+    /// The database's current revisions (empty at base).
+    pub current: Vec<String>,
+    /// The graph's heads.
+    pub heads: Vec<String>,
+    /// The revisions `upgrade("heads")` would apply, in the order it would apply them.
+    pub pending: Vec<String>,
+    /// True when nothing is pending.
+    pub up_to_date: bool,
+}
+
+/// What a run would do, computed without changing anything (the CLI's `--dry-run`).
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// The version rows now.
+    pub heads_before: Vec<String>,
+    /// Whether every version row is deleted first (`stamp --purge`).
+    pub purge: bool,
+    /// Each step with the SQL it would run.
+    pub steps: Vec<PreparedStep>,
+    /// The version rows after the run.
+    pub heads_after: Vec<String>,
+}
+
+/// The findings of [`Migrator::check`].
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct CheckReport {
+    /// Faults: version rows no revision file defines, applied revisions whose SQL changed.
+    pub problems: Vec<String>,
+    /// Worth knowing, not wrong: several heads, irreversible revisions, no database to check.
+    pub warnings: Vec<String>,
+}
+
+impl CheckReport {
+    /// True when no problem was found.
+    pub fn is_ok(&self) -> bool {
+        self.problems.is_empty()
+    }
+}
+
+impl Migrator {
+    /// Opens the project of a `migrate.toml`: loads every revision file and validates the graph
+    /// with the CLI's checks and messages. The database URL is resolved as the CLI does without
+    /// `--url`: the `DATABASE_URL` environment variable, then the file's `database_url`.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let dir = tempfile::tempdir().unwrap();
+    /// std::fs::create_dir_all(dir.path().join("migrations/versions")).unwrap();
+    /// std::fs::write(
+    ///     dir.path().join("migrations/versions/a1_start.sql"),
+    ///     "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n",
+    /// ).unwrap();
+    /// std::fs::write(dir.path().join("migrate.toml"), "[migrate]\nscript_location = \"migrations\"\n").unwrap();
+    /// let db = dir.path().join("app.db");
+    /// let mut migrator = retort::Migrator::from_config(dir.path().join("migrate.toml"))?
+    ///     .with_url(&format!("sqlite:///{}", db.display()))?;
+    /// assert_eq!(migrator.pending()?, ["a1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn from_config(path: impl AsRef<Path>) -> Result<Migrator> {
+        let path = path.as_ref();
+        if !path.exists() {
+            return Err(Error::Config {
+                path: path.to_path_buf(),
+                message: "no such config file; run `retort init` to create one, or pass `-c PATH`"
+                    .into(),
+            });
+        }
+        let project = Project::load(Config::load(path)?)?;
+        let url = resolve_url(None, &project.config)
+            .map(|raw| DatabaseUrl::parse(&raw))
+            .transpose()?;
+        let migrator = Migrator::from_project(project);
+        Ok(match url {
+            Some(url) => migrator.with_database_url(url),
+            None => migrator,
+        })
+    }
+
+    /// Opens a project from revision files held in memory, as `(file name, text)` pairs: each is
+    /// parsed and the graph validated exactly as the CLI does for files on disk, with the same
+    /// messages (naming the file name given). Files load in byte order of their names, as the
+    /// CLI loads one version directory. The version table is `retort_version` (see
+    /// [`with_version_table`](Self::with_version_table)). No database is set: call
+    /// [`with_url`](Self::with_url) or [`with_connection`](Self::with_connection).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let migrator = retort::Migrator::from_sources(&[
+    ///     ("b2_add_name.sql", "-- revision = \"b2\"\n-- down_revision = \"a1\"\n\n-- migrate:upgrade\nALTER TABLE t ADD name TEXT;\n"),
+    ///     ("a1_start.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
+    /// ])?;
+    /// assert_eq!(migrator.heads(), ["b2"]);
+    ///
+    /// let broken = retort::Migrator::from_sources(&[
+    ///     ("c3.sql", "-- revision = \"c3\"\n-- down_revision = \"zz\"\n\n-- migrate:upgrade\n"),
+    /// ]);
+    /// assert!(broken.unwrap_err().to_string().contains("`zz`"));
+    /// # Ok(()) }
+    /// ```
+    pub fn from_sources<N: AsRef<str>, T: AsRef<str>>(sources: &[(N, T)]) -> Result<Migrator> {
+        let mut sorted: Vec<(&str, &str)> = sources
+            .iter()
+            .map(|(name, text)| (name.as_ref(), text.as_ref()))
+            .collect();
+        sorted.sort_by(|a, b| a.0.cmp(b.0));
+        let mut scripts = Vec::with_capacity(sorted.len());
+        let mut warnings = Vec::new();
+        for (name, text) in sorted {
+            let path = Path::new(name);
+            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+            let parsed = script::parse_revision(path, text)?;
+            if let Some(message) = script::file_name_mismatch(path, &parsed.revision) {
+                warnings.push(Warning {
+                    path: path.to_path_buf(),
+                    message,
+                });
+            }
+            scripts.push(parsed);
+        }
+        let config = Config::parse(
+            Path::new("<embedded migrations>"),
+            Path::new("."),
+            "[migrate]\nscript_location = \".\"\n",
+            &|_| None,
+        )?;
+        Ok(Migrator::from_project(Project::from_scripts(
+            config, scripts, warnings,
+        )?))
+    }
+
+    /// [`from_sources`](Self::from_sources) for the list [`include_migrations!`](crate::include_migrations)
+    /// compiled into the binary (see [`crate::build`]).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// // In an application: `static MIGRATIONS: retort::Embedded = retort::include_migrations!();`
+    /// static MIGRATIONS: retort::Embedded = &[(
+    ///     "migrations/versions/a1_start.sql",
+    ///     "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n",
+    /// )];
+    /// let migrator = retort::Migrator::embedded(MIGRATIONS)?;
+    /// assert_eq!(migrator.heads(), ["a1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn embedded(migrations: Embedded) -> Result<Migrator> {
+        Migrator::from_sources(migrations)
+    }
+
+    /// Wraps a project already loaded (the CLI loads it once and prints its warnings).
+    pub fn from_project(project: Project) -> Migrator {
+        Migrator {
+            project,
+            database: Database::Unset,
+            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+        }
+    }
+
+    /// Points the migrator at a database URL (`sqlite:///app.db`, `postgresql://...`,
+    /// `mysql://...`). A connection is opened for each operation and closed after it. Fails on a
+    /// malformed URL; a URL whose driver is not compiled in fails with
+    /// [`Error::BackendNotCompiled`] when first used.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let migrator = retort::Migrator::from_sources::<&str, &str>(&[])?;
+    /// assert!(migrator.with_url("sqlite://").is_ok());
+    /// assert!(retort::Migrator::from_sources::<&str, &str>(&[])?.with_url("nonsense").is_err());
+    /// # Ok(()) }
+    /// ```
+    pub fn with_url(self, url: &str) -> Result<Migrator> {
+        Ok(self.with_database_url(DatabaseUrl::parse(url)?))
+    }
+
+    /// Points the migrator at an already parsed URL.
+    pub fn with_database_url(mut self, url: DatabaseUrl) -> Migrator {
+        self.database = Database::Url(url);
+        self
+    }
+
+    /// Uses an open connection for every operation (e.g. an in-memory SQLite database, or a
+    /// session the application configured itself).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// use retort::db::sqlite::SqliteConnection;
+    /// let conn = SqliteConnection::open_path(None, true)?; // in memory
+    /// let mut migrator = retort::Migrator::from_sources(&[(
+    ///     "a1.sql",
+    ///     "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n",
+    /// )])?
+    /// .with_connection(Box::new(conn));
+    /// migrator.upgrade("heads")?;
+    /// assert_eq!(migrator.current()?, ["a1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn with_connection(mut self, connection: Box<dyn Connection + Send>) -> Migrator {
+        self.database = Database::Connection(connection);
+        self
+    }
+
+    /// Uses an open [`rusqlite::Connection`].
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let conn = rusqlite::Connection::open_in_memory().unwrap();
+    /// let mut migrator = retort::Migrator::from_sources(&[(
+    ///     "a1.sql",
+    ///     "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n",
+    /// )])?
+    /// .with_sqlite(conn);
+    /// assert_eq!(migrator.upgrade("heads")?.steps.len(), 1);
+    /// # Ok(()) }
+    /// ```
+    #[cfg(feature = "sqlite")]
+    pub fn with_sqlite(self, connection: rusqlite::Connection) -> Migrator {
+        self.with_connection(Box::new(db::sqlite::SqliteConnection::from(connection)))
+    }
+
+    /// Names the version table (default `retort_version`, or the config's `version_table`);
+    /// `alembic_version` adopts a database Alembic manages.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let migrator = retort::Migrator::from_sources::<&str, &str>(&[])?.with_version_table("alembic_version");
+    /// assert_eq!(migrator.project().config.version_table, "alembic_version");
+    /// # Ok(()) }
+    /// ```
+    pub fn with_version_table(mut self, name: impl Into<String>) -> Migrator {
+        self.project.config.version_table = name.into();
+        self
+    }
+
+    /// How long a run waits for another runner's migration lock before failing (default
+    /// [`DEFAULT_LOCK_TIMEOUT`]).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let migrator = retort::Migrator::from_sources::<&str, &str>(&[])?
+    ///     .with_lock_timeout(std::time::Duration::from_secs(5));
+    /// # let _ = migrator; Ok(()) }
+    /// ```
+    pub fn with_lock_timeout(mut self, timeout: Duration) -> Migrator {
+        self.lock_timeout = timeout;
+        self
+    }
+
+    /// The loaded project: config, revision files, graph.
+    pub fn project(&self) -> &Project {
+        &self.project
+    }
+
+    /// Non-fatal findings while loading (e.g. a file name that does not start with its id).
+    pub fn warnings(&self) -> &[Warning] {
+        &self.project.warnings
+    }
+
+    /// The revision files, in load order.
+    pub fn scripts(&self) -> &[Script] {
+        &self.project.scripts
+    }
+
+    /// The graph's heads (no database needed).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let m = retort::Migrator::from_sources(&[("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\n")])?;
+    /// assert_eq!(m.heads(), ["a1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn heads(&self) -> Vec<String> {
+        self.project
+            .graph
+            .heads()
+            .into_iter()
+            .map(String::from)
+            .collect()
+    }
+
+    /// Applies revisions up to `target` (`"heads"` for everything) under the migration lock and
+    /// returns what ran: each step with its timing and checksum, and the new heads. A failed
+    /// revision is rolled back and returned as the error; the revisions before it stay applied.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// let mut migrator = retort::Migrator::from_sources(&[
+    ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE t;\n"),
+    /// ])?
+    /// .with_url(&url)?;
+    /// let report = migrator.upgrade("heads")?;
+    /// let step = &report.steps[0];
+    /// assert_eq!((step.revision.as_str(), step.outcome.as_str()), ("a1", "success"));
+    /// assert!(step.checksum.as_deref().unwrap().starts_with("sha256:"));
+    /// assert_eq!(report.heads_after, ["a1"]);
+    /// // Nothing left to do: an empty report.
+    /// assert!(migrator.upgrade("heads")?.steps.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn upgrade(&mut self, target: &str) -> Result<MigrationReport> {
+        self.execute(
+            &Operation::Upgrade(target.to_string()),
+            RunOptions::default(),
+        )?
+        .into_result()
+    }
+
+    /// Reverts revisions down to `target` (`"base"` for everything, `"-1"` for one step), under
+    /// the migration lock. Fails before changing anything when the way down crosses an
+    /// irreversible revision.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// let mut migrator = retort::Migrator::from_sources(&[
+    ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE t;\n"),
+    /// ])?
+    /// .with_url(&url)?;
+    /// migrator.upgrade("heads")?;
+    /// let report = migrator.downgrade("base")?;
+    /// assert_eq!(report.steps[0].revision, "a1");
+    /// assert!(migrator.current()?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn downgrade(&mut self, target: &str) -> Result<MigrationReport> {
+        self.execute(
+            &Operation::Downgrade(target.to_string()),
+            RunOptions::default(),
+        )?
+        .into_result()
+    }
+
+    /// Sets the version table to `targets` without running any revision (e.g. to adopt a
+    /// database whose schema already matches).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// let mut migrator = retort::Migrator::from_sources(&[
+    ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
+    /// ])?
+    /// .with_url(&url)?;
+    /// migrator.stamp(&["heads"])?;
+    /// assert_eq!(migrator.current()?, ["a1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn stamp<S: AsRef<str>>(&mut self, targets: &[S]) -> Result<MigrationReport> {
+        let operation = Operation::Stamp {
+            targets: targets.iter().map(|t| t.as_ref().to_string()).collect(),
+            purge: false,
+        };
+        self.execute(&operation, RunOptions::default())?
+            .into_result()
+    }
+
+    /// Runs `operation` under the migration lock: the general form of [`upgrade`](Self::upgrade),
+    /// [`downgrade`](Self::downgrade) and [`stamp`](Self::stamp), with progress and rehearsal.
+    /// `Err` means nothing ran (no connection, no lock, no plan); a revision that failed is in
+    /// the report's `failure`, with the steps that ran before it (`into_result()` turns it into
+    /// an error).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// use retort::migrator::{Operation, RunOptions};
+    /// let mut migrator = retort::Migrator::from_sources(&[
+    ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
+    /// ])?
+    /// .with_url(&url)?;
+    /// let options = RunOptions { rehearse: true, ..RunOptions::default() };
+    /// let report = migrator.execute(&Operation::Upgrade("heads".into()), options)?;
+    /// assert_eq!(report.steps.len(), 1);
+    /// assert!(migrator.current()?.is_empty(), "a rehearsal changes nothing");
+    /// # Ok(()) }
+    /// ```
+    pub fn execute(
+        &mut self,
+        operation: &Operation,
+        options: RunOptions<'_>,
+    ) -> Result<MigrationReport> {
+        let project = &self.project;
+        let dialect = match &self.database {
+            Database::Unset => return Err(no_database(&project.config)),
+            Database::Url(url) => url.dialect(),
+            Database::Connection(conn) => conn.dialect(),
+        };
+        if options.rehearse && !dialect.transactional_ddl() {
+            return Err(Error::Usage {
+                message: format!(
+                    "`--rehearse` needs transactional DDL, which {dialect} does not have; use `--dry-run` or `--sql`"
+                ),
+            });
+        }
+        let mut opened;
+        let conn: &mut dyn Connection = match &mut self.database {
+            Database::Unset => return Err(no_database(&project.config)),
+            Database::Url(url) => {
+                opened = db::connect(url)?;
+                opened.as_mut()
+            }
+            Database::Connection(conn) => conn.as_mut(),
+        };
+        let live = LiveOptions {
+            table: version_table(&project.config, dialect),
+            lock_timeout: self.lock_timeout,
+            rehearse: options.rehearse,
+        };
+        let mut silent = Silent;
+        let progress: &mut dyn Progress = match options.progress {
+            Some(progress) => progress,
+            None => &mut silent,
+        };
+        let progress = RefCell::new(progress);
+        // The lock is taken before any step starts, so the two never borrow at once.
+        let mut on_wait = || progress.borrow_mut().waiting_for_lock();
+        let planner = |rows: &[String]| operation.plan(project, rows);
+        run_live(
+            conn,
+            &live,
+            &project.scripts,
+            &planner,
+            &mut SharedProgress(&progress),
+            &mut on_wait,
+        )
+    }
+
+    /// What `operation` would do from the database's current state, computed without changing
+    /// anything and without creating a missing SQLite file (the CLI's `--dry-run`).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// use retort::migrator::Operation;
+    /// let mut migrator = retort::Migrator::from_sources(&[
+    ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
+    /// ])?
+    /// .with_url(&url)?;
+    /// let planned = migrator.plan(&Operation::Upgrade("heads".into()))?;
+    /// assert_eq!(planned.steps[0].running_line(), "Running upgrade  -> a1");
+    /// assert_eq!(planned.heads_after, ["a1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn plan(&mut self, operation: &Operation) -> Result<PlannedRun> {
+        let (rows, dialect) = self.read_version_rows()?;
+        let plan = operation.plan(&self.project, &rows)?;
+        let steps = prepare(&plan, &self.project.scripts, dialect)?;
+        Ok(PlannedRun {
+            heads_after: plan.heads_after(),
+            heads_before: rows,
+            purge: plan.purge,
+            steps,
+        })
+    }
+
+    /// The database's current revisions (empty at base). Read-only: a missing SQLite file or
+    /// version table means base and is never created. Fails when the version table holds a
+    /// revision no file defines.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// let mut migrator = retort::Migrator::from_sources(&[("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\n")])?
+    ///     .with_url(&url)?;
+    /// assert!(migrator.current()?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn current(&mut self) -> Result<Vec<String>> {
+        let rows = self.known_rows()?;
+        self.project.graph.current(&rows)
+    }
+
+    /// Current revisions, pending revisions, and whether the database is up to date. Read-only.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// let mut migrator = retort::Migrator::from_sources(&[("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\n")])?
+    ///     .with_url(&url)?;
+    /// let status = migrator.status()?;
+    /// assert_eq!((status.pending, status.up_to_date), (vec!["a1".to_string()], false));
+    /// # Ok(()) }
+    /// ```
+    pub fn status(&mut self) -> Result<Status> {
+        let rows = self.known_rows()?;
+        let graph = &self.project.graph;
+        let current = graph.current(&rows)?;
+        // Pending = what `upgrade heads` would run from here.
+        let plan = graph.plan_upgrade(&rows, "heads")?;
+        let pending: Vec<String> = plan
+            .steps
+            .iter()
+            .filter(|s| s.kind == StepKind::Upgrade)
+            .filter_map(|s| s.revision.clone())
+            .collect();
+        Ok(Status {
+            current,
+            heads: graph.real_heads().into_iter().map(String::from).collect(),
+            up_to_date: pending.is_empty(),
+            pending,
+        })
+    }
+
+    /// The revisions `upgrade("heads")` would apply, in order. Read-only.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// let mut migrator = retort::Migrator::from_sources(&[("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\n")])?
+    ///     .with_url(&url)?;
+    /// assert_eq!(migrator.pending()?, ["a1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn pending(&mut self) -> Result<Vec<String>> {
+        Ok(self.status()?.pending)
+    }
+
+    /// Whether the database is at the graph's heads, asked without changing anything (a health
+    /// check or a replica that must not migrate can call it).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// let mut migrator = retort::Migrator::from_sources(&[("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\n")])?
+    ///     .with_url(&url)?;
+    /// assert!(!migrator.is_up_to_date()?);
+    /// migrator.upgrade("heads")?;
+    /// assert!(migrator.is_up_to_date()?);
+    /// # Ok(()) }
+    /// ```
+    pub fn is_up_to_date(&mut self) -> Result<bool> {
+        Ok(self.status()?.up_to_date)
+    }
+
+    /// Checks the project and, when a database is set, the database: version rows no file
+    /// defines, and applied revisions whose SQL changed since they ran (drift). Read-only. The
+    /// files and the graph were already validated when the migrator was opened.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// let mut migrator = retort::Migrator::from_sources(&[("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nSELECT 1;\n")])?
+    ///     .with_url(&url)?;
+    /// migrator.upgrade("heads")?;
+    /// let report = migrator.check()?;
+    /// assert!(report.is_ok());
+    /// // No downgrade section: a warning, not a problem.
+    /// assert!(report.warnings[0].contains("no downgrade section"));
+    /// # Ok(()) }
+    /// ```
+    pub fn check(&mut self) -> Result<CheckReport> {
+        let mut report = CheckReport {
+            warnings: graph_warnings(&self.project),
+            ..CheckReport::default()
+        };
+        let project = &self.project;
+        let (mut opened, shown) = match &mut self.database {
+            Database::Unset => {
+                report
+                    .warnings
+                    .push("no database URL: drift was not checked".into());
+                return Ok(report);
+            }
+            Database::Url(url) => match db::connect_existing(url)? {
+                Some(conn) => (Some(conn), format!("`{url}`")),
+                None => {
+                    report.warnings.push(format!(
+                        "database `{url}` does not exist yet: nothing applied to check"
+                    ));
+                    return Ok(report);
+                }
+            },
+            Database::Connection(_) => (None, "the database".to_string()),
+        };
+        let conn: &mut dyn Connection = match (&mut opened, &mut self.database) {
+            (Some(conn), _) => conn.as_mut(),
+            (None, Database::Connection(conn)) => conn.as_mut(),
+            (None, _) => return Err(Error::Internal("check: no connection".into())),
+        };
+        let table = version_table(&project.config, conn.dialect());
+        let rows = read_heads(conn, &table)?;
+        if let Err(e) = project.graph.current(&rows) {
+            report
+                .problems
+                .push(format!("the version table of {shown}: {e}"));
+        }
+        for d in crate::exec::drift::drift(conn, project, &table)? {
+            report.problems.push(format!(
+                "revision `{}` ({}) changed since it was applied at {}: checksum {} then, {} now",
+                d.revision,
+                d.path.display(),
+                d.applied_at,
+                d.applied_checksum,
+                d.current_checksum
+            ));
+        }
+        Ok(report)
+    }
+
+    /// The version rows and the database's dialect, read without creating anything.
+    fn read_version_rows(&mut self) -> Result<(Vec<String>, Dialect)> {
+        let config = &self.project.config;
+        match &mut self.database {
+            Database::Unset => Err(no_database(config)),
+            Database::Url(url) => {
+                let dialect = url.dialect();
+                let rows = match db::connect_existing(url)? {
+                    Some(mut conn) => read_heads(conn.as_mut(), &version_table(config, dialect))?,
+                    None => Vec::new(),
+                };
+                Ok((rows, dialect))
+            }
+            Database::Connection(conn) => {
+                let dialect = conn.dialect();
+                let rows = read_heads(conn.as_mut(), &version_table(config, dialect))?;
+                Ok((rows, dialect))
+            }
+        }
+    }
+
+    /// The version rows, each of which must name a revision file.
+    fn known_rows(&mut self) -> Result<Vec<String>> {
+        let (rows, _) = self.read_version_rows()?;
+        check_rows_known(&self.project, &rows)?;
+        Ok(rows)
+    }
+}
+
+impl std::fmt::Debug for Migrator {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let database = match &self.database {
+            Database::Unset => "none".to_string(),
+            Database::Url(url) => url.to_string(),
+            Database::Connection(conn) => format!("an open {} connection", conn.dialect()),
+        };
+        f.debug_struct("Migrator")
+            .field("revisions", &self.project.scripts.len())
+            .field("database", &database)
+            .field("lock_timeout", &self.lock_timeout)
+            .finish()
+    }
+}
+
+/// Revision files compiled into a binary, as `(file name, text)` pairs: what
+/// [`include_migrations!`](crate::include_migrations) expands to.
+pub type Embedded = &'static [(&'static str, &'static str)];
+
+/// Forwards progress to a `RefCell` the lock-wait callback shares.
+struct SharedProgress<'r, 'p>(&'r RefCell<&'p mut dyn Progress>);
+
+impl Progress for SharedProgress<'_, '_> {
+    fn step_started(&mut self, step: &PreparedStep, index: usize, total: usize) {
+        self.0.borrow_mut().step_started(step, index, total);
+    }
+    fn step_finished(&mut self, report: &StepReport) {
+        self.0.borrow_mut().step_finished(report);
+    }
+    fn replanned(&mut self, heads: &[String]) {
+        self.0.borrow_mut().replanned(heads);
+    }
+    fn waiting_for_lock(&mut self) {
+        self.0.borrow_mut().waiting_for_lock();
+    }
+}
+
+fn no_database(config: &Config) -> Error {
+    Error::Config {
+        path: config.path.clone(),
+        message:
+            "no database URL: set `database_url` or DATABASE_URL, or call `Migrator::with_url`"
+                .into(),
+    }
+}
+
+/// The database URL as the CLI resolves it: `explicit` (`--url`), then the `DATABASE_URL`
+/// environment variable, then the config file's `database_url`.
+pub(crate) fn resolve_url(explicit: Option<&str>, config: &Config) -> Option<String> {
+    explicit
+        .map(String::from)
+        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
+        .or_else(|| config.database_url.clone())
+}
+
+/// The version table of `config` spelled for `dialect`.
+pub(crate) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
+    VersionTable::new(
+        dialect,
+        config.version_table_schema.clone(),
+        config.version_table.clone(),
+    )
+}
+
+/// Every version row must name a revision file, else nothing can be planned safely.
+pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()> {
+    match rows.iter().find(|row| project.graph.index_of(row).is_none()) {
+        None => Ok(()),
+        Some(unknown) => Err(Error::Resolution {
+            message: format!(
+                "Can't locate revision identified by '{unknown}': the version table `{}` holds it, but no revision file defines it; nothing was changed",
+                project.config.version_table
+            ),
+            hint: Some(
+                "check `version_locations` in migrate.toml (is a file missing?), or reset the table with `retort stamp --purge REV`"
+                    .into(),
+            ),
+        }),
+    }
+}
+
+/// Findings about a valid graph that are worth a warning: several heads, irreversible revisions.
+pub(crate) fn graph_warnings(project: &Project) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let heads = project.graph.heads();
+    if heads.len() > 1 {
+        warnings.push(format!(
+            "{} heads ({}): `upgrade head` will fail; merge them with `retort merge heads` or target `heads`",
+            heads.len(),
+            heads.join(", ")
+        ));
+    }
+    for script in &project.scripts {
+        if !script.sections.is_reversible() {
+            warnings.push(format!(
+                "revision `{}` ({}) has no downgrade section: downgrades through it are refused",
+                script.revision,
+                script.path.display()
+            ));
+        }
+    }
+    warnings
+}
