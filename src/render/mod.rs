@@ -42,6 +42,14 @@ pub fn environment() -> Environment<'static> {
 
 /// Adds the templates of a project's `templates =` directory that override built-in ones.
 pub fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::Template {
+            name: dir.display().to_string(),
+            message: "no such directory; create it (`retort init` copies the built-in templates) \
+                      or remove `templates` from migrate.toml"
+                .into(),
+        });
+    }
     for (name, _) in BUILTIN_TEMPLATES {
         let path = dir.join(name);
         if !path.is_file() {
@@ -272,6 +280,12 @@ mod tests {
         assert_eq!(
             text,
             "-- revision = \"4f2a9c1b7d3e\"\n\n-- migrate:upgrade\n-- custom\n"
+        );
+
+        let err = add_overrides(&mut environment(), &tmp.path().join("nope")).unwrap_err();
+        assert!(
+            err.to_string().contains("nope`: no such directory"),
+            "{err}"
         );
 
         std::fs::write(tmp.path().join(REVISION_TEMPLATE), "{% if %}").unwrap();
