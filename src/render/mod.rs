@@ -299,7 +299,7 @@ mod tests {
         #[test]
         fn any_message_and_labels_round_trip(
             message in proptest::option::of("\\PC{0,40}|[\"\\\\\n\t\r\u{0}-\u{1f}]{0,10}"),
-            labels in proptest::collection::vec("[a-z][a-z0-9_-]{0,10}", 0..3),
+            labels in proptest::collection::vec("[a-z][a-z0-9_]{0,10}", 0..3),
             parents in proptest::collection::vec("[0-9a-f]{12}", 0..3),
         ) {
             let mut parents = parents;
