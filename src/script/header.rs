@@ -103,18 +103,31 @@ impl HeaderLines {
         }
     }
 
-    /// The 1-based file line holding byte `offset` of the TOML text.
-    fn file_line(&self, offset: usize) -> usize {
+    /// The 0-based header line holding byte `offset` of the TOML text.
+    fn header_line(&self, offset: usize) -> usize {
         let bytes = self.toml.as_bytes();
-        let header_line = bytes[..offset.min(bytes.len())]
+        bytes[..offset.min(bytes.len())]
             .iter()
             .filter(|b| **b == b'\n')
-            .count();
+            .count()
+    }
+
+    /// The 1-based file line holding byte `offset` of the TOML text.
+    fn file_line(&self, offset: usize) -> usize {
         self.file_lines
-            .get(header_line)
+            .get(self.header_line(offset))
             .or(self.file_lines.last())
             .copied()
             .unwrap_or(1)
+    }
+
+    /// The TOML text of the line holding byte `offset`, trimmed.
+    fn source(&self, offset: usize) -> &str {
+        self.toml
+            .lines()
+            .nth(self.header_line(offset))
+            .unwrap_or("")
+            .trim()
     }
 }
 
@@ -131,6 +144,10 @@ pub fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
     let raw: RawHeader = toml::from_str(&lines.toml).map_err(|e| {
         let line = e.span().map_or(1, |span| lines.file_line(span.start));
         let mut message = format!("invalid header: {}", toml_error_message(&e));
+        // Syntax errors do not say where; quote the line (key errors already name the key).
+        if let Some(span) = e.span().filter(|_| !message.contains(" key `")) {
+            message.push_str(&format!(" in `{}`", lines.source(span.start)));
+        }
         if message.contains("expected `.`, `=`") {
             message.push_str(
                 "; header lines are TOML `key = value` pairs, so put a blank line between the \
@@ -422,7 +439,7 @@ mod tests {
             parse("-- revision = \"ab\"\n-- message = 'x\n")
                 .unwrap_err()
                 .to_string(),
-            "v/abc.sql:2: invalid header: invalid literal string"
+            "v/abc.sql:2: invalid header: invalid literal string in `message = 'x`"
         );
     }
 
