@@ -24,6 +24,10 @@ fn init_creates_config_versions_and_templates() {
     Generating proj/migrate.toml ...  done
     Creating directory proj/templates ...  done
     Generating proj/templates/revision.sql.j2 ...  done
+    Creating directory proj/templates/offline ...  done
+    Generating proj/templates/offline/sqlite.sql.j2 ...  done
+    Generating proj/templates/offline/postgresql.sql.j2 ...  done
+    Generating proj/templates/offline/mysql.sql.j2 ...  done
     Please edit configuration/connection settings in 'proj/migrate.toml' before proceeding.
     ");
     let proj = tmp.path().join("proj");
@@ -32,9 +36,9 @@ fn init_creates_config_versions_and_templates() {
     assert!(config.contains("script_location = \"migrations\""));
     assert!(config.contains("database_url = \"${DATABASE_URL:-sqlite:///app.db}\""));
     assert!(config.contains("version_table = \"retort_version\""));
-    for (name, source) in retort::render::BUILTIN_TEMPLATES {
-        let copied = std::fs::read_to_string(proj.join("templates").join(name)).unwrap();
-        assert_eq!(&copied, source, "{name}");
+    for (name, source) in retort::render::builtin_templates() {
+        let copied = std::fs::read_to_string(proj.join("templates").join(&name)).unwrap();
+        assert_eq!(copied, source, "{name}");
     }
 }
 

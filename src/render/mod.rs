@@ -17,6 +17,18 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[(
     include_str!("../../templates/revision.sql.j2"),
 )];
 
+/// Every built-in template as (path below a templates directory, text): the general ones and
+/// the per-dialect offline ones. `retort init` copies exactly these.
+pub fn builtin_templates() -> impl Iterator<Item = (String, &'static str)> {
+    let general = BUILTIN_TEMPLATES
+        .iter()
+        .map(|(name, source)| ((*name).to_string(), *source));
+    let offline = offline::OFFLINE_TEMPLATES
+        .iter()
+        .map(|(dialect, source)| (offline::offline_template_name(*dialect), *source));
+    general.chain(offline)
+}
+
 /// The template of a new revision file.
 pub const REVISION_TEMPLATE: &str = "revision.sql.j2";
 
@@ -260,6 +272,20 @@ mod tests {
         for (name, _) in BUILTIN_TEMPLATES {
             env.get_template(name).unwrap();
         }
+    }
+
+    #[test]
+    fn builtin_templates_include_every_offline_dialect() {
+        let names: Vec<String> = builtin_templates().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "revision.sql.j2",
+                "offline/sqlite.sql.j2",
+                "offline/postgresql.sql.j2",
+                "offline/mysql.sql.j2"
+            ]
+        );
     }
 
     #[test]
