@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Context;
+use crate::backup::{self, BackupRecord};
 use crate::cli::args::{DialectArg, DowngradeArgs, RunArgs, UpgradeArgs};
 use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::db::version_table::{read_heads, VersionTable};
@@ -224,6 +225,20 @@ pub(super) fn run_online(
             ),
         });
     }
+    let backup = if mode == Mode::Run {
+        let trigger = format!("{} {target}", direction.name());
+        backup_if_changing(
+            ctx,
+            project,
+            &url,
+            &table,
+            &trigger,
+            args.no_backup,
+            planner,
+        )?
+    } else {
+        None
+    };
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let mut conn = db::connect(&url)?;
@@ -265,13 +280,42 @@ pub(super) fn run_online(
                 Ok(r) => r.error.clone(),
                 Err(e) => Some(e.to_string()),
             },
-            backup: None,
+            backup: backup.as_ref(),
         };
         write_report(path, &document)?;
     }
     let report = report?;
     summarize(&ctx.printer, &report, mode);
     report.into_result().map(|_| 0)
+}
+
+/// Backs the database up when the plan would change it (SPEC: before every upgrade, downgrade
+/// and stamp). A database that does not exist yet holds nothing to lose.
+fn backup_if_changing(
+    ctx: &Context,
+    project: &Project,
+    url: &DatabaseUrl,
+    table: &VersionTable,
+    trigger: &str,
+    no_backup: bool,
+    planner: &dyn Fn(&[String]) -> Result<Plan>,
+) -> Result<Option<BackupRecord>> {
+    let Some(mut conn) = db::connect_existing(url)? else {
+        return Ok(None);
+    };
+    let rows = read_heads(conn.as_mut(), table)?;
+    drop(conn);
+    if planner(&rows)?.steps.is_empty() {
+        return Ok(None);
+    }
+    backup::backup_before_change(
+        &project.config,
+        url,
+        trigger,
+        &rows,
+        no_backup,
+        &ctx.printer,
+    )
 }
 
 fn execute(
@@ -400,8 +444,8 @@ struct ReportDocument<'a> {
     heads_after: &'a [String],
     steps: &'a [StepReport],
     error: Option<String>,
-    /// The backup taken before the run (filled by `crate::backup`), if any.
-    backup: Option<serde_json::Value>,
+    /// The backup taken before the run, if any.
+    backup: Option<&'a BackupRecord>,
 }
 
 fn write_report(path: &Path, document: &ReportDocument<'_>) -> Result<()> {

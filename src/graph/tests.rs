@@ -451,8 +451,9 @@ fn relative_upgrades() {
         runs(&g.plan_upgrade(&rows(&["c1"]), "c2branch@+2").unwrap()),
         vec!["up:c2", "up:d2"]
     );
-    let err = g.plan_upgrade(&rows(&["b"]), "+1").unwrap_err().to_string();
-    assert_eq!(err, "Ambiguous walk");
+    let err = g.plan_upgrade(&rows(&["b"]), "+1").unwrap_err();
+    assert_eq!(err.to_string(), "Ambiguous walk");
+    assert!(err.hint().unwrap().contains("name the revision to go to"));
     let err = g
         .plan_upgrade(&rows(&["d1", "d2"]), "+1")
         .unwrap_err()
