@@ -573,7 +573,7 @@ impl Migrator {
     /// # Ok(()) }
     /// ```
     pub fn current(&mut self) -> Result<Vec<String>> {
-        let rows = self.known_rows()?;
+        let rows = self.version_rows()?;
         self.project.graph.current(&rows)
     }
 
@@ -590,7 +590,7 @@ impl Migrator {
     /// # Ok(()) }
     /// ```
     pub fn status(&mut self) -> Result<Status> {
-        let rows = self.known_rows()?;
+        let rows = self.version_rows()?;
         let graph = &self.project.graph;
         let current = graph.current(&rows)?;
         // Pending = what `upgrade heads` would run from here.
@@ -708,6 +708,27 @@ impl Migrator {
         Ok(report)
     }
 
+    /// The rows of the version table, each checked to name a revision file (the database's
+    /// heads, before dependencies are resolved: see [`current`](Self::current)). Read-only.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let mut migrator = retort::Migrator::from_sources(&[("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\n")])?
+    ///     .with_url("sqlite://")?;
+    /// assert!(migrator.version_rows()?.is_empty());
+    /// # Ok(()) }
+    /// ```
+    pub fn version_rows(&mut self) -> Result<Vec<String>> {
+        let (rows, _) = self.read_version_rows()?;
+        check_rows_known(&self.project, &rows)?;
+        Ok(rows)
+    }
+
+    /// Gives the project back.
+    pub fn into_project(self) -> Project {
+        self.project
+    }
+
     /// The version rows and the database's dialect, read without creating anything.
     fn read_version_rows(&mut self) -> Result<(Vec<String>, Dialect)> {
         let config = &self.project.config;
@@ -727,13 +748,6 @@ impl Migrator {
                 Ok((rows, dialect))
             }
         }
-    }
-
-    /// The version rows, each of which must name a revision file.
-    fn known_rows(&mut self) -> Result<Vec<String>> {
-        let (rows, _) = self.read_version_rows()?;
-        check_rows_known(&self.project, &rows)?;
-        Ok(rows)
     }
 }
 

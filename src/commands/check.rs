@@ -7,6 +7,7 @@ use super::Context;
 use crate::cli::args::CheckArgs;
 use crate::error::{Error, Result};
 use crate::graph::{RevisionGraph, RevisionSpec};
+use crate::migrator::{graph_warnings, Migrator};
 use crate::project::Project;
 use crate::script;
 
@@ -49,9 +50,24 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
                 graph,
                 warnings: Vec::new(),
             };
-            graph_warnings(&project, &mut report);
-            if !args.no_db && report.problems.is_empty() {
-                ctx.check_database(&project, &mut report.problems, &mut report.warnings)?;
+            report.heads = project
+                .graph
+                .heads()
+                .into_iter()
+                .map(String::from)
+                .collect();
+            if args.no_db || !report.problems.is_empty() {
+                report.warnings.extend(graph_warnings(&project));
+            } else {
+                // Without a usable URL, `Migrator::check` says drift was not checked.
+                let url = ctx.database_url(&project.config).ok();
+                let mut migrator = Migrator::from_project(project);
+                if let Some(url) = url {
+                    migrator = migrator.with_database_url(url);
+                }
+                let found = migrator.check()?;
+                report.problems.extend(found.problems);
+                report.warnings.extend(found.warnings);
             }
         }
         Err(e) => {
@@ -70,27 +86,6 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
         Err(Error::CheckFailed {
             message: format!("check found {} problem(s)", report.problems.len()),
         })
-    }
-}
-
-fn graph_warnings(project: &Project, report: &mut CheckReport) {
-    let graph = &project.graph;
-    report.heads = graph.heads().into_iter().map(String::from).collect();
-    if report.heads.len() > 1 {
-        report.warnings.push(format!(
-            "{} heads ({}): `upgrade head` will fail; merge them with `retort merge heads` or target `heads`",
-            report.heads.len(),
-            report.heads.join(", ")
-        ));
-    }
-    for script in &project.scripts {
-        if !script.sections.is_reversible() {
-            report.warnings.push(format!(
-                "revision `{}` ({}) has no downgrade section: downgrades through it are refused",
-                script.revision,
-                script.path.display()
-            ));
-        }
     }
 }
 

@@ -1,10 +1,8 @@
 //! `current [--verbose] [--json]`: the database's current revision(s). Read-only: a missing
 //! database file or version table means base and is never created.
 
-use super::upgrade::{check_rows_known, version_table};
 use super::Context;
 use crate::cli::args::JsonArgs;
-use crate::db::{self, version_table::read_heads};
 use crate::display::LineParts;
 use crate::error::Result;
 use crate::project::Project;
@@ -22,24 +20,10 @@ pub(super) fn current_line(project: &Project, id: &str) -> String {
     )
 }
 
-/// The version rows of the project's database, read without creating anything.
-pub(super) fn read_rows(ctx: &Context, project: &Project) -> Result<Vec<String>> {
-    let url = ctx.database_url(&project.config)?;
-    let rows = match db::connect_existing(&url)? {
-        Some(mut conn) => read_heads(
-            conn.as_mut(),
-            &version_table(&project.config, url.dialect()),
-        )?,
-        None => Vec::new(),
-    };
-    check_rows_known(project, &rows)?;
-    Ok(rows)
-}
-
 pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
-    let project = ctx.project()?;
-    let rows = read_rows(ctx, &project)?;
-    let current = project.graph.current(&rows)?;
+    let mut migrator = ctx.migrator(ctx.project()?)?;
+    let current = migrator.current()?;
+    let project = migrator.project();
     let printer = &ctx.printer;
     if args.json {
         let revisions: Vec<_> = current
@@ -57,7 +41,7 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
         }
     } else {
         for id in &current {
-            printer.data(current_line(&project, id));
+            printer.data(current_line(project, id));
         }
     }
     Ok(0)

@@ -7,10 +7,12 @@ use crate::error::Result;
 
 pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
     let project = ctx.project()?;
-    let current: Vec<String> = if args.indicate_current {
-        super::current::read_rows(ctx, &project)?
+    let (project, current) = if args.indicate_current {
+        let mut migrator = ctx.migrator(project)?;
+        let rows = migrator.version_rows()?;
+        (migrator.into_project(), rows)
     } else {
-        Vec::new()
+        (project, Vec::new())
     };
     // `current` as an end of the range means the database's revision(s).
     let range = match (&args.rev_range, current.as_slice()) {

@@ -1,11 +1,11 @@
 //! `log [-n N] [--json]`: the audit trail, newest first. Read-only.
 
-use super::upgrade::version_table;
 use super::Context;
 use crate::cli::args::LogArgs;
 use crate::db::version_table::read_audit;
 use crate::db::{self};
 use crate::error::Result;
+use crate::migrator::version_table;
 
 pub(super) fn run(ctx: &Context, args: LogArgs) -> Result<u8> {
     let config = ctx.config()?;

@@ -23,6 +23,7 @@ use std::path::PathBuf;
 use crate::cli::args::{Command, GlobalArgs};
 use crate::config::{Config, DatabaseUrl};
 use crate::error::{Error, Result};
+use crate::migrator::{resolve_url, Migrator};
 use crate::output::Printer;
 use crate::project::Project;
 
@@ -66,16 +67,19 @@ impl Context {
 
     /// The database URL: `--url`, then `DATABASE_URL`, then the config file.
     pub fn database_url(&self, config: &Config) -> Result<DatabaseUrl> {
-        let raw = self
-            .url_override
-            .clone()
-            .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
-            .or_else(|| config.database_url.clone())
-            .ok_or_else(|| Error::Config {
+        let raw =
+            resolve_url(self.url_override.as_deref(), config).ok_or_else(|| Error::Config {
                 path: config.path.clone(),
                 message: "no database URL: set `database_url`, DATABASE_URL or pass `--url`".into(),
             })?;
         DatabaseUrl::parse(&raw)
+    }
+
+    /// The library's view of `project` on the command's database (the online commands are thin
+    /// layers over it).
+    pub fn migrator(&self, project: Project) -> Result<Migrator> {
+        let url = self.database_url(&project.config)?;
+        Ok(Migrator::from_project(project).with_database_url(url))
     }
 
     /// Prints revisions as a JSON array, or one formatted block each (`verbose` is `-v`).
@@ -97,43 +101,6 @@ impl Context {
         for shown in ids.iter().filter_map(|id| project.shown(id)) {
             self.printer.data(format(&shown, self.printer.verbose));
         }
-    }
-
-    /// `check` with a database: version rows the graph does not know, and drift (applied
-    /// revisions whose SQL changed since they ran). Read-only; skipped with a warning when no
-    /// database URL is configured or the database does not exist yet.
-    pub fn check_database(
-        &self,
-        project: &Project,
-        problems: &mut Vec<String>,
-        warnings: &mut Vec<String>,
-    ) -> Result<()> {
-        let Ok(url) = self.database_url(&project.config) else {
-            warnings.push("no database URL: drift was not checked".into());
-            return Ok(());
-        };
-        let Some(mut conn) = crate::db::connect_existing(&url)? else {
-            warnings.push(format!(
-                "database `{url}` does not exist yet: nothing applied to check"
-            ));
-            return Ok(());
-        };
-        let table = upgrade::version_table(&project.config, url.dialect());
-        let rows = crate::db::version_table::read_heads(conn.as_mut(), &table)?;
-        if let Err(e) = project.graph.current(&rows) {
-            problems.push(format!("the version table of `{url}`: {e}"));
-        }
-        for d in crate::exec::drift::drift(conn.as_mut(), project, &table)? {
-            problems.push(format!(
-                "revision `{}` ({}) changed since it was applied at {}: checksum {} then, {} now",
-                d.revision,
-                d.path.display(),
-                d.applied_at,
-                d.applied_checksum,
-                d.current_checksum
-            ));
-        }
-        Ok(())
     }
 }
 

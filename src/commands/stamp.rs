@@ -1,10 +1,10 @@
 //! `stamp REV... [--purge] [--sql]`: rewrite the version table without running migrations.
 
-use super::upgrade::{check_rows_known, print_offline, run_online, Direction, Mode};
+use super::upgrade::{print_offline, run_online, Direction, Mode};
 use super::Context;
 use crate::cli::args::{RunArgs, StampArgs};
 use crate::error::{Error, Result};
-use crate::graph::Plan;
+use crate::migrator::Operation;
 
 pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
     let project = ctx.project()?;
@@ -40,14 +40,9 @@ pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
             message: "Range revision not allowed; a `FROM:TO` range needs `--sql`".into(),
         });
     }
-    let purge = args.purge;
-    let targets = args.revisions.clone();
-    let planner = |rows: &[String]| -> Result<Plan> {
-        // `--purge` exists to recover from rows no file knows.
-        if !purge {
-            check_rows_known(&project, rows)?;
-        }
-        project.graph.plan_stamp(rows, &targets, purge)
+    let operation = Operation::Stamp {
+        targets: args.revisions.clone(),
+        purge: args.purge,
     };
     let run_args = RunArgs {
         sql: false,
@@ -59,11 +54,11 @@ pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
     };
     run_online(
         ctx,
-        &project,
+        project,
         &run_args,
         Direction::Stamp,
         &args.revisions.join(" "),
         Mode::Run,
-        &planner,
+        &operation,
     )
 }

@@ -1,32 +1,28 @@
 //! `status [--json]`: current revisions, pending revisions, and whether the database is up to
 //! date. Read-only, like `current`.
 
-use super::current::{current_line, read_rows};
+use super::current::current_line;
 use super::Context;
 use crate::cli::args::JsonArgs;
 use crate::error::Result;
-use crate::graph::StepKind;
+use crate::migrator::Status;
 
 pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
-    let project = ctx.project()?;
-    let rows = read_rows(ctx, &project)?;
-    let current = project.graph.current(&rows)?;
-    // Pending = what `upgrade heads` would run from here.
-    let plan = project.graph.plan_upgrade(&rows, "heads")?;
-    let pending: Vec<&str> = plan
-        .steps
-        .iter()
-        .filter(|s| s.kind == StepKind::Upgrade)
-        .filter_map(|s| s.revision.as_deref())
-        .collect();
-    let up_to_date = pending.is_empty();
+    let mut migrator = ctx.migrator(ctx.project()?)?;
+    let Status {
+        current,
+        heads,
+        pending,
+        up_to_date,
+    } = migrator.status()?;
+    let project = migrator.project();
     let printer = &ctx.printer;
     if args.json {
         let url = ctx.database_url(&project.config)?;
         printer.json(&serde_json::json!({
             "database": url.to_string(),
             "current": current.iter().filter_map(|id| project.revision_json(id, Some(true))).collect::<Vec<_>>(),
-            "heads": project.graph.real_heads(),
+            "heads": heads,
             "pending": pending.iter().filter_map(|id| project.revision_json(id, Some(false))).collect::<Vec<_>>(),
             "up_to_date": up_to_date,
         }));
@@ -37,7 +33,7 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
     } else {
         printer.data("Current revision(s):");
         for id in &current {
-            printer.data(format!("  {}", current_line(&project, id)));
+            printer.data(format!("  {}", current_line(project, id)));
         }
     }
     if up_to_date {

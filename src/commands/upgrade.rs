@@ -10,13 +10,11 @@ use super::Context;
 use crate::backup::{self, BackupRecord};
 use crate::cli::args::{DialectArg, DowngradeArgs, RunArgs, UpgradeArgs};
 use crate::config::{Config, DatabaseUrl, Dialect};
-use crate::db::version_table::{read_heads, VersionTable};
-use crate::db::{self, Connection};
 use crate::error::{Error, Result};
-use crate::exec::live::{run_live, LiveOptions};
 use crate::exec::offline::run_offline;
-use crate::exec::{prepare, PreparedStep, Progress, RunReport, StepReport};
+use crate::exec::{PreparedStep, Progress, RunReport, StepReport};
 use crate::graph::Plan;
+use crate::migrator::{version_table, Migrator, Operation, RunOptions};
 use crate::output::Printer;
 use crate::project::Project;
 
@@ -55,11 +53,6 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
         return print_offline(ctx, &project, args.run.dialect, plan);
     }
     reject_range(&args.target, "upgrade")?;
-    let target = args.target.clone();
-    let planner = |rows: &[String]| -> Result<Plan> {
-        check_rows_known(&project, rows)?;
-        project.graph.plan_upgrade(rows, &target)
-    };
     let mode = if args.rehearse {
         Mode::Rehearse
     } else if args.run.dry_run {
@@ -67,14 +60,15 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     } else {
         Mode::Run
     };
+    let operation = Operation::Upgrade(args.target.clone());
     run_online(
         ctx,
-        &project,
+        project,
         &args.run,
         Direction::Upgrade,
-        &target,
+        &args.target,
         mode,
-        &planner,
+        &operation,
     )
 }
 
@@ -91,24 +85,20 @@ pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
         return print_offline(ctx, &project, args.run.dialect, plan);
     }
     reject_range(&args.target, "downgrade")?;
-    let target = args.target.clone();
-    let planner = |rows: &[String]| -> Result<Plan> {
-        check_rows_known(&project, rows)?;
-        project.graph.plan_downgrade(rows, &target)
-    };
     let mode = if args.run.dry_run {
         Mode::DryRun
     } else {
         Mode::Run
     };
+    let operation = Operation::Downgrade(args.target.clone());
     run_online(
         ctx,
-        &project,
+        project,
         &args.run,
         Direction::Downgrade,
-        &target,
+        &args.target,
         mode,
-        &planner,
+        &operation,
     )
 }
 
@@ -122,32 +112,6 @@ fn reject_range(target: &str, command: &str) -> Result<()> {
         });
     }
     Ok(())
-}
-
-/// The version table of `config` spelled for `dialect`.
-pub(super) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
-    VersionTable::new(
-        dialect,
-        config.version_table_schema.clone(),
-        config.version_table.clone(),
-    )
-}
-
-/// Every version row must name a revision file, else nothing can be planned safely.
-pub(super) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()> {
-    match rows.iter().find(|row| project.graph.index_of(row).is_none()) {
-        None => Ok(()),
-        Some(unknown) => Err(Error::Resolution {
-            message: format!(
-                "Can't locate revision identified by '{unknown}': the version table `{}` holds it, but no revision file defines it; nothing was changed",
-                project.config.version_table
-            ),
-            hint: Some(
-                "check `version_locations` in migrate.toml (is a file missing?), or reset the table with `retort stamp --purge REV`"
-                    .into(),
-            ),
-        }),
-    }
 }
 
 /// The dialect of an offline run: `--dialect`, else the URL's.
@@ -201,23 +165,32 @@ pub(super) enum Mode {
     Rehearse,
 }
 
-/// Options of an online run that `stamp` shares with upgrade/downgrade.
+/// Options of an online run that `stamp` shares with upgrade/downgrade: a thin layer over
+/// [`Migrator`] that adds the backup, progress display, `--report` and the summary.
 pub(super) fn run_online(
     ctx: &Context,
-    project: &Project,
+    project: Project,
     args: &RunArgs,
     direction: Direction,
     target: &str,
     mode: Mode,
-    planner: &dyn Fn(&[String]) -> Result<Plan>,
+    operation: &Operation,
 ) -> Result<u8> {
-    let config = &project.config;
-    let url = ctx.database_url(config)?;
-    let table = version_table(config, url.dialect());
+    let url = ctx.database_url(&project.config)?;
+    let mut migrator = Migrator::from_project(project).with_database_url(url.clone());
     if mode == Mode::DryRun {
-        return dry_run(ctx, project, &url, &table, planner);
+        return dry_run(ctx, &mut migrator, &url, operation);
     }
-    if mode == Mode::Rehearse && !url.dialect().transactional_ddl() {
+    let lock_timeout =
+        Duration::try_from_secs_f64(args.lock_timeout).map_err(|_| Error::Usage {
+            message: format!(
+                "`--lock-timeout {}` is not a number of seconds",
+                args.lock_timeout
+            ),
+        })?;
+    let mut migrator = migrator.with_lock_timeout(lock_timeout);
+    let rehearse = mode == Mode::Rehearse;
+    if rehearse && !url.dialect().transactional_ddl() {
         return Err(Error::Usage {
             message: format!(
                 "`--rehearse` needs transactional DDL, which {} does not have; use `--dry-run` or `--sql`",
@@ -229,35 +202,33 @@ pub(super) fn run_online(
         let trigger = format!("{} {target}", direction.name());
         backup_if_changing(
             ctx,
-            project,
+            &mut migrator,
             &url,
-            &table,
             &trigger,
             args.no_backup,
-            planner,
+            operation,
         )?
     } else {
         None
     };
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
-    let mut conn = db::connect(&url)?;
-    let report = execute(
-        ctx,
-        project,
-        conn.as_mut(),
-        &table,
-        args.lock_timeout,
-        mode == Mode::Rehearse,
-        planner,
+    let mut display = StepDisplay::new(&ctx.printer, rehearse);
+    let report = migrator.execute(
+        operation,
+        RunOptions {
+            rehearse,
+            progress: Some(&mut display),
+        },
     );
+    display.finish();
     if let Some(path) = &args.report {
         let document = ReportDocument {
             command: direction.name(),
             target,
             database: url.to_string(),
             dialect: url.dialect().name(),
-            rehearsal: mode == Mode::Rehearse,
+            rehearsal: rehearse,
             started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
             outcome: match &report {
@@ -293,96 +264,55 @@ pub(super) fn run_online(
 /// and stamp). A database that does not exist yet holds nothing to lose.
 fn backup_if_changing(
     ctx: &Context,
-    project: &Project,
+    migrator: &mut Migrator,
     url: &DatabaseUrl,
-    table: &VersionTable,
     trigger: &str,
     no_backup: bool,
-    planner: &dyn Fn(&[String]) -> Result<Plan>,
+    operation: &Operation,
 ) -> Result<Option<BackupRecord>> {
-    let Some(mut conn) = db::connect_existing(url)? else {
-        return Ok(None);
-    };
-    let rows = read_heads(conn.as_mut(), table)?;
-    drop(conn);
-    if planner(&rows)?.steps.is_empty() {
+    let planned = migrator.plan(operation)?;
+    if planned.steps.is_empty() {
         return Ok(None);
     }
     backup::backup_before_change(
-        &project.config,
+        &migrator.project().config,
         url,
         trigger,
-        &rows,
+        &planned.heads_before,
         no_backup,
         &ctx.printer,
     )
 }
 
-fn execute(
-    ctx: &Context,
-    project: &Project,
-    conn: &mut dyn Connection,
-    table: &VersionTable,
-    lock_timeout: f64,
-    rehearse: bool,
-    planner: &dyn Fn(&[String]) -> Result<Plan>,
-) -> Result<RunReport> {
-    let options = LiveOptions {
-        table: table.clone(),
-        lock_timeout: Duration::try_from_secs_f64(lock_timeout).map_err(|_| Error::Usage {
-            message: format!("`--lock-timeout {lock_timeout}` is not a number of seconds"),
-        })?,
-        rehearse,
-    };
-    let printer = &ctx.printer;
-    let mut on_wait = || printer.status("waiting for the database lock held by another process…");
-    let mut display = StepDisplay::new(printer, rehearse);
-    let report = run_live(
-        conn,
-        &options,
-        &project.scripts,
-        planner,
-        &mut display,
-        &mut on_wait,
-    );
-    display.finish();
-    report
-}
-
 /// `--dry-run`: read the state (never creating anything), plan, print the plan.
 fn dry_run(
     ctx: &Context,
-    project: &Project,
+    migrator: &mut Migrator,
     url: &DatabaseUrl,
-    table: &VersionTable,
-    planner: &dyn Fn(&[String]) -> Result<Plan>,
+    operation: &Operation,
 ) -> Result<u8> {
-    let rows = match db::connect_existing(url)? {
-        Some(mut conn) => read_heads(conn.as_mut(), table)?,
-        None => Vec::new(),
-    };
-    let plan = planner(&rows)?;
-    let dialect = url.dialect();
-    let steps = prepare(&plan, &project.scripts, dialect)?;
+    let planned = migrator.plan(operation)?;
+    let rows = &planned.heads_before;
     let printer = &ctx.printer;
-    if steps.is_empty() && !plan.purge {
+    if planned.steps.is_empty() && !planned.purge {
         printer.data(format!(
             "nothing to do: `{url}` is already at {}",
-            describe_heads(&rows)
+            describe_heads(rows)
         ));
         return Ok(0);
     }
     printer.data(format!(
         "plan for `{url}` (dry run; nothing was changed), from {}:",
-        describe_heads(&rows)
+        describe_heads(rows)
     ));
-    if plan.purge {
+    if planned.purge {
+        let table = version_table(&migrator.project().config, url.dialect());
         printer.data(format!("  delete every row of `{}`", table.display_name()));
     }
-    for step in &steps {
+    for step in &planned.steps {
         printer.data(format!("  {}", step.running_line()));
     }
-    printer.data(format!("then at {}", describe_heads(&plan.heads_after())));
+    printer.data(format!("then at {}", describe_heads(&planned.heads_after)));
     Ok(0)
 }
 
@@ -517,6 +447,11 @@ impl Progress for StepDisplay<'_> {
                 self.bar = None;
             }
         }
+    }
+
+    fn waiting_for_lock(&mut self) {
+        self.printer
+            .status("waiting for the database lock held by another process…");
     }
 
     fn replanned(&mut self, heads: &[String]) {
