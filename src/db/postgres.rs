@@ -34,6 +34,8 @@ struct Postgres {
     /// The URL as given, only to scrub its password from driver messages.
     raw_url: String,
     lock: Option<LockSession>,
+    /// `table_exists` runs once per step; preparing it once saves a round trip each time.
+    table_exists_statement: Option<postgres::Statement>,
 }
 
 /// The session that holds the advisory lock.
@@ -58,6 +60,7 @@ impl Postgres {
             config,
             raw_url: raw_url.to_string(),
             lock: None,
+            table_exists_statement: None,
         })
     }
 
@@ -254,9 +257,17 @@ impl Connection for Postgres {
         // statements do; views count as tables (a version table may be exposed as one).
         let sql = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class \
                    WHERE oid = to_regclass($1) AND relkind IN ('r', 'p', 'v', 'f', 'm'))";
+        let statement = match &self.table_exists_statement {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = self.client.prepare(sql).map_err(|e| self.db_error(&e))?;
+                self.table_exists_statement = Some(statement.clone());
+                statement
+            }
+        };
         let row = self
             .client
-            .query_one(sql, &[&name])
+            .query_one(&statement, &[&name])
             .map_err(|e| self.db_error(&e))?;
         Ok(row.get(0))
     }

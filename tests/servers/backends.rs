@@ -80,6 +80,16 @@ fn postgres_values_map_by_type() {
     );
     // `query` prepares first, so a multi-statement string is refused, never run as one.
     assert!(conn.query("SELECT 1; SELECT 2").is_err());
+    // Utility statements can be queried too.
+    let shown = conn.query("SHOW server_version_num").unwrap();
+    assert!(
+        matches!(&shown[..], [row] if matches!(&row[..], [Value::Text(_)])),
+        "{shown:?}"
+    );
+    assert_eq!(
+        conn.query("CREATE TABLE q (id int)").unwrap(),
+        Vec::<Vec<Value>>::new()
+    );
 }
 
 #[test]
