@@ -1,9 +1,64 @@
-pub(super) fn run(
-    ctx: &super::Context,
-    args: crate::cli::args::JsonArgs,
-) -> crate::error::Result<u8> {
-    let _ = (ctx, args);
-    Err(crate::error::Error::Internal(
-        "`current`: not built yet".into(),
-    ))
+//! `current [--verbose] [--json]`: the database's current revision(s). Read-only: a missing
+//! database file or version table means base and is never created.
+
+use super::upgrade::{check_rows_known, version_table};
+use super::Context;
+use crate::cli::args::JsonArgs;
+use crate::db::{self, version_table::read_heads};
+use crate::display::LineParts;
+use crate::error::Result;
+use crate::project::Project;
+
+/// Alembic's `current` line: `<rev>[ (head)|(effective head)][ (branchpoint)][ (mergepoint)]`.
+pub(super) fn current_line(project: &Project, id: &str) -> String {
+    project.shown(id).map_or_else(
+        || id.to_string(),
+        |shown| {
+            shown.line(LineParts {
+                tree_indicators: true,
+                ..LineParts::default()
+            })
+        },
+    )
+}
+
+/// The version rows of the project's database, read without creating anything.
+pub(super) fn read_rows(ctx: &Context, project: &Project) -> Result<Vec<String>> {
+    let url = ctx.database_url(&project.config)?;
+    let rows = match db::connect_existing(&url)? {
+        Some(mut conn) => read_heads(
+            conn.as_mut(),
+            &version_table(&project.config, url.dialect()),
+        )?,
+        None => Vec::new(),
+    };
+    check_rows_known(project, &rows)?;
+    Ok(rows)
+}
+
+pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
+    let project = ctx.project()?;
+    let rows = read_rows(ctx, &project)?;
+    let current = project.graph.current(&rows)?;
+    let printer = &ctx.printer;
+    if args.json {
+        let revisions: Vec<_> = current
+            .iter()
+            .filter_map(|id| project.revision_json(id, Some(true)))
+            .collect();
+        printer.json(&revisions);
+        return Ok(0);
+    }
+    if printer.verbose {
+        let url = ctx.database_url(&project.config)?;
+        printer.data(format!("Current revision(s) for {url}:"));
+        for shown in current.iter().filter_map(|id| project.shown(id)) {
+            printer.data(shown.entry(false));
+        }
+    } else {
+        for id in &current {
+            printer.data(current_line(&project, id));
+        }
+    }
+    Ok(0)
 }
