@@ -8,7 +8,8 @@
 
 use std::time::Duration;
 
-use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
+use super::partial::commits_implicitly;
+use super::{can_roll_back, run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::db::version_table::{read_heads, AuditEntry, VersionTable};
 use crate::db::{Connection, DbError};
 use crate::error::{Error, Result};
@@ -34,6 +35,8 @@ pub struct LiveSink<'c> {
     tables_ready: bool,
     in_transaction: bool,
     rehearse: bool,
+    /// The current step's audit row was written as `started` (see [`Sink::start_step`]).
+    started_row: bool,
 }
 
 fn database_error(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
@@ -53,6 +56,7 @@ impl<'c> LiveSink<'c> {
             tables_ready: false,
             in_transaction: false,
             rehearse,
+            started_row: false,
         }
     }
 
@@ -95,8 +99,8 @@ impl<'c> LiveSink<'c> {
             return Ok(());
         }
         for (table, ddl) in [
-            (&self.table, self.table.create_sql()),
-            (&self.audit, self.audit.create_audit_sql()),
+            (self.table.clone(), self.table.create_sql()),
+            (self.audit.clone(), self.audit.create_audit_sql()),
         ] {
             let context = || format!("cannot create table `{}`", table.display_name());
             let exists = self
@@ -107,10 +111,40 @@ impl<'c> LiveSink<'c> {
                 self.conn
                     .execute(&ddl)
                     .map_err(|e| database_error(context())(e))?;
+                self.after_statement(&ddl)
+                    .map_err(|e| database_error(context())(e))?;
             }
         }
         self.tables_ready = true;
         Ok(())
+    }
+
+    /// MySQL ends the open transaction at DDL (an implicit commit); start a new one, so what
+    /// follows in the step (data changes, the version row, the audit row) still commits or
+    /// rolls back as one.
+    fn after_statement(&mut self, sql: &str) -> Result<(), DbError> {
+        if self.in_transaction && commits_implicitly(self.conn.dialect(), sql) {
+            self.conn.begin()?;
+        }
+        Ok(())
+    }
+
+    /// Completes the step's audit row: updates the `started` row if one was written (and is
+    /// still there), else inserts the row.
+    fn record_outcome(&mut self, entry: &AuditEntry) -> Result<()> {
+        if std::mem::take(&mut self.started_row) {
+            let updated = self
+                .conn
+                .execute(&self.audit.finish_audit_sql(entry))
+                .map_err(database_error(format!(
+                    "cannot complete the audit row in `{}`",
+                    self.audit.display_name()
+                )))?;
+            if updated > 0 {
+                return Ok(());
+            }
+        }
+        self.write_audit(entry)
     }
 
     fn write_audit(&mut self, entry: &AuditEntry) -> Result<()> {
@@ -160,7 +194,23 @@ impl Sink for LiveSink<'_> {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.conn.execute(sql).map(|_| ())
+        self.conn.execute(sql)?;
+        self.after_statement(sql)
+    }
+
+    fn start_step(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()> {
+        self.started_row = false;
+        if self.rehearse || can_roll_back(step, self.conn.dialect()) {
+            return Ok(());
+        }
+        self.write_audit(entry)?;
+        if self.in_transaction {
+            // Commit the `started` row on its own, so it survives whatever the body does.
+            self.commit()?;
+            self.begin()?;
+        }
+        self.started_row = true;
+        Ok(())
     }
 
     fn verify(&mut self, sql: &str) -> Result<bool, DbError> {
@@ -200,7 +250,7 @@ impl Sink for LiveSink<'_> {
     }
 
     fn finish_step(&mut self, _step: &PreparedStep, entry: &AuditEntry) -> Result<()> {
-        self.write_audit(entry)?;
+        self.record_outcome(entry)?;
         if self.in_transaction && !self.rehearse {
             self.commit()?;
         }
@@ -214,7 +264,7 @@ impl Sink for LiveSink<'_> {
         }
         self.begin()?;
         self.ensure_tables()?;
-        self.write_audit(entry)?;
+        self.record_outcome(entry)?;
         self.commit()
     }
 }

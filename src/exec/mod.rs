@@ -10,6 +10,7 @@
 pub mod drift;
 pub mod live;
 pub mod offline;
+pub mod partial;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -232,6 +233,13 @@ pub trait Sink {
     /// Runs a verify query; `Ok(false)` when its first row's first column is not truthy.
     fn verify(&mut self, sql: &str) -> Result<bool, DbError>;
     fn version_op(&mut self, op: &VersionOp) -> Result<()>;
+    /// Called before the step's first statement with its audit row (outcome `started`). Where
+    /// the step cannot be rolled back (MySQL DDL, `transactional = false`), a live sink records
+    /// the row now, so a run that dies midway leaves a trace; `finish_step`/`fail_step` then
+    /// complete that row.
+    fn start_step(&mut self, _step: &PreparedStep, _entry: &AuditEntry) -> Result<()> {
+        Ok(())
+    }
     /// Records the audit row and commits.
     fn finish_step(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()>;
     /// Rolls the step back and records the failed audit row in its own transaction.
@@ -327,9 +335,7 @@ fn run_steps(
             }
         }
         progress.step_started(prepared, index, steps.len());
-        let started_at = now_rfc3339();
         let clock = Instant::now();
-        let outcome = run_one(prepared, sink);
         let mut entry = AuditEntry {
             id: 0,
             revision: prepared.label(),
@@ -337,17 +343,28 @@ fn run_steps(
             heads_before: expected.clone(),
             heads_after: prepared.step.heads_after.clone(),
             checksum: prepared.checksum.clone(),
-            started_at,
-            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
-            outcome: "success".to_string(),
+            started_at: now_rfc3339(),
+            duration_ms: 0,
+            outcome: "started".to_string(),
             error: None,
             applied_by: input.applied_by.clone(),
         };
+        let outcome = sink
+            .start_step(prepared, &entry)
+            .and_then(|()| run_one(prepared, input.dialect, sink));
+        entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        entry.outcome = "success".to_string();
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
         if let Err(err) = &outcome {
             entry.outcome = "failed".to_string();
             entry.heads_after = expected.clone();
-            entry.error = Some(err.to_string());
+            entry.error = Some(match err.hint() {
+                // Where the step could not roll back whole, the hint lists what stayed applied.
+                Some(hint) if !can_roll_back(prepared, input.dialect) => {
+                    format!("{err}\nhint: {hint}")
+                }
+                _ => err.to_string(),
+            });
             // The step's own error is what the user needs; a failure to record it is secondary.
             let _ = sink.fail_step(prepared, &entry);
         }
@@ -374,8 +391,14 @@ fn run_steps(
     Ok(())
 }
 
+/// Whether a failure of `step` on `dialect` surely undoes all of it: it runs in a transaction,
+/// and either the database has transactional DDL or the step runs no SQL of its own (a stamp).
+pub fn can_roll_back(step: &PreparedStep, dialect: Dialect) -> bool {
+    step.transactional && (dialect.transactional_ddl() || step.statements.is_empty())
+}
+
 /// The body of one step: statements, verify queries, version-table ops.
-fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
+fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Result<()> {
     let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
         Error::Migration {
             revision: prepared.label(),
@@ -387,28 +410,40 @@ fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
             hint,
         }
     };
-    let rolled_back = if prepared.transactional {
-        "its changes were rolled back; the database is at the last revision that succeeded"
-    } else {
-        "the revision is not transactional (`transactional = false`): statements before this one stay applied"
+    // What stayed applied when the step failed at statement `failed` (the number of statements
+    // for a failed verify), and what to do about it.
+    let aftermath = |failed: usize| {
+        let statements: Vec<(&str, usize)> = prepared
+            .statements
+            .iter()
+            .map(|s| (s.sql.as_str(), s.line))
+            .collect();
+        match partial::describe_applied(dialect, prepared.transactional, &statements, failed) {
+            Some(applied) => format!(
+                "{applied}\n  the version table still records the last revision that completed; \
+                 undo the applied statements by hand (or make them safe to run twice), fix the \
+                 revision and run again"
+            ),
+            None if prepared.transactional => "fix the revision and run again; its changes were \
+                 rolled back; the database is at the last revision that succeeded"
+                .to_string(),
+            None => {
+                "fix the revision and run again; nothing of this revision took effect".to_string()
+            }
+        }
     };
     for (index, statement) in prepared.statements.iter().enumerate() {
-        sink.execute(&statement.sql).map_err(|e| {
-            fail(
-                index,
-                statement,
-                e.message,
-                Some(format!("fix the statement and run again; {rolled_back}")),
-            )
-        })?;
+        sink.execute(&statement.sql)
+            .map_err(|e| fail(index, statement, e.message, Some(aftermath(index))))?;
     }
+    let ran = prepared.statements.len();
     for (index, statement) in prepared.verify.iter().enumerate() {
         let ok = sink.verify(&statement.sql).map_err(|e| {
             fail(
                 index,
                 statement,
                 format!("verify query failed: {}", e.message),
-                Some(rolled_back.to_string()),
+                Some(aftermath(ran)),
             )
         })?;
         if !ok {
@@ -417,7 +452,8 @@ fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
                 statement,
                 "verify query returned a false first column".to_string(),
                 Some(format!(
-                    "the revision's changes did not pass its own check; {rolled_back}"
+                    "the revision's changes did not pass its own check; {}",
+                    aftermath(ran)
                 )),
             ));
         }
