@@ -560,3 +560,67 @@ fn offline_sql_matches_the_online_upgrade() {
         assert_eq!(version_rows(&offline, "retort_version"), ["joined"]);
     });
 }
+
+/// PostgreSQL: when a statement of a `transactional = false` revision fails, the ones before it
+/// stay applied; retort says which, keeps the version table at the last complete revision, and
+/// completes the `started` audit row as failed.
+#[test]
+fn postgres_non_transactional_failure_reports_what_took_effect() {
+    let Some(backend) = Backend::server(Dialect::Postgresql, "pg_non_txn_fail") else {
+        return;
+    };
+    let project = Project::new(&backend);
+    project.table_revision("aaa", &[]);
+    project.revision_with(
+        "bbb",
+        &["aaa"],
+        "-- transactional = false\n",
+        "CREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);\nCREATE INDEX CONCURRENTLY nope_id ON no_such_table (id);",
+        None,
+    );
+    let stderr = project.fails(&["upgrade", "heads", "--no-backup"]);
+    assert!(stderr.contains("statement 2"), "{stderr}");
+    assert!(stderr.contains("took effect"), "{stderr}");
+    assert!(
+        stderr.contains("CREATE INDEX CONCURRENTLY t_aaa_id"),
+        "{stderr}"
+    );
+    assert_eq!(version_rows(&backend, "retort_version"), ["aaa"]);
+    let outcomes = text_column(
+        backend
+            .connect()
+            .query("SELECT revision || ':' || outcome FROM retort_version_log")
+            .unwrap(),
+    );
+    assert_eq!(outcomes, ["aaa:success", "bbb:failed"]);
+}
+
+/// PostgreSQL: `version_table_schema` puts the version table (and the audit table beside it)
+/// in that schema; `current` and the lock use it too.
+#[test]
+fn postgres_version_table_schema() {
+    let Some(backend) = Backend::server(Dialect::Postgresql, "pg_schema") else {
+        return;
+    };
+    backend.connect().execute("CREATE SCHEMA ops").unwrap();
+    let project = Project::new(&backend);
+    let config = project.path().join("migrate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}version_table_schema = \"ops\"\n")).unwrap();
+    project.table_revision("aaa", &[]);
+    project.ok(&["upgrade", "heads", "--no-backup"]);
+    let mut conn = backend.connect();
+    assert!(conn.table_exists(Some("ops"), "retort_version").unwrap());
+    assert!(conn
+        .table_exists(Some("ops"), "retort_version_log")
+        .unwrap());
+    assert!(!conn.table_exists(Some("public"), "retort_version").unwrap());
+    assert_eq!(
+        text_column(
+            conn.query("SELECT version_num FROM ops.retort_version")
+                .unwrap()
+        ),
+        ["aaa"]
+    );
+    assert!(project.ok(&["current"]).contains("aaa"));
+}
