@@ -435,3 +435,175 @@ fn verify_refuses_a_missing_database_file() {
         .stderr(predicate::str::contains("does not exist"));
     assert!(!tmp.path().join("app.db").exists());
 }
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[path = "servers/harness.rs"]
+mod harness;
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn run_all(db: &harness::TestDatabase, statements: &[&str]) {
+    let mut conn = db.connect();
+    for sql in statements {
+        conn.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn verify_on_postgresql_reports_invalid_constraints_and_orphans() {
+    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Postgresql, "verify_pg")
+    else {
+        return;
+    };
+    let tmp = project("");
+    run_all(
+        &db,
+        &[
+            "CREATE TABLE author (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INTEGER, pages INTEGER)",
+            "INSERT INTO author VALUES (1)",
+            "INSERT INTO book VALUES (1, 1, 10), (2, NULL, 20), (3, 42, -5)",
+        ],
+    );
+    retort(tmp.path())
+        .args(["--url", &db.url, "verify"])
+        .assert()
+        .success()
+        .stdout("invalid constraints: none\norphaned rows: none\n");
+
+    run_all(
+        &db,
+        &[
+            "ALTER TABLE book ADD CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES author (id) NOT VALID",
+            "ALTER TABLE book ADD CONSTRAINT book_pages_positive CHECK (pages > 0) NOT VALID",
+        ],
+    );
+    retort(tmp.path())
+        .args(["--url", &db.url, "verify"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "invalid constraints: 2\n  book_author_fk on `book` is not valid (foreign key)\n  book_pages_positive on `book` is not valid (check)\n",
+        ))
+        .stdout(predicate::str::contains(
+            "orphaned rows: 1\n  `book`: 1 row(s) without a parent in `author` (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n",
+        ))
+        .stderr(predicate::str::contains("verify found 3 problem(s)"));
+    let out = retort(tmp.path())
+        .args(["--url", &db.url, "verify", "--json"])
+        .assert()
+        .code(1);
+    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(report["dialect"], "postgresql");
+    assert_eq!(report["orphans"][0]["count"], 1);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn verify_on_mariadb_reports_orphans_inserted_without_checks() {
+    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Mysql, "verify_my")
+    else {
+        return;
+    };
+    let tmp = project("");
+    run_all(
+        &db,
+        &[
+            "CREATE TABLE author (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INTEGER, \
+             CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES author (id))",
+            "INSERT INTO author VALUES (1)",
+            "INSERT INTO book VALUES (1, 1), (2, NULL)",
+        ],
+    );
+    retort(tmp.path())
+        .args(["--url", &db.url, "verify"])
+        .assert()
+        .success()
+        .stdout("invalid constraints: none\norphaned rows: none\n");
+    run_all(
+        &db,
+        &[
+            "SET foreign_key_checks = 0",
+            "INSERT INTO book VALUES (3, 42), (4, 43)",
+        ],
+    );
+    retort(tmp.path())
+        .args(["--url", &db.url, "verify"])
+        .assert()
+        .code(1)
+        .stdout(predicate::str::contains(
+            "orphaned rows: 2\n  `book`: 2 row(s) without a parent in `author` (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n    author_id=43\n",
+        ));
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn backup_of_postgresql_uses_pg_dump_with_the_password_in_the_environment() {
+    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Postgresql, "dump_pg")
+    else {
+        return;
+    };
+    let tmp = project("");
+    run_all(
+        &db,
+        &[
+            "CREATE TABLE retort_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+            "INSERT INTO retort_version VALUES ('1975ea83b712')",
+            "CREATE TABLE dumped (note TEXT)",
+            "INSERT INTO dumped VALUES ('this row is in the dump')",
+        ],
+    );
+    let out = retort(tmp.path())
+        .args(["--url", &db.url, "backup", "--json"])
+        .assert()
+        .success();
+    let meta: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(meta["dialect"], "postgresql");
+    assert_eq!(meta["version_rows"], serde_json::json!(["1975ea83b712"]));
+    let path = PathBuf::from(meta["backup_path"].as_str().unwrap());
+    assert!(path.starts_with(tmp.path().canonicalize().unwrap().join("backups")));
+    let dump = std::fs::read_to_string(&path).unwrap();
+    assert!(dump.contains("CREATE TABLE public.dumped"), "{dump}");
+    assert!(dump.contains("this row is in the dump"), "{dump}");
+    assert_eq!(meta["sha256"], file_sha256(&path));
+
+    // No pg_dump and no command: the backup cannot be made, and says why.
+    retort(tmp.path())
+        .args(["--url", &db.url, "backup"])
+        .env("PATH", "/nonexistent")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`pg_dump` is not on PATH"));
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn backup_of_mariadb_uses_mysqldump() {
+    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Mysql, "dump_my") else {
+        return;
+    };
+    let tmp = project("[backup]\ndir = \"dumps\"\n");
+    run_all(
+        &db,
+        &[
+            "CREATE TABLE dumped (note TEXT)",
+            "INSERT INTO dumped VALUES ('this row is in the dump')",
+        ],
+    );
+    retort(tmp.path())
+        .args(["--url", &db.url, "backup"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("/dumps/retort_t_dump_my"));
+    let out = retort(tmp.path())
+        .args(["--url", &db.url, "backups", "--json"])
+        .assert()
+        .success();
+    let listed: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let path = PathBuf::from(listed[0]["backup_path"].as_str().unwrap());
+    let dump = std::fs::read_to_string(&path).unwrap();
+    assert!(dump.contains("CREATE TABLE `dumped`"), "{dump}");
+    assert!(dump.contains("this row is in the dump"), "{dump}");
+    assert_eq!(listed[0]["dialect"], "mysql");
+}
