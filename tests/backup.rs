@@ -448,66 +448,73 @@ fn run_all(db: &harness::TestDatabase, statements: &[&str]) {
     }
 }
 
+/// On a fresh database: runs `setup`, checks that `verify` passes, runs `damage`, and returns
+/// the failing `verify`'s text report and JSON report (`None` when the server is not set).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn verify_after_damage(
+    dialect: retort::config::Dialect,
+    setup: &[&str],
+    damage: &[&str],
+) -> Option<(String, serde_json::Value)> {
+    let db = harness::TestDatabase::create(dialect, &format!("verify_{dialect}"))?;
+    let tmp = project("");
+    run_all(&db, setup);
+    retort(tmp.path())
+        .args(["--url", &db.url, "verify"])
+        .assert()
+        .success()
+        .stdout("invalid constraints: none\norphaned rows: none\n");
+    run_all(&db, damage);
+    let text = retort(tmp.path())
+        .args(["--url", &db.url, "verify"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("verify found"));
+    let json = retort(tmp.path())
+        .args(["--url", &db.url, "verify", "--json"])
+        .assert()
+        .code(1);
+    Some((
+        String::from_utf8_lossy(&text.get_output().stdout).into_owned(),
+        serde_json::from_slice(&json.get_output().stdout).unwrap(),
+    ))
+}
+
 #[cfg(feature = "postgres")]
 #[test]
 fn verify_on_postgresql_reports_invalid_constraints_and_orphans() {
-    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Postgresql, "verify_pg")
-    else {
-        return;
-    };
-    let tmp = project("");
-    run_all(
-        &db,
+    let Some((text, json)) = verify_after_damage(
+        retort::config::Dialect::Postgresql,
         &[
             "CREATE TABLE author (id INTEGER PRIMARY KEY)",
             "CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INTEGER, pages INTEGER)",
             "INSERT INTO author VALUES (1)",
             "INSERT INTO book VALUES (1, 1, 10), (2, NULL, 20), (3, 42, -5)",
         ],
-    );
-    retort(tmp.path())
-        .args(["--url", &db.url, "verify"])
-        .assert()
-        .success()
-        .stdout("invalid constraints: none\norphaned rows: none\n");
-
-    run_all(
-        &db,
         &[
             "ALTER TABLE book ADD CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES author (id) NOT VALID",
             "ALTER TABLE book ADD CONSTRAINT book_pages_positive CHECK (pages > 0) NOT VALID",
         ],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        text,
+        "invalid constraints: 2\n  book_author_fk on `book` is not valid (foreign key)\n  \
+         book_pages_positive on `book` is not valid (check)\n\
+         orphaned rows: 1\n  `book`: 1 row(s) without a parent in `author` \
+         (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n"
     );
-    retort(tmp.path())
-        .args(["--url", &db.url, "verify"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains(
-            "invalid constraints: 2\n  book_author_fk on `book` is not valid (foreign key)\n  book_pages_positive on `book` is not valid (check)\n",
-        ))
-        .stdout(predicate::str::contains(
-            "orphaned rows: 1\n  `book`: 1 row(s) without a parent in `author` (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n",
-        ))
-        .stderr(predicate::str::contains("verify found 3 problem(s)"));
-    let out = retort(tmp.path())
-        .args(["--url", &db.url, "verify", "--json"])
-        .assert()
-        .code(1);
-    let report: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
-    assert_eq!(report["dialect"], "postgresql");
-    assert_eq!(report["orphans"][0]["count"], 1);
+    assert_eq!(json["dialect"], "postgresql");
+    assert_eq!(json["orphans"][0]["count"], 1);
+    assert_eq!(json["invalid_constraints"][1]["kind"], "check");
 }
 
 #[cfg(feature = "mysql")]
 #[test]
 fn verify_on_mariadb_reports_orphans_inserted_without_checks() {
-    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Mysql, "verify_my")
-    else {
-        return;
-    };
-    let tmp = project("");
-    run_all(
-        &db,
+    let Some((text, json)) = verify_after_damage(
+        retort::config::Dialect::Mysql,
         &[
             "CREATE TABLE author (id INTEGER PRIMARY KEY)",
             "CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INTEGER, \
@@ -515,26 +522,23 @@ fn verify_on_mariadb_reports_orphans_inserted_without_checks() {
             "INSERT INTO author VALUES (1)",
             "INSERT INTO book VALUES (1, 1), (2, NULL)",
         ],
-    );
-    retort(tmp.path())
-        .args(["--url", &db.url, "verify"])
-        .assert()
-        .success()
-        .stdout("invalid constraints: none\norphaned rows: none\n");
-    run_all(
-        &db,
         &[
             "SET foreign_key_checks = 0",
             "INSERT INTO book VALUES (3, 42), (4, 43)",
         ],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        text,
+        "invalid constraints: none\norphaned rows: 2\n  `book`: 2 row(s) without a parent in `author` \
+         (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n    author_id=43\n"
     );
-    retort(tmp.path())
-        .args(["--url", &db.url, "verify"])
-        .assert()
-        .code(1)
-        .stdout(predicate::str::contains(
-            "orphaned rows: 2\n  `book`: 2 row(s) without a parent in `author` (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n    author_id=43\n",
-        ));
+    assert_eq!(json["dialect"], "mysql");
+    assert_eq!(
+        json["orphans"][0]["rows"],
+        serde_json::json!(["author_id=42", "author_id=43"])
+    );
 }
 
 #[cfg(feature = "postgres")]
