@@ -14,18 +14,18 @@ fn retort(dir: &Path) -> Command {
 #[test]
 fn init_creates_config_versions_and_templates() {
     let tmp = tempfile::tempdir().unwrap();
-    retort(tmp.path())
-        .args(["init", "proj"])
-        .assert()
-        .success()
-        .stdout("")
-        .stderr(predicate::str::contains("Created proj/migrate.toml"))
-        .stderr(predicate::str::contains(
-            "Created directory proj/migrations/versions",
-        ))
-        .stderr(predicate::str::contains(
-            "Created proj/templates/revision.sql.j2",
-        ));
+    let output = retort(tmp.path()).args(["init", "proj"]).output().unwrap();
+    assert_eq!(output.status.code(), Some(0));
+    assert_eq!(String::from_utf8_lossy(&output.stdout), "");
+    insta::assert_snapshot!(String::from_utf8_lossy(&output.stderr), @r"
+    Creating directory proj ...  done
+    Creating directory proj/migrations ...  done
+    Creating directory proj/migrations/versions ...  done
+    Generating proj/migrate.toml ...  done
+    Creating directory proj/templates ...  done
+    Generating proj/templates/revision.sql.j2 ...  done
+    Please edit configuration/connection settings in 'proj/migrate.toml' before proceeding.
+    ");
     let proj = tmp.path().join("proj");
     assert!(proj.join("migrations/versions").is_dir());
     let config = std::fs::read_to_string(proj.join("migrate.toml")).unwrap();
@@ -140,7 +140,7 @@ fn init_below_a_file_fails_with_exit_1() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "error: cannot create directory `file/sub/migrations/versions`",
+            "error: cannot create directory `file/sub`",
         ));
 }
 
@@ -199,6 +199,16 @@ fn demo_project_has_a_branch_a_label_a_merge_and_a_verify() {
             .count()
     };
     assert!(ids.iter().any(|id| children_of(id) == 2), "a branch point");
+}
+
+#[test]
+fn demo_project_builds_a_graph_with_one_head() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let config = retort::config::Config::load(&root.join("migrate.toml")).unwrap();
+    let project = retort::project::Project::load(config).unwrap();
+    assert_eq!(project.graph.heads(), ["75ebff62a8fc"]);
+    assert_eq!(project.graph.bases(), ["3568e282dfe1"]);
+    assert_eq!(project.graph.branch_points(), ["3ad4dd9b8938"]);
 }
 
 /// The demo's SQL runs on SQLite up, down to base, and up again (parents before children).

@@ -210,7 +210,7 @@ pub struct DowngradeArgs {
 #[derive(Debug, Args)]
 pub struct StampArgs {
     /// Revisions to stamp (with --sql, each may be `FROM:TO`).
-    #[arg(required = true, allow_hyphen_values = true)]
+    #[arg(required = true, allow_negative_numbers = true)]
     pub revisions: Vec<String>,
     /// Delete every version row first.
     #[arg(long)]

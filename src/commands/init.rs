@@ -50,20 +50,16 @@ pub(super) fn run(ctx: &super::Context, args: InitArgs) -> Result<u8> {
         });
     }
 
-    create_dir(&versions)?;
-    ctx.printer
-        .status(format!("Created directory {}", versions.display()));
-    write_new(&config, CONFIG_TEMPLATE)?;
-    ctx.printer.status(format!("Created {}", config.display()));
+    create_dir(ctx, &versions)?;
+    write_new(ctx, &config, CONFIG_TEMPLATE)?;
     for (path, source) in &templates {
         if let Some(parent) = path.parent() {
-            create_dir(parent)?;
+            create_dir(ctx, parent)?;
         }
-        write_new(path, source)?;
-        ctx.printer.status(format!("Created {}", path.display()));
+        write_new(ctx, path, source)?;
     }
     ctx.printer.status(format!(
-        "Please edit {} (database_url) before running `retort revision -m \"...\"`.",
+        "Please edit configuration/connection settings in '{}' before proceeding.",
         config.display()
     ));
     Ok(0)
@@ -81,12 +77,20 @@ fn refuse_existing(path: &Path) -> Result<()> {
     Ok(())
 }
 
-fn create_dir(path: &Path) -> Result<()> {
-    std::fs::create_dir_all(path).map_err(|e| Error::io("create directory", path, e))
+/// Creates `path` and its missing parents, reporting each as Alembic's `init` does.
+fn create_dir(ctx: &super::Context, path: &Path) -> Result<()> {
+    let mut missing: Vec<&Path> = path.ancestors().take_while(|p| !p.exists()).collect();
+    missing.retain(|p| !p.as_os_str().is_empty());
+    for dir in missing.into_iter().rev() {
+        std::fs::create_dir(dir).map_err(|e| Error::io("create directory", dir, e))?;
+        ctx.printer
+            .status(format!("Creating directory {} ...  done", dir.display()));
+    }
+    Ok(())
 }
 
 /// Writes a file that must not exist yet (guards against a race with the check above).
-fn write_new(path: &Path, text: &str) -> Result<()> {
+fn write_new(ctx: &super::Context, path: &Path, text: &str) -> Result<()> {
     use std::io::Write;
     let mut file = std::fs::OpenOptions::new()
         .write(true)
@@ -94,7 +98,10 @@ fn write_new(path: &Path, text: &str) -> Result<()> {
         .open(path)
         .map_err(|e| Error::io("create", path, e))?;
     file.write_all(text.as_bytes())
-        .map_err(|e| Error::io("write", path, e))
+        .map_err(|e| Error::io("write", path, e))?;
+    ctx.printer
+        .status(format!("Generating {} ...  done", path.display()));
+    Ok(())
 }
 
 #[cfg(test)]

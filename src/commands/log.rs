@@ -1,7 +1,60 @@
-pub(super) fn run(
-    ctx: &super::Context,
-    args: crate::cli::args::LogArgs,
-) -> crate::error::Result<u8> {
-    let _ = (ctx, args);
-    Err(crate::error::Error::Internal("`log`: not built yet".into()))
+//! `log [-n N] [--json]`: the audit trail, newest first. Read-only.
+
+use super::upgrade::version_table;
+use super::Context;
+use crate::cli::args::LogArgs;
+use crate::db::version_table::read_audit;
+use crate::db::{self};
+use crate::error::Result;
+
+pub(super) fn run(ctx: &Context, args: LogArgs) -> Result<u8> {
+    let config = ctx.config()?;
+    let url = ctx.database_url(&config)?;
+    let mut entries = match db::connect_existing(&url)? {
+        Some(mut conn) => read_audit(
+            conn.as_mut(),
+            &version_table(&config, url.dialect()).audit(),
+        )?,
+        None => Vec::new(),
+    };
+    entries.reverse();
+    if let Some(limit) = args.limit {
+        entries.truncate(limit);
+    }
+    let printer = &ctx.printer;
+    if args.json {
+        printer.json(&entries);
+        return Ok(0);
+    }
+    if entries.is_empty() {
+        printer.status("no audit entries: nothing was applied to this database by retort yet");
+    }
+    for e in &entries {
+        let heads = |h: &[String]| {
+            if h.is_empty() {
+                "<base>".to_string()
+            } else {
+                h.join(",")
+            }
+        };
+        printer.data(format!(
+            "{}  {:<9} {:<12} {:<7} {:>6} ms  {} -> {}  {}{}",
+            e.started_at,
+            e.direction,
+            e.revision,
+            e.outcome,
+            e.duration_ms,
+            heads(&e.heads_before),
+            heads(&e.heads_after),
+            e.checksum.as_deref().unwrap_or("-"),
+            e.applied_by
+                .as_deref()
+                .map(|u| format!("  by {u}"))
+                .unwrap_or_default()
+        ));
+        if let Some(error) = &e.error {
+            printer.data(format!("    error: {error}"));
+        }
+    }
+    Ok(0)
 }

@@ -1,9 +1,58 @@
-pub(super) fn run(
-    ctx: &super::Context,
-    args: crate::cli::args::JsonArgs,
-) -> crate::error::Result<u8> {
-    let _ = (ctx, args);
-    Err(crate::error::Error::Internal(
-        "`status`: not built yet".into(),
-    ))
+//! `status [--json]`: current revisions, pending revisions, and whether the database is up to
+//! date. Read-only, like `current`.
+
+use super::current::{current_line, read_rows, revision_json};
+use super::Context;
+use crate::cli::args::JsonArgs;
+use crate::error::Result;
+use crate::graph::StepKind;
+
+pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
+    let project = ctx.project()?;
+    let rows = read_rows(ctx, &project)?;
+    let current = project.graph.current(&rows)?;
+    // Pending = what `upgrade heads` would run from here.
+    let plan = project.graph.plan_upgrade(&rows, "heads")?;
+    let pending: Vec<&str> = plan
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::Upgrade)
+        .filter_map(|s| s.revision.as_deref())
+        .collect();
+    let up_to_date = pending.is_empty();
+    let printer = &ctx.printer;
+    if args.json {
+        let url = ctx.database_url(&project.config)?;
+        printer.json(&serde_json::json!({
+            "database": url.to_string(),
+            "current": current.iter().filter_map(|id| revision_json(&project, id)).collect::<Vec<_>>(),
+            "heads": project.graph.real_heads(),
+            "pending": pending.iter().filter_map(|id| revision_json(&project, id)).collect::<Vec<_>>(),
+            "up_to_date": up_to_date,
+        }));
+        return Ok(0);
+    }
+    if current.is_empty() {
+        printer.data("Current revision(s): <base> (empty database)");
+    } else {
+        printer.data("Current revision(s):");
+        for id in &current {
+            printer.data(format!("  {}", current_line(&project, id)));
+        }
+    }
+    if up_to_date {
+        printer.data("Database is up to date.");
+    } else {
+        printer.data(format!("Pending revision(s): {}", pending.len()));
+        for id in &pending {
+            let message = project
+                .script(id)
+                .and_then(|s| s.message.clone())
+                .map(|m| format!(", {m}"))
+                .unwrap_or_default();
+            printer.data(format!("  {id}{message}"));
+        }
+        printer.data("Database is not up to date: run `retort upgrade heads`.");
+    }
+    Ok(0)
 }

@@ -228,6 +228,16 @@ pub(crate) fn lock_id(database: &str, key: &str) -> i64 {
     i64::from_be_bytes(first)
 }
 
+/// Opens a connection for a command that only reads (`current`, `status`, `log`, `check`):
+/// `None` when an SQLite file does not exist (the database is at base), which is never created.
+pub fn connect_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
+    match url.dialect() {
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => sqlite::open_existing(url),
+        _ => connect(url).map(Some),
+    }
+}
+
 #[cfg(test)]
 mod scrub_tests {
     use super::scrub_password;

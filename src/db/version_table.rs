@@ -1,1 +1,436 @@
 //! SQL for the version table and the audit table, per dialect (shared by live and offline runs).
+//!
+//! The version-table texts are Alembic's, character for character (ALEMBIC-REFERENCE §3.1):
+//! values are inlined literals, never bind parameters, so an offline script shows exactly what
+//! a live run executes. The one deliberate difference: no `RETURNING` suffix on the INSERT.
+//! SQLAlchemy 2 adds it as an implicit-returning artefact (SQLAlchemy 1.4 does not for SQLite);
+//! it returns nothing anyone reads, SQLite before 3.35 rejects it, and the `sqlite3` shell would
+//! print the returned row when a DBA runs the script.
+
+use crate::config::Dialect;
+use crate::db::{Connection, DbError, Value};
+use crate::error::{Error, Result};
+
+/// Where the version table lives: its name, PostgreSQL schema and the dialect that spells it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct VersionTable {
+    pub dialect: Dialect,
+    pub schema: Option<String>,
+    pub name: String,
+}
+
+/// Words that must be quoted as identifiers in every supported dialect (the common core of the
+/// SQL standard's reserved words that a table name plausibly collides with).
+const RESERVED: &[&str] = &[
+    "all",
+    "alter",
+    "and",
+    "as",
+    "by",
+    "check",
+    "column",
+    "constraint",
+    "create",
+    "default",
+    "delete",
+    "desc",
+    "distinct",
+    "drop",
+    "from",
+    "group",
+    "having",
+    "in",
+    "index",
+    "insert",
+    "into",
+    "is",
+    "join",
+    "key",
+    "like",
+    "limit",
+    "not",
+    "null",
+    "on",
+    "or",
+    "order",
+    "primary",
+    "references",
+    "select",
+    "set",
+    "table",
+    "to",
+    "union",
+    "unique",
+    "update",
+    "user",
+    "values",
+    "where",
+    "with",
+];
+
+/// Quotes an identifier when it needs it, as SQLAlchemy does: upper-case letters, characters
+/// outside `[a-z0-9_]`, a leading digit, or a reserved word.
+pub fn quote_ident(dialect: Dialect, name: &str) -> String {
+    let plain = name
+        .chars()
+        .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.starts_with(|c: char| c.is_ascii_digit())
+        && !name.is_empty()
+        && !RESERVED.contains(&name);
+    if plain {
+        return name.to_string();
+    }
+    match dialect {
+        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
+        Dialect::Sqlite | Dialect::Postgresql => format!("\"{}\"", name.replace('"', "\"\"")),
+    }
+}
+
+/// A string literal. MySQL treats backslash as an escape inside strings by default, so it is
+/// doubled there too.
+pub fn quote_literal(dialect: Dialect, value: &str) -> String {
+    let escaped = value.replace('\'', "''");
+    match dialect {
+        Dialect::Mysql => format!("'{}'", escaped.replace('\\', "\\\\")),
+        Dialect::Sqlite | Dialect::Postgresql => format!("'{escaped}'"),
+    }
+}
+
+impl VersionTable {
+    pub fn new(dialect: Dialect, schema: Option<String>, name: impl Into<String>) -> Self {
+        // Only PostgreSQL has schemas in Alembic's sense; elsewhere the option is ignored.
+        let schema = schema.filter(|_| dialect == Dialect::Postgresql);
+        VersionTable {
+            dialect,
+            schema,
+            name: name.into(),
+        }
+    }
+
+    /// The audit table beside this version table: `<version_table>_log`.
+    pub fn audit(&self) -> VersionTable {
+        VersionTable {
+            name: format!("{}_log", self.name),
+            ..self.clone()
+        }
+    }
+
+    fn ident(&self, name: &str) -> String {
+        quote_ident(self.dialect, name)
+    }
+
+    fn literal(&self, value: &str) -> String {
+        quote_literal(self.dialect, value)
+    }
+
+    /// `schema.table`, quoted where needed.
+    pub fn qualified(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{}.{}", self.ident(schema), self.ident(&self.name)),
+            None => self.ident(&self.name),
+        }
+    }
+
+    /// The column reference Alembic uses in WHERE clauses: `alembic_version.version_num`.
+    fn version_column(&self) -> String {
+        format!("{}.version_num", self.qualified())
+    }
+
+    /// `CREATE TABLE` exactly as ALEMBIC-REFERENCE §3.1 (note the space after `NOT NULL,`).
+    pub fn create_sql(&self) -> String {
+        format!(
+            "CREATE TABLE {} (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT {} PRIMARY KEY (version_num)\n)",
+            self.qualified(),
+            self.ident(&format!("{}_pkc", self.name))
+        )
+    }
+
+    pub fn select_sql(&self) -> String {
+        format!("SELECT version_num FROM {}", self.qualified())
+    }
+
+    pub fn insert_sql(&self, revision: &str) -> String {
+        format!(
+            "INSERT INTO {} (version_num) VALUES ({})",
+            self.qualified(),
+            self.literal(revision)
+        )
+    }
+
+    pub fn update_sql(&self, from: &str, to: &str) -> String {
+        format!(
+            "UPDATE {} SET version_num={} WHERE {} = {}",
+            self.qualified(),
+            self.literal(to),
+            self.version_column(),
+            self.literal(from)
+        )
+    }
+
+    pub fn delete_sql(&self, revision: &str) -> String {
+        format!(
+            "DELETE FROM {} WHERE {} = {}",
+            self.qualified(),
+            self.version_column(),
+            self.literal(revision)
+        )
+    }
+
+    /// `stamp --purge`.
+    pub fn delete_all_sql(&self) -> String {
+        format!("DELETE FROM {}", self.qualified())
+    }
+
+    /// The audit table's DDL (call on the audit table, see [`VersionTable::audit`]).
+    pub fn create_audit_sql(&self) -> String {
+        let id = match self.dialect {
+            Dialect::Sqlite => "id INTEGER PRIMARY KEY AUTOINCREMENT",
+            Dialect::Postgresql => "id BIGINT GENERATED BY DEFAULT AS IDENTITY PRIMARY KEY",
+            Dialect::Mysql => "id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
+        };
+        format!(
+            "CREATE TABLE {} (\n    {id}, \n    revision VARCHAR(255) NOT NULL, \n    direction VARCHAR(16) NOT NULL, \n    heads_before TEXT NOT NULL, \n    heads_after TEXT NOT NULL, \n    checksum VARCHAR(80), \n    started_at VARCHAR(40) NOT NULL, \n    duration_ms BIGINT NOT NULL, \n    outcome VARCHAR(16) NOT NULL, \n    error TEXT, \n    applied_by VARCHAR(255)\n)",
+            self.qualified()
+        )
+    }
+
+    /// One audit row (call on the audit table).
+    pub fn insert_audit_sql(&self, entry: &AuditEntry) -> String {
+        let opt = |v: &Option<String>| match v {
+            Some(v) => self.literal(v),
+            None => "NULL".to_string(),
+        };
+        format!(
+            "INSERT INTO {} (revision, direction, heads_before, heads_after, checksum, started_at, duration_ms, outcome, error, applied_by) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            self.qualified(),
+            self.literal(&entry.revision),
+            self.literal(&entry.direction),
+            self.literal(&heads_text(&entry.heads_before)),
+            self.literal(&heads_text(&entry.heads_after)),
+            opt(&entry.checksum),
+            self.literal(&entry.started_at),
+            entry.duration_ms,
+            self.literal(&entry.outcome),
+            opt(&entry.error),
+            opt(&entry.applied_by),
+        )
+    }
+
+    /// Completes a `started` row (written first where the revision cannot be rolled back).
+    pub fn finish_audit_sql(&self, entry: &AuditEntry) -> String {
+        let error = match &entry.error {
+            Some(e) => self.literal(e),
+            None => "NULL".to_string(),
+        };
+        format!(
+            "UPDATE {} SET outcome = {}, duration_ms = {}, heads_after = {}, error = {} WHERE revision = {} AND started_at = {} AND outcome = 'started'",
+            self.qualified(),
+            self.literal(&entry.outcome),
+            entry.duration_ms,
+            self.literal(&heads_text(&entry.heads_after)),
+            error,
+            self.literal(&entry.revision),
+            self.literal(&entry.started_at),
+        )
+    }
+
+    pub fn select_audit_sql(&self) -> String {
+        format!(
+            "SELECT id, revision, direction, heads_before, heads_after, checksum, started_at, duration_ms, outcome, error, applied_by FROM {} ORDER BY id",
+            self.qualified()
+        )
+    }
+
+    /// A label for messages: `table` or `schema.table`, unquoted.
+    pub fn display_name(&self) -> String {
+        match &self.schema {
+            Some(schema) => format!("{schema}.{}", self.name),
+            None => self.name.clone(),
+        }
+    }
+}
+
+/// Version rows in the audit table: a JSON array, so ids with any allowed characters survive.
+fn heads_text(heads: &[String]) -> String {
+    serde_json::to_string(heads).unwrap_or_else(|_| "[]".to_string())
+}
+
+/// One row of the audit table.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct AuditEntry {
+    /// Database id of the row (0 until read back).
+    pub id: i64,
+    /// The revision that ran; for a stamp the revisions stamped, comma-separated (`base` if none).
+    pub revision: String,
+    /// `upgrade`, `downgrade` or `stamp`.
+    pub direction: String,
+    pub heads_before: Vec<String>,
+    pub heads_after: Vec<String>,
+    /// `sha256:<hex>` of the SQL that ran (see `exec::checksum`); none for a stamp.
+    pub checksum: Option<String>,
+    /// RFC 3339, UTC.
+    pub started_at: String,
+    pub duration_ms: i64,
+    /// `success`, `failed` or `started` (a run that died before it could record an outcome).
+    pub outcome: String,
+    pub error: Option<String>,
+    pub applied_by: Option<String>,
+}
+
+fn db_error(context: String, err: DbError) -> Error {
+    Error::Database {
+        context,
+        message: err.message,
+    }
+}
+
+/// The version rows, in table order. A missing table means base (empty); nothing is created.
+/// A row that is NULL or not text means the table was edited by hand and is reported as such.
+pub fn read_heads(conn: &mut dyn Connection, table: &VersionTable) -> Result<Vec<String>> {
+    let context = || format!("cannot read version table `{}`", table.display_name());
+    let exists = conn
+        .table_exists(table.schema.as_deref(), &table.name)
+        .map_err(|e| db_error(context(), e))?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = conn
+        .query(&table.select_sql())
+        .map_err(|e| db_error(context(), e))?;
+    rows.into_iter()
+        .map(|row| match row.first() {
+            Some(Value::Text(id)) if !id.trim().is_empty() => Ok(id.clone()),
+            other => Err(Error::Database {
+                context: format!(
+                    "version table `{}` is corrupted",
+                    table.display_name()
+                ),
+                message: format!(
+                    "it holds the row {:?}, which is not a revision id; repair it with `stamp --purge REV`",
+                    other.cloned().unwrap_or(Value::Null)
+                ),
+            }),
+        })
+        .collect()
+}
+
+/// Every audit row, oldest first; a missing audit table means no rows.
+pub fn read_audit(conn: &mut dyn Connection, audit: &VersionTable) -> Result<Vec<AuditEntry>> {
+    let context = || format!("cannot read audit table `{}`", audit.display_name());
+    let exists = conn
+        .table_exists(audit.schema.as_deref(), &audit.name)
+        .map_err(|e| db_error(context(), e))?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let rows = conn
+        .query(&audit.select_audit_sql())
+        .map_err(|e| db_error(context(), e))?;
+    let text = |row: &[Value], i: usize| row.get(i).and_then(Value::as_text);
+    let int = |row: &[Value], i: usize| match row.get(i) {
+        Some(Value::Int(n)) => *n,
+        Some(other) => other.as_text().and_then(|t| t.parse().ok()).unwrap_or(0),
+        None => 0,
+    };
+    let heads = |row: &[Value], i: usize| -> Vec<String> {
+        text(row, i)
+            .and_then(|t| serde_json::from_str(&t).ok())
+            .unwrap_or_default()
+    };
+    Ok(rows
+        .iter()
+        .map(|row| AuditEntry {
+            id: int(row, 0),
+            revision: text(row, 1).unwrap_or_default(),
+            direction: text(row, 2).unwrap_or_default(),
+            heads_before: heads(row, 3),
+            heads_after: heads(row, 4),
+            checksum: text(row, 5),
+            started_at: text(row, 6).unwrap_or_default(),
+            duration_ms: int(row, 7),
+            outcome: text(row, 8).unwrap_or_default(),
+            error: text(row, 9),
+            applied_by: text(row, 10),
+        })
+        .collect())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn alembic(dialect: Dialect) -> VersionTable {
+        VersionTable::new(dialect, None, "alembic_version")
+    }
+
+    #[test]
+    fn ddl_matches_alembic_byte_for_byte() {
+        assert_eq!(
+            alembic(Dialect::Sqlite).create_sql(),
+            "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n)"
+        );
+    }
+
+    #[test]
+    fn dml_matches_alembic_byte_for_byte() {
+        let t = alembic(Dialect::Postgresql);
+        assert_eq!(
+            t.insert_sql("ae1027a6acf"),
+            "INSERT INTO alembic_version (version_num) VALUES ('ae1027a6acf')"
+        );
+        assert_eq!(
+            t.update_sql("1975ea83b712", "ae1027a6acf"),
+            "UPDATE alembic_version SET version_num='ae1027a6acf' WHERE alembic_version.version_num = '1975ea83b712'"
+        );
+        assert_eq!(
+            t.delete_sql("d1"),
+            "DELETE FROM alembic_version WHERE alembic_version.version_num = 'd1'"
+        );
+    }
+
+    #[test]
+    fn postgresql_schema_qualifies_every_reference() {
+        let t = VersionTable::new(
+            Dialect::Postgresql,
+            Some("myschema".into()),
+            "alembic_version",
+        );
+        assert!(t
+            .create_sql()
+            .starts_with("CREATE TABLE myschema.alembic_version ("));
+        assert_eq!(
+            t.delete_sql("a"),
+            "DELETE FROM myschema.alembic_version WHERE myschema.alembic_version.version_num = 'a'"
+        );
+        // Other dialects have no schema in this sense.
+        let s = VersionTable::new(Dialect::Sqlite, Some("myschema".into()), "v");
+        assert_eq!(s.qualified(), "v");
+    }
+
+    #[test]
+    fn identifiers_are_quoted_only_when_needed() {
+        assert_eq!(
+            quote_ident(Dialect::Sqlite, "retort_version"),
+            "retort_version"
+        );
+        assert_eq!(quote_ident(Dialect::Sqlite, "Version"), "\"Version\"");
+        assert_eq!(quote_ident(Dialect::Postgresql, "my-table"), "\"my-table\"");
+        assert_eq!(quote_ident(Dialect::Mysql, "order"), "`order`");
+        assert_eq!(quote_ident(Dialect::Sqlite, "1x"), "\"1x\"");
+    }
+
+    #[test]
+    fn literals_escape_quotes_and_mysql_backslashes() {
+        assert_eq!(quote_literal(Dialect::Sqlite, "it's"), "'it''s'");
+        assert_eq!(quote_literal(Dialect::Mysql, "a\\b'"), "'a\\\\b'''");
+    }
+
+    #[test]
+    fn audit_table_is_named_after_the_version_table() {
+        let t = VersionTable::new(Dialect::Sqlite, None, "retort_version").audit();
+        assert_eq!(t.name, "retort_version_log");
+        assert!(t
+            .create_audit_sql()
+            .contains("id INTEGER PRIMARY KEY AUTOINCREMENT"));
+    }
+}

@@ -1,2 +1,554 @@
 //! Running a plan: the one place that orders side effects (lock, begin, statements, verify,
 //! version-table change, audit row, commit, unlock), for a live database or as offline SQL.
+//!
+//! [`run`] walks a [`Plan`] and makes the same calls on a [`Sink`] whether the sink executes
+//! them ([`live::LiveSink`]) or renders them ([`offline::OfflineSink`]), so `--sql` output and a
+//! live run cannot drift apart. Everything that can be checked without touching the database
+//! (irreversible revisions, unknown revisions, unsplittable SQL) is checked by [`prepare`] before
+//! the first step starts.
+
+pub mod drift;
+pub mod live;
+pub mod offline;
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::time::Instant;
+
+use sha2::{Digest, Sha256};
+
+pub use drift::{drift, Drift};
+
+use crate::config::Dialect;
+use crate::db::version_table::AuditEntry;
+use crate::db::DbError;
+use crate::error::{Error, Result};
+use crate::graph::{Plan, Step, StepKind, VersionOp};
+use crate::script::split::split_statements;
+use crate::script::{Script, SectionKind};
+
+/// One statement of a revision, positioned in its file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SqlStatement {
+    pub sql: String,
+    /// 1-based line in the revision file where the statement starts.
+    pub line: usize,
+}
+
+/// A plan step with everything needed to run it: its SQL split into statements.
+#[derive(Debug, Clone)]
+pub struct PreparedStep {
+    pub step: Step,
+    /// The revision file (`None` for a stamp).
+    pub path: Option<PathBuf>,
+    pub message: Option<String>,
+    /// `false` runs the step outside a transaction (header `transactional = false`).
+    pub transactional: bool,
+    pub statements: Vec<SqlStatement>,
+    /// Queries of the `verify` section (upgrades only).
+    pub verify: Vec<SqlStatement>,
+    /// See [`checksum`]; `None` for a stamp.
+    pub checksum: Option<String>,
+}
+
+impl PreparedStep {
+    /// The revision this step is about, for the audit trail and messages: the revision that
+    /// runs, or for a stamp the revisions stamped (`base` when none).
+    pub fn label(&self) -> String {
+        match &self.step.revision {
+            Some(rev) => rev.clone(),
+            None if self.step.to.is_empty() => "base".to_string(),
+            None => self.step.to.join(","),
+        }
+    }
+
+    /// `upgrade A -> B` as Alembic's `Running ...` line spells it, with `, message` when known.
+    pub fn running_line(&self) -> String {
+        let mut line = format!(
+            "Running {} {} -> {}",
+            self.step.kind.running_name(),
+            self.step.from.join(", "),
+            self.step.to.join(", ")
+        );
+        if let Some(message) = &self.message {
+            line.push_str(", ");
+            line.push_str(message);
+        }
+        line
+    }
+}
+
+/// The checksum recorded in the audit trail and compared by drift detection:
+/// `sha256:` followed by the lower-case hex SHA-256 of the statements that ran, in order, each
+/// as the splitter returns it (trimmed, without its terminator) with CRLF and lone CR line
+/// endings normalised to LF, and each followed by `;\n`. Comments between statements and
+/// blank lines therefore do not count; any change to a statement does. An empty section hashes
+/// the empty string.
+pub fn checksum<'a>(statements: impl IntoIterator<Item = &'a str>) -> String {
+    let mut hasher = Sha256::new();
+    for sql in statements {
+        hasher.update(sql.replace("\r\n", "\n").replace('\r', "\n").as_bytes());
+        hasher.update(b";\n");
+    }
+    let digest = hasher.finalize();
+    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
+    format!("sha256:{hex}")
+}
+
+/// The statements of `script`'s `kind` section for `dialect`, positioned in the file.
+pub fn section_statements(
+    script: &Script,
+    kind: SectionKind,
+    dialect: Dialect,
+) -> Result<Vec<SqlStatement>> {
+    let Some(section) = script.sections.get(kind, dialect) else {
+        return Ok(Vec::new());
+    };
+    let statements = split_statements(&section.sql, dialect).map_err(|e| Error::Script {
+        path: script.path.clone(),
+        line: section.first_line + e.line.saturating_sub(1),
+        message: e.message,
+    })?;
+    Ok(statements
+        .into_iter()
+        .map(|s| SqlStatement {
+            sql: s.sql,
+            line: section.first_line + s.line.saturating_sub(1),
+        })
+        .collect())
+}
+
+/// Resolves every step of `plan` to its SQL. Fails before anything runs when a downgrade goes
+/// through an irreversible revision, a revision has no file, or SQL cannot be split.
+pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<PreparedStep>> {
+    let by_id: HashMap<&str, &Script> = scripts.iter().map(|s| (s.revision.as_str(), s)).collect();
+    plan.steps
+        .iter()
+        .map(|step| {
+            let Some(revision) = &step.revision else {
+                return Ok(PreparedStep {
+                    step: step.clone(),
+                    path: None,
+                    message: None,
+                    transactional: true,
+                    statements: Vec::new(),
+                    verify: Vec::new(),
+                    checksum: None,
+                });
+            };
+            let script = by_id.get(revision.as_str()).ok_or_else(|| {
+                Error::Internal(format!("the plan names `{revision}`, which has no file"))
+            })?;
+            let (statements, verify) = match step.kind {
+                StepKind::Upgrade => (
+                    section_statements(script, SectionKind::Upgrade, dialect)?,
+                    section_statements(script, SectionKind::Verify, dialect)?,
+                ),
+                StepKind::Downgrade => {
+                    if script.sections.get(SectionKind::Downgrade, dialect).is_none() {
+                        return Err(Error::Resolution {
+                            message: format!(
+                                "revision `{revision}` ({}) is irreversible: it has no `-- migrate:downgrade` section; nothing was changed",
+                                script.path.display()
+                            ),
+                            hint: Some(format!(
+                                "add a downgrade section to {}, or downgrade to a revision above `{revision}`",
+                                script.path.display()
+                            )),
+                        });
+                    }
+                    (
+                        section_statements(script, SectionKind::Downgrade, dialect)?,
+                        Vec::new(),
+                    )
+                }
+                StepKind::Stamp => (Vec::new(), Vec::new()),
+            };
+            Ok(PreparedStep {
+                step: step.clone(),
+                path: Some(script.path.clone()),
+                message: script.message.clone(),
+                transactional: script.transactional,
+                checksum: Some(checksum(statements.iter().map(|s| s.sql.as_str()))),
+                statements,
+                verify,
+            })
+        })
+        .collect()
+}
+
+/// What happened to one step, for progress output, `--report` and `--rehearse`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StepReport {
+    pub revision: String,
+    pub kind: StepKind,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub message: Option<String>,
+    pub path: Option<PathBuf>,
+    pub started_at: String,
+    pub duration_ms: i64,
+    pub checksum: Option<String>,
+    /// `success` or `failed`.
+    pub outcome: String,
+    pub error: Option<String>,
+}
+
+/// The outcome of a run. On failure `failure` holds the error to report (exit 1) and `steps`
+/// ends with the failed step.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RunReport {
+    pub heads_before: Vec<String>,
+    pub heads_after: Vec<String>,
+    pub steps: Vec<StepReport>,
+    /// The failure as the user sees it.
+    pub error: Option<String>,
+    #[serde(skip)]
+    pub failure: Option<Error>,
+}
+
+impl RunReport {
+    /// The run's result: `Ok` or the failure that stopped it.
+    pub fn into_result(mut self) -> Result<RunReport> {
+        match self.failure.take() {
+            Some(err) => Err(err),
+            None => Ok(self),
+        }
+    }
+}
+
+/// Receives the calls of a run. [`live::LiveSink`] executes them; [`offline::OfflineSink`]
+/// renders them as a script. Both receive exactly the same sequence.
+pub trait Sink {
+    /// `stamp --purge`: every version row goes, before the first step.
+    fn purge(&mut self) -> Result<()>;
+    /// Starts `step` (a transaction unless the step is non-transactional). A live sink returns
+    /// the version rows it read inside the transaction, so a concurrent runner's progress is
+    /// seen before anything runs; an offline sink returns `None`.
+    fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>>;
+    /// Gives up a step that has not run anything (the rows changed under it): roll back.
+    fn abandon_step(&mut self) -> Result<()>;
+    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Runs a verify query; `Ok(false)` when its first row's first column is not truthy.
+    fn verify(&mut self, sql: &str) -> Result<bool, DbError>;
+    fn version_op(&mut self, op: &VersionOp) -> Result<()>;
+    /// Records the audit row and commits.
+    fn finish_step(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()>;
+    /// Rolls the step back and records the failed audit row in its own transaction.
+    fn fail_step(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()>;
+}
+
+/// Progress of a run, for bars, plain lines and silence.
+pub trait Progress {
+    fn step_started(&mut self, _step: &PreparedStep, _index: usize, _total: usize) {}
+    fn step_finished(&mut self, _report: &StepReport) {}
+    /// Another runner changed the version rows; the remaining plan was recomputed.
+    fn replanned(&mut self, _heads: &[String]) {}
+}
+
+/// Progress that shows nothing.
+pub struct Silent;
+impl Progress for Silent {}
+
+/// Recomputes the plan from version rows (after another runner moved them).
+pub type Replanner<'a> = dyn Fn(&[String]) -> Result<Plan> + 'a;
+
+/// What a run needs besides the sink.
+pub struct RunInput<'a> {
+    pub plan: Plan,
+    pub scripts: &'a [Script],
+    pub dialect: Dialect,
+    /// For a live run: how to plan again when another runner changed the rows.
+    pub replan: Option<&'a Replanner<'a>>,
+    pub applied_by: Option<String>,
+}
+
+fn sorted(rows: &[String]) -> Vec<String> {
+    let mut rows = rows.to_vec();
+    rows.sort();
+    rows
+}
+
+fn now_rfc3339() -> String {
+    chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
+}
+
+fn direction(kind: StepKind) -> &'static str {
+    match kind {
+        StepKind::Upgrade => "upgrade",
+        StepKind::Downgrade => "downgrade",
+        StepKind::Stamp => "stamp",
+    }
+}
+
+/// Walks the plan, step by step, on `sink`. Stops at the first failure, which is in the
+/// report's `failure` (the failed step is rolled back and recorded by the sink).
+pub fn run(input: RunInput<'_>, sink: &mut dyn Sink, progress: &mut dyn Progress) -> RunReport {
+    let mut report = RunReport {
+        heads_before: sorted(&input.plan.heads_before),
+        ..RunReport::default()
+    };
+    if let Err(err) = run_steps(&input, sink, progress, &mut report) {
+        report.error = Some(err.to_string());
+        report.failure = Some(err);
+    }
+    report
+}
+
+fn run_steps(
+    input: &RunInput<'_>,
+    sink: &mut dyn Sink,
+    progress: &mut dyn Progress,
+    report: &mut RunReport,
+) -> Result<()> {
+    let mut steps = prepare(&input.plan, input.scripts, input.dialect)?;
+    let mut expected = report.heads_before.clone();
+    if input.plan.purge {
+        sink.purge()?;
+        expected.clear();
+    }
+    report.heads_after = expected.clone();
+    let mut index = 0;
+    while index < steps.len() {
+        let prepared = &steps[index];
+        let rows = sink.begin_step(prepared)?;
+        if let (Some(rows), Some(replan)) = (rows, input.replan) {
+            let rows = sorted(&rows);
+            if rows != expected {
+                // Another runner applied steps since we planned: plan again from what it left.
+                sink.abandon_step()?;
+                progress.replanned(&rows);
+                let plan = replan(&rows)?;
+                steps = prepare(&plan, input.scripts, input.dialect)?;
+                expected = rows;
+                report.heads_after = expected.clone();
+                index = 0;
+                continue;
+            }
+        }
+        progress.step_started(prepared, index, steps.len());
+        let started_at = now_rfc3339();
+        let clock = Instant::now();
+        let outcome = run_one(prepared, sink);
+        let mut entry = AuditEntry {
+            id: 0,
+            revision: prepared.label(),
+            direction: direction(prepared.step.kind).to_string(),
+            heads_before: expected.clone(),
+            heads_after: prepared.step.heads_after.clone(),
+            checksum: prepared.checksum.clone(),
+            started_at,
+            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
+            outcome: "success".to_string(),
+            error: None,
+            applied_by: input.applied_by.clone(),
+        };
+        let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
+        if let Err(err) = &outcome {
+            entry.outcome = "failed".to_string();
+            entry.heads_after = expected.clone();
+            entry.error = Some(err.to_string());
+            // The step's own error is what the user needs; a failure to record it is secondary.
+            let _ = sink.fail_step(prepared, &entry);
+        }
+        let step_report = StepReport {
+            revision: entry.revision.clone(),
+            kind: prepared.step.kind,
+            from: prepared.step.from.clone(),
+            to: prepared.step.to.clone(),
+            message: prepared.message.clone(),
+            path: prepared.path.clone(),
+            started_at: entry.started_at.clone(),
+            duration_ms: entry.duration_ms,
+            checksum: entry.checksum.clone(),
+            outcome: entry.outcome.clone(),
+            error: entry.error.clone(),
+        };
+        progress.step_finished(&step_report);
+        report.steps.push(step_report);
+        outcome?;
+        expected = sorted(&prepared.step.heads_after);
+        report.heads_after = expected.clone();
+        index += 1;
+    }
+    Ok(())
+}
+
+/// The body of one step: statements, verify queries, version-table ops.
+fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
+    let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
+        Error::Migration {
+            revision: prepared.label(),
+            path: prepared.path.clone().unwrap_or_default(),
+            statement_index: index + 1,
+            line: statement.line,
+            statement: statement.sql.clone(),
+            message,
+            hint,
+        }
+    };
+    let rolled_back = if prepared.transactional {
+        "its changes were rolled back; the database is at the last revision that succeeded"
+    } else {
+        "the revision is not transactional (`transactional = false`): statements before this one stay applied"
+    };
+    for (index, statement) in prepared.statements.iter().enumerate() {
+        sink.execute(&statement.sql).map_err(|e| {
+            fail(
+                index,
+                statement,
+                e.message,
+                Some(format!("fix the statement and run again; {rolled_back}")),
+            )
+        })?;
+    }
+    for (index, statement) in prepared.verify.iter().enumerate() {
+        let ok = sink.verify(&statement.sql).map_err(|e| {
+            fail(
+                index,
+                statement,
+                format!("verify query failed: {}", e.message),
+                Some(rolled_back.to_string()),
+            )
+        })?;
+        if !ok {
+            return Err(fail(
+                index,
+                statement,
+                "verify query returned a false first column".to_string(),
+                Some(format!(
+                    "the revision's changes did not pass its own check; {rolled_back}"
+                )),
+            ));
+        }
+    }
+    for op in &prepared.step.ops {
+        sink.version_op(op)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+    use crate::script::{Section, Sections};
+
+    /// A revision with `up`/`down` SQL (`None` = no such section).
+    pub(crate) fn script(rev: &str, down: &[&str], up: &str, downgrade: Option<&str>) -> Script {
+        Script {
+            revision: rev.to_string(),
+            down_revisions: down.iter().map(|s| s.to_string()).collect(),
+            branch_labels: Vec::new(),
+            depends_on: Vec::new(),
+            message: Some(format!("rev {rev}")),
+            create_date: None,
+            transactional: true,
+            path: PathBuf::from(format!("versions/{rev}_x.sql")),
+            sections: Sections {
+                upgrade: Some(Section {
+                    sql: up.to_string(),
+                    first_line: 8,
+                }),
+                downgrade: downgrade.map(|sql| Section {
+                    sql: sql.to_string(),
+                    first_line: 12,
+                }),
+                verify: None,
+                dialect_specific: Vec::new(),
+            },
+        }
+    }
+
+    /// A linear upgrade plan through `revs` starting at `from` (None = base).
+    pub(crate) fn chain_plan(from: Option<&str>, revs: &[&str]) -> Plan {
+        let mut current = from.map(str::to_string);
+        let steps = revs
+            .iter()
+            .map(|rev| {
+                let op = match &current {
+                    Some(prev) => VersionOp::Update {
+                        from: prev.clone(),
+                        to: rev.to_string(),
+                    },
+                    None => VersionOp::Insert {
+                        revision: rev.to_string(),
+                    },
+                };
+                let step = Step {
+                    kind: StepKind::Upgrade,
+                    revision: Some(rev.to_string()),
+                    from: current.iter().cloned().collect(),
+                    to: vec![rev.to_string()],
+                    version_table_empty_before: current.is_none(),
+                    ops: vec![op],
+                    heads_after: vec![rev.to_string()],
+                };
+                current = Some(rev.to_string());
+                step
+            })
+            .collect();
+        Plan {
+            purge: false,
+            heads_before: from.iter().map(|s| s.to_string()).collect(),
+            steps,
+        }
+    }
+
+    /// A linear downgrade plan from `revs[0]` down through each of `revs` (to its parent).
+    pub(crate) fn down_plan(revs: &[(&str, Option<&str>)]) -> Plan {
+        let steps = revs
+            .iter()
+            .map(|(rev, parent)| Step {
+                kind: StepKind::Downgrade,
+                revision: Some(rev.to_string()),
+                from: vec![rev.to_string()],
+                to: parent.iter().map(|p| p.to_string()).collect(),
+                version_table_empty_before: false,
+                ops: vec![match parent {
+                    Some(p) => VersionOp::Update {
+                        from: rev.to_string(),
+                        to: p.to_string(),
+                    },
+                    None => VersionOp::Delete {
+                        revision: rev.to_string(),
+                    },
+                }],
+                heads_after: parent.iter().map(|p| p.to_string()).collect(),
+            })
+            .collect();
+        Plan {
+            purge: false,
+            heads_before: vec![revs[0].0.to_string()],
+            steps,
+        }
+    }
+
+    #[test]
+    fn checksum_is_pinned_and_ignores_line_ending_style() {
+        // Pinned: changing the scheme breaks drift detection for every existing database.
+        assert_eq!(
+            checksum(["CREATE TABLE a (id INTEGER)"]),
+            "sha256:55b5db57dee6d81a9fdc1aefc06250ac686ca61587be00ef8a1f6e2510f1f821"
+        );
+        assert_eq!(
+            checksum(["SELECT 1,\r\n 2", "SELECT 3"]),
+            checksum(["SELECT 1,\n 2", "SELECT 3"])
+        );
+        assert_ne!(checksum(["SELECT 1"]), checksum(["SELECT 2"]));
+        assert_eq!(
+            checksum(std::iter::empty()),
+            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
+        );
+    }
+
+    #[test]
+    fn irreversible_revision_is_refused_before_anything_runs() {
+        let scripts = [script("a", &[], "CREATE TABLE t (x INTEGER);", None)];
+        let err = prepare(&down_plan(&[("a", None)]), &scripts, Dialect::Sqlite).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`a`") && text.contains("irreversible"),
+            "{text}"
+        );
+    }
+}

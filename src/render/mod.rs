@@ -1,5 +1,7 @@
 //! Templates: the built-in ones (compiled in) and project overrides, rendered with minijinja.
 
+pub mod offline;
+
 use std::path::Path;
 
 use minijinja::value::ValueKind;

@@ -385,10 +385,33 @@ pub(crate) mod tests {
         let err = scan(&[tmp.path().to_path_buf()], false).unwrap_err();
         assert!(
             err.to_string().starts_with(&format!(
-                "{}:2: invalid header: unknown field `colour`",
+                "{}:2: invalid header: unknown key `colour`",
                 path.display()
             )),
             "{err}"
         );
+    }
+
+    proptest::proptest! {
+        /// Files assembled from header, marker and SQL-like lines never panic the parsers, and an
+        /// error always names a line of the file.
+        #[test]
+        fn arbitrary_revision_files_never_panic(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("-- revision = \"ab\"".to_string()),
+                    proptest::strategy::Just(String::new()),
+                    "-- migrate:(upgrade|downgrade|verify|x)( (sqlite|postgresql|mysql|oracle))?",
+                    "-- [a-z_]{1,12} = (\"[a-z]{0,5}\"|\\[\"[a-z]{0,3}\"\\]|true|1)",
+                    "\\PC{0,30}",
+                ],
+                0..12,
+            )
+        ) {
+            let text = lines.join("\n");
+            if let Err(Error::Script { line, .. }) = parse_revision(Path::new("x.sql"), &text) {
+                proptest::prop_assert!(line >= 1 && line <= lines.len().max(1), "line {} of {}", line, lines.len());
+            }
+        }
     }
 }

@@ -1,0 +1,518 @@
+//! The live sink: runs a plan's calls on a database connection.
+//!
+//! Each step runs in its own transaction with its version-table change and audit row (unless
+//! the revision says `transactional = false`). The version rows are read again inside every
+//! step's transaction: on SQLite that transaction holds the write lock (`BEGIN IMMEDIATE`), so
+//! a runner that sees rows it did not expect knows another runner got there first and plans
+//! again. A rehearsal runs every step inside one transaction and rolls it back at the end.
+
+use std::time::Duration;
+
+use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
+use crate::db::version_table::{read_heads, AuditEntry, VersionTable};
+use crate::db::{Connection, DbError};
+use crate::error::{Error, Result};
+use crate::graph::VersionOp;
+use crate::script::Script;
+
+/// How a live run behaves.
+#[derive(Debug, Clone)]
+pub struct LiveOptions {
+    pub table: VersionTable,
+    /// How long to wait for another runner's lock before failing.
+    pub lock_timeout: Duration,
+    /// Run everything in one transaction and roll it back at the end.
+    pub rehearse: bool,
+}
+
+/// Executes the calls of a run on a connection.
+pub struct LiveSink<'c> {
+    conn: &'c mut dyn Connection,
+    table: VersionTable,
+    audit: VersionTable,
+    /// Both tables are known to exist in the current transaction's view.
+    tables_ready: bool,
+    in_transaction: bool,
+    rehearse: bool,
+}
+
+fn database_error(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
+    let context = context.into();
+    move |e| Error::Database {
+        context,
+        message: e.message,
+    }
+}
+
+impl<'c> LiveSink<'c> {
+    pub fn new(conn: &'c mut dyn Connection, table: VersionTable, rehearse: bool) -> Self {
+        LiveSink {
+            conn,
+            audit: table.audit(),
+            table,
+            tables_ready: false,
+            in_transaction: false,
+            rehearse,
+        }
+    }
+
+    fn begin(&mut self) -> Result<()> {
+        self.conn.begin().map_err(|e| {
+            let context = if e.is_lock_timeout {
+                "timed out waiting for the database lock held by another process"
+            } else {
+                "cannot start a transaction"
+            };
+            database_error(context)(e)
+        })?;
+        self.in_transaction = true;
+        Ok(())
+    }
+
+    fn commit(&mut self) -> Result<()> {
+        self.in_transaction = false;
+        self.conn
+            .commit()
+            .map_err(database_error("cannot commit the transaction"))
+    }
+
+    fn rollback(&mut self) -> Result<()> {
+        // Whatever the transaction created is gone with it.
+        self.tables_ready = false;
+        if !self.in_transaction {
+            return Ok(());
+        }
+        self.in_transaction = false;
+        self.conn
+            .rollback()
+            .map_err(database_error("cannot roll back the transaction"))
+    }
+
+    /// Creates the version table and the audit table if they are missing (Alembic creates the
+    /// version table before the first step; `checkfirst`).
+    fn ensure_tables(&mut self) -> Result<()> {
+        if self.tables_ready {
+            return Ok(());
+        }
+        for (table, ddl) in [
+            (&self.table, self.table.create_sql()),
+            (&self.audit, self.audit.create_audit_sql()),
+        ] {
+            let context = || format!("cannot create table `{}`", table.display_name());
+            let exists = self
+                .conn
+                .table_exists(table.schema.as_deref(), &table.name)
+                .map_err(|e| database_error(context())(e))?;
+            if !exists {
+                self.conn
+                    .execute(&ddl)
+                    .map_err(|e| database_error(context())(e))?;
+            }
+        }
+        self.tables_ready = true;
+        Ok(())
+    }
+
+    fn write_audit(&mut self, entry: &AuditEntry) -> Result<()> {
+        self.conn
+            .execute(&self.audit.insert_audit_sql(entry))
+            .map(|_| ())
+            .map_err(database_error(format!(
+                "cannot record the audit row in `{}`",
+                self.audit.display_name()
+            )))
+    }
+
+    /// Ends a rehearsal: everything it did is rolled back.
+    pub fn finish_rehearsal(&mut self) -> Result<()> {
+        self.rollback()
+    }
+}
+
+impl Sink for LiveSink<'_> {
+    fn purge(&mut self) -> Result<()> {
+        if !self.in_transaction {
+            self.begin()?;
+        }
+        self.ensure_tables()?;
+        self.conn
+            .execute(&self.table.delete_all_sql())
+            .map_err(database_error(format!(
+                "cannot purge version table `{}`",
+                self.table.display_name()
+            )))?;
+        if !self.rehearse {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>> {
+        if !self.in_transaction && (step.transactional || self.rehearse) {
+            self.begin()?;
+        }
+        self.ensure_tables()?;
+        read_heads(&mut *self.conn, &self.table).map(Some)
+    }
+
+    fn abandon_step(&mut self) -> Result<()> {
+        self.rollback()
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.conn.execute(sql).map(|_| ())
+    }
+
+    fn verify(&mut self, sql: &str) -> Result<bool, DbError> {
+        let rows = self.conn.query(sql)?;
+        Ok(rows
+            .first()
+            .and_then(|row| row.first())
+            .map_or(true, |value| value.is_truthy()))
+    }
+
+    fn version_op(&mut self, op: &VersionOp) -> Result<()> {
+        let table = self.table.display_name();
+        let (sql, what) = match op {
+            VersionOp::Insert { revision } => (self.table.insert_sql(revision), None),
+            VersionOp::Update { from, to } => (
+                self.table.update_sql(from, to),
+                Some(format!("updating '{from}' to '{to}'")),
+            ),
+            VersionOp::Delete { revision } => (
+                self.table.delete_sql(revision),
+                Some(format!("deleting '{revision}'")),
+            ),
+        };
+        let affected = self.conn.execute(&sql).map_err(database_error(format!(
+            "cannot change version table `{table}`"
+        )))?;
+        match what {
+            // Alembic's row-count safety (ALEMBIC-REFERENCE §3.4).
+            Some(what) if affected != 1 => Err(Error::Database {
+                context: format!("version table `{table}` does not hold the expected rows"),
+                message: format!(
+                    "Online migration expected to match one row when {what} in '{table}'; {affected} found"
+                ),
+            }),
+            _ => Ok(()),
+        }
+    }
+
+    fn finish_step(&mut self, _step: &PreparedStep, entry: &AuditEntry) -> Result<()> {
+        self.write_audit(entry)?;
+        if self.in_transaction && !self.rehearse {
+            self.commit()?;
+        }
+        Ok(())
+    }
+
+    fn fail_step(&mut self, _step: &PreparedStep, entry: &AuditEntry) -> Result<()> {
+        self.rollback()?;
+        if self.rehearse {
+            return Ok(());
+        }
+        self.begin()?;
+        self.ensure_tables()?;
+        self.write_audit(entry)?;
+        self.commit()
+    }
+}
+
+/// The user recorded in the audit trail: the database's notion, else the operating system's.
+fn applied_by(conn: &mut dyn Connection) -> Option<String> {
+    conn.current_user().or_else(|| {
+        std::env::var("USER")
+            .or_else(|_| std::env::var("USERNAME"))
+            .ok()
+            .filter(|u| !u.is_empty())
+    })
+}
+
+/// A live run from start to end: take the migration lock (announcing a wait through
+/// `on_wait`), read the version rows inside it, plan with `plan_from`, run, release the lock.
+/// `plan_from` is also used to plan again when another runner moved the rows meanwhile.
+pub fn run_live(
+    conn: &mut dyn Connection,
+    options: &LiveOptions,
+    scripts: &[Script],
+    plan_from: &Replanner<'_>,
+    progress: &mut dyn Progress,
+    on_wait: &mut dyn FnMut(),
+) -> Result<RunReport> {
+    let key = format!("retort:{}", options.table.display_name());
+    conn.lock(&key, options.lock_timeout, on_wait)
+        .map_err(|e| Error::Database {
+            context: if e.is_lock_timeout {
+                format!(
+                    "gave up waiting for the database lock after {:.0}s",
+                    options.lock_timeout.as_secs_f64()
+                )
+            } else {
+                "cannot take the migration lock".to_string()
+            },
+            message: format!(
+                "{}; another retort run may still be going; retry later or raise `--lock-timeout`",
+                e.message
+            ),
+        })?;
+    let result = run_locked(conn, options, scripts, plan_from, progress);
+    // Releasing is best effort: the session ends right after, which releases it too.
+    let _ = conn.unlock(&key);
+    result
+}
+
+fn run_locked(
+    conn: &mut dyn Connection,
+    options: &LiveOptions,
+    scripts: &[Script],
+    plan_from: &Replanner<'_>,
+    progress: &mut dyn Progress,
+) -> Result<RunReport> {
+    let rows = read_heads(conn, &options.table)?;
+    let plan = plan_from(&rows)?;
+    let applied_by = applied_by(conn);
+    let dialect = conn.dialect();
+    let mut sink = LiveSink::new(conn, options.table.clone(), options.rehearse);
+    let input = RunInput {
+        plan,
+        scripts,
+        dialect,
+        replan: Some(plan_from),
+        applied_by,
+    };
+    let report = run(input, &mut sink, progress);
+    if options.rehearse {
+        sink.finish_rehearsal()?;
+    }
+    Ok(report)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{chain_plan, down_plan, script};
+    use super::super::Silent;
+    use super::*;
+    use crate::config::Dialect;
+    use crate::db::sqlite::SqliteConnection;
+    use crate::db::version_table::read_audit;
+    use crate::graph::Plan;
+
+    fn table() -> VersionTable {
+        VersionTable::new(Dialect::Sqlite, None, "retort_version")
+    }
+
+    fn options(rehearse: bool) -> LiveOptions {
+        LiveOptions {
+            table: table(),
+            lock_timeout: Duration::from_secs(1),
+            rehearse,
+        }
+    }
+
+    /// Runs `plan` (re-planned as the fixed plan) and returns the report.
+    fn go(
+        conn: &mut SqliteConnection,
+        scripts: &[Script],
+        plan: Plan,
+        rehearse: bool,
+    ) -> RunReport {
+        let plan_from = move |_rows: &[String]| Ok(plan.clone());
+        run_live(
+            conn,
+            &options(rehearse),
+            scripts,
+            &plan_from,
+            &mut Silent,
+            &mut || (),
+        )
+        .unwrap()
+    }
+
+    fn tables(conn: &mut SqliteConnection) -> Vec<String> {
+        conn.query("SELECT name FROM sqlite_master WHERE type='table' AND name NOT LIKE 'sqlite_%' ORDER BY name")
+            .unwrap()
+            .into_iter()
+            .filter_map(|r| r[0].as_text())
+            .collect()
+    }
+
+    #[test]
+    fn upgrade_then_downgrade_keeps_version_rows_and_audit_trail() {
+        let scripts = [
+            script(
+                "a",
+                &[],
+                "CREATE TABLE t1 (x INTEGER)",
+                Some("DROP TABLE t1"),
+            ),
+            script(
+                "b",
+                &["a"],
+                "CREATE TABLE t2 (x INTEGER)",
+                Some("DROP TABLE t2"),
+            ),
+        ];
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        assert!(report.failure.is_none(), "{:?}", report.error);
+        assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["b"]);
+        assert_eq!(
+            tables(&mut conn),
+            ["retort_version", "retort_version_log", "t1", "t2"]
+        );
+        let report = go(
+            &mut conn,
+            &scripts,
+            down_plan(&[("b", Some("a")), ("a", None)]),
+            false,
+        );
+        assert!(report.failure.is_none(), "{:?}", report.error);
+        assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
+        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        let summary: Vec<_> = audit
+            .iter()
+            .map(|e| {
+                (
+                    e.revision.as_str(),
+                    e.direction.as_str(),
+                    e.outcome.as_str(),
+                )
+            })
+            .collect();
+        assert_eq!(
+            summary,
+            [
+                ("a", "upgrade", "success"),
+                ("b", "upgrade", "success"),
+                ("b", "downgrade", "success"),
+                ("a", "downgrade", "success")
+            ]
+        );
+        assert_eq!(audit[1].heads_before, ["a"]);
+        assert_eq!(audit[1].heads_after, ["b"]);
+        assert!(audit[0].checksum.as_deref().unwrap().starts_with("sha256:"));
+    }
+
+    #[test]
+    fn failing_statement_rolls_back_its_revision_only_and_is_recorded() {
+        let scripts = [
+            script("a", &[], "CREATE TABLE t1 (x INTEGER)", None),
+            script(
+                "b",
+                &["a"],
+                "CREATE TABLE t2 (x INTEGER);\nINSERT INTO nope VALUES (1)",
+                None,
+            ),
+        ];
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        let err = report.failure.unwrap();
+        match &err {
+            Error::Migration {
+                revision,
+                statement_index,
+                line,
+                message,
+                ..
+            } => {
+                assert_eq!(revision, "b");
+                assert_eq!(*statement_index, 2);
+                assert_eq!(
+                    *line, 9,
+                    "section starts on line 8, statement on its line 2"
+                );
+                assert!(message.contains("no such table: nope"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["a"]);
+        assert!(!tables(&mut conn).contains(&"t2".to_string()));
+        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        assert_eq!(audit.len(), 2);
+        assert_eq!(audit[1].outcome, "failed");
+        assert!(audit[1].error.as_deref().unwrap().contains("nope"));
+    }
+
+    #[test]
+    fn failing_first_revision_still_records_the_failure() {
+        let scripts = [script(
+            "a",
+            &[],
+            "CREATE TABLE t1 (x INTEGER); SELEC 1",
+            None,
+        )];
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        let report = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        assert!(report.failure.is_some());
+        assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
+        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        assert_eq!(audit.len(), 1);
+        assert_eq!(audit[0].outcome, "failed");
+        assert!(!tables(&mut conn).contains(&"t1".to_string()));
+    }
+
+    #[test]
+    fn false_verify_fails_the_revision() {
+        let mut s = script("a", &[], "CREATE TABLE t1 (x INTEGER)", None);
+        s.sections.verify = Some(crate::script::Section {
+            sql: "SELECT 1;\nSELECT count(*) FROM t1".into(),
+            first_line: 20,
+        });
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        let report = go(&mut conn, &[s], chain_plan(None, &["a"]), false);
+        match report.failure {
+            Some(Error::Migration { line, message, .. }) => {
+                assert_eq!(line, 21);
+                assert!(message.contains("verify"), "{message}");
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
+    }
+
+    #[test]
+    fn rehearsal_changes_nothing() {
+        let scripts = [
+            script(
+                "a",
+                &[],
+                "CREATE TABLE t1 (x INTEGER); INSERT INTO t1 VALUES (1)",
+                None,
+            ),
+            script("b", &["a"], "CREATE TABLE t2 (x INTEGER)", None),
+        ];
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), true);
+        assert!(report.failure.is_none(), "{:?}", report.error);
+        assert_eq!(report.steps.len(), 2);
+        assert!(tables(&mut conn).is_empty(), "{:?}", tables(&mut conn));
+    }
+
+    #[test]
+    fn version_update_must_match_one_row() {
+        let scripts = [script("b", &["a"], "SELECT 1", None)];
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        // The plan believes the database is at `a`; it is empty.
+        let plan = chain_plan(Some("a"), &["b"]);
+        let plan_from = move |_rows: &[String]| Ok(plan.clone());
+        let report = run_live(
+            &mut conn,
+            &options(false),
+            &scripts,
+            &plan_from,
+            &mut Silent,
+            &mut || (),
+        )
+        .unwrap();
+        // The rows read inside the step differ from the plan's, so it plans again (the same
+        // plan here); the second attempt runs and fails Alembic's row-count check.
+        let err = report.failure.unwrap().to_string();
+        assert!(
+            err.contains(
+                "expected to match one row when updating 'a' to 'b' in 'retort_version'; 0 found"
+            ),
+            "{err}"
+        );
+    }
+}

@@ -1,0 +1,243 @@
+//! The offline sink: renders a plan's calls as a SQL script (`--sql`) through the per-dialect
+//! templates in `templates/offline/`, exactly as Alembic's offline mode prints it.
+//!
+//! It receives the same calls as the live sink; what it leaves out is deliberate: `verify`
+//! queries (a script cannot act on their answer) and the audit table (Alembic's output has no
+//! such statements, and a DBA running the script keeps their own record).
+
+use std::path::Path;
+
+use serde::Serialize;
+
+use super::{run, PreparedStep, Progress, RunInput, Sink};
+use crate::config::Dialect;
+use crate::db::version_table::{AuditEntry, VersionTable};
+use crate::db::DbError;
+use crate::error::{Error, Result};
+use crate::graph::{Plan, VersionOp};
+use crate::render::offline::render_offline;
+use crate::script::Script;
+
+/// What the offline templates see.
+#[derive(Debug, Clone, Serialize)]
+pub struct OfflineScript {
+    pub dialect: &'static str,
+    /// The version table's `CREATE TABLE`, without terminator.
+    pub version_table_ddl: String,
+    /// Wrap each step in its own transaction instead of the whole script in one.
+    pub transaction_per_migration: bool,
+    pub steps: Vec<OfflineStep>,
+}
+
+/// One step as the templates render it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OfflineStep {
+    /// The version rows are empty when this step starts: the DDL goes before it.
+    pub create_version_table: bool,
+    /// `upgrade`, `downgrade` or `stamp_revision`.
+    pub kind: &'static str,
+    /// Comma-and-space-joined, empty for base (so `-- Running upgrade  -> a`).
+    pub from: String,
+    pub to: String,
+    pub transactional: bool,
+    /// The revision's statements, without terminators.
+    pub statements: Vec<String>,
+    /// The version-table statements, without terminators.
+    pub version_statements: Vec<String>,
+}
+
+/// Collects the calls of a run into an [`OfflineScript`].
+pub struct OfflineSink {
+    table: VersionTable,
+    script: OfflineScript,
+}
+
+impl OfflineSink {
+    pub fn new(table: VersionTable, transaction_per_migration: bool) -> Self {
+        OfflineSink {
+            script: OfflineScript {
+                dialect: table.dialect.name(),
+                version_table_ddl: table.create_sql(),
+                transaction_per_migration,
+                steps: Vec::new(),
+            },
+            table,
+        }
+    }
+
+    fn current(&mut self) -> Result<&mut OfflineStep, DbError> {
+        self.script
+            .steps
+            .last_mut()
+            .ok_or_else(|| DbError::new("offline sink: a statement came before its step"))
+    }
+
+    /// The collected script.
+    pub fn into_script(self) -> OfflineScript {
+        self.script
+    }
+}
+
+impl Sink for OfflineSink {
+    fn purge(&mut self) -> Result<()> {
+        Err(Error::Usage {
+            message: "Can't use --purge with --sql mode".into(),
+        })
+    }
+
+    fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>> {
+        self.script.steps.push(OfflineStep {
+            create_version_table: step.step.version_table_empty_before,
+            kind: step.step.kind.running_name(),
+            from: step.step.from.join(", "),
+            to: step.step.to.join(", "),
+            transactional: step.transactional,
+            statements: Vec::new(),
+            version_statements: Vec::new(),
+        });
+        Ok(None)
+    }
+
+    fn abandon_step(&mut self) -> Result<()> {
+        self.script.steps.pop();
+        Ok(())
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+        self.current()?.statements.push(sql.to_string());
+        Ok(())
+    }
+
+    fn verify(&mut self, _sql: &str) -> Result<bool, DbError> {
+        Ok(true)
+    }
+
+    fn version_op(&mut self, op: &VersionOp) -> Result<()> {
+        let sql = match op {
+            VersionOp::Insert { revision } => self.table.insert_sql(revision),
+            VersionOp::Update { from, to } => self.table.update_sql(from, to),
+            VersionOp::Delete { revision } => self.table.delete_sql(revision),
+        };
+        self.current()
+            .map_err(|e| Error::Internal(e.message))?
+            .version_statements
+            .push(sql);
+        Ok(())
+    }
+
+    fn finish_step(&mut self, _step: &PreparedStep, _entry: &AuditEntry) -> Result<()> {
+        Ok(())
+    }
+
+    fn fail_step(&mut self, _step: &PreparedStep, _entry: &AuditEntry) -> Result<()> {
+        Ok(())
+    }
+}
+
+/// Renders `plan` as the offline SQL script for `table`'s dialect. `templates` is the project's
+/// override directory (`templates =` in migrate.toml), searched for `offline/<dialect>.sql.j2`.
+pub fn run_offline(
+    plan: Plan,
+    scripts: &[Script],
+    table: VersionTable,
+    transaction_per_migration: bool,
+    templates: Option<&Path>,
+    progress: &mut dyn Progress,
+) -> Result<String> {
+    let dialect: Dialect = table.dialect;
+    let mut sink = OfflineSink::new(table, transaction_per_migration);
+    let input = RunInput {
+        plan,
+        scripts,
+        dialect,
+        replan: None,
+        applied_by: None,
+    };
+    run(input, &mut sink, progress).into_result()?;
+    render_offline(dialect, templates, &sink.into_script())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::tests::{chain_plan, down_plan, script};
+    use super::super::Silent;
+    use super::*;
+
+    fn scripts() -> Vec<Script> {
+        vec![
+            script(
+                "1975ea83b712",
+                &[],
+                "CREATE TABLE account (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL)",
+                Some("DROP TABLE account"),
+            ),
+            script(
+                "ae1027a6acf",
+                &["1975ea83b712"],
+                "ALTER TABLE account ADD COLUMN last_transaction_date TIMESTAMP",
+                Some("ALTER TABLE account DROP COLUMN last_transaction_date"),
+            ),
+        ]
+    }
+
+    fn render(dialect: Dialect, plan: Plan, per_migration: bool) -> String {
+        let table = VersionTable::new(dialect, None, "alembic_version");
+        run_offline(plan, &scripts(), table, per_migration, None, &mut Silent).unwrap()
+    }
+
+    const DDL: &str = "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n";
+
+    #[test]
+    fn sqlite_upgrade_matches_alembic() {
+        let out = render(
+            Dialect::Sqlite,
+            chain_plan(None, &["1975ea83b712", "ae1027a6acf"]),
+            false,
+        );
+        let want = format!(
+            "{DDL}-- Running upgrade  -> 1975ea83b712\n\nCREATE TABLE account (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL);\n\nINSERT INTO alembic_version (version_num) VALUES ('1975ea83b712');\n\n-- Running upgrade 1975ea83b712 -> ae1027a6acf\n\nALTER TABLE account ADD COLUMN last_transaction_date TIMESTAMP;\n\nUPDATE alembic_version SET version_num='ae1027a6acf' WHERE alembic_version.version_num = '1975ea83b712';\n\n"
+        );
+        assert_eq!(out, want);
+        // MySQL prints the same (ALEMBIC-REFERENCE §4.3).
+        let mysql = render(
+            Dialect::Mysql,
+            chain_plan(None, &["1975ea83b712", "ae1027a6acf"]),
+            true,
+        );
+        assert_eq!(mysql, want);
+    }
+
+    #[test]
+    fn postgresql_wraps_the_run_in_one_transaction() {
+        let out = render(
+            Dialect::Postgresql,
+            down_plan(&[
+                ("ae1027a6acf", Some("1975ea83b712")),
+                ("1975ea83b712", None),
+            ]),
+            false,
+        );
+        assert_eq!(
+            out,
+            "BEGIN;\n\n-- Running downgrade ae1027a6acf -> 1975ea83b712\n\nALTER TABLE account DROP COLUMN last_transaction_date;\n\nUPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num = 'ae1027a6acf';\n\n-- Running downgrade 1975ea83b712 -> \n\nDROP TABLE account;\n\nDELETE FROM alembic_version WHERE alembic_version.version_num = '1975ea83b712';\n\nCOMMIT;\n\n"
+        );
+    }
+
+    #[test]
+    fn postgresql_transaction_per_migration_wraps_each_step() {
+        let out = render(
+            Dialect::Postgresql,
+            chain_plan(None, &["1975ea83b712", "ae1027a6acf"]),
+            true,
+        );
+        assert_eq!(
+            out,
+            format!("BEGIN;\n\n{DDL}-- Running upgrade  -> 1975ea83b712\n\nCREATE TABLE account (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL);\n\nINSERT INTO alembic_version (version_num) VALUES ('1975ea83b712');\n\nCOMMIT;\n\nBEGIN;\n\n-- Running upgrade 1975ea83b712 -> ae1027a6acf\n\nALTER TABLE account ADD COLUMN last_transaction_date TIMESTAMP;\n\nUPDATE alembic_version SET version_num='ae1027a6acf' WHERE alembic_version.version_num = '1975ea83b712';\n\nCOMMIT;\n\n")
+        );
+    }
+
+    #[test]
+    fn empty_plan_renders_nothing_for_sqlite() {
+        assert_eq!(render(Dialect::Sqlite, chain_plan(None, &[]), false), "");
+    }
+}
