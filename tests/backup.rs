@@ -301,12 +301,12 @@ fn next_random(state: &mut u64) -> u64 {
 fn restore_killed_at_any_moment_leaves_a_whole_database() {
     let tmp = project("");
     let db = tmp.path().join("app.db");
-    // About 40 MB, so that copying and syncing take a while.
-    write_db(&db, "backup", 10_000);
+    // About 20 MB, so that checking, copying and syncing take a while.
+    write_db(&db, "backup", 5_000);
     let meta = backup_json(tmp.path());
     let backup = PathBuf::from(meta["backup_path"].as_str().unwrap());
     let pristine = tmp.path().join("pristine.db");
-    write_db(&pristine, "original", 10_000);
+    write_db(&pristine, "original", 5_000);
 
     let bin = assert_cmd::cargo::cargo_bin("retort");
     let run_restore = || {
@@ -322,7 +322,7 @@ fn restore_killed_at_any_moment_leaves_a_whole_database() {
     };
     let reset = || {
         std::fs::copy(&pristine, &db).unwrap();
-        // Drop the pre-restore backups of earlier rounds (40 MB each).
+        // Drop the pre-restore backups of earlier rounds (20 MB each).
         for entry in std::fs::read_dir(tmp.path().join("backups")).unwrap() {
             let path = entry.unwrap().path();
             if !path
