@@ -7,7 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -243,9 +243,13 @@ pub fn canonical_path(path: &Path) -> PathBuf {
 
 /// Creates `<stem>_<YYYYmmdd_HHMMSS>[_N].<ext>` in `dir`, mode 0600, never reusing a name.
 fn create_backup_file(dir: &Path, stem: &str, ext: &str) -> Result<(PathBuf, File)> {
+    let created = !dir.is_dir();
     std::fs::create_dir_all(dir).map_err(|e| write_failure(dir, &e.to_string()))?;
     // Metadata records absolute paths, whatever directory retort ran in.
     let dir = &canonical_path(dir);
+    if let Some(parent) = dir.parent().filter(|_| created) {
+        sync_dir(parent);
+    }
     let stamp = Utc::now().format("%Y%m%d_%H%M%S").to_string();
     for n in 0..1000 {
         let name = match n {
@@ -611,6 +615,8 @@ pub fn restore(
 }
 
 fn replace_atomically(backup: &BackupRecord, db_path: &Path, exists: bool) -> Result<()> {
+    // Through a symlink, the file it points to is the database.
+    let db_path = &canonical_path(db_path);
     let dir = match db_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -622,17 +628,24 @@ fn replace_atomically(backup: &BackupRecord, db_path: &Path, exists: bool) -> Re
     let temp = dir.join(format!(".{name}.retort-restore.tmp"));
     // A previous restore killed half way leaves this file; it was never the database.
     let _ = std::fs::remove_file(&temp);
-    let mode = match std::fs::metadata(db_path) {
-        Ok(meta) => meta.permissions().mode() & 0o7777,
-        Err(_) => 0o600,
-    };
+    let current = std::fs::metadata(db_path).ok();
+    let mode = current
+        .as_ref()
+        .map_or(0o600, |meta| meta.permissions().mode() & 0o7777);
     let result = (|| {
         let mut out = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(mode)
+            .mode(0o600)
             .open(&temp)
             .map_err(|e| Error::io("create", &temp, e))?;
+        // The restored file keeps the database's owner and mode (the umask must not narrow it),
+        // so the application can still open it. Changing the owner needs root: best effort.
+        out.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io("set permissions of", &temp, e))?;
+        if let Some(meta) = &current {
+            let _ = std::os::unix::fs::fchown(&out, Some(meta.uid()), Some(meta.gid()));
+        }
         let mut input = File::open(&backup.backup_path)
             .map_err(|e| Error::io("read", &backup.backup_path, e))?;
         let (actual, size) =
