@@ -440,11 +440,17 @@ fn verify_refuses_a_missing_database_file() {
 #[path = "servers/harness.rs"]
 mod harness;
 
+/// Runs each statement on `db`; one ending in `-- fails` must fail, the others succeed.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 fn run_all(db: &harness::TestDatabase, statements: &[&str]) {
     let mut conn = db.connect();
     for sql in statements {
-        conn.execute(sql).unwrap_or_else(|e| panic!("{sql}: {e}"));
+        let result = conn.execute(sql);
+        if sql.ends_with("-- fails") {
+            assert!(result.is_err(), "{sql} should have failed");
+        } else if let Err(e) = result {
+            panic!("{sql}: {e}");
+        }
     }
 }
 
@@ -494,14 +500,19 @@ fn verify_on_postgresql_reports_invalid_constraints_and_orphans() {
         &[
             "ALTER TABLE book ADD CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES author (id) NOT VALID",
             "ALTER TABLE book ADD CONSTRAINT book_pages_positive CHECK (pages > 0) NOT VALID",
+            "CREATE TABLE tag (label TEXT)",
+            "INSERT INTO tag VALUES ('x'), ('x')",
+            // Fails on the duplicates and leaves the index behind, invalid.
+            "CREATE UNIQUE INDEX CONCURRENTLY tag_label_unique ON tag (label) -- fails",
         ],
     ) else {
         return;
     };
     assert_eq!(
         text,
-        "invalid constraints: 2\n  book_author_fk on `book` is not valid (foreign key)\n  \
-         book_pages_positive on `book` is not valid (check)\n\
+        "invalid constraints: 3\n  book_author_fk on `book` is not valid (foreign key)\n  \
+         book_pages_positive on `book` is not valid (check)\n  \
+         tag_label_unique on `tag` is not valid (index)\n\
          orphaned rows: 1\n  `book`: 1 row(s) without a parent in `author` \
          (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n"
     );
