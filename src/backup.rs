@@ -510,6 +510,8 @@ pub fn sqlite_version_rows(db_path: &Path, version_table: &str) -> Result<Vec<St
     };
     let conn = rusqlite::Connection::open_with_flags(db_path, OpenFlags::SQLITE_OPEN_READ_ONLY)
         .map_err(failed)?;
+    // A migration in progress may hold the write lock for a moment.
+    conn.busy_timeout(Duration::from_secs(30)).map_err(failed)?;
     let exists: bool = conn
         .query_row(
             "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
