@@ -500,76 +500,19 @@ fn uri_path(path: &Path) -> String {
     out
 }
 
-/// The rows of the version table `version_table` in the SQLite database at `db_path` (none
-/// when the table does not exist). Reads only.
-pub fn sqlite_version_rows(db_path: &Path, version_table: &str) -> Result<Vec<String>> {
-    use rusqlite::OpenFlags;
-    let failed = |e: rusqlite::Error| Error::Database {
-        context: format!("reading `{version_table}` in `{}`", db_path.display()),
-        message: e.to_string(),
-    };
-    let conn = rusqlite::Connection::open_with_flags(db_path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(failed)?;
-    // A migration in progress may hold the write lock for a moment.
-    conn.busy_timeout(Duration::from_secs(30)).map_err(failed)?;
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [version_table],
-            |row| row.get(0),
-        )
-        .map_err(failed)?;
-    if !exists {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT version_num FROM {} ORDER BY version_num",
-        crate::verify::quote_ident(Dialect::Sqlite, version_table)
-    );
-    let mut stmt = conn.prepare(&sql).map_err(failed)?;
-    let rows = stmt
-        .query_map([], |row| row.get::<_, String>(0))
-        .map_err(failed)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(failed)?;
-    Ok(rows)
-}
-
 /// The version table's rows of the database of `url`, for a backup's metadata (none when the
-/// table does not exist). Reads only.
+/// table, or the SQLite file, does not exist). Reads only.
 pub fn current_version_rows(config: &Config, url: &DatabaseUrl) -> Result<Vec<String>> {
-    if url.dialect() == Dialect::Sqlite {
-        return match url.sqlite_path().filter(|path| path.is_file()) {
-            Some(path) => sqlite_version_rows(&path, &config.version_table),
-            None => Ok(Vec::new()),
-        };
-    }
-    let mut conn = crate::db::connect(url)?;
-    let failed = |e: crate::db::DbError| Error::Database {
-        context: format!("reading the version table `{}`", config.version_table),
-        message: e.message,
-    };
-    let schema = config.version_table_schema.as_deref();
-    if !conn
-        .table_exists(schema, &config.version_table)
-        .map_err(failed)?
-    {
+    if url.dialect() == Dialect::Sqlite && !url.sqlite_path().is_some_and(|path| path.is_file()) {
+        // Connecting would create the file.
         return Ok(Vec::new());
     }
-    let quote = |name: &str| crate::verify::quote_ident(url.dialect(), name);
-    let table = match schema {
-        Some(schema) => format!("{}.{}", quote(schema), quote(&config.version_table)),
-        None => quote(&config.version_table),
-    };
-    let rows = conn
-        .query(&format!(
-            "SELECT version_num FROM {table} ORDER BY version_num"
-        ))
-        .map_err(failed)?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| row.first().and_then(crate::db::Value::as_text))
-        .collect())
+    let table = crate::db::version_table::VersionTable::new(
+        url.dialect(),
+        config.version_table_schema.clone(),
+        config.version_table.clone(),
+    );
+    crate::db::version_table::read_heads(crate::db::connect(url)?.as_mut(), &table)
 }
 
 /// Restores `backup_file` over the SQLite database at `db_path`.

@@ -471,7 +471,7 @@ fn qualified(dialect: Dialect, schema: &str, table: &str) -> String {
 }
 
 /// An identifier quoted for `dialect` (`"x"`, or `` `x` `` on MySQL).
-pub(crate) fn quote_ident(dialect: Dialect, name: &str) -> String {
+fn quote_ident(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
         _ => format!("\"{}\"", name.replace('"', "\"\"")),

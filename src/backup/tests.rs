@@ -356,10 +356,18 @@ fn version_rows_are_read_without_a_version_table_too() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("app.db");
     make_db(&db, 0);
-    assert_eq!(sqlite_version_rows(&db, "retort_version").unwrap(), rows());
-    assert!(sqlite_version_rows(&db, "alembic_version")
-        .unwrap()
-        .is_empty());
+    let url = DatabaseUrl::parse(&format!("sqlite:///{}", db.display())).unwrap();
+    let config = config_with(tmp.path(), "");
+    assert_eq!(current_version_rows(&config, &url).unwrap(), rows());
+    let alembic = config_with(tmp.path(), "version_table = \"alembic_version\"");
+    assert!(current_version_rows(&alembic, &url).unwrap().is_empty());
+    let missing = DatabaseUrl::parse(&format!(
+        "sqlite:///{}",
+        tmp.path().join("new.db").display()
+    ))
+    .unwrap();
+    assert!(current_version_rows(&config, &missing).unwrap().is_empty());
+    assert!(!tmp.path().join("new.db").exists());
 }
 
 #[test]
