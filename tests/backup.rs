@@ -622,3 +622,23 @@ fn backup_of_mariadb_uses_mysqldump() {
     assert!(dump.contains("this row is in the dump"), "{dump}");
     assert_eq!(listed[0]["dialect"], "mysql");
 }
+
+#[test]
+fn restoring_another_databases_backup_warns() {
+    let tmp = project("");
+    write_db(&tmp.path().join("app.db"), "app", 1);
+    write_db(&tmp.path().join("other.db"), "other", 1);
+    let out = retort(tmp.path())
+        .args(["--url", "sqlite:///other.db", "backup"])
+        .assert()
+        .success();
+    let file = String::from_utf8_lossy(&out.get_output().stdout)
+        .trim()
+        .to_string();
+    retort(tmp.path())
+        .args(["restore", &file])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("other.db`, not of `app.db`"));
+    assert_eq!(state_of(&tmp.path().join("app.db")), "other");
+}
