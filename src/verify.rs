@@ -340,6 +340,8 @@ fn group_foreign_keys(rows: &[Vec<Value>]) -> Vec<ForeignKey> {
     keys
 }
 
+/// Top-level keys only (`conparentid = 0`): the copies PostgreSQL keeps for each partition of a
+/// partitioned table would report the same rows again.
 fn pg_foreign_keys(conn: &mut dyn Connection) -> Result<Vec<ForeignKey>> {
     let sql = "SELECT con.conname::text, cn.nspname::text, cc.relname::text, ca.attname::text, \
                       pn.nspname::text, pc.relname::text, pa.attname::text \
@@ -351,7 +353,8 @@ fn pg_foreign_keys(conn: &mut dyn Connection) -> Result<Vec<ForeignKey>> {
                CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(child_att, parent_att, pos) \
                JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_att \
                JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_att \
-               WHERE con.contype = 'f' AND cn.nspname NOT IN ('pg_catalog', 'information_schema') \
+               WHERE con.contype = 'f' AND con.conparentid = 0 \
+                 AND cn.nspname NOT IN ('pg_catalog', 'information_schema') \
                ORDER BY cn.nspname, cc.relname, con.conname, k.pos";
     Ok(group_foreign_keys(&query(conn, "foreign keys", sql)?))
 }

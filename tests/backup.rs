@@ -642,3 +642,34 @@ fn restoring_another_databases_backup_warns() {
         .stderr(predicate::str::contains("other.db`, not of `app.db`"));
     assert_eq!(state_of(&tmp.path().join("app.db")), "other");
 }
+
+#[cfg(feature = "postgres")]
+#[test]
+fn verify_on_postgresql_checks_composite_keys_into_partitioned_tables_once() {
+    let Some((text, json)) = verify_after_damage(
+        retort::config::Dialect::Postgresql,
+        &[
+            "CREATE TABLE event (id INTEGER, region TEXT, PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
+            "CREATE TABLE event_eu PARTITION OF event FOR VALUES IN ('eu')",
+            "CREATE TABLE event_us PARTITION OF event FOR VALUES IN ('us')",
+            "CREATE TABLE ticket (id INTEGER PRIMARY KEY, event_id INTEGER, region TEXT, \
+             CONSTRAINT ticket_event_fk FOREIGN KEY (event_id, region) REFERENCES event (id, region))",
+            "INSERT INTO event VALUES (1, 'eu'), (2, 'us')",
+            "INSERT INTO ticket VALUES (1, 1, 'eu'), (2, 2, 'us'), (3, NULL, 'us')",
+        ],
+        &[
+            // Foreign-key triggers do not fire for a replica (superuser only).
+            "SET session_replication_role = replica",
+            "INSERT INTO ticket VALUES (4, 1, 'us'), (5, 9, 'eu')",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        text,
+        "invalid constraints: none\norphaned rows: 2\n  `ticket`: 2 row(s) without a parent in `event` \
+         (ticket_event_fk: ticket(event_id, region) -> event(id, region))\n    \
+         event_id=1, region=us\n    event_id=9, region=eu\n"
+    );
+    assert_eq!(json["orphans"].as_array().unwrap().len(), 1);
+}
