@@ -19,6 +19,7 @@ use crate::exec::{prepare, PreparedStep, Progress, RunReport, StepReport};
 use crate::graph::Plan;
 use crate::output::Printer;
 use crate::project::Project;
+use crate::verify::{self, VerifyReport};
 
 /// Which command is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +75,7 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
         Direction::Upgrade,
         &target,
         mode,
+        args.verify,
         &planner,
     )
 }
@@ -108,6 +110,7 @@ pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
         Direction::Downgrade,
         &target,
         mode,
+        false,
         &planner,
     )
 }
@@ -209,6 +212,7 @@ pub(super) fn run_online(
     direction: Direction,
     target: &str,
     mode: Mode,
+    verify: bool,
     planner: &dyn Fn(&[String]) -> Result<Plan>,
 ) -> Result<u8> {
     let config = &project.config;
@@ -251,6 +255,11 @@ pub(super) fn run_online(
         mode == Mode::Rehearse,
         planner,
     );
+    // `--verify` checks the database the run left behind, on the same connection.
+    let checks = match (&report, verify) {
+        (Ok(r), true) if r.failure.is_none() => Some(verify::run_checks(conn.as_mut())?),
+        _ => None,
+    };
     if let Some(path) = &args.report {
         let document = ReportDocument {
             command: direction.name(),
@@ -281,12 +290,31 @@ pub(super) fn run_online(
                 Err(e) => Some(e.to_string()),
             },
             backup: backup.as_ref(),
+            verify: checks.as_ref(),
         };
         write_report(path, &document)?;
     }
     let report = report?;
     summarize(&ctx.printer, &report, mode);
-    report.into_result().map(|_| 0)
+    report.into_result()?;
+    match checks {
+        Some(checks) => {
+            for line in checks.text_lines() {
+                ctx.printer.status(line);
+            }
+            if checks.ok {
+                Ok(0)
+            } else {
+                Err(Error::CheckFailed {
+                    message: format!(
+                        "the migration succeeded, but verify found {} problem(s) in the database",
+                        checks.problem_count()
+                    ),
+                })
+            }
+        }
+        None => Ok(0),
+    }
 }
 
 /// Backs the database up when the plan would change it (SPEC: before every upgrade, downgrade
@@ -446,6 +474,8 @@ struct ReportDocument<'a> {
     error: Option<String>,
     /// The backup taken before the run, if any.
     backup: Option<&'a BackupRecord>,
+    /// `--verify`: integrity and referential checks after the run.
+    verify: Option<&'a VerifyReport>,
 }
 
 fn write_report(path: &Path, document: &ReportDocument<'_>) -> Result<()> {
