@@ -624,3 +624,42 @@ fn postgres_version_table_schema() {
     );
     assert!(project.ok(&["current"]).contains("aaa"));
 }
+
+/// MySQL: a `DELIMITER` block runs online as one statement, and the offline script wraps it in
+/// `DELIMITER` lines again so the `mariadb` client runs it the same way.
+#[test]
+fn mysql_delimiter_blocks_online_and_offline() {
+    let write = |project: &Project| {
+        project.revision_with(
+            "aaa",
+            &[],
+            "",
+            "CREATE TABLE t_aaa (id INTEGER PRIMARY KEY, note VARCHAR(20));\n\
+             DELIMITER //\n\
+             CREATE TRIGGER t_aaa_note BEFORE INSERT ON t_aaa FOR EACH ROW\n\
+             BEGIN\n    SET NEW.note = CONCAT('x;', NEW.id);\nEND //\n\
+             DELIMITER ;\n\
+             INSERT INTO t_aaa (id) VALUES (7);",
+            Some("DROP TABLE t_aaa;"),
+        );
+    };
+    let Some(online) = Backend::server(Dialect::Mysql, "mysql_delimiter_on") else {
+        return;
+    };
+    let online_project = Project::new(&online);
+    write(&online_project);
+    online_project.ok(&["upgrade", "heads", "--no-backup"]);
+
+    let offline = online.sibling("mysql_delimiter_off");
+    let offline_project = Project::new(&offline);
+    write(&offline_project);
+    let script = offline_project.ok(&["upgrade", "heads", "--sql"]);
+    assert!(script.contains("DELIMITER //"), "{script}");
+    run_script(&offline, &script);
+
+    for backend in [&online, &offline] {
+        let notes = text_column(backend.connect().query("SELECT note FROM t_aaa").unwrap());
+        assert_eq!(notes, ["x;7"], "{:?}", backend.url);
+        assert_eq!(version_rows(backend, "retort_version"), ["aaa"]);
+    }
+}
