@@ -147,6 +147,13 @@ fn describe(e: &postgres::Error, raw_url: &str) -> String {
             if let Some(hint) = db.hint() {
                 text.push_str(&format!("; hint: {hint}"));
             }
+            if db.code() == &postgres::error::SqlState::ACTIVE_SQL_TRANSACTION {
+                // E.g. `CREATE INDEX CONCURRENTLY`, `ALTER TYPE ... ADD VALUE` before PG 12.
+                text.push_str(
+                    "; this statement cannot run inside a transaction: add \
+                     `-- transactional = false` to the revision's header",
+                );
+            }
             text
         }
         None => {

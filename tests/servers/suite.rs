@@ -406,6 +406,15 @@ fn eight_concurrent_runners_apply_each_revision_once() {
         assert_eq!(version_rows(backend, "retort_version"), ["r12"]);
         let applied = text_column(backend.connect().query("SELECT rev FROM applied").unwrap());
         assert_eq!(applied, ids, "each revision ran exactly once");
+        let audit = text_column(
+            backend
+                .connect()
+                .query("SELECT revision FROM retort_version_log WHERE outcome = 'success'")
+                .unwrap(),
+        );
+        let mut expected = ids.clone();
+        expected.insert(0, "r00".to_string());
+        assert_eq!(audit, expected, "one successful audit row per revision");
     });
 }
 
@@ -661,5 +670,70 @@ fn mysql_delimiter_blocks_online_and_offline() {
         let notes = text_column(backend.connect().query("SELECT note FROM t_aaa").unwrap());
         assert_eq!(notes, ["x;7"], "{:?}", backend.url);
         assert_eq!(version_rows(backend, "retort_version"), ["aaa"]);
+    }
+}
+
+/// PostgreSQL: `CREATE INDEX CONCURRENTLY` in a transactional revision fails with a hint to mark
+/// the revision `transactional = false`.
+#[test]
+fn postgres_concurrent_index_in_a_transaction_suggests_the_header() {
+    let Some(backend) = Backend::server(Dialect::Postgresql, "pg_cic_hint") else {
+        return;
+    };
+    let project = Project::new(&backend);
+    project.revision_with(
+        "aaa",
+        &[],
+        "",
+        "CREATE TABLE t_aaa (id INTEGER);\nCREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);",
+        None,
+    );
+    let stderr = project.fails(&["upgrade", "heads", "--no-backup"]);
+    assert!(stderr.contains("transactional = false"), "{stderr}");
+    assert!(user_tables(&backend).is_empty(), "rolled back whole");
+}
+
+/// No command shows the password of the URL, whatever fails.
+#[test]
+fn passwords_never_appear_in_output() {
+    for dialect in [Dialect::Postgresql, Dialect::Mysql] {
+        let Some(backend) = Backend::server(dialect, "password_output") else {
+            continue;
+        };
+        let (scheme, rest) = backend.url.split_once("://").unwrap();
+        let (userinfo, host_path) = rest.rsplit_once('@').unwrap();
+        let user = userinfo.split(':').next().unwrap();
+        let database = host_path.split_once('/').unwrap().1;
+        let secret = "Pw0rd%21Secret";
+        let urls = [
+            // Trusted locally: the password is accepted and the commands work.
+            format!("{scheme}://{user}:{secret}@{host_path}"),
+            format!("{scheme}://{user}:{secret}@127.0.0.1:1/{database}"),
+            format!(
+                "{scheme}://{user}:{secret}@{}/retort_no_such_db",
+                host_path.split('/').next().unwrap()
+            ),
+        ];
+        for url in urls {
+            let mut project = Project::new(&backend);
+            project.url = url;
+            project.table_revision("aaa", &[]);
+            for args in [
+                &["upgrade", "heads", "--no-backup"][..],
+                &["current"],
+                &["status"],
+                &["log"],
+                &["downgrade", "base", "--no-backup"],
+            ] {
+                let output = project.run(args);
+                let text = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                assert!(!text.contains("Pw0rd"), "{args:?}: {text}");
+                assert!(!text.contains("Secret"), "{args:?}: {text}");
+            }
+        }
     }
 }
