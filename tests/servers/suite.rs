@@ -651,6 +651,18 @@ fn mysql_delimiter_blocks_online_and_offline() {
              INSERT INTO t_aaa (id) VALUES (7);",
             Some("DROP TABLE t_aaa;"),
         );
+        // The same without DELIMITER: retort keeps the body whole anyway.
+        project.revision_with(
+            "bbb",
+            &["aaa"],
+            "",
+            "CREATE PROCEDURE fill_aaa(IN n INT)\n\
+             BEGIN\n    DECLARE i INT DEFAULT 100;\n    WHILE i < 100 + n DO\n        \
+             IF i % 2 = 0 THEN INSERT INTO t_aaa (id) VALUES (i); END IF;\n        \
+             SET i = i + 1;\n    END WHILE;\nEND;\n\
+             CALL fill_aaa(4);",
+            Some("DROP PROCEDURE fill_aaa;"),
+        );
     };
     let Some(online) = Backend::server(Dialect::Mysql, "mysql_delimiter_on") else {
         return;
@@ -668,8 +680,8 @@ fn mysql_delimiter_blocks_online_and_offline() {
 
     for backend in [&online, &offline] {
         let notes = text_column(backend.connect().query("SELECT note FROM t_aaa").unwrap());
-        assert_eq!(notes, ["x;7"], "{:?}", backend.url);
-        assert_eq!(version_rows(backend, "retort_version"), ["aaa"]);
+        assert_eq!(notes, ["x;100", "x;102", "x;7"], "{:?}", backend.url);
+        assert_eq!(version_rows(backend, "retort_version"), ["bbb"]);
     }
 }
 
