@@ -269,9 +269,7 @@ impl Connection for Mysql {
             }
             Some(0) => Err(DbError {
                 message: format!(
-                    "timed out after {}s waiting for the migration lock (`GET_LOCK('{name}')`); \
-                     another retort is migrating this database — wait for it to finish, or \
-                     raise `--lock-timeout`",
+                    "timed out after {}s waiting for the migration lock (`GET_LOCK('{name}')`)",
                     timeout.as_secs_f64()
                 ),
                 is_lock_timeout: true,

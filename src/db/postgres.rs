@@ -325,9 +325,7 @@ impl Connection for Postgres {
                 return Err(DbError {
                     message: format!(
                         "timed out after {}s waiting for the migration lock (PostgreSQL advisory \
-                         lock {id} for `{key}` in database `{database}`); another retort is \
-                         migrating this database — wait for it to finish, or raise \
-                         `--lock-timeout`",
+                         lock {id} for `{key}` in database `{database}`)",
                         timeout.as_secs_f64()
                     ),
                     is_lock_timeout: true,

@@ -749,3 +749,32 @@ fn passwords_never_appear_in_output() {
         }
     }
 }
+
+/// `--lock-timeout` is honoured: while another session holds the migration lock, `upgrade`
+/// gives up after the timeout with a clear message and changes nothing.
+#[test]
+fn lock_timeout_is_honoured() {
+    for dialect in [Dialect::Postgresql, Dialect::Mysql] {
+        let Some(backend) = Backend::server(dialect, "lock_timeout_cli") else {
+            continue;
+        };
+        let project = Project::new(&backend);
+        project.table_revision("aaa", &[]);
+        let mut holder = backend.connect();
+        // The key the executor locks: `retort:<version table>`.
+        holder
+            .lock(
+                "retort:retort_version",
+                std::time::Duration::from_secs(5),
+                &mut || {},
+            )
+            .unwrap();
+        let stderr = project.fails(&["upgrade", "heads", "--no-backup", "--lock-timeout", "1"]);
+        assert!(stderr.contains("lock"), "{dialect:?}: {stderr}");
+        assert!(stderr.contains("--lock-timeout"), "{dialect:?}: {stderr}");
+        assert!(version_rows(&backend, "retort_version").is_empty());
+        holder.unlock("retort:retort_version").unwrap();
+        project.ok(&["upgrade", "heads", "--no-backup", "--lock-timeout", "1"]);
+        assert_eq!(version_rows(&backend, "retort_version"), ["aaa"]);
+    }
+}
