@@ -327,3 +327,41 @@ fn current_user_is_reported() {
         assert!(user.starts_with(expected), "{user} vs {expected}");
     });
 }
+
+/// MariaDB checks passwords (the local PostgreSQL trusts every one): a user whose password
+/// needs percent-encoding connects, and a wrong password fails without being shown.
+#[test]
+fn mysql_percent_encoded_password_round_trip() {
+    let Some(db) = TestDatabase::create(Dialect::Mysql, "mysql_password") else {
+        return;
+    };
+    let user = format!("rt_pw_{}", std::process::id());
+    let mut admin = db.connect();
+    admin
+        .execute(&format!("DROP USER IF EXISTS '{user}'@'%'"))
+        .unwrap();
+    admin
+        .execute(&format!(
+            "CREATE USER '{user}'@'%' IDENTIFIED BY 'p@ss:w/rd%1'"
+        ))
+        .unwrap();
+    admin
+        .execute(&format!("GRANT ALL ON `{}`.* TO '{user}'@'%'", db.name))
+        .unwrap();
+    let host_and_path = db.url.rsplit_once('@').unwrap().1;
+    let good = format!("mysql://{user}:p%40ss%3Aw%2Frd%251@{host_and_path}");
+    let result = std::panic::catch_unwind(|| {
+        let mut conn = crate::harness::connect(&good);
+        assert_eq!(conn.current_user().unwrap(), format!("{user}@%"));
+        let message = connect_error(&format!("mysql://{user}:wr%40ng%3Apass@{host_and_path}"));
+        assert!(message.contains("Access denied"), "{message}");
+        assert!(
+            !message.contains("wr@ng") && !message.contains("wr%40ng"),
+            "{message}"
+        );
+    });
+    let _ = admin.execute(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    if let Err(panic) = result {
+        std::panic::resume_unwind(panic);
+    }
+}
