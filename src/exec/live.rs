@@ -9,7 +9,7 @@
 use std::time::Duration;
 
 use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
-use crate::db::version_table::{read_heads, AuditEntry, VersionTable};
+use crate::db::version_table::{read_existing_heads, read_heads, AuditEntry, VersionTable};
 use crate::db::{Connection, DbError};
 use crate::error::{Error, Result};
 use crate::graph::VersionOp;
@@ -152,7 +152,7 @@ impl Sink for LiveSink<'_> {
             self.begin()?;
         }
         self.ensure_tables()?;
-        read_heads(&mut *self.conn, &self.table).map(Some)
+        read_existing_heads(&mut *self.conn, &self.table).map(Some)
     }
 
     fn abandon_step(&mut self) -> Result<()> {
