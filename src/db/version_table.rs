@@ -439,8 +439,6 @@ mod tests {
     fn audit_table_is_named_after_the_version_table() {
         let t = VersionTable::new(Dialect::Sqlite, None, "retort_version").audit();
         assert_eq!(t.name, "retort_version_log");
-        assert!(t
-            .create_audit_sql()
-            .contains("id INTEGER PRIMARY KEY AUTOINCREMENT"));
+        assert!(t.create_audit_sql().contains("id INTEGER PRIMARY KEY, "));
     }
 }
