@@ -20,6 +20,7 @@
 //! | `backup` | SQLite backups, checksums, restore | plan migrations |
 //! | `verify` | integrity and orphaned-row checks of a live database | change data |
 //! | `commands` | one file per command, thin orchestration | contain SQL or graph logic |
+//! | `display` | Alembic-style revision lines and the JSON revision object | decide anything |
 //! | `output` | stdout for data, stderr for everything else | — |
 
 pub mod backup;
@@ -27,6 +28,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+pub mod display;
 pub mod error;
 pub mod exec;
 pub mod graph;

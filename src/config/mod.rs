@@ -81,7 +81,7 @@ impl Config {
                 let (line, source) = line_at(text, span.start);
                 format!("line {line} (`{source}`): ")
             });
-            error(format!("{place}{}", e.message().trim_end()))
+            error(format!("{place}{}", toml_error_message(&e)))
         })?;
         let Some(migrate) = raw.migrate else {
             return Err(error(
@@ -172,13 +172,21 @@ impl Config {
 /// The version table's name when `migrate.toml` does not give one.
 pub const DEFAULT_VERSION_TABLE: &str = "retort_version";
 
+/// toml's error message in the words of our documentation: TOML has keys, not serde's fields.
+pub(crate) fn toml_error_message(error: &toml::de::Error) -> String {
+    error
+        .message()
+        .trim_end()
+        .replacen("unknown field", "unknown key", 1)
+}
+
 /// The 1-based line holding byte `offset` of `text`, and that line's text (trimmed).
 fn line_at(text: &str, offset: usize) -> (usize, &str) {
     let offset = offset.min(text.len());
-    let start = text[..offset].rfind('\n').map_or(0, |i| i + 1);
-    let end = text[offset..].find('\n').map_or(text.len(), |i| offset + i);
-    let line = text[..offset].bytes().filter(|b| *b == b'\n').count() + 1;
-    (line, text[start..end].trim())
+    let before = &text.as_bytes()[..offset];
+    let line = before.iter().filter(|b| **b == b'\n').count() + 1;
+    let source = text.lines().nth(line - 1).unwrap_or("");
+    (line, source.trim())
 }
 
 /// `migrate.toml` as TOML gives it; unknown keys and tables are errors naming the key.
@@ -347,17 +355,17 @@ required = false
         let message = failure("[migrate]\nscript_location = \"m\"\nversion_tabel = \"x\"\n");
         assert!(
             message.starts_with(
-                "line 3 (`version_tabel = \"x\"`): unknown field `version_tabel`, expected one of"
+                "line 3 (`version_tabel = \"x\"`): unknown key `version_tabel`, expected one of"
             ),
             "{message}"
         );
         let message = failure("[migrate]\nscript_location = \"m\"\n\n[alembic]\nx = 1\n");
         assert!(
-            message.starts_with("line 4 (`[alembic]`): unknown field `alembic`"),
+            message.starts_with("line 4 (`[alembic]`): unknown key `alembic`"),
             "{message}"
         );
         let message = failure("[migrate]\nscript_location = \"m\"\n[backup]\nkeep_weeks = 1\n");
-        assert!(message.contains("unknown field `keep_weeks`"), "{message}");
+        assert!(message.contains("unknown key `keep_weeks`"), "{message}");
     }
 
     #[test]

@@ -1,10 +1,415 @@
-//! PostgreSQL backend (postgres crate).
+//! PostgreSQL backend (postgres crate, synchronous, without TLS).
+//!
+//! Statements go through the simple query protocol, one per call, as `psql` sends them: one
+//! round trip each, and `$1` inside a statement body is left to the server. Queries first
+//! `prepare` the statement (which also refuses more than one statement) to learn the column
+//! types, then read the rows as text and convert them by type.
+//!
+//! The migration lock is `pg_try_advisory_lock`, polled on a separate session: a runner that
+//! waits never sits inside a long statement, so a `CREATE INDEX CONCURRENTLY` of a
+//! `transactional = false` revision (which waits for every open transaction) cannot deadlock
+//! against a waiting runner, nor against the lock holder's own session.
 
-use crate::config::DatabaseUrl;
+use std::time::{Duration, Instant};
+
+use postgres::config::SslMode;
+use postgres::types::Type;
+use postgres::{Client, NoTls, SimpleQueryMessage};
+
+use super::{lock_id, scrub_password, Connection, DbError, Value};
+use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
+
+/// SQLSTATE `lock_not_available` (e.g. `lock_timeout` expired).
+const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// Opens a connection.
 pub fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
-    let _ = url;
-    Err(Error::Internal("postgres backend: not built yet".into()))
+    Ok(Box::new(Postgres::connect(url.expose_secret())?))
+}
+
+struct Postgres {
+    client: Client,
+    config: postgres::Config,
+    /// The URL as given, only to scrub its password from driver messages.
+    raw_url: String,
+    lock: Option<LockSession>,
+}
+
+/// The session that holds the advisory lock.
+struct LockSession {
+    client: Client,
+    key: String,
+    id: i64,
+}
+
+impl Postgres {
+    fn connect(raw_url: &str) -> Result<Postgres> {
+        let config = parse_config(raw_url)?;
+        let client = config.connect(NoTls).map_err(|e| Error::Database {
+            context: scrub_password(&format!("cannot connect to `{raw_url}`"), raw_url),
+            message: format!(
+                "{}; check the host, port, user, password and database name of the URL",
+                describe(&e, raw_url)
+            ),
+        })?;
+        Ok(Postgres {
+            client,
+            config,
+            raw_url: raw_url.to_string(),
+            lock: None,
+        })
+    }
+
+    fn db_error(&self, e: &postgres::Error) -> DbError {
+        DbError {
+            message: describe(e, &self.raw_url),
+            is_lock_timeout: e.code().is_some_and(|c| c.code() == LOCK_NOT_AVAILABLE),
+        }
+    }
+
+    fn simple(&mut self, sql: &str) -> Result<u64, DbError> {
+        let messages = self
+            .client
+            .simple_query(sql)
+            .map_err(|e| self.db_error(&e))?;
+        Ok(messages
+            .iter()
+            .map(|m| match m {
+                SimpleQueryMessage::CommandComplete(n) => *n,
+                _ => 0,
+            })
+            .sum())
+    }
+}
+
+/// Parses a `postgresql://` URL into driver settings. `sslmode` is checked here because this
+/// build has no TLS: `require` and stronger must fail clearly rather than connect in plain text.
+fn parse_config(raw_url: &str) -> Result<postgres::Config> {
+    let bad_url = |message: String| Error::Database {
+        context: scrub_password(&format!("invalid PostgreSQL URL `{raw_url}`"), raw_url),
+        message,
+    };
+    let (base, query) = raw_url.split_once('?').unwrap_or((raw_url, ""));
+    let mut params = Vec::new();
+    for param in query.split('&').filter(|p| !p.is_empty()) {
+        match param.split_once('=') {
+            Some(("sslmode", "disable" | "allow")) => params.push("sslmode=disable"),
+            Some(("sslmode", "prefer")) => params.push(param),
+            Some(("sslmode", mode @ ("require" | "verify-ca" | "verify-full"))) => {
+                return Err(bad_url(format!(
+                    "`sslmode={mode}` needs TLS, which is not supported in this build of retort; \
+                     use `sslmode=disable` or `sslmode=prefer`, or connect through a TLS tunnel"
+                )))
+            }
+            Some(("sslmode", other)) => {
+                return Err(bad_url(format!(
+                    "unknown `sslmode={other}`; use `disable`, `allow`, `prefer` or `require`"
+                )))
+            }
+            _ => params.push(param),
+        }
+    }
+    let url = if params.is_empty() {
+        base.to_string()
+    } else {
+        format!("{base}?{}", params.join("&"))
+    };
+    let mut config: postgres::Config = url
+        .parse()
+        .map_err(|e: postgres::Error| bad_url(describe(&e, raw_url)))?;
+    if config.get_ssl_mode() == SslMode::Require {
+        return Err(bad_url(
+            "TLS is not supported in this build of retort".into(),
+        ));
+    }
+    if config.get_application_name().is_none() {
+        config.application_name("retort");
+    }
+    if config.get_connect_timeout().is_none() {
+        config.connect_timeout(Duration::from_secs(30));
+    }
+    Ok(config)
+}
+
+/// A driver error as one line: the server's message, SQLSTATE, detail and hint; passwords removed.
+fn describe(e: &postgres::Error, raw_url: &str) -> String {
+    let text = match e.as_db_error() {
+        Some(db) => {
+            let mut text = format!("{} (SQLSTATE {})", db.message(), db.code().code());
+            if let Some(detail) = db.detail() {
+                text.push_str(&format!("; detail: {detail}"));
+            }
+            if let Some(hint) = db.hint() {
+                text.push_str(&format!("; hint: {hint}"));
+            }
+            text
+        }
+        None => {
+            // `Display` of a non-database error is terse ("error connecting to server"); the
+            // source says why (connection refused, no such host, ...).
+            let mut text = e.to_string();
+            let mut source = std::error::Error::source(e);
+            while let Some(cause) = source {
+                let cause_text = cause.to_string();
+                if !text.contains(&cause_text) {
+                    text.push_str(&format!(": {cause_text}"));
+                }
+                source = cause.source();
+            }
+            text
+        }
+    };
+    scrub_password(&text, raw_url)
+}
+
+/// Converts one text-format column to a `Value` by its PostgreSQL type.
+fn value_from_text(ty: &Type, text: Option<&str>) -> Value {
+    let Some(text) = text else {
+        return Value::Null;
+    };
+    let parsed = match *ty {
+        Type::BOOL => match text {
+            "t" => Some(Value::Bool(true)),
+            "f" => Some(Value::Bool(false)),
+            _ => None,
+        },
+        Type::INT2 | Type::INT4 | Type::INT8 | Type::OID => text.parse().ok().map(Value::Int),
+        Type::FLOAT4 | Type::FLOAT8 => text.parse().ok().map(Value::Real),
+        Type::BYTEA => text
+            .strip_prefix("\\x")
+            .and_then(decode_hex)
+            .map(Value::Bytes),
+        _ => None,
+    };
+    parsed.unwrap_or_else(|| Value::Text(text.to_string()))
+}
+
+fn decode_hex(hex: &str) -> Option<Vec<u8>> {
+    if hex.len() % 2 != 0 {
+        return None;
+    }
+    (0..hex.len())
+        .step_by(2)
+        .map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
+        .collect()
+}
+
+fn quote_ident(name: &str) -> String {
+    format!("\"{}\"", name.replace('"', "\"\""))
+}
+
+impl Connection for Postgres {
+    fn dialect(&self) -> Dialect {
+        Dialect::Postgresql
+    }
+
+    fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
+        self.simple(sql)
+    }
+
+    fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        let statement = self.client.prepare(sql).map_err(|e| self.db_error(&e))?;
+        let types: Vec<Type> = statement
+            .columns()
+            .iter()
+            .map(|c| c.type_().clone())
+            .collect();
+        let messages = self
+            .client
+            .simple_query(sql)
+            .map_err(|e| self.db_error(&e))?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| value_from_text(types.get(i).unwrap_or(&Type::TEXT), row.get(i)))
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
+    }
+
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.simple("BEGIN").map(drop)
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.simple("COMMIT").map(drop)
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.simple("ROLLBACK").map(drop)
+    }
+
+    fn table_exists(&mut self, schema: Option<&str>, table: &str) -> Result<bool, DbError> {
+        let name = match schema {
+            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(table)),
+            None => quote_ident(table),
+        };
+        // language=PostgreSQL
+        // `to_regclass` follows the search path when no schema is given, as unqualified
+        // statements do; views count as tables (a version table may be exposed as one).
+        let sql = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class \
+                   WHERE oid = to_regclass($1) AND relkind IN ('r', 'p', 'v', 'f', 'm'))";
+        let row = self
+            .client
+            .query_one(sql, &[&name])
+            .map_err(|e| self.db_error(&e))?;
+        Ok(row.get(0))
+    }
+
+    fn lock(
+        &mut self,
+        key: &str,
+        timeout: Duration,
+        on_wait: &mut dyn FnMut(),
+    ) -> Result<(), DbError> {
+        if self.lock.is_some() {
+            return Err(DbError::new(format!(
+                "the migration lock `{key}` is already held by this connection"
+            )));
+        }
+        let database: String = self
+            .client
+            .query_one("SELECT current_database()", &[])
+            .map_err(|e| self.db_error(&e))?
+            .get(0);
+        let id = lock_id(&database, key);
+        let mut client = self.config.connect(NoTls).map_err(|e| DbError {
+            message: format!(
+                "cannot open the session for the migration lock: {}",
+                describe(&e, &self.raw_url)
+            ),
+            is_lock_timeout: false,
+        })?;
+        let deadline = Instant::now() + timeout;
+        let mut pause = Duration::from_millis(20);
+        let mut waited = false;
+        loop {
+            let acquired: bool = client
+                .query_one("SELECT pg_try_advisory_lock($1)", &[&id])
+                .map_err(|e| self.db_error(&e))?
+                .get(0);
+            if acquired {
+                self.lock = Some(LockSession {
+                    client,
+                    key: key.to_string(),
+                    id,
+                });
+                return Ok(());
+            }
+            let now = Instant::now();
+            if now >= deadline {
+                return Err(DbError {
+                    message: format!(
+                        "timed out after {}s waiting for the migration lock (PostgreSQL advisory \
+                         lock {id} for `{key}` in database `{database}`); another retort is \
+                         migrating this database — wait for it to finish, or raise \
+                         `--lock-timeout`",
+                        timeout.as_secs_f64()
+                    ),
+                    is_lock_timeout: true,
+                });
+            }
+            if !waited {
+                waited = true;
+                on_wait();
+            }
+            std::thread::sleep(pause.min(deadline - now));
+            pause = (pause * 2).min(Duration::from_millis(500));
+        }
+    }
+
+    fn unlock(&mut self, key: &str) -> Result<(), DbError> {
+        match self.lock.take() {
+            Some(mut session) if session.key == key => {
+                let released: bool = session
+                    .client
+                    .query_one("SELECT pg_advisory_unlock($1)", &[&session.id])
+                    .map_err(|e| self.db_error(&e))?
+                    .get(0);
+                if released {
+                    Ok(())
+                } else {
+                    Err(DbError::new(format!(
+                        "the migration lock `{key}` was not held when releasing it"
+                    )))
+                }
+            }
+            other => {
+                self.lock = other;
+                Err(DbError::new(format!(
+                    "the migration lock `{key}` is not held by this connection"
+                )))
+            }
+        }
+    }
+
+    fn current_user(&mut self) -> Option<String> {
+        self.client
+            .query_one("SELECT current_user::text", &[])
+            .ok()
+            .map(|row| row.get(0))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sslmode_require_is_refused_clearly_and_others_accepted() {
+        let err = parse_config("postgresql://u:secret@localhost/db?sslmode=require")
+            .err()
+            .unwrap()
+            .to_string();
+        assert!(err.contains("not supported in this build"), "{err}");
+        assert!(!err.contains("secret"), "{err}");
+        for mode in ["disable", "allow", "prefer"] {
+            let config =
+                parse_config(&format!("postgresql://u@localhost/db?sslmode={mode}")).unwrap();
+            assert_ne!(config.get_ssl_mode(), SslMode::Require);
+        }
+    }
+
+    #[test]
+    fn urls_with_encoded_passwords_ports_and_sockets() {
+        let config = parse_config("postgresql://app:p%40ss%2Fw@db.local:6543/prod").unwrap();
+        assert_eq!(config.get_password(), Some(&b"p@ss/w"[..]));
+        assert_eq!(config.get_ports(), &[6543]);
+        assert_eq!(config.get_dbname(), Some("prod"));
+        for url in [
+            "postgresql://postgres@%2Fvar%2Frun%2Fpostgresql/test",
+            "postgresql://postgres@/test?host=/var/run/postgresql",
+        ] {
+            let config = parse_config(url).unwrap();
+            assert!(
+                matches!(config.get_hosts(), [postgres::config::Host::Unix(p)] if p.ends_with("postgresql")),
+                "{url}: {:?}",
+                config.get_hosts()
+            );
+        }
+    }
+
+    #[test]
+    fn text_values_convert_by_type() {
+        assert_eq!(value_from_text(&Type::BOOL, Some("t")), Value::Bool(true));
+        assert_eq!(value_from_text(&Type::INT8, Some("-42")), Value::Int(-42));
+        assert_eq!(
+            value_from_text(&Type::FLOAT8, Some("1.5")),
+            Value::Real(1.5)
+        );
+        assert_eq!(
+            value_from_text(&Type::NUMERIC, Some("12.50")),
+            Value::Text("12.50".into())
+        );
+        assert_eq!(
+            value_from_text(&Type::BYTEA, Some("\\x00ff")),
+            Value::Bytes(vec![0, 255])
+        );
+        assert_eq!(value_from_text(&Type::TEXT, None), Value::Null);
+    }
 }

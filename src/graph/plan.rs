@@ -158,7 +158,9 @@ impl RevisionGraph {
     }
 
     /// `normalized_down` minus what the other current heads already imply
-    /// (Alembic `_unmerge_to_revisions`).
+    /// (Alembic `_unmerge_to_revisions`). Parents that are ancestors of another parent are
+    /// dropped in every case: Alembic does so only when no other head exists (its fix for
+    /// #1373) and otherwise writes a row and its ancestor, which blocks every later upgrade.
     fn unmerge_targets(&self, rev: usize, heads: &[String]) -> Vec<usize> {
         let down = &self.rev(rev).normalized_down;
         let others: Vec<usize> = heads
@@ -166,22 +168,16 @@ impl RevisionGraph {
             .filter(|h| **h != self.rev(rev).id)
             .filter_map(|h| self.index_of(h))
             .collect();
-        if others.is_empty() {
-            down.iter()
-                .copied()
-                .filter(|&d| {
-                    !down
-                        .iter()
-                        .any(|&o| o != d && self.ancestors(&[o]).contains(d))
-                })
-                .collect()
-        } else {
-            let implied = self.ancestors(&others);
-            down.iter()
-                .copied()
-                .filter(|&d| !implied.contains(d))
-                .collect()
-        }
+        let implied = self.ancestors(&others);
+        down.iter()
+            .copied()
+            .filter(|&d| others.is_empty() || !implied.contains(d))
+            .filter(|&d| {
+                !down
+                    .iter()
+                    .any(|&o| o != d && self.ancestors(&[o]).contains(d))
+            })
+            .collect()
     }
 
     /// Applies one step's effect on the version rows (Alembic `HeadMaintainer.update_to_step`).

@@ -664,3 +664,68 @@ impl RevisionGraph {
             .unwrap_or_default())
     }
 }
+
+impl RevisionGraph {
+    /// The parents of a new revision from `--head` values or `merge` arguments, with Alembic's
+    /// checks: no duplicates, and each parent a head unless `splice`. `base` gives a new root.
+    pub fn new_revision_parents(
+        &self,
+        heads: &[String],
+        splice: bool,
+    ) -> crate::error::Result<Vec<String>> {
+        let wording = ErrorWording {
+            multiple_heads: Some(
+                "Multiple heads are present; please specify the head revision on which the new revision should be based, or perform a merge."
+                    .into(),
+            ),
+            ..ErrorWording::default()
+        };
+        let parents = self
+            .get_revisions_of(heads)
+            .map_err(|e| e.into_error(&wording))?;
+        let parents: Vec<usize> = parents.into_iter().flatten().collect();
+        let mut unique = parents.clone();
+        unique.sort_unstable();
+        unique.dedup();
+        if unique.len() != parents.len() {
+            return Err(Error::resolution("Duplicate head revisions specified"));
+        }
+        if !splice {
+            if let Some(&p) = parents.iter().find(|&&p| !self.revs[p].next.is_empty()) {
+                return Err(Error::resolution(format!(
+                    "Revision {} is not a head revision; please specify --splice to create a new branch from this revision",
+                    self.revs[p].id
+                )));
+            }
+        }
+        Ok(parents
+            .into_iter()
+            .map(|p| self.revs[p].id.clone())
+            .collect())
+    }
+
+    /// `--depends-on` values as a new file records them: a branch label stays as written,
+    /// anything else becomes the full revision id.
+    pub fn normalize_new_depends_on(&self, deps: &[String]) -> crate::error::Result<Vec<String>> {
+        deps.iter()
+            .map(|dep| {
+                let rev = self
+                    .get_revision(dep)
+                    .map_err(|e| e.into_error(&ErrorWording::default()))?
+                    .ok_or_else(|| {
+                        Error::resolution(format!("Can't locate revision identified by '{dep}'"))
+                    })?;
+                Ok(if self.revs[rev].labels.contains(dep.as_str()) {
+                    dep.clone()
+                } else {
+                    self.revs[rev].id.clone()
+                })
+            })
+            .collect()
+    }
+
+    /// Whether `name` is taken as a revision id or branch label.
+    pub fn is_taken(&self, name: &str) -> bool {
+        self.by_id.contains_key(name) || self.by_label.contains_key(name)
+    }
+}

@@ -843,3 +843,23 @@ mod properties {
         }
     }
 }
+
+#[test]
+fn unmerge_never_writes_a_row_and_its_ancestor() {
+    // m merges c and d and also depends on b, which is already d's parent. Downgrading m while
+    // another head (x) exists must restore rows c and d only; Alembic also writes b here.
+    let g = graph(&[
+        ("a", E, E, E),
+        ("b", &["a"], E, E),
+        ("c", &["a"], E, E),
+        ("d", &["b"], E, E),
+        ("m", &["c", "d"], E, &["b"]),
+        ("x", &["a"], E, E),
+    ]);
+    let up = g.plan_upgrade(&[], "heads").unwrap();
+    assert_eq!(up.heads_after(), vec!["m", "x"]);
+    let down = g.plan_downgrade(&up.heads_after(), "d").unwrap();
+    assert_eq!(dml(&down), vec!["INSERT c", "UPDATE m->d"]);
+    assert_eq!(down.heads_after(), vec!["c", "d", "x"]);
+    assert!(g.plan_upgrade(&down.heads_after(), "heads").is_ok());
+}

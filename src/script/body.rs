@@ -2,7 +2,7 @@
 
 use std::path::Path;
 
-use super::header::marker_rest;
+use super::header::{looks_like_header_key, marker_rest};
 use super::{Section, SectionKind, Sections};
 use crate::config::Dialect;
 use crate::error::{Error, Result};
@@ -65,14 +65,26 @@ pub fn parse_body(path: &Path, text: &str, body_start: usize) -> Result<Sections
             }
             None => match &mut current {
                 Some((_, sql)) => sql.push(line),
-                None if is_blank_or_comment(line) => {}
                 None => {
-                    return Err(error(
-                        line_no,
-                        "SQL before the first `-- migrate:upgrade` marker; put it under a \
-                         `-- migrate:upgrade` line (after a blank line ending the header)"
-                            .into(),
-                    ))
+                    if let Some(key) = looks_like_header_key(line) {
+                        // A blank line inside the header ends it early; the rest would be
+                        // silently ignored (e.g. a `down_revision` turning the file into a base).
+                        return Err(error(
+                            line_no,
+                            format!(
+                                "`{key}` is set after the header ended (at the first blank line); \
+                                 remove the blank line so that it is part of the header"
+                            ),
+                        ));
+                    }
+                    if !is_blank_or_comment(line) {
+                        return Err(error(
+                            line_no,
+                            "SQL before the first `-- migrate:upgrade` marker; put it under a \
+                             `-- migrate:upgrade` line (after a blank line ending the header)"
+                                .into(),
+                        ));
+                    }
                 }
             },
         }
@@ -242,6 +254,22 @@ mod tests {
             message.starts_with("SQL before the first `-- migrate:upgrade` marker"),
             "{message}"
         );
+    }
+
+    #[test]
+    fn header_keys_after_a_blank_line_are_an_error() {
+        let text = "-- revision = \"a\"\n\n-- down_revision = \"b\"\n\n-- migrate:upgrade\n";
+        let (line, message) = crate::script::tests::script_error(
+            parse_body(Path::new("v/abc.sql"), text, 1),
+            "v/abc.sql",
+        );
+        assert_eq!(line, 3);
+        assert!(
+            message.starts_with("`down_revision` is set after the header ended"),
+            "{message}"
+        );
+        // Prose mentioning a key is fine; so is a key-like line inside a section.
+        parse("-- the message = short\n-- migrate:upgrade\n-- revision = 3\n").unwrap();
     }
 
     #[test]

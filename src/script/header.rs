@@ -8,6 +8,7 @@ use serde::Deserialize;
 use toml::{Spanned, Value};
 
 use super::id;
+use crate::config::toml_error_message;
 use crate::error::{Error, Result};
 
 /// The header keys of a revision file.
@@ -20,6 +21,24 @@ pub struct Header {
     pub message: Option<String>,
     pub create_date: Option<String>,
     pub transactional: bool,
+}
+
+/// Every header key, as written in files.
+pub(crate) const HEADER_KEYS: &[&str] = &[
+    "revision",
+    "down_revision",
+    "branch_labels",
+    "depends_on",
+    "message",
+    "create_date",
+    "transactional",
+];
+
+/// The header key a comment line seems to set (`-- down_revision = ...`), if any.
+pub(crate) fn looks_like_header_key(line: &str) -> Option<&'static str> {
+    let content = line.trim().strip_prefix("--")?.trim_start();
+    let (key, _) = content.split_once('=')?;
+    HEADER_KEYS.iter().copied().find(|k| *k == key.trim())
 }
 
 /// The header as TOML gives it. Values stay untyped (with their spans) so that a wrong type is
@@ -36,12 +55,8 @@ struct RawHeader {
     transactional: Option<Spanned<Value>>,
 }
 
-/// Whether a line is a section marker (`-- migrate:...`), which also ends the header.
-pub(crate) fn is_marker(line: &str) -> bool {
-    marker_rest(line).is_some()
-}
-
-/// For a marker line, the text after `migrate:` (e.g. `upgrade postgresql`).
+/// For a section marker line (`-- migrate:...`, which also ends the header), the text after
+/// `migrate:` (e.g. `upgrade postgresql`).
 pub(crate) fn marker_rest(line: &str) -> Option<&str> {
     line.trim()
         .strip_prefix("--")?
@@ -73,7 +88,7 @@ impl HeaderLines {
             let Some(content) = line.strip_prefix("--") else {
                 break;
             };
-            if is_marker(line) {
+            if marker_rest(line).is_some() {
                 break;
             }
             toml.push_str(content.strip_prefix(' ').unwrap_or(content));
@@ -90,9 +105,10 @@ impl HeaderLines {
 
     /// The 1-based file line holding byte `offset` of the TOML text.
     fn file_line(&self, offset: usize) -> usize {
-        let header_line = self.toml[..offset.min(self.toml.len())]
-            .bytes()
-            .filter(|b| *b == b'\n')
+        let bytes = self.toml.as_bytes();
+        let header_line = bytes[..offset.min(bytes.len())]
+            .iter()
+            .filter(|b| **b == b'\n')
             .count();
         self.file_lines
             .get(header_line)
@@ -114,7 +130,14 @@ pub fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
 
     let raw: RawHeader = toml::from_str(&lines.toml).map_err(|e| {
         let line = e.span().map_or(1, |span| lines.file_line(span.start));
-        error(line, format!("invalid header: {}", e.message().trim_end()))
+        let mut message = format!("invalid header: {}", toml_error_message(&e));
+        if message.contains("expected `.`, `=`") {
+            message.push_str(
+                "; header lines are TOML `key = value` pairs, so put a blank line between the \
+                 header and any prose comment",
+            );
+        }
+        error(line, message)
     })?;
 
     let Some(revision) = raw.revision else {
@@ -421,12 +444,34 @@ mod tests {
             failure("-- revision = \"ab\"\n-- message = \"m\"\n-- down_revisions = \"x\"\n");
         assert_eq!(line, 3);
         assert!(
-            message.contains("unknown field `down_revisions`"),
+            message.contains("unknown key `down_revisions`"),
             "{message}"
         );
         assert!(
             message.contains("`down_revision`"),
             "lists the valid keys: {message}"
+        );
+    }
+
+    #[test]
+    fn every_listed_key_is_accepted() {
+        for key in HEADER_KEYS.iter().filter(|k| **k != "revision") {
+            let value = if *key == "transactional" {
+                "true"
+            } else {
+                "\"x\""
+            };
+            parse(&format!("-- revision = \"ab\"\n-- {key} = {value}\n")).unwrap();
+        }
+    }
+
+    #[test]
+    fn prose_in_the_header_gets_a_hint() {
+        let (line, message) = failure("-- revision = \"ab\"\n-- Adds the invoice table.\n");
+        assert_eq!(line, 2);
+        assert!(
+            message.contains("put a blank line between the header"),
+            "{message}"
         );
     }
 

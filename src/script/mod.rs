@@ -106,11 +106,30 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Script> {
     })
 }
 
+/// Everything found in the version locations, including the files that failed to parse.
+#[derive(Debug, Default)]
+pub struct ScanReport {
+    pub scripts: Vec<Script>,
+    pub warnings: Vec<Warning>,
+    /// One error per file that could not be read or parsed (`check` reports them all).
+    pub errors: Vec<crate::error::Error>,
+}
+
 /// Reads every `*.sql` revision file of `locations` (each in file-name order, locations in the
-/// given order; subfolders too when `recursive`). Missing locations are skipped.
+/// given order; subfolders too when `recursive`). Missing locations are skipped. Fails on the
+/// first bad file.
 pub fn scan(locations: &[PathBuf], recursive: bool) -> Result<(Vec<Script>, Vec<Warning>)> {
-    let mut scripts = Vec::new();
-    let mut warnings = Vec::new();
+    let mut report = scan_all(locations, recursive)?;
+    if !report.errors.is_empty() {
+        return Err(report.errors.remove(0));
+    }
+    Ok((report.scripts, report.warnings))
+}
+
+/// Like `scan`, but goes on past bad files and collects their errors. Only a location that
+/// cannot be listed stops it.
+pub fn scan_all(locations: &[PathBuf], recursive: bool) -> Result<ScanReport> {
+    let mut report = ScanReport::default();
     let mut loaded = HashSet::new();
     for location in locations.iter().filter(|l| l.is_dir()) {
         for path in list_sql_files(location, recursive)? {
@@ -118,7 +137,7 @@ pub fn scan(locations: &[PathBuf], recursive: bool) -> Result<(Vec<Script>, Vec<
             let canonical = std::fs::canonicalize(&path)
                 .map_err(|e| Error::io("resolve revision file", &path, e))?;
             if !loaded.insert(canonical) {
-                warnings.push(Warning {
+                report.warnings.push(Warning {
                     path,
                     message: "reached twice through overlapping version locations; loaded once \
                               (make `version_locations` unique)"
@@ -126,20 +145,24 @@ pub fn scan(locations: &[PathBuf], recursive: bool) -> Result<(Vec<Script>, Vec<
                 });
                 continue;
             }
-            let bytes =
-                std::fs::read(&path).map_err(|e| Error::io("read revision file", &path, e))?;
-            let text = decode(&path, &bytes)?;
-            let script = parse_revision(&path, text)?;
-            if let Some(message) = file_name_mismatch(&path, &script.revision) {
-                warnings.push(Warning {
-                    path: path.clone(),
-                    message,
-                });
+            let parsed = std::fs::read(&path)
+                .map_err(|e| Error::io("read revision file", &path, e))
+                .and_then(|bytes| parse_revision(&path, decode(&path, &bytes)?));
+            match parsed {
+                Ok(script) => {
+                    if let Some(message) = file_name_mismatch(&path, &script.revision) {
+                        report.warnings.push(Warning {
+                            path: path.clone(),
+                            message,
+                        });
+                    }
+                    report.scripts.push(script);
+                }
+                Err(e) => report.errors.push(e),
             }
-            scripts.push(script);
         }
     }
-    Ok((scripts, warnings))
+    Ok(report)
 }
 
 /// The `*.sql` files of `dir` in byte order of their names; with `recursive`, then those of each
@@ -362,10 +385,33 @@ pub(crate) mod tests {
         let err = scan(&[tmp.path().to_path_buf()], false).unwrap_err();
         assert!(
             err.to_string().starts_with(&format!(
-                "{}:2: invalid header: unknown field `colour`",
+                "{}:2: invalid header: unknown key `colour`",
                 path.display()
             )),
             "{err}"
         );
+    }
+
+    proptest::proptest! {
+        /// Files assembled from header, marker and SQL-like lines never panic the parsers, and an
+        /// error always names a line of the file.
+        #[test]
+        fn arbitrary_revision_files_never_panic(
+            lines in proptest::collection::vec(
+                proptest::prop_oneof![
+                    proptest::strategy::Just("-- revision = \"ab\"".to_string()),
+                    proptest::strategy::Just(String::new()),
+                    "-- migrate:(upgrade|downgrade|verify|x)( (sqlite|postgresql|mysql|oracle))?",
+                    "-- [a-z_]{1,12} = (\"[a-z]{0,5}\"|\\[\"[a-z]{0,3}\"\\]|true|1)",
+                    "\\PC{0,30}",
+                ],
+                0..12,
+            )
+        ) {
+            let text = lines.join("\n");
+            if let Err(Error::Script { line, .. }) = parse_revision(Path::new("x.sql"), &text) {
+                proptest::prop_assert!(line >= 1 && line <= lines.len().max(1), "line {} of {}", line, lines.len());
+            }
+        }
     }
 }

@@ -1,0 +1,339 @@
+//! Dumps of PostgreSQL and MySQL/MariaDB databases through the user's `[backup] command` or the
+//! server's own dump tool. Credentials travel in the child's environment only: a command line
+//! is visible to every user of the machine (`ps`), an environment is not.
+
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+
+use super::{create_backup_file, finish_backup, BackupRecord};
+use crate::config::{Config, DatabaseUrl, Dialect};
+use crate::error::{Error, Result};
+
+/// The dump tool retort runs when `[backup] command` is not set.
+pub(super) fn default_tool(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgresql => "pg_dump",
+        _ => "mysqldump",
+    }
+}
+
+/// The parts of a server URL a dump tool needs.
+#[derive(Debug, Default, PartialEq, Eq)]
+struct ServerTarget {
+    user: Option<String>,
+    password: Option<String>,
+    host: Option<String>,
+    port: Option<String>,
+    database: String,
+}
+
+/// Dumps the database of `url` into `dir`; `Ok(None)` when there is no way to (no command set
+/// and no dump tool on `PATH`).
+pub(super) fn dump(
+    config: &Config,
+    url: &DatabaseUrl,
+    dir: &Path,
+    trigger: &str,
+    version_rows: &[String],
+) -> Result<Option<BackupRecord>> {
+    let target = parse_server_url(url.expose_secret());
+    let mut command = match &config.backup.command {
+        Some(line) => {
+            let mut command = Command::new("sh");
+            command.arg("-c").arg(line);
+            command
+        }
+        None => match find_on_path(default_tool(url.dialect())) {
+            Some(tool) => default_command(&tool, url.dialect(), &target),
+            None => return Ok(None),
+        },
+    };
+    let described = config
+        .backup
+        .command
+        .clone()
+        .unwrap_or_else(|| default_tool(url.dialect()).to_string());
+    let stem = if target.database.is_empty() {
+        "database".to_string()
+    } else {
+        target.database.clone()
+    };
+    let (backup_path, file) = create_backup_file(dir, &stem, "sql")?;
+    set_environment(&mut command, url.dialect(), &target, &backup_path);
+    let output = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::from(file))
+        .stderr(Stdio::piped())
+        .output();
+    let failure = match output {
+        Ok(out) if out.status.success() => None,
+        Ok(out) => Some(format!(
+            "{}: {}",
+            out.status,
+            String::from_utf8_lossy(&out.stderr).trim()
+        )),
+        Err(e) => Some(e.to_string()),
+    };
+    if let Some(failure) = failure {
+        let _ = std::fs::remove_file(&backup_path);
+        return Err(Error::Backup {
+            message: format!(
+                "the backup command `{described}` failed ({failure}); nothing was changed"
+            ),
+            hint: Some(
+                "fix `command` under `[backup]` in migrate.toml, or run again with `--no-backup`"
+                    .into(),
+            ),
+        });
+    }
+    finish_backup(
+        &backup_path,
+        dir,
+        PathBuf::from(url.to_string()),
+        trigger,
+        version_rows,
+        url.dialect(),
+    )
+    .map(Some)
+}
+
+fn default_command(tool: &Path, dialect: Dialect, target: &ServerTarget) -> Command {
+    let mut command = Command::new(tool);
+    match dialect {
+        // Everything comes from PG* variables; --no-password never blocks on a prompt.
+        Dialect::Postgresql => {
+            command.arg("--no-password");
+        }
+        _ => {
+            command.arg("--single-transaction").arg("--routines");
+            if let Some(host) = &target.host {
+                command.arg(format!("--host={host}"));
+            }
+            if let Some(port) = &target.port {
+                command.arg(format!("--port={port}"));
+            }
+            if let Some(user) = &target.user {
+                command.arg(format!("--user={user}"));
+            }
+            command.arg("--").arg(&target.database);
+        }
+    }
+    command
+}
+
+/// The connection settings as the dump tools read them, plus `RETORT_*` variables for a user's
+/// command. The password is only ever in `PGPASSWORD` / `MYSQL_PWD`.
+fn set_environment(command: &mut Command, dialect: Dialect, target: &ServerTarget, out: &Path) {
+    let server_vars = match dialect {
+        Dialect::Postgresql => [
+            ("PGHOST", &target.host),
+            ("PGPORT", &target.port),
+            ("PGUSER", &target.user),
+            ("PGPASSWORD", &target.password),
+        ],
+        _ => [
+            ("MYSQL_HOST", &target.host),
+            ("MYSQL_TCP_PORT", &target.port),
+            ("MYSQL_USER", &target.user),
+            ("MYSQL_PWD", &target.password),
+        ],
+    };
+    let retort_vars = [
+        ("RETORT_DB_HOST", &target.host),
+        ("RETORT_DB_PORT", &target.port),
+        ("RETORT_DB_USER", &target.user),
+    ];
+    for (name, value) in server_vars.into_iter().chain(retort_vars) {
+        if let Some(value) = value {
+            command.env(name, value);
+        }
+    }
+    if dialect == Dialect::Postgresql {
+        command.env("PGDATABASE", &target.database);
+    }
+    command.env("RETORT_DB_NAME", &target.database);
+    command.env("RETORT_BACKUP_FILE", out);
+}
+
+fn find_on_path(tool: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .map(|dir| dir.join(tool))
+        .find(|candidate| candidate.is_file())
+}
+
+/// `scheme://[user[:password]@]host[:port]/database[?params]`, percent-decoded.
+fn parse_server_url(raw: &str) -> ServerTarget {
+    let rest = raw.split_once("://").map_or(raw, |(_, rest)| rest);
+    let rest = rest.split(['?', '#']).next().unwrap_or_default();
+    let (authority, database) = rest.split_once('/').unwrap_or((rest, ""));
+    let (credentials, host_port) = match authority.rsplit_once('@') {
+        Some((credentials, host_port)) => (Some(credentials), host_port),
+        None => (None, authority),
+    };
+    let (user, password) = match credentials {
+        Some(c) => match c.split_once(':') {
+            Some((user, password)) => (Some(user), Some(password)),
+            None => (Some(c), None),
+        },
+        None => (None, None),
+    };
+    let (host, port) = match host_port.strip_prefix('[') {
+        // IPv6 literal: [::1]:5432
+        Some(v6) => match v6.split_once(']') {
+            Some((host, port)) => (host, port.strip_prefix(':')),
+            None => (v6, None),
+        },
+        None => match host_port.rsplit_once(':') {
+            Some((host, port)) => (host, Some(port)),
+            None => (host_port, None),
+        },
+    };
+    let non_empty = |s: &str| (!s.is_empty()).then(|| percent_decode(s));
+    ServerTarget {
+        user: user.and_then(non_empty),
+        password: password.and_then(non_empty),
+        host: non_empty(host),
+        port: port.and_then(non_empty),
+        database: percent_decode(database),
+    }
+}
+
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = bytes
+            .get(i + 1..i + 3)
+            .and_then(|h| std::str::from_utf8(h).ok())
+            .and_then(|h| u8::from_str_radix(h, 16).ok());
+        match (bytes[i], hex) {
+            (b'%', Some(byte)) => {
+                out.push(byte);
+                i += 3;
+            }
+            (byte, _) => {
+                out.push(byte);
+                i += 1;
+            }
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::os::unix::fs::PermissionsExt;
+
+    use super::super::tests::config_with;
+    use super::*;
+
+    #[test]
+    fn a_user_command_gets_credentials_from_the_environment_and_its_output_is_the_dump() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_with(
+            tmp.path(),
+            r#"[backup]
+command = 'printf "%s|%s|%s|%s" "$PGPASSWORD" "$PGDATABASE" "$RETORT_DB_USER" "$*"'"#,
+        );
+        let url = DatabaseUrl::parse("postgresql://app:s3cret@127.0.0.1:5432/shop").unwrap();
+        let dir = tmp.path().join("dumps");
+        let rows = vec!["1975ea83b712".to_string()];
+        let record = dump(&config, &url, &dir, "upgrade head", &rows)
+            .unwrap()
+            .unwrap();
+        assert_eq!(
+            std::fs::read_to_string(&record.backup_path).unwrap(),
+            "s3cret|shop|app|"
+        );
+        let name = record
+            .backup_path
+            .file_name()
+            .unwrap()
+            .to_string_lossy()
+            .into_owned();
+        assert!(
+            name.starts_with("shop_") && name.ends_with(".sql"),
+            "{name}"
+        );
+        let mode = std::fs::metadata(&record.backup_path)
+            .unwrap()
+            .permissions()
+            .mode();
+        assert_eq!(mode & 0o777, 0o600);
+        assert_eq!(record.dialect, "postgresql");
+        assert_eq!(record.version_rows, rows);
+        assert!(!record.original_path.to_string_lossy().contains("s3cret"));
+        assert_eq!(BackupRecord::load(&record.backup_path).unwrap(), record);
+    }
+
+    #[test]
+    fn a_failing_command_fails_naming_it_and_leaves_no_file() {
+        let tmp = tempfile::tempdir().unwrap();
+        let config = config_with(
+            tmp.path(),
+            r#"[backup]
+command = "echo no route to host >&2; exit 3""#,
+        );
+        let url = DatabaseUrl::parse("mysql://root@127.0.0.1:3306/test").unwrap();
+        let dir = tmp.path().join("dumps");
+        let err = dump(&config, &url, &dir, "upgrade head", &[]).unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("`echo no route to host >&2; exit 3` failed"),
+            "{text}"
+        );
+        assert!(text.contains("no route to host"), "{text}");
+        assert!(text.contains("nothing was changed"), "{text}");
+        assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 0);
+    }
+
+    #[test]
+    fn server_url_parts_are_decoded() {
+        let target = parse_server_url("postgresql://app:p%40ss%3Aw@db.local:6543/shop?sslmode=off");
+        assert_eq!(
+            target,
+            ServerTarget {
+                user: Some("app".into()),
+                password: Some("p@ss:w".into()),
+                host: Some("db.local".into()),
+                port: Some("6543".into()),
+                database: "shop".into(),
+            }
+        );
+    }
+
+    #[test]
+    fn server_url_without_credentials_or_port() {
+        let target = parse_server_url("mysql://[::1]/test");
+        assert_eq!(target.user, None);
+        assert_eq!(target.password, None);
+        assert_eq!(target.host.as_deref(), Some("::1"));
+        assert_eq!(target.port, None);
+        assert_eq!(target.database, "test");
+    }
+
+    #[test]
+    fn password_goes_to_the_environment_not_the_arguments() {
+        let target = parse_server_url("mysql://root:s3cret@127.0.0.1:3306/test");
+        let mut command = default_command(Path::new("mysqldump"), Dialect::Mysql, &target);
+        set_environment(
+            &mut command,
+            Dialect::Mysql,
+            &target,
+            Path::new("/tmp/x.sql"),
+        );
+        let args: Vec<_> = command
+            .get_args()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect();
+        assert!(args.iter().all(|a| !a.contains("s3cret")), "{args:?}");
+        assert!(args.contains(&"--user=root".to_string()));
+        let pwd = command
+            .get_envs()
+            .find(|(name, _)| *name == "MYSQL_PWD")
+            .and_then(|(_, value)| value.map(|v| v.to_string_lossy().into_owned()));
+        assert_eq!(pwd.as_deref(), Some("s3cret"));
+    }
+}

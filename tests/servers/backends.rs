@@ -1,0 +1,320 @@
+//! The PostgreSQL and MySQL/MariaDB backends, driven directly through `retort::db::connect` and
+//! the `Connection` trait against the real servers.
+
+use std::time::Duration;
+
+use retort::config::{DatabaseUrl, Dialect};
+use retort::db::Value;
+
+use crate::harness::{server_url, with_database, TestDatabase};
+
+const SERVERS: [Dialect; 2] = [Dialect::Postgresql, Dialect::Mysql];
+
+/// Runs `test` once per server that is configured, each time in a fresh database.
+fn on_each_server(name: &str, test: impl Fn(&TestDatabase)) {
+    for dialect in SERVERS {
+        if let Some(db) = TestDatabase::create(dialect, name) {
+            test(&db);
+        }
+    }
+}
+
+fn connect_error(url: &str) -> String {
+    let url = DatabaseUrl::parse(url).unwrap();
+    match retort::db::connect(&url) {
+        Ok(_) => panic!("connecting to {url} should fail"),
+        Err(e) => e.to_string(),
+    }
+}
+
+#[test]
+fn execute_counts_rows_and_query_reads_them_back() {
+    on_each_server("execute_query", |db| {
+        let mut conn = db.connect();
+        conn.execute("CREATE TABLE t (id INTEGER PRIMARY KEY, name VARCHAR(20))")
+            .unwrap();
+        let inserted = conn
+            .execute("INSERT INTO t VALUES (1, 'a;b'), (2, NULL)")
+            .unwrap();
+        assert_eq!(inserted, 2, "{:?}", db.dialect);
+        let rows = conn.query("SELECT id, name FROM t ORDER BY id").unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                vec![Value::Int(1), Value::Text("a;b".into())],
+                vec![Value::Int(2), Value::Null],
+            ]
+        );
+        let err = conn.query("SELECT * FROM missing_table").unwrap_err();
+        assert!(err.message.contains("missing_table"), "{}", err.message);
+    });
+}
+
+#[test]
+fn postgres_values_map_by_type() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "pg_values") else {
+        return;
+    };
+    let mut conn = db.connect();
+    let rows = conn
+        .query(
+            "SELECT true, 7::int2, 70000::int4, 9000000000::int8, 1.5::float8, 'txt'::text, \
+             12.50::numeric, '\\x00ff'::bytea, NULL::int, DATE '2026-11-23', '{1,2}'::int[]",
+        )
+        .unwrap();
+    assert_eq!(
+        rows,
+        vec![vec![
+            Value::Bool(true),
+            Value::Int(7),
+            Value::Int(70000),
+            Value::Int(9_000_000_000),
+            Value::Real(1.5),
+            Value::Text("txt".into()),
+            Value::Text("12.50".into()),
+            Value::Bytes(vec![0, 255]),
+            Value::Null,
+            Value::Text("2026-11-23".into()),
+            Value::Text("{1,2}".into()),
+        ]]
+    );
+    // `query` prepares first, so a multi-statement string is refused, never run as one.
+    assert!(conn.query("SELECT 1; SELECT 2").is_err());
+}
+
+#[test]
+fn mysql_values_map_by_type() {
+    let Some(db) = TestDatabase::create(Dialect::Mysql, "mysql_values") else {
+        return;
+    };
+    let mut conn = db.connect();
+    conn.execute(
+        "CREATE TABLE v (b BOOL, i BIGINT, u BIGINT UNSIGNED, f DOUBLE, d DECIMAL(5,2), \
+         s VARCHAR(10), bin VARBINARY(4), dt DATE, n INT)",
+    )
+    .unwrap();
+    conn.execute(
+        "INSERT INTO v VALUES (1, -9000000000, 18446744073709551615, 1.5, 12.50, 'txt', \
+         X'00FF', '2026-11-23', NULL)",
+    )
+    .unwrap();
+    assert_eq!(
+        conn.query("SELECT * FROM v").unwrap(),
+        vec![vec![
+            Value::Int(1),
+            Value::Int(-9_000_000_000),
+            Value::Text("18446744073709551615".into()),
+            Value::Real(1.5),
+            Value::Text("12.50".into()),
+            Value::Text("txt".into()),
+            Value::Bytes(vec![0, 255]),
+            Value::Text("2026-11-23".into()),
+            Value::Null,
+        ]]
+    );
+}
+
+#[test]
+fn postgres_rolls_back_ddl_and_commits_it() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "pg_txn") else {
+        return;
+    };
+    let mut conn = db.connect();
+    conn.begin().unwrap();
+    conn.execute("CREATE TABLE gone (id int)").unwrap();
+    assert!(conn.table_exists(None, "gone").unwrap());
+    conn.rollback().unwrap();
+    assert!(!conn.table_exists(None, "gone").unwrap());
+
+    conn.begin().unwrap();
+    conn.execute("CREATE SCHEMA app").unwrap();
+    conn.execute("CREATE TABLE app.kept (id int)").unwrap();
+    conn.commit().unwrap();
+    assert!(conn.table_exists(Some("app"), "kept").unwrap());
+    assert!(!conn.table_exists(Some("public"), "kept").unwrap());
+    assert!(
+        !conn.table_exists(None, "kept").unwrap(),
+        "not on the search path"
+    );
+    // An index is not a table.
+    conn.execute("CREATE INDEX kept_idx ON app.kept (id)")
+        .unwrap();
+    assert!(!conn.table_exists(Some("app"), "kept_idx").unwrap());
+}
+
+#[test]
+fn mysql_ddl_commits_implicitly_but_data_rolls_back() {
+    let Some(db) = TestDatabase::create(Dialect::Mysql, "mysql_txn") else {
+        return;
+    };
+    let mut conn = db.connect();
+    assert!(!conn.dialect().transactional_ddl());
+    conn.begin().unwrap();
+    conn.execute("CREATE TABLE stays (id INT)").unwrap();
+    conn.rollback().unwrap();
+    assert!(
+        conn.table_exists(None, "stays").unwrap(),
+        "DDL committed implicitly"
+    );
+    assert!(conn.table_exists(Some(&db.name), "stays").unwrap());
+    assert!(!conn.table_exists(Some("mysql"), "stays").unwrap());
+
+    conn.begin().unwrap();
+    conn.execute("INSERT INTO stays VALUES (1)").unwrap();
+    conn.rollback().unwrap();
+    assert_eq!(
+        conn.query("SELECT COUNT(*) FROM stays").unwrap(),
+        vec![vec![Value::Int(0)]]
+    );
+}
+
+#[test]
+fn a_second_runner_waits_for_the_lock_and_times_out_clearly() {
+    on_each_server("lock_timeout", |db| {
+        let mut first = db.connect();
+        let mut second = db.connect();
+        let mut first_waits = 0;
+        first
+            .lock("retort_version", Duration::from_secs(5), &mut || {
+                first_waits += 1
+            })
+            .unwrap();
+        assert_eq!(first_waits, 0, "a free lock is taken without waiting");
+
+        let mut waits = 0;
+        let err = second
+            .lock("retort_version", Duration::from_millis(300), &mut || {
+                waits += 1
+            })
+            .unwrap_err();
+        assert_eq!(waits, 1, "on_wait is called once");
+        assert!(err.is_lock_timeout, "{err}");
+        assert!(err.message.contains("timed out"), "{err}");
+        assert!(err.message.contains("--lock-timeout"), "{err}");
+
+        // Another key (another version table) is a different lock.
+        second
+            .lock("other_version", Duration::from_secs(1), &mut || {})
+            .unwrap();
+        second.unlock("other_version").unwrap();
+
+        first.unlock("retort_version").unwrap();
+        second
+            .lock("retort_version", Duration::from_secs(5), &mut || {})
+            .unwrap();
+        assert!(first.unlock("retort_version").is_err(), "not held any more");
+        second.unlock("retort_version").unwrap();
+    });
+}
+
+#[test]
+fn dropping_a_connection_releases_its_lock() {
+    on_each_server("lock_drop", |db| {
+        let mut first = db.connect();
+        first
+            .lock("retort_version", Duration::from_secs(5), &mut || {})
+            .unwrap();
+        drop(first);
+        let mut second = db.connect();
+        second
+            .lock("retort_version", Duration::from_secs(10), &mut || {})
+            .unwrap();
+    });
+}
+
+/// `CREATE INDEX CONCURRENTLY` waits for every transaction open when it starts. A runner that
+/// waited for the lock inside one statement would deadlock with it; polling does not.
+#[test]
+fn create_index_concurrently_while_another_runner_waits_for_the_lock() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "pg_cic") else {
+        return;
+    };
+    let mut holder = db.connect();
+    holder.execute("CREATE TABLE big (id int)").unwrap();
+    holder
+        .execute("INSERT INTO big SELECT generate_series(1, 1000)")
+        .unwrap();
+    holder
+        .lock("retort_version", Duration::from_secs(5), &mut || {})
+        .unwrap();
+    let url = db.url.clone();
+    let waiter = std::thread::spawn(move || {
+        let mut conn = crate::harness::connect(&url);
+        let mut waited = false;
+        let result = conn.lock("retort_version", Duration::from_secs(60), &mut || {
+            waited = true
+        });
+        (result.map_err(|e| e.message), waited)
+    });
+    // Give the waiter time to start polling; correctness does not depend on it.
+    std::thread::sleep(Duration::from_millis(300));
+    holder
+        .execute("CREATE INDEX CONCURRENTLY big_id ON big (id)")
+        .unwrap();
+    holder.unlock("retort_version").unwrap();
+    let (result, _) = waiter.join().unwrap();
+    result.unwrap();
+    assert!(holder.query("SELECT 'big_id'::regclass").is_ok());
+}
+
+#[test]
+fn connection_errors_never_show_the_password() {
+    for dialect in SERVERS {
+        let Some(admin) = server_url(dialect) else {
+            continue;
+        };
+        let (scheme, rest) = admin.split_once("://").unwrap();
+        let (userinfo, host_and_path) = rest.rsplit_once('@').unwrap();
+        let user = userinfo.split(':').next().unwrap();
+        let secret = "Sup3r%40Secret";
+        // The local servers trust this user, so the password is accepted and the missing
+        // database is what fails.
+        let with_password = format!("{scheme}://{user}:{secret}@{host_and_path}");
+        // A missing database on the real server, and a port nothing listens on.
+        let missing_db = with_database(&with_password, "retort_no_such_database");
+        let wrong_port = with_database(&format!("{scheme}://{user}:{secret}@127.0.0.1:1"), "x");
+        for url in [missing_db, wrong_port] {
+            let message = connect_error(&url);
+            assert!(!message.contains("Sup3r"), "{dialect:?}: {message}");
+            assert!(!message.contains("Secret"), "{dialect:?}: {message}");
+            assert!(message.contains("cannot connect"), "{dialect:?}: {message}");
+        }
+    }
+}
+
+#[test]
+fn postgres_sslmode_and_unix_sockets() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "pg_url_forms") else {
+        return;
+    };
+    let message = connect_error(&format!("{}?sslmode=require", db.url));
+    assert!(message.contains("TLS"), "{message}");
+    assert!(message.contains("not supported in this build"), "{message}");
+    for mode in ["disable", "prefer"] {
+        let mut conn = crate::harness::connect(&format!("{}?sslmode={mode}", db.url));
+        assert_eq!(conn.query("SELECT 1").unwrap(), vec![vec![Value::Int(1)]]);
+    }
+    if std::path::Path::new("/var/run/postgresql/.s.PGSQL.5432").exists() {
+        let user = db.user();
+        for url in [
+            format!("postgresql://{user}@%2Fvar%2Frun%2Fpostgresql/{}", db.name),
+            format!("postgresql://{user}@/{}?host=/var/run/postgresql", db.name),
+        ] {
+            let mut conn = crate::harness::connect(&url);
+            assert_eq!(
+                conn.query("SELECT current_database()").unwrap(),
+                vec![vec![Value::Text(db.name.clone())]],
+                "{url}"
+            );
+        }
+    }
+}
+
+#[test]
+fn current_user_is_reported() {
+    on_each_server("current_user", |db| {
+        let user = db.connect().current_user().unwrap();
+        let expected = db.user();
+        assert!(user.starts_with(expected), "{user} vs {expected}");
+    });
+}
