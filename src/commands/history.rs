@@ -8,7 +8,7 @@ use crate::error::Result;
 pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
     let project = ctx.project()?;
     let current: Vec<String> = if args.indicate_current {
-        ctx.current_rows(&project)?
+        super::current::read_rows(ctx, &project)?
     } else {
         Vec::new()
     };
