@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Context;
+use crate::backup::{self, BackupRecord};
 use crate::cli::args::{DialectArg, DowngradeArgs, RunArgs, UpgradeArgs};
 use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::db::version_table::{read_heads, VersionTable};
@@ -123,6 +124,14 @@ fn reject_range(target: &str, command: &str) -> Result<()> {
     Ok(())
 }
 
+/// The version rows, read without creating anything: a missing file or table is base.
+pub(super) fn read_rows_if_any(url: &DatabaseUrl, table: &VersionTable) -> Result<Vec<String>> {
+    match db::connect_existing(url)? {
+        Some(mut conn) => read_heads(conn.as_mut(), table),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The version table of `config` spelled for `dialect`.
 pub(super) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
     VersionTable::new(
@@ -226,6 +235,11 @@ pub(super) fn run_online(
     }
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
+    let backup = if mode == Mode::Run {
+        take_backup(ctx, project, &url, args, direction, target, planner)?
+    } else {
+        None
+    };
     let mut conn = db::connect(&url)?;
     let report = execute(
         ctx,
@@ -265,13 +279,40 @@ pub(super) fn run_online(
                 Ok(r) => r.error.clone(),
                 Err(e) => Some(e.to_string()),
             },
-            backup: None,
+            backup: backup.as_ref().and_then(|b| serde_json::to_value(b).ok()),
         };
         write_report(path, &document)?;
     }
     let report = report?;
     summarize(&ctx.printer, &report, mode);
     report.into_result().map(|_| 0)
+}
+
+/// Backs the database up before a run that will change it (`crate::backup` decides where,
+/// and what `--no-backup` and `[backup]` mean). A run with nothing to do takes no backup.
+fn take_backup(
+    ctx: &Context,
+    project: &Project,
+    url: &DatabaseUrl,
+    args: &RunArgs,
+    direction: Direction,
+    target: &str,
+    planner: &dyn Fn(&[String]) -> Result<Plan>,
+) -> Result<Option<BackupRecord>> {
+    let rows = read_rows_if_any(url, &version_table(&project.config, url.dialect()))?;
+    // An unplannable state fails the run itself, with its own message, right after.
+    let changes = planner(&rows).map_or(true, |plan| plan.purge || !plan.steps.is_empty());
+    if !changes {
+        return Ok(None);
+    }
+    backup::backup_before_change(
+        &project.config,
+        url,
+        &format!("{} {target}", direction.name()),
+        &rows,
+        args.no_backup,
+        &ctx.printer,
+    )
 }
 
 fn execute(
@@ -313,10 +354,7 @@ fn dry_run(
     table: &VersionTable,
     planner: &dyn Fn(&[String]) -> Result<Plan>,
 ) -> Result<u8> {
-    let rows = match db::connect_existing(url)? {
-        Some(mut conn) => read_heads(conn.as_mut(), table)?,
-        None => Vec::new(),
-    };
+    let rows = read_rows_if_any(url, table)?;
     let plan = planner(&rows)?;
     let dialect = url.dialect();
     let steps = prepare(&plan, &project.scripts, dialect)?;
