@@ -34,6 +34,8 @@ pub struct LiveSink<'c> {
     tables_ready: bool,
     in_transaction: bool,
     rehearse: bool,
+    /// A `started` audit row of the current step exists and must be completed, not added.
+    started_row: bool,
 }
 
 fn database_error(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
@@ -53,6 +55,7 @@ impl<'c> LiveSink<'c> {
             tables_ready: false,
             in_transaction: false,
             rehearse,
+            started_row: false,
         }
     }
 
@@ -113,14 +116,28 @@ impl<'c> LiveSink<'c> {
         Ok(())
     }
 
+    /// Records the step's outcome: completes its `started` row if one was written (and
+    /// survived), else adds the row.
     fn write_audit(&mut self, entry: &AuditEntry) -> Result<()> {
+        let context = || {
+            format!(
+                "cannot record the audit row in `{}`",
+                self.audit.display_name()
+            )
+        };
+        if std::mem::take(&mut self.started_row) {
+            let updated = self
+                .conn
+                .execute(&self.audit.finish_audit_sql(entry))
+                .map_err(|e| database_error(context())(e))?;
+            if updated > 0 {
+                return Ok(());
+            }
+        }
         self.conn
             .execute(&self.audit.insert_audit_sql(entry))
             .map(|_| ())
-            .map_err(database_error(format!(
-                "cannot record the audit row in `{}`",
-                self.audit.display_name()
-            )))
+            .map_err(|e| database_error(context())(e))
     }
 
     /// Ends a rehearsal: everything it did is rolled back.
@@ -153,6 +170,16 @@ impl Sink for LiveSink<'_> {
         }
         self.ensure_tables()?;
         read_existing_heads(&mut *self.conn, &self.table).map(Some)
+    }
+
+    fn record_start(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()> {
+        let recoverable = step.transactional && self.conn.dialect().transactional_ddl();
+        if recoverable || self.rehearse {
+            return Ok(());
+        }
+        self.write_audit(entry)?;
+        self.started_row = true;
+        Ok(())
     }
 
     fn abandon_step(&mut self) -> Result<()> {
@@ -514,5 +541,30 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn non_transactional_revision_runs_outside_a_transaction_and_leaves_one_audit_row() {
+        let mut vacuum = script("a", &[], "CREATE TABLE t1 (x INTEGER);\nVACUUM", None);
+        vacuum.transactional = false;
+        let mut broken = script("b", &["a"], "CREATE TABLE t2 (x INTEGER);\nSELEC 1", None);
+        broken.transactional = false;
+        let scripts = [vacuum, broken];
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = SqliteConnection::open_path(Some(&dir.path().join("n.db")), true).unwrap();
+        // VACUUM fails inside a transaction, so this passing shows none was open.
+        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        let err = report.failure.unwrap();
+        assert!(err.to_string().contains("`b`"), "{err}");
+        assert!(err.hint().unwrap_or_default().contains("not transactional"));
+        assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["a"]);
+        // Without a transaction, what ran before the failing statement stays.
+        assert!(tables(&mut conn).contains(&"t2".to_string()));
+        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        let outcomes: Vec<_> = audit
+            .iter()
+            .map(|e| (e.revision.as_str(), e.outcome.as_str()))
+            .collect();
+        assert_eq!(outcomes, [("a", "success"), ("b", "failed")]);
     }
 }

@@ -226,6 +226,10 @@ pub trait Sink {
     /// the version rows it read inside the transaction, so a concurrent runner's progress is
     /// seen before anything runs; an offline sink returns `None`.
     fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>>;
+    /// Called once a step is about to run. Where the step cannot be rolled back (not
+    /// transactional, or DDL that commits implicitly), a live sink records a `started` audit
+    /// row first, so a run that dies in the middle leaves a trace.
+    fn record_start(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()>;
     /// Gives up a step that has not run anything (the rows changed under it): roll back.
     fn abandon_step(&mut self) -> Result<()>;
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
@@ -327,9 +331,7 @@ fn run_steps(
             }
         }
         progress.step_started(prepared, index, steps.len());
-        let started_at = now_rfc3339();
         let clock = Instant::now();
-        let outcome = run_one(prepared, sink);
         let mut entry = AuditEntry {
             id: 0,
             revision: prepared.label(),
@@ -337,12 +339,17 @@ fn run_steps(
             heads_before: expected.clone(),
             heads_after: prepared.step.heads_after.clone(),
             checksum: prepared.checksum.clone(),
-            started_at,
-            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
-            outcome: "success".to_string(),
+            started_at: now_rfc3339(),
+            duration_ms: 0,
+            outcome: "started".to_string(),
             error: None,
             applied_by: input.applied_by.clone(),
         };
+        let outcome = sink
+            .record_start(prepared, &entry)
+            .and_then(|()| run_one(prepared, sink));
+        entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        entry.outcome = "success".to_string();
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
         if let Err(err) = &outcome {
             entry.outcome = "failed".to_string();

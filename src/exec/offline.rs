@@ -98,6 +98,10 @@ impl Sink for OfflineSink {
         Ok(None)
     }
 
+    fn record_start(&mut self, _step: &PreparedStep, _entry: &AuditEntry) -> Result<()> {
+        Ok(())
+    }
+
     fn abandon_step(&mut self) -> Result<()> {
         self.script.steps.pop();
         Ok(())
