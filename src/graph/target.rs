@@ -729,3 +729,14 @@ impl RevisionGraph {
         self.by_id.contains_key(name) || self.by_label.contains_key(name)
     }
 }
+
+impl RevisionGraph {
+    /// Whether `ancestor` lies below `of` (through `down_revision` or dependencies); both are
+    /// full ids. A revision is not its own ancestor.
+    pub fn is_ancestor(&self, ancestor: &str, of: &str) -> bool {
+        match (self.index_of(ancestor), self.index_of(of)) {
+            (Some(a), Some(o)) if a != o => self.ancestors(&[o]).contains(a),
+            _ => false,
+        }
+    }
+}

@@ -103,18 +103,31 @@ impl HeaderLines {
         }
     }
 
-    /// The 1-based file line holding byte `offset` of the TOML text.
-    fn file_line(&self, offset: usize) -> usize {
+    /// The 0-based header line holding byte `offset` of the TOML text.
+    fn header_line(&self, offset: usize) -> usize {
         let bytes = self.toml.as_bytes();
-        let header_line = bytes[..offset.min(bytes.len())]
+        bytes[..offset.min(bytes.len())]
             .iter()
             .filter(|b| **b == b'\n')
-            .count();
+            .count()
+    }
+
+    /// The 1-based file line holding byte `offset` of the TOML text.
+    fn file_line(&self, offset: usize) -> usize {
         self.file_lines
-            .get(header_line)
+            .get(self.header_line(offset))
             .or(self.file_lines.last())
             .copied()
             .unwrap_or(1)
+    }
+
+    /// The TOML text of the line holding byte `offset`, trimmed.
+    fn source(&self, offset: usize) -> &str {
+        self.toml
+            .lines()
+            .nth(self.header_line(offset))
+            .unwrap_or("")
+            .trim()
     }
 }
 
@@ -131,6 +144,10 @@ pub fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
     let raw: RawHeader = toml::from_str(&lines.toml).map_err(|e| {
         let line = e.span().map_or(1, |span| lines.file_line(span.start));
         let mut message = format!("invalid header: {}", toml_error_message(&e));
+        // Syntax errors do not say where; quote the line (key errors already name the key).
+        if let Some(span) = e.span().filter(|_| !message.contains(" key `")) {
+            message.push_str(&format!(" in `{}`", lines.source(span.start)));
+        }
         if message.contains("expected `.`, `=`") {
             message.push_str(
                 "; header lines are TOML `key = value` pairs, so put a blank line between the \
@@ -173,13 +190,15 @@ pub fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
     let branch_labels = optional_list(&raw.branch_labels, "branch_labels", &at, &error)?;
     if let (Some(value), Some(bad)) = (
         &raw.branch_labels,
-        branch_labels.iter().find(|l| !is_valid_label(l)),
+        // Labels appear in targets (`label@head`; `label-2` would read as relative), so they
+        // follow the rules of ids, as `retort revision --branch-label` does.
+        branch_labels.iter().find(|l| id::validate(l).is_err()),
     ) {
         return Err(error(
             at(&value.span()),
             format!(
-                "branch label `{bad}` is not usable as a target; use letters, digits, `_` and `-` \
-                 (no spaces, `@` or `:`)"
+                "branch label `{bad}` must be 1 to 32 letters, digits and `_`, as it is used in targets \
+                 such as `{bad}@head`"
             ),
         ));
     }
@@ -295,14 +314,6 @@ fn check_references(ids: &[String], revision: &str, key: &str) -> Result<(), Str
         }
     }
     Ok(())
-}
-
-/// Labels are used in targets (`label@head`, `label@-1`), so they must not contain target syntax.
-fn is_valid_label(label: &str) -> bool {
-    !label.is_empty()
-        && label
-            .chars()
-            .all(|c| c.is_alphanumeric() || c == '_' || c == '-' || c == '.')
 }
 
 fn describe(value: &Value) -> String {
@@ -428,7 +439,7 @@ mod tests {
             parse("-- revision = \"ab\"\n-- message = 'x\n")
                 .unwrap_err()
                 .to_string(),
-            "v/abc.sql:2: invalid header: invalid literal string"
+            "v/abc.sql:2: invalid header: invalid literal string in `message = 'x`"
         );
     }
 
@@ -602,13 +613,13 @@ mod tests {
 
     #[test]
     fn labels_with_target_syntax_are_rejected() {
-        for label in ["a@b", "a:b", "a b", "x+1"] {
+        for label in ["a@b", "a:b", "a b", "x+1", "release-2", "v1.2"] {
             let text = format!("-- revision = \"m\"\n-- branch_labels = [\"{label}\"]\n");
             let (line, message) = failure(&text);
             assert_eq!(line, 2);
             assert!(message.contains(&format!("`{label}`")), "{message}");
         }
-        parse("-- revision = \"m\"\n-- branch_labels = [\"billing-v2\", \"core_1\"]\n").unwrap();
+        parse("-- revision = \"m\"\n-- branch_labels = [\"billing_v2\", \"Core1\"]\n").unwrap();
     }
 
     proptest! {

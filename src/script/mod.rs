@@ -134,8 +134,16 @@ pub fn scan_all(locations: &[PathBuf], recursive: bool) -> Result<ScanReport> {
     for location in locations.iter().filter(|l| l.is_dir()) {
         for path in list_sql_files(location, recursive)? {
             // Overlapping locations reach one file twice; Alembic warns and loads it once.
-            let canonical = std::fs::canonicalize(&path)
-                .map_err(|e| Error::io("resolve revision file", &path, e))?;
+            let canonical = match std::fs::canonicalize(&path) {
+                Ok(canonical) => canonical,
+                // e.g. a dangling symlink: a bad file, not a reason to stop.
+                Err(e) => {
+                    report
+                        .errors
+                        .push(Error::io("resolve revision file", &path, e));
+                    continue;
+                }
+            };
             if !loaded.insert(canonical) {
                 report.warnings.push(Warning {
                     path,
@@ -372,6 +380,34 @@ pub(crate) mod tests {
             message,
             "not valid UTF-8 (first bad byte at offset 65); save the file as UTF-8"
         );
+    }
+
+    #[test]
+    fn scan_all_collects_every_bad_file_and_keeps_the_good_ones() {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), "a1_x.sql", b"-- revision = 1\n");
+        write(tmp.path(), "b1_x.sql", revision_text("b1").as_bytes());
+        write(tmp.path(), "c1_x.sql", b"\xff");
+        std::os::unix::fs::symlink(tmp.path().join("gone"), tmp.path().join("d1_x.sql")).unwrap();
+        let report = scan_all(&[tmp.path().to_path_buf()], false).unwrap();
+        assert_eq!(ids(&report.scripts), ["b1"]);
+        let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
+        assert_eq!(errors.len(), 3, "{errors:?}");
+        assert!(
+            errors[0].contains("a1_x.sql:1: `revision` must be a string"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[1].contains("c1_x.sql:1: not valid UTF-8"),
+            "{errors:?}"
+        );
+        assert!(
+            errors[2].starts_with("cannot resolve revision file"),
+            "{errors:?}"
+        );
+        // `scan` stops at the first.
+        let err = scan(&[tmp.path().to_path_buf()], false).unwrap_err();
+        assert_eq!(err.to_string(), errors[0]);
     }
 
     #[test]
