@@ -719,3 +719,35 @@ fn log_lists_the_audit_trail_newest_first() {
     assert_eq!(text.lines().count(), 1, "{text}");
     assert!(text.contains("stamp"), "{text}");
 }
+
+#[test]
+fn check_reports_an_applied_revision_whose_file_changed() {
+    let p = TestProject::new();
+    p.chain(2);
+    p.ok(&["upgrade", "heads"]);
+    p.ok(&["check"]);
+    // Comments and line endings do not count as a change.
+    let path = p.path().join("migrations/versions/r001_rev.sql");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace('\n', "\r\n").replace(
+            "-- migrate:upgrade\r\n",
+            "-- migrate:upgrade\r\n-- reviewed\r\n",
+        ),
+    )
+    .unwrap();
+    p.ok(&["check"]);
+    std::fs::write(&path, text.replace("VALUES (0)", "VALUES (1)")).unwrap();
+    let out = p.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("r001") && all.contains("r001_rev.sql"),
+        "{all}"
+    );
+}
