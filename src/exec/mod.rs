@@ -347,7 +347,7 @@ fn run_steps(
         };
         let outcome = sink
             .record_start(prepared, &entry)
-            .and_then(|()| run_one(prepared, sink));
+            .and_then(|()| run_one(prepared, input.dialect, sink));
         entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
         entry.outcome = "success".to_string();
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
@@ -381,8 +381,60 @@ fn run_steps(
     Ok(())
 }
 
+/// What a failure after the first `ran` statements leaves behind, for the hint: all rolled
+/// back, or which statements stayed because they could not be rolled back.
+fn aftermath(prepared: &PreparedStep, dialect: Dialect, ran: usize) -> String {
+    let ran = &prepared.statements[..ran.min(prepared.statements.len())];
+    let (stayed, why) = if !prepared.transactional {
+        (
+            ran,
+            "the revision is not transactional (`transactional = false`)",
+        )
+    } else if !dialect.transactional_ddl() {
+        // MySQL commits implicitly at every DDL statement: all up to the last one stays.
+        let last_ddl = ran.iter().rposition(|s| is_ddl(&s.sql));
+        (
+            last_ddl.map_or(&ran[..0], |i| &ran[..=i]),
+            "MySQL commits DDL implicitly",
+        )
+    } else {
+        (&ran[..0], "")
+    };
+    if stayed.is_empty() {
+        return "its changes were rolled back; the database is at the last revision that succeeded"
+            .to_string();
+    }
+    let list: Vec<String> = stayed
+        .iter()
+        .map(|s| {
+            let first = s.sql.lines().next().unwrap_or_default();
+            let short: String = first.chars().take(80).collect();
+            let more = if short.len() < s.sql.len() { "…" } else { "" };
+            format!("`{short}{more}` (line {})", s.line)
+        })
+        .collect();
+    format!(
+        "{why}, so these statements took effect and were not rolled back: {}; the version table still records the last revision that succeeded, so undo them by hand (or make the revision safe to re-run) before running again",
+        list.join(", ")
+    )
+}
+
+/// Statements that MySQL commits implicitly (the DDL verbs).
+fn is_ddl(sql: &str) -> bool {
+    let verb: String = sql
+        .trim_start()
+        .chars()
+        .take_while(char::is_ascii_alphabetic)
+        .collect::<String>()
+        .to_ascii_uppercase();
+    matches!(
+        verb.as_str(),
+        "CREATE" | "ALTER" | "DROP" | "RENAME" | "TRUNCATE"
+    )
+}
+
 /// The body of one step: statements, verify queries, version-table ops.
-fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
+fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Result<()> {
     let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
         Error::Migration {
             revision: prepared.label(),
@@ -394,28 +446,27 @@ fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
             hint,
         }
     };
-    let rolled_back = if prepared.transactional {
-        "its changes were rolled back; the database is at the last revision that succeeded"
-    } else {
-        "the revision is not transactional (`transactional = false`): statements before this one stay applied"
-    };
     for (index, statement) in prepared.statements.iter().enumerate() {
         sink.execute(&statement.sql).map_err(|e| {
             fail(
                 index,
                 statement,
                 e.message,
-                Some(format!("fix the statement and run again; {rolled_back}")),
+                Some(format!(
+                    "fix the statement and run again; {}",
+                    aftermath(prepared, dialect, index)
+                )),
             )
         })?;
     }
+    let rolled_back = aftermath(prepared, dialect, prepared.statements.len());
     for (index, statement) in prepared.verify.iter().enumerate() {
         let ok = sink.verify(&statement.sql).map_err(|e| {
             fail(
                 index,
                 statement,
                 format!("verify query failed: {}", e.message),
-                Some(rolled_back.to_string()),
+                Some(rolled_back.clone()),
             )
         })?;
         if !ok {
@@ -557,5 +608,27 @@ pub(crate) mod tests {
             text.contains("`a`") && text.contains("irreversible"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn mysql_failure_names_the_statements_its_implicit_commits_kept() {
+        let scripts = [script(
+            "a",
+            &[],
+            "CREATE TABLE t (x INTEGER);\nINSERT INTO t VALUES (1);\nINSERT INTO nope VALUES (1)",
+            None,
+        )];
+        let plan = chain_plan(None, &["a"]);
+        let steps = prepare(&plan, &scripts, Dialect::Mysql).unwrap();
+        let hint = aftermath(&steps[0], Dialect::Mysql, 2);
+        assert!(
+            hint.contains("`CREATE TABLE t (x INTEGER)` (line 8)"),
+            "{hint}"
+        );
+        assert!(
+            !hint.contains("INSERT"),
+            "DML after the last DDL is rolled back: {hint}"
+        );
+        assert!(aftermath(&steps[0], Dialect::Postgresql, 2).contains("rolled back"));
     }
 }
