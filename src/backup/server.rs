@@ -9,11 +9,16 @@ use super::{create_backup_file, finish_backup, BackupRecord};
 use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
-/// The dump tool retort runs when `[backup] command` is not set.
-pub(super) fn default_tool(dialect: Dialect) -> &'static str {
+/// The dump tools retort looks for when `[backup] command` is not set, as named in messages.
+pub(super) fn default_tool(dialect: Dialect) -> String {
+    default_tools(dialect).join("` or `")
+}
+
+/// The dump tools to look for, in order (MariaDB renamed `mysqldump` to `mariadb-dump`).
+fn default_tools(dialect: Dialect) -> &'static [&'static str] {
     match dialect {
-        Dialect::Postgresql => "pg_dump",
-        _ => "mysqldump",
+        Dialect::Postgresql => &["pg_dump"],
+        _ => &["mysqldump", "mariadb-dump"],
     }
 }
 
@@ -43,16 +48,18 @@ pub(super) fn dump(
             command.arg("-c").arg(line);
             command
         }
-        None => match find_on_path(default_tool(url.dialect())) {
+        None => match default_tools(url.dialect())
+            .iter()
+            .find_map(|t| find_on_path(t))
+        {
             Some(tool) => default_command(&tool, url.dialect(), &target),
             None => return Ok(None),
         },
     };
-    let described = config
-        .backup
-        .command
-        .clone()
-        .unwrap_or_else(|| default_tool(url.dialect()).to_string());
+    let described = match &config.backup.command {
+        Some(line) => line.clone(),
+        None => command.get_program().to_string_lossy().into_owned(),
+    };
     let stem = if target.database.is_empty() {
         "database".to_string()
     } else {

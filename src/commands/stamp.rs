@@ -64,6 +64,7 @@ pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
         Direction::Stamp,
         &args.revisions.join(" "),
         Mode::Run,
+        false,
         &planner,
     )
 }

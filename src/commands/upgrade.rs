@@ -19,6 +19,7 @@ use crate::exec::{prepare, PreparedStep, Progress, RunReport, StepReport};
 use crate::graph::Plan;
 use crate::output::Printer;
 use crate::project::Project;
+use crate::verify::{self, VerifyReport};
 
 /// Which command is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -74,6 +75,7 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
         Direction::Upgrade,
         &target,
         mode,
+        args.verify,
         &planner,
     )
 }
@@ -108,6 +110,7 @@ pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
         Direction::Downgrade,
         &target,
         mode,
+        false,
         &planner,
     )
 }
@@ -217,6 +220,7 @@ pub(super) fn run_online(
     direction: Direction,
     target: &str,
     mode: Mode,
+    verify: bool,
     planner: &dyn Fn(&[String]) -> Result<Plan>,
 ) -> Result<u8> {
     let config = &project.config;
@@ -233,13 +237,22 @@ pub(super) fn run_online(
             ),
         });
     }
-    let started_at = chrono::Utc::now();
-    let clock = Instant::now();
     let backup = if mode == Mode::Run {
-        take_backup(ctx, project, &url, args, direction, target, planner)?
+        let trigger = format!("{} {target}", direction.name());
+        backup_if_changing(
+            ctx,
+            project,
+            &url,
+            &table,
+            &trigger,
+            args.no_backup,
+            planner,
+        )?
     } else {
         None
     };
+    let started_at = chrono::Utc::now();
+    let clock = Instant::now();
     let mut conn = db::connect(&url)?;
     let report = execute(
         ctx,
@@ -250,6 +263,11 @@ pub(super) fn run_online(
         mode == Mode::Rehearse,
         planner,
     );
+    // `--verify` checks the database the run left behind, on the same connection.
+    let checks = match (&report, verify) {
+        (Ok(r), true) if r.failure.is_none() => Some(verify::run_checks(conn.as_mut())?),
+        _ => None,
+    };
     if let Some(path) = &args.report {
         let document = ReportDocument {
             command: direction.name(),
@@ -279,38 +297,59 @@ pub(super) fn run_online(
                 Ok(r) => r.error.clone(),
                 Err(e) => Some(e.to_string()),
             },
-            backup: backup.as_ref().and_then(|b| serde_json::to_value(b).ok()),
+            backup: backup.as_ref(),
+            verify: checks.as_ref(),
         };
         write_report(path, &document)?;
     }
     let report = report?;
     summarize(&ctx.printer, &report, mode);
-    report.into_result().map(|_| 0)
+    report.into_result()?;
+    match checks {
+        Some(checks) => {
+            for line in checks.text_lines() {
+                ctx.printer.status(line);
+            }
+            if checks.ok {
+                Ok(0)
+            } else {
+                Err(Error::CheckFailed {
+                    message: format!(
+                        "the migration succeeded, but verify found {} problem(s) in the database",
+                        checks.problem_count()
+                    ),
+                })
+            }
+        }
+        None => Ok(0),
+    }
 }
 
-/// Backs the database up before a run that will change it (`crate::backup` decides where,
-/// and what `--no-backup` and `[backup]` mean). A run with nothing to do takes no backup.
-fn take_backup(
+/// Backs the database up when the plan would change it (SPEC: before every upgrade, downgrade
+/// and stamp). A database that does not exist yet holds nothing to lose.
+fn backup_if_changing(
     ctx: &Context,
     project: &Project,
     url: &DatabaseUrl,
-    args: &RunArgs,
-    direction: Direction,
-    target: &str,
+    table: &VersionTable,
+    trigger: &str,
+    no_backup: bool,
     planner: &dyn Fn(&[String]) -> Result<Plan>,
 ) -> Result<Option<BackupRecord>> {
-    let rows = read_rows_if_any(url, &version_table(&project.config, url.dialect()))?;
-    // An unplannable state fails the run itself, with its own message, right after.
-    let changes = planner(&rows).map_or(true, |plan| plan.purge || !plan.steps.is_empty());
-    if !changes {
+    let Some(mut conn) = db::connect_existing(url)? else {
+        return Ok(None);
+    };
+    let rows = read_heads(conn.as_mut(), table)?;
+    drop(conn);
+    if planner(&rows)?.steps.is_empty() {
         return Ok(None);
     }
     backup::backup_before_change(
         &project.config,
         url,
-        &format!("{} {target}", direction.name()),
+        trigger,
         &rows,
-        args.no_backup,
+        no_backup,
         &ctx.printer,
     )
 }
@@ -438,8 +477,10 @@ struct ReportDocument<'a> {
     heads_after: &'a [String],
     steps: &'a [StepReport],
     error: Option<String>,
-    /// The backup taken before the run (filled by `crate::backup`), if any.
-    backup: Option<serde_json::Value>,
+    /// The backup taken before the run, if any.
+    backup: Option<&'a BackupRecord>,
+    /// `--verify`: integrity and referential checks after the run.
+    verify: Option<&'a VerifyReport>,
 }
 
 fn write_report(path: &Path, document: &ReportDocument<'_>) -> Result<()> {

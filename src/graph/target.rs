@@ -61,7 +61,12 @@ impl RevError {
                     )),
                 }
             }
-            RevError::Revision(message) => Error::resolution(message),
+            RevError::Revision(message) => {
+                let hint = (message == "Ambiguous walk").then(|| {
+                    "a relative step cannot choose between the parents of a merge or the branches of a branch point; name the revision to go to, or use `<label>@-N`".to_string()
+                });
+                Error::Resolution { message, hint }
+            }
             RevError::RangeNotAncestor { lower, upper } => {
                 let start = wording.start.clone().unwrap_or(lower);
                 let end = wording.end.clone().unwrap_or(upper);
