@@ -72,10 +72,12 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
         ctx,
         &project,
         &args.run,
-        Direction::Upgrade,
-        &target,
-        mode,
-        args.verify,
+        OnlineRun {
+            direction: Direction::Upgrade,
+            target: &target,
+            mode,
+            verify: args.verify,
+        },
         &planner,
     )
 }
@@ -107,10 +109,12 @@ pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
         ctx,
         &project,
         &args.run,
-        Direction::Downgrade,
-        &target,
-        mode,
-        false,
+        OnlineRun {
+            direction: Direction::Downgrade,
+            target: &target,
+            mode,
+            verify: false,
+        },
         &planner,
     )
 }
@@ -212,17 +216,30 @@ pub(super) enum Mode {
     Rehearse,
 }
 
+/// What an online run is asked to do, beyond its `RunArgs`.
+pub(super) struct OnlineRun<'a> {
+    pub(super) direction: Direction,
+    /// The target as typed, for messages, backups and the report.
+    pub(super) target: &'a str,
+    pub(super) mode: Mode,
+    /// `upgrade --verify`: integrity checks after the run.
+    pub(super) verify: bool,
+}
+
 /// Options of an online run that `stamp` shares with upgrade/downgrade.
 pub(super) fn run_online(
     ctx: &Context,
     project: &Project,
     args: &RunArgs,
-    direction: Direction,
-    target: &str,
-    mode: Mode,
-    verify: bool,
+    run: OnlineRun<'_>,
     planner: &dyn Fn(&[String]) -> Result<Plan>,
 ) -> Result<u8> {
+    let OnlineRun {
+        direction,
+        target,
+        mode,
+        verify,
+    } = run;
     let config = &project.config;
     let url = ctx.database_url(config)?;
     let table = version_table(config, url.dialect());

@@ -855,11 +855,11 @@ mod properties {
             let rows: Vec<String> = rows.into_iter().map(String::from).collect();
             let _ = g.plan_upgrade(&rows, &target);
             let _ = g.plan_downgrade(&rows, &target);
-            let _ = g.plan_stamp(&rows, &[target.clone()], false);
+            let _ = g.plan_stamp(&rows, std::slice::from_ref(&target), false);
             let _ = g.resolve(&target);
             let _ = g.history(Some(&target));
             let _ = g.offline_start(&target);
-            let _ = g.new_revision_parents(&[target.clone()], true);
+            let _ = g.new_revision_parents(std::slice::from_ref(&target), true);
         }
 
         #[test]
