@@ -475,6 +475,12 @@ fn summarize(printer: &Printer, report: &RunReport, mode: Mode) {
             "nothing to do: the database is at {}",
             describe_heads(&report.heads_after)
         ));
+    } else if report.failure.is_none() && printer.is_interactive() {
+        // The progress bar clears itself; say where the run ended.
+        printer.status(format!(
+            "done: {ok} step(s); the database is at {}",
+            describe_heads(&report.heads_after)
+        ));
     }
 }
 
