@@ -5,6 +5,10 @@
 //! step's transaction: on SQLite that transaction holds the write lock (`BEGIN IMMEDIATE`), so
 //! a runner that sees rows it did not expect knows another runner got there first and plans
 //! again. A rehearsal runs every step inside one transaction and rolls it back at the end.
+//!
+//! A `transactional = false` step cannot hold SQLite's write lock while it runs (that is its
+//! point), so two SQLite runners reaching the same such step at the same moment could both run
+//! it; on PostgreSQL and MySQL the session lock taken by `lock()` covers it.
 
 use std::time::Duration;
 
