@@ -436,7 +436,7 @@ pub(crate) mod tests {
             "{errors:?}"
         );
         assert!(
-            errors[2].starts_with("cannot resolve revision file"),
+            errors[2].starts_with("cannot read revision file `") && errors[2].contains("d1_x.sql"),
             "{errors:?}"
         );
         // `scan` stops at the first.
