@@ -196,37 +196,14 @@ fn parse_server_url(raw: &str) -> ServerTarget {
             None => (host_port, None),
         },
     };
-    let non_empty = |s: &str| (!s.is_empty()).then(|| percent_decode(s));
+    let non_empty = |s: &str| (!s.is_empty()).then(|| crate::config::url::percent_decode(s));
     ServerTarget {
         user: user.and_then(non_empty),
         password: password.and_then(non_empty),
         host: non_empty(host),
         port: port.and_then(non_empty),
-        database: percent_decode(database),
+        database: crate::config::url::percent_decode(database),
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

@@ -11,7 +11,8 @@ use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
 
-use super::{lock_id, scrub_password, Connection, DbError, Value};
+use super::server::{lock_id, scrub_password};
+use super::{Connection, DbError, Value};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
@@ -86,7 +87,7 @@ fn parse_opts(raw_url: &str) -> Result<Opts, String> {
         None => ("", authority),
     };
     let url = if host.to_ascii_lowercase().starts_with("%2f") {
-        let socket = super::percent_decode(host);
+        let socket = crate::config::url::percent_decode(host);
         let separator = if tail.contains('?') { '&' } else { '?' };
         let tail = if tail.is_empty() { "/" } else { tail };
         format!("mysql://{userinfo}localhost{tail}{separator}socket={socket}")

@@ -16,7 +16,8 @@ use postgres::config::SslMode;
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::{lock_id, scrub_password, Connection, DbError, Value};
+use super::server::{lock_id, scrub_password};
+use super::{Connection, DbError, Value};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
