@@ -1,10 +1,9 @@
 //! `current [--verbose] [--json]`: the database's current revision(s). Read-only: a missing
 //! database file or version table means base and is never created.
 
-use super::upgrade::{check_rows_known, version_table};
+use super::upgrade::{check_rows_known, read_rows_if_any, version_table};
 use super::Context;
 use crate::cli::args::JsonArgs;
-use crate::db::{self, version_table::read_heads};
 use crate::display::LineParts;
 use crate::error::Result;
 use crate::project::Project;
@@ -25,13 +24,7 @@ pub(super) fn current_line(project: &Project, id: &str) -> String {
 /// The version rows of the project's database, read without creating anything.
 pub(super) fn read_rows(ctx: &Context, project: &Project) -> Result<Vec<String>> {
     let url = ctx.database_url(&project.config)?;
-    let rows = match db::connect_existing(&url)? {
-        Some(mut conn) => read_heads(
-            conn.as_mut(),
-            &version_table(&project.config, url.dialect()),
-        )?,
-        None => Vec::new(),
-    };
+    let rows = read_rows_if_any(&url, &version_table(&project.config, url.dialect()))?;
     check_rows_known(project, &rows)?;
     Ok(rows)
 }

@@ -131,6 +131,14 @@ fn reject_range(target: &str, command: &str) -> Result<()> {
     Ok(())
 }
 
+/// The version rows, read without creating anything: a missing file or table is base.
+pub(super) fn read_rows_if_any(url: &DatabaseUrl, table: &VersionTable) -> Result<Vec<String>> {
+    match db::connect_existing(url)? {
+        Some(mut conn) => read_heads(conn.as_mut(), table),
+        None => Ok(Vec::new()),
+    }
+}
+
 /// The version table of `config` spelled for `dialect`.
 pub(super) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
     VersionTable::new(
@@ -402,10 +410,7 @@ fn dry_run(
     table: &VersionTable,
     planner: &dyn Fn(&[String]) -> Result<Plan>,
 ) -> Result<u8> {
-    let rows = match db::connect_existing(url)? {
-        Some(mut conn) => read_heads(conn.as_mut(), table)?,
-        None => Vec::new(),
-    };
+    let rows = read_rows_if_any(url, table)?;
     let plan = planner(&rows)?;
     let dialect = url.dialect();
     let steps = prepare(&plan, &project.scripts, dialect)?;
@@ -468,6 +473,12 @@ fn summarize(printer: &Printer, report: &RunReport, mode: Mode) {
     } else if report.steps.is_empty() && report.failure.is_none() {
         printer.status(format!(
             "nothing to do: the database is at {}",
+            describe_heads(&report.heads_after)
+        ));
+    } else if report.failure.is_none() && printer.is_interactive() {
+        // The progress bar clears itself; say where the run ended.
+        printer.status(format!(
+            "done: {ok} step(s); the database is at {}",
             describe_heads(&report.heads_after)
         ));
     }

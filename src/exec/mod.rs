@@ -227,19 +227,16 @@ pub trait Sink {
     /// the version rows it read inside the transaction, so a concurrent runner's progress is
     /// seen before anything runs; an offline sink returns `None`.
     fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>>;
+    /// Called once a step is about to run. Where the step cannot be rolled back (not
+    /// transactional, or DDL that commits implicitly), a live sink records a `started` audit
+    /// row first, so a run that dies in the middle leaves a trace.
+    fn record_start(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()>;
     /// Gives up a step that has not run anything (the rows changed under it): roll back.
     fn abandon_step(&mut self) -> Result<()>;
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
     /// Runs a verify query; `Ok(false)` when its first row's first column is not truthy.
     fn verify(&mut self, sql: &str) -> Result<bool, DbError>;
     fn version_op(&mut self, op: &VersionOp) -> Result<()>;
-    /// Called before the step's first statement with its audit row (outcome `started`). Where
-    /// the step cannot be rolled back (MySQL DDL, `transactional = false`), a live sink records
-    /// the row now, so a run that dies midway leaves a trace; `finish_step`/`fail_step` then
-    /// complete that row.
-    fn start_step(&mut self, _step: &PreparedStep, _entry: &AuditEntry) -> Result<()> {
-        Ok(())
-    }
     /// Records the audit row and commits.
     fn finish_step(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()>;
     /// Rolls the step back and records the failed audit row in its own transaction.
@@ -350,7 +347,7 @@ fn run_steps(
             applied_by: input.applied_by.clone(),
         };
         let outcome = sink
-            .start_step(prepared, &entry)
+            .record_start(prepared, &entry)
             .and_then(|()| run_one(prepared, input.dialect, sink));
         entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
         entry.outcome = "success".to_string();
@@ -358,13 +355,7 @@ fn run_steps(
         if let Err(err) = &outcome {
             entry.outcome = "failed".to_string();
             entry.heads_after = expected.clone();
-            entry.error = Some(match err.hint() {
-                // Where the step could not roll back whole, the hint lists what stayed applied.
-                Some(hint) if !can_roll_back(prepared, input.dialect) => {
-                    format!("{err}\nhint: {hint}")
-                }
-                _ => err.to_string(),
-            });
+            entry.error = Some(err.to_string());
             // The step's own error is what the user needs; a failure to record it is secondary.
             let _ = sink.fail_step(prepared, &entry);
         }
@@ -391,10 +382,27 @@ fn run_steps(
     Ok(())
 }
 
-/// Whether a failure of `step` on `dialect` surely undoes all of it: it runs in a transaction,
-/// and either the database has transactional DDL or the step runs no SQL of its own (a stamp).
-pub fn can_roll_back(step: &PreparedStep, dialect: Dialect) -> bool {
-    step.transactional && (dialect.transactional_ddl() || step.statements.is_empty())
+/// What a failure at statement `failed` (the number of statements, for a failed verify) leaves
+/// behind, for the hint: all rolled back, or which statements stayed because they could not be
+/// rolled back (see [`partial`]).
+fn aftermath(prepared: &PreparedStep, dialect: Dialect, failed: usize) -> String {
+    let statements: Vec<(&str, usize)> = prepared
+        .statements
+        .iter()
+        .map(|s| (s.sql.as_str(), s.line))
+        .collect();
+    match partial::describe_applied(dialect, prepared.transactional, &statements, failed) {
+        Some(applied) => format!(
+            "{applied}\n  the version table still records the last revision that succeeded; undo \
+             the applied statements by hand (or make the revision safe to re-run) before running \
+             again"
+        ),
+        None if prepared.transactional => {
+            "its changes were rolled back; the database is at the last revision that succeeded"
+                .to_string()
+        }
+        None => "nothing of this revision took effect".to_string(),
+    }
 }
 
 /// The body of one step: statements, verify queries, version-table ops.
@@ -410,40 +418,27 @@ fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Re
             hint,
         }
     };
-    // What stayed applied when the step failed at statement `failed` (the number of statements
-    // for a failed verify), and what to do about it.
-    let aftermath = |failed: usize| {
-        let statements: Vec<(&str, usize)> = prepared
-            .statements
-            .iter()
-            .map(|s| (s.sql.as_str(), s.line))
-            .collect();
-        match partial::describe_applied(dialect, prepared.transactional, &statements, failed) {
-            Some(applied) => format!(
-                "{applied}\n  the version table still records the last revision that completed; \
-                 undo the applied statements by hand (or make them safe to run twice), fix the \
-                 revision and run again"
-            ),
-            None if prepared.transactional => "fix the revision and run again; its changes were \
-                 rolled back; the database is at the last revision that succeeded"
-                .to_string(),
-            None => {
-                "fix the revision and run again; nothing of this revision took effect".to_string()
-            }
-        }
-    };
     for (index, statement) in prepared.statements.iter().enumerate() {
-        sink.execute(&statement.sql)
-            .map_err(|e| fail(index, statement, e.message, Some(aftermath(index))))?;
+        sink.execute(&statement.sql).map_err(|e| {
+            fail(
+                index,
+                statement,
+                e.message,
+                Some(format!(
+                    "fix the statement and run again; {}",
+                    aftermath(prepared, dialect, index)
+                )),
+            )
+        })?;
     }
-    let ran = prepared.statements.len();
+    let rolled_back = aftermath(prepared, dialect, prepared.statements.len());
     for (index, statement) in prepared.verify.iter().enumerate() {
         let ok = sink.verify(&statement.sql).map_err(|e| {
             fail(
                 index,
                 statement,
                 format!("verify query failed: {}", e.message),
-                Some(aftermath(ran)),
+                Some(rolled_back.clone()),
             )
         })?;
         if !ok {
@@ -452,8 +447,7 @@ fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Re
                 statement,
                 "verify query returned a false first column".to_string(),
                 Some(format!(
-                    "the revision's changes did not pass its own check; {}",
-                    aftermath(ran)
+                    "the revision's changes did not pass its own check; {rolled_back}"
                 )),
             ));
         }
@@ -586,5 +580,27 @@ pub(crate) mod tests {
             text.contains("`a`") && text.contains("irreversible"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn mysql_failure_names_the_statements_its_implicit_commits_kept() {
+        let scripts = [script(
+            "a",
+            &[],
+            "CREATE TABLE t (x INTEGER);\nINSERT INTO t VALUES (1);\nINSERT INTO nope VALUES (1)",
+            None,
+        )];
+        let plan = chain_plan(None, &["a"]);
+        let steps = prepare(&plan, &scripts, Dialect::Mysql).unwrap();
+        let hint = aftermath(&steps[0], Dialect::Mysql, 2);
+        assert!(
+            hint.contains("statement 1 (line 8): CREATE TABLE t (x INTEGER)"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("statement 2 was rolled back"),
+            "DML after the last DDL is rolled back (the live sink starts a new transaction after an implicit commit): {hint}"
+        );
+        assert!(aftermath(&steps[0], Dialect::Postgresql, 2).contains("rolled back"));
     }
 }

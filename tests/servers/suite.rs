@@ -292,13 +292,13 @@ fn failure_in_the_middle_leaves_the_last_good_revision() {
             "bbb",
             &["aaa"],
             "",
-            "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\nCREATE TABLE t_never (id INTEGER);",
+            "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\nINSERT INTO t_bbb VALUES (1);\nINSERT INTO no_such_table VALUES (1);\nCREATE TABLE t_never (id INTEGER);",
             Some("DROP TABLE t_bbb;"),
         );
         project.table_revision("ccc", &["bbb"]);
         let stderr = project.fails(&["upgrade", "heads", "--no-backup"]);
         assert!(stderr.contains("bbb"), "{stderr}");
-        assert!(stderr.contains("statement 2"), "{stderr}");
+        assert!(stderr.contains("statement 3"), "{stderr}");
         assert!(stderr.contains("no_such_table"), "{stderr}");
         assert_eq!(version_rows(backend, "retort_version"), ["aaa"]);
         if backend.dialect.transactional_ddl() {
@@ -308,6 +308,13 @@ fn failure_in_the_middle_leaves_the_last_good_revision() {
             assert_eq!(user_tables(backend), ["t_aaa", "t_bbb"]);
             assert!(stderr.contains("took effect"), "{stderr}");
             assert!(stderr.contains("CREATE TABLE t_bbb"), "{stderr}");
+            // The INSERT after the implicit commit ran in a new transaction: rolled back.
+            assert!(stderr.contains("statement 2 was rolled back"), "{stderr}");
+            let rows = backend
+                .connect()
+                .query("SELECT COUNT(*) FROM t_bbb")
+                .unwrap();
+            assert_eq!(rows, vec![vec![Value::Int(0)]]);
         }
         let log = project.ok(&["log", "--json"]);
         assert!(log.contains("failed"), "{log}");
