@@ -785,3 +785,34 @@ fn lock_timeout_is_honoured() {
         assert_eq!(version_rows(&backend, "retort_version"), ["aaa"]);
     }
 }
+
+/// PostgreSQL offline: a `transactional = false` revision (`CREATE INDEX CONCURRENTLY`) is
+/// placed outside the script's transaction, so `psql` runs the script, with one transaction for
+/// the whole script and with one per revision.
+#[test]
+fn postgres_offline_non_transactional_revision_runs_in_psql() {
+    for per_migration in [false, true] {
+        let Some(backend) = Backend::server(Dialect::Postgresql, "pg_offline_non_txn") else {
+            return;
+        };
+        let project = Project::new(&backend);
+        if per_migration {
+            let config = project.path().join("migrate.toml");
+            let text = std::fs::read_to_string(&config).unwrap();
+            std::fs::write(&config, format!("{text}transaction_per_migration = true\n")).unwrap();
+        }
+        project.table_revision("aaa", &[]);
+        project.revision_with(
+            "bbb",
+            &["aaa"],
+            "-- transactional = false\n",
+            "CREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);",
+            Some("DROP INDEX CONCURRENTLY t_aaa_id;"),
+        );
+        project.table_revision("ccc", &["bbb"]);
+        let script = project.ok(&["upgrade", "heads", "--sql"]);
+        run_script(&backend, &script);
+        assert_eq!(version_rows(&backend, "retort_version"), ["ccc"]);
+        assert_eq!(user_tables(&backend), ["t_aaa", "t_ccc"]);
+    }
+}
