@@ -11,7 +11,9 @@
 # Usage: bench/pg_overhead.sh [N]
 #   RETORT_BENCH_PG_URL  admin URL (default: $RETORT_TEST_PG_URL, else
 #                        postgresql://postgres@127.0.0.1:5432/test)
-#   RETORT_BIN           the binary (default: builds target/release/retort with --all-features)
+#   RETORT_BIN           the binary (default: builds target/release/retort with --all-features;
+#                        set it when several checkouts share one CARGO_TARGET_DIR, whose
+#                        target/release/retort is whichever checkout linked last)
 #   RUNS                 runs per side, best time kept (default 3)
 set -euo pipefail
 
