@@ -165,6 +165,9 @@ pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<
                 }
                 StepKind::Stamp => (Vec::new(), Vec::new()),
             };
+            if script.transactional {
+                refuse_transaction_control(script, &statements)?;
+            }
             Ok(PreparedStep {
                 step: step.clone(),
                 path: Some(script.path.clone()),
@@ -176,6 +179,30 @@ pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<
             })
         })
         .collect()
+}
+
+/// A transactional revision may not commit or roll back by itself: retort's transaction holds
+/// the revision together with its version row. Checked before anything runs.
+fn refuse_transaction_control(script: &Script, statements: &[SqlStatement]) -> Result<()> {
+    match statements
+        .iter()
+        .find(|s| partial::controls_transaction(&s.sql))
+    {
+        Some(statement) => {
+            Err(Error::Script {
+                path: script.path.clone(),
+                line: statement.line,
+                message: format!(
+                "`{}` controls the transaction, but retort runs revision `{}` in a transaction of \
+                 its own; remove the statement, or add `-- transactional = false` to the header \
+                 to run the revision's statements one by one",
+                statement.sql.split_whitespace().collect::<Vec<_>>().join(" "),
+                script.revision
+            ),
+            })
+        }
+        None => Ok(()),
+    }
 }
 
 /// What happened to one step, for progress output, `--report` and `--rehearse`.
@@ -580,6 +607,30 @@ pub(crate) mod tests {
             text.contains("`a`") && text.contains("irreversible"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn transaction_control_in_a_transactional_revision_is_refused_before_anything_runs() {
+        let scripts = [script(
+            "a",
+            &[],
+            "CREATE TABLE t (x INTEGER);\nCOMMIT;\nCREATE TABLE u (x INTEGER)",
+            None,
+        )];
+        let err = prepare(&chain_plan(None, &["a"]), &scripts, Dialect::Postgresql)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":9:"), "the COMMIT's line: {err}");
+        assert!(err.contains("`COMMIT`"), "{err}");
+        assert!(err.contains("transactional = false"), "{err}");
+        let mut non_transactional = scripts[0].clone();
+        non_transactional.transactional = false;
+        assert!(prepare(
+            &chain_plan(None, &["a"]),
+            &[non_transactional],
+            Dialect::Postgresql
+        )
+        .is_ok());
     }
 
     #[test]

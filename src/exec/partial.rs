@@ -1,5 +1,6 @@
-//! What a failed step left behind where it could not be rolled back: MySQL/MariaDB commit
-//! DDL implicitly, and a `transactional = false` revision runs each statement on its own.
+//! Statements and the transaction around a step: which statements end it by themselves, and
+//! what a failed step left behind where it could not be rolled back (MySQL/MariaDB commit DDL
+//! implicitly, and a `transactional = false` revision runs each statement on its own).
 //!
 //! The failure message must say which statements already took effect and which did not, so
 //! the user knows what to undo by hand before running again.
@@ -23,6 +24,21 @@ pub fn commits_implicitly(dialect: Dialect, sql: &str) -> bool {
         | "REPAIR" | "CACHE" | "FLUSH" | "RESET" | "INSTALL" | "UNINSTALL" | "BEGIN" | "COMMIT"
         | "UNLOCK" => true,
         "LOCK" => second == "TABLES" || second == "TABLE",
+        "START" => second == "TRANSACTION",
+        _ => false,
+    }
+}
+
+/// Whether `sql` starts, ends or abandons a transaction itself (`BEGIN`, `COMMIT`, `END`,
+/// `ROLLBACK`, `START TRANSACTION`, PostgreSQL's `ABORT`). Inside a revision that retort runs in
+/// a transaction, such a statement would commit part of the revision apart from its version
+/// row. `ROLLBACK TO SAVEPOINT` stays inside the transaction and is allowed.
+pub fn controls_transaction(sql: &str) -> bool {
+    let words = leading_words(sql, 2);
+    let second = words.get(1).map(String::as_str).unwrap_or_default();
+    match words.first().map(String::as_str).unwrap_or_default() {
+        "BEGIN" | "COMMIT" | "END" | "ABORT" => true,
+        "ROLLBACK" => second != "TO",
         "START" => second == "TRANSACTION",
         _ => false,
     }
@@ -164,6 +180,30 @@ mod tests {
             Dialect::Postgresql,
             "CREATE TABLE t (id int)"
         ));
+    }
+
+    #[test]
+    fn transaction_control_statements_are_recognised() {
+        for sql in [
+            "BEGIN",
+            "begin transaction",
+            "COMMIT",
+            "END",
+            "ROLLBACK",
+            "-- done\nCOMMIT WORK",
+            "START TRANSACTION",
+        ] {
+            assert!(controls_transaction(sql), "{sql}");
+        }
+        for sql in [
+            "ROLLBACK TO SAVEPOINT s",
+            "SAVEPOINT s",
+            "START SLAVE",
+            "CREATE TRIGGER t AFTER INSERT ON a BEGIN SELECT 1; END",
+            "ENDPOINT",
+        ] {
+            assert!(!controls_transaction(sql), "{sql}");
+        }
     }
 
     #[test]
