@@ -816,3 +816,49 @@ fn postgres_offline_non_transactional_revision_runs_in_psql() {
         assert_eq!(user_tables(&backend), ["t_aaa", "t_ccc"]);
     }
 }
+
+/// MySQL: a runner killed in the middle of a revision leaves its audit row as `started` (so
+/// `log` shows the interrupted run), the version table at the last complete revision, and the
+/// DDL that had already committed.
+#[test]
+fn mysql_runner_killed_mid_revision_leaves_a_started_audit_row() {
+    let Some(backend) = Backend::server(Dialect::Mysql, "mysql_killed") else {
+        return;
+    };
+    let project = Project::new(&backend);
+    project.table_revision("aaa", &[]);
+    project.revision_with(
+        "bbb",
+        &["aaa"],
+        "",
+        "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\nSELECT SLEEP(30);\nCREATE TABLE t_late (id INTEGER);",
+        None,
+    );
+    let mut runner = project
+        .command(&["upgrade", "heads", "--no-backup"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (polling, no timing assumption) until the revision's first statement committed.
+    let mut conn = backend.connect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !conn.table_exists(None, "t_bbb").unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the runner never got to bbb"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    assert_eq!(version_rows(&backend, "retort_version"), ["aaa"]);
+    let audit = text_column(
+        conn.query("SELECT CONCAT(revision, ':', outcome) FROM retort_version_log")
+            .unwrap(),
+    );
+    assert_eq!(audit, ["aaa:success", "bbb:started"]);
+    let log = project.ok(&["log"]);
+    assert!(log.contains("started"), "{log}");
+    assert_eq!(user_tables(&backend), ["t_aaa", "t_bbb"]);
+}
