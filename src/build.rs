@@ -125,7 +125,10 @@ fn embed(root: &Path, dir: &Path) -> Result<Embedding> {
             message: "no such directory: `embed_migrations` takes the directory holding the revision files, relative to Cargo.toml".into(),
         });
     }
-    let files = script::list_sql_files(&location, false)?;
+    let files: Vec<PathBuf> = script::list_sql_files(&location, false)?
+        .into_iter()
+        .map(|(path, _)| path)
+        .collect();
     let mut sources = Vec::with_capacity(files.len());
     for file in &files {
         let name = dir.join(file.file_name().unwrap_or_default());

@@ -98,9 +98,12 @@ impl Context {
             self.printer.json(&docs);
             return;
         }
-        for shown in ids.iter().filter_map(|id| project.shown(id)) {
-            self.printer.data(format(&shown, self.printer.verbose));
-        }
+        let verbose = self.printer.verbose;
+        self.printer.data_lines(
+            ids.iter()
+                .filter_map(|id| project.shown(id))
+                .map(|shown| format(&shown, verbose)),
+        );
     }
 }
 

@@ -10,6 +10,7 @@ use super::Context;
 use crate::backup::{self, BackupRecord};
 use crate::cli::args::{DialectArg, DowngradeArgs, RunArgs, UpgradeArgs};
 use crate::config::{Config, DatabaseUrl, Dialect};
+use crate::db;
 use crate::error::{Error, Result};
 use crate::exec::offline::run_offline;
 use crate::exec::{PreparedStep, Progress, RunReport, StepReport};
@@ -17,6 +18,7 @@ use crate::graph::Plan;
 use crate::migrator::{version_table, Migrator, Operation, RunOptions};
 use crate::output::Printer;
 use crate::project::Project;
+use crate::verify::{self, VerifyReport};
 
 /// Which command is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -65,9 +67,12 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
         ctx,
         project,
         &args.run,
-        Direction::Upgrade,
-        &args.target,
-        mode,
+        OnlineRun {
+            direction: Direction::Upgrade,
+            target: &args.target,
+            mode,
+            verify: args.verify,
+        },
         &operation,
     )
 }
@@ -95,9 +100,12 @@ pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
         ctx,
         project,
         &args.run,
-        Direction::Downgrade,
-        &args.target,
-        mode,
+        OnlineRun {
+            direction: Direction::Downgrade,
+            target: &args.target,
+            mode,
+            verify: false,
+        },
         &operation,
     )
 }
@@ -165,17 +173,31 @@ pub(super) enum Mode {
     Rehearse,
 }
 
+/// What an online run is asked to do, beyond its `RunArgs`.
+pub(super) struct OnlineRun<'a> {
+    pub(super) direction: Direction,
+    /// The target as typed, for messages, backups and the report.
+    pub(super) target: &'a str,
+    pub(super) mode: Mode,
+    /// `upgrade --verify`: integrity checks after the run.
+    pub(super) verify: bool,
+}
+
 /// Options of an online run that `stamp` shares with upgrade/downgrade: a thin layer over
-/// [`Migrator`] that adds the backup, progress display, `--report` and the summary.
+/// [`Migrator`] that adds the backup, progress display, `--verify`, `--report` and the summary.
 pub(super) fn run_online(
     ctx: &Context,
     project: Project,
     args: &RunArgs,
-    direction: Direction,
-    target: &str,
-    mode: Mode,
+    run: OnlineRun<'_>,
     operation: &Operation,
 ) -> Result<u8> {
+    let OnlineRun {
+        direction,
+        target,
+        mode,
+        verify,
+    } = run;
     let url = ctx.database_url(&project.config)?;
     let mut migrator = Migrator::from_project(project).with_database_url(url.clone());
     if mode == Mode::DryRun {
@@ -222,6 +244,13 @@ pub(super) fn run_online(
         },
     );
     display.finish();
+    // `--verify` checks the database the run left behind.
+    let checks = match (&report, verify) {
+        (Ok(r), true) if r.failure.is_none() => {
+            Some(verify::run_checks(db::connect(&url)?.as_mut())?)
+        }
+        _ => None,
+    };
     if let Some(path) = &args.report {
         let document = ReportDocument {
             command: direction.name(),
@@ -252,12 +281,31 @@ pub(super) fn run_online(
                 Err(e) => Some(e.to_string()),
             },
             backup: backup.as_ref(),
+            verify: checks.as_ref(),
         };
         write_report(path, &document)?;
     }
     let report = report?;
     summarize(&ctx.printer, &report, mode);
-    report.into_result().map(|_| 0)
+    report.into_result()?;
+    match checks {
+        Some(checks) => {
+            for line in checks.text_lines() {
+                ctx.printer.status(line);
+            }
+            if checks.ok {
+                Ok(0)
+            } else {
+                Err(Error::CheckFailed {
+                    message: format!(
+                        "the migration succeeded, but verify found {} problem(s) in the database",
+                        checks.problem_count()
+                    ),
+                })
+            }
+        }
+        None => Ok(0),
+    }
 }
 
 /// Backs the database up when the plan would change it (SPEC: before every upgrade, downgrade
@@ -355,6 +403,12 @@ fn summarize(printer: &Printer, report: &RunReport, mode: Mode) {
             "nothing to do: the database is at {}",
             describe_heads(&report.heads_after)
         ));
+    } else if report.failure.is_none() && printer.is_interactive() {
+        // The progress bar clears itself; say where the run ended.
+        printer.status(format!(
+            "done: {ok} step(s); the database is at {}",
+            describe_heads(&report.heads_after)
+        ));
     }
 }
 
@@ -376,6 +430,8 @@ struct ReportDocument<'a> {
     error: Option<String>,
     /// The backup taken before the run, if any.
     backup: Option<&'a BackupRecord>,
+    /// `--verify`: integrity and referential checks after the run.
+    verify: Option<&'a VerifyReport>,
 }
 
 fn write_report(path: &Path, document: &ReportDocument<'_>) -> Result<()> {

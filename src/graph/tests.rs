@@ -836,6 +836,32 @@ mod properties {
             prop_assert_eq!(back.heads_after(), real_heads_sorted(&g));
         }
 
+        /// Any target text, however odd, ends in a plan or an error: never a panic.
+        #[test]
+        fn arbitrary_targets_never_panic(
+            target in "([a-z0-9@:+\\-]|head|heads|base|lbl|c1|d2){0,12}",
+            rows in proptest::sample::subsequence(vec!["a", "b", "c1", "d1", "c2", "d2", "e", "f"], 0..3),
+        ) {
+            let g = graph(&[
+                ("a", E, E, E),
+                ("b", &["a"], E, E),
+                ("c1", &["b"], &["lbl"], E),
+                ("d1", &["c1"], E, E),
+                ("c2", &["b"], E, &["c1"]),
+                ("d2", &["c2"], E, E),
+                ("e", &["d1", "d2"], E, E),
+                ("f", &["e"], E, E),
+            ]);
+            let rows: Vec<String> = rows.into_iter().map(String::from).collect();
+            let _ = g.plan_upgrade(&rows, &target);
+            let _ = g.plan_downgrade(&rows, &target);
+            let _ = g.plan_stamp(&rows, std::slice::from_ref(&target), false);
+            let _ = g.resolve(&target);
+            let _ = g.history(Some(&target));
+            let _ = g.offline_start(&target);
+            let _ = g.new_revision_parents(std::slice::from_ref(&target), true);
+        }
+
         #[test]
         fn stamp_heads_matches_upgrade_heads(seed in any::<u64>(), n in 1usize..28) {
             let g = random_graph(seed, n);
