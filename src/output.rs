@@ -15,7 +15,10 @@ pub struct Printer {
 
 impl Printer {
     pub fn new(quiet: bool, verbose: bool) -> Self {
-        let color = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
+        let color = use_color(
+            std::io::stderr().is_terminal(),
+            std::env::var_os("NO_COLOR").as_deref(),
+        );
         Printer {
             quiet,
             verbose,
@@ -97,5 +100,25 @@ impl Printer {
         } else {
             text.to_string()
         }
+    }
+}
+
+/// Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty string
+/// (<https://no-color.org>).
+fn use_color(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
+    terminal && no_color.map_or(true, |value| value.is_empty())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::use_color;
+    use std::ffi::OsStr;
+
+    #[test]
+    fn colour_only_on_a_terminal_without_no_color() {
+        assert!(use_color(true, None));
+        assert!(use_color(true, Some(OsStr::new(""))));
+        assert!(!use_color(true, Some(OsStr::new("1"))));
+        assert!(!use_color(false, None));
     }
 }

@@ -69,10 +69,16 @@ pub enum Command {
     /// Example: retort stamp heads
     Stamp(StampArgs),
     /// Show the database's current revision(s).
+    ///
+    /// Examples: retort current; retort current --verbose; retort current --json
     Current(JsonArgs),
     /// Show the graph's heads.
+    ///
+    /// Examples: retort heads --verbose; retort heads --resolve-dependencies
     Heads(HeadsArgs),
     /// Show branch points.
+    ///
+    /// Example: retort branches --verbose
     Branches(JsonArgs),
     /// List revisions, newest first.
     ///
@@ -83,28 +89,44 @@ pub enum Command {
     /// Example: retort show billing@head
     Show(ShowArgs),
     /// Current revisions, pending revisions, and whether the database is up to date.
+    ///
+    /// Examples: retort status; retort --url sqlite:///app.db status --json
     Status(JsonArgs),
     /// Validate the graph and every file; with a database, detect edited applied revisions.
+    ///
+    /// Examples: retort check; retort check --no-db --json
     Check(CheckArgs),
     /// Print the revision graph as Graphviz dot or Mermaid.
+    ///
+    /// Examples: retort graph | dot -Tsvg > graph.svg; retort graph --format mermaid
     Graph(GraphArgs),
     /// Show the audit trail of applied upgrades, downgrades and stamps.
+    ///
+    /// Example: retort log -n 10
     Log(LogArgs),
-    /// Back up the SQLite database now.
+    /// Back up the database now.
+    ///
+    /// Example: retort backup --json
     Backup(BackupArgs),
     /// List backups.
+    ///
+    /// Example: retort backups --json
     Backups(JsonArgs),
     /// Restore a backup (checked against its checksum first).
     ///
     /// Examples: retort restore --latest; retort restore backups/app_20261123_101502.db
     Restore(RestoreArgs),
     /// Integrity and referential checks of the live database.
+    ///
+    /// Example: retort verify --json
     Verify(JsonArgs),
     /// Print a shell completion script.
     ///
     /// Example: retort completions bash > /etc/bash_completion.d/retort
     Completions(CompletionsArgs),
     /// Print the man page (roff).
+    ///
+    /// Example: retort man > /usr/local/share/man/man1/retort.1
     #[command(hide = true)]
     Man,
 }

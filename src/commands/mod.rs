@@ -20,7 +20,9 @@ mod verify;
 
 use std::path::PathBuf;
 
-use crate::cli::args::{Command, GlobalArgs};
+use clap::CommandFactory;
+
+use crate::cli::args::{Cli, Command, GlobalArgs, Shell};
 use crate::config::{Config, DatabaseUrl};
 use crate::error::{Error, Result};
 use crate::migrator::{resolve_url, Migrator};
@@ -129,8 +131,45 @@ pub fn run(ctx: &Context, command: Command) -> Result<u8> {
         Command::Backups(args) => backup::run_list(ctx, args),
         Command::Restore(args) => backup::run_restore(ctx, args),
         Command::Verify(args) => verify::run(ctx, args),
-        Command::Completions(_) | Command::Man => {
-            Err(Error::Internal("completions/man: not built yet".into()))
-        }
+        Command::Completions(args) => completions(ctx, args.shell),
+        Command::Man => man(ctx),
     }
+}
+
+/// `completions bash|zsh|fish`: the completion script generated from the clap definitions.
+fn completions(ctx: &Context, shell: Shell) -> Result<u8> {
+    let shell = match shell {
+        Shell::Bash => clap_complete::Shell::Bash,
+        Shell::Zsh => clap_complete::Shell::Zsh,
+        Shell::Fish => clap_complete::Shell::Fish,
+    };
+    let mut script = Vec::new();
+    clap_complete::generate(shell, &mut Cli::command(), "retort", &mut script);
+    ctx.printer.data_raw(&String::from_utf8_lossy(&script));
+    Ok(0)
+}
+
+/// `man`: the man page (roff) generated from the clap definitions, every subcommand included.
+fn man(ctx: &Context) -> Result<u8> {
+    let command = Cli::command();
+    let mut page = Vec::new();
+    let render_error =
+        |e: std::io::Error| Error::Internal(format!("cannot render the man page: {e}"));
+    clap_mangen::Man::new(command.clone())
+        .render(&mut page)
+        .map_err(render_error)?;
+    // clap_mangen lists subcommands by name only; each gets its own section with its options.
+    for sub in command.get_subcommands().filter(|s| !s.is_hide_set()) {
+        let name = format!("retort {}", sub.get_name());
+        page.extend_from_slice(format!(".SH \"{}\"\n", name.to_uppercase()).as_bytes());
+        let man = clap_mangen::Man::new(sub.clone().bin_name(name));
+        man.render_synopsis_section(&mut page)
+            .map_err(render_error)?;
+        man.render_description_section(&mut page)
+            .map_err(render_error)?;
+        man.render_options_section(&mut page)
+            .map_err(render_error)?;
+    }
+    ctx.printer.data_raw(&String::from_utf8_lossy(&page));
+    Ok(0)
 }
