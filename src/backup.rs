@@ -9,6 +9,7 @@ use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
 use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
+#[cfg(feature = "sqlite")]
 use std::time::Duration;
 
 use chrono::{DateTime, SecondsFormat, Utc};
@@ -197,6 +198,7 @@ fn finish_backup(
     result
 }
 
+#[cfg(feature = "sqlite")]
 fn copy_with_backup_api(source: &Path, target: &Path) -> rusqlite::Result<()> {
     use rusqlite::backup::{Backup, StepResult};
     use rusqlite::OpenFlags;
@@ -473,6 +475,7 @@ fn corrupt(path: &Path, what: &str) -> Error {
 
 /// The lines `PRAGMA integrity_check` reports other than `ok`, reading the file as immutable so
 /// that neither it nor its directory is touched (no journal, WAL or shared-memory file).
+#[cfg(feature = "sqlite")]
 fn integrity_problems(db_file: &Path) -> rusqlite::Result<Vec<String>> {
     use rusqlite::OpenFlags;
     let uri = format!("file:{}?immutable=1", uri_path(db_file));
@@ -488,6 +491,7 @@ fn integrity_problems(db_file: &Path) -> rusqlite::Result<Vec<String>> {
 }
 
 /// A path as the path part of an SQLite `file:` URI (percent-encodes what URIs reserve).
+#[cfg(feature = "sqlite")]
 fn uri_path(path: &Path) -> String {
     let absolute = std::path::absolute(path).unwrap_or_else(|_| path.to_path_buf());
     let mut out = String::new();
@@ -632,19 +636,9 @@ fn quiesce(db_path: &Path) -> Result<()> {
             "stop the applications using the database, then run `retort restore` again".into(),
         ),
     };
-    {
-        let conn = rusqlite::Connection::open(db_path)
-            .map_err(|e| in_use(format!("cannot open it: {e}")))?;
-        conn.busy_timeout(Duration::from_secs(5))
-            .map_err(|e| in_use(e.to_string()))?;
-        let (busy, _, _): (i64, i64, i64) = conn
-            .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-                Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-            })
-            .map_err(|e| in_use(e.to_string()))?;
-        if busy != 0 {
-            return Err(in_use("its WAL could not be checkpointed".into()));
-        }
+    let busy = checkpoint_wal(db_path).map_err(in_use)?;
+    if busy != 0 {
+        return Err(in_use("its WAL could not be checkpointed".into()));
     }
     let mut wal = db_path.as_os_str().to_owned();
     wal.push("-wal");
@@ -652,6 +646,44 @@ fn quiesce(db_path: &Path) -> Result<()> {
         return Err(in_use("it wrote to the WAL during the restore".into()));
     }
     Ok(())
+}
+
+/// `PRAGMA wal_checkpoint(TRUNCATE)` on `db_path`: its first column, non-zero when another
+/// connection kept the checkpoint from completing.
+#[cfg(feature = "sqlite")]
+fn checkpoint_wal(db_path: &Path) -> std::result::Result<i64, String> {
+    let conn = rusqlite::Connection::open(db_path).map_err(|e| format!("cannot open it: {e}"))?;
+    conn.busy_timeout(Duration::from_secs(5))
+        .map_err(|e| e.to_string())?;
+    let (busy, _, _): (i64, i64, i64) = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
+            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
+        })
+        .map_err(|e| e.to_string())?;
+    Ok(busy)
+}
+
+/// Without the `sqlite` feature no SQLite file can be backed up, checked or restored.
+#[cfg(not(feature = "sqlite"))]
+fn no_sqlite() -> std::io::Error {
+    std::io::Error::other(
+        "`sqlite` support is not compiled into this build of retort (rebuild with `--features sqlite`)",
+    )
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn copy_with_backup_api(_source: &Path, _target: &Path) -> std::io::Result<()> {
+    Err(no_sqlite())
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn integrity_problems(_db_file: &Path) -> std::io::Result<Vec<String>> {
+    Err(no_sqlite())
+}
+
+#[cfg(not(feature = "sqlite"))]
+fn checkpoint_wal(_db_path: &Path) -> std::result::Result<i64, String> {
+    Err(no_sqlite().to_string())
 }
 
 /// Backs up the database before `upgrade`, `downgrade` or `stamp` changes it. Call it first,

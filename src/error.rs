@@ -73,7 +73,10 @@ pub enum Error {
     },
 
     /// A database URL names a driver this build of retort does not contain.
-    #[error("`{dialect}` support is not compiled into this build of retort")]
+    #[error(
+        "`{dialect}` support is not compiled into this build of retort: it needs the `{}` feature",
+        feature_of(dialect)
+    )]
     BackendNotCompiled { dialect: String },
 
     /// A template failed to render (built-in or project override).
@@ -96,6 +99,14 @@ pub enum Error {
     Internal(String),
 }
 
+/// The Cargo feature that compiles in the driver of `dialect`.
+fn feature_of(dialect: &str) -> &str {
+    match dialect {
+        "postgresql" => "postgres",
+        other => other,
+    }
+}
+
 impl Error {
     /// What the user can do about it, printed as a `hint:` paragraph.
     pub fn hint(&self) -> Option<String> {
@@ -105,11 +116,8 @@ impl Error {
             | Error::Migration { hint, .. }
             | Error::Backup { hint, .. } => hint.clone(),
             Error::BackendNotCompiled { dialect } => Some(format!(
-                "rebuild retort with `--features {}`",
-                match dialect.as_str() {
-                    "postgresql" => "postgres",
-                    other => other,
-                }
+                "rebuild retort with `--features {}`, or in Cargo.toml: `retort = {{ features = [\"{0}\"] }}`",
+                feature_of(dialect)
             )),
             Error::Internal(_) => {
                 Some("this is a bug in retort; please report it with the command you ran".into())

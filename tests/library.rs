@@ -435,3 +435,99 @@ fn without_a_database_only_graph_questions_work() {
         .iter()
         .any(|w| w.contains("drift was not checked")));
 }
+
+/// `cargo` building into the same target directory as this test run, so the example reuses the
+/// compiled dependencies.
+fn cargo() -> StdCommand {
+    let mut cmd = StdCommand::new(option_env!("CARGO").unwrap_or("cargo"));
+    let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(
+        || Path::new(env!("CARGO_MANIFEST_DIR")).join("target"),
+        PathBuf::from,
+    );
+    cmd.env("CARGO_TARGET_DIR", target)
+        .env_remove("DATABASE_URL");
+    cmd
+}
+
+#[test]
+fn the_startup_example_migrates_with_embedded_files_and_only_the_sqlite_driver() {
+    let tmp = tempfile::tempdir().unwrap();
+    let db = tmp.path().join("startup.db");
+    let manifest = Path::new(env!("CARGO_MANIFEST_DIR")).join("examples/startup/Cargo.toml");
+    let run = |url: &str| {
+        cargo()
+            .args(["run", "--quiet", "--manifest-path"])
+            .arg(&manifest)
+            .args(["--", url])
+            // No files at run time: the working directory holds no migrations.
+            .current_dir(tmp.path())
+            .output()
+            .unwrap()
+    };
+    let out = run(&sqlite_url(&db));
+    assert!(out.status.success(), "{out:?}");
+    assert_eq!(
+        String::from_utf8_lossy(&out.stdout),
+        format!(
+            "applied 7 revision(s); database at {}\n",
+            demo_heads().join(", ")
+        )
+    );
+    assert_eq!(version_rows(&db), demo_heads());
+    let again = run(&sqlite_url(&db));
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("applied 0 revision(s)"));
+    // Built without the `postgres` feature: a PostgreSQL URL names the missing feature.
+    let out = run("postgresql://app@localhost/app");
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "migration failed: `postgresql` support is not compiled into this build of retort: it needs the `postgres` feature\n"
+    );
+}
+
+#[test]
+fn a_bad_revision_file_fails_the_applications_build_with_the_cli_message() {
+    let repo = Path::new(env!("CARGO_MANIFEST_DIR"));
+    let app = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(app.path().join("src")).unwrap();
+    std::fs::create_dir_all(app.path().join("versions")).unwrap();
+    let manifest = std::fs::read_to_string(repo.join("examples/startup/Cargo.toml"))
+        .unwrap()
+        .replace("../..", &repo.display().to_string())
+        // Its own name: Cargo names a workspace root's outputs by name and version only, and this
+        // build shares its target directory with the example's.
+        .replace("name = \"startup\"", "name = \"bad-migrations-app\"");
+    std::fs::write(app.path().join("Cargo.toml"), manifest).unwrap();
+    // The example's lock file: the same dependency versions, already compiled.
+    std::fs::copy(
+        repo.join("examples/startup/Cargo.lock"),
+        app.path().join("Cargo.lock"),
+    )
+    .unwrap();
+    std::fs::write(
+        app.path().join("build.rs"),
+        "fn main() { retort::build::embed_migrations(\"versions\"); }\n",
+    )
+    .unwrap();
+    std::fs::copy(
+        repo.join("examples/startup/src/main.rs"),
+        app.path().join("src/main.rs"),
+    )
+    .unwrap();
+    std::fs::write(
+        app.path().join("versions/a1_bad.sql"),
+        "-- revision = \"a1\"\n-- colour = \"red\"\n\n-- migrate:upgrade\n",
+    )
+    .unwrap();
+    let out = cargo()
+        .args(["build", "--quiet", "--offline", "--manifest-path"])
+        .arg(app.path().join("Cargo.toml"))
+        .output()
+        .unwrap();
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        stderr.contains("error: versions/a1_bad.sql:2: invalid header: unknown key `colour`"),
+        "{stderr}"
+    );
+}

@@ -149,3 +149,36 @@ pub fn connect_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>
         _ => connect(url).map(Some),
     }
 }
+
+#[cfg(test)]
+mod connect_tests {
+    /// Meaningful in a build without some driver (`cargo test --no-default-features`); the
+    /// example project (tests/library.rs) checks the same through a binary built with SQLite only.
+    #[test]
+    fn a_url_for_a_driver_not_compiled_in_names_the_feature() {
+        let urls = [
+            (cfg!(feature = "sqlite"), "sqlite://", "sqlite"),
+            (
+                cfg!(feature = "postgres"),
+                "postgresql://u@localhost:1/db",
+                "postgres",
+            ),
+            (cfg!(feature = "mysql"), "mysql://u@localhost:1/db", "mysql"),
+        ];
+        for (_, url, feature) in urls.iter().filter(|(compiled, _, _)| !compiled) {
+            let url = crate::config::DatabaseUrl::parse(url).unwrap();
+            let Err(err) = super::connect(&url) else {
+                panic!("{url} must fail");
+            };
+            assert!(
+                matches!(err, crate::Error::BackendNotCompiled { .. }),
+                "{err:?}"
+            );
+            assert!(
+                err.to_string()
+                    .contains(&format!("the `{feature}` feature")),
+                "{err}"
+            );
+        }
+    }
+}
