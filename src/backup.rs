@@ -836,5 +836,5 @@ pub fn no_backup_possible(url: &DatabaseUrl, before_change: bool) -> Error {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests;

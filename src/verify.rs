@@ -481,5 +481,5 @@ fn quote_ident(dialect: Dialect, name: &str) -> String {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests;

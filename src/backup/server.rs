@@ -206,7 +206,7 @@ fn parse_server_url(raw: &str) -> ServerTarget {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use std::os::unix::fs::PermissionsExt;
 

@@ -80,7 +80,7 @@ pub fn drift_in(
     Ok(drifted)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::super::live::{run_live, LiveOptions};
     use super::super::tests::{chain_plan, script};

@@ -333,7 +333,7 @@ fn run_locked(
     Ok(report)
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::super::tests::{chain_plan, down_plan, script};
     use super::super::Silent;
