@@ -68,7 +68,12 @@ pub enum Operation {
     Downgrade(String),
     /// Set the version table to `targets` without running any revision; `purge` deletes every
     /// version row first (the way out when the table names revisions no file defines).
-    Stamp { targets: Vec<String>, purge: bool },
+    Stamp {
+        /// The revisions to stamp (any target form: `heads`, a revision, `base`, ...).
+        targets: Vec<String>,
+        /// Delete every version row first.
+        purge: bool,
+    },
 }
 
 impl Operation {
