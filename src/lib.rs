@@ -1,9 +1,22 @@
-//! retort: an Alembic-style schema migration tool.
+//! retort: an Alembic-style schema migration tool, as a command line and as a library.
+//!
+//! From code, [`Migrator`] opens a project (a `migrate.toml`, or revision files embedded with
+//! [`build::embed_migrations`] and [`include_migrations!`]) and migrates a database:
+//!
+//! ```
+//! # fn main() -> retort::Result<()> {
+//! # let dir = tempfile::tempdir().unwrap();
+//! # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+//! let config = concat!(env!("CARGO_MANIFEST_DIR"), "/migrate.toml");
+//! let report = retort::Migrator::from_config(config)?.with_url(&url)?.upgrade("heads")?;
+//! println!("database at {}", report.heads_after.join(", "));
+//! # Ok(()) }
+//! ```
 //!
 //! # Architecture
 //!
 //! ```text
-//! cli (clap) ─► commands ─► project (config + script + graph)
+//! cli (clap) ─► commands ─► migrator ─► project (config + script + graph)
 //!                   │              graph::target ─► graph::plan ─► Plan
 //!                   └────────────► exec::run_plan(Plan) ─► db::Connection (live)
 //!                                                      └─► render (offline --sql)
@@ -19,6 +32,8 @@
 //! | `render` | minijinja templates for offline SQL and new revisions | execute SQL |
 //! | `backup` | SQLite backups, checksums, restore | plan migrations |
 //! | `verify` | integrity and orphaned-row checks of a live database | change data |
+//! | `migrator` | the library API (`Migrator`): typed results, the executor's lock | print |
+//! | `build` | embed revision files from an application's build script | run at run time |
 //! | `commands` | one file per command, thin orchestration | contain SQL or graph logic |
 //! | `display` | Alembic-style revision lines and the JSON revision object | decide anything |
 //! | `output` | stdout for data, stderr for everything else | — |
