@@ -11,7 +11,9 @@
 # Usage: bench/pg_overhead.sh [N]
 #   RETORT_BENCH_PG_URL  admin URL (default: $RETORT_TEST_PG_URL, else
 #                        postgresql://postgres@127.0.0.1:5432/test)
-#   RETORT_BIN           the binary (default: builds target/release/retort with --all-features)
+#   RETORT_BIN           the binary (default: builds target/release/retort with --all-features;
+#                        set it when several checkouts share one CARGO_TARGET_DIR, whose
+#                        target/release/retort is whichever checkout linked last)
 #   RUNS                 runs per side, best time kept (default 3)
 set -euo pipefail
 
@@ -44,7 +46,7 @@ url_for() {
 
 fresh_database() {
     local db="retort_bench_$$_$1"
-    psql -X -q -d "$admin_url" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null
+    psql -X -q -d "$admin_url" -c "DROP DATABASE IF EXISTS \"$db\" WITH (FORCE)" >/dev/null 2>&1
     psql -X -q -d "$admin_url" -c "CREATE DATABASE \"$db\"" >/dev/null
     databases+=("$db")
     url_for "$db"
@@ -52,7 +54,9 @@ fresh_database() {
 
 # A linear history of N revisions, each a table, an index and a row: typical small DDL.
 mkdir -p "$work/project/migrations/versions"
-printf '[migrate]\nscript_location = "migrations"\nversion_table = "retort_version"\n' \
+# transaction_per_migration: the offline script wraps each revision in its own BEGIN/COMMIT,
+# as the online run does (one transaction for the whole script would be a different job).
+printf '[migrate]\nscript_location = "migrations"\nversion_table = "retort_version"\ntransaction_per_migration = true\n' \
     >"$work/project/migrate.toml"
 parent=""
 for ((i = 1; i <= n; i++)); do
@@ -74,14 +78,15 @@ for ((i = 1; i <= n; i++)); do
 done
 
 cd "$work/project"
-"$RETORT_BIN" --url "$(url_for offline)" upgrade heads --sql --dialect postgresql >"$work/offline.sql"
+"$RETORT_BIN" --url "$(url_for offline)" upgrade heads --sql --dialect postgresql >"$work/offline.sql" 2>/dev/null
+[[ $(grep -c '^COMMIT;' "$work/offline.sql") == "$n" ]] || { echo "offline script is not one transaction per revision" >&2; exit 1; }
 
 now() { date +%s.%N; }
 best_retort="" best_psql=""
 for ((run = 1; run <= runs; run++)); do
     url=$(fresh_database "retort_$run")
     start=$(now)
-    "$RETORT_BIN" --quiet --url "$url" upgrade heads --no-backup >/dev/null
+    "$RETORT_BIN" --quiet --url "$url" upgrade heads --no-backup >/dev/null 2>&1
     t=$(echo "$(now) - $start" | bc)
     [[ -z $best_retort || $(echo "$t < $best_retort" | bc) == 1 ]] && best_retort=$t
 

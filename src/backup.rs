@@ -7,7 +7,7 @@
 
 use std::fs::{File, OpenOptions};
 use std::io::{Read, Write};
-use std::os::unix::fs::{OpenOptionsExt, PermissionsExt};
+use std::os::unix::fs::{MetadataExt, OpenOptionsExt, PermissionsExt};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
 
@@ -243,9 +243,13 @@ pub fn canonical_path(path: &Path) -> PathBuf {
 
 /// Creates `<stem>_<YYYYmmdd_HHMMSS>[_N].<ext>` in `dir`, mode 0600, never reusing a name.
 fn create_backup_file(dir: &Path, stem: &str, ext: &str) -> Result<(PathBuf, File)> {
+    let created = !dir.is_dir();
     std::fs::create_dir_all(dir).map_err(|e| write_failure(dir, &e.to_string()))?;
     // Metadata records absolute paths, whatever directory retort ran in.
     let dir = &canonical_path(dir);
+    if let Some(parent) = dir.parent().filter(|_| created) {
+        sync_dir(parent);
+    }
     let stamp = Utc::now().format("%Y%m%d_%H%M%S").to_string();
     for n in 0..1000 {
         let name = match n {
@@ -496,74 +500,19 @@ fn uri_path(path: &Path) -> String {
     out
 }
 
-/// The rows of the version table `version_table` in the SQLite database at `db_path` (none
-/// when the table does not exist). Reads only.
-pub fn sqlite_version_rows(db_path: &Path, version_table: &str) -> Result<Vec<String>> {
-    use rusqlite::OpenFlags;
-    let failed = |e: rusqlite::Error| Error::Database {
-        context: format!("reading `{version_table}` in `{}`", db_path.display()),
-        message: e.to_string(),
-    };
-    let conn = rusqlite::Connection::open_with_flags(db_path, OpenFlags::SQLITE_OPEN_READ_ONLY)
-        .map_err(failed)?;
-    let exists: bool = conn
-        .query_row(
-            "SELECT count(*) > 0 FROM sqlite_master WHERE type = 'table' AND name = ?1",
-            [version_table],
-            |row| row.get(0),
-        )
-        .map_err(failed)?;
-    if !exists {
-        return Ok(Vec::new());
-    }
-    let sql = format!(
-        "SELECT version_num FROM {} ORDER BY version_num",
-        crate::verify::quote_ident(Dialect::Sqlite, version_table)
-    );
-    let mut stmt = conn.prepare(&sql).map_err(failed)?;
-    let rows = stmt
-        .query_map([], |row| row.get::<_, String>(0))
-        .map_err(failed)?
-        .collect::<rusqlite::Result<Vec<_>>>()
-        .map_err(failed)?;
-    Ok(rows)
-}
-
 /// The version table's rows of the database of `url`, for a backup's metadata (none when the
-/// table does not exist). Reads only.
+/// table, or the SQLite file, does not exist). Reads only.
 pub fn current_version_rows(config: &Config, url: &DatabaseUrl) -> Result<Vec<String>> {
-    if url.dialect() == Dialect::Sqlite {
-        return match url.sqlite_path().filter(|path| path.is_file()) {
-            Some(path) => sqlite_version_rows(&path, &config.version_table),
-            None => Ok(Vec::new()),
-        };
-    }
-    let mut conn = crate::db::connect(url)?;
-    let failed = |e: crate::db::DbError| Error::Database {
-        context: format!("reading the version table `{}`", config.version_table),
-        message: e.message,
-    };
-    let schema = config.version_table_schema.as_deref();
-    if !conn
-        .table_exists(schema, &config.version_table)
-        .map_err(failed)?
-    {
+    if url.dialect() == Dialect::Sqlite && !url.sqlite_path().is_some_and(|path| path.is_file()) {
+        // Connecting would create the file.
         return Ok(Vec::new());
     }
-    let quote = |name: &str| crate::verify::quote_ident(url.dialect(), name);
-    let table = match schema {
-        Some(schema) => format!("{}.{}", quote(schema), quote(&config.version_table)),
-        None => quote(&config.version_table),
-    };
-    let rows = conn
-        .query(&format!(
-            "SELECT version_num FROM {table} ORDER BY version_num"
-        ))
-        .map_err(failed)?;
-    Ok(rows
-        .iter()
-        .filter_map(|row| row.first().and_then(crate::db::Value::as_text))
-        .collect())
+    let table = crate::db::version_table::VersionTable::new(
+        url.dialect(),
+        config.version_table_schema.clone(),
+        config.version_table.clone(),
+    );
+    crate::db::version_table::read_heads(crate::db::connect(url)?.as_mut(), &table)
 }
 
 /// Restores `backup_file` over the SQLite database at `db_path`.
@@ -611,6 +560,8 @@ pub fn restore(
 }
 
 fn replace_atomically(backup: &BackupRecord, db_path: &Path, exists: bool) -> Result<()> {
+    // Through a symlink, the file it points to is the database.
+    let db_path = &canonical_path(db_path);
     let dir = match db_path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
@@ -622,17 +573,24 @@ fn replace_atomically(backup: &BackupRecord, db_path: &Path, exists: bool) -> Re
     let temp = dir.join(format!(".{name}.retort-restore.tmp"));
     // A previous restore killed half way leaves this file; it was never the database.
     let _ = std::fs::remove_file(&temp);
-    let mode = match std::fs::metadata(db_path) {
-        Ok(meta) => meta.permissions().mode() & 0o7777,
-        Err(_) => 0o600,
-    };
+    let current = std::fs::metadata(db_path).ok();
+    let mode = current
+        .as_ref()
+        .map_or(0o600, |meta| meta.permissions().mode() & 0o7777);
     let result = (|| {
         let mut out = OpenOptions::new()
             .write(true)
             .create_new(true)
-            .mode(mode)
+            .mode(0o600)
             .open(&temp)
             .map_err(|e| Error::io("create", &temp, e))?;
+        // The restored file keeps the database's owner and mode (the umask must not narrow it),
+        // so the application can still open it. Changing the owner needs root: best effort.
+        out.set_permissions(std::fs::Permissions::from_mode(mode))
+            .map_err(|e| Error::io("set permissions of", &temp, e))?;
+        if let Some(meta) = &current {
+            let _ = std::os::unix::fs::fchown(&out, Some(meta.uid()), Some(meta.gid()));
+        }
         let mut input = File::open(&backup.backup_path)
             .map_err(|e| Error::io("read", &backup.backup_path, e))?;
         let (actual, size) =

@@ -35,6 +35,18 @@ impl Printer {
         let _ = writeln!(out, "{line}");
     }
 
+    /// Many lines of data on stdout, written in one go (a history of thousands of revisions
+    /// would otherwise cost a write per line).
+    pub fn data_lines(&self, lines: impl IntoIterator<Item = String>) {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for line in lines {
+            if writeln!(out, "{line}").is_err() {
+                return;
+            }
+        }
+        let _ = out.flush();
+    }
+
     /// Raw text on stdout, as is (offline SQL scripts).
     pub fn data_raw(&self, text: &str) {
         let mut out = std::io::stdout().lock();

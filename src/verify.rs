@@ -27,7 +27,8 @@ pub struct VerifyReport {
     pub ok: bool,
     /// Problems SQLite's `PRAGMA integrity_check` reports (empty when it says `ok`).
     pub integrity_errors: Vec<String>,
-    /// Constraints the database holds but has not validated (PostgreSQL `NOT VALID`).
+    /// Constraints the database holds but has not validated (PostgreSQL `NOT VALID`), and
+    /// invalid indexes (a failed `CREATE INDEX CONCURRENTLY`).
     pub invalid_constraints: Vec<InvalidConstraint>,
     /// Foreign keys with child rows whose parent row is missing.
     pub orphans: Vec<OrphanedRows>,
@@ -38,7 +39,7 @@ pub struct VerifyReport {
 pub struct InvalidConstraint {
     pub table: String,
     pub constraint: String,
-    /// `foreign key`, `check`, ...
+    /// `foreign key`, `check`, `index`, ...
     pub kind: String,
 }
 
@@ -128,7 +129,9 @@ pub fn run_checks(conn: &mut dyn Connection) -> Result<VerifyReport> {
     match dialect {
         Dialect::Sqlite => {
             report.integrity_errors = sqlite_integrity(conn)?;
-            report.orphans = sqlite_orphans(conn)?;
+            let (rows, broken_keys) = sqlite_foreign_key_check(conn)?;
+            report.integrity_errors.extend(broken_keys);
+            report.orphans = sqlite_orphans(conn, &rows)?;
         }
         Dialect::Postgresql => {
             report.invalid_constraints = pg_invalid_constraints(conn)?;
@@ -164,13 +167,39 @@ fn sqlite_integrity(conn: &mut dyn Connection) -> Result<Vec<String>> {
         .collect())
 }
 
+/// The rows of `PRAGMA foreign_key_check`, and the foreign keys it cannot check. A key whose
+/// parent columns are not unique ("foreign key mismatch") fails the whole pragma, so then each
+/// table is checked alone and the broken keys are reported by table.
+fn sqlite_foreign_key_check(conn: &mut dyn Connection) -> Result<(Vec<Vec<Value>>, Vec<String>)> {
+    if let Ok(rows) = conn.query("PRAGMA foreign_key_check") {
+        return Ok((rows, Vec::new()));
+    }
+    let tables = query(
+        conn,
+        "list tables",
+        "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%' ORDER BY name",
+    )?;
+    let mut rows = Vec::new();
+    let mut broken = Vec::new();
+    for table in tables.iter().map(|row| text(row, 0)) {
+        let sql = format!(
+            "PRAGMA foreign_key_check({})",
+            quote_ident(Dialect::Sqlite, &table)
+        );
+        match conn.query(&sql) {
+            Ok(found) => rows.extend(found),
+            Err(e) => broken.push(format!("`{table}`: {}", e.message)),
+        }
+    }
+    Ok((rows, broken))
+}
+
 /// `PRAGMA foreign_key_check` rows (table, rowid, parent, fkid), grouped per foreign key and
 /// described with the columns from `PRAGMA foreign_key_list`.
-fn sqlite_orphans(conn: &mut dyn Connection) -> Result<Vec<OrphanedRows>> {
-    let rows = query(conn, "PRAGMA foreign_key_check", "PRAGMA foreign_key_check")?;
+fn sqlite_orphans(conn: &mut dyn Connection, rows: &[Vec<Value>]) -> Result<Vec<OrphanedRows>> {
     let mut groups: Vec<OrphanedRows> = Vec::new();
     let mut keys: Vec<(String, String)> = Vec::new();
-    for row in &rows {
+    for row in rows {
         let table = text(row, 0);
         let fk_id = text(row, 3);
         let listed = match row.get(1).and_then(Value::as_text) {
@@ -240,7 +269,18 @@ fn pg_invalid_constraints(conn: &mut dyn Connection) -> Result<Vec<InvalidConstr
                WHERE NOT con.convalidated \
                  AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
                ORDER BY 1, 2, 3";
-    let rows = query(conn, "constraints not valid", sql)?;
+    let mut rows = query(conn, "constraints not valid", sql)?;
+    // An index left invalid by a failed `CREATE INDEX CONCURRENTLY` is not used and, if unique,
+    // enforces nothing; it belongs in the same list.
+    let indexes = "SELECT n.nspname::text, c.relname::text, i.relname::text, 'i' \
+                   FROM pg_index x \
+                   JOIN pg_class i ON i.oid = x.indexrelid \
+                   JOIN pg_class c ON c.oid = x.indrelid \
+                   JOIN pg_namespace n ON n.oid = c.relnamespace \
+                   WHERE NOT x.indisvalid \
+                     AND n.nspname NOT IN ('pg_catalog', 'information_schema') \
+                   ORDER BY 1, 2, 3";
+    rows.extend(query(conn, "invalid indexes", indexes)?);
     Ok(rows
         .iter()
         .map(|row| InvalidConstraint {
@@ -252,6 +292,7 @@ fn pg_invalid_constraints(conn: &mut dyn Connection) -> Result<Vec<InvalidConstr
                 "n" => "not null",
                 "u" => "unique",
                 "p" => "primary key",
+                "i" => "index",
                 _ => "constraint",
             }
             .to_string(),
@@ -299,6 +340,8 @@ fn group_foreign_keys(rows: &[Vec<Value>]) -> Vec<ForeignKey> {
     keys
 }
 
+/// Top-level keys only (`conparentid = 0`): the copies PostgreSQL keeps for each partition of a
+/// partitioned table would report the same rows again.
 fn pg_foreign_keys(conn: &mut dyn Connection) -> Result<Vec<ForeignKey>> {
     let sql = "SELECT con.conname::text, cn.nspname::text, cc.relname::text, ca.attname::text, \
                       pn.nspname::text, pc.relname::text, pa.attname::text \
@@ -310,7 +353,8 @@ fn pg_foreign_keys(conn: &mut dyn Connection) -> Result<Vec<ForeignKey>> {
                CROSS JOIN LATERAL unnest(con.conkey, con.confkey) WITH ORDINALITY AS k(child_att, parent_att, pos) \
                JOIN pg_attribute ca ON ca.attrelid = con.conrelid AND ca.attnum = k.child_att \
                JOIN pg_attribute pa ON pa.attrelid = con.confrelid AND pa.attnum = k.parent_att \
-               WHERE con.contype = 'f' AND cn.nspname NOT IN ('pg_catalog', 'information_schema') \
+               WHERE con.contype = 'f' AND con.conparentid = 0 \
+                 AND cn.nspname NOT IN ('pg_catalog', 'information_schema') \
                ORDER BY cn.nspname, cc.relname, con.conname, k.pos";
     Ok(group_foreign_keys(&query(conn, "foreign keys", sql)?))
 }
@@ -430,7 +474,7 @@ fn qualified(dialect: Dialect, schema: &str, table: &str) -> String {
 }
 
 /// An identifier quoted for `dialect` (`"x"`, or `` `x` `` on MySQL).
-pub(crate) fn quote_ident(dialect: Dialect, name: &str) -> String {
+fn quote_ident(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
         _ => format!("\"{}\"", name.replace('"', "\"\"")),

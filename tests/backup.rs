@@ -301,12 +301,12 @@ fn next_random(state: &mut u64) -> u64 {
 fn restore_killed_at_any_moment_leaves_a_whole_database() {
     let tmp = project("");
     let db = tmp.path().join("app.db");
-    // About 40 MB, so that copying and syncing take a while.
-    write_db(&db, "backup", 10_000);
+    // About 20 MB, so that checking, copying and syncing take a while.
+    write_db(&db, "backup", 5_000);
     let meta = backup_json(tmp.path());
     let backup = PathBuf::from(meta["backup_path"].as_str().unwrap());
     let pristine = tmp.path().join("pristine.db");
-    write_db(&pristine, "original", 10_000);
+    write_db(&pristine, "original", 5_000);
 
     let bin = assert_cmd::cargo::cargo_bin("retort");
     let run_restore = || {
@@ -322,7 +322,7 @@ fn restore_killed_at_any_moment_leaves_a_whole_database() {
     };
     let reset = || {
         std::fs::copy(&pristine, &db).unwrap();
-        // Drop the pre-restore backups of earlier rounds (40 MB each).
+        // Drop the pre-restore backups of earlier rounds (20 MB each).
         for entry in std::fs::read_dir(tmp.path().join("backups")).unwrap() {
             let path = entry.unwrap().path();
             if !path
@@ -434,4 +434,242 @@ fn verify_refuses_a_missing_database_file() {
         .code(1)
         .stderr(predicate::str::contains("does not exist"));
     assert!(!tmp.path().join("app.db").exists());
+}
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+#[path = "servers/harness.rs"]
+mod harness;
+
+/// Runs each statement on `db`; one ending in `-- fails` must fail, the others succeed.
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn run_all(db: &harness::TestDatabase, statements: &[&str]) {
+    let mut conn = db.connect();
+    for sql in statements {
+        let result = conn.execute(sql);
+        if sql.ends_with("-- fails") {
+            assert!(result.is_err(), "{sql} should have failed");
+        } else if let Err(e) = result {
+            panic!("{sql}: {e}");
+        }
+    }
+}
+
+/// On a fresh database: runs `setup`, checks that `verify` passes, runs `damage`, and returns
+/// the failing `verify`'s text report and JSON report (`None` when the server is not set).
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+fn verify_after_damage(
+    dialect: retort::config::Dialect,
+    setup: &[&str],
+    damage: &[&str],
+) -> Option<(String, serde_json::Value)> {
+    let db = harness::TestDatabase::create(dialect, &format!("verify_{dialect}"))?;
+    let tmp = project("");
+    run_all(&db, setup);
+    retort(tmp.path())
+        .args(["--url", &db.url, "verify"])
+        .assert()
+        .success()
+        .stdout("invalid constraints: none\norphaned rows: none\n");
+    run_all(&db, damage);
+    let text = retort(tmp.path())
+        .args(["--url", &db.url, "verify"])
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("verify found"));
+    let json = retort(tmp.path())
+        .args(["--url", &db.url, "verify", "--json"])
+        .assert()
+        .code(1);
+    Some((
+        String::from_utf8_lossy(&text.get_output().stdout).into_owned(),
+        serde_json::from_slice(&json.get_output().stdout).unwrap(),
+    ))
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn verify_on_postgresql_reports_invalid_constraints_and_orphans() {
+    let Some((text, json)) = verify_after_damage(
+        retort::config::Dialect::Postgresql,
+        &[
+            "CREATE TABLE author (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INTEGER, pages INTEGER)",
+            "INSERT INTO author VALUES (1)",
+            "INSERT INTO book VALUES (1, 1, 10), (2, NULL, 20), (3, 42, -5)",
+        ],
+        &[
+            "ALTER TABLE book ADD CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES author (id) NOT VALID",
+            "ALTER TABLE book ADD CONSTRAINT book_pages_positive CHECK (pages > 0) NOT VALID",
+            "CREATE TABLE tag (label TEXT)",
+            "INSERT INTO tag VALUES ('x'), ('x')",
+            // Fails on the duplicates and leaves the index behind, invalid.
+            "CREATE UNIQUE INDEX CONCURRENTLY tag_label_unique ON tag (label) -- fails",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        text,
+        "invalid constraints: 3\n  book_author_fk on `book` is not valid (foreign key)\n  \
+         book_pages_positive on `book` is not valid (check)\n  \
+         tag_label_unique on `tag` is not valid (index)\n\
+         orphaned rows: 1\n  `book`: 1 row(s) without a parent in `author` \
+         (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n"
+    );
+    assert_eq!(json["dialect"], "postgresql");
+    assert_eq!(json["orphans"][0]["count"], 1);
+    assert_eq!(json["invalid_constraints"][1]["kind"], "check");
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn verify_on_mariadb_reports_orphans_inserted_without_checks() {
+    let Some((text, json)) = verify_after_damage(
+        retort::config::Dialect::Mysql,
+        &[
+            "CREATE TABLE author (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INTEGER, \
+             CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES author (id))",
+            "INSERT INTO author VALUES (1)",
+            "INSERT INTO book VALUES (1, 1), (2, NULL)",
+        ],
+        &[
+            "SET foreign_key_checks = 0",
+            "INSERT INTO book VALUES (3, 42), (4, 43)",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        text,
+        "invalid constraints: none\norphaned rows: 2\n  `book`: 2 row(s) without a parent in `author` \
+         (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n    author_id=43\n"
+    );
+    assert_eq!(json["dialect"], "mysql");
+    assert_eq!(
+        json["orphans"][0]["rows"],
+        serde_json::json!(["author_id=42", "author_id=43"])
+    );
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn backup_of_postgresql_uses_pg_dump_with_the_password_in_the_environment() {
+    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Postgresql, "dump_pg")
+    else {
+        return;
+    };
+    let tmp = project("");
+    run_all(
+        &db,
+        &[
+            "CREATE TABLE retort_version (version_num VARCHAR(32) NOT NULL PRIMARY KEY)",
+            "INSERT INTO retort_version VALUES ('1975ea83b712')",
+            "CREATE TABLE dumped (note TEXT)",
+            "INSERT INTO dumped VALUES ('this row is in the dump')",
+        ],
+    );
+    let out = retort(tmp.path())
+        .args(["--url", &db.url, "backup", "--json"])
+        .assert()
+        .success();
+    let meta: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    assert_eq!(meta["dialect"], "postgresql");
+    assert_eq!(meta["version_rows"], serde_json::json!(["1975ea83b712"]));
+    let path = PathBuf::from(meta["backup_path"].as_str().unwrap());
+    assert!(path.starts_with(tmp.path().canonicalize().unwrap().join("backups")));
+    let dump = std::fs::read_to_string(&path).unwrap();
+    assert!(dump.contains("CREATE TABLE public.dumped"), "{dump}");
+    assert!(dump.contains("this row is in the dump"), "{dump}");
+    assert_eq!(meta["sha256"], file_sha256(&path));
+
+    // No pg_dump and no command: the backup cannot be made, and says why.
+    retort(tmp.path())
+        .args(["--url", &db.url, "backup"])
+        .env("PATH", "/nonexistent")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains("`pg_dump` is not on PATH"));
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn backup_of_mariadb_uses_mysqldump() {
+    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Mysql, "dump_my") else {
+        return;
+    };
+    let tmp = project("[backup]\ndir = \"dumps\"\n");
+    run_all(
+        &db,
+        &[
+            "CREATE TABLE dumped (note TEXT)",
+            "INSERT INTO dumped VALUES ('this row is in the dump')",
+        ],
+    );
+    retort(tmp.path())
+        .args(["--url", &db.url, "backup"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("/dumps/retort_t_dump_my"));
+    let out = retort(tmp.path())
+        .args(["--url", &db.url, "backups", "--json"])
+        .assert()
+        .success();
+    let listed: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    let path = PathBuf::from(listed[0]["backup_path"].as_str().unwrap());
+    let dump = std::fs::read_to_string(&path).unwrap();
+    assert!(dump.contains("CREATE TABLE `dumped`"), "{dump}");
+    assert!(dump.contains("this row is in the dump"), "{dump}");
+    assert_eq!(listed[0]["dialect"], "mysql");
+}
+
+#[test]
+fn restoring_another_databases_backup_warns() {
+    let tmp = project("");
+    write_db(&tmp.path().join("app.db"), "app", 1);
+    write_db(&tmp.path().join("other.db"), "other", 1);
+    let out = retort(tmp.path())
+        .args(["--url", "sqlite:///other.db", "backup"])
+        .assert()
+        .success();
+    let file = String::from_utf8_lossy(&out.get_output().stdout)
+        .trim()
+        .to_string();
+    retort(tmp.path())
+        .args(["restore", &file])
+        .assert()
+        .success()
+        .stderr(predicate::str::contains("other.db`, not of `app.db`"));
+    assert_eq!(state_of(&tmp.path().join("app.db")), "other");
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn verify_on_postgresql_checks_composite_keys_into_partitioned_tables_once() {
+    let Some((text, json)) = verify_after_damage(
+        retort::config::Dialect::Postgresql,
+        &[
+            "CREATE TABLE event (id INTEGER, region TEXT, PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
+            "CREATE TABLE event_eu PARTITION OF event FOR VALUES IN ('eu')",
+            "CREATE TABLE event_us PARTITION OF event FOR VALUES IN ('us')",
+            "CREATE TABLE ticket (id INTEGER PRIMARY KEY, event_id INTEGER, region TEXT, \
+             CONSTRAINT ticket_event_fk FOREIGN KEY (event_id, region) REFERENCES event (id, region))",
+            "INSERT INTO event VALUES (1, 'eu'), (2, 'us')",
+            "INSERT INTO ticket VALUES (1, 1, 'eu'), (2, 2, 'us'), (3, NULL, 'us')",
+        ],
+        &[
+            // Foreign-key triggers do not fire for a replica (superuser only).
+            "SET session_replication_role = replica",
+            "INSERT INTO ticket VALUES (4, 1, 'us'), (5, 9, 'eu')",
+        ],
+    ) else {
+        return;
+    };
+    assert_eq!(
+        text,
+        "invalid constraints: none\norphaned rows: 2\n  `ticket`: 2 row(s) without a parent in `event` \
+         (ticket_event_fk: ticket(event_id, region) -> event(id, region))\n    \
+         event_id=1, region=us\n    event_id=9, region=eu\n"
+    );
+    assert_eq!(json["orphans"].as_array().unwrap().len(), 1);
 }

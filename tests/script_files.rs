@@ -24,6 +24,10 @@ fn init_creates_config_versions_and_templates() {
     Generating proj/migrate.toml ...  done
     Creating directory proj/templates ...  done
     Generating proj/templates/revision.sql.j2 ...  done
+    Creating directory proj/templates/offline ...  done
+    Generating proj/templates/offline/sqlite.sql.j2 ...  done
+    Generating proj/templates/offline/postgresql.sql.j2 ...  done
+    Generating proj/templates/offline/mysql.sql.j2 ...  done
     Please edit configuration/connection settings in 'proj/migrate.toml' before proceeding.
     ");
     let proj = tmp.path().join("proj");
@@ -32,9 +36,9 @@ fn init_creates_config_versions_and_templates() {
     assert!(config.contains("script_location = \"migrations\""));
     assert!(config.contains("database_url = \"${DATABASE_URL:-sqlite:///app.db}\""));
     assert!(config.contains("version_table = \"retort_version\""));
-    for (name, source) in retort::render::BUILTIN_TEMPLATES {
-        let copied = std::fs::read_to_string(proj.join("templates").join(name)).unwrap();
-        assert_eq!(&copied, source, "{name}");
+    for (name, source) in retort::render::builtin_templates() {
+        let copied = std::fs::read_to_string(proj.join("templates").join(&name)).unwrap();
+        assert_eq!(copied, source, "{name}");
     }
 }
 
@@ -260,4 +264,103 @@ fn demo_project_sql_runs_on_sqlite_both_ways() {
             .unwrap();
         assert_eq!(tables, 0);
     }
+}
+
+/// Every way a revision file can be malformed, with the message a user sees, in one reviewable
+/// snapshot.
+#[test]
+fn malformed_revision_file_messages() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "bad_toml_value",
+            "-- revision = \"ab\"\n-- message = 'unterminated\n",
+        ),
+        ("unknown_key", "-- revision = \"ab\"\n-- parent = \"cd\"\n"),
+        (
+            "missing_revision",
+            "-- message = \"m\"\n\n-- migrate:upgrade\n",
+        ),
+        (
+            "wrong_type",
+            "-- revision = \"ab\"\n-- down_revision = 12\n",
+        ),
+        ("invalid_id", "-- revision = \"ab-cd\"\n"),
+        (
+            "self_reference",
+            "-- revision = \"ab\"\n-- down_revision = \"ab\"\n",
+        ),
+        (
+            "prose_in_header",
+            "-- revision = \"ab\"\n-- Creates the invoice table.\n",
+        ),
+        (
+            "key_after_blank_line",
+            "-- revision = \"ab\"\n\n-- down_revision = \"cd\"\n-- migrate:upgrade\n",
+        ),
+        (
+            "sql_before_marker",
+            "-- revision = \"ab\"\n\nCREATE TABLE t (id INT);\n",
+        ),
+        (
+            "unknown_section",
+            "-- revision = \"ab\"\n\n-- migrate:up\nSELECT 1;\n",
+        ),
+        (
+            "unknown_dialect",
+            "-- revision = \"ab\"\n\n-- migrate:upgrade oracle\n",
+        ),
+        (
+            "duplicate_section",
+            "-- revision = \"ab\"\n\n-- migrate:upgrade\nA;\n-- migrate:upgrade\nB;\n",
+        ),
+        (
+            "no_upgrade",
+            "-- revision = \"ab\"\n\n-- migrate:downgrade\nDROP TABLE t;\n",
+        ),
+    ];
+    let report: String = cases
+        .iter()
+        .map(|(name, text)| {
+            let path = Path::new("versions").join(format!("ab_{name}.sql"));
+            let err = retort::script::parse_revision(&path, text).unwrap_err();
+            format!("{err}\n")
+        })
+        .collect();
+    insta::assert_snapshot!(report);
+}
+
+#[test]
+fn a_malformed_file_stops_graph_commands_naming_file_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    retort(tmp.path()).args(["-q", "init"]).assert().success();
+    std::fs::write(
+        tmp.path().join("migrations/versions/ab_bad.sql"),
+        "-- revision = \"ab\"\n-- colour = \"red\"\n\n-- migrate:upgrade\n",
+    )
+    .unwrap();
+    retort(tmp.path())
+        .arg("heads")
+        .assert()
+        .code(1)
+        .stdout("")
+        .stderr(predicate::str::contains(
+            "migrations/versions/ab_bad.sql:2: invalid header: unknown key `colour`",
+        ));
+}
+
+#[test]
+fn a_config_error_names_the_key_and_line() {
+    let tmp = tempfile::tempdir().unwrap();
+    std::fs::write(
+        tmp.path().join("migrate.toml"),
+        "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"${RETORT_TEST_UNSET}\"\n",
+    )
+    .unwrap();
+    retort(tmp.path())
+        .arg("heads")
+        .assert()
+        .code(1)
+        .stderr(predicate::str::contains(
+            "migrate.toml: line 3: `migrate.database_url`: environment variable `RETORT_TEST_UNSET` is not set",
+        ));
 }

@@ -679,3 +679,75 @@ fn offline_range_starts_from_the_given_revision() {
     );
     assert!(out.ends_with("COMMIT;\n\n"), "{out}");
 }
+
+#[test]
+fn progress_is_plain_lines_off_a_terminal_and_nothing_with_quiet() {
+    let p = TestProject::new();
+    p.chain(2);
+    let out = p.run(&["upgrade", "r001"]);
+    assert!(out.status.success());
+    assert_eq!(
+        String::from_utf8_lossy(&out.stderr),
+        "Running upgrade  -> r001, rev r001\n"
+    );
+    let out = p.run(&["-q", "upgrade", "heads", "--no-backup"]);
+    assert!(out.status.success());
+    assert_eq!(String::from_utf8_lossy(&out.stderr), "");
+    assert_eq!(String::from_utf8_lossy(&out.stdout), "");
+    assert_eq!(p.rows(), ["r002"]);
+}
+
+#[test]
+fn log_lists_the_audit_trail_newest_first() {
+    let p = TestProject::new();
+    p.chain(2);
+    p.ok(&["upgrade", "heads"]);
+    p.ok(&["stamp", "r001"]);
+    let json: serde_json::Value = serde_json::from_str(&p.ok(&["log", "--json"])).unwrap();
+    let entries = json.as_array().unwrap();
+    assert_eq!(entries.len(), 3);
+    assert_eq!(entries[0]["direction"], "stamp");
+    assert_eq!(entries[0]["heads_before"], serde_json::json!(["r002"]));
+    assert_eq!(entries[0]["heads_after"], serde_json::json!(["r001"]));
+    assert_eq!(entries[2]["revision"], "r001");
+    assert!(entries[2]["checksum"]
+        .as_str()
+        .unwrap()
+        .starts_with("sha256:"));
+    assert!(entries[2]["started_at"].as_str().unwrap().ends_with('Z'));
+    let text = p.ok(&["log", "-n", "1"]);
+    assert_eq!(text.lines().count(), 1, "{text}");
+    assert!(text.contains("stamp"), "{text}");
+}
+
+#[test]
+fn check_reports_an_applied_revision_whose_file_changed() {
+    let p = TestProject::new();
+    p.chain(2);
+    p.ok(&["upgrade", "heads"]);
+    p.ok(&["check"]);
+    // Comments and line endings do not count as a change.
+    let path = p.path().join("migrations/versions/r001_rev.sql");
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(
+        &path,
+        text.replace('\n', "\r\n").replace(
+            "-- migrate:upgrade\r\n",
+            "-- migrate:upgrade\r\n-- reviewed\r\n",
+        ),
+    )
+    .unwrap();
+    p.ok(&["check"]);
+    std::fs::write(&path, text.replace("VALUES (0)", "VALUES (1)")).unwrap();
+    let out = p.run(&["check"]);
+    assert_eq!(out.status.code(), Some(1));
+    let all = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(
+        all.contains("r001") && all.contains("r001_rev.sql"),
+        "{all}"
+    );
+}

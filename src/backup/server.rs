@@ -9,11 +9,16 @@ use super::{create_backup_file, finish_backup, BackupRecord};
 use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
-/// The dump tool retort runs when `[backup] command` is not set.
-pub(super) fn default_tool(dialect: Dialect) -> &'static str {
+/// The dump tools retort looks for when `[backup] command` is not set, as named in messages.
+pub(super) fn default_tool(dialect: Dialect) -> String {
+    default_tools(dialect).join("` or `")
+}
+
+/// The dump tools to look for, in order (MariaDB renamed `mysqldump` to `mariadb-dump`).
+fn default_tools(dialect: Dialect) -> &'static [&'static str] {
     match dialect {
-        Dialect::Postgresql => "pg_dump",
-        _ => "mysqldump",
+        Dialect::Postgresql => &["pg_dump"],
+        _ => &["mysqldump", "mariadb-dump"],
     }
 }
 
@@ -43,16 +48,18 @@ pub(super) fn dump(
             command.arg("-c").arg(line);
             command
         }
-        None => match find_on_path(default_tool(url.dialect())) {
+        None => match default_tools(url.dialect())
+            .iter()
+            .find_map(|t| find_on_path(t))
+        {
             Some(tool) => default_command(&tool, url.dialect(), &target),
             None => return Ok(None),
         },
     };
-    let described = config
-        .backup
-        .command
-        .clone()
-        .unwrap_or_else(|| default_tool(url.dialect()).to_string());
+    let described = match &config.backup.command {
+        Some(line) => line.clone(),
+        None => command.get_program().to_string_lossy().into_owned(),
+    };
     let stem = if target.database.is_empty() {
         "database".to_string()
     } else {
@@ -189,37 +196,14 @@ fn parse_server_url(raw: &str) -> ServerTarget {
             None => (host_port, None),
         },
     };
-    let non_empty = |s: &str| (!s.is_empty()).then(|| percent_decode(s));
+    let non_empty = |s: &str| (!s.is_empty()).then(|| crate::config::url::percent_decode(s));
     ServerTarget {
         user: user.and_then(non_empty),
         password: password.and_then(non_empty),
         host: non_empty(host),
         port: port.and_then(non_empty),
-        database: percent_decode(database),
+        database: crate::config::url::percent_decode(database),
     }
-}
-
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = bytes
-            .get(i + 1..i + 3)
-            .and_then(|h| std::str::from_utf8(h).ok())
-            .and_then(|h| u8::from_str_radix(h, 16).ok());
-        match (bytes[i], hex) {
-            (b'%', Some(byte)) => {
-                out.push(byte);
-                i += 3;
-            }
-            (byte, _) => {
-                out.push(byte);
-                i += 1;
-            }
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 #[cfg(test)]

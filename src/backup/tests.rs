@@ -356,10 +356,18 @@ fn version_rows_are_read_without_a_version_table_too() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("app.db");
     make_db(&db, 0);
-    assert_eq!(sqlite_version_rows(&db, "retort_version").unwrap(), rows());
-    assert!(sqlite_version_rows(&db, "alembic_version")
-        .unwrap()
-        .is_empty());
+    let url = DatabaseUrl::parse(&format!("sqlite:///{}", db.display())).unwrap();
+    let config = config_with(tmp.path(), "");
+    assert_eq!(current_version_rows(&config, &url).unwrap(), rows());
+    let alembic = config_with(tmp.path(), "version_table = \"alembic_version\"");
+    assert!(current_version_rows(&alembic, &url).unwrap().is_empty());
+    let missing = DatabaseUrl::parse(&format!(
+        "sqlite:///{}",
+        tmp.path().join("new.db").display()
+    ))
+    .unwrap();
+    assert!(current_version_rows(&config, &missing).unwrap().is_empty());
+    assert!(!tmp.path().join("new.db").exists());
 }
 
 #[test]
@@ -452,4 +460,47 @@ fn backup_before_change_applies_retention() {
         .collect();
     let listed = list_backups(&tmp.path().join("kept")).unwrap();
     assert_eq!(listed, vec![made[2].clone()]);
+}
+
+#[test]
+fn restore_through_a_symlink_replaces_its_target_with_owner_and_mode_kept() {
+    use std::os::unix::fs::MetadataExt;
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("data");
+    std::fs::create_dir(&data).unwrap();
+    let real = data.join("app.db");
+    make_db(&real, 3);
+    std::fs::set_permissions(&real, std::fs::Permissions::from_mode(0o664)).unwrap();
+    std::os::unix::fs::chown(&real, Some(4321), Some(4321)).unwrap();
+    let link = tmp.path().join("app.db");
+    std::os::unix::fs::symlink(&real, &link).unwrap();
+    let dir = tmp.path().join("b");
+    let record = backup_sqlite(&link, &dir, "backup", &[]).unwrap();
+    make_db(&link, 3);
+
+    restore(&record.backup_path, &link, &dir, &[]).unwrap();
+    assert!(std::fs::symlink_metadata(&link)
+        .unwrap()
+        .file_type()
+        .is_symlink());
+    assert_eq!(item_count(&real), 3);
+    let meta = std::fs::metadata(&real).unwrap();
+    assert_eq!(meta.permissions().mode() & 0o777, 0o664);
+    assert_eq!((meta.uid(), meta.gid()), (4321, 4321));
+}
+
+#[test]
+fn backing_up_a_missing_database_names_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let url = DatabaseUrl::parse(&format!(
+        "sqlite:///{}",
+        tmp.path().join("none.db").display()
+    ))
+    .unwrap();
+    let text = existing_sqlite_file(&url).unwrap_err().to_string();
+    assert!(text.contains("none.db` does not exist"), "{text}");
+    let text = existing_sqlite_file(&DatabaseUrl::parse("sqlite://").unwrap())
+        .unwrap_err()
+        .to_string();
+    assert!(text.contains("in-memory"), "{text}");
 }

@@ -70,6 +70,13 @@ pub(super) fn run_restore(ctx: &Context, args: RestoreArgs) -> Result<u8> {
     };
     let rows = backup::current_version_rows(&config, &url)?;
     let outcome = backup::restore(&file, &db_path, &dir, &rows)?;
+    if outcome.restored.original_path != backup::canonical_path(&db_path) {
+        ctx.printer.warn(format!(
+            "the backup was taken of `{}`, not of `{}`",
+            outcome.restored.original_path.display(),
+            db_path.display()
+        ));
+    }
     if let Some(pre) = &outcome.pre_restore {
         ctx.printer.status(format!(
             "saved the current database to {}",

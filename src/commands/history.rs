@@ -8,7 +8,7 @@ use crate::error::Result;
 pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
     let project = ctx.project()?;
     let current: Vec<String> = if args.indicate_current {
-        ctx.current_rows(&project)?
+        super::current::read_rows(ctx, &project)?
     } else {
         Vec::new()
     };
@@ -29,11 +29,10 @@ pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
         ctx.printer.json(&docs);
         return Ok(0);
     }
-    for id in &revisions {
-        let Some(shown) = project.shown(id) else {
-            continue;
-        };
-        let line = if ctx.printer.verbose {
+    let verbose = ctx.printer.verbose;
+    ctx.printer.data_lines(revisions.iter().filter_map(|id| {
+        let shown = project.shown(id)?;
+        Some(if verbose {
             shown.entry(is_current(id))
         } else {
             shown.line(LineParts {
@@ -43,8 +42,7 @@ pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
                 tree_indicators: true,
                 current: is_current(id),
             })
-        };
-        ctx.printer.data(line);
-    }
+        })
+    }));
     Ok(0)
 }

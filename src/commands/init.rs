@@ -5,7 +5,7 @@ use std::path::{Path, PathBuf};
 
 use crate::cli::args::InitArgs;
 use crate::error::{Error, Result};
-use crate::render::BUILTIN_TEMPLATES;
+use crate::render::builtin_templates;
 
 /// The config `init` writes. It must parse with `Config::parse` (tested below).
 const CONFIG_TEMPLATE: &str = r#"# retort configuration. Relative paths are taken from this file's directory.
@@ -33,9 +33,8 @@ pub(super) fn run(ctx: &super::Context, args: InitArgs) -> Result<u8> {
     let dir = &args.dir;
     let config = dir.join("migrate.toml");
     let versions = dir.join("migrations").join("versions");
-    let templates: Vec<(PathBuf, &str)> = BUILTIN_TEMPLATES
-        .iter()
-        .map(|(name, source)| (dir.join("templates").join(name), *source))
+    let templates: Vec<(PathBuf, &str)> = builtin_templates()
+        .map(|(name, source)| (dir.join("templates").join(name), source))
         .collect();
 
     for path in std::iter::once(config.as_path()).chain(templates.iter().map(|(p, _)| p.as_path()))

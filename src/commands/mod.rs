@@ -94,29 +94,49 @@ impl Context {
             self.printer.json(&docs);
             return;
         }
-        for shown in ids.iter().filter_map(|id| project.shown(id)) {
-            self.printer.data(format(&shown, self.printer.verbose));
-        }
+        let verbose = self.printer.verbose;
+        self.printer.data_lines(
+            ids.iter()
+                .filter_map(|id| project.shown(id))
+                .map(|shown| format(&shown, verbose)),
+        );
     }
 
-    /// `check` with a database: version rows the graph does not know, and drift. Skipped
-    /// (with a warning) when no database URL is configured.
+    /// `check` with a database: version rows the graph does not know, and drift (applied
+    /// revisions whose SQL changed since they ran). Read-only; skipped with a warning when no
+    /// database URL is configured or the database does not exist yet.
     pub fn check_database(
         &self,
         project: &Project,
         problems: &mut Vec<String>,
         warnings: &mut Vec<String>,
     ) -> Result<()> {
-        let _ = (project, problems, warnings);
+        let Ok(url) = self.database_url(&project.config) else {
+            warnings.push("no database URL: drift was not checked".into());
+            return Ok(());
+        };
+        let Some(mut conn) = crate::db::connect_existing(&url)? else {
+            warnings.push(format!(
+                "database `{url}` does not exist yet: nothing applied to check"
+            ));
+            return Ok(());
+        };
+        let table = upgrade::version_table(&project.config, url.dialect());
+        let rows = crate::db::version_table::read_heads(conn.as_mut(), &table)?;
+        if let Err(e) = project.graph.current(&rows) {
+            problems.push(format!("the version table of `{url}`: {e}"));
+        }
+        for d in crate::exec::drift::drift(conn.as_mut(), project, &table)? {
+            problems.push(format!(
+                "revision `{}` ({}) changed since it was applied at {}: checksum {} then, {} now",
+                d.revision,
+                d.path.display(),
+                d.applied_at,
+                d.applied_checksum,
+                d.current_checksum
+            ));
+        }
         Ok(())
-    }
-
-    /// The database's version rows, read without creating anything.
-    pub fn current_rows(&self, project: &Project) -> Result<Vec<String>> {
-        let _ = project;
-        Err(Error::Internal(
-            "reading version rows: not built yet".into(),
-        ))
     }
 }
 

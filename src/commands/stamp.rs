@@ -1,6 +1,6 @@
 //! `stamp REV... [--purge] [--sql]`: rewrite the version table without running migrations.
 
-use super::upgrade::{check_rows_known, print_offline, run_online, Direction, Mode};
+use super::upgrade::{check_rows_known, print_offline, run_online, Direction, Mode, OnlineRun};
 use super::Context;
 use crate::cli::args::{RunArgs, StampArgs};
 use crate::error::{Error, Result};
@@ -61,9 +61,12 @@ pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
         ctx,
         &project,
         &run_args,
-        Direction::Stamp,
-        &args.revisions.join(" "),
-        Mode::Run,
+        OnlineRun {
+            direction: Direction::Stamp,
+            target: &args.revisions.join(" "),
+            mode: Mode::Run,
+            verify: false,
+        },
         &planner,
     )
 }

@@ -1,7 +1,7 @@
 //! `status [--json]`: current revisions, pending revisions, and whether the database is up to
 //! date. Read-only, like `current`.
 
-use super::current::{current_line, read_rows, revision_json};
+use super::current::{current_line, read_rows};
 use super::Context;
 use crate::cli::args::JsonArgs;
 use crate::error::Result;
@@ -25,9 +25,9 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
         let url = ctx.database_url(&project.config)?;
         printer.json(&serde_json::json!({
             "database": url.to_string(),
-            "current": current.iter().filter_map(|id| revision_json(&project, id)).collect::<Vec<_>>(),
+            "current": current.iter().filter_map(|id| project.revision_json(id, Some(true))).collect::<Vec<_>>(),
             "heads": project.graph.real_heads(),
-            "pending": pending.iter().filter_map(|id| revision_json(&project, id)).collect::<Vec<_>>(),
+            "pending": pending.iter().filter_map(|id| project.revision_json(id, Some(false))).collect::<Vec<_>>(),
             "up_to_date": up_to_date,
         }));
         return Ok(0);

@@ -7,6 +7,7 @@ use std::time::{Duration, Instant};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use super::Context;
+use crate::backup::{self, BackupRecord};
 use crate::cli::args::{DialectArg, DowngradeArgs, RunArgs, UpgradeArgs};
 use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::db::version_table::{read_heads, VersionTable};
@@ -18,6 +19,7 @@ use crate::exec::{prepare, PreparedStep, Progress, RunReport, StepReport};
 use crate::graph::Plan;
 use crate::output::Printer;
 use crate::project::Project;
+use crate::verify::{self, VerifyReport};
 
 /// Which command is running.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -70,9 +72,12 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
         ctx,
         &project,
         &args.run,
-        Direction::Upgrade,
-        &target,
-        mode,
+        OnlineRun {
+            direction: Direction::Upgrade,
+            target: &target,
+            mode,
+            verify: args.verify,
+        },
         &planner,
     )
 }
@@ -104,9 +109,12 @@ pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
         ctx,
         &project,
         &args.run,
-        Direction::Downgrade,
-        &target,
-        mode,
+        OnlineRun {
+            direction: Direction::Downgrade,
+            target: &target,
+            mode,
+            verify: false,
+        },
         &planner,
     )
 }
@@ -121,6 +129,14 @@ fn reject_range(target: &str, command: &str) -> Result<()> {
         });
     }
     Ok(())
+}
+
+/// The version rows, read without creating anything: a missing file or table is base.
+pub(super) fn read_rows_if_any(url: &DatabaseUrl, table: &VersionTable) -> Result<Vec<String>> {
+    match db::connect_existing(url)? {
+        Some(mut conn) => read_heads(conn.as_mut(), table),
+        None => Ok(Vec::new()),
+    }
 }
 
 /// The version table of `config` spelled for `dialect`.
@@ -200,16 +216,30 @@ pub(super) enum Mode {
     Rehearse,
 }
 
+/// What an online run is asked to do, beyond its `RunArgs`.
+pub(super) struct OnlineRun<'a> {
+    pub(super) direction: Direction,
+    /// The target as typed, for messages, backups and the report.
+    pub(super) target: &'a str,
+    pub(super) mode: Mode,
+    /// `upgrade --verify`: integrity checks after the run.
+    pub(super) verify: bool,
+}
+
 /// Options of an online run that `stamp` shares with upgrade/downgrade.
 pub(super) fn run_online(
     ctx: &Context,
     project: &Project,
     args: &RunArgs,
-    direction: Direction,
-    target: &str,
-    mode: Mode,
+    run: OnlineRun<'_>,
     planner: &dyn Fn(&[String]) -> Result<Plan>,
 ) -> Result<u8> {
+    let OnlineRun {
+        direction,
+        target,
+        mode,
+        verify,
+    } = run;
     let config = &project.config;
     let url = ctx.database_url(config)?;
     let table = version_table(config, url.dialect());
@@ -224,6 +254,20 @@ pub(super) fn run_online(
             ),
         });
     }
+    let backup = if mode == Mode::Run {
+        let trigger = format!("{} {target}", direction.name());
+        backup_if_changing(
+            ctx,
+            project,
+            &url,
+            &table,
+            &trigger,
+            args.no_backup,
+            planner,
+        )?
+    } else {
+        None
+    };
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
     let mut conn = db::connect(&url)?;
@@ -236,6 +280,11 @@ pub(super) fn run_online(
         mode == Mode::Rehearse,
         planner,
     );
+    // `--verify` checks the database the run left behind, on the same connection.
+    let checks = match (&report, verify) {
+        (Ok(r), true) if r.failure.is_none() => Some(verify::run_checks(conn.as_mut())?),
+        _ => None,
+    };
     if let Some(path) = &args.report {
         let document = ReportDocument {
             command: direction.name(),
@@ -265,13 +314,61 @@ pub(super) fn run_online(
                 Ok(r) => r.error.clone(),
                 Err(e) => Some(e.to_string()),
             },
-            backup: None,
+            backup: backup.as_ref(),
+            verify: checks.as_ref(),
         };
         write_report(path, &document)?;
     }
     let report = report?;
     summarize(&ctx.printer, &report, mode);
-    report.into_result().map(|_| 0)
+    report.into_result()?;
+    match checks {
+        Some(checks) => {
+            for line in checks.text_lines() {
+                ctx.printer.status(line);
+            }
+            if checks.ok {
+                Ok(0)
+            } else {
+                Err(Error::CheckFailed {
+                    message: format!(
+                        "the migration succeeded, but verify found {} problem(s) in the database",
+                        checks.problem_count()
+                    ),
+                })
+            }
+        }
+        None => Ok(0),
+    }
+}
+
+/// Backs the database up when the plan would change it (SPEC: before every upgrade, downgrade
+/// and stamp). A database that does not exist yet holds nothing to lose.
+fn backup_if_changing(
+    ctx: &Context,
+    project: &Project,
+    url: &DatabaseUrl,
+    table: &VersionTable,
+    trigger: &str,
+    no_backup: bool,
+    planner: &dyn Fn(&[String]) -> Result<Plan>,
+) -> Result<Option<BackupRecord>> {
+    let Some(mut conn) = db::connect_existing(url)? else {
+        return Ok(None);
+    };
+    let rows = read_heads(conn.as_mut(), table)?;
+    drop(conn);
+    if planner(&rows)?.steps.is_empty() {
+        return Ok(None);
+    }
+    backup::backup_before_change(
+        &project.config,
+        url,
+        trigger,
+        &rows,
+        no_backup,
+        &ctx.printer,
+    )
 }
 
 fn execute(
@@ -313,10 +410,7 @@ fn dry_run(
     table: &VersionTable,
     planner: &dyn Fn(&[String]) -> Result<Plan>,
 ) -> Result<u8> {
-    let rows = match db::connect_existing(url)? {
-        Some(mut conn) => read_heads(conn.as_mut(), table)?,
-        None => Vec::new(),
-    };
+    let rows = read_rows_if_any(url, table)?;
     let plan = planner(&rows)?;
     let dialect = url.dialect();
     let steps = prepare(&plan, &project.scripts, dialect)?;
@@ -381,6 +475,12 @@ fn summarize(printer: &Printer, report: &RunReport, mode: Mode) {
             "nothing to do: the database is at {}",
             describe_heads(&report.heads_after)
         ));
+    } else if report.failure.is_none() && printer.is_interactive() {
+        // The progress bar clears itself; say where the run ended.
+        printer.status(format!(
+            "done: {ok} step(s); the database is at {}",
+            describe_heads(&report.heads_after)
+        ));
     }
 }
 
@@ -400,8 +500,10 @@ struct ReportDocument<'a> {
     heads_after: &'a [String],
     steps: &'a [StepReport],
     error: Option<String>,
-    /// The backup taken before the run (filled by `crate::backup`), if any.
-    backup: Option<serde_json::Value>,
+    /// The backup taken before the run, if any.
+    backup: Option<&'a BackupRecord>,
+    /// `--verify`: integrity and referential checks after the run.
+    verify: Option<&'a VerifyReport>,
 }
 
 fn write_report(path: &Path, document: &ReportDocument<'_>) -> Result<()> {

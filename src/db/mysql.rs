@@ -11,7 +11,8 @@ use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
 
-use super::{lock_id, scrub_password, Connection, DbError, Value};
+use super::server::{lock_id, scrub_password};
+use super::{Connection, DbError, Value};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
@@ -57,10 +58,7 @@ impl Mysql {
     }
 
     fn db_error(&self, e: &mysql::Error) -> DbError {
-        DbError {
-            message: describe(e, &self.raw_url),
-            is_lock_timeout: matches!(e, mysql::Error::MySqlError(m) if m.code == LOCK_WAIT_TIMEOUT),
-        }
+        db_error(e, &self.raw_url)
     }
 
     /// The first column of the first row of `sql`, as the server sent it.
@@ -86,7 +84,7 @@ fn parse_opts(raw_url: &str) -> Result<Opts, String> {
         None => ("", authority),
     };
     let url = if host.to_ascii_lowercase().starts_with("%2f") {
-        let socket = super::percent_decode(host);
+        let socket = crate::config::url::percent_decode(host);
         let separator = if tail.contains('?') { '&' } else { '?' };
         let tail = if tail.is_empty() { "/" } else { tail };
         format!("mysql://{userinfo}localhost{tail}{separator}socket={socket}")
@@ -99,6 +97,13 @@ fn parse_opts(raw_url: &str) -> Result<Opts, String> {
             raw_url,
         )
     })
+}
+
+fn db_error(e: &mysql::Error, raw_url: &str) -> DbError {
+    DbError {
+        message: describe(e, raw_url),
+        is_lock_timeout: matches!(e, mysql::Error::MySqlError(m) if m.code == LOCK_WAIT_TIMEOUT),
+    }
 }
 
 /// A driver error as one line, with the server's code and SQLSTATE; passwords removed.
@@ -188,24 +193,19 @@ impl Connection for Mysql {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
-        let mut result = self
-            .conn
-            .query_iter(sql)
-            .map_err(|e| describe(&e, &self.raw_url));
+        let raw_url = &self.raw_url;
+        let error = |e: mysql::Error| db_error(&e, raw_url);
+        let mut result = self.conn.query_iter(sql).map_err(error)?;
         let mut rows = Vec::new();
-        let result = result
-            .as_mut()
-            .map_err(|message| DbError::new(message.clone()))?;
         // Only the first result set is the query's; a stored procedure may add more.
         if let Some(set) = result.iter() {
             for row in set {
-                let row = row.map_err(|e| DbError::new(describe(&e, &self.raw_url)))?;
+                let row = row.map_err(error)?;
                 let columns = row.columns();
-                let values = row.unwrap();
                 rows.push(
                     columns
                         .iter()
-                        .zip(values)
+                        .zip(row.unwrap())
                         .map(|(column, value)| convert_value(column, value))
                         .collect(),
                 );
@@ -268,9 +268,7 @@ impl Connection for Mysql {
             }
             Some(0) => Err(DbError {
                 message: format!(
-                    "timed out after {}s waiting for the migration lock (`GET_LOCK('{name}')`); \
-                     another retort is migrating this database — wait for it to finish, or \
-                     raise `--lock-timeout`",
+                    "timed out after {}s waiting for the migration lock (`GET_LOCK('{name}')`)",
                     timeout.as_secs_f64()
                 ),
                 is_lock_timeout: true,

@@ -16,7 +16,8 @@ use postgres::config::SslMode;
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::{lock_id, scrub_password, Connection, DbError, Value};
+use super::server::{lock_id, scrub_password};
+use super::{Connection, DbError, Value};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
@@ -34,6 +35,8 @@ struct Postgres {
     /// The URL as given, only to scrub its password from driver messages.
     raw_url: String,
     lock: Option<LockSession>,
+    /// `table_exists` runs once per step; preparing it once saves a round trip each time.
+    table_exists_statement: Option<postgres::Statement>,
 }
 
 /// The session that holds the advisory lock.
@@ -58,6 +61,7 @@ impl Postgres {
             config,
             raw_url: raw_url.to_string(),
             lock: None,
+            table_exists_statement: None,
         })
     }
 
@@ -142,6 +146,13 @@ fn describe(e: &postgres::Error, raw_url: &str) -> String {
             }
             if let Some(hint) = db.hint() {
                 text.push_str(&format!("; hint: {hint}"));
+            }
+            if db.code() == &postgres::error::SqlState::ACTIVE_SQL_TRANSACTION {
+                // E.g. `CREATE INDEX CONCURRENTLY`, `ALTER TYPE ... ADD VALUE` before PG 12.
+                text.push_str(
+                    "; this statement cannot run inside a transaction: add \
+                     `-- transactional = false` to the revision's header",
+                );
             }
             text
         }
@@ -254,9 +265,17 @@ impl Connection for Postgres {
         // statements do; views count as tables (a version table may be exposed as one).
         let sql = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class \
                    WHERE oid = to_regclass($1) AND relkind IN ('r', 'p', 'v', 'f', 'm'))";
+        let statement = match &self.table_exists_statement {
+            Some(statement) => statement.clone(),
+            None => {
+                let statement = self.client.prepare(sql).map_err(|e| self.db_error(&e))?;
+                self.table_exists_statement = Some(statement.clone());
+                statement
+            }
+        };
         let row = self
             .client
-            .query_one(sql, &[&name])
+            .query_one(&statement, &[&name])
             .map_err(|e| self.db_error(&e))?;
         Ok(row.get(0))
     }
@@ -306,9 +325,7 @@ impl Connection for Postgres {
                 return Err(DbError {
                     message: format!(
                         "timed out after {}s waiting for the migration lock (PostgreSQL advisory \
-                         lock {id} for `{key}` in database `{database}`); another retort is \
-                         migrating this database — wait for it to finish, or raise \
-                         `--lock-timeout`",
+                         lock {id} for `{key}` in database `{database}`)",
                         timeout.as_secs_f64()
                     ),
                     is_lock_timeout: true,

@@ -5,11 +5,16 @@
 //! step's transaction: on SQLite that transaction holds the write lock (`BEGIN IMMEDIATE`), so
 //! a runner that sees rows it did not expect knows another runner got there first and plans
 //! again. A rehearsal runs every step inside one transaction and rolls it back at the end.
+//!
+//! A `transactional = false` step cannot hold SQLite's write lock while it runs (that is its
+//! point), so two SQLite runners reaching the same such step at the same moment could both run
+//! it; on PostgreSQL and MySQL the session lock taken by `lock()` covers it.
 
 use std::time::Duration;
 
+use super::partial::commits_implicitly;
 use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
-use crate::db::version_table::{read_heads, AuditEntry, VersionTable};
+use crate::db::version_table::{read_existing_heads, read_heads, AuditEntry, VersionTable};
 use crate::db::{Connection, DbError};
 use crate::error::{Error, Result};
 use crate::graph::VersionOp;
@@ -34,6 +39,8 @@ pub struct LiveSink<'c> {
     tables_ready: bool,
     in_transaction: bool,
     rehearse: bool,
+    /// A `started` audit row of the current step exists and must be completed, not added.
+    started_row: bool,
 }
 
 fn database_error(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
@@ -53,6 +60,7 @@ impl<'c> LiveSink<'c> {
             tables_ready: false,
             in_transaction: false,
             rehearse,
+            started_row: false,
         }
     }
 
@@ -95,8 +103,8 @@ impl<'c> LiveSink<'c> {
             return Ok(());
         }
         for (table, ddl) in [
-            (&self.table, self.table.create_sql()),
-            (&self.audit, self.audit.create_audit_sql()),
+            (self.table.clone(), self.table.create_sql()),
+            (self.audit.clone(), self.audit.create_audit_sql()),
         ] {
             let context = || format!("cannot create table `{}`", table.display_name());
             let exists = self
@@ -107,20 +115,46 @@ impl<'c> LiveSink<'c> {
                 self.conn
                     .execute(&ddl)
                     .map_err(|e| database_error(context())(e))?;
+                self.after_statement(&ddl)
+                    .map_err(|e| database_error(context())(e))?;
             }
         }
         self.tables_ready = true;
         Ok(())
     }
 
+    /// MySQL ends the open transaction at DDL (an implicit commit) and then autocommits every
+    /// statement; start a new transaction, so what follows in the step (data changes, the
+    /// version row, the audit row) still commits or rolls back as one.
+    fn after_statement(&mut self, sql: &str) -> Result<(), DbError> {
+        if self.in_transaction && commits_implicitly(self.conn.dialect(), sql) {
+            self.conn.begin()?;
+        }
+        Ok(())
+    }
+
+    /// Records the step's outcome: completes its `started` row if one was written (and
+    /// survived), else adds the row.
     fn write_audit(&mut self, entry: &AuditEntry) -> Result<()> {
+        let context = || {
+            format!(
+                "cannot record the audit row in `{}`",
+                self.audit.display_name()
+            )
+        };
+        if std::mem::take(&mut self.started_row) {
+            let updated = self
+                .conn
+                .execute(&self.audit.finish_audit_sql(entry))
+                .map_err(|e| database_error(context())(e))?;
+            if updated > 0 {
+                return Ok(());
+            }
+        }
         self.conn
             .execute(&self.audit.insert_audit_sql(entry))
             .map(|_| ())
-            .map_err(database_error(format!(
-                "cannot record the audit row in `{}`",
-                self.audit.display_name()
-            )))
+            .map_err(|e| database_error(context())(e))
     }
 
     /// Ends a rehearsal: everything it did is rolled back.
@@ -152,7 +186,17 @@ impl Sink for LiveSink<'_> {
             self.begin()?;
         }
         self.ensure_tables()?;
-        read_heads(&mut *self.conn, &self.table).map(Some)
+        read_existing_heads(&mut *self.conn, &self.table).map(Some)
+    }
+
+    fn record_start(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()> {
+        let recoverable = step.transactional && self.conn.dialect().transactional_ddl();
+        if recoverable || self.rehearse {
+            return Ok(());
+        }
+        self.write_audit(entry)?;
+        self.started_row = true;
+        Ok(())
     }
 
     fn abandon_step(&mut self) -> Result<()> {
@@ -160,7 +204,8 @@ impl Sink for LiveSink<'_> {
     }
 
     fn execute(&mut self, sql: &str) -> Result<(), DbError> {
-        self.conn.execute(sql).map(|_| ())
+        self.conn.execute(sql)?;
+        self.after_statement(sql)
     }
 
     fn verify(&mut self, sql: &str) -> Result<bool, DbError> {
@@ -514,5 +559,30 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    #[test]
+    fn non_transactional_revision_runs_outside_a_transaction_and_leaves_one_audit_row() {
+        let mut vacuum = script("a", &[], "CREATE TABLE t1 (x INTEGER);\nVACUUM", None);
+        vacuum.transactional = false;
+        let mut broken = script("b", &["a"], "CREATE TABLE t2 (x INTEGER);\nSELEC 1", None);
+        broken.transactional = false;
+        let scripts = [vacuum, broken];
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = SqliteConnection::open_path(Some(&dir.path().join("n.db")), true).unwrap();
+        // VACUUM fails inside a transaction, so this passing shows none was open.
+        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        let err = report.failure.unwrap();
+        assert!(err.to_string().contains("`b`"), "{err}");
+        assert!(err.hint().unwrap_or_default().contains("not transactional"));
+        assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["a"]);
+        // Without a transaction, what ran before the failing statement stays.
+        assert!(tables(&mut conn).contains(&"t2".to_string()));
+        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        let outcomes: Vec<_> = audit
+            .iter()
+            .map(|e| (e.revision.as_str(), e.outcome.as_str()))
+            .collect();
+        assert_eq!(outcomes, [("a", "success"), ("b", "failed")]);
     }
 }

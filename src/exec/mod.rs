@@ -10,6 +10,7 @@
 pub mod drift;
 pub mod live;
 pub mod offline;
+pub mod partial;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -164,6 +165,9 @@ pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<
                 }
                 StepKind::Stamp => (Vec::new(), Vec::new()),
             };
+            if script.transactional {
+                refuse_transaction_control(script, &statements)?;
+            }
             Ok(PreparedStep {
                 step: step.clone(),
                 path: Some(script.path.clone()),
@@ -175,6 +179,30 @@ pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<
             })
         })
         .collect()
+}
+
+/// A transactional revision may not commit or roll back by itself: retort's transaction holds
+/// the revision together with its version row. Checked before anything runs.
+fn refuse_transaction_control(script: &Script, statements: &[SqlStatement]) -> Result<()> {
+    match statements
+        .iter()
+        .find(|s| partial::controls_transaction(&s.sql))
+    {
+        Some(statement) => {
+            Err(Error::Script {
+                path: script.path.clone(),
+                line: statement.line,
+                message: format!(
+                "`{}` controls the transaction, but retort runs revision `{}` in a transaction of \
+                 its own; remove the statement, or add `-- transactional = false` to the header \
+                 to run the revision's statements one by one",
+                statement.sql.split_whitespace().collect::<Vec<_>>().join(" "),
+                script.revision
+            ),
+            })
+        }
+        None => Ok(()),
+    }
 }
 
 /// What happened to one step, for progress output, `--report` and `--rehearse`.
@@ -226,6 +254,10 @@ pub trait Sink {
     /// the version rows it read inside the transaction, so a concurrent runner's progress is
     /// seen before anything runs; an offline sink returns `None`.
     fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>>;
+    /// Called once a step is about to run. Where the step cannot be rolled back (not
+    /// transactional, or DDL that commits implicitly), a live sink records a `started` audit
+    /// row first, so a run that dies in the middle leaves a trace.
+    fn record_start(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()>;
     /// Gives up a step that has not run anything (the rows changed under it): roll back.
     fn abandon_step(&mut self) -> Result<()>;
     fn execute(&mut self, sql: &str) -> Result<(), DbError>;
@@ -327,9 +359,7 @@ fn run_steps(
             }
         }
         progress.step_started(prepared, index, steps.len());
-        let started_at = now_rfc3339();
         let clock = Instant::now();
-        let outcome = run_one(prepared, sink);
         let mut entry = AuditEntry {
             id: 0,
             revision: prepared.label(),
@@ -337,12 +367,17 @@ fn run_steps(
             heads_before: expected.clone(),
             heads_after: prepared.step.heads_after.clone(),
             checksum: prepared.checksum.clone(),
-            started_at,
-            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
-            outcome: "success".to_string(),
+            started_at: now_rfc3339(),
+            duration_ms: 0,
+            outcome: "started".to_string(),
             error: None,
             applied_by: input.applied_by.clone(),
         };
+        let outcome = sink
+            .record_start(prepared, &entry)
+            .and_then(|()| run_one(prepared, input.dialect, sink));
+        entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        entry.outcome = "success".to_string();
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
         if let Err(err) = &outcome {
             entry.outcome = "failed".to_string();
@@ -374,8 +409,31 @@ fn run_steps(
     Ok(())
 }
 
+/// What a failure at statement `failed` (the number of statements, for a failed verify) leaves
+/// behind, for the hint: all rolled back, or which statements stayed because they could not be
+/// rolled back (see [`partial`]).
+fn aftermath(prepared: &PreparedStep, dialect: Dialect, failed: usize) -> String {
+    let statements: Vec<(&str, usize)> = prepared
+        .statements
+        .iter()
+        .map(|s| (s.sql.as_str(), s.line))
+        .collect();
+    match partial::describe_applied(dialect, prepared.transactional, &statements, failed) {
+        Some(applied) => format!(
+            "{applied}\n  the version table still records the last revision that succeeded; undo \
+             the applied statements by hand (or make the revision safe to re-run) before running \
+             again"
+        ),
+        None if prepared.transactional => {
+            "its changes were rolled back; the database is at the last revision that succeeded"
+                .to_string()
+        }
+        None => "nothing of this revision took effect".to_string(),
+    }
+}
+
 /// The body of one step: statements, verify queries, version-table ops.
-fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
+fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Result<()> {
     let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
         Error::Migration {
             revision: prepared.label(),
@@ -387,28 +445,27 @@ fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
             hint,
         }
     };
-    let rolled_back = if prepared.transactional {
-        "its changes were rolled back; the database is at the last revision that succeeded"
-    } else {
-        "the revision is not transactional (`transactional = false`): statements before this one stay applied"
-    };
     for (index, statement) in prepared.statements.iter().enumerate() {
         sink.execute(&statement.sql).map_err(|e| {
             fail(
                 index,
                 statement,
                 e.message,
-                Some(format!("fix the statement and run again; {rolled_back}")),
+                Some(format!(
+                    "fix the statement and run again; {}",
+                    aftermath(prepared, dialect, index)
+                )),
             )
         })?;
     }
+    let rolled_back = aftermath(prepared, dialect, prepared.statements.len());
     for (index, statement) in prepared.verify.iter().enumerate() {
         let ok = sink.verify(&statement.sql).map_err(|e| {
             fail(
                 index,
                 statement,
                 format!("verify query failed: {}", e.message),
-                Some(rolled_back.to_string()),
+                Some(rolled_back.clone()),
             )
         })?;
         if !ok {
@@ -550,5 +607,51 @@ pub(crate) mod tests {
             text.contains("`a`") && text.contains("irreversible"),
             "{text}"
         );
+    }
+
+    #[test]
+    fn transaction_control_in_a_transactional_revision_is_refused_before_anything_runs() {
+        let scripts = [script(
+            "a",
+            &[],
+            "CREATE TABLE t (x INTEGER);\nCOMMIT;\nCREATE TABLE u (x INTEGER)",
+            None,
+        )];
+        let err = prepare(&chain_plan(None, &["a"]), &scripts, Dialect::Postgresql)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(":9:"), "the COMMIT's line: {err}");
+        assert!(err.contains("`COMMIT`"), "{err}");
+        assert!(err.contains("transactional = false"), "{err}");
+        let mut non_transactional = scripts[0].clone();
+        non_transactional.transactional = false;
+        assert!(prepare(
+            &chain_plan(None, &["a"]),
+            &[non_transactional],
+            Dialect::Postgresql
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn mysql_failure_names_the_statements_its_implicit_commits_kept() {
+        let scripts = [script(
+            "a",
+            &[],
+            "CREATE TABLE t (x INTEGER);\nINSERT INTO t VALUES (1);\nINSERT INTO nope VALUES (1)",
+            None,
+        )];
+        let plan = chain_plan(None, &["a"]);
+        let steps = prepare(&plan, &scripts, Dialect::Mysql).unwrap();
+        let hint = aftermath(&steps[0], Dialect::Mysql, 2);
+        assert!(
+            hint.contains("statement 1 (line 8): CREATE TABLE t (x INTEGER)"),
+            "{hint}"
+        );
+        assert!(
+            hint.contains("statement 2 was rolled back"),
+            "DML after the last DDL is rolled back (the live sink starts a new transaction after an implicit commit): {hint}"
+        );
+        assert!(aftermath(&steps[0], Dialect::Postgresql, 2).contains("rolled back"));
     }
 }

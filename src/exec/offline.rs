@@ -98,6 +98,10 @@ impl Sink for OfflineSink {
         Ok(None)
     }
 
+    fn record_start(&mut self, _step: &PreparedStep, _entry: &AuditEntry) -> Result<()> {
+        Ok(())
+    }
+
     fn abandon_step(&mut self) -> Result<()> {
         self.script.steps.pop();
         Ok(())
@@ -239,5 +243,30 @@ mod tests {
     #[test]
     fn empty_plan_renders_nothing_for_sqlite() {
         assert_eq!(render(Dialect::Sqlite, chain_plan(None, &[]), false), "");
+    }
+
+    #[test]
+    fn postgresql_non_transactional_step_leaves_the_run_transaction() {
+        let mut scripts = scripts();
+        scripts[1].transactional = false;
+        scripts[1].sections.upgrade.as_mut().unwrap().sql =
+            "CREATE INDEX CONCURRENTLY ix ON account (name)".into();
+        let table = VersionTable::new(Dialect::Postgresql, None, "v");
+        let plan = chain_plan(Some("1975ea83b712"), &["ae1027a6acf"]);
+        let out = run_offline(
+            plan.clone(),
+            &scripts,
+            table.clone(),
+            false,
+            None,
+            &mut Silent,
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "BEGIN;\n\n-- Running upgrade 1975ea83b712 -> ae1027a6acf\n\nCOMMIT;\n\nCREATE INDEX CONCURRENTLY ix ON account (name);\n\nBEGIN;\n\nUPDATE v SET version_num='ae1027a6acf' WHERE v.version_num = '1975ea83b712';\n\nCOMMIT;\n\n"
+        );
+        let per_step = run_offline(plan, &scripts, table, true, None, &mut Silent).unwrap();
+        assert!(!per_step.contains("BEGIN;"), "{per_step}");
     }
 }

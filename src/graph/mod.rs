@@ -59,6 +59,8 @@ pub(crate) struct Rev {
     pub(crate) declared_labels: Vec<String>,
     /// Labels after propagation along the branch.
     pub(crate) labels: BTreeSet<String>,
+    /// Position in a topological order (every ancestor ranks lower): bounds ancestor searches.
+    pub(crate) rank: usize,
 }
 
 impl Rev {
@@ -185,6 +187,7 @@ impl RevisionGraph {
                 all_next: Vec::new(),
                 declared_labels: spec.branch_labels.clone(),
                 labels: BTreeSet::new(),
+                rank: 0,
             });
         }
 
@@ -200,6 +203,7 @@ impl RevisionGraph {
         graph.link_children();
         graph.detect_cycles()?;
         graph.normalize_dependencies();
+        graph.rank_topologically();
         graph.propagate_labels();
         Ok(graph)
     }
@@ -402,6 +406,30 @@ impl RevisionGraph {
                 }
             }
             self.revs[i].normalized_down = normalized;
+        }
+    }
+
+    /// Numbers revisions so that every ancestor (by `normalized_down`) ranks lower than its
+    /// descendants (Kahn's algorithm; the graph is acyclic by now).
+    fn rank_topologically(&mut self) {
+        let mut waiting: Vec<usize> = self.revs.iter().map(|r| r.normalized_down.len()).collect();
+        let mut children: Vec<Vec<usize>> = vec![Vec::new(); self.revs.len()];
+        for (i, rev) in self.revs.iter().enumerate() {
+            for &p in &rev.normalized_down {
+                children[p].push(i);
+            }
+        }
+        let mut ready: Vec<usize> = (0..self.revs.len()).filter(|&i| waiting[i] == 0).collect();
+        let mut rank = 0;
+        while let Some(i) = ready.pop() {
+            self.revs[i].rank = rank;
+            rank += 1;
+            for &c in &children[i] {
+                waiting[c] -= 1;
+                if waiting[c] == 0 {
+                    ready.push(c);
+                }
+            }
         }
     }
 

@@ -2,12 +2,57 @@
 //! topological sort breaks ties by load order, so sibling branches are upgraded last-loaded
 //! first (ALEMBIC-REFERENCE §2.6). Users moving a history from Alembic see the same order.
 
+use std::collections::{BinaryHeap, HashSet};
+
 use super::target::{ErrorWording, RevError, RevResult};
 use super::{RevSet, RevisionGraph};
 use crate::error::Result;
 
+/// The ancestors of one revision, found lazily: the topological sort only asks whether a given
+/// candidate is among them, and candidates descend as the sort proceeds, so the search expands
+/// in decreasing rank only as far as the lowest candidate asked about. On a history that forks
+/// and merges every few dozen revisions this visits the region between fork and merge instead
+/// of the whole graph below every merge.
+struct LazyAncestors {
+    /// Found but not yet expanded, highest rank first.
+    frontier: BinaryHeap<(usize, usize)>,
+    found: HashSet<usize>,
+}
+
+impl LazyAncestors {
+    fn new(graph: &RevisionGraph, start: usize) -> Self {
+        LazyAncestors {
+            frontier: BinaryHeap::from([(graph.rev(start).rank, start)]),
+            found: HashSet::from([start]),
+        }
+    }
+
+    /// Whether `rev` is the start or one of its ancestors.
+    fn contains(&mut self, graph: &RevisionGraph, rev: usize) -> bool {
+        let floor = graph.rev(rev).rank;
+        // Every path from the start down to `rev` passes only through higher ranks.
+        while let Some(&(rank, next)) = self.frontier.peek() {
+            if rank <= floor {
+                break;
+            }
+            self.frontier.pop();
+            for &parent in &graph.rev(next).normalized_down {
+                if self.found.insert(parent) {
+                    self.frontier.push((graph.rev(parent).rank, parent));
+                }
+            }
+        }
+        self.found.contains(&rev)
+    }
+}
+
 impl RevisionGraph {
     /// Newest-first order of `todo`, walking down from `heads` (Alembic `_topological_sort`).
+    ///
+    /// Alembic keeps, per branch being walked, the full ancestor set of the revision the branch
+    /// last restarted from, and asks whether the candidate lies in another branch's set. The
+    /// candidate is always still to do and emitted revisions never come back, so a lazy search
+    /// from the same revision answers the same question.
     pub(crate) fn topological_sort(&self, todo: &RevSet, heads: &[usize]) -> Vec<usize> {
         let mut todo = todo.clone();
         let mut current: Vec<usize> = heads
@@ -17,14 +62,17 @@ impl RevisionGraph {
             .collect();
         current.sort_unstable();
         current.dedup();
-        let mut ancestors: Vec<RevSet> = current.iter().map(|&h| self.ancestors(&[h])).collect();
+        let mut ancestors: Vec<LazyAncestors> = current
+            .iter()
+            .map(|&h| LazyAncestors::new(self, h))
+            .collect();
         let mut out = Vec::new();
         let mut idx = 0;
         while !current.is_empty() {
             let candidate = current[idx];
             // Another branch still needs this revision: finish that branch first.
             if let Some(other) =
-                (0..ancestors.len()).find(|&j| j != idx && ancestors[j].contains(candidate))
+                (0..ancestors.len()).find(|&j| j != idx && ancestors[j].contains(self, candidate))
             {
                 idx = other;
                 continue;
@@ -45,14 +93,15 @@ impl RevisionGraph {
                 ancestors.remove(idx);
                 idx = idx.saturating_sub(1);
             } else if !rev.has_normalized_deps() && rev.down.len() == 1 {
+                // A plain step down keeps the branch's search: the emitted candidate is
+                // never asked about again.
                 current[idx] = to_add[0];
-                ancestors[idx].remove(candidate);
             } else {
                 current[idx] = to_add[0];
-                ancestors[idx] = self.ancestors(&[to_add[0]]);
+                ancestors[idx] = LazyAncestors::new(self, to_add[0]);
                 for &extra in &to_add[1..] {
                     current.push(extra);
-                    ancestors.push(self.ancestors(&[extra]));
+                    ancestors.push(LazyAncestors::new(self, extra));
                 }
             }
         }

@@ -61,7 +61,12 @@ impl RevError {
                     )),
                 }
             }
-            RevError::Revision(message) => Error::resolution(message),
+            RevError::Revision(message) => {
+                let hint = (message == "Ambiguous walk").then(|| {
+                    "a relative step cannot choose between the parents of a merge or the branches of a branch point; name the revision to go to, or use `<label>@-N`".to_string()
+                });
+                Error::Resolution { message, hint }
+            }
             RevError::RangeNotAncestor { lower, upper } => {
                 let start = wording.start.clone().unwrap_or(lower);
                 let end = wording.end.clone().unwrap_or(upper);
@@ -727,5 +732,16 @@ impl RevisionGraph {
     /// Whether `name` is taken as a revision id or branch label.
     pub fn is_taken(&self, name: &str) -> bool {
         self.by_id.contains_key(name) || self.by_label.contains_key(name)
+    }
+}
+
+impl RevisionGraph {
+    /// Whether `ancestor` lies below `of` (through `down_revision` or dependencies); both are
+    /// full ids. A revision is not its own ancestor.
+    pub fn is_ancestor(&self, ancestor: &str, of: &str) -> bool {
+        match (self.index_of(ancestor), self.index_of(of)) {
+            (Some(a), Some(o)) if a != o => self.ancestors(&[o]).contains(a),
+            _ => false,
+        }
     }
 }

@@ -451,8 +451,9 @@ fn relative_upgrades() {
         runs(&g.plan_upgrade(&rows(&["c1"]), "c2branch@+2").unwrap()),
         vec!["up:c2", "up:d2"]
     );
-    let err = g.plan_upgrade(&rows(&["b"]), "+1").unwrap_err().to_string();
-    assert_eq!(err, "Ambiguous walk");
+    let err = g.plan_upgrade(&rows(&["b"]), "+1").unwrap_err();
+    assert_eq!(err.to_string(), "Ambiguous walk");
+    assert!(err.hint().unwrap().contains("name the revision to go to"));
     let err = g
         .plan_upgrade(&rows(&["d1", "d2"]), "+1")
         .unwrap_err()
@@ -833,6 +834,32 @@ mod properties {
             let reapplied: std::collections::HashSet<String> = applied_order(&back).into_iter().collect();
             prop_assert_eq!(reapplied, reverted);
             prop_assert_eq!(back.heads_after(), real_heads_sorted(&g));
+        }
+
+        /// Any target text, however odd, ends in a plan or an error: never a panic.
+        #[test]
+        fn arbitrary_targets_never_panic(
+            target in "([a-z0-9@:+\\-]|head|heads|base|lbl|c1|d2){0,12}",
+            rows in proptest::sample::subsequence(vec!["a", "b", "c1", "d1", "c2", "d2", "e", "f"], 0..3),
+        ) {
+            let g = graph(&[
+                ("a", E, E, E),
+                ("b", &["a"], E, E),
+                ("c1", &["b"], &["lbl"], E),
+                ("d1", &["c1"], E, E),
+                ("c2", &["b"], E, &["c1"]),
+                ("d2", &["c2"], E, E),
+                ("e", &["d1", "d2"], E, E),
+                ("f", &["e"], E, E),
+            ]);
+            let rows: Vec<String> = rows.into_iter().map(String::from).collect();
+            let _ = g.plan_upgrade(&rows, &target);
+            let _ = g.plan_downgrade(&rows, &target);
+            let _ = g.plan_stamp(&rows, std::slice::from_ref(&target), false);
+            let _ = g.resolve(&target);
+            let _ = g.history(Some(&target));
+            let _ = g.offline_start(&target);
+            let _ = g.new_revision_parents(std::slice::from_ref(&target), true);
         }
 
         #[test]

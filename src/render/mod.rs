@@ -17,6 +17,18 @@ pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[(
     include_str!("../../templates/revision.sql.j2"),
 )];
 
+/// Every built-in template as (path below a templates directory, text): the general ones and
+/// the per-dialect offline ones. `retort init` copies exactly these.
+pub fn builtin_templates() -> impl Iterator<Item = (String, &'static str)> {
+    let general = BUILTIN_TEMPLATES
+        .iter()
+        .map(|(name, source)| ((*name).to_string(), *source));
+    let offline = offline::OFFLINE_TEMPLATES
+        .iter()
+        .map(|(dialect, source)| (offline::offline_template_name(*dialect), *source));
+    general.chain(offline)
+}
+
 /// The template of a new revision file.
 pub const REVISION_TEMPLATE: &str = "revision.sql.j2";
 
@@ -44,6 +56,14 @@ pub fn environment() -> Environment<'static> {
 
 /// Adds the templates of a project's `templates =` directory that override built-in ones.
 pub fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
+    if !dir.is_dir() {
+        return Err(Error::Template {
+            name: dir.display().to_string(),
+            message: "no such directory; create it (`retort init` copies the built-in templates) \
+                      or remove `templates` from migrate.toml"
+                .into(),
+        });
+    }
     for (name, _) in BUILTIN_TEMPLATES {
         let path = dir.join(name);
         if !path.is_file() {
@@ -255,6 +275,20 @@ mod tests {
     }
 
     #[test]
+    fn builtin_templates_include_every_offline_dialect() {
+        let names: Vec<String> = builtin_templates().map(|(name, _)| name).collect();
+        assert_eq!(
+            names,
+            [
+                "revision.sql.j2",
+                "offline/sqlite.sql.j2",
+                "offline/postgresql.sql.j2",
+                "offline/mysql.sql.j2"
+            ]
+        );
+    }
+
+    #[test]
     fn project_overrides_replace_builtins_by_name() {
         let tmp = tempfile::tempdir().unwrap();
         let mut env = environment();
@@ -276,6 +310,12 @@ mod tests {
             "-- revision = \"4f2a9c1b7d3e\"\n\n-- migrate:upgrade\n-- custom\n"
         );
 
+        let err = add_overrides(&mut environment(), &tmp.path().join("nope")).unwrap_err();
+        assert!(
+            err.to_string().contains("nope`: no such directory"),
+            "{err}"
+        );
+
         std::fs::write(tmp.path().join(REVISION_TEMPLATE), "{% if %}").unwrap();
         let err = add_overrides(&mut environment(), tmp.path()).unwrap_err();
         let text = err.to_string();
@@ -287,7 +327,7 @@ mod tests {
         #[test]
         fn any_message_and_labels_round_trip(
             message in proptest::option::of("\\PC{0,40}|[\"\\\\\n\t\r\u{0}-\u{1f}]{0,10}"),
-            labels in proptest::collection::vec("[a-z][a-z0-9_-]{0,10}", 0..3),
+            labels in proptest::collection::vec("[a-z][a-z0-9_]{0,10}", 0..3),
             parents in proptest::collection::vec("[0-9a-f]{12}", 0..3),
         ) {
             let mut parents = parents;

@@ -94,8 +94,12 @@ pub fn parse_body(path: &Path, text: &str, body_start: usize) -> Result<Sections
     }
 
     if !seen.iter().any(|m| m.kind == SectionKind::Upgrade) {
+        // Point at the first section there is (the upgrade belongs before it), else the body.
+        let line = seen
+            .first()
+            .map_or((body_start + 1).min(lines.len()).max(1), |m| m.line);
         return Err(error(
-            (body_start + 1).min(lines.len()).max(1),
+            line,
             "no `-- migrate:upgrade` section; every revision needs one (it may be empty)".into(),
         ));
     }

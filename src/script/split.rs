@@ -345,8 +345,8 @@ impl<'a> Splitter<'a> {
 }
 
 /// Nesting that makes a `;` part of the statement instead of its end: PostgreSQL parentheses
-/// (rules hold `(…; …)`), SQLite trigger bodies and PostgreSQL `BEGIN ATOMIC` function bodies,
-/// with `CASE … END` inside them.
+/// (rules hold `(…; …)`), SQLite trigger bodies, PostgreSQL `BEGIN ATOMIC` function bodies and
+/// MySQL compound statements written without `DELIMITER`, with `CASE … END` inside them.
 #[derive(Default)]
 struct BlockDepth {
     /// Upper-cased first words of the statement (enough to recognise `CREATE … TRIGGER`).
@@ -355,7 +355,13 @@ struct BlockDepth {
     has_body: bool,
     depth: usize,
     parens: usize,
+    /// The previous word was an `END` that closed a block.
+    after_end: bool,
 }
+
+/// How many leading words can decide whether a statement has a body: MySQL allows
+/// `CREATE OR REPLACE DEFINER = user@host PROCEDURE`.
+const LEADING_WORDS: usize = 8;
 
 impl BlockDepth {
     fn is_closed(&self) -> bool {
@@ -363,25 +369,34 @@ impl BlockDepth {
     }
 
     fn word(&mut self, word: &str, dialect: Dialect) {
-        if self.leading.len() < 4 {
-            self.leading.push(word.to_ascii_uppercase());
+        let upper = word.to_ascii_uppercase();
+        if self.leading.len() < LEADING_WORDS {
+            self.leading.push(upper.clone());
             self.has_body = self.starts_body_statement(dialect);
         }
         if !self.has_body {
             return;
         }
-        let upper = word.to_ascii_uppercase();
+        let after_end = std::mem::take(&mut self.after_end);
         match upper.as_str() {
             "BEGIN" => self.depth += 1,
-            "CASE" if self.depth > 0 || dialect == Dialect::Sqlite => self.depth += 1,
-            "END" => self.depth = self.depth.saturating_sub(1),
+            "CASE" if after_end => {}
+            "CASE" if self.depth > 0 || dialect != Dialect::Postgresql => self.depth += 1,
+            // MySQL's `END IF`, `END LOOP`, ... close statements this tracker does not count
+            // (`IF` is also a function); undo the `END` just counted.
+            "IF" | "LOOP" | "WHILE" | "REPEAT" if after_end => self.depth += 1,
+            "END" if self.depth > 0 => {
+                self.depth -= 1;
+                self.after_end = true;
+            }
             _ => {}
         }
     }
 
     /// SQLite: `CREATE [TEMP|TEMPORARY] TRIGGER`; PostgreSQL: `CREATE [OR REPLACE]
     /// FUNCTION|PROCEDURE` (as psql does; plpgsql bodies are strings, so only `BEGIN ATOMIC`
-    /// bodies are seen here).
+    /// bodies are seen here); MySQL: `CREATE … PROCEDURE|FUNCTION|TRIGGER|EVENT`, whose
+    /// `BEGIN … END` body the mysql client would need a `DELIMITER` for.
     fn starts_body_statement(&self, dialect: Dialect) -> bool {
         let words: Vec<&str> = self.leading.iter().map(String::as_str).collect();
         match dialect {
@@ -392,9 +407,14 @@ impl BlockDepth {
             Dialect::Postgresql => matches!(
                 words.as_slice(),
                 ["CREATE", "FUNCTION" | "PROCEDURE", ..]
-                    | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE"]
+                    | ["CREATE", "OR", "REPLACE", "FUNCTION" | "PROCEDURE", ..]
             ),
-            Dialect::Mysql => false,
+            Dialect::Mysql => {
+                words.first() == Some(&"CREATE")
+                    && words
+                        .iter()
+                        .any(|w| matches!(*w, "PROCEDURE" | "FUNCTION" | "TRIGGER" | "EVENT"))
+            }
         }
     }
 }

@@ -173,3 +173,22 @@ fn catalog_rows_group_into_keys_in_column_order() {
     assert_eq!(keys[0].parent_columns, vec!["p1", "p2"]);
     assert_eq!(keys[1].name, "fk_b");
 }
+
+#[test]
+fn a_foreign_key_to_non_unique_columns_is_reported_not_fatal() {
+    let mut db = library(
+        "CREATE TABLE tag (label TEXT);
+         CREATE TABLE tagged (book_id INTEGER, label TEXT REFERENCES tag(label));
+         INSERT INTO tagged VALUES (10, 'fantasy');
+         INSERT INTO book VALUES (12, 'Lost', 7);",
+    );
+    let report = run_checks(&mut db).unwrap();
+    assert_eq!(
+        report.integrity_errors,
+        vec!["`tagged`: foreign key mismatch - \"tagged\" referencing \"tag\""]
+    );
+    // The other tables are still checked.
+    assert_eq!(report.orphans.len(), 1);
+    assert_eq!(report.orphans[0].rows, vec!["rowid 12"]);
+    assert_eq!(report.problem_count(), 2);
+}

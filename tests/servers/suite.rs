@@ -139,7 +139,10 @@ impl Project {
     }
 
     fn command(&self, args: &[&str]) -> std::process::Command {
-        let mut cmd = std::process::Command::new(assert_cmd::cargo::cargo_bin("retort"));
+        // `RETORT_BIN` pins the binary when several checkouts share one target directory.
+        let binary = std::env::var_os("RETORT_BIN")
+            .map_or_else(|| assert_cmd::cargo::cargo_bin("retort"), PathBuf::from);
+        let mut cmd = std::process::Command::new(binary);
         cmd.current_dir(self.path())
             .env_remove("DATABASE_URL")
             .env("NO_COLOR", "1")
@@ -254,7 +257,8 @@ fn branches_and_merge() {
             ["t_joined", "t_left", "t_right", "t_root"]
         );
 
-        project.ok(&["downgrade", "-1", "--no-backup"]);
+        // Downgrading the merge splits the row again.
+        project.ok(&["downgrade", "left", "--no-backup"]);
         assert_eq!(version_rows(backend, "retort_version"), ["left", "right"]);
         project.ok(&["downgrade", "root", "--no-backup"]);
         assert_eq!(version_rows(backend, "retort_version"), ["root"]);
@@ -288,13 +292,13 @@ fn failure_in_the_middle_leaves_the_last_good_revision() {
             "bbb",
             &["aaa"],
             "",
-            "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\nINSERT INTO no_such_table VALUES (1);\nCREATE TABLE t_never (id INTEGER);",
+            "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\nINSERT INTO t_bbb VALUES (1);\nINSERT INTO no_such_table VALUES (1);\nCREATE TABLE t_never (id INTEGER);",
             Some("DROP TABLE t_bbb;"),
         );
         project.table_revision("ccc", &["bbb"]);
         let stderr = project.fails(&["upgrade", "heads", "--no-backup"]);
         assert!(stderr.contains("bbb"), "{stderr}");
-        assert!(stderr.contains("statement 2"), "{stderr}");
+        assert!(stderr.contains("statement 3"), "{stderr}");
         assert!(stderr.contains("no_such_table"), "{stderr}");
         assert_eq!(version_rows(backend, "retort_version"), ["aaa"]);
         if backend.dialect.transactional_ddl() {
@@ -304,6 +308,13 @@ fn failure_in_the_middle_leaves_the_last_good_revision() {
             assert_eq!(user_tables(backend), ["t_aaa", "t_bbb"]);
             assert!(stderr.contains("took effect"), "{stderr}");
             assert!(stderr.contains("CREATE TABLE t_bbb"), "{stderr}");
+            // The INSERT after the implicit commit ran in a new transaction: rolled back.
+            assert!(stderr.contains("statement 2 was rolled back"), "{stderr}");
+            let rows = backend
+                .connect()
+                .query("SELECT COUNT(*) FROM t_bbb")
+                .unwrap();
+            assert_eq!(rows, vec![vec![Value::Int(0)]]);
         }
         let log = project.ok(&["log", "--json"]);
         assert!(log.contains("failed"), "{log}");
@@ -402,6 +413,15 @@ fn eight_concurrent_runners_apply_each_revision_once() {
         assert_eq!(version_rows(backend, "retort_version"), ["r12"]);
         let applied = text_column(backend.connect().query("SELECT rev FROM applied").unwrap());
         assert_eq!(applied, ids, "each revision ran exactly once");
+        let audit = text_column(
+            backend
+                .connect()
+                .query("SELECT revision FROM retort_version_log WHERE outcome = 'success'")
+                .unwrap(),
+        );
+        let mut expected = ids.clone();
+        expected.insert(0, "r00".to_string());
+        assert_eq!(audit, expected, "one successful audit row per revision");
     });
 }
 
@@ -555,4 +575,290 @@ fn offline_sql_matches_the_online_upgrade() {
         );
         assert_eq!(version_rows(&offline, "retort_version"), ["joined"]);
     });
+}
+
+/// PostgreSQL: when a statement of a `transactional = false` revision fails, the ones before it
+/// stay applied; retort says which, keeps the version table at the last complete revision, and
+/// completes the `started` audit row as failed.
+#[test]
+fn postgres_non_transactional_failure_reports_what_took_effect() {
+    let Some(backend) = Backend::server(Dialect::Postgresql, "pg_non_txn_fail") else {
+        return;
+    };
+    let project = Project::new(&backend);
+    project.table_revision("aaa", &[]);
+    project.revision_with(
+        "bbb",
+        &["aaa"],
+        "-- transactional = false\n",
+        "CREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);\nCREATE INDEX CONCURRENTLY nope_id ON no_such_table (id);",
+        None,
+    );
+    let stderr = project.fails(&["upgrade", "heads", "--no-backup"]);
+    assert!(stderr.contains("statement 2"), "{stderr}");
+    assert!(stderr.contains("took effect"), "{stderr}");
+    assert!(
+        stderr.contains("CREATE INDEX CONCURRENTLY t_aaa_id"),
+        "{stderr}"
+    );
+    assert_eq!(version_rows(&backend, "retort_version"), ["aaa"]);
+    let outcomes = text_column(
+        backend
+            .connect()
+            .query("SELECT revision || ':' || outcome FROM retort_version_log")
+            .unwrap(),
+    );
+    assert_eq!(outcomes, ["aaa:success", "bbb:failed"]);
+}
+
+/// PostgreSQL: `version_table_schema` puts the version table (and the audit table beside it)
+/// in that schema; `current` and the lock use it too.
+#[test]
+fn postgres_version_table_schema() {
+    let Some(backend) = Backend::server(Dialect::Postgresql, "pg_schema") else {
+        return;
+    };
+    backend.connect().execute("CREATE SCHEMA ops").unwrap();
+    let project = Project::new(&backend);
+    let config = project.path().join("migrate.toml");
+    let text = std::fs::read_to_string(&config).unwrap();
+    std::fs::write(&config, format!("{text}version_table_schema = \"ops\"\n")).unwrap();
+    project.table_revision("aaa", &[]);
+    project.ok(&["upgrade", "heads", "--no-backup"]);
+    let mut conn = backend.connect();
+    assert!(conn.table_exists(Some("ops"), "retort_version").unwrap());
+    assert!(conn
+        .table_exists(Some("ops"), "retort_version_log")
+        .unwrap());
+    assert!(!conn.table_exists(Some("public"), "retort_version").unwrap());
+    assert_eq!(
+        text_column(
+            conn.query("SELECT version_num FROM ops.retort_version")
+                .unwrap()
+        ),
+        ["aaa"]
+    );
+    assert!(project.ok(&["current"]).contains("aaa"));
+}
+
+/// MySQL: a `DELIMITER` block runs online as one statement, and the offline script wraps it in
+/// `DELIMITER` lines again so the `mariadb` client runs it the same way.
+#[test]
+fn mysql_delimiter_blocks_online_and_offline() {
+    let write = |project: &Project| {
+        project.revision_with(
+            "aaa",
+            &[],
+            "",
+            "CREATE TABLE t_aaa (id INTEGER PRIMARY KEY, note VARCHAR(20));\n\
+             DELIMITER //\n\
+             CREATE TRIGGER t_aaa_note BEFORE INSERT ON t_aaa FOR EACH ROW\n\
+             BEGIN\n    SET NEW.note = CONCAT('x;', NEW.id);\nEND //\n\
+             DELIMITER ;\n\
+             INSERT INTO t_aaa (id) VALUES (7);",
+            Some("DROP TABLE t_aaa;"),
+        );
+        // The same without DELIMITER: retort keeps the body whole anyway.
+        project.revision_with(
+            "bbb",
+            &["aaa"],
+            "",
+            "CREATE PROCEDURE fill_aaa(IN n INT)\n\
+             BEGIN\n    DECLARE i INT DEFAULT 100;\n    WHILE i < 100 + n DO\n        \
+             IF i % 2 = 0 THEN INSERT INTO t_aaa (id) VALUES (i); END IF;\n        \
+             SET i = i + 1;\n    END WHILE;\nEND;\n\
+             CALL fill_aaa(4);",
+            Some("DROP PROCEDURE fill_aaa;"),
+        );
+    };
+    let Some(online) = Backend::server(Dialect::Mysql, "mysql_delimiter_on") else {
+        return;
+    };
+    let online_project = Project::new(&online);
+    write(&online_project);
+    online_project.ok(&["upgrade", "heads", "--no-backup"]);
+
+    let offline = online.sibling("mysql_delimiter_off");
+    let offline_project = Project::new(&offline);
+    write(&offline_project);
+    let script = offline_project.ok(&["upgrade", "heads", "--sql"]);
+    assert!(script.contains("DELIMITER //"), "{script}");
+    run_script(&offline, &script);
+
+    for backend in [&online, &offline] {
+        let notes = text_column(backend.connect().query("SELECT note FROM t_aaa").unwrap());
+        assert_eq!(notes, ["x;100", "x;102", "x;7"], "{:?}", backend.url);
+        assert_eq!(version_rows(backend, "retort_version"), ["bbb"]);
+    }
+}
+
+/// PostgreSQL: `CREATE INDEX CONCURRENTLY` in a transactional revision fails with a hint to mark
+/// the revision `transactional = false`.
+#[test]
+fn postgres_concurrent_index_in_a_transaction_suggests_the_header() {
+    let Some(backend) = Backend::server(Dialect::Postgresql, "pg_cic_hint") else {
+        return;
+    };
+    let project = Project::new(&backend);
+    project.revision_with(
+        "aaa",
+        &[],
+        "",
+        "CREATE TABLE t_aaa (id INTEGER);\nCREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);",
+        None,
+    );
+    let stderr = project.fails(&["upgrade", "heads", "--no-backup"]);
+    assert!(stderr.contains("transactional = false"), "{stderr}");
+    assert!(user_tables(&backend).is_empty(), "rolled back whole");
+}
+
+/// No command shows the password of the URL, whatever fails.
+#[test]
+fn passwords_never_appear_in_output() {
+    for dialect in [Dialect::Postgresql, Dialect::Mysql] {
+        let Some(backend) = Backend::server(dialect, "password_output") else {
+            continue;
+        };
+        let (scheme, rest) = backend.url.split_once("://").unwrap();
+        let (userinfo, host_path) = rest.rsplit_once('@').unwrap();
+        let user = userinfo.split(':').next().unwrap();
+        let database = host_path.split_once('/').unwrap().1;
+        let secret = "Pw0rd%21Secret";
+        let urls = [
+            // Trusted locally: the password is accepted and the commands work.
+            format!("{scheme}://{user}:{secret}@{host_path}"),
+            format!("{scheme}://{user}:{secret}@127.0.0.1:1/{database}"),
+            format!(
+                "{scheme}://{user}:{secret}@{}/retort_no_such_db",
+                host_path.split('/').next().unwrap()
+            ),
+        ];
+        for url in urls {
+            let mut project = Project::new(&backend);
+            project.url = url;
+            project.table_revision("aaa", &[]);
+            for args in [
+                &["upgrade", "heads", "--no-backup"][..],
+                &["current"],
+                &["status"],
+                &["log"],
+                &["downgrade", "base", "--no-backup"],
+            ] {
+                let output = project.run(args);
+                let text = format!(
+                    "{}{}",
+                    String::from_utf8_lossy(&output.stdout),
+                    String::from_utf8_lossy(&output.stderr)
+                );
+                assert!(!text.contains("Pw0rd"), "{args:?}: {text}");
+                assert!(!text.contains("Secret"), "{args:?}: {text}");
+            }
+        }
+    }
+}
+
+/// `--lock-timeout` is honoured: while another session holds the migration lock, `upgrade`
+/// gives up after the timeout with a clear message and changes nothing.
+#[test]
+fn lock_timeout_is_honoured() {
+    for dialect in [Dialect::Postgresql, Dialect::Mysql] {
+        let Some(backend) = Backend::server(dialect, "lock_timeout_cli") else {
+            continue;
+        };
+        let project = Project::new(&backend);
+        project.table_revision("aaa", &[]);
+        let mut holder = backend.connect();
+        // The key the executor locks: `retort:<version table>`.
+        holder
+            .lock(
+                "retort:retort_version",
+                std::time::Duration::from_secs(5),
+                &mut || {},
+            )
+            .unwrap();
+        let stderr = project.fails(&["upgrade", "heads", "--no-backup", "--lock-timeout", "1"]);
+        assert!(stderr.contains("lock"), "{dialect:?}: {stderr}");
+        assert!(stderr.contains("--lock-timeout"), "{dialect:?}: {stderr}");
+        assert!(version_rows(&backend, "retort_version").is_empty());
+        holder.unlock("retort:retort_version").unwrap();
+        project.ok(&["upgrade", "heads", "--no-backup", "--lock-timeout", "1"]);
+        assert_eq!(version_rows(&backend, "retort_version"), ["aaa"]);
+    }
+}
+
+/// PostgreSQL offline: a `transactional = false` revision (`CREATE INDEX CONCURRENTLY`) is
+/// placed outside the script's transaction, so `psql` runs the script, with one transaction for
+/// the whole script and with one per revision.
+#[test]
+fn postgres_offline_non_transactional_revision_runs_in_psql() {
+    for per_migration in [false, true] {
+        let Some(backend) = Backend::server(Dialect::Postgresql, "pg_offline_non_txn") else {
+            return;
+        };
+        let project = Project::new(&backend);
+        if per_migration {
+            let config = project.path().join("migrate.toml");
+            let text = std::fs::read_to_string(&config).unwrap();
+            std::fs::write(&config, format!("{text}transaction_per_migration = true\n")).unwrap();
+        }
+        project.table_revision("aaa", &[]);
+        project.revision_with(
+            "bbb",
+            &["aaa"],
+            "-- transactional = false\n",
+            "CREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);",
+            Some("DROP INDEX CONCURRENTLY t_aaa_id;"),
+        );
+        project.table_revision("ccc", &["bbb"]);
+        let script = project.ok(&["upgrade", "heads", "--sql"]);
+        run_script(&backend, &script);
+        assert_eq!(version_rows(&backend, "retort_version"), ["ccc"]);
+        assert_eq!(user_tables(&backend), ["t_aaa", "t_ccc"]);
+    }
+}
+
+/// MySQL: a runner killed in the middle of a revision leaves its audit row as `started` (so
+/// `log` shows the interrupted run), the version table at the last complete revision, and the
+/// DDL that had already committed.
+#[test]
+fn mysql_runner_killed_mid_revision_leaves_a_started_audit_row() {
+    let Some(backend) = Backend::server(Dialect::Mysql, "mysql_killed") else {
+        return;
+    };
+    let project = Project::new(&backend);
+    project.table_revision("aaa", &[]);
+    project.revision_with(
+        "bbb",
+        &["aaa"],
+        "",
+        "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\nSELECT SLEEP(30);\nCREATE TABLE t_late (id INTEGER);",
+        None,
+    );
+    let mut runner = project
+        .command(&["upgrade", "heads", "--no-backup"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    // Wait (polling, no timing assumption) until the revision's first statement committed.
+    let mut conn = backend.connect();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !conn.table_exists(None, "t_bbb").unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the runner never got to bbb"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    runner.kill().unwrap();
+    runner.wait().unwrap();
+    assert_eq!(version_rows(&backend, "retort_version"), ["aaa"]);
+    let audit = text_column(
+        conn.query("SELECT CONCAT(revision, ':', outcome) FROM retort_version_log")
+            .unwrap(),
+    );
+    assert_eq!(audit, ["aaa:success", "bbb:started"]);
+    let log = project.ok(&["log"]);
+    assert!(log.contains("started"), "{log}");
+    assert_eq!(user_tables(&backend), ["t_aaa", "t_bbb"]);
 }
