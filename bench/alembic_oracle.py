@@ -105,6 +105,9 @@ NAMED_GRAPHS = {
         rev("d1", "c1"), rev("e1", "d1"), rev("f1", "e1"),
     ],
     "dep_base_only": [rev("a1"), rev("b1", deps="a1")],
+    # A 3-parent merge where one parent is a dependency of another: alembic 1.20.1 crashes with
+    # KeyError: 'a1' on `upgrade heads` (online and --sql); recorded under "skipped".
+    "dep_merge_parent_consumed": [rev("a1"), rev("b1", deps="a1"), rev("c1"), rev("m", ["a1", "b1", "c1"])],
     "branch_from_merge": [
         rev("a1"), rev("b1", "a1"), rev("c1", "b1"),
         rev("a2"), rev("b2", "a2"), rev("c2", "b2"),
@@ -154,6 +157,51 @@ NAMED_GRAPHS = {
 }
 
 
+# The worked examples of ALEMBIC-REFERENCE.md §3.3 / §3.5 that need hand-made states.
+def _op(command, current, target, purge=False):
+    op = {"command": command, "current": current, "target": target}
+    if command == "stamp":
+        op["purge"] = purge
+    return op
+
+
+EXTRA_OPS = {
+    "br": [
+        _op("upgrade", ["d1"], "c2"),
+        _op("stamp", ["d1", "c2"], ["b"]),
+        _op("stamp", ["b"], ["c1", "c2"]),
+        _op("stamp", ["a"], ["a", "c1"]),
+        _op("downgrade", ["d1", "d2"], "-1"),
+        _op("downgrade", ["c1", "d2"], "b"),
+    ],
+    "br_labels": [
+        _op("downgrade", ["cccc1111", "dddd2222"], "c1branch@bbbb2222"),
+        _op("downgrade", ["dddd1111", "dddd2222"], "c2branch@bbbb2222"),
+        _op("downgrade", ["dddd1111", "dddd2222"], "dddd2222@bbbb2222"),
+        _op("stamp", ["dddd1111", "cccc2222"], ["c1branch@base"]),
+        _op("stamp", ["dddd1111", "cccc2222"], ["c2branch@head"]),
+        _op("stamp", ["dddd1111", "cccc2222"], ["bbbb2222"]),
+        _op("stamp", ["dddd1111", "cccc2222"], ["c2branch@base"]),
+        _op("downgrade", ["dddd1111", "cccc2222"], "c2branch@-1"),
+        _op("upgrade", ["dddd1111", "cccc2222"], "c2branch@+1"),
+        _op("upgrade", ["dddd1111"], "c2branch@+1"),
+        _op("upgrade", ["dddd1111"], "c2branch@head"),
+    ],
+    "merged": [
+        _op("stamp", ["d1", "c2"], ["e"]),
+        _op("downgrade", ["f"], "c2branch@b"),
+        _op("downgrade", ["d1", "d2"], "c2branch@-1"),
+    ],
+    "dep1": [
+        _op("downgrade", ["c2", "d1"], "c1"),
+        _op("stamp", ["e1", "c2"], ["b1"]),
+    ],
+    "dep_three": [_op("downgrade", ["a3", "b2"], "b1")],
+    "dep_four": [_op("downgrade", ["b4"], "b3")],
+    "dep_five": [_op("upgrade", ["a1"], "b1"), _op("downgrade", ["bmerge"], "b1"), _op("downgrade", ["bmerge"], "a1")],
+}
+
+
 def ancestors(graph_by_id, start, include_deps=True):
     """Revisions reachable downwards from `start` (inclusive)."""
     seen, todo = set(), [start]
@@ -179,7 +227,7 @@ def label_owner(graph_by_id, key):
     raise KeyError(key)
 
 
-def named_ops(graph, rng):
+def named_ops(name, graph, rng):
     """Many targets from many states: every symbol form the reference documents."""
     ids = [g["revision"] for g in graph]
     by_id = {g["revision"]: g for g in graph}
@@ -191,6 +239,9 @@ def named_ops(graph, rng):
     ops = []
     # States: empty, each revision upgraded-to, all heads, plus a stamped inconsistent pair.
     states = [{"from_upgrade": None}] + [{"from_upgrade": r} for r in ids] + [{"from_upgrade": "heads"}]
+    # Several rows at once (partly upgraded branches): upgrade one revision, then another.
+    two_step = [[a, b] for a in ids for b in ids if a != b]
+    states += [{"from_upgrade": pair} for pair in rng.sample(two_step, min(6, len(two_step)))]
 
     up_targets = ids + ["heads", "head", "+1", "+2", "+9", "-1", "base+2", "base+1", "base+9"]
     up_targets += [f"{r}+1" for r in ids[:3]] + [f"{r}-1" for r in ids[-3:]]
@@ -220,20 +271,18 @@ def named_ops(graph, rng):
         return rng.sample(targets, n)
 
     for state in states:
-        for t in budget(up_targets, 14):
+        for t in budget(up_targets, 9):
             ops.append({"command": "upgrade", "current": state, "target": t})
-        for t in budget(dn_targets, 14):
+        for t in budget(dn_targets, 9):
             ops.append({"command": "downgrade", "current": state, "target": t})
-        for t in budget(stamp_targets, 6):
+        for t in budget(stamp_targets, 4):
             ops.append({"command": "stamp", "current": state, "target": t, "purge": False})
-    # Every target from empty and from all heads (the states users are in most).
-    for state in ({"from_upgrade": None}, {"from_upgrade": "heads"}):
-        for t in up_targets:
-            ops.append({"command": "upgrade", "current": state, "target": t})
-        for t in dn_targets:
-            ops.append({"command": "downgrade", "current": state, "target": t})
-        for t in stamp_targets:
-            ops.append({"command": "stamp", "current": state, "target": t, "purge": False})
+    # Every target from the states users are in most: upgrades from empty, downgrades from all heads.
+    empty, at_heads = {"from_upgrade": None}, {"from_upgrade": "heads"}
+    ops += [{"command": "upgrade", "current": empty, "target": t} for t in up_targets]
+    ops += [{"command": "downgrade", "current": at_heads, "target": t} for t in dn_targets]
+    for state in (empty, at_heads):
+        ops += [{"command": "stamp", "current": state, "target": t, "purge": False} for t in stamp_targets]
     # Inconsistent / unknown rows: stamp --purge is the documented way out.
     ops.append({"command": "stamp", "current": ["zzzz"], "target": ["heads"], "purge": True})
     ops.append({"command": "stamp", "current": ["zzzz"], "target": ["heads"], "purge": False})
@@ -251,6 +300,7 @@ def named_ops(graph, rng):
             ops.append({"command": "upgrade", "current": [downs[0], r], "target": "heads"})
             ops.append({"command": "stamp", "current": [downs[0], r], "target": ["heads"], "purge": True})
             break
+    ops += EXTRA_OPS.get(name, [])
     return dedupe_ops(ops)
 
 
@@ -348,6 +398,9 @@ def random_ops(graph, rng):
         {"command": "downgrade", "current": {"from_upgrade": rng.choice(ids)}, "target": {"ancestor_of_current": True}},
         {"command": "downgrade", "current": {"from_upgrade": "heads"}, "target": "base"},
         {"command": "downgrade", "current": {"from_upgrade": rng.choice(ids)}, "target": "-1"},
+        {"command": "downgrade", "current": {"from_upgrade": [rng.choice(ids), rng.choice(ids)]},
+         "target": {"ancestor_of_current": True}},
+        {"command": "upgrade", "current": {"from_upgrade": [rng.choice(ids), rng.choice(ids)]}, "target": "heads"},
         {"command": "stamp", "current": {"from_upgrade": rng.choice(ids)}, "target": [rng.choice(ids)], "purge": False},
         {"command": "stamp", "current": {"from_upgrade": "heads"},
          "target": rng.sample(ids, min(2, len(ids))), "purge": rng.random() < 0.3},
@@ -365,7 +418,7 @@ def build_cases():
     cases = []
     for name, graph in NAMED_GRAPHS.items():
         rng = random.Random(f"named:{name}")
-        cases.append({"name": name, "kind": "named", "graph": graph, "ops": named_ops(graph, rng)})
+        cases.append({"name": name, "kind": "named", "graph": graph, "ops": named_ops(name, graph, rng)})
     master = random.Random(RANDOM_SEED)
     for i in range(RANDOM_GRAPHS):
         seed = master.randrange(2**32)
@@ -564,16 +617,27 @@ class Runner:
             engine.dispose()
 
     def resolve_current(self, script_dir, spec, cache):
-        """A `from_upgrade` state = rows after `upgrade <rev>` from an empty database."""
+        """A `from_upgrade` state = rows after `upgrade <rev>` (or several in turn) from an empty database.
+
+        None if one of those upgrades fails.
+        """
         if isinstance(spec, list):
             return spec
-        target = spec["from_upgrade"]
-        if target is None:
+        targets = spec["from_upgrade"]
+        if targets is None:
             return []
-        if target not in cache:
-            res = self.run_op(script_dir, {"command": "upgrade", "target": target}, [])
-            cache[target] = res.get("rows_after")
-        return cache[target]
+        if isinstance(targets, str):
+            targets = [targets]
+        key = json.dumps(targets)
+        if key not in cache:
+            rows = []
+            for target in targets:
+                res = self.run_op(script_dir, {"command": "upgrade", "target": target}, rows)
+                rows = res.get("rows_after")
+                if rows is None:
+                    break
+            cache[key] = rows
+        return cache[key]
 
     def run_case(self, case):
         script_dir = self.workdir / case["name"]
@@ -625,7 +689,8 @@ def worker(out_file: Path, only):
             if only and not re.search(only, case["name"]):
                 continue
             results.append(runner.run_case(case))
-    out_file.write_text(json.dumps(results))
+        offline = offline_outputs()
+    out_file.write_text(json.dumps({"cases": results, "offline": offline}))
 
 
 # --------------------------------------------------------------------------------------
@@ -661,20 +726,13 @@ def op_slug(command, target, tpm):
     return slug + ("" if tpm else ".single_txn")
 
 
-def offline(out_dir: Path):
-    import logging
-
+def offline_outputs():
+    """Every offline command of OFFLINE_OPS on every dialect: index entries with the stdout text."""
     from alembic import command
     from alembic.config import Config
     from alembic.util import CommandError
 
-    logging.disable(logging.CRITICAL)
-    install_step_log()
-    off = out_dir / "offline"
-    if off.exists():
-        shutil.rmtree(off)
-    off.mkdir(parents=True)
-    index = []
+    entries = []
     with tempfile.TemporaryDirectory(prefix="alembic-offline-") as tmp:
         for case, graph in OFFLINE_GRAPHS.items():
             script_dir = Path(tmp) / case
@@ -689,19 +747,40 @@ def offline(out_dir: Path):
                         cfg.attributes["transaction_per_migration"] = tpm
                         entry = {"case": case, "dialect": dialect, "command": cmd, "target": target,
                                  "transaction_per_migration": tpm, "url": url,
-                                 "argv": ["alembic", cmd, target, "--sql"]}
+                                 "argv": ["alembic", cmd, target, "--sql"],
+                                 "file": f"{case}.{dialect}.{op_slug(cmd, target, tpm)}.sql"}
                         try:
                             getattr(command, cmd)(cfg, target, sql=True)
+                            entry["text"] = buf.getvalue()
                         except CommandError as e:
                             entry["error"] = str(e)
-                        name = f"{case}.{dialect}.{op_slug(cmd, target, tpm)}.sql"
-                        if "error" not in entry:
-                            (off / name).write_text(buf.getvalue())
-                            entry["file"] = name
-                        index.append(entry)
-    graphs = {case: graph for case, graph in OFFLINE_GRAPHS.items()}
-    (off / "index.json").write_text(json.dumps({"graphs": graphs, "outputs": index}, indent=1) + "\n")
-    return len([e for e in index if "file" in e])
+                            del entry["file"]
+                        entries.append(entry)
+    return entries
+
+
+def write_offline(runs, out_dir: Path):
+    """Outputs of the first run; other hash seeds' differing texts go to <file>.variantN.sql."""
+    off = out_dir / "offline"
+    if off.exists():
+        shutil.rmtree(off)
+    off.mkdir(parents=True)
+    index = []
+    for i, entry in enumerate(runs[0]):
+        if "text" in entry:
+            texts = [entry.pop("text")]
+            for run in runs[1:]:
+                other = run[i].get("text")
+                if other is not None and other not in texts:
+                    texts.append(other)
+            (off / entry["file"]).write_text(texts[0])
+            for k, text in enumerate(texts[1:], 1):
+                name = entry["file"].removesuffix(".sql") + f".variant{k}.sql"
+                (off / name).write_text(text)
+                entry.setdefault("variants", []).append(name)
+        index.append(entry)
+    (off / "index.json").write_text(json.dumps({"graphs": OFFLINE_GRAPHS, "outputs": index}, indent=1) + "\n")
+    return sum(1 for e in index if "file" in e)
 
 
 # --------------------------------------------------------------------------------------
@@ -792,9 +871,9 @@ def main():
             if proc.wait() != 0:
                 sys.exit(f"worker for PYTHONHASHSEED={seed} failed")
         runs = [json.loads(f.read_text()) for f in files]
-    cases, notes = merge(runs)
+    cases, notes = merge([run["cases"] for run in runs])
     write_fixtures(cases, args.out, seeds, notes)
-    n_off = offline(args.out)
+    n_off = write_offline([run["offline"] for run in runs], args.out)
     n_ops = sum(len(c["operations"]) for c in cases)
     print(f"{len(cases)} cases, {n_ops} operations, {n_off} offline outputs written to {args.out}")
     for n in notes:
