@@ -150,9 +150,7 @@ pub(super) fn print_offline(
 ) -> Result<u8> {
     let config = &project.config;
     let dialect = offline_dialect(ctx, config, dialect)?;
-    let mut progress = PlainLines {
-        printer: &ctx.printer,
-    };
+    let mut progress = PlainLines::default();
     let script = run_offline(
         plan,
         &project.scripts,
@@ -161,6 +159,9 @@ pub(super) fn print_offline(
         config.templates.as_deref(),
         &mut progress,
     )?;
+    if !progress.lines.is_empty() {
+        ctx.printer.status(progress.lines.trim_end());
+    }
     ctx.printer.data_raw(&script);
     Ok(0)
 }
@@ -441,13 +442,17 @@ fn write_report(path: &Path, document: &ReportDocument<'_>) -> Result<()> {
 }
 
 /// `Running upgrade A -> B, message` lines on stderr (offline runs, non-terminals).
-struct PlainLines<'p> {
-    printer: &'p Printer,
+/// The `Running upgrade A -> B` lines of an offline run, printed together once the script is
+/// rendered: a write per line costs more than rendering on a history of thousands.
+#[derive(Default)]
+struct PlainLines {
+    lines: String,
 }
 
-impl Progress for PlainLines<'_> {
+impl Progress for PlainLines {
     fn step_started(&mut self, step: &PreparedStep, _index: usize, _total: usize) {
-        self.printer.status(step.running_line());
+        self.lines.push_str(&step.running_line());
+        self.lines.push('\n');
     }
 }
 

@@ -92,8 +92,14 @@ pub fn checksum<'a>(statements: impl IntoIterator<Item = &'a str>) -> String {
         hasher.update(b";\n");
     }
     let digest = hasher.finalize();
-    let hex: String = digest.iter().map(|b| format!("{b:02x}")).collect();
-    format!("sha256:{hex}")
+    let mut text = String::with_capacity(7 + 2 * digest.len());
+    text.push_str("sha256:");
+    for byte in digest {
+        // Two hex digits per byte without an allocation each.
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
+        text.push(char::from(b"0123456789abcdef"[usize::from(byte & 0xf)]));
+    }
+    text
 }
 
 /// The statements of `script`'s `kind` section for `dialect`, positioned in the file.
