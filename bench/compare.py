@@ -39,6 +39,9 @@ class Failed(Exception):
 def child_env():
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)  # the generated migrate.toml must pick its own SQLite file
+    # Let Python cache compiled revision files as it does for users; with --cold every
+    # Alembic run compiles all of them again (its first run on a fresh checkout).
+    env.pop("PYTHONDONTWRITEBYTECODE", None)
     return env
 
 
@@ -91,6 +94,13 @@ def floor_script(alembic_sql: str) -> str:
     return "".join(out)
 
 
+def same_output(out: bytes) -> str:
+    """Command output with the known, intended differences removed (version table name;
+    SQLAlchemy 2's RETURNING suffix on the version INSERT)."""
+    text = out.decode(errors="replace").replace("alembic_version", "retort_version")
+    return text.replace(" RETURNING version_num;", ";")
+
+
 def db_state(path: Path, version_table: str):
     con = sqlite3.connect(path)
     try:
@@ -122,6 +132,8 @@ def main():
     ap.add_argument("--workdir", type=Path, default=HERE / "work")
     ap.add_argument("--skip-alembic", action="store_true", help="time retort only (ratios need alembic)")
     ap.add_argument("--json", type=Path, help="also write the results here")
+    ap.add_argument("--cold", action="store_true",
+                    help="delete Alembic's __pycache__ before each Alembic run (first-run cost)")
     args = ap.parse_args()
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
@@ -157,11 +169,23 @@ def main():
         alembic = [str(args.alembic), "-c", str(adir / "alembic.ini")]
         retort = [str(args.retort.resolve())]
         query_cmds = [("heads", ["heads"]), ("history", ["history"]), ("upgrade heads --sql", ["upgrade", "heads", "--sql"])]
+        pycache = adir / "scripts" / "versions" / "__pycache__"
+
+        def alembic_setup(extra=None):
+            def go():
+                if args.cold and pycache.exists():
+                    shutil.rmtree(pycache)
+                if extra:
+                    extra()
+            return go
+
         if n in [int(s) for s in args.sizes.split(",") if s]:
             for name, argv in query_cmds:
-                a = "skipped" if args.skip_alembic else timed(alembic + argv, adir)[0]
-                r = timed(retort + argv, rdir)[0] if have_retort else "n/a"
+                a, a_out = ("skipped", b"") if args.skip_alembic else timed(alembic + argv, adir, setup=alembic_setup())
+                r, r_out = timed(retort + argv, rdir) if have_retort else ("n/a", b"")
                 record(name, n, a, r)
+                if a_out and r_out and same_output(a_out) != same_output(r_out):
+                    print(f"  WARNING: `{name}` output differs between alembic and retort", file=sys.stderr)
         if n != args.exec_size:
             continue
         # Online execution into a fresh SQLite file.
@@ -170,7 +194,7 @@ def main():
                              env=child_env(), check=True).stdout.decode()
         floor_path = root / "floor.sql"
         floor_path.write_text(floor_script(sql))
-        a = "skipped" if args.skip_alembic else timed(alembic + ["upgrade", "heads"], adir, setup=remove(a_db))[0]
+        a = "skipped" if args.skip_alembic else timed(alembic + ["upgrade", "heads"], adir, setup=alembic_setup(remove(a_db)))[0]
         r = timed(retort + ["upgrade", "heads"], rdir, setup=remove(r_db))[0] if have_retort else "n/a"
         f = timed(["sqlite3", str(f_db)], root, setup=remove(f_db), stdin_path=floor_path)[0]
         record("upgrade heads (SQLite)", n, a, r, f)
@@ -194,7 +218,8 @@ def main():
         print(f"| {row['command']} | {row['revisions']} | {fmt_s(a)} | {fmt_s(r)} | {ratio(a, r)} | "
               f"{fmt_s(f) if f is not None else ''} | {ratio(r, f) if f is not None else ''} | "
               f"{ratio(a, f) if f is not None else ''} |")
-    print(f"\nwall time, best of {args.runs}; retort = {args.retort}")
+    print(f"\nwall time, best of {args.runs}; alembic {'cold (no __pycache__)' if args.cold else 'warm'}; "
+          f"retort = {args.retort}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")
 
