@@ -128,6 +128,14 @@ pub struct PlannedRun {
     pub heads_after: Vec<String>,
 }
 
+impl PlannedRun {
+    /// Whether running it would change the database: a step to run, or a purge that deletes
+    /// rows (`stamp --purge base` plans no step but empties the version table).
+    pub fn changes_database(&self) -> bool {
+        !self.steps.is_empty() || (self.purge && !self.heads_before.is_empty())
+    }
+}
+
 /// The findings of [`Migrator::check`].
 #[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
 pub struct CheckReport {

@@ -113,3 +113,20 @@ fn upgrade_verify_reports_orphaned_rows_and_fails() {
     let (_, stdout, _) = p.run(&["current"]);
     assert_eq!(stdout.trim(), "bbbb0002 (head)");
 }
+
+#[test]
+fn stamp_purge_backs_up_even_when_it_plans_no_step() {
+    let p = TestProject::new();
+    p.revision("aaaa0001", &[], "");
+    assert_eq!(p.run(&["upgrade", "heads"]).0, 0);
+    // `stamp --purge base` deletes every version row: a change, with no stamp step to plan.
+    let (code, _, stderr) = p.run(&["stamp", "--purge", "base"]);
+    assert_eq!(code, 0, "{stderr}");
+    let list = backups(&p);
+    assert_eq!(list.len(), 1, "{list:?}");
+    assert_eq!(list[0]["version_rows"], serde_json::json!(["aaaa0001"]));
+    assert_eq!(p.run(&["current"]).1.trim(), "");
+    // On an empty version table it changes nothing, so no backup.
+    assert_eq!(p.run(&["stamp", "--purge", "base"]).0, 0);
+    assert_eq!(backups(&p).len(), 1);
+}

@@ -320,7 +320,7 @@ fn backup_if_changing(
     operation: &Operation,
 ) -> Result<Option<BackupRecord>> {
     let planned = migrator.plan(operation)?;
-    if planned.steps.is_empty() {
+    if !planned.changes_database() {
         return Ok(None);
     }
     backup::backup_before_change(
@@ -343,7 +343,7 @@ fn dry_run(
     let planned = migrator.plan(operation)?;
     let rows = &planned.heads_before;
     let printer = &ctx.printer;
-    if planned.steps.is_empty() && !planned.purge {
+    if !planned.changes_database() {
         printer.data(format!(
             "nothing to do: `{url}` is already at {}",
             describe_heads(rows)
