@@ -36,12 +36,20 @@ class Failed(Exception):
     pass
 
 
+# --cold: both tools without their caches (see child_env).
+COLD = False
+
+
 def child_env():
     env = dict(os.environ)
     env.pop("DATABASE_URL", None)  # the generated migrate.toml must pick its own SQLite file
     # Let Python cache compiled revision files as it does for users; with --cold every
     # Alembic run compiles all of them again (its first run on a fresh checkout).
     env.pop("PYTHONDONTWRITEBYTECODE", None)
+    # retort's revision cache likewise: used when warm, turned off with --cold.
+    env.pop("RETORT_NO_CACHE", None)
+    if COLD:
+        env["RETORT_NO_CACHE"] = "1"
     return env
 
 
@@ -133,8 +141,11 @@ def main():
     ap.add_argument("--skip-alembic", action="store_true", help="time retort only (ratios need alembic)")
     ap.add_argument("--json", type=Path, help="also write the results here")
     ap.add_argument("--cold", action="store_true",
-                    help="delete Alembic's __pycache__ before each Alembic run (first-run cost)")
+                    help="delete Alembic's __pycache__ before each Alembic run and run retort with "
+                         "RETORT_NO_CACHE=1 (first-run cost)")
     args = ap.parse_args()
+    global COLD
+    COLD = args.cold
 
     sizes = [int(s) for s in args.sizes.split(",") if s]
     if args.exec_size and args.exec_size not in sizes:
@@ -218,7 +229,8 @@ def main():
         print(f"| {row['command']} | {row['revisions']} | {fmt_s(a)} | {fmt_s(r)} | {ratio(a, r)} | "
               f"{fmt_s(f) if f is not None else ''} | {ratio(r, f) if f is not None else ''} | "
               f"{ratio(a, f) if f is not None else ''} |")
-    print(f"\nwall time, best of {args.runs}; alembic {'cold (no __pycache__)' if args.cold else 'warm'}; "
+    print(f"\nwall time, best of {args.runs}; "
+          f"{'cold (no __pycache__, RETORT_NO_CACHE=1)' if args.cold else 'warm caches'}; "
           f"retort = {args.retort}")
     if args.json:
         args.json.write_text(json.dumps(results, indent=1) + "\n")

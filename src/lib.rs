@@ -50,6 +50,7 @@ pub mod exec;
 pub mod graph;
 pub mod migrator;
 pub mod output;
+mod parallel;
 pub mod project;
 pub mod render;
 pub mod script;

@@ -21,6 +21,7 @@ impl Project {
         let (scripts, warnings) = script::scan(
             &config.version_locations,
             config.recursive_version_locations,
+            script::cache::dir_for(&config.script_location).as_deref(),
         )?;
         Project::from_scripts(config, scripts, warnings)
     }

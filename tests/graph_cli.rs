@@ -296,3 +296,50 @@ fn graph_prints_dot_and_mermaid_with_every_edge() {
         "{stdout}"
     );
 }
+
+#[test]
+fn the_revision_cache_follows_edits_and_can_be_turned_off() {
+    let p = TestProject::new();
+    p.revision("aaaa0001", &[], "");
+    p.revision("bbbb0002", &["aaaa0001"], "");
+    let cache = p.path().join("migrations/.retort-cache");
+    p.retort()
+        .env("RETORT_NO_CACHE", "1")
+        .arg("heads")
+        .assert()
+        .success();
+    assert!(
+        !cache.exists(),
+        "RETORT_NO_CACHE=1 wrote {}",
+        cache.display()
+    );
+
+    // Files written in the file system's current clock tick are not stored yet: run until
+    // the cache holds the second revision.
+    let stored = || {
+        std::fs::read(cache.join("revisions.bin"))
+            .is_ok_and(|bytes| bytes.windows(8).any(|w| w == b"bbbb0002"))
+    };
+    for _ in 0..150 {
+        p.retort()
+            .arg("heads")
+            .assert()
+            .success()
+            .stdout("bbbb0002 (head)\n");
+        if stored() {
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    assert!(stored(), "the cache never stored the revisions");
+    let gitignore = std::fs::read_to_string(cache.join(".gitignore")).unwrap();
+    assert!(gitignore.lines().any(|l| l == "*"), "{gitignore}");
+
+    // An edit after caching is seen: bbbb0002 becomes a second base, so a second head.
+    p.revision("bbbb0002", &[], "");
+    p.retort()
+        .arg("heads")
+        .assert()
+        .success()
+        .stdout("aaaa0001 (head)\nbbbb0002 (head)\n");
+}

@@ -130,6 +130,7 @@ fn the_initialised_project_loads() {
     let (scripts, warnings) = retort::script::scan(
         &config.version_locations,
         config.recursive_version_locations,
+        None,
     )
     .unwrap();
     assert!(scripts.is_empty() && warnings.is_empty());
@@ -166,7 +167,7 @@ fn demo_scripts() -> Vec<retort::script::Script> {
     .unwrap();
     assert_eq!(config.database_url.as_deref(), Some("sqlite:///demo.db"));
     assert_eq!(config.version_table, "retort_version");
-    let (scripts, warnings) = retort::script::scan(&config.version_locations, false).unwrap();
+    let (scripts, warnings) = retort::script::scan(&config.version_locations, false, None).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     scripts
 }

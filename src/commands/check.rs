@@ -27,6 +27,7 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
     let scan = script::scan_all(
         &config.version_locations,
         config.recursive_version_locations,
+        script::cache::dir_for(&config.script_location).as_deref(),
     )?;
     let mut report = CheckReport {
         revisions: scan.scripts.len() + scan.errors.len(),

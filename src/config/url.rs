@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use crate::error::{Error, Result};
 
 /// The SQL dialects retort speaks.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
 pub enum Dialect {
     Sqlite,
     Postgresql,

@@ -129,9 +129,9 @@ pub fn section_statements(
 /// through an irreversible revision, a revision has no file, or SQL cannot be split.
 pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<PreparedStep>> {
     let by_id: HashMap<&str, &Script> = scripts.iter().map(|s| (s.revision.as_str(), s)).collect();
-    plan.steps
-        .iter()
-        .map(|step| {
+    // Splitting and hashing each revision's SQL is independent work.
+    let steps: Vec<&Step> = plan.steps.iter().collect();
+    crate::parallel::map(steps, |step| {
             let Some(revision) = &step.revision else {
                 return Ok(PreparedStep {
                     step: step.clone(),
@@ -183,8 +183,9 @@ pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<
                 statements,
                 verify,
             })
-        })
-        .collect()
+    })?
+    .into_iter()
+    .collect()
 }
 
 /// A transactional revision may not commit or roll back by itself: retort's transaction holds

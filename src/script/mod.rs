@@ -4,18 +4,23 @@
 //! the file system. This module knows nothing about the graph: ids are plain strings.
 
 pub mod body;
+pub mod cache;
 pub mod header;
 pub mod id;
 pub mod split;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
 
 use crate::config::Dialect;
 use crate::error::{Error, Result};
+use crate::parallel;
 
 /// One revision file, parsed.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Script {
     pub revision: String,
     /// Parents by `down_revision`, in file order; empty for a base, several for a merge.
@@ -32,7 +37,7 @@ pub struct Script {
 }
 
 /// The body of a revision file: the generic sections and per-dialect replacements.
-#[derive(Debug, Clone, Default, PartialEq)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub struct Sections {
     pub upgrade: Option<Section>,
     pub downgrade: Option<Section>,
@@ -42,7 +47,7 @@ pub struct Sections {
 }
 
 /// Which part of a revision a section holds.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub enum SectionKind {
     Upgrade,
     Downgrade,
@@ -50,7 +55,7 @@ pub enum SectionKind {
 }
 
 /// The SQL text of one section and where it starts in the file.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Section {
     pub sql: String,
     /// 1-based line number of the first line of `sql` in the file (the line after the marker).
@@ -116,10 +121,14 @@ pub struct ScanReport {
 }
 
 /// Reads every `*.sql` revision file of `locations` (each in file-name order, locations in the
-/// given order; subfolders too when `recursive`). Missing locations are skipped. Fails on the
-/// first bad file.
-pub fn scan(locations: &[PathBuf], recursive: bool) -> Result<(Vec<Script>, Vec<Warning>)> {
-    let mut report = scan_all(locations, recursive)?;
+/// given order; subfolders too when `recursive`), through the cache in `cache_dir` if given
+/// (see [`cache`]). Missing locations are skipped. Fails on the first bad file.
+pub fn scan(
+    locations: &[PathBuf],
+    recursive: bool,
+    cache_dir: Option<&Path>,
+) -> Result<(Vec<Script>, Vec<Warning>)> {
+    let mut report = scan_all(locations, recursive, cache_dir)?;
     if !report.errors.is_empty() {
         return Err(report.errors.remove(0));
     }
@@ -128,13 +137,22 @@ pub fn scan(locations: &[PathBuf], recursive: bool) -> Result<(Vec<Script>, Vec<
 
 /// Like `scan`, but goes on past bad files and collects their errors. Only a location that
 /// cannot be listed stops it.
-pub fn scan_all(locations: &[PathBuf], recursive: bool) -> Result<ScanReport> {
+pub fn scan_all(
+    locations: &[PathBuf],
+    recursive: bool,
+    cache_dir: Option<&Path>,
+) -> Result<ScanReport> {
     let mut files: Vec<(PathBuf, bool)> = Vec::new();
     let mut loaded = HashSet::new();
-    for location in locations.iter().filter(|l| l.is_dir()) {
-        for (path, canonical) in list_sql_files(location, recursive)? {
+    let existing: Vec<&PathBuf> = locations.iter().filter(|l| l.is_dir()).collect();
+    for location in &existing {
+        for (path, canonical_dir) in list_sql_files(location, recursive)? {
             // Overlapping locations reach one file twice; Alembic warns and loads it once.
-            let first_time = loaded.insert(canonical);
+            // One location cannot overlap itself: a walk does not follow links to folders.
+            let first_time = existing.len() == 1
+                || path.file_name().map_or(true, |name| {
+                    loaded.insert(canonical_dir.join(name).into_os_string())
+                });
             files.push((path, first_time));
         }
     }
@@ -143,7 +161,11 @@ pub fn scan_all(locations: &[PathBuf], recursive: bool) -> Result<ScanReport> {
         .filter(|(_, load)| *load)
         .map(|(p, _)| p)
         .collect();
-    let mut parsed = load_in_parallel(&to_load).into_iter();
+    let mut parsed = match cache_dir {
+        Some(dir) => cache::load(dir, &to_load)?,
+        None => parallel::map(to_load, |p| read_revision(p))?,
+    }
+    .into_iter();
     let mut report = ScanReport::default();
     for (path, load) in &files {
         if !load {
@@ -172,76 +194,53 @@ pub fn scan_all(locations: &[PathBuf], recursive: bool) -> Result<ScanReport> {
     Ok(report)
 }
 
-/// Reads and parses `paths`, in order, on every core: files are independent, and a large
-/// history spends its load time here.
-fn load_in_parallel(paths: &[&PathBuf]) -> Vec<Result<Script>> {
-    let load = |path: &PathBuf| {
-        read_small_file(path)
-            .map_err(|e| Error::io("read revision file", path, e))
-            .and_then(|bytes| parse_revision(path, decode(path, &bytes)?))
-    };
-    let threads = std::thread::available_parallelism().map_or(1, usize::from);
-    if threads < 2 || paths.len() < 64 {
-        return paths.iter().map(|p| load(p)).collect();
-    }
-    let chunk = paths.len().div_ceil(threads);
-    std::thread::scope(|scope| {
-        let workers: Vec<_> = paths
-            .chunks(chunk)
-            .map(|part| scope.spawn(move || part.iter().map(|p| load(p)).collect::<Vec<_>>()))
-            .collect();
-        workers
-            .into_iter()
-            .flat_map(|w| {
-                w.join().unwrap_or_else(|_| {
-                    vec![Err(Error::Internal(
-                        "a thread loading revision files panicked".into(),
-                    ))]
-                })
-            })
-            .collect()
-    })
+/// Reads and parses one revision file.
+fn read_revision(path: &Path) -> Result<Script> {
+    let file = std::fs::File::open(path).map_err(|e| Error::io("read revision file", path, e))?;
+    parse_file(path, file)
 }
 
-/// A whole file in plain reads: `fs::read` and `read_to_end` first probe its size (`statx`
-/// and `lseek`), two more system calls per file than revision files need.
-fn read_small_file(path: &Path) -> std::io::Result<Vec<u8>> {
+/// Reads `file` (opened from `path`) to its end in plain reads and parses it: `fs::read` and
+/// `read_to_end` first probe the size (`statx` and `lseek`), two more system calls per file
+/// than revision files need.
+fn parse_file(path: &Path, mut file: std::fs::File) -> Result<Script> {
     use std::io::Read;
-    let mut file = std::fs::File::open(path)?;
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
         match file.read(&mut chunk) {
-            Ok(0) => return Ok(bytes),
+            Ok(0) => break,
             Ok(n) => bytes.extend_from_slice(&chunk[..n]),
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
-            Err(e) => return Err(e),
+            Err(e) => return Err(Error::io("read revision file", path, e)),
         }
     }
+    parse_revision(path, decode(path, &bytes)?)
 }
 
 /// The `*.sql` files of `dir` in byte order of their names; with `recursive`, then those of each
 /// subfolder (sorted), depth first, as Alembic's `os.walk` does (not following links to
-/// folders). Each comes with its path through the canonical folder, which identifies a file
-/// reached through overlapping locations; folders are resolved once, not every file, since
-/// a history of 10,000 files would otherwise spend most of its time in `readlink`.
-pub(crate) fn list_sql_files(dir: &Path, recursive: bool) -> Result<Vec<(PathBuf, PathBuf)>> {
-    let canonical_dir =
-        std::fs::canonicalize(dir).map_err(|e| Error::io("resolve version location", dir, e))?;
+/// folders). Each comes with its canonical folder, which identifies a file reached through
+/// overlapping locations; folders are resolved once, not every file, since a history of
+/// 10,000 files would otherwise spend most of its time in `readlink`.
+pub(crate) fn list_sql_files(dir: &Path, recursive: bool) -> Result<Vec<(PathBuf, Rc<Path>)>> {
+    let canonical_dir: Rc<Path> = std::fs::canonicalize(dir)
+        .map_err(|e| Error::io("resolve version location", dir, e))?
+        .into();
     let mut entries = std::fs::read_dir(dir)
         .map_err(|e| Error::io("list version location", dir, e))?
         // The file type comes with the directory listing: no extra stat per file.
         .map(|entry| entry.and_then(|e| Ok((e.file_name(), e.file_type()?.is_dir()))))
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| Error::io("list version location", dir, e))?;
-    entries.sort();
+    entries.sort_unstable();
     // Hidden files are editor swap and lock files (`.#x.sql`), never revisions.
     entries.retain(|(name, _)| !name.as_encoded_bytes().starts_with(b"."));
     let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(_, is_dir)| *is_dir);
-    let mut found: Vec<(PathBuf, PathBuf)> = files
+    let mut found: Vec<(PathBuf, Rc<Path>)> = files
         .into_iter()
         .filter(|(name, _)| Path::new(name).extension().is_some_and(|e| e == "sql"))
-        .map(|(name, _)| (dir.join(&name), canonical_dir.join(&name)))
+        .map(|(name, _)| (dir.join(&name), Rc::clone(&canonical_dir)))
         .collect();
     if recursive {
         for (sub, _) in dirs {
@@ -349,7 +348,7 @@ pub(crate) mod tests {
         write(&a, "sub/c1_x.sql", revision_text("c1").as_bytes());
         write(&b, "00_x.sql", revision_text("00").as_bytes());
         let missing = tmp.path().join("missing");
-        let (scripts, warnings) = scan(&[b.clone(), missing, a.clone()], false).unwrap();
+        let (scripts, warnings) = scan(&[b.clone(), missing, a.clone()], false, None).unwrap();
         assert_eq!(ids(&scripts), ["00", "B1", "a3", "b2"]);
         assert!(warnings.is_empty(), "{warnings:?}");
     }
@@ -363,7 +362,7 @@ pub(crate) mod tests {
         write(root, "a/y1_x.sql", revision_text("y1").as_bytes());
         write(root, "a/deeper/d1_x.sql", revision_text("d1").as_bytes());
         write(root, "a/a1_x.sql", revision_text("a1").as_bytes());
-        let (scripts, _) = scan(&[root.to_path_buf()], true).unwrap();
+        let (scripts, _) = scan(&[root.to_path_buf()], true, None).unwrap();
         assert_eq!(ids(&scripts), ["z1", "a1", "y1", "d1", "b1"]);
     }
 
@@ -373,7 +372,7 @@ pub(crate) mod tests {
         let root = tmp.path().join("v");
         write(&root, "a1_x.sql", revision_text("a1").as_bytes());
         write(&root, "sub/b1_x.sql", revision_text("b1").as_bytes());
-        let (scripts, warnings) = scan(&[root.clone(), root.join("sub")], true).unwrap();
+        let (scripts, warnings) = scan(&[root.clone(), root.join("sub")], true, None).unwrap();
         assert_eq!(ids(&scripts), ["a1", "b1"]);
         assert_eq!(warnings.len(), 1);
         assert_eq!(warnings[0].path, root.join("sub").join("b1_x.sql"));
@@ -390,7 +389,7 @@ pub(crate) mod tests {
             "ef56x_bad.sql",
             revision_text("ef56").as_bytes(),
         );
-        let (scripts, warnings) = scan(&[tmp.path().to_path_buf()], false).unwrap();
+        let (scripts, warnings) = scan(&[tmp.path().to_path_buf()], false, None).unwrap();
         assert_eq!(scripts.len(), 3);
         assert_eq!(warnings.len(), 1, "{warnings:?}");
         assert_eq!(warnings[0].path, tmp.path().join("ef56x_bad.sql"));
@@ -409,7 +408,7 @@ pub(crate) mod tests {
         let mut text = b"\xef\xbb\xbf".to_vec();
         text.extend_from_slice(revision_text("ab").as_bytes());
         write(tmp.path(), "ab_x.sql", &text);
-        let (scripts, _) = scan(&[tmp.path().to_path_buf()], false).unwrap();
+        let (scripts, _) = scan(&[tmp.path().to_path_buf()], false, None).unwrap();
         assert_eq!(ids(&scripts), ["ab"]);
         assert_eq!(scripts[0].sections.upgrade.as_ref().unwrap().first_line, 4);
     }
@@ -423,7 +422,7 @@ pub(crate) mod tests {
             b"-- revision = \"ab\"\n\n-- migrate:upgrade\nINSERT INTO t VALUES ('caf\xe9');\n",
         );
         let (line, message) = script_error(
-            scan(&[tmp.path().to_path_buf()], false),
+            scan(&[tmp.path().to_path_buf()], false, None),
             path.to_str().unwrap(),
         );
         assert_eq!(line, 4);
@@ -440,7 +439,7 @@ pub(crate) mod tests {
         write(tmp.path(), "b1_x.sql", revision_text("b1").as_bytes());
         write(tmp.path(), "c1_x.sql", b"\xff");
         std::os::unix::fs::symlink(tmp.path().join("gone"), tmp.path().join("d1_x.sql")).unwrap();
-        let report = scan_all(&[tmp.path().to_path_buf()], false).unwrap();
+        let report = scan_all(&[tmp.path().to_path_buf()], false, None).unwrap();
         assert_eq!(ids(&report.scripts), ["b1"]);
         let errors: Vec<String> = report.errors.iter().map(ToString::to_string).collect();
         assert_eq!(errors.len(), 3, "{errors:?}");
@@ -457,7 +456,7 @@ pub(crate) mod tests {
             "{errors:?}"
         );
         // `scan` stops at the first.
-        let err = scan(&[tmp.path().to_path_buf()], false).unwrap_err();
+        let err = scan(&[tmp.path().to_path_buf()], false, None).unwrap_err();
         assert_eq!(err.to_string(), errors[0]);
     }
 
@@ -469,7 +468,7 @@ pub(crate) mod tests {
             "ab_x.sql",
             b"-- revision = \"ab\"\n-- colour = 1\n",
         );
-        let err = scan(&[tmp.path().to_path_buf()], false).unwrap_err();
+        let err = scan(&[tmp.path().to_path_buf()], false, None).unwrap_err();
         assert!(
             err.to_string().starts_with(&format!(
                 "{}:2: invalid header: unknown key `colour`",

@@ -60,6 +60,7 @@ impl TestProject {
         let mut cmd = Command::cargo_bin("retort").expect("retort binary");
         cmd.current_dir(self.path())
             .env_remove("DATABASE_URL")
+            .env_remove("RETORT_NO_CACHE")
             .env("NO_COLOR", "1");
         cmd
     }
