@@ -131,11 +131,6 @@ impl VersionTable {
         }
     }
 
-    /// The column reference Alembic uses in WHERE clauses: `alembic_version.version_num`.
-    fn version_column(&self) -> String {
-        format!("{}.version_num", self.qualified())
-    }
-
     /// `CREATE TABLE` exactly as ALEMBIC-REFERENCE §3.1 (note the space after `NOT NULL,`).
     pub fn create_sql(&self) -> String {
         format!(
@@ -157,21 +152,21 @@ impl VersionTable {
         )
     }
 
+    /// WHERE clauses name the column as Alembic does: `alembic_version.version_num`. The table
+    /// is quoted once per statement: an offline script of a long history holds thousands.
     pub fn update_sql(&self, from: &str, to: &str) -> String {
+        let table = self.qualified();
         format!(
-            "UPDATE {} SET version_num={} WHERE {} = {}",
-            self.qualified(),
+            "UPDATE {table} SET version_num={} WHERE {table}.version_num = {}",
             self.literal(to),
-            self.version_column(),
             self.literal(from)
         )
     }
 
     pub fn delete_sql(&self, revision: &str) -> String {
+        let table = self.qualified();
         format!(
-            "DELETE FROM {} WHERE {} = {}",
-            self.qualified(),
-            self.version_column(),
+            "DELETE FROM {table} WHERE {table}.version_num = {}",
             self.literal(revision)
         )
     }

@@ -89,7 +89,22 @@ pub(super) fn load(dir: &Path, paths: &[&PathBuf]) -> Result<Vec<Result<Script>>
     let Some(writer) = writer_stamp() else {
         return parallel::map(paths.to_vec(), |p| read_revision(p));
     };
-    let stored = read_entries(dir, writer);
+    // With a cache to compare against, the files are stat'ed while it is decoded.
+    let (stored, now): (Vec<Entry<Script>>, Vec<Option<Stamp>>) =
+        match std::fs::read(dir.join(FILE_NAME)) {
+            Ok(bytes) => std::thread::scope(|scope| {
+                let stat = scope.spawn(|| {
+                    let folders = Folders::open(paths);
+                    parallel::map(paths.to_vec(), |path| folders.stamp(path))
+                });
+                let stored = decode(&bytes, writer);
+                let now = stat
+                    .join()
+                    .map_err(|_| Error::Internal("a worker thread panicked".into()))??;
+                Ok::<_, Error>((stored, now))
+            })?,
+            Err(_) => (Vec::new(), vec![None; paths.len()]),
+        };
     // Where each path's entry is, if it has one.
     let found: Vec<Option<usize>> = {
         // Keyed by bytes: hashing a `Path` walks its components, several times slower.
@@ -103,20 +118,11 @@ pub(super) fn load(dir: &Path, paths: &[&PathBuf]) -> Result<Vec<Result<Script>>
             .map(|p| index.get(p.as_os_str().as_encoded_bytes()).copied())
             .collect()
     };
-    let expected: Vec<(&PathBuf, Option<Stamp>)> = paths
+    let unchanged: Vec<bool> = found
         .iter()
-        .zip(&found)
-        .map(|(path, at)| (*path, at.map(|i| stored[i].stamp)))
+        .zip(&now)
+        .map(|(at, now)| at.is_some_and(|i| now.is_some_and(|s| s == stored[i].stamp)))
         .collect();
-    // Only stat the files when there is something to compare them with.
-    let unchanged: Vec<bool> = if found.iter().any(Option::is_some) {
-        let folders = Folders::open(paths);
-        parallel::map(expected, |(path, stamp)| {
-            stamp.is_some_and(|s| folders.stamp(path) == Some(s))
-        })?
-    } else {
-        vec![false; paths.len()]
-    };
     let mut stored: Vec<Option<Entry<Script>>> = stored.into_iter().map(Some).collect();
     let hits: Vec<Option<(Stamp, Script)>> = found
         .iter()
@@ -137,23 +143,29 @@ pub(super) fn load(dir: &Path, paths: &[&PathBuf]) -> Result<Vec<Result<Script>>
     }
     // Taken before the misses are read: see the module's note on racy files.
     let clock = Clock::start(dir);
-    let mut fresh = parallel::map(misses, |path| {
-        let file = File::open(path).map_err(|e| Error::io("read revision file", path, e))?;
-        // The stamp of the file actually read, even if the path was replaced meanwhile.
-        let stamp = rustix::fs::fstat(&file).ok().map(|st| Stamp::of(&st));
-        Ok((stamp, parse_file(path, file)?))
-    })?
-    .into_iter();
     let storable = |stamp: Option<Stamp>| {
         stamp.filter(|s| clock.as_ref().is_some_and(|c| s.older_than(c.now)))
     };
+    let fresh = parallel::map(misses, |path| {
+        let file = File::open(path).map_err(|e| Error::io("read revision file", path, e))?;
+        // The stamp of the file actually read, even if the path was replaced meanwhile.
+        let stamp = rustix::fs::fstat(&file).ok().map(|st| Stamp::of(&st));
+        Ok((storable(stamp), parse_file(path, file)?))
+    })?;
+    // Nothing new to store (only bad or just-changed files): the cache stays as it is.
+    let clock = clock.filter(|_| {
+        fresh
+            .iter()
+            .any(|f| f.as_ref().is_ok_and(|(s, _)| s.is_some()))
+    });
+    let mut fresh = fresh.into_iter();
     // In load order: the stamp to store (if any) and the outcome.
     let outcomes = hits
         .into_iter()
         .map(|hit| match hit {
             Some((stamp, script)) => Ok((Some(stamp), Ok(script))),
             None => match fresh.next() {
-                Some(Ok((stamp, script))) => Ok((storable(stamp), Ok(script))),
+                Some(Ok((stamp, script))) => Ok((stamp, Ok(script))),
                 Some(Err(e)) => Ok((None, Err(e))),
                 None => Err(Error::Internal("a revision file was not loaded".into())),
             },
@@ -174,12 +186,9 @@ pub(super) fn load(dir: &Path, paths: &[&PathBuf]) -> Result<Vec<Result<Script>>
     Ok(outcomes.into_iter().map(|(_, outcome)| outcome).collect())
 }
 
-/// The stored entries; none when there is no usable cache.
-fn read_entries(dir: &Path, writer: (u64, (i64, i64))) -> Vec<Entry<Script>> {
-    let Ok(bytes) = std::fs::read(dir.join(FILE_NAME)) else {
-        return Vec::new();
-    };
-    match postcard::from_bytes::<CacheFile<Script>>(&bytes) {
+/// The stored entries; none when the cache is damaged or from another retort build.
+fn decode(bytes: &[u8], writer: (u64, (i64, i64))) -> Vec<Entry<Script>> {
+    match postcard::from_bytes::<CacheFile<Script>>(bytes) {
         Ok(file) if file.format == FORMAT && file.writer == writer => file.entries,
         _ => Vec::new(),
     }
@@ -262,9 +271,16 @@ impl Clock {
             .ok()
             .filter(|bytes| self.file.write_all(bytes).is_ok())
             .is_some();
-        if !(written && std::fs::rename(&self.path, self.dir.join(FILE_NAME)).is_ok()) {
-            let _ = std::fs::remove_file(&self.path);
+        if written {
+            let _ = std::fs::rename(&self.path, self.dir.join(FILE_NAME));
         }
+    }
+}
+
+impl Drop for Clock {
+    /// The temporary file goes unless it was moved into place.
+    fn drop(&mut self) {
+        let _ = std::fs::remove_file(&self.path);
     }
 }
 
@@ -421,7 +437,11 @@ mod tests {
             .set_modified(later)
             .unwrap();
         assert_eq!(messages(&versions, &cache), ["one"]);
-        assert!(stored(&cache).entries.is_empty());
+        // Nothing could be stored, so nothing was written, not even a temporary file.
+        assert!(std::fs::read_dir(&cache).unwrap().all(|e| {
+            let name = e.unwrap().file_name();
+            name == ".gitignore" || name == "CACHEDIR.TAG"
+        }));
     }
 
     #[test]
@@ -459,13 +479,19 @@ mod tests {
             ("a1_x.sql", &revision("a1", "one")),
             ("b2_x.sql", "-- revision = 2\n"),
         ]);
+        let mut written = Vec::new();
         for _ in 0..2 {
             let report =
                 crate::script::scan_all(std::slice::from_ref(&versions), false, Some(&cache))
                     .unwrap();
             assert_eq!(report.scripts.len(), 1);
             assert_eq!(report.errors.len(), 1, "{:?}", report.errors);
+            written.push(stamp_of(&cache.join(FILE_NAME)));
         }
         assert_eq!(stored(&cache).entries.len(), 1);
+        // The second scan had nothing new to store: the cache was not rewritten, and no
+        // temporary file was left behind.
+        assert_eq!(written[0], written[1]);
+        assert_eq!(std::fs::read_dir(&cache).unwrap().count(), 3);
     }
 }
