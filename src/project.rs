@@ -16,12 +16,24 @@ pub struct Project {
 }
 
 impl Project {
-    /// Scans the version locations and builds and validates the graph.
+    /// Scans the version locations and builds and validates the graph. Reads every file and
+    /// writes nothing.
     pub fn load(config: Config) -> Result<Project> {
+        Project::scan(config, None)
+    }
+
+    /// Like [`Project::load`], through the revision cache in `script_location` (see
+    /// [`script::cache`]): the command line's way, where every command loads the history again.
+    pub fn load_cached(config: Config) -> Result<Project> {
+        let cache = script::cache::dir_for(&config.script_location);
+        Project::scan(config, cache.as_deref())
+    }
+
+    fn scan(config: Config, cache: Option<&std::path::Path>) -> Result<Project> {
         let (scripts, warnings) = script::scan(
             &config.version_locations,
             config.recursive_version_locations,
-            script::cache::dir_for(&config.script_location).as_deref(),
+            cache,
         )?;
         Project::from_scripts(config, scripts, warnings)
     }

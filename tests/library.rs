@@ -531,3 +531,23 @@ fn a_bad_revision_file_fails_the_applications_build_with_the_cli_message() {
         "{stderr}"
     );
 }
+
+#[test]
+fn from_config_reads_the_files_and_writes_no_cache() {
+    let tmp = tempfile::tempdir().unwrap();
+    let versions = tmp.path().join("migrations/versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    std::fs::write(
+        tmp.path().join("migrate.toml"),
+        "[migrate]\nscript_location = \"migrations\"\n",
+    )
+    .unwrap();
+    std::fs::write(
+        versions.join("a1_x.sql"),
+        "-- revision = \"a1\"\n\n-- migrate:upgrade\nSELECT 1;\n",
+    )
+    .unwrap();
+    let migrator = Migrator::from_config(tmp.path().join("migrate.toml")).unwrap();
+    assert_eq!(migrator.heads(), ["a1"]);
+    assert!(!tmp.path().join("migrations/.retort-cache").exists());
+}

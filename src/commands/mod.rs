@@ -59,7 +59,7 @@ impl Context {
 
     /// Loads the config, every revision file and the graph; prints load warnings.
     pub fn project(&self) -> Result<Project> {
-        let project = Project::load(self.config()?)?;
+        let project = Project::load_cached(self.config()?)?;
         for warning in &project.warnings {
             self.printer
                 .warn(format!("{}: {}", warning.path.display(), warning.message));

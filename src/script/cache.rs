@@ -6,7 +6,8 @@
 //! `<script_location>/.retort-cache/` (it ignores itself for git and carries a CACHEDIR.TAG);
 //! `RETORT_NO_CACHE=1` turns it off. A missing, unreadable, corrupt or foreign cache, or a
 //! folder retort cannot write, only means the files are read as if there were no cache: the
-//! cache never fails a command and never changes its result.
+//! cache never fails a command and never changes its result. The command line uses it; the
+//! library (`Migrator::from_config`, `Project::load`) reads the files and writes nothing.
 //!
 //! Racy files: a file changed in the same clock tick as it was read could change again without
 //! its timestamps moving. A fresh entry is stored only if the file's mtime and ctime are older
