@@ -272,8 +272,30 @@ impl Clock {
             .ok()
             .filter(|bytes| self.file.write_all(bytes).is_ok())
             .is_some();
-        if written {
-            let _ = std::fs::rename(&self.path, self.dir.join(FILE_NAME));
+        if written && std::fs::rename(&self.path, self.dir.join(FILE_NAME)).is_ok() {
+            remove_abandoned(&self.dir);
+        }
+    }
+}
+
+/// Temporary files of runs killed before they could move theirs into place. A running
+/// writer's file is seconds old; an hour is far beyond any run.
+fn remove_abandoned(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    let hour_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(3600);
+    for entry in entries.flatten() {
+        let name = entry.file_name();
+        let name = name.to_string_lossy();
+        let abandoned = name.starts_with(FILE_NAME)
+            && name.ends_with(".tmp")
+            && entry
+                .metadata()
+                .and_then(|m| m.modified())
+                .is_ok_and(|t| t < hour_ago);
+        if abandoned {
+            let _ = std::fs::remove_file(entry.path());
         }
     }
 }
@@ -464,6 +486,30 @@ mod tests {
         .unwrap();
         std::fs::write(cache.join(FILE_NAME), bytes).unwrap();
         assert_eq!(messages(&versions, &cache), ["one"]);
+    }
+
+    #[test]
+    fn temporary_files_of_killed_runs_are_removed_once_old() {
+        let (_tmp, versions, cache) = project(&[("a1_x.sql", &revision("a1", "one"))]);
+        std::fs::create_dir(&cache).unwrap();
+        let old = cache.join(format!("{FILE_NAME}.1.2.tmp"));
+        let recent = cache.join(format!("{FILE_NAME}.3.4.tmp"));
+        for path in [&old, &recent] {
+            std::fs::write(path, "partial").unwrap();
+        }
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&old)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        messages(&versions, &cache);
+        assert!(!old.exists(), "an abandoned temporary file stayed");
+        assert!(
+            recent.exists(),
+            "a possibly running writer's file was removed"
+        );
     }
 
     #[test]
