@@ -84,8 +84,8 @@ pub fn dir_for(script_location: &Path) -> Option<PathBuf> {
     (!off).then(|| script_location.join(DIR_NAME))
 }
 
-/// Loads `paths` as `super::scan_all` does without a cache, taking each unchanged file from the cache in
-/// `dir` and storing what had to be read.
+/// Loads `paths` as `super::scan_all` does without a cache, taking each unchanged file from
+/// the cache in `dir` and storing what had to be read.
 pub(super) fn load(dir: &Path, paths: &[&PathBuf]) -> Result<Vec<Result<Script>>> {
     let Some(writer) = writer_stamp() else {
         return parallel::map(paths.to_vec(), |p| read_revision(p));
@@ -119,18 +119,13 @@ pub(super) fn load(dir: &Path, paths: &[&PathBuf]) -> Result<Vec<Result<Script>>
             .map(|p| index.get(p.as_os_str().as_encoded_bytes()).copied())
             .collect()
     };
-    let unchanged: Vec<bool> = found
-        .iter()
-        .zip(&now)
-        .map(|(at, now)| at.is_some_and(|i| now.is_some_and(|s| s == stored[i].stamp)))
-        .collect();
     let mut stored: Vec<Option<Entry<Script>>> = stored.into_iter().map(Some).collect();
     let hits: Vec<Option<(Stamp, Script)>> = found
         .iter()
-        .zip(&unchanged)
-        .map(|(at, unchanged)| {
-            let entry = stored.get_mut((*at)?)?.take().filter(|_| *unchanged)?;
-            Some((entry.stamp, entry.script))
+        .zip(now)
+        .map(|(at, now)| {
+            let entry = stored.get_mut((*at)?)?.take()?;
+            (now == Some(entry.stamp)).then_some((entry.stamp, entry.script))
         })
         .collect();
     let misses: Vec<&PathBuf> = hits
