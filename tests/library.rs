@@ -45,6 +45,22 @@ fn demo_sources() -> Vec<(String, String)> {
     sources
 }
 
+/// A temp project with `migrate.toml` and these files in `migrations/versions/`.
+fn project_with(files: &[(&str, &str)]) -> tempfile::TempDir {
+    let project = tempfile::tempdir().unwrap();
+    let versions = project.path().join("migrations/versions");
+    std::fs::create_dir_all(&versions).unwrap();
+    std::fs::write(
+        project.path().join("migrate.toml"),
+        "[migrate]\nscript_location = \"migrations\"\n",
+    )
+    .unwrap();
+    for (name, text) in files {
+        std::fs::write(versions.join(name), text).unwrap();
+    }
+    project
+}
+
 fn sqlite_url(path: &Path) -> String {
     format!("sqlite:///{}", path.display())
 }
@@ -195,23 +211,14 @@ fn embedded_sources_fail_with_the_cli_messages() {
         ],
     ];
     for files in cases {
-        let project = tempfile::tempdir().unwrap();
-        let versions = project.path().join("migrations/versions");
-        std::fs::create_dir_all(&versions).unwrap();
-        std::fs::write(
-            project.path().join("migrate.toml"),
-            "[migrate]\nscript_location = \"migrations\"\n",
-        )
-        .unwrap();
-        for (name, text) in &files {
-            std::fs::write(versions.join(name), text).unwrap();
-        }
+        let project = project_with(&files);
         let out = retort(project.path()).arg("heads").output().unwrap();
         assert_eq!(out.status.code(), Some(1));
         // The CLI names files by their path on disk; the library by the name it was given.
-        let cli = String::from_utf8(out.stderr)
-            .unwrap()
-            .replace(&format!("{}/", versions.display()), "");
+        let cli = String::from_utf8(out.stderr).unwrap().replace(
+            &format!("{}/", project.path().join("migrations/versions").display()),
+            "",
+        );
         let err = Migrator::from_sources(&files).unwrap_err();
         let mut library = format!("error: {err}");
         if let Some(hint) = err.hint() {
@@ -534,19 +541,10 @@ fn a_bad_revision_file_fails_the_applications_build_with_the_cli_message() {
 
 #[test]
 fn from_config_reads_the_files_and_writes_no_cache() {
-    let tmp = tempfile::tempdir().unwrap();
-    let versions = tmp.path().join("migrations/versions");
-    std::fs::create_dir_all(&versions).unwrap();
-    std::fs::write(
-        tmp.path().join("migrate.toml"),
-        "[migrate]\nscript_location = \"migrations\"\n",
-    )
-    .unwrap();
-    std::fs::write(
-        versions.join("a1_x.sql"),
+    let tmp = project_with(&[(
+        "a1_x.sql",
         "-- revision = \"a1\"\n\n-- migrate:upgrade\nSELECT 1;\n",
-    )
-    .unwrap();
+    )]);
     let migrator = Migrator::from_config(tmp.path().join("migrate.toml")).unwrap();
     assert_eq!(migrator.heads(), ["a1"]);
     assert!(!tmp.path().join("migrations/.retort-cache").exists());
