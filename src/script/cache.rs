@@ -198,9 +198,8 @@ impl Folders {
     fn open(paths: &[&PathBuf]) -> Folders {
         let mut open: Vec<(PathBuf, OwnedFd)> = Vec::new();
         for parent in paths.iter().filter_map(|p| p.parent()) {
-            if open.last().is_some_and(|(last, _)| last == parent)
-                || open.iter().any(|(dir, _)| dir == parent)
-            {
+            // Files come grouped by folder: the last one opened is almost always the one.
+            if open.iter().rev().any(|(dir, _)| dir == parent) {
                 continue;
             }
             let flags = OFlags::RDONLY | OFlags::DIRECTORY | OFlags::CLOEXEC;
