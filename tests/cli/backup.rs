@@ -437,12 +437,11 @@ fn verify_refuses_a_missing_database_file() {
 }
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-#[path = "servers/harness.rs"]
-mod harness;
+use crate::support::server;
 
 /// Runs each statement on `db`; one ending in `-- fails` must fail, the others succeed.
 #[cfg(any(feature = "postgres", feature = "mysql"))]
-fn run_all(db: &harness::TestDatabase, statements: &[&str]) {
+fn run_all(db: &server::TestDatabase, statements: &[&str]) {
     let mut conn = db.connect();
     for sql in statements {
         let result = conn.execute(sql);
@@ -462,7 +461,7 @@ fn verify_after_damage(
     setup: &[&str],
     damage: &[&str],
 ) -> Option<(String, serde_json::Value)> {
-    let db = harness::TestDatabase::create(dialect, &format!("verify_{dialect}"))?;
+    let db = server::TestDatabase::create(dialect, &format!("verify_{dialect}"))?;
     let tmp = project("");
     run_all(&db, setup);
     retort(tmp.path())
@@ -555,7 +554,7 @@ fn verify_on_mariadb_reports_orphans_inserted_without_checks() {
 #[cfg(feature = "postgres")]
 #[test]
 fn backup_of_postgresql_uses_pg_dump_with_the_password_in_the_environment() {
-    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Postgresql, "dump_pg")
+    let Some(db) = server::TestDatabase::create(retort::config::Dialect::Postgresql, "dump_pg")
     else {
         return;
     };
@@ -595,7 +594,7 @@ fn backup_of_postgresql_uses_pg_dump_with_the_password_in_the_environment() {
 #[cfg(feature = "mysql")]
 #[test]
 fn backup_of_mariadb_uses_mysqldump() {
-    let Some(db) = harness::TestDatabase::create(retort::config::Dialect::Mysql, "dump_my") else {
+    let Some(db) = server::TestDatabase::create(retort::config::Dialect::Mysql, "dump_my") else {
         return;
     };
     let tmp = project("[backup]\ndir = \"dumps\"\n");

@@ -9,7 +9,7 @@ use retort::config::Dialect;
 use retort::db::{Connection, Value};
 use tempfile::TempDir;
 
-use crate::harness::{connect, TestDatabase};
+use crate::support::server::{connect, TestDatabase};
 
 /// A database to migrate: a SQLite file in a temporary directory, or a server test database.
 struct Backend {

@@ -295,7 +295,7 @@ fn ten_processes_library_and_cli_together_apply_each_revision_exactly_once() {
         .map(|i| {
             let mut cmd = if i % 2 == 0 {
                 let mut cmd = StdCommand::new(&test_binary);
-                cmd.args(["--exact", "replica_process", "--nocapture"])
+                cmd.args(["--exact", "library::replica_process", "--nocapture"])
                     .env("RETORT_TEST_REPLICA_DB", &db);
                 cmd
             } else {

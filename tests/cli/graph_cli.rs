@@ -1,8 +1,6 @@
 //! The commands that read or write the graph, driven through the real binary.
 
-mod support;
-
-use support::{branched_project, TestProject};
+use crate::support::{branched_project, TestProject};
 
 #[test]
 fn heads_history_branches_show_in_alembics_format() {

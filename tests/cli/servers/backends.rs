@@ -6,7 +6,7 @@ use std::time::Duration;
 use retort::config::{DatabaseUrl, Dialect};
 use retort::db::Value;
 
-use crate::harness::{server_url, with_database, TestDatabase};
+use crate::support::server::{self, server_url, with_database, TestDatabase};
 
 const SERVERS: [Dialect; 2] = [Dialect::Postgresql, Dialect::Mysql];
 
@@ -248,7 +248,7 @@ fn create_index_concurrently_while_another_runner_waits_for_the_lock() {
         .unwrap();
     let url = db.url.clone();
     let waiter = std::thread::spawn(move || {
-        let mut conn = crate::harness::connect(&url);
+        let mut conn = server::connect(&url);
         let mut waited = false;
         let result = conn.lock("retort_version", Duration::from_secs(60), &mut || {
             waited = true
@@ -300,7 +300,7 @@ fn postgres_sslmode_and_unix_sockets() {
     assert!(message.contains("TLS"), "{message}");
     assert!(message.contains("not supported in this build"), "{message}");
     for mode in ["disable", "prefer"] {
-        let mut conn = crate::harness::connect(&format!("{}?sslmode={mode}", db.url));
+        let mut conn = server::connect(&format!("{}?sslmode={mode}", db.url));
         assert_eq!(conn.query("SELECT 1").unwrap(), vec![vec![Value::Int(1)]]);
     }
     if std::path::Path::new("/var/run/postgresql/.s.PGSQL.5432").exists() {
@@ -309,7 +309,7 @@ fn postgres_sslmode_and_unix_sockets() {
             format!("postgresql://{user}@%2Fvar%2Frun%2Fpostgresql/{}", db.name),
             format!("postgresql://{user}@/{}?host=/var/run/postgresql", db.name),
         ] {
-            let mut conn = crate::harness::connect(&url);
+            let mut conn = server::connect(&url);
             assert_eq!(
                 conn.query("SELECT current_database()").unwrap(),
                 vec![vec![Value::Text(db.name.clone())]],
@@ -351,7 +351,7 @@ fn mysql_percent_encoded_password_round_trip() {
     let host_and_path = db.url.rsplit_once('@').unwrap().1;
     let good = format!("mysql://{user}:p%40ss%3Aw%2Frd%251@{host_and_path}");
     let result = std::panic::catch_unwind(|| {
-        let mut conn = crate::harness::connect(&good);
+        let mut conn = server::connect(&good);
         assert_eq!(conn.current_user().unwrap(), format!("{user}@%"));
         let message = connect_error(&format!("mysql://{user}:wr%40ng%3Apass@{host_and_path}"));
         assert!(message.contains("Access denied"), "{message}");

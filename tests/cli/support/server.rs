@@ -5,11 +5,6 @@
 //! test prints one `skipped:` line and passes, except under `CI=true`, where it panics so CI can
 //! never go green by skipping.
 
-#![allow(
-    dead_code,
-    reason = "each test binary uses a different part of the harness"
-)]
-
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use retort::config::{DatabaseUrl, Dialect};

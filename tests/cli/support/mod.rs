@@ -1,9 +1,10 @@
 //! Shared helpers for integration tests: temp projects and the real `retort` binary.
-#![allow(dead_code, reason = "each test binary uses a different subset")]
 
 use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
+
+pub mod server;
 
 /// A temp directory with `migrate.toml` and `migrations/versions/`.
 pub struct TestProject {

@@ -1,8 +1,6 @@
 //! Automatic backups around the commands that change a SQLite database.
 
-mod support;
-
-use support::TestProject;
+use crate::support::TestProject;
 
 fn backups(p: &TestProject) -> Vec<serde_json::Value> {
     let out = p.retort().args(["backups", "--json"]).output().unwrap();
