@@ -274,12 +274,16 @@ fn assert_exactly_once(db: &Path) {
     assert_eq!(version_rows(db), demo_heads());
 }
 
-/// The body of one replica process (see `ten_processes_...`): does nothing in a normal run.
+/// The libtest name of `replica_process`, which the test binary runs in each replica process.
+const REPLICA_PROCESS: &str = "library::replica_process";
+
+/// The body of one replica process, not a test of its own: `ten_processes_...` starts the test
+/// binary with `--ignored --exact` on it.
 #[test]
+#[ignore = "a subprocess entry point, not a test of its own"]
 fn replica_process() {
-    let Ok(db) = std::env::var("RETORT_TEST_REPLICA_DB") else {
-        return;
-    };
+    let db = std::env::var("RETORT_TEST_REPLICA_DB")
+        .expect("RETORT_TEST_REPLICA_DB names the database of this replica");
     let report = demo_migrator(Path::new(&db)).upgrade("heads").unwrap();
     println!("applied {}", report.steps.len());
 }
@@ -295,7 +299,7 @@ fn ten_processes_library_and_cli_together_apply_each_revision_exactly_once() {
         .map(|i| {
             let mut cmd = if i % 2 == 0 {
                 let mut cmd = StdCommand::new(&test_binary);
-                cmd.args(["--exact", "library::replica_process", "--nocapture"])
+                cmd.args(["--ignored", "--exact", REPLICA_PROCESS, "--nocapture"])
                     .env("RETORT_TEST_REPLICA_DB", &db);
                 cmd
             } else {
