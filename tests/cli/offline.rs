@@ -98,7 +98,7 @@ fn postgresql_transaction_per_migration() {
         dir.path(),
         &["upgrade", "head", "--sql", "--dialect", "postgresql"],
     );
-    let want = alembic(
+    let   want = alembic(
         "BEGIN;\n\nCREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n-- Running upgrade  -> ae1027a6acf\n\nSELECT 'up ae1027a6acf';\n\nINSERT INTO alembic_version (version_num) VALUES ('ae1027a6acf') RETURNING alembic_version.version_num;\n\nCOMMIT;\n\nBEGIN;\n\n-- Running upgrade ae1027a6acf -> 27c6a30d7c24\n\nSELECT 'up 27c6a30d7c24';\n\nUPDATE alembic_version SET version_num='27c6a30d7c24' WHERE alembic_version.version_num = 'ae1027a6acf';\n\nCOMMIT;\n\nBEGIN;\n\n-- Running upgrade 27c6a30d7c24 -> 1975ea83b712\n\nSELECT 'up 1975ea83b712';\n\nUPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num = '27c6a30d7c24';\n\nCOMMIT;\n\n",
     );
     assert_eq!(out, want);
@@ -161,11 +161,32 @@ fn merged_graph_postgresql_downgrade_matches_alembic() {
         dir.path(),
         &["downgrade", "f:b", "--sql", "--dialect", "postgresql"],
     );
-    // Which parent of the merge is re-inserted is hash order in Alembic; either is faithful.
-    let want = |inserted: &str, updated: &str| {
-        alembic(&format!("BEGIN;\n\n-- Running downgrade f -> e\n\nSELECT 'down f';\n\nUPDATE alembic_version SET version_num='e' WHERE alembic_version.version_num = 'f';\n\n-- Running downgrade e -> d1, d2\n\nSELECT 'down e';\n\nINSERT INTO alembic_version (version_num) VALUES ('{inserted}') RETURNING alembic_version.version_num;\n\nUPDATE alembic_version SET version_num='{updated}' WHERE alembic_version.version_num = 'e';\n\n-- Running downgrade d1 -> c1\n\nSELECT 'down d1';\n\nUPDATE alembic_version SET version_num='c1' WHERE alembic_version.version_num = 'd1';\n\n-- Running downgrade c1 -> b\n\nSELECT 'down c1';\n\nDELETE FROM alembic_version WHERE alembic_version.version_num = 'c1';\n\n-- Running downgrade d2 -> c2\n\nSELECT 'down d2';\n\nUPDATE alembic_version SET version_num='c2' WHERE alembic_version.version_num = 'd2';\n\n-- Running downgrade c2 -> b\n\nSELECT 'down c2';\n\nUPDATE alembic_version SET version_num='b' WHERE alembic_version.version_num = 'c2';\n\nCOMMIT;\n\n"))
-    };
-    assert!(out == want("d1", "d2") || out == want("d2", "d1"), "{out}");
+    // Which parent of the merge is re-inserted is hash order in Alembic, so either is faithful;
+    // retort's is fixed: it inserts the first `down_revision` and updates the row to the last.
+    let   want = alembic(
+        "BEGIN;\n\n\
+         -- Running downgrade f -> e\n\n\
+         SELECT 'down f';\n\n\
+         UPDATE alembic_version SET version_num='e' WHERE alembic_version.version_num = 'f';\n\n\
+         -- Running downgrade e -> d1, d2\n\n\
+         SELECT 'down e';\n\n\
+         INSERT INTO alembic_version (version_num) VALUES ('d1') RETURNING alembic_version.version_num;\n\n\
+         UPDATE alembic_version SET version_num='d2' WHERE alembic_version.version_num = 'e';\n\n\
+         -- Running downgrade d1 -> c1\n\n\
+         SELECT 'down d1';\n\n\
+         UPDATE alembic_version SET version_num='c1' WHERE alembic_version.version_num = 'd1';\n\n\
+         -- Running downgrade c1 -> b\n\n\
+         SELECT 'down c1';\n\n\
+         DELETE FROM alembic_version WHERE alembic_version.version_num = 'c1';\n\n\
+         -- Running downgrade d2 -> c2\n\n\
+         SELECT 'down d2';\n\n\
+         UPDATE alembic_version SET version_num='c2' WHERE alembic_version.version_num = 'd2';\n\n\
+         -- Running downgrade c2 -> b\n\n\
+         SELECT 'down c2';\n\n\
+         UPDATE alembic_version SET version_num='b' WHERE alembic_version.version_num = 'c2';\n\n\
+         COMMIT;\n\n",
+    );
+    assert_eq!(out, want);
 }
 
 #[test]
