@@ -9,6 +9,7 @@ use retort::config::Dialect;
 use retort::db::{Connection, Value};
 use tempfile::TempDir;
 
+use crate::support::down_revision_header;
 use crate::support::server::{connect, TestDatabase};
 
 /// A database to migrate: a SQLite file in a temporary directory, or a server test database.
@@ -107,17 +108,7 @@ impl Project {
         up: &str,
         down_sql: Option<&str>,
     ) {
-        let down_revision = match down {
-            [] => String::new(),
-            [one] => format!("-- down_revision = \"{one}\"\n"),
-            many => format!(
-                "-- down_revision = [{}]\n",
-                many.iter()
-                    .map(|d| format!("\"{d}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let down_revision = down_revision_header(down);
         let mut text = format!(
             "-- revision = \"{id}\"\n{down_revision}-- message = \"step {id}\"\n{header}\n-- migrate:upgrade\n{up}\n"
         );

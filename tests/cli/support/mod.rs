@@ -30,17 +30,7 @@ impl TestProject {
 
     /// Writes a revision `id` with parents, extra header lines and one table per revision.
     pub fn revision(&self, id: &str, down: &[&str], extra_header: &str) -> PathBuf {
-        let down = match down {
-            [] => String::new(),
-            [one] => format!("-- down_revision = \"{one}\"\n"),
-            many => format!(
-                "-- down_revision = [{}]\n",
-                many.iter()
-                    .map(|d| format!("\"{d}\""))
-                    .collect::<Vec<_>>()
-                    .join(", ")
-            ),
-        };
+        let down = down_revision_header(down);
         let text = format!(
             "-- revision = \"{id}\"\n{down}{extra_header}-- message = \"rev {id}\"\n\n-- migrate:upgrade\nCREATE TABLE t_{id} (id INTEGER PRIMARY KEY);\n\n-- migrate:downgrade\nDROP TABLE t_{id};\n"
         );
@@ -83,6 +73,21 @@ impl TestProject {
     pub fn snapshot(&self, args: &[&str]) -> String {
         let (code, stdout, stderr) = self.run(args);
         format!("exit: {code}\n----- stdout -----\n{stdout}----- stderr -----\n{stderr}")
+    }
+}
+
+/// The `-- down_revision` header line for these parents; none for a root.
+pub fn down_revision_header(parents: &[&str]) -> String {
+    match parents {
+        [] => String::new(),
+        [one] => format!("-- down_revision = \"{one}\"\n"),
+        many => format!(
+            "-- down_revision = [{}]\n",
+            many.iter()
+                .map(|d| format!("\"{d}\""))
+                .collect::<Vec<_>>()
+                .join(", ")
+        ),
     }
 }
 
