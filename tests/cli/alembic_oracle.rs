@@ -346,8 +346,14 @@ fn planner_matches_alembic_on_every_recorded_operation() {
                     }
                     if !(steps_ok && (rows_ok || repaired)) {
                         mismatches.push(format!(
-                            "{what}:\n   retort  steps {:?} dml {:?} rows {:?}\n   alembic steps {:?} dml {:?} rows {:?}",
-                            got.steps, got.dml, got.rows_after, expected.steps, expected.dml, expected.rows_after
+                            "{what}:\n   retort  steps {:?} dml {:?} rows {:?}\n   alembic steps \
+                             {:?} dml {:?} rows {:?}",
+                            got.steps,
+                            got.dml,
+                            got.rows_after,
+                            expected.steps,
+                            expected.dml,
+                            expected.rows_after
                         ));
                     }
                 }
@@ -356,7 +362,8 @@ fn planner_matches_alembic_on_every_recorded_operation() {
         }
     }
     eprintln!(
-        "{checked} operations: {exact} with Alembic's exact statements, {repaired_tables} where Alembic writes a row beside its own descendant and retort does not"
+        "{checked} operations: {exact} with Alembic's exact statements, {repaired_tables} where \
+         Alembic writes a row beside its own descendant and retort does not"
     );
     assert!(
         checked > 10_000,

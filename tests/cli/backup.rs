@@ -411,7 +411,8 @@ fn verify_lists_orphaned_rows_by_table_and_rowid() {
         .assert()
         .code(1)
         .stdout(predicate::str::contains(
-            "orphaned rows: 1\n  `book`: 1 row(s) without a parent in `author` (book(author_id) -> author(id))\n    rowid 7\n",
+            "orphaned rows: 1\n  `book`: 1 row(s) without a parent in `author` (book(author_id) \
+             -> author(id))\n    rowid 7\n",
         ))
         .stderr(predicate::str::contains("verify found 1 problem(s)"));
     let out = retort(tmp.path())
@@ -497,7 +498,8 @@ fn verify_on_postgresql_reports_invalid_constraints_and_orphans() {
             "INSERT INTO book VALUES (1, 1, 10), (2, NULL, 20), (3, 42, -5)",
         ],
         &[
-            "ALTER TABLE book ADD CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES author (id) NOT VALID",
+            "ALTER TABLE book ADD CONSTRAINT book_author_fk FOREIGN KEY (author_id) REFERENCES \
+             author (id) NOT VALID",
             "ALTER TABLE book ADD CONSTRAINT book_pages_positive CHECK (pages > 0) NOT VALID",
             "CREATE TABLE tag (label TEXT)",
             "INSERT INTO tag VALUES ('x'), ('x')",
@@ -541,7 +543,8 @@ fn verify_on_mariadb_reports_orphans_inserted_without_checks() {
     };
     assert_eq!(
         text,
-        "invalid constraints: none\norphaned rows: 2\n  `book`: 2 row(s) without a parent in `author` \
+        "invalid constraints: none\n\
+         orphaned rows: 2\n  `book`: 2 row(s) without a parent in `author` \
          (book_author_fk: book(author_id) -> author(id))\n    author_id=42\n    author_id=43\n"
     );
     assert_eq!(json["dialect"], "mysql");
@@ -648,11 +651,13 @@ fn verify_on_postgresql_checks_composite_keys_into_partitioned_tables_once() {
     let Some((text, json)) = verify_after_damage(
         retort::config::Dialect::Postgresql,
         &[
-            "CREATE TABLE event (id INTEGER, region TEXT, PRIMARY KEY (id, region)) PARTITION BY LIST (region)",
+            "CREATE TABLE event (id INTEGER, region TEXT, PRIMARY KEY (id, region)) PARTITION BY \
+             LIST (region)",
             "CREATE TABLE event_eu PARTITION OF event FOR VALUES IN ('eu')",
             "CREATE TABLE event_us PARTITION OF event FOR VALUES IN ('us')",
             "CREATE TABLE ticket (id INTEGER PRIMARY KEY, event_id INTEGER, region TEXT, \
-             CONSTRAINT ticket_event_fk FOREIGN KEY (event_id, region) REFERENCES event (id, region))",
+             CONSTRAINT ticket_event_fk FOREIGN KEY (event_id, region) REFERENCES event (id, \
+             region))",
             "INSERT INTO event VALUES (1, 'eu'), (2, 'us')",
             "INSERT INTO ticket VALUES (1, 1, 'eu'), (2, 2, 'us'), (3, NULL, 'us')",
         ],
@@ -666,7 +671,8 @@ fn verify_on_postgresql_checks_composite_keys_into_partitioned_tables_once() {
     };
     assert_eq!(
         text,
-        "invalid constraints: none\norphaned rows: 2\n  `ticket`: 2 row(s) without a parent in `event` \
+        "invalid constraints: none\n\
+         orphaned rows: 2\n  `ticket`: 2 row(s) without a parent in `event` \
          (ticket_event_fk: ticket(event_id, region) -> event(id, region))\n    \
          event_id=1, region=us\n    event_id=9, region=eu\n"
     );

@@ -84,7 +84,13 @@ fn upgrade_verify_reports_orphaned_rows_and_fails() {
     let p = TestProject::new();
     p.file(
         "migrations/versions/aaaa0001_parent.sql",
-        "-- revision = \"aaaa0001\"\n\n-- migrate:upgrade\nCREATE TABLE parent (id INTEGER PRIMARY KEY);\nCREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id));\n\n-- migrate:downgrade\nDROP TABLE child;\nDROP TABLE parent;\n",
+        "-- revision = \"aaaa0001\"\n\n\
+         -- migrate:upgrade\n\
+         CREATE TABLE parent (id INTEGER PRIMARY KEY);\n\
+         CREATE TABLE child (id INTEGER PRIMARY KEY, parent_id INTEGER REFERENCES parent(id));\n\n\
+         -- migrate:downgrade\n\
+         DROP TABLE child;\n\
+         DROP TABLE parent;\n",
     );
     assert_eq!(p.run(&["upgrade", "heads"]).0, 0);
     // An application without foreign-key enforcement left an orphan behind.

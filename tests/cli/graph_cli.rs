@@ -145,7 +145,11 @@ fn bad_files_name_the_file_and_line() {
     let p = branched_project();
     p.file(
         "migrations/versions/9999_bad.sql",
-        "-- revision = \"9999\"\n-- down_revision = \"ffff0006\"\n-- colour = \"blue\"\n\n-- migrate:upgrade\nSELECT 1;\n",
+        "-- revision = \"9999\"\n\
+         -- down_revision = \"ffff0006\"\n\
+         -- colour = \"blue\"\n\n\
+         -- migrate:upgrade\n\
+         SELECT 1;\n",
     );
     let (code, _, stderr) = p.run(&["heads"]);
     assert_eq!(code, 1);

@@ -361,7 +361,10 @@ fn a_failed_revision_is_an_error_and_the_ones_before_it_stay() {
         ),
         (
             "b2_bad.sql",
-            "-- revision = \"b2\"\n-- down_revision = \"a1\"\n\n-- migrate:upgrade\nINSERT INTO nope VALUES (1);\n",
+            "-- revision = \"b2\"\n\
+             -- down_revision = \"a1\"\n\n\
+             -- migrate:upgrade\n\
+             INSERT INTO nope VALUES (1);\n",
         ),
     ];
     let mut migrator = Migrator::from_sources(&sources)
@@ -492,7 +495,8 @@ fn the_startup_example_migrates_with_embedded_files_and_only_the_sqlite_driver()
     assert_eq!(out.status.code(), Some(1));
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "migration failed: `postgresql` support is not compiled into this build of retort: it needs the `postgres` feature\n"
+        "migration failed: `postgresql` support is not compiled into this build of retort: it \
+         needs the `postgres` feature\n"
     );
 }
 

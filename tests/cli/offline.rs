@@ -14,7 +14,13 @@ fn project(revs: &[(&str, &[&str], Option<&str>)], extra_config: &str) -> tempfi
     std::fs::create_dir_all(&versions).expect("mkdir");
     std::fs::write(
         dir.path().join("migrate.toml"),
-        format!("[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"sqlite:///test.db\"\nversion_table = \"alembic_version\"\n{extra_config}"),
+        format!(
+            "[migrate]\n\
+             script_location = \"migrations\"\n\
+             database_url = \"sqlite:///test.db\"\n\
+             version_table = \"alembic_version\"\n\
+             {extra_config}"
+        ),
     )
     .expect("config");
     for (id, parents, label) in revs {
@@ -64,7 +70,9 @@ fn alembic(text: &str) -> String {
         .replace(" RETURNING version_num", "")
 }
 
-const DDL: &str = "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n";
+const DDL: &str = "CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    \
+                   CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n\
+                   );\n\n";
 
 const CHAIN: &[(&str, &[&str], Option<&str>)] = &[
     ("ae1027a6acf", &[], None),
@@ -73,7 +81,18 @@ const CHAIN: &[(&str, &[&str], Option<&str>)] = &[
 ];
 
 fn chain_body() -> String {
-    "-- Running upgrade  -> ae1027a6acf\n\nSELECT 'up ae1027a6acf';\n\nINSERT INTO alembic_version (version_num) VALUES ('ae1027a6acf');\n\n-- Running upgrade ae1027a6acf -> 27c6a30d7c24\n\nSELECT 'up 27c6a30d7c24';\n\nUPDATE alembic_version SET version_num='27c6a30d7c24' WHERE alembic_version.version_num = 'ae1027a6acf';\n\n-- Running upgrade 27c6a30d7c24 -> 1975ea83b712\n\nSELECT 'up 1975ea83b712';\n\nUPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num = '27c6a30d7c24';\n\n".to_string()
+    "-- Running upgrade  -> ae1027a6acf\n\n\
+     SELECT 'up ae1027a6acf';\n\n\
+     INSERT INTO alembic_version (version_num) VALUES ('ae1027a6acf');\n\n\
+     -- Running upgrade ae1027a6acf -> 27c6a30d7c24\n\n\
+     SELECT 'up 27c6a30d7c24';\n\n\
+     UPDATE alembic_version SET version_num='27c6a30d7c24' WHERE alembic_version.version_num = \
+     'ae1027a6acf';\n\n\
+     -- Running upgrade 27c6a30d7c24 -> 1975ea83b712\n\n\
+     SELECT 'up 1975ea83b712';\n\n\
+     UPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num = \
+     '27c6a30d7c24';\n\n"
+        .to_string()
 }
 
 #[test]
@@ -98,8 +117,28 @@ fn postgresql_transaction_per_migration() {
         dir.path(),
         &["upgrade", "head", "--sql", "--dialect", "postgresql"],
     );
-    let   want = alembic(
-        "BEGIN;\n\nCREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n-- Running upgrade  -> ae1027a6acf\n\nSELECT 'up ae1027a6acf';\n\nINSERT INTO alembic_version (version_num) VALUES ('ae1027a6acf') RETURNING alembic_version.version_num;\n\nCOMMIT;\n\nBEGIN;\n\n-- Running upgrade ae1027a6acf -> 27c6a30d7c24\n\nSELECT 'up 27c6a30d7c24';\n\nUPDATE alembic_version SET version_num='27c6a30d7c24' WHERE alembic_version.version_num = 'ae1027a6acf';\n\nCOMMIT;\n\nBEGIN;\n\n-- Running upgrade 27c6a30d7c24 -> 1975ea83b712\n\nSELECT 'up 1975ea83b712';\n\nUPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num = '27c6a30d7c24';\n\nCOMMIT;\n\n",
+    let want = alembic(
+        "BEGIN;\n\n\
+         CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT \
+         alembic_version_pkc PRIMARY KEY (version_num)\n\
+         );\n\n\
+         -- Running upgrade  -> ae1027a6acf\n\n\
+         SELECT 'up ae1027a6acf';\n\n\
+         INSERT INTO alembic_version (version_num) VALUES ('ae1027a6acf') RETURNING \
+         alembic_version.version_num;\n\n\
+         COMMIT;\n\n\
+         BEGIN;\n\n\
+         -- Running upgrade ae1027a6acf -> 27c6a30d7c24\n\n\
+         SELECT 'up 27c6a30d7c24';\n\n\
+         UPDATE alembic_version SET version_num='27c6a30d7c24' WHERE alembic_version.version_num \
+         = 'ae1027a6acf';\n\n\
+         COMMIT;\n\n\
+         BEGIN;\n\n\
+         -- Running upgrade 27c6a30d7c24 -> 1975ea83b712\n\n\
+         SELECT 'up 1975ea83b712';\n\n\
+         UPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num \
+         = '27c6a30d7c24';\n\n\
+         COMMIT;\n\n",
     );
     assert_eq!(out, want);
 }
@@ -109,7 +148,10 @@ fn range_start_given_as_prefix_skips_the_ddl() {
     let dir = project(CHAIN, "");
     assert_eq!(
         sql(dir.path(), &["upgrade", "27c6:head", "--sql"]),
-        "-- Running upgrade 27c6a30d7c24 -> 1975ea83b712\n\nSELECT 'up 1975ea83b712';\n\nUPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num = '27c6a30d7c24';\n\n"
+        "-- Running upgrade 27c6a30d7c24 -> 1975ea83b712\n\n\
+         SELECT 'up 1975ea83b712';\n\n\
+         UPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num \
+         = '27c6a30d7c24';\n\n"
     );
 }
 
@@ -119,15 +161,21 @@ fn stamp_offline_shapes() {
     let p = dir.path();
     assert_eq!(
         sql(p, &["stamp", "head", "--sql"]),
-        format!("{DDL}-- Running stamp_revision  -> 1975ea83b712\n\nINSERT INTO alembic_version (version_num) VALUES ('1975ea83b712');\n\n")
+        format!(
+            "{DDL}-- Running stamp_revision  -> 1975ea83b712\n\n\
+             INSERT INTO alembic_version (version_num) VALUES ('1975ea83b712');\n\n"
+        )
     );
     assert_eq!(
         sql(p, &["stamp", "ae10:head", "--sql"]),
-        "-- Running stamp_revision ae1027a6acf -> 1975ea83b712\n\nUPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num = 'ae1027a6acf';\n\n"
+        "-- Running stamp_revision ae1027a6acf -> 1975ea83b712\n\n\
+         UPDATE alembic_version SET version_num='1975ea83b712' WHERE alembic_version.version_num \
+         = 'ae1027a6acf';\n\n"
     );
     assert_eq!(
         sql(p, &["stamp", "1975ea83b712:base", "--sql"]),
-        "-- Running stamp_revision 1975ea83b712 -> \n\nDELETE FROM alembic_version WHERE alembic_version.version_num = '1975ea83b712';\n\n"
+        "-- Running stamp_revision 1975ea83b712 -> \n\n\
+         DELETE FROM alembic_version WHERE alembic_version.version_num = '1975ea83b712';\n\n"
     );
     assert_eq!(sql(p, &["stamp", "base", "--sql"]), "");
 }
@@ -150,7 +198,40 @@ fn merged_graph_postgresql_upgrade_matches_alembic() {
         dir.path(),
         &["upgrade", "head", "--sql", "--dialect", "postgresql"],
     );
-    let want = alembic("BEGIN;\n\nCREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT alembic_version_pkc PRIMARY KEY (version_num)\n);\n\n-- Running upgrade  -> a\n\nSELECT 'up a';\n\nINSERT INTO alembic_version (version_num) VALUES ('a') RETURNING alembic_version.version_num;\n\n-- Running upgrade a -> b\n\nSELECT 'up b';\n\nUPDATE alembic_version SET version_num='b' WHERE alembic_version.version_num = 'a';\n\n-- Running upgrade b -> c2\n\nSELECT 'up c2';\n\nUPDATE alembic_version SET version_num='c2' WHERE alembic_version.version_num = 'b';\n\n-- Running upgrade c2 -> d2\n\nSELECT 'up d2';\n\nUPDATE alembic_version SET version_num='d2' WHERE alembic_version.version_num = 'c2';\n\n-- Running upgrade b -> c1\n\nSELECT 'up c1';\n\nINSERT INTO alembic_version (version_num) VALUES ('c1') RETURNING alembic_version.version_num;\n\n-- Running upgrade c1 -> d1\n\nSELECT 'up d1';\n\nUPDATE alembic_version SET version_num='d1' WHERE alembic_version.version_num = 'c1';\n\n-- Running upgrade d1, d2 -> e\n\nSELECT 'up e';\n\nDELETE FROM alembic_version WHERE alembic_version.version_num = 'd1';\n\nUPDATE alembic_version SET version_num='e' WHERE alembic_version.version_num = 'd2';\n\n-- Running upgrade e -> f\n\nSELECT 'up f';\n\nUPDATE alembic_version SET version_num='f' WHERE alembic_version.version_num = 'e';\n\nCOMMIT;\n\n");
+    let want = alembic(
+        "BEGIN;\n\n\
+         CREATE TABLE alembic_version (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT \
+         alembic_version_pkc PRIMARY KEY (version_num)\n\
+         );\n\n\
+         -- Running upgrade  -> a\n\n\
+         SELECT 'up a';\n\n\
+         INSERT INTO alembic_version (version_num) VALUES ('a') RETURNING \
+         alembic_version.version_num;\n\n\
+         -- Running upgrade a -> b\n\n\
+         SELECT 'up b';\n\n\
+         UPDATE alembic_version SET version_num='b' WHERE alembic_version.version_num = 'a';\n\n\
+         -- Running upgrade b -> c2\n\n\
+         SELECT 'up c2';\n\n\
+         UPDATE alembic_version SET version_num='c2' WHERE alembic_version.version_num = 'b';\n\n\
+         -- Running upgrade c2 -> d2\n\n\
+         SELECT 'up d2';\n\n\
+         UPDATE alembic_version SET version_num='d2' WHERE alembic_version.version_num = 'c2';\n\n\
+         -- Running upgrade b -> c1\n\n\
+         SELECT 'up c1';\n\n\
+         INSERT INTO alembic_version (version_num) VALUES ('c1') RETURNING \
+         alembic_version.version_num;\n\n\
+         -- Running upgrade c1 -> d1\n\n\
+         SELECT 'up d1';\n\n\
+         UPDATE alembic_version SET version_num='d1' WHERE alembic_version.version_num = 'c1';\n\n\
+         -- Running upgrade d1, d2 -> e\n\n\
+         SELECT 'up e';\n\n\
+         DELETE FROM alembic_version WHERE alembic_version.version_num = 'd1';\n\n\
+         UPDATE alembic_version SET version_num='e' WHERE alembic_version.version_num = 'd2';\n\n\
+         -- Running upgrade e -> f\n\n\
+         SELECT 'up f';\n\n\
+         UPDATE alembic_version SET version_num='f' WHERE alembic_version.version_num = 'e';\n\n\
+         COMMIT;\n\n",
+    );
     assert_eq!(out, want);
 }
 
@@ -163,14 +244,15 @@ fn merged_graph_postgresql_downgrade_matches_alembic() {
     );
     // Which parent of the merge is re-inserted is hash order in Alembic, so either is faithful;
     // retort's is fixed: it inserts the first `down_revision` and updates the row to the last.
-    let   want = alembic(
+    let want = alembic(
         "BEGIN;\n\n\
          -- Running downgrade f -> e\n\n\
          SELECT 'down f';\n\n\
          UPDATE alembic_version SET version_num='e' WHERE alembic_version.version_num = 'f';\n\n\
          -- Running downgrade e -> d1, d2\n\n\
          SELECT 'down e';\n\n\
-         INSERT INTO alembic_version (version_num) VALUES ('d1') RETURNING alembic_version.version_num;\n\n\
+         INSERT INTO alembic_version (version_num) VALUES ('d1') RETURNING \
+         alembic_version.version_num;\n\n\
          UPDATE alembic_version SET version_num='d2' WHERE alembic_version.version_num = 'e';\n\n\
          -- Running downgrade d1 -> c1\n\n\
          SELECT 'down d1';\n\n\
@@ -196,12 +278,17 @@ fn project_template_overrides_the_built_in_one() {
     std::fs::create_dir_all(&tpl).expect("mkdir");
     std::fs::write(
         tpl.join("sqlite.sql.j2"),
-        "-- reviewed by DBA\n{% for step in steps %}{% for s in step.statements %}{{ s }};\n{% endfor %}{% endfor %}",
+        "-- reviewed by DBA\n\
+         {% for step in steps %}{% for s in step.statements %}{{ s }};\n\
+         {% endfor %}{% endfor %}",
     )
     .expect("template");
     assert_eq!(
         sql(dir.path(), &["upgrade", "head", "--sql"]),
-        "-- reviewed by DBA\nSELECT 'up ae1027a6acf';\nSELECT 'up 27c6a30d7c24';\nSELECT 'up 1975ea83b712';\n"
+        "-- reviewed by DBA\n\
+         SELECT 'up ae1027a6acf';\n\
+         SELECT 'up 27c6a30d7c24';\n\
+         SELECT 'up 1975ea83b712';\n"
     );
 }
 
@@ -243,30 +330,52 @@ fn every_recorded_alembic_offline_output_is_reproduced() {
         let per_migration = output["transaction_per_migration"]
             .as_bool()
             .unwrap_or(false);
-        let dir = projects.entry((case.to_string(), per_migration)).or_insert_with(|| {
-            let graph = index["graphs"][case].as_array().expect("graph");
-            let dir = project(&[], &format!("transaction_per_migration = {per_migration}\n"));
-            for (i, rev) in graph.iter().enumerate() {
-                let id = rev["revision"].as_str().expect("revision");
-                let mut text = format!("-- revision = \"{id}\"\n");
-                let quoted = |v: Vec<String>| {
-                    v.iter().map(|s| format!("\"{s}\"")).collect::<Vec<_>>().join(", ")
-                };
-                text.push_str(&format!("-- down_revision = [{}]\n", quoted(list(&rev["down_revision"]))));
-                text.push_str(&format!("-- branch_labels = [{}]\n", quoted(list(&rev["branch_labels"]))));
-                text.push_str(&format!("-- depends_on = [{}]\n", quoted(list(&rev["depends_on"]))));
-                text.push_str(&format!(
-                    "\n-- migrate:upgrade\nSELECT 'up {id}';\n\n-- migrate:downgrade\nSELECT 'down {id}';\n"
-                ));
-                // Load order is the graph's order, as the stub files NNN_<rev>.py were.
-                std::fs::write(
-                    dir.path().join(format!("migrations/versions/{i:03}_{id}.sql")),
-                    text,
-                )
-                .expect("revision");
-            }
-            dir
-        });
+        let dir = projects
+            .entry((case.to_string(), per_migration))
+            .or_insert_with(|| {
+                let graph = index["graphs"][case].as_array().expect("graph");
+                let dir = project(
+                    &[],
+                    &format!("transaction_per_migration = {per_migration}\n"),
+                );
+                for (i, rev) in graph.iter().enumerate() {
+                    let id = rev["revision"].as_str().expect("revision");
+                    let mut text = format!("-- revision = \"{id}\"\n");
+                    let quoted = |v: Vec<String>| {
+                        v.iter()
+                            .map(|s| format!("\"{s}\""))
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    };
+                    text.push_str(&format!(
+                        "-- down_revision = [{}]\n",
+                        quoted(list(&rev["down_revision"]))
+                    ));
+                    text.push_str(&format!(
+                        "-- branch_labels = [{}]\n",
+                        quoted(list(&rev["branch_labels"]))
+                    ));
+                    text.push_str(&format!(
+                        "-- depends_on = [{}]\n",
+                        quoted(list(&rev["depends_on"]))
+                    ));
+                    text.push_str(&format!(
+                        "\n\
+                         -- migrate:upgrade\n\
+                         SELECT 'up {id}';\n\n\
+                         -- migrate:downgrade\n\
+                         SELECT 'down {id}';\n"
+                    ));
+                    // Load order is the graph's order, as the stub files NNN_<rev>.py were.
+                    std::fs::write(
+                        dir.path()
+                            .join(format!("migrations/versions/{i:03}_{id}.sql")),
+                        text,
+                    )
+                    .expect("revision");
+                }
+                dir
+            });
         let mut args: Vec<String> = list(&output["argv"]).into_iter().skip(1).collect();
         args.push("--dialect".into());
         args.push(output["dialect"].as_str().expect("dialect").into());

@@ -362,6 +362,7 @@ fn a_config_error_names_the_key_and_line() {
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
-            "migrate.toml: line 3: `migrate.database_url`: environment variable `RETORT_TEST_UNSET` is not set",
+            "migrate.toml: line 3: `migrate.database_url`: environment variable \
+             `RETORT_TEST_UNSET` is not set",
         ));
 }

@@ -25,7 +25,11 @@ impl TestProject {
         std::fs::write(
             dir.path().join("migrate.toml"),
             format!(
-                "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"sqlite:///app.db\"\nversion_table = \"retort_version\"\n{extra}"
+                "[migrate]\n\
+                 script_location = \"migrations\"\n\
+                 database_url = \"sqlite:///app.db\"\n\
+                 version_table = \"retort_version\"\n\
+                 {extra}"
             ),
         )
         .expect("config");
@@ -142,7 +146,8 @@ fn query_strings(conn: &rusqlite::Connection, sql: &str) -> Vec<String> {
 fn dump(conn: &rusqlite::Connection, skip: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = query_strings(
         conn,
-        "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE name NOT LIKE 'sqlite_%' ORDER BY name",
+        "SELECT type || ' ' || name || ': ' || coalesce(sql, '') FROM sqlite_master WHERE name \
+         NOT LIKE 'sqlite_%' ORDER BY name",
     )
     .into_iter()
     .filter(|line| !skip.iter().any(|s| line.contains(&format!(" {s}: "))))
@@ -276,7 +281,9 @@ fn failing_statement_leaves_the_database_at_the_last_good_revision() {
     let bad = p.rev(
         "b2",
         Some("a1"),
-        "CREATE TABLE two (x INTEGER);\nINSERT INTO two VALUES (1);\nINSERT INTO missing VALUES (1);",
+        "CREATE TABLE two (x INTEGER);\n\
+         INSERT INTO two VALUES (1);\n\
+         INSERT INTO missing VALUES (1);",
         None,
     );
     p.rev("c3", Some("b2"), "CREATE TABLE three (x INTEGER);", None);
@@ -373,7 +380,10 @@ fn corrupted_version_table_is_a_clear_error_and_changes_nothing() {
     let q = TestProject::new();
     q.chain(1);
     q.conn()
-        .execute_batch("CREATE TABLE retort_version (version_num VARCHAR(32)); INSERT INTO retort_version VALUES (NULL)")
+        .execute_batch(
+            "CREATE TABLE retort_version (version_num VARCHAR(32)); INSERT INTO \
+             retort_version VALUES (NULL)",
+        )
         .unwrap();
     let before = q.snapshot();
     let err = q.fails(&["upgrade", "heads"]);
@@ -480,7 +490,9 @@ fn runner_killed_mid_revision_leaves_a_database_the_next_run_completes() {
     p.rev(
         "b2",
         Some("a1"),
-        "CREATE TABLE big (x INTEGER);\nWITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) INSERT INTO big SELECT x FROM c;",
+        "CREATE TABLE big (x INTEGER);\n\
+         WITH RECURSIVE c(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM c WHERE x < 3000000) INSERT \
+         INTO big SELECT x FROM c;",
         None,
     );
     p.rev("c3", Some("b2"), "CREATE TABLE three (x INTEGER);", None);
@@ -629,7 +641,9 @@ fn offline_script_run_by_sqlite3_matches_the_online_upgrade() {
     p.rev(
         "r005",
         Some("r004"),
-        "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT 'it''s');\nCREATE INDEX note_body ON note (body);\nINSERT INTO note (body) VALUES ('a;b');",
+        "CREATE TABLE note (id INTEGER PRIMARY KEY, body TEXT NOT NULL DEFAULT 'it''s');\n\
+         CREATE INDEX note_body ON note (body);\n\
+         INSERT INTO note (body) VALUES ('a;b');",
         None,
     );
     let script = p.ok(&["upgrade", "heads", "--sql"]);

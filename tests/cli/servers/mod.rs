@@ -32,8 +32,10 @@ fn an_unset_server_url_is_one_line_on_the_terminal_and_an_error_under_ci() {
     assert_eq!(
         skipped,
         [
-            "skipped: RETORT_TEST_MYSQL_URL not set, so the mysql server tests pass without running",
-            "skipped: RETORT_TEST_PG_URL not set, so the postgresql server tests pass without running",
+            "skipped: RETORT_TEST_MYSQL_URL not set, so the mysql server tests pass without \
+             running",
+            "skipped: RETORT_TEST_PG_URL not set, so the postgresql server tests pass without \
+             running",
         ],
         "{stderr}"
     );

@@ -110,7 +110,11 @@ impl Project {
     ) {
         let down_revision = down_revision_header(down);
         let mut text = format!(
-            "-- revision = \"{id}\"\n{down_revision}-- message = \"step {id}\"\n{header}\n-- migrate:upgrade\n{up}\n"
+            "-- revision = \"{id}\"\n\
+             {down_revision}-- message = \"step {id}\"\n\
+             {header}\n\
+             -- migrate:upgrade\n\
+             {up}\n"
         );
         if let Some(down_sql) = down_sql {
             text.push_str(&format!("\n-- migrate:downgrade\n{down_sql}\n"));
@@ -283,7 +287,10 @@ fn failure_in_the_middle_leaves_the_last_good_revision() {
             "bbb",
             &["aaa"],
             "",
-            "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\nINSERT INTO t_bbb VALUES (1);\nINSERT INTO no_such_table VALUES (1);\nCREATE TABLE t_never (id INTEGER);",
+            "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\n\
+             INSERT INTO t_bbb VALUES (1);\n\
+             INSERT INTO no_such_table VALUES (1);\n\
+             CREATE TABLE t_never (id INTEGER);",
             Some("DROP TABLE t_bbb;"),
         );
         project.table_revision("ccc", &["bbb"]);
@@ -377,7 +384,8 @@ fn eight_concurrent_runners_apply_each_revision_once() {
                 &[&parent],
                 "",
                 &format!(
-                    "CREATE TABLE t_{id} (id INTEGER PRIMARY KEY);\nINSERT INTO applied (rev) VALUES ('{id}');"
+                    "CREATE TABLE t_{id} (id INTEGER PRIMARY KEY);\n\
+                     INSERT INTO applied (rev) VALUES ('{id}');"
                 ),
                 None,
             );
@@ -455,7 +463,8 @@ fn postgres_non_transactional_revision_runs_statement_by_statement() {
         "bbb",
         &["aaa"],
         "-- transactional = false\n",
-        "CREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);\nCREATE INDEX CONCURRENTLY t_aaa_id2 ON t_aaa (id);",
+        "CREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);\n\
+         CREATE INDEX CONCURRENTLY t_aaa_id2 ON t_aaa (id);",
         Some("DROP INDEX CONCURRENTLY t_aaa_id;\nDROP INDEX CONCURRENTLY t_aaa_id2;"),
     );
     project.ok(&["upgrade", "heads", "--no-backup"]);
@@ -463,7 +472,10 @@ fn postgres_non_transactional_revision_runs_statement_by_statement() {
     let indexes = text_column(
         backend
             .connect()
-            .query("SELECT indexname FROM pg_indexes WHERE tablename = 't_aaa' AND indexname LIKE 't_aaa_id%'")
+            .query(
+                "SELECT indexname FROM pg_indexes WHERE tablename = 't_aaa' AND indexname LIKE \
+                 't_aaa_id%'",
+            )
             .unwrap(),
     );
     assert_eq!(indexes, ["t_aaa_id", "t_aaa_id2"]);
@@ -542,7 +554,8 @@ fn offline_sql_matches_the_online_upgrade() {
                 "bbb",
                 &["aaa"],
                 "",
-                "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY, note VARCHAR(20) DEFAULT 'a;b');\nINSERT INTO t_bbb (id) VALUES (1);",
+                "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY, note VARCHAR(20) DEFAULT 'a;b');\n\
+                 INSERT INTO t_bbb (id) VALUES (1);",
                 Some("DROP TABLE t_bbb;"),
             );
             project.table_revision("left", &["bbb"]);
@@ -582,7 +595,8 @@ fn postgres_non_transactional_failure_reports_what_took_effect() {
         "bbb",
         &["aaa"],
         "-- transactional = false\n",
-        "CREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);\nCREATE INDEX CONCURRENTLY nope_id ON no_such_table (id);",
+        "CREATE INDEX CONCURRENTLY t_aaa_id ON t_aaa (id);\n\
+         CREATE INDEX CONCURRENTLY nope_id ON no_such_table (id);",
         None,
     );
     let stderr = project.fails(&["upgrade", "heads", "--no-backup"]);
@@ -822,7 +836,9 @@ fn mysql_runner_killed_mid_revision_leaves_a_started_audit_row() {
         "bbb",
         &["aaa"],
         "",
-        "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\nSELECT SLEEP(30);\nCREATE TABLE t_late (id INTEGER);",
+        "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\n\
+         SELECT SLEEP(30);\n\
+         CREATE TABLE t_late (id INTEGER);",
         None,
     );
     let mut runner = project

@@ -32,7 +32,12 @@ impl TestProject {
     pub fn revision(&self, id: &str, down: &[&str], extra_header: &str) -> PathBuf {
         let down = down_revision_header(down);
         let text = format!(
-            "-- revision = \"{id}\"\n{down}{extra_header}-- message = \"rev {id}\"\n\n-- migrate:upgrade\nCREATE TABLE t_{id} (id INTEGER PRIMARY KEY);\n\n-- migrate:downgrade\nDROP TABLE t_{id};\n"
+            "-- revision = \"{id}\"\n\
+             {down}{extra_header}-- message = \"rev {id}\"\n\n\
+             -- migrate:upgrade\n\
+             CREATE TABLE t_{id} (id INTEGER PRIMARY KEY);\n\n\
+             -- migrate:downgrade\n\
+             DROP TABLE t_{id};\n"
         );
         self.file(&format!("migrations/versions/{id}_rev.sql"), &text)
     }
