@@ -46,7 +46,7 @@ def rev(revision, down=(), labels=(), deps=()):
     }
 
 
-# Graphs named in ALEMBIC-REFERENCE.md and in alembic's tests/test_version_traversal.py.
+# Graphs named in docs/alembic-compatibility.md and in alembic's tests/test_version_traversal.py.
 NAMED_GRAPHS = {
     "chain5": [
         rev("e6239818bb3a"),
@@ -157,7 +157,7 @@ NAMED_GRAPHS = {
 }
 
 
-# The worked examples of ALEMBIC-REFERENCE.md §3.3 / §3.5 that need hand-made states.
+# The worked examples of docs/alembic-compatibility.md that need hand-made states.
 def _op(command, current, target, purge=False):
     op = {"command": command, "current": current, "target": target}
     if command == "stamp":

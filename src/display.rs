@@ -1,5 +1,5 @@
 //! How revisions are shown: Alembic's one-line (`_head_only`) and verbose (`log_entry`)
-//! formats, and the JSON revision object of SPEC. Shared by every command that lists revisions.
+//! formats, and the JSON revision object (docs/json.md). Shared by every command listing revisions.
 
 use std::path::Path;
 
@@ -8,7 +8,7 @@ use serde::Serialize;
 use crate::graph::RevisionInfo;
 use crate::project::Project;
 
-/// A revision in `--json` output (SPEC: "A revision in JSON is an object with at least ...").
+/// A revision in `--json` output (docs/json.md#the-revision-object).
 #[derive(Debug, Clone, Serialize)]
 pub struct RevisionJson {
     pub revision: String,

@@ -126,7 +126,7 @@ impl Error {
         }
     }
 
-    /// The process exit status for this error (SPEC: 1 failure, 2 usage).
+    /// The process exit status for this error (docs/exit-codes.md: 1 failure, 2 usage).
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } => 2,

@@ -309,7 +309,7 @@ pub(super) fn run_online(
     }
 }
 
-/// Backs the database up when the plan would change it (SPEC: before every upgrade, downgrade
+/// Backs the database up if the plan changes it (docs/running.md: before every upgrade, downgrade
 /// and stamp). A database that does not exist yet holds nothing to lose.
 fn backup_if_changing(
     ctx: &Context,

@@ -4,7 +4,7 @@
 //! lock. `lock()` waits (announcing it once) until a write transaction could start, then sets the
 //! busy timeout that every later `begin()` honours; the executor re-reads the version rows inside
 //! each step's `BEGIN IMMEDIATE`, so concurrent runners never apply a revision twice.
-//! Durability: `journal_mode` and `synchronous` are never touched (SPEC, Safety).
+//! Durability: `journal_mode` and `synchronous` are never touched (docs/running.md#durability).
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

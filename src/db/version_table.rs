@@ -1,6 +1,6 @@
 //! SQL for the version table and the audit table, per dialect (shared by live and offline runs).
 //!
-//! The version-table texts are Alembic's, character for character (ALEMBIC-REFERENCE §3.1):
+//! The version-table texts are Alembic's, character for character (docs/alembic-compatibility.md):
 //! values are inlined literals, never bind parameters, so an offline script shows exactly what
 //! a live run executes. The one deliberate difference: no `RETURNING` suffix on the INSERT.
 //! SQLAlchemy 2 adds it as an implicit-returning artefact (SQLAlchemy 1.4 does not for SQLite);
@@ -131,7 +131,7 @@ impl VersionTable {
         }
     }
 
-    /// `CREATE TABLE` exactly as ALEMBIC-REFERENCE §3.1 (note the space after `NOT NULL,`).
+    /// The `CREATE TABLE` of docs/alembic-compatibility.md#the-version-table (mind `NOT NULL, `).
     pub fn create_sql(&self) -> String {
         format!(
             "CREATE TABLE {} (\n    version_num VARCHAR(32) NOT NULL, \n    CONSTRAINT {} PRIMARY KEY (version_num)\n)",

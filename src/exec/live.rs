@@ -233,7 +233,7 @@ impl Sink for LiveSink<'_> {
             "cannot change version table `{table}`"
         )))?;
         match what {
-            // Alembic's row-count safety (ALEMBIC-REFERENCE §3.4).
+            // Alembic's row-count safety (docs/alembic-compatibility.md#row-count-safety).
             Some(what) if affected != 1 => Err(Error::Database {
                 context: format!("version table `{table}` does not hold the expected rows"),
                 message: format!(

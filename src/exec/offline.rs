@@ -202,7 +202,7 @@ mod tests {
             "{DDL}-- Running upgrade  -> 1975ea83b712\n\nCREATE TABLE account (id INTEGER PRIMARY KEY, name VARCHAR(50) NOT NULL);\n\nINSERT INTO alembic_version (version_num) VALUES ('1975ea83b712');\n\n-- Running upgrade 1975ea83b712 -> ae1027a6acf\n\nALTER TABLE account ADD COLUMN last_transaction_date TIMESTAMP;\n\nUPDATE alembic_version SET version_num='ae1027a6acf' WHERE alembic_version.version_num = '1975ea83b712';\n\n"
         );
         assert_eq!(out, want);
-        // MySQL prints the same (ALEMBIC-REFERENCE §4.3).
+        // MySQL prints the same (docs/alembic-compatibility.md#offline-sql-output).
         let mysql = render(
             Dialect::Mysql,
             chain_plan(None, &["1975ea83b712", "ae1027a6acf"]),

@@ -1,6 +1,6 @@
 //! Which revisions a command touches and in what order, exactly as Alembic chooses: its
 //! topological sort breaks ties by load order, so sibling branches are upgraded last-loaded
-//! first (ALEMBIC-REFERENCE §2.6). Users moving a history from Alembic see the same order.
+//! first (docs/alembic-compatibility.md#upgrade-and-downgrade-order): the order Alembic users know.
 
 use std::collections::{BinaryHeap, HashSet};
 

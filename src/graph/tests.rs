@@ -1,5 +1,5 @@
 //! Graph, resolver and planner tests. The scenarios and expected version-table statements are
-//! the ones ALEMBIC-REFERENCE.md records from running Alembic 1.20 (§3.3, §3.5), plus scenarios
+//! the ones recorded from running Alembic 1.20 (docs/alembic-compatibility.md), plus scenarios
 //! of Alembic's tests/test_revision.py and test_version_traversal.py.
 
 use super::*;
@@ -332,7 +332,7 @@ fn relative_targets_parse_like_alembics_regex() {
     assert!(target::parse_relative("heads").is_none());
 }
 
-// ---- upgrade (ALEMBIC-REFERENCE §3.3) ----
+// ---- upgrade (docs/alembic-compatibility.md#version-row-maintenance) ----
 
 #[test]
 fn upgrade_heads_from_empty_branch_point_inserts_second_branch() {
@@ -588,7 +588,7 @@ fn downgrade_base_empties_and_errors_are_alembics() {
     assert_eq!(err, "Walked too far");
 }
 
-// ---- stamp (ALEMBIC-REFERENCE §3.5) ----
+// ---- stamp (docs/alembic-compatibility.md#stamp) ----
 
 #[test]
 fn stamp_scenarios() {

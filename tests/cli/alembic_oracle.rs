@@ -57,7 +57,7 @@ struct Operation {
     variants: Vec<Outcome>,
 }
 
-/// Errors where retort deliberately says more than Alembic (SPEC: messages name what is at
+/// Errors where retort deliberately says more than Alembic (docs/exit-codes.md: messages name the
 /// fault); the operation must still fail. Each entry: (Alembic's text starts with, retort's
 /// text starts with).
 const REWORDED: &[(&str, &str)] = &[

@@ -1,4 +1,4 @@
-//! Offline (`--sql`) output against Alembic's captured output (ALEMBIC-REFERENCE §4), byte for
+//! Offline (`--sql`) output against what Alembic printed (docs/alembic-compatibility.md), byte for
 //! byte, except the `RETURNING` suffix Alembic's INSERT gets from SQLAlchemy 2, which retort
 //! leaves out on purpose (see `db::version_table`).
 
@@ -409,7 +409,7 @@ fn every_recorded_alembic_offline_output_is_reproduced() {
 
 /// Alembic re-inserts the parents of an unmerged revision in set order, which varies with
 /// Python's hash seed: the recorded run's `INSERT d2` / `UPDATE e -> d1` is as faithful as
-/// `INSERT d1` / `UPDATE e -> d2` (ALEMBIC-REFERENCE §4.3). This swaps the two parents in the
+/// `INSERT d1` / `UPDATE e -> d2` (docs/alembic-compatibility.md). It swaps the two parents in the
 /// version statements of each `-- Running downgrade X -> P1, P2` block.
 fn swap_unmerge_parents(text: &str) -> String {
     let mut out = String::new();

@@ -96,7 +96,7 @@ pub fn down_revision_header(parents: &[&str]) -> String {
     }
 }
 
-/// The graph of ALEMBIC-REFERENCE's examples: `a -> b -> {c1 -> d1, c2 -> d2}`, with labels.
+/// BR with labels (docs/alembic-compatibility.md#example-graphs): `a -> b -> {c1 -> d1, c2 -> d2}`.
 pub fn branched_project() -> TestProject {
     let p = TestProject::new();
     p.revision("aaaa0001", &[], "");
