@@ -16,9 +16,9 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
+use crate::config::url::SqliteFile;
 use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
-use crate::output::Printer;
 
 mod server;
 
@@ -55,24 +55,18 @@ impl BackupRecord {
     /// Reads the metadata beside `backup_file`.
     pub fn load(backup_file: &Path) -> Result<BackupRecord> {
         let meta_path = Self::metadata_path(backup_file);
-        let text = std::fs::read_to_string(&meta_path).map_err(|e| Error::Backup {
-            message: format!(
-                "`{}` has no readable metadata file `{}`: {e}",
-                backup_file.display(),
-                meta_path.display()
-            ),
-            hint: Some(
-                "retort restores only its own backups, whose checksum it can check; `retort backups` lists them"
-                    .into(),
-            ),
+        let text = std::fs::read_to_string(&meta_path).map_err(|cause| {
+            Error::BackupMetadataUnreadable {
+                backup: backup_file.to_path_buf(),
+                metadata: meta_path.clone(),
+                cause,
+            }
         })?;
-        let mut record: BackupRecord = serde_json::from_str(&text).map_err(|e| Error::Backup {
-            message: format!(
-                "`{}` is not retort backup metadata: {e}",
-                meta_path.display()
-            ),
-            hint: None,
-        })?;
+        let mut record: BackupRecord =
+            serde_json::from_str(&text).map_err(|cause| Error::BackupMetadataInvalid {
+                metadata: meta_path.clone(),
+                cause,
+            })?;
         record.backup_path = backup_file.to_path_buf();
         Ok(record)
     }
@@ -294,16 +288,9 @@ fn write_metadata(record: &BackupRecord, dir: &Path) -> Result<()> {
 }
 
 fn write_failure(dir: &Path, cause: &str) -> Error {
-    Error::Backup {
-        message: format!(
-            "cannot write a backup into `{}`: {cause}; nothing was changed",
-            dir.display()
-        ),
-        hint: Some(
-            "free disk space or make the directory writable, or set `dir` under `[backup]` in migrate.toml; \
-             `--no-backup` skips the backup of one run (not recommended)"
-                .into(),
-        ),
+    Error::BackupWriteFailed {
+        dir: dir.to_path_buf(),
+        cause: cause.to_string(),
     }
 }
 
@@ -431,46 +418,39 @@ pub fn verify_backup(backup_file: &Path) -> Result<BackupRecord> {
     let (actual, size) = sha256_file(backup_file)?;
     check_checksum(&record, &actual, size)?;
     if record.dialect == Dialect::Sqlite.name() {
-        let problems = integrity_problems(backup_file)
-            .map_err(|e| corrupt(backup_file, &format!("cannot be read by SQLite: {e}")))?;
+        let problems = integrity_problems(backup_file).map_err(|e| Error::BackupUnreadable {
+            backup: backup_file.to_path_buf(),
+            cause: e.to_string(),
+        })?;
         if !problems.is_empty() {
-            return Err(corrupt(
-                backup_file,
-                &format!("fails `PRAGMA integrity_check`: {}", problems.join("; ")),
-            ));
+            return Err(Error::BackupIntegrity {
+                backup: backup_file.to_path_buf(),
+                problems,
+            });
         }
     }
     Ok(record)
 }
 
 fn check_checksum(record: &BackupRecord, actual: &str, size: u64) -> Result<()> {
-    let path = &record.backup_path;
+    let backup = record.backup_path.clone();
     if size != record.size {
-        return Err(corrupt(
-            path,
-            &format!(
-                "is {size} bytes but its metadata says {} bytes (truncated or changed); SHA-256 expected {}, actual {actual}",
-                record.size, record.sha256
-            ),
-        ));
+        return Err(Error::BackupTruncated {
+            backup,
+            size,
+            recorded_size: record.size,
+            recorded_sha256: record.sha256.clone(),
+            actual_sha256: actual.to_string(),
+        });
     }
     if actual != record.sha256 {
-        return Err(corrupt(
-            path,
-            &format!(
-                "does not match its checksum: SHA-256 expected {}, actual {actual}",
-                record.sha256
-            ),
-        ));
+        return Err(Error::BackupChecksumMismatch {
+            backup,
+            recorded_sha256: record.sha256.clone(),
+            actual_sha256: actual.to_string(),
+        });
     }
     Ok(())
-}
-
-fn corrupt(path: &Path, what: &str) -> Error {
-    Error::Backup {
-        message: format!("backup `{}` {what}; nothing was restored", path.display()),
-        hint: Some("restore another backup; `retort backups` lists them, newest first".into()),
-    }
 }
 
 /// The lines `PRAGMA integrity_check` reports other than `ok`, reading the file as immutable so
@@ -504,21 +484,6 @@ fn uri_path(path: &Path) -> String {
     out
 }
 
-/// The version table's rows of the database of `url`, for a backup's metadata (none when the
-/// table, or the SQLite file, does not exist). Reads only.
-pub fn current_version_rows(config: &Config, url: &DatabaseUrl) -> Result<Vec<String>> {
-    if url.dialect() == Dialect::Sqlite && !url.sqlite_path().is_some_and(|path| path.is_file()) {
-        // Connecting would create the file.
-        return Ok(Vec::new());
-    }
-    let table = crate::db::version_table::VersionTable::new(
-        url.dialect(),
-        config.version_table_schema.clone(),
-        config.version_table.clone(),
-    );
-    crate::db::version_table::read_heads(crate::db::connect(url)?.as_mut(), &table)
-}
-
 /// Restores `backup_file` over the SQLite database at `db_path`.
 ///
 /// In order: the backup's size and SHA-256 are checked against its metadata and SQLite's
@@ -536,13 +501,9 @@ pub fn restore(
 ) -> Result<RestoreOutcome> {
     let restored = verify_backup(backup_file)?;
     if restored.dialect != Dialect::Sqlite.name() {
-        return Err(Error::Backup {
-            message: format!(
-                "`{}` is a {} dump; retort restores SQLite backups only",
-                backup_file.display(),
-                restored.dialect
-            ),
-            hint: Some("load a server dump with the server's own tools (psql, mysql)".into()),
+        return Err(Error::RestoreOfDump {
+            backup: backup_file.to_path_buf(),
+            dialect: restored.dialect,
         });
     }
     let exists = db_path.exists();
@@ -627,14 +588,9 @@ fn replace_atomically(backup: &BackupRecord, db_path: &Path, exists: bool) -> Re
 /// checkpointing the WAL into the file and truncating it), and refuses when another process
 /// keeps writing to it.
 fn quiesce(db_path: &Path) -> Result<()> {
-    let in_use = |detail: String| Error::Backup {
-        message: format!(
-            "database `{}` is in use by another process ({detail}); nothing was restored",
-            db_path.display()
-        ),
-        hint: Some(
-            "stop the applications using the database, then run `retort restore` again".into(),
-        ),
+    let in_use = |detail: String| Error::DatabaseInUse {
+        database: db_path.to_path_buf(),
+        detail,
     };
     let busy = checkpoint_wal(db_path).map_err(in_use)?;
     if busy != 0 {
@@ -686,6 +642,40 @@ fn checkpoint_wal(_db_path: &Path) -> std::result::Result<i64, String> {
     Err(no_sqlite().to_string())
 }
 
+/// What [`backup_before_change`] or [`backup_now`] did, for the caller to report.
+#[derive(Debug)]
+pub(crate) struct BackupOutcome {
+    /// The backup made, if any.
+    pub record: Option<BackupRecord>,
+    /// Older backups that retention deleted.
+    pub removed: Vec<PathBuf>,
+    /// Why no backup was made, when none was.
+    pub skipped: Option<SkipReason>,
+}
+
+/// Why a change goes ahead without a backup.
+#[derive(Debug)]
+pub(crate) enum SkipReason {
+    /// The caller asked for none.
+    Requested,
+    /// `[backup] enabled = false`.
+    Disabled,
+    /// An SQLite database in memory or not created yet: there is nothing to lose.
+    NothingToLose,
+    /// A server database cannot be dumped and `[backup] required = false`; `cause` says why.
+    NotRequired { cause: Error },
+}
+
+impl BackupOutcome {
+    fn skipped(reason: SkipReason) -> Self {
+        BackupOutcome {
+            record: None,
+            removed: Vec::new(),
+            skipped: Some(reason),
+        }
+    }
+}
+
 /// Backs up the database before `upgrade`, `downgrade` or `stamp` changes it. Call it first,
 /// before taking the migration lock or running any SQL: an error means nothing was changed.
 ///
@@ -695,75 +685,60 @@ fn checkpoint_wal(_db_path: &Path) -> std::result::Result<i64, String> {
 ///   else `pg_dump` / `mysqldump` when on `PATH`; the URL's credentials go through the
 ///   environment (`PGPASSWORD`, `MYSQL_PWD`, ...), never the command line. The dump gets the
 ///   same metadata file. When no dump can be made this fails, unless `no_backup` or
-///   `[backup] required = false` (then one warning is printed and `Ok(None)` returned).
+///   `[backup] required = false` (then the outcome says so, for one warning).
 ///
 /// `trigger` is the command line to record (e.g. `upgrade head`); `version_rows` the version
-/// table's rows before the change. Returns the backup made, if any.
-///
-/// ```no_run
-/// # fn run(config: &retort::config::Config, url: &retort::config::DatabaseUrl,
-/// #        printer: &retort::output::Printer, no_backup: bool) -> retort::Result<()> {
-/// let heads = vec!["1975ea83b712".to_string()];
-/// if let Some(backup) =
-///     retort::backup::backup_before_change(config, url, "upgrade head", &heads, no_backup, printer)?
-/// {
-///     // e.g. put it into the `--report`
-///     let _ = backup.backup_path;
-/// }
-/// // ... now lock, run the plan ...
-/// # Ok(()) }
-/// ```
-pub fn backup_before_change(
+/// table's rows before the change.
+pub(crate) fn backup_before_change(
     config: &Config,
     url: &DatabaseUrl,
     trigger: &str,
     version_rows: &[String],
     no_backup: bool,
-    printer: &Printer,
-) -> Result<Option<BackupRecord>> {
+) -> Result<BackupOutcome> {
     if no_backup {
-        printer.status("backup skipped (--no-backup)");
-        return Ok(None);
+        return Ok(BackupOutcome::skipped(SkipReason::Requested));
     }
     if config.backup.enabled == Some(false) {
-        return Ok(None);
+        return Ok(BackupOutcome::skipped(SkipReason::Disabled));
     }
-    if url.dialect() == Dialect::Sqlite && !url.sqlite_path().is_some_and(|path| path.is_file()) {
-        // In memory, or not created yet: there is nothing to lose.
-        return Ok(None);
+    if let Some(SqliteFile::InMemory | SqliteFile::Missing(_)) = url.sqlite_file() {
+        return Ok(BackupOutcome::skipped(SkipReason::NothingToLose));
     }
-    match backup_now(config, url, trigger, version_rows, printer)? {
-        Some(record) => Ok(Some(record)),
-        None => without_backup(config, url, printer),
+    match try_backup(config, url, trigger, version_rows)? {
+        Some(outcome) => Ok(outcome),
+        None => without_backup(config, url),
     }
 }
 
-/// When a server database cannot be dumped: one warning and on, if `required = false`.
-fn without_backup(
-    config: &Config,
-    url: &DatabaseUrl,
-    printer: &Printer,
-) -> Result<Option<BackupRecord>> {
+/// When a server database cannot be dumped: on without a backup only if `required = false`.
+fn without_backup(config: &Config, url: &DatabaseUrl) -> Result<BackupOutcome> {
     if config.backup.required == Some(false) {
-        printer.warn(format!(
-            "{}; going on without one (`required = false`)",
-            no_dump_tool(url)
-        ));
-        return Ok(None);
+        return Ok(BackupOutcome::skipped(SkipReason::NotRequired {
+            cause: no_dump_tool(url, false),
+        }));
     }
-    Err(no_backup_possible(url, true))
+    Err(no_dump_tool(url, true))
 }
 
 /// Backs up the database of `url` now, whatever `[backup] enabled` says, and applies retention.
-/// `Ok(None)` when a server database has no dump command or tool; an SQLite database must be
-/// an existing file.
-pub fn backup_now(
+/// An SQLite database must be an existing file; a server database needs a dump command or tool.
+pub(crate) fn backup_now(
     config: &Config,
     url: &DatabaseUrl,
     trigger: &str,
     version_rows: &[String],
-    printer: &Printer,
-) -> Result<Option<BackupRecord>> {
+) -> Result<BackupOutcome> {
+    try_backup(config, url, trigger, version_rows)?.ok_or_else(|| no_dump_tool(url, false))
+}
+
+/// A backup and retention; `None` when a server database has no dump command or tool.
+fn try_backup(
+    config: &Config,
+    url: &DatabaseUrl,
+    trigger: &str,
+    version_rows: &[String],
+) -> Result<Option<BackupOutcome>> {
     let record = match url.dialect() {
         Dialect::Sqlite => {
             let db_path = existing_sqlite_file(url)?;
@@ -778,61 +753,37 @@ pub fn backup_now(
             }
         }
     };
-    printer.status(format!("backed up to {}", record.backup_path.display()));
     let dir = record
         .backup_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    for deleted in apply_retention(&dir, retention(config), &record, Utc::now())? {
-        printer.status(format!("removed old backup {}", deleted.display()));
-    }
-    Ok(Some(record))
+    let removed = apply_retention(&dir, retention(config), &record, Utc::now())?;
+    Ok(Some(BackupOutcome {
+        record: Some(record),
+        removed,
+        skipped: None,
+    }))
 }
 
-/// The file of an SQLite URL, which must exist (backup, restore's pre-restore copy, verify).
-pub fn existing_sqlite_file(url: &DatabaseUrl) -> Result<PathBuf> {
-    match url.sqlite_path() {
-        Some(path) if path.is_file() => Ok(path),
-        Some(path) => Err(Error::Backup {
-            message: format!("the SQLite database `{}` does not exist", path.display()),
-            hint: Some("check `database_url` in migrate.toml, DATABASE_URL or `--url`".into()),
-        }),
-        None => Err(Error::Backup {
-            message: format!("`{url}` is an in-memory database; there is no file to back up"),
-            hint: None,
+/// The file of an SQLite URL, which must exist to be backed up.
+fn existing_sqlite_file(url: &DatabaseUrl) -> Result<PathBuf> {
+    match url.sqlite_file() {
+        Some(SqliteFile::Exists(path)) => Ok(path),
+        Some(SqliteFile::Missing(path)) => Err(Error::SqliteFileMissing { path }),
+        Some(SqliteFile::InMemory) | None => Err(Error::SqliteInMemory {
+            database: url.to_string(),
         }),
     }
 }
 
-fn no_dump_tool(url: &DatabaseUrl) -> String {
-    format!(
-        "no backup of `{url}` can be made: `command` under `[backup]` is not set and `{}` is not on PATH",
-        server::default_tool(url.dialect())
-    )
-}
-
-/// The error when a server database cannot be dumped; `before_change` adds how to go on anyway.
-pub fn no_backup_possible(url: &DatabaseUrl, before_change: bool) -> Error {
-    let tool = server::default_tool(url.dialect());
-    let go_on = if before_change {
-        ", or run again with `--no-backup` (or set `required = false` under `[backup]`) to go on without a backup"
-    } else {
-        ""
-    };
-    Error::Backup {
-        message: format!(
-            "{}{}",
-            no_dump_tool(url),
-            if before_change {
-                "; nothing was changed"
-            } else {
-                ""
-            }
-        ),
-        hint: Some(format!(
-            "install `{tool}` or set `command` under `[backup]` in migrate.toml{go_on}"
-        )),
+/// The error when a server database cannot be dumped; `before_change` when a change was to
+/// follow (then it did not happen).
+fn no_dump_tool(url: &DatabaseUrl, before_change: bool) -> Error {
+    Error::NoDumpTool {
+        database: url.to_string(),
+        tool: server::default_tool(url.dialect()),
+        before_change,
     }
 }
 

@@ -49,6 +49,7 @@ pub mod error;
 pub mod exec;
 pub mod graph;
 pub mod migrator;
+mod ops;
 pub mod output;
 mod parallel;
 pub mod project;

@@ -26,12 +26,13 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::{Config, DatabaseUrl, Dialect};
-use crate::db::version_table::{read_heads, VersionTable};
+use crate::db::version_table::read_heads;
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
 use crate::exec::live::{run_live, LiveOptions};
 use crate::exec::{prepare, PreparedStep, Progress, Silent, StepReport};
 use crate::graph::{Plan, StepKind};
+use crate::ops::{self, check::CheckDatabase};
 use crate::project::Project;
 use crate::script::{self, Script, Warning};
 
@@ -673,52 +674,16 @@ impl Migrator {
     /// # Ok(()) }
     /// ```
     pub fn check(&mut self) -> Result<CheckReport> {
-        let mut report = CheckReport {
-            warnings: graph_warnings(&self.project),
-            ..CheckReport::default()
+        let database = match &mut self.database {
+            Database::Unset => CheckDatabase::Unset,
+            Database::Url(url) => CheckDatabase::Url(url),
+            Database::Connection(conn) => CheckDatabase::Connection(conn.as_mut()),
         };
-        let project = &self.project;
-        let (mut opened, shown) = match &mut self.database {
-            Database::Unset => {
-                report
-                    .warnings
-                    .push("no database URL: drift was not checked".into());
-                return Ok(report);
-            }
-            Database::Url(url) => match db::connect_existing(url)? {
-                Some(conn) => (Some(conn), format!("`{url}`")),
-                None => {
-                    report.warnings.push(format!(
-                        "database `{url}` does not exist yet: nothing applied to check"
-                    ));
-                    return Ok(report);
-                }
-            },
-            Database::Connection(_) => (None, "the database".to_string()),
-        };
-        let conn: &mut dyn Connection = match (&mut opened, &mut self.database) {
-            (Some(conn), _) => conn.as_mut(),
-            (None, Database::Connection(conn)) => conn.as_mut(),
-            (None, _) => return Err(Error::Internal("check: no connection".into())),
-        };
-        let table = version_table(&project.config, conn.dialect());
-        let rows = read_heads(conn, &table)?;
-        if let Err(e) = project.graph.current(&rows) {
-            report
-                .problems
-                .push(format!("the version table of {shown}: {e}"));
-        }
-        for d in crate::exec::drift::drift(conn, project, &table)? {
-            report.problems.push(format!(
-                "revision `{}` ({}) changed since it was applied at {}: checksum {} then, {} now",
-                d.revision,
-                d.path.display(),
-                d.applied_at,
-                d.applied_checksum,
-                d.current_checksum
-            ));
-        }
-        Ok(report)
+        let found = ops::check::findings(&self.project, database)?;
+        Ok(CheckReport {
+            problems: found.problems,
+            warnings: found.warnings,
+        })
     }
 
     /// The rows of the version table, each checked to name a revision file (the database's
@@ -819,14 +784,7 @@ pub(crate) fn resolve_url(explicit: Option<&str>, config: &Config) -> Option<Str
         .or_else(|| config.database_url.clone())
 }
 
-/// The version table of `config` spelled for `dialect`.
-pub(crate) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
-    VersionTable::new(
-        dialect,
-        config.version_table_schema.clone(),
-        config.version_table.clone(),
-    )
-}
+pub(crate) use crate::ops::audit::version_table;
 
 /// Every version row must name a revision file, else nothing can be planned safely.
 pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()> {
@@ -843,27 +801,4 @@ pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()>
             ),
         }),
     }
-}
-
-/// Findings about a valid graph that are worth a warning: several heads, irreversible revisions.
-pub(crate) fn graph_warnings(project: &Project) -> Vec<String> {
-    let mut warnings = Vec::new();
-    let heads = project.graph.heads();
-    if heads.len() > 1 {
-        warnings.push(format!(
-            "{} heads ({}): `upgrade head` will fail; merge them with `retort merge heads` or target `heads`",
-            heads.len(),
-            heads.join(", ")
-        ));
-    }
-    for script in &project.scripts {
-        if !script.sections.is_reversible() {
-            warnings.push(format!(
-                "revision `{}` ({}) has no downgrade section: downgrades through it are refused",
-                script.revision,
-                script.path.display()
-            ));
-        }
-    }
-    warnings
 }

@@ -82,16 +82,9 @@ impl Printer {
 
     /// An error with its cause chain and hint, as one paragraph on stderr.
     pub fn error(&self, err: &Error) {
-        let mut text = format!("{} {err}", self.paint("error:", "31"));
-        let mut source = std::error::Error::source(err);
-        while let Some(cause) = source {
-            text.push_str(&format!("\n  caused by: {cause}"));
-            source = cause.source();
-        }
-        if let Some(hint) = err.hint() {
-            text.push_str(&format!("\n\n{} {hint}", self.paint("hint:", "36")));
-        }
-        let _ = writeln!(std::io::stderr().lock(), "{text}");
+        let text = error_paragraph(err, &self.paint("hint:", "36"));
+        let label = self.paint("error:", "31");
+        let _ = writeln!(std::io::stderr().lock(), "{label} {text}");
     }
 
     fn paint(&self, text: &str, ansi: &str) -> String {
@@ -101,6 +94,21 @@ impl Printer {
             text.to_string()
         }
     }
+}
+
+/// An error with its cause chain and its hint (after `hint_label`) as one paragraph: how every
+/// error is shown, on stderr and in a report such as `check`'s.
+pub(crate) fn error_paragraph(err: &Error, hint_label: &str) -> String {
+    let mut text = err.to_string();
+    let mut source = std::error::Error::source(err);
+    while let Some(cause) = source {
+        text.push_str(&format!("\n  caused by: {cause}"));
+        source = cause.source();
+    }
+    if let Some(hint) = err.hint() {
+        text.push_str(&format!("\n\n{hint_label} {hint}"));
+    }
+    text
 }
 
 /// Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty string

@@ -83,14 +83,9 @@ pub(super) fn dump(
     };
     if let Some(failure) = failure {
         let _ = std::fs::remove_file(&backup_path);
-        return Err(Error::Backup {
-            message: format!(
-                "the backup command `{described}` failed ({failure}); nothing was changed"
-            ),
-            hint: Some(
-                "fix `command` under `[backup]` in migrate.toml, or run again with `--no-backup`"
-                    .into(),
-            ),
+        return Err(Error::DumpFailed {
+            command: described,
+            failure,
         });
     }
     finish_backup(

@@ -352,25 +352,6 @@ fn list_is_newest_first_and_ignores_foreign_files() {
 }
 
 #[test]
-fn version_rows_are_read_without_a_version_table_too() {
-    let tmp = tempfile::tempdir().unwrap();
-    let db = tmp.path().join("app.db");
-    make_db(&db, 0);
-    let url = DatabaseUrl::parse(&format!("sqlite:///{}", db.display())).unwrap();
-    let config = config_with(tmp.path(), "");
-    assert_eq!(current_version_rows(&config, &url).unwrap(), rows());
-    let alembic = config_with(tmp.path(), "version_table = \"alembic_version\"");
-    assert!(current_version_rows(&alembic, &url).unwrap().is_empty());
-    let missing = DatabaseUrl::parse(&format!(
-        "sqlite:///{}",
-        tmp.path().join("new.db").display()
-    ))
-    .unwrap();
-    assert!(current_version_rows(&config, &missing).unwrap().is_empty());
-    assert!(!tmp.path().join("new.db").exists());
-}
-
-#[test]
 fn uri_path_escapes_reserved_characters() {
     assert_eq!(uri_path(Path::new("/a/b?c#d%e.db")), "/a/b%3Fc%23d%25e.db");
 }
@@ -385,8 +366,7 @@ pub(super) fn config_with(root: &Path, lines: &str) -> Config {
 fn a_server_without_any_dump_tool_stops_the_change_unless_not_required() {
     let tmp = tempfile::tempdir().unwrap();
     let url = DatabaseUrl::parse("postgresql://app:s3cret@db/shop").unwrap();
-    let printer = Printer::new(true, false);
-    let err = without_backup(&config_with(tmp.path(), ""), &url, &printer).unwrap_err();
+    let err = without_backup(&config_with(tmp.path(), ""), &url).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("no backup of `postgresql://app:"), "{text}");
     assert!(!text.contains("s3cret"), "{text}");
@@ -397,7 +377,15 @@ fn a_server_without_any_dump_tool_stops_the_change_unless_not_required() {
     assert!(err.hint().unwrap().contains("`--no-backup`"));
 
     let relaxed = config_with(tmp.path(), "[backup]\nrequired = false");
-    assert_eq!(without_backup(&relaxed, &url, &printer).unwrap(), None);
+    let outcome = without_backup(&relaxed, &url).unwrap();
+    assert!(outcome.record.is_none());
+    let Some(SkipReason::NotRequired { cause }) = outcome.skipped else {
+        panic!("{outcome:?}");
+    };
+    assert!(
+        cause.to_string().ends_with("`pg_dump` is not on PATH"),
+        "{cause}"
+    );
 }
 
 #[test]
@@ -405,37 +393,41 @@ fn no_backup_is_made_when_skipped_disabled_in_memory_or_not_created_yet() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("app.db");
     make_db(&db, 1);
-    let printer = Printer::new(true, false);
     let url = DatabaseUrl::parse(&format!("sqlite:///{}", db.display())).unwrap();
     let config = config_with(tmp.path(), "");
-    assert_eq!(
-        backup_before_change(&config, &url, "upgrade head", &[], true, &printer).unwrap(),
-        None
-    );
+    let skipped = |config: &Config, url: &DatabaseUrl, no_backup: bool| {
+        let outcome = backup_before_change(config, url, "upgrade head", &[], no_backup).unwrap();
+        assert!(outcome.record.is_none() && outcome.removed.is_empty());
+        outcome.skipped
+    };
+    assert!(matches!(
+        skipped(&config, &url, true),
+        Some(SkipReason::Requested)
+    ));
     let disabled = config_with(tmp.path(), "[backup]\nenabled = false");
-    assert_eq!(
-        backup_before_change(&disabled, &url, "upgrade head", &[], false, &printer).unwrap(),
-        None
-    );
+    assert!(matches!(
+        skipped(&disabled, &url, false),
+        Some(SkipReason::Disabled)
+    ));
     assert!(!tmp.path().join("backups").exists());
     let memory = DatabaseUrl::parse("sqlite://").unwrap();
-    assert_eq!(
-        backup_before_change(&config, &memory, "upgrade head", &[], false, &printer).unwrap(),
-        None
-    );
+    assert!(matches!(
+        skipped(&config, &memory, false),
+        Some(SkipReason::NothingToLose)
+    ));
     let missing = DatabaseUrl::parse(&format!(
         "sqlite:///{}",
         tmp.path().join("new.db").display()
     ))
     .unwrap();
-    assert_eq!(
-        backup_before_change(&config, &missing, "upgrade head", &[], false, &printer).unwrap(),
-        None
-    );
+    assert!(matches!(
+        skipped(&config, &missing, false),
+        Some(SkipReason::NothingToLose)
+    ));
 
-    let made = backup_before_change(&config, &url, "upgrade head", &rows(), false, &printer)
-        .unwrap()
-        .unwrap();
+    let outcome = backup_before_change(&config, &url, "upgrade head", &rows(), false).unwrap();
+    assert!(outcome.skipped.is_none());
+    let made = outcome.record.unwrap();
     assert_eq!(
         made.backup_path.parent(),
         Some(tmp.path().canonicalize().unwrap().join("backups").as_path())
@@ -448,18 +440,15 @@ fn backup_before_change_applies_retention() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("app.db");
     make_db(&db, 1);
-    let printer = Printer::new(true, false);
     let url = DatabaseUrl::parse(&format!("sqlite:///{}", db.display())).unwrap();
     let config = config_with(tmp.path(), "[backup]\ndir = \"kept\"\nkeep = 1");
-    let made: Vec<_> = (0..3)
-        .map(|_| {
-            backup_before_change(&config, &url, "upgrade", &[], false, &printer)
-                .unwrap()
-                .unwrap()
-        })
+    let outcomes: Vec<_> = (0..3)
+        .map(|_| backup_before_change(&config, &url, "upgrade", &[], false).unwrap())
         .collect();
+    let made: Vec<_> = outcomes.iter().map(|o| o.record.clone().unwrap()).collect();
     let listed = list_backups(&tmp.path().join("kept")).unwrap();
     assert_eq!(listed, vec![made[2].clone()]);
+    assert_eq!(outcomes[2].removed, [made[1].backup_path.clone()]);
 }
 
 #[test]

@@ -1,18 +1,21 @@
-//! `backup`, `backups` and `restore`: thin layers over `crate::backup`.
+//! `backup`, `backups` and `restore`: print what [`ops::backup`](crate::ops::backup) did.
 
 use super::Context;
-use crate::backup::{self, BackupRecord};
+use crate::backup::{BackupOutcome, SkipReason};
 use crate::cli::args::{BackupArgs, JsonArgs, RestoreArgs};
-use crate::config::Dialect;
 use crate::error::{Error, Result};
+use crate::ops::backup;
+use crate::output::Printer;
 
 /// `backup [--json]`: backs the database up now; prints the backup's path (or its metadata).
 pub(super) fn run_backup(ctx: &Context, args: BackupArgs) -> Result<u8> {
     let config = ctx.config()?;
     let url = ctx.database_url(&config)?;
-    let rows = backup::current_version_rows(&config, &url)?;
-    let record = backup::backup_now(&config, &url, "backup", &rows, &ctx.printer)?
-        .ok_or_else(|| backup::no_backup_possible(&url, false))?;
+    let outcome = backup::backup_now(&config, &url)?;
+    print_backup_outcome(&ctx.printer, &outcome);
+    let record = outcome
+        .record
+        .ok_or_else(|| Error::Internal("a backup made now has no record".into()))?;
     if args.json {
         ctx.printer.json(&record);
     } else {
@@ -23,21 +26,38 @@ pub(super) fn run_backup(ctx: &Context, args: BackupArgs) -> Result<u8> {
     Ok(0)
 }
 
+/// The status lines of a backup before a change, or of one made now: skipped, where it went,
+/// which old backups retention removed.
+pub(crate) fn print_backup_outcome(printer: &Printer, outcome: &BackupOutcome) {
+    match &outcome.skipped {
+        Some(SkipReason::Requested) => printer.status("backup skipped (--no-backup)"),
+        Some(SkipReason::NotRequired { cause }) => printer.warn(format!(
+            "{cause}; going on without one (`required = false`)"
+        )),
+        Some(SkipReason::Disabled | SkipReason::NothingToLose) | None => {}
+    }
+    if let Some(record) = &outcome.record {
+        printer.status(format!("backed up to {}", record.backup_path.display()));
+    }
+    for removed in &outcome.removed {
+        printer.status(format!("removed old backup {}", removed.display()));
+    }
+}
+
 /// `backups [--json]`: the backups in the backup directory, newest first.
 pub(super) fn run_list(ctx: &Context, args: JsonArgs) -> Result<u8> {
     let config = ctx.config()?;
     let url = ctx.database_url(&config)?;
-    let dir = backup::backup_dir(&config, url.sqlite_path().as_deref());
-    let records = backup::list_backups(&dir)?;
+    let list = backup::list(&config, &url)?;
     if args.json {
-        ctx.printer.json(&records);
+        ctx.printer.json(&list.records);
         return Ok(0);
     }
-    if records.is_empty() {
+    if list.records.is_empty() {
         ctx.printer
-            .status(format!("no backups in {}", dir.display()));
+            .status(format!("no backups in {}", list.dir.display()));
     }
-    for record in &records {
+    for record in &list.records {
         ctx.printer.data(format!(
             "{}  {}  {:>10} bytes  {}  [{}]",
             record.created_at,
@@ -54,27 +74,13 @@ pub(super) fn run_list(ctx: &Context, args: JsonArgs) -> Result<u8> {
 pub(super) fn run_restore(ctx: &Context, args: RestoreArgs) -> Result<u8> {
     let config = ctx.config()?;
     let url = ctx.database_url(&config)?;
-    let db_path = match (url.dialect(), url.sqlite_path()) {
-        (Dialect::Sqlite, Some(path)) => path,
-        _ => {
-            return Err(Error::Backup {
-                message: format!("`restore` restores SQLite database files; `{url}` is not one"),
-                hint: Some("load a server dump with the server's own client (psql, mysql)".into()),
-            })
-        }
-    };
-    let dir = backup::backup_dir(&config, Some(&db_path));
-    let file = match args.file {
-        Some(file) => file,
-        None => latest_backup_of(&dir, &db_path)?.backup_path,
-    };
-    let rows = backup::current_version_rows(&config, &url)?;
-    let outcome = backup::restore(&file, &db_path, &dir, &rows)?;
-    if outcome.restored.original_path != backup::canonical_path(&db_path) {
+    let restored = backup::restore(&config, &url, args.file)?;
+    let outcome = &restored.outcome;
+    if let Some(original) = &restored.taken_of_another {
         ctx.printer.warn(format!(
             "the backup was taken of `{}`, not of `{}`",
-            outcome.restored.original_path.display(),
-            db_path.display()
+            original.display(),
+            restored.database.display()
         ));
     }
     if let Some(pre) = &outcome.pre_restore {
@@ -88,24 +94,9 @@ pub(super) fn run_restore(ctx: &Context, args: RestoreArgs) -> Result<u8> {
         outcome.restored.backup_path.display(),
         outcome.restored.created_at,
         describe_versions(&outcome.restored.version_rows),
-        db_path.display()
+        restored.database.display()
     ));
     Ok(0)
-}
-
-fn latest_backup_of(dir: &std::path::Path, db_path: &std::path::Path) -> Result<BackupRecord> {
-    let original = backup::canonical_path(db_path);
-    backup::list_backups(dir)?
-        .into_iter()
-        .find(|record| record.original_path == original)
-        .ok_or_else(|| Error::Backup {
-            message: format!(
-                "there is no backup of `{}` in `{}`",
-                db_path.display(),
-                dir.display()
-            ),
-            hint: Some("`retort backups` lists the backups; `retort backup` makes one".into()),
-        })
 }
 
 fn describe_versions(rows: &[String]) -> String {

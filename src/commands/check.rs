@@ -1,111 +1,47 @@
-//! `check`: validate every revision file and the graph, reporting all problems at once; with a
-//! database, also applied revisions whose SQL changed since they ran (drift).
-
-use serde::Serialize;
+//! `check`: prints what [`ops::check`](crate::ops::check) found in the revision files, the graph
+//! and, unless `--no-db`, the database.
 
 use super::Context;
 use crate::cli::args::CheckArgs;
 use crate::error::{Error, Result};
-use crate::graph::{RevisionGraph, RevisionSpec};
-use crate::migrator::{graph_warnings, Migrator};
-use crate::project::Project;
-use crate::script;
-
-#[derive(Debug, Default, Serialize)]
-struct CheckReport {
-    ok: bool,
-    revisions: usize,
-    heads: Vec<String>,
-    /// Faults that make commands fail: bad files, graph errors, drift.
-    problems: Vec<String>,
-    /// Worth knowing, not wrong: several heads, irreversible revisions, file-name mismatches.
-    warnings: Vec<String>,
-}
+use crate::ops::check::{check, CheckDatabase, CheckOutcome};
 
 pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
     let config = ctx.config()?;
-    let scan = script::scan_all(
-        &config.version_locations,
-        config.recursive_version_locations,
-        script::cache::dir_for(&config.script_location).as_deref(),
-    )?;
-    let mut report = CheckReport {
-        revisions: scan.scripts.len() + scan.errors.len(),
-        ..CheckReport::default()
+    // Without a usable URL, the check says drift was not checked.
+    let url = ctx.database_url(&config).ok();
+    let database = match (&url, args.no_db) {
+        (_, true) => CheckDatabase::Skipped,
+        (Some(url), false) => CheckDatabase::Url(url),
+        (None, false) => CheckDatabase::Unset,
     };
-    report
-        .problems
-        .extend(scan.errors.iter().map(ToString::to_string));
-    report.warnings.extend(
-        scan.warnings
-            .iter()
-            .map(|w| format!("{}: {}", w.path.display(), w.message)),
-    );
-
-    let specs: Vec<RevisionSpec> = scan.scripts.iter().map(RevisionSpec::from).collect();
-    match RevisionGraph::build(&specs) {
-        Ok(graph) => {
-            let project = Project {
-                config,
-                scripts: scan.scripts,
-                graph,
-                warnings: Vec::new(),
-            };
-            report.heads = project
-                .graph
-                .heads()
-                .into_iter()
-                .map(String::from)
-                .collect();
-            if args.no_db || !report.problems.is_empty() {
-                report.warnings.extend(graph_warnings(&project));
-            } else {
-                // Without a usable URL, `Migrator::check` says drift was not checked.
-                let url = ctx.database_url(&project.config).ok();
-                let mut migrator = Migrator::from_project(project);
-                if let Some(url) = url {
-                    migrator = migrator.with_database_url(url);
-                }
-                let found = migrator.check()?;
-                report.problems.extend(found.problems);
-                report.warnings.extend(found.warnings);
-            }
-        }
-        Err(e) => {
-            let mut message = e.to_string();
-            if let Some(hint) = e.hint() {
-                message.push_str(&format!(" ({hint})"));
-            }
-            report.problems.push(message);
-        }
-    }
-    report.ok = report.problems.is_empty();
-    print(ctx, &report, args.json);
-    if report.ok {
+    let outcome = check(config, database)?;
+    print(ctx, &outcome, args.json);
+    if outcome.ok {
         Ok(0)
     } else {
-        Err(Error::CheckFailed {
-            message: format!("check found {} problem(s)", report.problems.len()),
+        Err(Error::CheckFoundProblems {
+            count: outcome.problems.len(),
         })
     }
 }
 
-fn print(ctx: &Context, report: &CheckReport, json: bool) {
+fn print(ctx: &Context, outcome: &CheckOutcome, json: bool) {
     if json {
-        ctx.printer.json(report);
+        ctx.printer.json(outcome);
         return;
     }
-    for problem in &report.problems {
+    for problem in &outcome.problems {
         ctx.printer.data(format!("problem: {problem}"));
     }
-    for warning in &report.warnings {
+    for warning in &outcome.warnings {
         ctx.printer.data(format!("warning: {warning}"));
     }
-    if report.ok {
+    if outcome.ok {
         ctx.printer.data(format!(
             "ok: {} revision(s), {} head(s), no problems found",
-            report.revisions,
-            report.heads.len()
+            outcome.revisions,
+            outcome.heads.len()
         ));
     }
 }

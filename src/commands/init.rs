@@ -1,149 +1,24 @@
-//! `retort init [DIR]`: a new project's migrate.toml, `migrations/versions/` and the built-in
-//! templates. Nothing is overwritten: every target is checked before anything is written.
-
-use std::path::{Path, PathBuf};
+//! `retort init [DIR]`: prints what [`ops::init`](crate::ops::init) created, as Alembic does.
 
 use crate::cli::args::InitArgs;
-use crate::error::{Error, Result};
-use crate::render::builtin_templates;
-
-/// The config `init` writes. It must parse with `Config::parse` (tested below).
-const CONFIG_TEMPLATE: &str = r#"# retort configuration. Relative paths are taken from this file's directory.
-
-[migrate]
-script_location = "migrations"             # revisions live in <script_location>/versions
-# version_locations = ["migrations/versions", "plugins/versions"]   # several, in load order
-# recursive_version_locations = false     # also scan subfolders of each version location
-database_url = "${DATABASE_URL:-sqlite:///app.db}"  # ${VAR} and ${VAR:-default} are expanded
-version_table = "retort_version"           # "alembic_version" adopts an Alembic-managed database
-# version_table_schema = "public"          # PostgreSQL schema of the version table
-# templates = "templates"                  # use the (editable) copies in templates/
-# transaction_per_migration = true
-
-# [backup]                                 # SQLite backups before upgrade/downgrade/stamp
-# enabled = true
-# dir = "backups"
-# keep = 10                                # keep the newest N backups
-# keep_days = 30                           # and none older than this
-# command = "pg_dump --format=custom"      # dump command for PostgreSQL/MySQL
-# required = true                          # refuse to migrate a server without a backup
-"#;
+use crate::error::Result;
+use crate::ops::init::{self, Created};
 
 pub(super) fn run(ctx: &super::Context, args: InitArgs) -> Result<u8> {
-    let dir = &args.dir;
-    let config = dir.join("migrate.toml");
-    let versions = dir.join("migrations").join("versions");
-    let templates: Vec<(PathBuf, &str)> = builtin_templates()
-        .map(|(name, source)| (dir.join("templates").join(name), source))
-        .collect();
-
-    for path in std::iter::once(config.as_path()).chain(templates.iter().map(|(p, _)| p.as_path()))
-    {
-        refuse_existing(path)?;
-    }
-    if versions.exists() && !versions.is_dir() {
-        return Err(Error::Config {
-            path: versions,
-            message: "exists and is not a directory; `retort init` needs it for revision files"
-                .into(),
-        });
-    }
-
-    create_dir(ctx, &versions)?;
-    write_new(ctx, &config, CONFIG_TEMPLATE)?;
-    for (path, source) in &templates {
-        if let Some(parent) = path.parent() {
-            create_dir(ctx, parent)?;
+    let outcome = init::init(&args.dir)?;
+    for created in &outcome.created {
+        match created {
+            Created::Directory(dir) => ctx
+                .printer
+                .status(format!("Creating directory {} ...  done", dir.display())),
+            Created::File(file) => ctx
+                .printer
+                .status(format!("Generating {} ...  done", file.display())),
         }
-        write_new(ctx, path, source)?;
     }
     ctx.printer.status(format!(
         "Please edit configuration/connection settings in '{}' before proceeding.",
-        config.display()
+        outcome.config.display()
     ));
     Ok(0)
-}
-
-fn refuse_existing(path: &Path) -> Result<()> {
-    if path.exists() {
-        return Err(Error::Config {
-            path: path.to_path_buf(),
-            message: "already exists; `retort init` never overwrites a file (move it away or \
-                      initialise another directory)"
-                .into(),
-        });
-    }
-    Ok(())
-}
-
-/// Creates `path` and its missing parents, reporting each as Alembic's `init` does.
-fn create_dir(ctx: &super::Context, path: &Path) -> Result<()> {
-    let mut missing: Vec<&Path> = path.ancestors().take_while(|p| !p.exists()).collect();
-    missing.retain(|p| !p.as_os_str().is_empty());
-    for dir in missing.into_iter().rev() {
-        std::fs::create_dir(dir).map_err(|e| Error::io("create directory", dir, e))?;
-        ctx.printer
-            .status(format!("Creating directory {} ...  done", dir.display()));
-    }
-    Ok(())
-}
-
-/// Writes a file that must not exist yet (guards against a race with the check above).
-fn write_new(ctx: &super::Context, path: &Path, text: &str) -> Result<()> {
-    use std::io::Write;
-    let mut file = std::fs::OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .open(path)
-        .map_err(|e| Error::io("create", path, e))?;
-    file.write_all(text.as_bytes())
-        .map_err(|e| Error::io("write", path, e))?;
-    ctx.printer
-        .status(format!("Generating {} ...  done", path.display()));
-    Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::config::Config;
-
-    #[test]
-    fn the_written_config_parses_with_the_documented_defaults() {
-        let config = Config::parse(
-            Path::new("migrate.toml"),
-            Path::new("/p"),
-            CONFIG_TEMPLATE,
-            &|_| None,
-        )
-        .unwrap();
-        assert_eq!(config.script_location, Path::new("/p/migrations"));
-        assert_eq!(
-            config.version_locations,
-            [PathBuf::from("/p/migrations/versions")]
-        );
-        assert_eq!(config.database_url.as_deref(), Some("sqlite:///app.db"));
-        assert_eq!(config.version_table, "retort_version");
-        assert_eq!(config.templates, None);
-    }
-
-    #[test]
-    fn every_commented_key_is_a_real_key() {
-        let uncommented: String = CONFIG_TEMPLATE
-            .lines()
-            .map(|line| line.strip_prefix("# ").unwrap_or(line))
-            .filter(|line| line.contains('=') || line.starts_with('['))
-            .map(|line| format!("{line}\n"))
-            .collect();
-        let config = Config::parse(
-            Path::new("migrate.toml"),
-            Path::new("/p"),
-            &uncommented,
-            &|_| None,
-        )
-        .unwrap();
-        assert_eq!(config.version_locations.len(), 2);
-        assert_eq!(config.backup.keep, Some(10));
-        assert_eq!(config.templates, Some("/p/templates".into()));
-    }
 }

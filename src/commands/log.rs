@@ -1,26 +1,14 @@
-//! `log [-n N] [--json]`: the audit trail, newest first. Read-only.
+//! `log [-n N] [--json]`: prints the audit trail, newest first. Read-only.
 
 use super::Context;
 use crate::cli::args::LogArgs;
-use crate::db::version_table::read_audit;
-use crate::db::{self};
 use crate::error::Result;
-use crate::migrator::version_table;
+use crate::ops::audit;
 
 pub(super) fn run(ctx: &Context, args: LogArgs) -> Result<u8> {
     let config = ctx.config()?;
     let url = ctx.database_url(&config)?;
-    let mut entries = match db::connect_existing(&url)? {
-        Some(mut conn) => read_audit(
-            conn.as_mut(),
-            &version_table(&config, url.dialect()).audit(),
-        )?,
-        None => Vec::new(),
-    };
-    entries.reverse();
-    if let Some(limit) = args.limit {
-        entries.truncate(limit);
-    }
+    let entries = audit::log(&config, &url, args.limit)?;
     let printer = &ctx.printer;
     if args.json {
         printer.json(&entries);
@@ -29,14 +17,14 @@ pub(super) fn run(ctx: &Context, args: LogArgs) -> Result<u8> {
     if entries.is_empty() {
         printer.status("no audit entries: nothing was applied to this database by retort yet");
     }
+    let heads = |h: &[String]| {
+        if h.is_empty() {
+            "<base>".to_string()
+        } else {
+            h.join(",")
+        }
+    };
     for e in &entries {
-        let heads = |h: &[String]| {
-            if h.is_empty() {
-                "<base>".to_string()
-            } else {
-                h.join(",")
-            }
-        };
         printer.data(format!(
             "{}  {:<9} {:<12} {:<7} {:>6} ms  {} -> {}  {}{}",
             e.started_at,

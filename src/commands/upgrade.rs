@@ -6,6 +6,7 @@ use std::time::{Duration, Instant};
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use super::backup::print_backup_outcome;
 use super::Context;
 use crate::backup::{self, BackupRecord};
 use crate::cli::args::{DialectArg, DowngradeArgs, RunArgs, UpgradeArgs};
@@ -323,14 +324,15 @@ fn backup_if_changing(
     if !planned.changes_database() {
         return Ok(None);
     }
-    backup::backup_before_change(
+    let outcome = backup::backup_before_change(
         &migrator.project().config,
         url,
         trigger,
         &planned.heads_before,
         no_backup,
-        &ctx.printer,
-    )
+    )?;
+    print_backup_outcome(&ctx.printer, &outcome);
+    Ok(outcome.record)
 }
 
 /// `--dry-run`: read the state (never creating anything), plan, print the plan.

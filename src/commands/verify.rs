@@ -1,18 +1,14 @@
-//! `verify [--json]`: integrity and referential checks of the live database.
+//! `verify [--json]`: prints the integrity and referential checks of the live database.
 
 use super::Context;
 use crate::cli::args::JsonArgs;
 use crate::error::{Error, Result};
+use crate::ops::verify::verify;
 
 pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
     let config = ctx.config()?;
     let url = ctx.database_url(&config)?;
-    if url.dialect() == crate::config::Dialect::Sqlite && url.sqlite_path().is_some() {
-        // Connecting would create an empty database and report it sound.
-        crate::backup::existing_sqlite_file(&url)?;
-    }
-    let mut conn = crate::db::connect(&url)?;
-    let report = crate::verify::run_checks(conn.as_mut())?;
+    let report = verify(&url)?;
     if args.json {
         ctx.printer.json(&report);
     } else {
@@ -23,11 +19,9 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
     if report.ok {
         Ok(0)
     } else {
-        Err(Error::CheckFailed {
-            message: format!(
-                "verify found {} problem(s) in `{url}`",
-                report.problem_count()
-            ),
+        Err(Error::VerifyFoundProblems {
+            count: report.problem_count(),
+            database: url.to_string(),
         })
     }
 }

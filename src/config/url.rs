@@ -118,6 +118,28 @@ impl DatabaseUrl {
         let path = path.split('?').next().unwrap_or(path);
         (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
     }
+
+    /// For SQLite: whether the database file exists, the one question backup, restore and
+    /// verify ask before they touch it (connecting would create it); `None` for a server URL.
+    pub(crate) fn sqlite_file(&self) -> Option<SqliteFile> {
+        if self.dialect != Dialect::Sqlite {
+            return None;
+        }
+        Some(match self.sqlite_path() {
+            None => SqliteFile::InMemory,
+            Some(path) if path.is_file() => SqliteFile::Exists(path),
+            Some(path) => SqliteFile::Missing(path),
+        })
+    }
+}
+
+/// Where an SQLite URL's database is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) enum SqliteFile {
+    InMemory,
+    /// A file that has not been created yet.
+    Missing(PathBuf),
+    Exists(PathBuf),
 }
 
 /// `raw` with the password of its user-info and any password-like query parameter replaced by

@@ -7,7 +7,6 @@
 //! (irreversible revisions, unknown revisions, unsplittable SQL) is checked by [`prepare`] before
 //! the first step starts.
 
-pub mod drift;
 pub mod live;
 pub mod offline;
 pub mod partial;
@@ -17,8 +16,6 @@ use std::path::PathBuf;
 use std::time::Instant;
 
 use sha2::{Digest, Sha256};
-
-pub use drift::{drift, Drift};
 
 use crate::config::Dialect;
 use crate::db::version_table::AuditEntry;

@@ -1,0 +1,276 @@
+//! `check`: every revision file and the graph, all problems at once; against a database, also
+//! version rows no file defines and applied revisions whose SQL changed since they ran (drift).
+//! Read-only.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+
+use serde::Serialize;
+
+use crate::config::{Config, DatabaseUrl};
+use crate::db::version_table::{read_audit, read_heads, VersionTable};
+use crate::db::{self, Connection};
+use crate::error::{Error, Result};
+use crate::exec::{checksum, section_statements};
+use crate::ops::audit::version_table;
+use crate::output::error_paragraph;
+use crate::project::Project;
+use crate::script::{self, Script, SectionKind};
+
+/// What `check` found.
+#[derive(Debug, Default, Serialize)]
+pub(crate) struct CheckOutcome {
+    pub ok: bool,
+    pub revisions: usize,
+    pub heads: Vec<String>,
+    /// Faults that make commands fail: bad files, graph errors, drift.
+    pub problems: Vec<String>,
+    /// Worth knowing, not wrong: several heads, irreversible revisions, file-name mismatches.
+    pub warnings: Vec<String>,
+}
+
+/// The database `check` compares the files with.
+pub(crate) enum CheckDatabase<'c> {
+    /// None asked for: the files only.
+    Skipped,
+    /// Asked for, but no URL is set (a warning says drift was not checked).
+    Unset,
+    Url(&'c DatabaseUrl),
+    Connection(&'c mut dyn Connection),
+}
+
+/// Problems and warnings about a loaded project and its database.
+#[derive(Debug, Default)]
+pub(crate) struct Findings {
+    pub problems: Vec<String>,
+    pub warnings: Vec<String>,
+}
+
+/// Scans every revision file of `config` (a bad file is a problem, not a stop), builds the
+/// graph and, when the files are sound, checks `database` against them.
+pub(crate) fn check(config: Config, database: CheckDatabase<'_>) -> Result<CheckOutcome> {
+    let scan = script::scan_all(
+        &config.version_locations,
+        config.recursive_version_locations,
+        script::cache::dir_for(&config.script_location).as_deref(),
+    )?;
+    let mut outcome = CheckOutcome {
+        revisions: scan.scripts.len() + scan.errors.len(),
+        problems: scan.errors.iter().map(problem).collect(),
+        warnings: scan
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.path.display(), w.message))
+            .collect(),
+        ..CheckOutcome::default()
+    };
+    match Project::from_scripts(config, scan.scripts, Vec::new()) {
+        Ok(project) => {
+            outcome.heads = project
+                .graph
+                .heads()
+                .into_iter()
+                .map(String::from)
+                .collect();
+            // Against a database only when the files are sound: drift of a broken project
+            // would say nothing.
+            let database = if outcome.problems.is_empty() {
+                database
+            } else {
+                CheckDatabase::Skipped
+            };
+            let found = findings(&project, database)?;
+            outcome.problems.extend(found.problems);
+            outcome.warnings.extend(found.warnings);
+        }
+        Err(e) => outcome.problems.push(problem(&e)),
+    }
+    outcome.ok = outcome.problems.is_empty();
+    Ok(outcome)
+}
+
+/// An error as a problem line, rendered as every error is.
+fn problem(err: &Error) -> String {
+    error_paragraph(err, "hint:")
+}
+
+/// The findings about a valid project: its graph's warnings and, for a database, version rows
+/// no file defines and drift. What `Migrator::check` reports.
+pub(crate) fn findings(project: &Project, database: CheckDatabase<'_>) -> Result<Findings> {
+    let mut found = Findings {
+        warnings: graph_warnings(project),
+        ..Findings::default()
+    };
+    let mut opened: Box<dyn Connection>;
+    let (conn, shown): (&mut dyn Connection, String) = match database {
+        CheckDatabase::Skipped => return Ok(found),
+        CheckDatabase::Unset => {
+            found
+                .warnings
+                .push("no database URL: drift was not checked".into());
+            return Ok(found);
+        }
+        CheckDatabase::Url(url) => match db::connect_existing(url)? {
+            Some(conn) => {
+                opened = conn;
+                (opened.as_mut(), format!("`{url}`"))
+            }
+            None => {
+                found.warnings.push(format!(
+                    "database `{url}` does not exist yet: nothing applied to check"
+                ));
+                return Ok(found);
+            }
+        },
+        CheckDatabase::Connection(conn) => (conn, "the database".to_string()),
+    };
+    let table = version_table(&project.config, conn.dialect());
+    let rows = read_heads(conn, &table)?;
+    if let Err(e) = project.graph.current(&rows) {
+        found
+            .problems
+            .push(format!("the version table of {shown}: {e}"));
+    }
+    for d in drift(conn, &project.scripts, &table)? {
+        found.problems.push(format!(
+            "revision `{}` ({}) changed since it was applied at {}: checksum {} then, {} now",
+            d.revision,
+            d.path.display(),
+            d.applied_at,
+            d.applied_checksum,
+            d.current_checksum
+        ));
+    }
+    Ok(found)
+}
+
+/// Findings about a valid graph that are worth a warning: several heads, irreversible revisions.
+fn graph_warnings(project: &Project) -> Vec<String> {
+    let mut warnings = Vec::new();
+    let heads = project.graph.heads();
+    if heads.len() > 1 {
+        warnings.push(format!(
+            "{} heads ({}): `upgrade head` will fail; merge them with `retort merge heads` or target `heads`",
+            heads.len(),
+            heads.join(", ")
+        ));
+    }
+    for script in &project.scripts {
+        if !script.sections.is_reversible() {
+            warnings.push(format!(
+                "revision `{}` ({}) has no downgrade section: downgrades through it are refused",
+                script.revision,
+                script.path.display()
+            ));
+        }
+    }
+    warnings
+}
+
+/// An applied revision whose file no longer holds the SQL that ran.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub(crate) struct Drift {
+    pub revision: String,
+    pub path: PathBuf,
+    /// The checksum recorded when it was applied.
+    pub applied_checksum: String,
+    /// The checksum of the file's upgrade SQL now.
+    pub current_checksum: String,
+    /// When it was applied (RFC 3339).
+    pub applied_at: String,
+}
+
+/// Every drifted revision among `scripts`, in the order they were applied. The audit trail
+/// keeps the checksum of the SQL each step ran (see [`checksum`]); a revision is applied when
+/// its last successful upgrade or downgrade row is an upgrade. `table` is the version table;
+/// the audit table beside it is read, never created.
+pub(crate) fn drift(
+    conn: &mut dyn Connection,
+    scripts: &[Script],
+    table: &VersionTable,
+) -> Result<Vec<Drift>> {
+    let audit = read_audit(conn, &table.audit())?;
+    let mut last: HashMap<&str, usize> = HashMap::new();
+    for (i, entry) in audit.iter().enumerate() {
+        if entry.outcome == "success" && entry.direction != "stamp" {
+            last.insert(entry.revision.as_str(), i);
+        }
+    }
+    let mut applied: Vec<usize> = last
+        .values()
+        .copied()
+        .filter(|&i| audit[i].direction == "upgrade")
+        .collect();
+    applied.sort_unstable();
+    let dialect = conn.dialect();
+    let mut drifted = Vec::new();
+    for i in applied {
+        let entry = &audit[i];
+        let (Some(recorded), Some(script)) = (
+            &entry.checksum,
+            scripts.iter().find(|s| s.revision == entry.revision),
+        ) else {
+            continue;
+        };
+        let statements = section_statements(script, SectionKind::Upgrade, dialect)?;
+        let now = checksum(statements.iter().map(|s| s.sql.as_str()));
+        if &now != recorded {
+            drifted.push(Drift {
+                revision: entry.revision.clone(),
+                path: script.path.clone(),
+                applied_checksum: recorded.clone(),
+                current_checksum: now,
+                applied_at: entry.started_at.clone(),
+            });
+        }
+    }
+    Ok(drifted)
+}
+
+#[cfg(all(test, feature = "sqlite"))]
+mod tests {
+    use super::*;
+    use crate::config::Dialect;
+    use crate::db::sqlite::SqliteConnection;
+    use crate::exec::live::{run_live, LiveOptions};
+    use crate::exec::tests::{chain_plan, script};
+    use crate::exec::Silent;
+
+    #[test]
+    fn an_edited_applied_revision_is_reported_with_its_file() {
+        let table = VersionTable::new(Dialect::Sqlite, None, "retort_version");
+        let mut scripts = vec![
+            script("a", &[], "CREATE TABLE t1 (x INTEGER)", None),
+            script("b", &["a"], "CREATE TABLE t2 (x INTEGER)", None),
+        ];
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        let options = LiveOptions {
+            table: table.clone(),
+            lock_timeout: std::time::Duration::from_secs(1),
+            rehearse: false,
+        };
+        let plan = chain_plan(None, &["a", "b"]);
+        let plan_from = |_: &[String]| Ok(plan.clone());
+        run_live(
+            &mut conn,
+            &options,
+            &scripts,
+            &plan_from,
+            &mut Silent,
+            &mut || (),
+        )
+        .unwrap()
+        .into_result()
+        .unwrap();
+        assert!(drift(&mut conn, &scripts, &table).unwrap().is_empty());
+        // A comment or line-ending change is not drift; a changed statement is.
+        scripts[0].sections.upgrade.as_mut().unwrap().sql =
+            "-- note\r\nCREATE TABLE t1 (x INTEGER);\r\n".into();
+        assert!(drift(&mut conn, &scripts, &table).unwrap().is_empty());
+        scripts[1].sections.upgrade.as_mut().unwrap().sql = "CREATE TABLE t2 (y TEXT)".into();
+        let found = drift(&mut conn, &scripts, &table).unwrap();
+        assert_eq!(found.len(), 1);
+        assert_eq!(found[0].revision, "b");
+        assert_eq!(found[0].path, PathBuf::from("versions/b_x.sql"));
+    }
+}
