@@ -6,7 +6,7 @@ use serde::Serialize;
 use super::Context;
 use crate::cli::args::CheckArgs;
 use crate::error::{Error, Result};
-use crate::graph::{RevisionGraph, RevisionSpec};
+use crate::graph::RevisionGraph;
 use crate::migrator::{graph_warnings, Migrator};
 use crate::project::Project;
 use crate::script;
@@ -42,8 +42,7 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
             .map(|w| format!("{}: {}", w.path.display(), w.message)),
     );
 
-    let specs: Vec<RevisionSpec> = scan.scripts.iter().map(RevisionSpec::from).collect();
-    match RevisionGraph::build(&specs) {
+    match RevisionGraph::build(&scan.scripts) {
         Ok(graph) => {
             let project = Project {
                 config,

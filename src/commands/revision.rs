@@ -6,8 +6,8 @@ use super::Context;
 use crate::cli::args::RevisionArgs;
 use crate::error::{Error, Result};
 use crate::project::Project;
-use crate::render::{self, NewRevision};
-use crate::script::id;
+use crate::render;
+use crate::script::{id, RevisionMeta};
 
 /// What `revision` and `merge` ask for.
 pub(super) struct Request {
@@ -73,13 +73,13 @@ pub(super) fn write_revision(ctx: &Context, project: &Project, request: Request)
     }
     let text = render::render_revision(
         &env,
-        &NewRevision {
+        &RevisionMeta {
             revision,
             down_revisions: request.parents,
             branch_labels: request.branch_label.into_iter().collect(),
             depends_on: request.depends_on,
             message: request.message,
-            create_date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            create_date: Some(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         },
     )?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;

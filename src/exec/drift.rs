@@ -61,7 +61,7 @@ pub fn drift_in(
         let entry = &audit[i];
         let (Some(recorded), Some(script)) = (
             &entry.checksum,
-            scripts.iter().find(|s| s.revision == entry.revision),
+            scripts.iter().find(|s| s.meta.revision == entry.revision),
         ) else {
             continue;
         };
