@@ -214,9 +214,22 @@ pub enum ScriptProblem {
     #[error("no `-- migrate:upgrade` section; every revision needs one (it may be empty)")]
     NoUpgradeSection,
 
-    /// A section's SQL cannot be split into statements; `detail` is the splitter's text.
-    #[error("{detail}")]
-    Statement { detail: String },
+    // A section's SQL cannot be split into statements:
+    #[error("unterminated block comment: `/*` has no closing `*/`")]
+    UnterminatedBlockComment,
+
+    /// `what` is `string` or `quoted identifier`.
+    #[error("unterminated {what}: `{quote}` has no closing `{quote}`")]
+    UnterminatedQuote { what: &'static str, quote: char },
+
+    #[error("unterminated quoted identifier: `[` has no closing `]`")]
+    UnterminatedBracket,
+
+    #[error("unterminated dollar-quoted string: `{tag}` has no closing `{tag}`")]
+    UnterminatedDollarQuote { tag: String },
+
+    #[error("`DELIMITER` needs a delimiter string such as `//` (without backslashes)")]
+    DelimiterWithoutString,
 
     /// A transactional revision commits or rolls back by itself.
     #[error(

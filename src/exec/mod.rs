@@ -114,7 +114,7 @@ pub fn section_statements(
     let statements = split_statements(&section.sql, dialect).map_err(|e| Error::Script {
         path: script.path.clone(),
         line: section.first_line + e.line.saturating_sub(1),
-        problem: ScriptProblem::Statement { detail: e.message },
+        problem: e.problem,
     })?;
     Ok(statements
         .into_iter()
