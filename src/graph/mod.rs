@@ -58,7 +58,7 @@ impl Rev {
     }
 }
 
-/// The validated revision graph. Revision `i` is the `i`-th spec given to `build` (load order).
+/// The validated revision graph. Revision `i` is the `i`-th script given to `build` (load order).
 #[derive(Debug, Clone)]
 pub struct RevisionGraph {
     revs: Vec<Rev>,
