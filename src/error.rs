@@ -13,13 +13,19 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
 pub enum Error {
-    /// A revision file is malformed (header, sections, encoding).
-    #[error("{}:{line}: {message}", path.display())]
+    // revision files
+    /// A revision file is malformed (header, sections, encoding, statements): what is wrong is
+    /// `problem`, where is `path` and the 1-based `line`.
+    #[error("{}:{line}: {problem}", path.display())]
     Script {
         path: PathBuf,
         line: usize,
-        message: String,
+        problem: ScriptProblem,
     },
+
+    /// A revision id given outside a revision file (a new revision's id) is malformed.
+    #[error(transparent)]
+    InvalidRevisionId(#[from] InvalidId),
 
     /// `migrate.toml` is missing, malformed, or names something that does not exist.
     #[error("{}: {message}", path.display())]
@@ -237,6 +243,161 @@ pub enum Error {
         path.display()
     )]
     InitVersionsNotADirectory { path: PathBuf },
+}
+
+// revision files
+/// What is wrong in a revision file. One enum under [`Error::Script`] rather than one `Error`
+/// variant per condition: every condition is located the same way (file and line), and the
+/// `path:line: ` prefix is then written once.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ScriptProblem {
+    /// The bytes are not UTF-8.
+    #[error("not valid UTF-8 (first bad byte at offset {offset}); save the file as UTF-8")]
+    NotUtf8 { offset: usize },
+
+    /// The header is not TOML, or TOML rejected a key. `detail` is the TOML parser's text.
+    #[error(
+        "invalid header: {detail}{}{}",
+        line_text.as_ref().map(|text| format!(" in `{text}`")).unwrap_or_default(),
+        if *prose {
+            "; header lines are TOML `key = value` pairs, so put a blank line between the \
+             header and any prose comment"
+        } else {
+            ""
+        }
+    )]
+    InvalidHeader {
+        detail: String,
+        /// The header line quoted where the parser's text does not say where it is.
+        line_text: Option<String>,
+        /// The line reads as prose rather than `key = value`.
+        prose: bool,
+    },
+
+    #[error(
+        "the header has no `revision` key; the file must start with a line like \
+         `-- revision = \"4f2a9c1b7d3e\"`"
+    )]
+    MissingRevision,
+
+    /// A header value has the wrong TOML type; `expected` says what it must be.
+    #[error("`{key}` must be {expected}, found {found}")]
+    WrongType {
+        key: &'static str,
+        expected: &'static str,
+        /// The value found, described (`integer 12`, `an array`).
+        found: String,
+    },
+
+    /// A revision id in the header is malformed; `reason` is the id rule it breaks.
+    #[error("`{key}`: {reason}")]
+    InvalidId {
+        key: &'static str,
+        reason: InvalidId,
+    },
+
+    #[error(
+        "branch label `{label}` must be 1 to 32 letters, digits and `_`, as it is used in \
+         targets such as `{label}@head`"
+    )]
+    InvalidBranchLabel { label: String },
+
+    #[error("`{key}` has an empty entry")]
+    EmptyEntry { key: &'static str },
+
+    #[error(
+        "`{key}` names the revision itself (`{revision}`); a revision cannot follow or depend \
+         on itself"
+    )]
+    SelfReference { key: &'static str, revision: String },
+
+    #[error("`{key}` lists `{id}` twice")]
+    RepeatedReference { key: &'static str, id: String },
+
+    /// A header key after the blank line that ended the header.
+    #[error(
+        "`{key}` is set after the header ended (at the first blank line); remove the blank line \
+         so that it is part of the header"
+    )]
+    KeyAfterHeader { key: &'static str },
+
+    #[error(
+        "SQL before the first `-- migrate:upgrade` marker; put it under a `-- migrate:upgrade` \
+         line (after a blank line ending the header)"
+    )]
+    SqlBeforeFirstSection,
+
+    /// `-- migrate:<kind>` with an unknown kind (`kind` as written, possibly empty).
+    #[error(
+        "unknown section `-- migrate:{kind}`; expected `-- migrate:upgrade`, \
+         `-- migrate:downgrade` or `-- migrate:verify`, optionally followed by a dialect"
+    )]
+    UnknownSection { kind: String },
+
+    #[error(
+        "unknown dialect `{dialect}` in `-- migrate:{kind}`; expected `sqlite`, `postgresql` or \
+         `mysql`"
+    )]
+    UnknownDialect { dialect: String, kind: &'static str },
+
+    /// Words after a complete marker; `marker` is the marker as understood.
+    #[error("unexpected `{extra}` after `{marker}`; a marker is `-- migrate:<kind> [dialect]`")]
+    MarkerTrailingText { extra: String, marker: String },
+
+    #[error(
+        "second `{marker}` section (the first is at line {first_line}); put all of its SQL in \
+         one section"
+    )]
+    DuplicateSection { marker: String, first_line: usize },
+
+    #[error("no `-- migrate:upgrade` section; every revision needs one (it may be empty)")]
+    NoUpgradeSection,
+
+    // A section's SQL cannot be split into statements:
+    #[error("unterminated block comment: `/*` has no closing `*/`")]
+    UnterminatedBlockComment,
+
+    /// `what` is `string` or `quoted identifier`.
+    #[error("unterminated {what}: `{quote}` has no closing `{quote}`")]
+    UnterminatedQuote { what: &'static str, quote: char },
+
+    #[error("unterminated quoted identifier: `[` has no closing `]`")]
+    UnterminatedBracket,
+
+    #[error("unterminated dollar-quoted string: `{tag}` has no closing `{tag}`")]
+    UnterminatedDollarQuote { tag: String },
+
+    #[error("`DELIMITER` needs a delimiter string such as `//` (without backslashes)")]
+    DelimiterWithoutString,
+
+    /// A transactional revision commits or rolls back by itself.
+    #[error(
+        "`{statement}` controls the transaction, but retort runs revision `{revision}` in a \
+         transaction of its own; remove the statement, or add `-- transactional = false` to the \
+         header to run the revision's statements one by one"
+    )]
+    TransactionControl { statement: String, revision: String },
+}
+
+/// Why a revision id is malformed (the texts of the first follow Alembic's).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InvalidId {
+    /// Target syntax (`-`, `+`, `@`, `:`) in an id; `chars` sorted, without repeats.
+    #[error(
+        "Character(s) '{}' not allowed in revision identifier '{id}'",
+        chars.iter().map(char::to_string).collect::<Vec<_>>().join(", ")
+    )]
+    TargetSyntax { id: String, chars: Vec<char> },
+
+    #[error("revision identifier '{id}' must be 1 to 32 characters long")]
+    Length { id: String },
+
+    #[error(
+        "character '{bad}' not allowed in revision identifier '{id}'; use letters, digits and `_`"
+    )]
+    Character { id: String, bad: char },
 }
 
 /// The Cargo feature that compiles in the driver of `dialect`.

@@ -220,20 +220,11 @@ impl Migrator {
             .map(|(name, text)| (name.as_ref(), text.as_ref()))
             .collect();
         sorted.sort_by(|a, b| a.0.cmp(b.0));
-        let mut scripts = Vec::with_capacity(sorted.len());
-        let mut warnings = Vec::new();
-        for (name, text) in sorted {
-            let path = Path::new(name);
-            let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-            let parsed = script::parse_revision(path, text)?;
-            if let Some(message) = script::file_name_mismatch(path, &parsed.revision) {
-                warnings.push(Warning {
-                    path: path.to_path_buf(),
-                    message,
-                });
-            }
-            scripts.push(parsed);
-        }
+        let (scripts, warnings) = script::load_sources(
+            sorted
+                .into_iter()
+                .map(|(name, text)| (Path::new(name), text)),
+        )?;
         let config = Config::parse(
             Path::new("<embedded migrations>"),
             Path::new("."),

@@ -1,9 +1,10 @@
 //! A loaded project: config, every revision file, and the graph built from them.
 
 use crate::config::Config;
+use crate::display::{RevisionJson, Shown};
 use crate::error::Result;
-use crate::graph::{RevisionGraph, RevisionSpec};
-use crate::script::{self, Script, Warning};
+use crate::graph::RevisionGraph;
+use crate::script::{self, RevisionMeta, Script, Warning};
 
 /// Everything the graph commands need, loaded once.
 #[derive(Debug)]
@@ -44,8 +45,7 @@ impl Project {
         scripts: Vec<Script>,
         warnings: Vec<Warning>,
     ) -> Result<Project> {
-        let specs: Vec<RevisionSpec> = scripts.iter().map(RevisionSpec::from).collect();
-        let graph = RevisionGraph::build(&specs)?;
+        let graph = RevisionGraph::build(&scripts)?;
         Ok(Project {
             config,
             scripts,
@@ -58,16 +58,26 @@ impl Project {
     pub fn script(&self, id: &str) -> Option<&Script> {
         self.graph.index_of(id).map(|i| &self.scripts[i])
     }
-}
 
-impl From<&Script> for RevisionSpec {
-    fn from(s: &Script) -> Self {
-        RevisionSpec {
-            id: s.revision.clone(),
-            down_revisions: s.down_revisions.clone(),
-            branch_labels: s.branch_labels.clone(),
-            depends_on: s.depends_on.clone(),
-            path: s.path.clone(),
-        }
+    /// The display view of a revision (full id); `None` for an unknown id.
+    pub fn shown(&self, id: &str) -> Option<Shown<'_>> {
+        let info = self.graph.info(id)?;
+        let script = self.script(id)?;
+        Some(Shown {
+            meta: RevisionMeta {
+                branch_labels: info.branch_labels.clone(),
+                ..script.meta.clone()
+            },
+            path: &script.path,
+            info,
+        })
+    }
+
+    /// The JSON object of a revision; `current` is set where the database is known.
+    pub fn revision_json(&self, id: &str, current: Option<bool>) -> Option<RevisionJson<'_>> {
+        Some(RevisionJson {
+            shown: self.shown(id)?,
+            is_current: current,
+        })
     }
 }

@@ -24,7 +24,7 @@ fn label(project: &Project, id: &str) -> String {
             text.push_str(&format!(" ({})", info.branch_labels.join(", ")));
         }
     }
-    if let Some(message) = project.script(id).and_then(|s| s.message.as_deref()) {
+    if let Some(message) = project.script(id).and_then(|s| s.meta.message.as_deref()) {
         text.push_str(&format!("\\n{message}"));
     }
     text.replace('"', "'")

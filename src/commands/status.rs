@@ -43,7 +43,7 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
         for id in &pending {
             let message = project
                 .script(id)
-                .and_then(|s| s.message.clone())
+                .and_then(|s| s.meta.message.clone())
                 .map(|m| format!(", {m}"))
                 .unwrap_or_default();
             printer.data(format!("  {id}{message}"));

@@ -20,7 +20,7 @@ use sha2::{Digest, Sha256};
 use crate::config::Dialect;
 use crate::db::version_table::AuditEntry;
 use crate::db::DbError;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ScriptProblem};
 use crate::graph::{Plan, Step, StepKind, VersionOp};
 use crate::script::split::split_statements;
 use crate::script::{Script, SectionKind};
@@ -111,7 +111,7 @@ pub fn section_statements(
     let statements = split_statements(&section.sql, dialect).map_err(|e| Error::Script {
         path: script.path.clone(),
         line: section.first_line + e.line.saturating_sub(1),
-        message: e.message,
+        problem: e.problem,
     })?;
     Ok(statements
         .into_iter()
@@ -125,7 +125,10 @@ pub fn section_statements(
 /// Resolves every step of `plan` to its SQL. Fails before anything runs when a downgrade goes
 /// through an irreversible revision, a revision has no file, or SQL cannot be split.
 pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<PreparedStep>> {
-    let by_id: HashMap<&str, &Script> = scripts.iter().map(|s| (s.revision.as_str(), s)).collect();
+    let by_id: HashMap<&str, &Script> = scripts
+        .iter()
+        .map(|s| (s.meta.revision.as_str(), s))
+        .collect();
     // Splitting and hashing each revision's SQL is independent work.
     let steps: Vec<&Step> = plan.steps.iter().collect();
     crate::parallel::map(steps, |step| {
@@ -174,7 +177,7 @@ pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<
             Ok(PreparedStep {
                 step: step.clone(),
                 path: Some(script.path.clone()),
-                message: script.message.clone(),
+                message: script.meta.message.clone(),
                 transactional: script.transactional,
                 checksum: Some(checksum(statements.iter().map(|s| s.sql.as_str()))),
                 statements,
@@ -192,19 +195,18 @@ fn refuse_transaction_control(script: &Script, statements: &[SqlStatement]) -> R
         .iter()
         .find(|s| partial::controls_transaction(&s.sql))
     {
-        Some(statement) => {
-            Err(Error::Script {
-                path: script.path.clone(),
-                line: statement.line,
-                message: format!(
-                "`{}` controls the transaction, but retort runs revision `{}` in a transaction of \
-                 its own; remove the statement, or add `-- transactional = false` to the header \
-                 to run the revision's statements one by one",
-                statement.sql.split_whitespace().collect::<Vec<_>>().join(" "),
-                script.revision
-            ),
-            })
-        }
+        Some(statement) => Err(Error::Script {
+            path: script.path.clone(),
+            line: statement.line,
+            problem: ScriptProblem::TransactionControl {
+                statement: statement
+                    .sql
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" "),
+                revision: script.meta.revision.clone(),
+            },
+        }),
         None => Ok(()),
     }
 }
@@ -494,17 +496,17 @@ fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Re
 #[cfg(test)]
 pub(crate) mod tests {
     use super::*;
-    use crate::script::{Section, Sections};
+    use crate::script::{RevisionMeta, Section, Sections};
 
     /// A revision with `up`/`down` SQL (`None` = no such section).
     pub(crate) fn script(rev: &str, down: &[&str], up: &str, downgrade: Option<&str>) -> Script {
         Script {
-            revision: rev.to_string(),
-            down_revisions: down.iter().map(|s| s.to_string()).collect(),
-            branch_labels: Vec::new(),
-            depends_on: Vec::new(),
-            message: Some(format!("rev {rev}")),
-            create_date: None,
+            meta: RevisionMeta {
+                revision: rev.to_string(),
+                down_revisions: down.iter().map(|s| s.to_string()).collect(),
+                message: Some(format!("rev {rev}")),
+                ..RevisionMeta::default()
+            },
             transactional: true,
             path: PathBuf::from(format!("versions/{rev}_x.sql")),
             sections: Sections {

@@ -15,20 +15,9 @@ use std::path::PathBuf;
 use petgraph::graph::{DiGraph, NodeIndex};
 
 use crate::error::{Error, Result};
+use crate::script::Script;
 
 pub use plan::{Plan, Step, StepKind, VersionOp};
-
-/// What the graph needs of a revision file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct RevisionSpec {
-    pub id: String,
-    pub down_revisions: Vec<String>,
-    pub branch_labels: Vec<String>,
-    /// As written: ids, unique prefixes or branch labels.
-    pub depends_on: Vec<String>,
-    /// Only for messages.
-    pub path: PathBuf,
-}
 
 /// Kinds of edge, child → parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,7 +58,7 @@ impl Rev {
     }
 }
 
-/// The validated revision graph. Revision `i` is the `i`-th spec given to `build` (load order).
+/// The validated revision graph. Revision `i` is the `i`-th script given to `build` (load order).
 #[derive(Debug, Clone)]
 pub struct RevisionGraph {
     revs: Vec<Rev>,
@@ -81,13 +70,14 @@ pub struct RevisionGraph {
     dag: DiGraph<usize, EdgeKind>,
 }
 
-/// A summary of one revision, for display and JSON.
+/// What the graph derives about one revision, for display and JSON (beside the revision's
+/// [`RevisionMeta`](crate::script::RevisionMeta), which says what the file declares).
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct RevisionInfo {
-    pub revision: String,
-    pub down_revisions: Vec<String>,
+    /// The labels the file declares and those propagated along its branch (Alembic's
+    /// `branch_labels`). Not serialized here: JSON shows them in the revision's header fields.
+    #[serde(skip)]
     pub branch_labels: Vec<String>,
-    pub depends_on: Vec<String>,
     pub is_head: bool,
     /// Head by `down_revision` but something depends on it (Alembic's "effective head").
     pub is_effective_head: bool,
@@ -130,17 +120,18 @@ impl RevSet {
 
 impl RevisionGraph {
     /// Builds and validates the graph: duplicate ids, missing parents or dependencies, cycles,
-    /// label clashes. Specs must be in load order.
-    pub fn build(specs: &[RevisionSpec]) -> Result<RevisionGraph> {
-        let mut by_id: HashMap<String, usize> = HashMap::with_capacity(specs.len());
-        for (i, spec) in specs.iter().enumerate() {
-            if let Some(&first) = by_id.get(&spec.id) {
+    /// label clashes. Scripts must be in load order.
+    pub fn build(scripts: &[Script]) -> Result<RevisionGraph> {
+        let mut by_id: HashMap<String, usize> = HashMap::with_capacity(scripts.len());
+        for (i, script) in scripts.iter().enumerate() {
+            let spec = &script.meta;
+            if let Some(&first) = by_id.get(&spec.revision) {
                 return Err(Error::Graph {
                     message: format!(
                         "revision `{}` is declared twice: in `{}` and in `{}`",
-                        spec.id,
-                        specs[first].path.display(),
-                        spec.path.display()
+                        spec.revision,
+                        scripts[first].path.display(),
+                        script.path.display()
                     ),
                     hint: Some(
                         "give one of the files a new id (`retort revision` generates unique ids)"
@@ -148,16 +139,17 @@ impl RevisionGraph {
                     ),
                 });
             }
-            by_id.insert(spec.id.clone(), i);
+            by_id.insert(spec.revision.clone(), i);
         }
 
-        let mut revs = Vec::with_capacity(specs.len());
-        for spec in specs {
-            if spec.down_revisions.contains(&spec.id) {
+        let mut revs = Vec::with_capacity(scripts.len());
+        for script in scripts {
+            let spec = &script.meta;
+            if spec.down_revisions.contains(&spec.revision) {
                 return Err(Error::graph(format!(
                     "Self-loop is detected in revisions ({}): `{}` names itself as down_revision",
-                    spec.id,
-                    spec.path.display()
+                    spec.revision,
+                    script.path.display()
                 )));
             }
             let mut down = Vec::with_capacity(spec.down_revisions.len());
@@ -166,8 +158,8 @@ impl RevisionGraph {
                     return Err(Error::Graph {
                         message: format!(
                             "revision `{}` (`{}`) has down_revision `{parent}`, which no revision file declares",
-                            spec.id,
-                            spec.path.display()
+                            spec.revision,
+                            script.path.display()
                         ),
                         hint: Some("restore the missing file, or fix `down_revision` in the header".into()),
                     });
@@ -177,8 +169,8 @@ impl RevisionGraph {
                 }
             }
             revs.push(Rev {
-                id: spec.id.clone(),
-                path: spec.path.clone(),
+                id: spec.revision.clone(),
+                path: script.path.clone(),
                 down,
                 depends_on_declared: spec.depends_on.clone(),
                 deps: Vec::new(),
@@ -604,10 +596,7 @@ impl RevisionGraph {
                 .collect::<Vec<_>>()
         };
         Some(RevisionInfo {
-            revision: r.id.clone(),
-            down_revisions: ids(&r.down),
             branch_labels: r.labels.iter().cloned().collect(),
-            depends_on: r.depends_on_declared.clone(),
             is_head: r.all_next.is_empty(),
             is_effective_head: r.next.is_empty() && !r.all_next.is_empty(),
             is_base: r.down.is_empty(),

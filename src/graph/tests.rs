@@ -3,6 +3,7 @@
 //! of Alembic's tests/test_revision.py and test_version_traversal.py.
 
 use super::*;
+use crate::script::{RevisionMeta, Sections};
 
 /// `(id, down_revisions, branch_labels, depends_on)`.
 pub(crate) type Spec<'a> = (&'a str, &'a [&'a str], &'a [&'a str], &'a [&'a str]);
@@ -13,17 +14,22 @@ pub(crate) fn graph(specs: &[Spec<'_>]) -> RevisionGraph {
 }
 
 pub(crate) fn try_graph(specs: &[Spec<'_>]) -> Result<RevisionGraph> {
-    let specs: Vec<RevisionSpec> = specs
+    let scripts: Vec<Script> = specs
         .iter()
-        .map(|(id, down, labels, deps)| RevisionSpec {
-            id: id.to_string(),
-            down_revisions: down.iter().map(|s| s.to_string()).collect(),
-            branch_labels: labels.iter().map(|s| s.to_string()).collect(),
-            depends_on: deps.iter().map(|s| s.to_string()).collect(),
+        .map(|(id, down, labels, deps)| Script {
+            meta: RevisionMeta {
+                revision: id.to_string(),
+                down_revisions: down.iter().map(|s| s.to_string()).collect(),
+                branch_labels: labels.iter().map(|s| s.to_string()).collect(),
+                depends_on: deps.iter().map(|s| s.to_string()).collect(),
+                ..RevisionMeta::default()
+            },
+            transactional: true,
             path: PathBuf::from(format!("versions/{id}.sql")),
+            sections: Sections::default(),
         })
         .collect();
-    RevisionGraph::build(&specs)
+    RevisionGraph::build(&scripts)
 }
 
 fn rows(r: &[&str]) -> Vec<String> {
@@ -111,7 +117,13 @@ fn heads_bases_and_branch_points() {
     assert_eq!(g.branch_points(), vec!["b"]);
     let e = g.info("e").unwrap();
     assert!(e.is_merge && !e.is_head && !e.is_branch_point);
-    assert_eq!(e.down_revisions, vec!["d1", "d2"]);
+    let parents: Vec<&str> = g
+        .edges()
+        .into_iter()
+        .filter(|(child, _, kind)| *child == "e" && *kind == EdgeKind::DownRevision)
+        .map(|(_, parent, _)| parent)
+        .collect();
+    assert_eq!(parents, ["d1", "d2"]);
     assert_eq!(br().heads(), vec!["d1", "d2"]);
 }
 
@@ -667,6 +679,7 @@ fn history_is_reverse_upgrade_order_and_ranges_work() {
 
 mod properties {
     use super::*;
+    use crate::script::{RevisionMeta, Sections};
     use proptest::prelude::*;
 
     /// A tiny deterministic generator so that a failing seed reproduces exactly.
@@ -725,17 +738,21 @@ mod properties {
             order.swap(i, rng.below(i + 1));
         }
         let name = |i: usize| format!("r{i:02}x{:x}", (seed >> (i % 32)) & 0xff);
-        let specs: Vec<RevisionSpec> = order
+        let scripts: Vec<Script> = order
             .iter()
-            .map(|&i| RevisionSpec {
-                id: name(i),
-                down_revisions: parents[i].iter().map(|&p| name(p)).collect(),
-                branch_labels: Vec::new(),
-                depends_on: deps[i].iter().map(|&d| name(d)).collect(),
+            .map(|&i| Script {
+                meta: RevisionMeta {
+                    revision: name(i),
+                    down_revisions: parents[i].iter().map(|&p| name(p)).collect(),
+                    depends_on: deps[i].iter().map(|&d| name(d)).collect(),
+                    ..RevisionMeta::default()
+                },
+                transactional: true,
                 path: PathBuf::from(format!("{}.sql", name(i))),
+                sections: Sections::default(),
             })
             .collect();
-        RevisionGraph::build(&specs).expect("generated graphs are valid")
+        RevisionGraph::build(&scripts).expect("generated graphs are valid")
     }
 
     fn applied_order(plan: &Plan) -> Vec<String> {

@@ -159,7 +159,7 @@ fn graph_warnings(project: &Project) -> Vec<String> {
         if !script.sections.is_reversible() {
             warnings.push(format!(
                 "revision `{}` ({}) has no downgrade section: downgrades through it are refused",
-                script.revision,
+                script.meta.revision,
                 script.path.display()
             ));
         }
@@ -208,7 +208,7 @@ pub(crate) fn drift(
         let entry = &audit[i];
         let (Some(recorded), Some(script)) = (
             &entry.checksum,
-            scripts.iter().find(|s| s.revision == entry.revision),
+            scripts.iter().find(|s| s.meta.revision == entry.revision),
         ) else {
             continue;
         };

@@ -4,8 +4,8 @@ use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 use crate::project::Project;
-use crate::render::{self, NewRevision};
-use crate::script::id;
+use crate::render;
+use crate::script::{id, RevisionMeta};
 
 /// What `revision` and `merge` ask for.
 #[derive(Debug)]
@@ -60,13 +60,13 @@ pub(crate) fn create(project: &Project, request: RevisionRequest) -> Result<Path
     }
     let text = render::render_revision(
         &env,
-        &NewRevision {
+        &RevisionMeta {
             revision,
             down_revisions: parents,
             branch_labels: request.branch_label.into_iter().collect(),
             depends_on,
             message: request.message,
-            create_date: chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string(),
+            create_date: Some(chrono::Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string()),
         },
     )?;
     std::fs::create_dir_all(&dir).map_err(|e| Error::io("create directory", &dir, e))?;

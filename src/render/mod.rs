@@ -6,9 +6,9 @@ use std::path::Path;
 
 use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
-use serde::Serialize;
 
 use crate::error::{Error, Result};
+use crate::script::RevisionMeta;
 
 /// Every built-in template by name. `retort init` copies each into a project's `templates/`, and
 /// a project's `templates =` directory overrides them by the same names.
@@ -77,21 +77,8 @@ pub fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
     Ok(())
 }
 
-/// What a new revision file says about itself.
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct NewRevision {
-    pub revision: String,
-    /// Empty for a new base, several for a merge.
-    pub down_revisions: Vec<String>,
-    pub branch_labels: Vec<String>,
-    pub depends_on: Vec<String>,
-    pub message: Option<String>,
-    /// RFC 3339, e.g. `2026-11-23T10:15:02Z`.
-    pub create_date: String,
-}
-
-/// The text of a new revision file.
-pub fn render_revision(env: &Environment<'_>, revision: &NewRevision) -> Result<String> {
+/// The text of a new revision file; `revision.create_date` is always given.
+pub fn render_revision(env: &Environment<'_>, revision: &RevisionMeta) -> Result<String> {
     env.get_template(REVISION_TEMPLATE)
         .and_then(|template| template.render(revision))
         .map_err(|e| template_error(REVISION_TEMPLATE, &e))
@@ -155,29 +142,21 @@ mod tests {
     use crate::script::parse_revision;
     use proptest::prelude::*;
 
-    fn new_revision() -> NewRevision {
-        NewRevision {
+    fn new_revision() -> RevisionMeta {
+        RevisionMeta {
             revision: "4f2a9c1b7d3e".into(),
             down_revisions: vec!["1975ea83b712".into()],
             branch_labels: vec!["billing".into()],
             depends_on: vec!["55af2cb1c267".into()],
             message: Some("add invoice table".into()),
-            create_date: "2026-11-23T10:15:02Z".into(),
+            create_date: Some("2026-11-23T10:15:02Z".into()),
         }
     }
 
-    fn round_trip(new: &NewRevision) -> crate::script::Script {
+    fn round_trip(new: &RevisionMeta) -> crate::script::Script {
         let text = render_revision(&environment(), new).unwrap();
         let script = parse_revision(Path::new("v/x.sql"), &text).unwrap();
-        assert_eq!(script.revision, new.revision);
-        assert_eq!(script.down_revisions, new.down_revisions);
-        assert_eq!(script.branch_labels, new.branch_labels);
-        assert_eq!(script.depends_on, new.depends_on);
-        assert_eq!(script.message, new.message);
-        assert_eq!(
-            script.create_date.as_deref(),
-            Some(new.create_date.as_str())
-        );
+        assert_eq!(&script.meta, new);
         assert!(script.transactional);
         script
     }
@@ -211,7 +190,7 @@ mod tests {
 
     #[test]
     fn base_and_merge_revisions_round_trip() {
-        let base = NewRevision {
+        let base = RevisionMeta {
             down_revisions: vec![],
             branch_labels: vec![],
             depends_on: vec![],
@@ -222,7 +201,7 @@ mod tests {
         assert!(text.contains("-- down_revision = \"\"\n"), "{text}");
         assert!(!text.contains("message"), "{text}");
         round_trip(&base);
-        let merge = NewRevision {
+        let merge = RevisionMeta {
             down_revisions: vec!["aaa".into(), "bbb".into()],
             ..new_revision()
         };
@@ -333,7 +312,7 @@ mod tests {
             let mut parents = parents;
             parents.sort();
             parents.dedup();
-            let new = NewRevision {
+            let new = RevisionMeta {
                 down_revisions: parents,
                 branch_labels: labels,
                 message,

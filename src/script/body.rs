@@ -5,7 +5,7 @@ use std::path::Path;
 use super::header::{looks_like_header_key, marker_rest};
 use super::{Section, SectionKind, Sections};
 use crate::config::Dialect;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ScriptProblem};
 
 /// A section marker line, parsed.
 #[derive(Clone, Copy)]
@@ -29,10 +29,10 @@ impl SectionKind {
 
 /// Parses the sections from line index `body_start` (0-based) on.
 pub fn parse_body(path: &Path, text: &str, body_start: usize) -> Result<Sections> {
-    let error = |line: usize, message: String| Error::Script {
+    let error = |line: usize, problem: ScriptProblem| Error::Script {
         path: path.to_path_buf(),
         line,
-        message,
+        problem,
     };
     let lines: Vec<&str> = text.lines().collect();
     let mut sections = Sections::default();
@@ -50,11 +50,10 @@ pub fn parse_body(path: &Path, text: &str, body_start: usize) -> Result<Sections
                 {
                     return Err(error(
                         line_no,
-                        format!(
-                            "second `{}` section (the first is at line {}); put all of its SQL in one section",
-                            marker_text(marker.kind, marker.dialect),
-                            first.line
-                        ),
+                        ScriptProblem::DuplicateSection {
+                            marker: marker_text(marker.kind, marker.dialect),
+                            first_line: first.line,
+                        },
                     ));
                 }
                 if let Some((done, sql)) = current.take() {
@@ -69,21 +68,10 @@ pub fn parse_body(path: &Path, text: &str, body_start: usize) -> Result<Sections
                     if let Some(key) = looks_like_header_key(line) {
                         // A blank line inside the header ends it early; the rest would be
                         // silently ignored (e.g. a `down_revision` turning the file into a base).
-                        return Err(error(
-                            line_no,
-                            format!(
-                                "`{key}` is set after the header ended (at the first blank line); \
-                                 remove the blank line so that it is part of the header"
-                            ),
-                        ));
+                        return Err(error(line_no, ScriptProblem::KeyAfterHeader { key }));
                     }
                     if !is_blank_or_comment(line) {
-                        return Err(error(
-                            line_no,
-                            "SQL before the first `-- migrate:upgrade` marker; put it under a \
-                             `-- migrate:upgrade` line (after a blank line ending the header)"
-                                .into(),
-                        ));
+                        return Err(error(line_no, ScriptProblem::SqlBeforeFirstSection));
                     }
                 }
             },
@@ -98,42 +86,39 @@ pub fn parse_body(path: &Path, text: &str, body_start: usize) -> Result<Sections
         let line = seen
             .first()
             .map_or((body_start + 1).min(lines.len()).max(1), |m| m.line);
-        return Err(error(
-            line,
-            "no `-- migrate:upgrade` section; every revision needs one (it may be empty)".into(),
-        ));
+        return Err(error(line, ScriptProblem::NoUpgradeSection));
     }
     Ok(sections)
 }
 
-fn parse_marker(rest: &str, line: usize) -> Result<Marker, String> {
+fn parse_marker(rest: &str, line: usize) -> Result<Marker, ScriptProblem> {
     let mut words = rest.split_whitespace();
     let kind = match words.next() {
         Some("upgrade") => SectionKind::Upgrade,
         Some("downgrade") => SectionKind::Downgrade,
         Some("verify") => SectionKind::Verify,
         other => {
-            return Err(format!(
-                "unknown section `-- migrate:{}`; expected `-- migrate:upgrade`, \
-                 `-- migrate:downgrade` or `-- migrate:verify`, optionally followed by a dialect",
-                other.unwrap_or("")
-            ))
+            return Err(ScriptProblem::UnknownSection {
+                kind: other.unwrap_or("").into(),
+            })
         }
     };
     let dialect = match words.next() {
         None => None,
-        Some(name) => Some(Dialect::from_name(name).ok_or_else(|| {
-            format!(
-                "unknown dialect `{name}` in `-- migrate:{}`; expected `sqlite`, `postgresql` or `mysql`",
-                kind.name()
+        Some(name) => {
+            Some(
+                Dialect::from_name(name).ok_or_else(|| ScriptProblem::UnknownDialect {
+                    dialect: name.into(),
+                    kind: kind.name(),
+                })?,
             )
-        })?),
+        }
     };
     if let Some(extra) = words.next() {
-        return Err(format!(
-            "unexpected `{extra}` after `{}`; a marker is `-- migrate:<kind> [dialect]`",
-            marker_text(kind, dialect)
-        ));
+        return Err(ScriptProblem::MarkerTrailingText {
+            extra: extra.into(),
+            marker: marker_text(kind, dialect),
+        });
     }
     Ok(Marker {
         kind,

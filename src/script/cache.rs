@@ -382,7 +382,10 @@ mod tests {
 
     fn messages(versions: &Path, cache: &Path) -> Vec<String> {
         let (scripts, _) = scan(&[versions.to_path_buf()], false, Some(cache)).unwrap();
-        scripts.into_iter().map(|s| s.message.unwrap()).collect()
+        scripts
+            .into_iter()
+            .map(|s| s.meta.message.unwrap())
+            .collect()
     }
 
     fn stored(cache: &Path) -> CacheFile<Script> {
@@ -393,7 +396,7 @@ mod tests {
     fn tamper(cache: &Path, message: &str) {
         let mut file = stored(cache);
         for entry in &mut file.entries {
-            entry.script.message = Some(message.into());
+            entry.script.meta.message = Some(message.into());
         }
         let entries = file
             .entries

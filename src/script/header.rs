@@ -1,27 +1,24 @@
 //! The TOML header of a revision file: the leading run of `--` lines up to the first blank line
 //! or `-- migrate:` marker. Errors name the file and the line.
 
-use std::ops::Range;
 use std::path::Path;
 
 use serde::Deserialize;
 use toml::{Spanned, Value};
 
-use super::id;
+use super::{id, RevisionMeta};
 use crate::config::toml_error_message;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ScriptProblem};
 
-/// The header keys of a revision file.
+/// The header of a revision file: what the revision says about itself, and how it runs.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Header {
-    pub revision: String,
-    pub down_revisions: Vec<String>,
-    pub branch_labels: Vec<String>,
-    pub depends_on: Vec<String>,
-    pub message: Option<String>,
-    pub create_date: Option<String>,
+    pub meta: RevisionMeta,
     pub transactional: bool,
 }
+
+/// A problem and the 1-based file line it is on.
+type Located = (usize, ScriptProblem);
 
 /// Every header key, as written in files.
 pub(crate) const HEADER_KEYS: &[&str] = &[
@@ -129,133 +126,217 @@ impl HeaderLines {
             .unwrap_or("")
             .trim()
     }
+
+    /// The 1-based file line of `value`'s start.
+    fn line_of(&self, value: &Spanned<Value>) -> usize {
+        self.file_line(value.span().start)
+    }
+
+    /// The header as TOML gives it: through [`parse_simple`] for the common header, else the
+    /// TOML parser.
+    fn raw(&self) -> Result<RawHeader, Located> {
+        match parse_simple(&self.toml) {
+            Some(raw) => Ok(raw),
+            None => toml::from_str(&self.toml).map_err(|e| self.invalid_toml(&e)),
+        }
+    }
+
+    /// The problem of a header TOML rejects. The toml crate reports its errors as text only,
+    /// so this is the one place that reads it: an error about a key names the key (the line
+    /// need not be quoted), and "expected `.`, `=`" is a line that is not `key = value`.
+    fn invalid_toml(&self, error: &toml::de::Error) -> Located {
+        let detail = toml_error_message(error);
+        let line = error.span().map_or(1, |span| self.file_line(span.start));
+        let names_a_key = detail.contains(" key `");
+        let line_text = error
+            .span()
+            .filter(|_| !names_a_key)
+            .map(|span| self.source(span.start).to_string());
+        let prose = detail.contains("expected `.`, `=`");
+        let problem = ScriptProblem::InvalidHeader {
+            detail,
+            line_text,
+            prose,
+        };
+        (line, problem)
+    }
 }
 
 /// Parses the header; returns it and the 0-based index of the first line after it.
 pub fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
     let lines = HeaderLines::collect(text);
-    let error = |line: usize, message: String| Error::Script {
-        path: path.to_path_buf(),
-        line,
-        message,
-    };
-    let at = |span: &Range<usize>| lines.file_line(span.start);
-
-    let parsed = match parse_simple(&lines.toml) {
-        Some(raw) => Ok(raw),
-        None => toml::from_str::<RawHeader>(&lines.toml),
-    };
-    let raw: RawHeader = parsed.map_err(|e| {
-        let line = e.span().map_or(1, |span| lines.file_line(span.start));
-        let mut message = format!("invalid header: {}", toml_error_message(&e));
-        // Syntax errors do not say where; quote the line (key errors already name the key).
-        if let Some(span) = e.span().filter(|_| !message.contains(" key `")) {
-            message.push_str(&format!(" in `{}`", lines.source(span.start)));
-        }
-        if message.contains("expected `.`, `=`") {
-            message.push_str(
-                "; header lines are TOML `key = value` pairs, so put a blank line between the \
-                 header and any prose comment",
-            );
-        }
-        error(line, message)
-    })?;
-
-    let Some(revision) = raw.revision else {
-        let line = lines.file_lines.first().copied().unwrap_or(1);
-        return Err(error(
+    let header = lines
+        .raw()
+        .and_then(|raw| raw.into_header(&lines))
+        .map_err(|(line, problem)| Error::Script {
+            path: path.to_path_buf(),
             line,
-            "the header has no `revision` key; the file must start with a line like \
-             `-- revision = \"4f2a9c1b7d3e\"`"
-                .into(),
-        ));
-    };
-    let revision_line = at(&revision.span());
-    let revision = string(&revision, "revision").map_err(|m| error(revision_line, m))?;
-    id::validate(&revision).map_err(|e| error(revision_line, format!("`revision`: {e}")))?;
-
-    let down_revisions = match &raw.down_revision {
-        None => Vec::new(),
-        Some(value) => {
-            let line = at(&value.span());
-            let ids = match value.get_ref() {
-                // `""` is Alembic's `down_revision = None`: a base.
-                Value::String(s) if s.is_empty() => Vec::new(),
-                _ => string_or_array(value, "down_revision").map_err(|m| error(line, m))?,
-            };
-            for parent in &ids {
-                id::validate(parent).map_err(|e| error(line, format!("`down_revision`: {e}")))?;
-            }
-            check_references(&ids, &revision, "down_revision").map_err(|m| error(line, m))?;
-            ids
-        }
-    };
-
-    let branch_labels = optional_list(&raw.branch_labels, "branch_labels", &at, &error)?;
-    if let (Some(value), Some(bad)) = (
-        &raw.branch_labels,
-        // Labels appear in targets (`label@head`; `label-2` would read as relative), so they
-        // follow the rules of ids, as `retort revision --branch-label` does.
-        branch_labels.iter().find(|l| id::validate(l).is_err()),
-    ) {
-        return Err(error(
-            at(&value.span()),
-            format!(
-                "branch label `{bad}` must be 1 to 32 letters, digits and `_`, as it is used in targets \
-                 such as `{bad}@head`"
-            ),
-        ));
-    }
-
-    let depends_on = optional_list(&raw.depends_on, "depends_on", &at, &error)?;
-    if let Some(value) = &raw.depends_on {
-        check_references(&depends_on, &revision, "depends_on")
-            .map_err(|m| error(at(&value.span()), m))?;
-    }
-
-    let message = match &raw.message {
-        None => None,
-        Some(value) => Some(string(value, "message").map_err(|m| error(at(&value.span()), m))?),
-    };
-    let create_date = match &raw.create_date {
-        None => None,
-        Some(value) => Some(match value.get_ref() {
-            // An unquoted TOML date-time is what the user meant too.
-            Value::Datetime(dt) => dt.to_string(),
-            _ => string(value, "create_date").map_err(|m| error(at(&value.span()), m))?,
-        }),
-    };
-    let transactional = match &raw.transactional {
-        None => true,
-        Some(value) => match value.get_ref() {
-            Value::Boolean(b) => *b,
-            other => {
-                return Err(error(
-                    at(&value.span()),
-                    format!(
-                        "`transactional` must be `true` or `false`, found {}",
-                        describe(other)
-                    ),
-                ))
-            }
-        },
-    };
-
-    Ok((
-        Header {
-            revision,
-            down_revisions,
-            branch_labels,
-            depends_on,
-            message,
-            create_date,
-            transactional,
-        },
-        lines.end,
-    ))
+            problem,
+        })?;
+    Ok((header, lines.end))
 }
 
-/// An optional list key: absent is empty; a single string is a one-element list.
+impl RawHeader {
+    /// Checks each key's type and rules, in the order of the keys in a new revision file.
+    fn into_header(self, lines: &HeaderLines) -> Result<Header, Located> {
+        let Some(revision) = read(lines, &self.revision, revision_id)? else {
+            let line = lines.file_lines.first().copied().unwrap_or(1);
+            return Err((line, ScriptProblem::MissingRevision));
+        };
+        let down_revisions = read(lines, &self.down_revision, |v| down_revisions(v, &revision))?;
+        let branch_labels = read(lines, &self.branch_labels, branch_labels)?;
+        let depends_on = read(lines, &self.depends_on, |value| {
+            let ids = list(value, "depends_on")?;
+            check_references(&ids, &revision, "depends_on")?;
+            Ok(ids)
+        })?;
+        let message = read(lines, &self.message, |v| string(v, "message"))?;
+        let create_date = read(lines, &self.create_date, create_date)?;
+        let transactional = read(lines, &self.transactional, transactional)?;
+        Ok(Header {
+            meta: RevisionMeta {
+                revision,
+                down_revisions: down_revisions.unwrap_or_default(),
+                branch_labels: branch_labels.unwrap_or_default(),
+                depends_on: depends_on.unwrap_or_default(),
+                message,
+                create_date,
+            },
+            transactional: transactional.unwrap_or(true),
+        })
+    }
+}
+
+/// `value` (if the key is present) read by `parse`; a problem is located at the value's first
+/// line.
+fn read<T>(
+    lines: &HeaderLines,
+    value: &Option<Spanned<Value>>,
+    parse: impl FnOnce(&Value) -> Result<T, ScriptProblem>,
+) -> Result<Option<T>, Located> {
+    value
+        .as_ref()
+        .map(|value| parse(value.get_ref()).map_err(|problem| (lines.line_of(value), problem)))
+        .transpose()
+}
+
+fn revision_id(value: &Value) -> Result<String, ScriptProblem> {
+    let revision = string(value, "revision")?;
+    valid_id(&revision, "revision")?;
+    Ok(revision)
+}
+
+fn down_revisions(value: &Value, revision: &str) -> Result<Vec<String>, ScriptProblem> {
+    let ids = match value {
+        // `""` is Alembic's `down_revision = None`: a base.
+        Value::String(s) if s.is_empty() => Vec::new(),
+        _ => string_or_array(value, "down_revision")?,
+    };
+    for parent in &ids {
+        valid_id(parent, "down_revision")?;
+    }
+    check_references(&ids, revision, "down_revision")?;
+    Ok(ids)
+}
+
+fn branch_labels(value: &Value) -> Result<Vec<String>, ScriptProblem> {
+    let labels = list(value, "branch_labels")?;
+    // Labels appear in targets (`label@head`; `label-2` would read as relative), so they
+    // follow the rules of ids, as `retort revision --branch-label` does.
+    match labels.iter().find(|l| id::validate(l).is_err()) {
+        Some(bad) => Err(ScriptProblem::InvalidBranchLabel { label: bad.clone() }),
+        None => Ok(labels),
+    }
+}
+
+fn create_date(value: &Value) -> Result<String, ScriptProblem> {
+    match value {
+        // An unquoted TOML date-time is what the user meant too.
+        Value::Datetime(dt) => Ok(dt.to_string()),
+        _ => string(value, "create_date"),
+    }
+}
+
+fn transactional(value: &Value) -> Result<bool, ScriptProblem> {
+    match value {
+        Value::Boolean(b) => Ok(*b),
+        other => Err(wrong_type("transactional", "`true` or `false`", other)),
+    }
+}
+
+fn valid_id(id: &str, key: &'static str) -> Result<(), ScriptProblem> {
+    id::validate(id).map_err(|reason| ScriptProblem::InvalidId { key, reason })
+}
+
+/// A list key: a single string is a one-element list; no entry may be empty.
+fn list(value: &Value, key: &'static str) -> Result<Vec<String>, ScriptProblem> {
+    let items = string_or_array(value, key)?;
+    if items.iter().any(String::is_empty) {
+        return Err(ScriptProblem::EmptyEntry { key });
+    }
+    Ok(items)
+}
+
+fn string(value: &Value, key: &'static str) -> Result<String, ScriptProblem> {
+    match value {
+        Value::String(s) => Ok(s.clone()),
+        other => Err(wrong_type(key, "a string", other)),
+    }
+}
+
+fn string_or_array(value: &Value, key: &'static str) -> Result<Vec<String>, ScriptProblem> {
+    let string = |item: &Value| match item {
+        Value::String(s) => Ok(s.clone()),
+        other => Err(wrong_type(key, "a string or an array of strings", other)),
+    };
+    match value {
+        Value::Array(items) => items.iter().map(string).collect(),
+        other => string(other).map(|s| vec![s]),
+    }
+}
+
+/// A revision cannot name itself, and naming one revision twice is a typo.
+fn check_references(
+    ids: &[String],
+    revision: &str,
+    key: &'static str,
+) -> Result<(), ScriptProblem> {
+    if ids.iter().any(|id| id == revision) {
+        return Err(ScriptProblem::SelfReference {
+            key,
+            revision: revision.into(),
+        });
+    }
+    match ids
+        .iter()
+        .enumerate()
+        .find(|(i, id)| ids[..*i].contains(id))
+    {
+        Some((_, id)) => Err(ScriptProblem::RepeatedReference {
+            key,
+            id: id.clone(),
+        }),
+        None => Ok(()),
+    }
+}
+
+fn wrong_type(key: &'static str, expected: &'static str, found: &Value) -> ScriptProblem {
+    let found = match found {
+        Value::String(s) => format!("string {s:?}"),
+        Value::Integer(i) => format!("integer {i}"),
+        Value::Float(f) => format!("float {f}"),
+        Value::Boolean(b) => format!("boolean {b}"),
+        Value::Datetime(d) => format!("date-time {d}"),
+        Value::Array(_) => "an array".into(),
+        Value::Table(_) => "a table".into(),
+    };
+    ScriptProblem::WrongType {
+        key,
+        expected,
+        found,
+    }
+}
+
 /// The common header, read without the TOML parser: every line `key = "text"`,
 /// `key = ["a", "b"]`, `key = true|false`, a `#` comment or empty, with known keys once each and
 /// strings without escapes. Anything else returns `None` and goes through `toml::from_str`,
@@ -323,82 +404,6 @@ fn parse_simple(toml: &str) -> Option<RawHeader> {
     Some(raw)
 }
 
-fn optional_list(
-    value: &Option<Spanned<Value>>,
-    key: &str,
-    at: &dyn Fn(&Range<usize>) -> usize,
-    error: &dyn Fn(usize, String) -> Error,
-) -> Result<Vec<String>> {
-    match value {
-        None => Ok(Vec::new()),
-        Some(value) => {
-            let line = at(&value.span());
-            let items = string_or_array(value, key).map_err(|m| error(line, m))?;
-            if items.iter().any(String::is_empty) {
-                return Err(error(line, format!("`{key}` has an empty entry")));
-            }
-            Ok(items)
-        }
-    }
-}
-
-fn string(value: &Spanned<Value>, key: &str) -> Result<String, String> {
-    match value.get_ref() {
-        Value::String(s) => Ok(s.clone()),
-        other => Err(format!(
-            "`{key}` must be a string, found {}",
-            describe(other)
-        )),
-    }
-}
-
-fn string_or_array(value: &Spanned<Value>, key: &str) -> Result<Vec<String>, String> {
-    let wrong = |found: &Value| {
-        format!(
-            "`{key}` must be a string or an array of strings, found {}",
-            describe(found)
-        )
-    };
-    match value.get_ref() {
-        Value::String(s) => Ok(vec![s.clone()]),
-        Value::Array(items) => items
-            .iter()
-            .map(|item| match item {
-                Value::String(s) => Ok(s.clone()),
-                other => Err(wrong(other)),
-            })
-            .collect(),
-        other => Err(wrong(other)),
-    }
-}
-
-/// A revision cannot name itself, and naming one revision twice is a typo.
-fn check_references(ids: &[String], revision: &str, key: &str) -> Result<(), String> {
-    if ids.iter().any(|id| id == revision) {
-        return Err(format!(
-            "`{key}` names the revision itself (`{revision}`); a revision cannot follow or depend on itself"
-        ));
-    }
-    for (i, id) in ids.iter().enumerate() {
-        if ids[..i].contains(id) {
-            return Err(format!("`{key}` lists `{id}` twice"));
-        }
-    }
-    Ok(())
-}
-
-fn describe(value: &Value) -> String {
-    match value {
-        Value::String(s) => format!("string {s:?}"),
-        Value::Integer(i) => format!("integer {i}"),
-        Value::Float(f) => format!("float {f}"),
-        Value::Boolean(b) => format!("boolean {b}"),
-        Value::Datetime(d) => format!("date-time {d}"),
-        Value::Array(_) => "an array".into(),
-        Value::Table(_) => "a table".into(),
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -462,12 +467,14 @@ mod tests {
         assert_eq!(
             header,
             Header {
-                revision: "4f2a9c1b7d3e".into(),
-                down_revisions: vec!["1975ea83b712".into()],
-                branch_labels: vec!["billing".into()],
-                depends_on: vec!["55af2cb1c267".into(), "core".into()],
-                message: Some("add invoice table".into()),
-                create_date: Some("2026-11-23T10:15:02Z".into()),
+                meta: RevisionMeta {
+                    revision: "4f2a9c1b7d3e".into(),
+                    down_revisions: vec!["1975ea83b712".into()],
+                    branch_labels: vec!["billing".into()],
+                    depends_on: vec!["55af2cb1c267".into(), "core".into()],
+                    message: Some("add invoice table".into()),
+                    create_date: Some("2026-11-23T10:15:02Z".into()),
+                },
                 transactional: false,
             }
         );
@@ -477,11 +484,11 @@ mod tests {
     #[test]
     fn minimal_header_has_defaults_and_ends_at_marker() {
         let (header, end) = parse("-- revision = \"ab\"\n-- migrate:upgrade\nSELECT 1;\n").unwrap();
-        assert_eq!(header.revision, "ab");
-        assert!(header.down_revisions.is_empty());
-        assert!(header.branch_labels.is_empty());
-        assert!(header.depends_on.is_empty());
-        assert_eq!(header.message, None);
+        assert_eq!(header.meta.revision, "ab");
+        assert!(header.meta.down_revisions.is_empty());
+        assert!(header.meta.branch_labels.is_empty());
+        assert!(header.meta.depends_on.is_empty());
+        assert_eq!(header.meta.message, None);
         assert!(header.transactional);
         assert_eq!(end, 1);
     }
@@ -489,11 +496,11 @@ mod tests {
     #[test]
     fn down_revision_forms() {
         let merge = parse("-- revision = \"m\"\n-- down_revision = [\"a\", \"b\"]\n").unwrap();
-        assert_eq!(merge.0.down_revisions, ["a", "b"]);
+        assert_eq!(merge.0.meta.down_revisions, ["a", "b"]);
         let base = parse("-- revision = \"m\"\n-- down_revision = \"\"\n").unwrap();
-        assert!(base.0.down_revisions.is_empty());
+        assert!(base.0.meta.down_revisions.is_empty());
         let empty = parse("-- revision = \"m\"\n-- down_revision = []\n").unwrap();
-        assert!(empty.0.down_revisions.is_empty());
+        assert!(empty.0.meta.down_revisions.is_empty());
     }
 
     #[test]
@@ -501,22 +508,25 @@ mod tests {
         let (header, _) =
             parse("-- revision = \"m\"\n-- branch_labels = \"x\"\n-- depends_on = \"y\"\n")
                 .unwrap();
-        assert_eq!(header.branch_labels, ["x"]);
-        assert_eq!(header.depends_on, ["y"]);
+        assert_eq!(header.meta.branch_labels, ["x"]);
+        assert_eq!(header.meta.depends_on, ["y"]);
     }
 
     #[test]
     fn unquoted_date_time_is_accepted() {
         let (header, _) =
             parse("-- revision = \"m\"\n-- create_date = 2026-11-23T10:15:02Z\n").unwrap();
-        assert_eq!(header.create_date.as_deref(), Some("2026-11-23T10:15:02Z"));
+        assert_eq!(
+            header.meta.create_date.as_deref(),
+            Some("2026-11-23T10:15:02Z")
+        );
     }
 
     #[test]
     fn toml_comments_and_bare_dashes_are_allowed() {
         let text = "-- revision = \"m\" # the id\n--\n-- # a note\n-- message = \"x\"\n\nSELECT 1;";
         let (header, end) = parse(text).unwrap();
-        assert_eq!(header.message.as_deref(), Some("x"));
+        assert_eq!(header.meta.message.as_deref(), Some("x"));
         assert_eq!(end, 4);
     }
 
@@ -524,8 +534,8 @@ mod tests {
     fn leading_blank_lines_and_bom_and_crlf_are_tolerated() {
         let (header, end) =
             parse("\u{feff}\r\n\r\n-- revision = \"ab\"\r\n-- message = \"m\"\r\n\r\n").unwrap();
-        assert_eq!(header.revision, "ab");
-        assert_eq!(header.message.as_deref(), Some("m"));
+        assert_eq!(header.meta.revision, "ab");
+        assert_eq!(header.meta.message.as_deref(), Some("m"));
         assert_eq!(end, 4);
     }
 
@@ -754,8 +764,8 @@ mod tests {
                 toml::Value::String(message.clone())
             );
             let (header, _) = parse(&text).unwrap();
-            prop_assert_eq!(header.revision, id);
-            prop_assert_eq!(header.message, Some(message));
+            prop_assert_eq!(header.meta.revision, id);
+            prop_assert_eq!(header.meta.message, Some(message));
         }
     }
 }

@@ -1,6 +1,6 @@
 //! Revision ids: validation and generation.
 
-use crate::error::{Error, Result};
+use crate::error::InvalidId;
 
 /// A new revision id: the last 12 hex characters of a random UUID v4, as Alembic makes them.
 pub fn generate() -> String {
@@ -9,32 +9,27 @@ pub fn generate() -> String {
 }
 
 /// Checks an id: 1 to 32 characters of letters, digits and `_`. `-`, `+`, `@` and `:` are target
-/// syntax; the message for those follows Alembic's.
-pub fn validate(id: &str) -> Result<()> {
-    let mut target_chars: Vec<char> = id.chars().filter(|c| "-+@:".contains(*c)).collect();
-    target_chars.sort_unstable();
-    target_chars.dedup();
-    if !target_chars.is_empty() {
-        let chars: Vec<String> = target_chars.iter().map(char::to_string).collect();
-        return Err(Error::resolution(format!(
-            "Character(s) '{}' not allowed in revision identifier '{id}'",
-            chars.join(", ")
-        )));
+/// syntax, reported first as Alembic does.
+pub fn validate(id: &str) -> Result<(), InvalidId> {
+    let mut chars: Vec<char> = id.chars().filter(|c| "-+@:".contains(*c)).collect();
+    chars.sort_unstable();
+    chars.dedup();
+    if !chars.is_empty() {
+        return Err(InvalidId::TargetSyntax {
+            id: id.into(),
+            chars,
+        });
     }
     if id.is_empty() || id.len() > 32 {
-        return Err(Error::resolution(format!(
-            "revision identifier '{id}' must be 1 to 32 characters long"
-        )));
+        return Err(InvalidId::Length { id: id.into() });
     }
-    if let Some(bad) = id
+    match id
         .chars()
         .find(|c| !(c.is_ascii_alphanumeric() || *c == '_'))
     {
-        return Err(Error::resolution(format!(
-            "character '{bad}' not allowed in revision identifier '{id}'; use letters, digits and `_`"
-        )));
+        Some(bad) => Err(InvalidId::Character { id: id.into(), bad }),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 #[cfg(test)]

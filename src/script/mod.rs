@@ -16,12 +16,14 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::config::Dialect;
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, ScriptProblem};
 use crate::parallel;
 
-/// One revision file, parsed.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-pub struct Script {
+/// What a revision says about itself: its header without `transactional`. The one model of a
+/// revision's identity and relations, shared by the file, the graph's input, a new revision's
+/// template and `--json` output (whose first fields it is, in this order).
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RevisionMeta {
     pub revision: String,
     /// Parents by `down_revision`, in file order; empty for a base, several for a merge.
     pub down_revisions: Vec<String>,
@@ -29,7 +31,14 @@ pub struct Script {
     /// As written: revision ids, unique prefixes or branch labels.
     pub depends_on: Vec<String>,
     pub message: Option<String>,
+    /// RFC 3339 as written, e.g. `2026-11-23T10:15:02Z`.
     pub create_date: Option<String>,
+}
+
+/// One revision file, parsed.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Script {
+    pub meta: RevisionMeta,
     /// `false` runs the revision outside a transaction.
     pub transactional: bool,
     pub path: PathBuf,
@@ -94,21 +103,29 @@ pub struct Warning {
     pub message: String,
 }
 
-/// Parses one revision file's text. Pure: `path` is used only in messages and stored in the result.
+/// Parses one revision file's text; a leading byte-order mark is ignored. Pure: `path` is used
+/// only in messages and stored in the result.
 pub fn parse_revision(path: &Path, text: &str) -> Result<Script> {
     let (header, body_start) = header::parse_header(path, text)?;
     let sections = body::parse_body(path, text, body_start)?;
     Ok(Script {
-        revision: header.revision,
-        down_revisions: header.down_revisions,
-        branch_labels: header.branch_labels,
-        depends_on: header.depends_on,
-        message: header.message,
-        create_date: header.create_date,
+        meta: header.meta,
         transactional: header.transactional,
         path: path.to_path_buf(),
         sections,
     })
+}
+
+/// Parses revision files given as text (an embedding application's), in the given order, as a
+/// scan loads files. Fails on the first bad file.
+pub(crate) fn load_sources<'a>(
+    sources: impl IntoIterator<Item = (&'a Path, &'a str)>,
+) -> Result<(Vec<Script>, Vec<Warning>)> {
+    let mut report = ScanReport::default();
+    for (path, text) in sources {
+        report.add(path, parse_revision(path, text)?);
+    }
+    Ok((report.scripts, report.warnings))
 }
 
 /// Everything found in the version locations, including the files that failed to parse.
@@ -133,6 +150,20 @@ pub fn scan(
         return Err(report.errors.remove(0));
     }
     Ok((report.scripts, report.warnings))
+}
+
+impl ScanReport {
+    /// Adds a script loaded from `path`, with a warning when the file name does not start with
+    /// its id.
+    fn add(&mut self, path: &Path, script: Script) {
+        if let Some(message) = file_name_mismatch(path, &script.meta.revision) {
+            self.warnings.push(Warning {
+                path: path.to_path_buf(),
+                message,
+            });
+        }
+        self.scripts.push(script);
+    }
 }
 
 /// Like `scan`, but goes on past bad files and collects their errors. Only a location that
@@ -178,15 +209,7 @@ pub fn scan_all(
             continue;
         }
         match parsed.next() {
-            Some(Ok(script)) => {
-                if let Some(message) = file_name_mismatch(path, &script.revision) {
-                    report.warnings.push(Warning {
-                        path: path.clone(),
-                        message,
-                    });
-                }
-                report.scripts.push(script);
-            }
+            Some(Ok(script)) => report.add(path, script),
             Some(Err(e)) => report.errors.push(e),
             None => return Err(Error::Internal("a revision file was not loaded".into())),
         }
@@ -259,15 +282,13 @@ pub(crate) fn decode<'a>(path: &Path, bytes: &'a [u8]) -> Result<&'a str> {
         Error::Script {
             path: path.to_path_buf(),
             line,
-            message: format!(
-                "not valid UTF-8 (first bad byte at offset {offset}); save the file as UTF-8"
-            ),
+            problem: ScriptProblem::NotUtf8 { offset },
         }
     })
 }
 
 /// A warning when the file name does not start with the header's id (`<id>_slug.sql` or `<id>.sql`).
-pub(crate) fn file_name_mismatch(path: &Path, revision: &str) -> Option<String> {
+fn file_name_mismatch(path: &Path, revision: &str) -> Option<String> {
     let stem = path.file_stem()?.to_string_lossy();
     let matches = stem == revision
         || stem
@@ -295,10 +316,10 @@ pub(crate) mod tests {
             Err(Error::Script {
                 path: p,
                 line,
-                message,
+                problem,
             }) => {
                 assert_eq!(p, Path::new(path));
-                (line, message)
+                (line, problem.to_string())
             }
             other => panic!("expected a script error for {path}, got {other:?}"),
         }
@@ -316,15 +337,15 @@ pub(crate) mod tests {
     }
 
     fn ids(scripts: &[Script]) -> Vec<&str> {
-        scripts.iter().map(|s| s.revision.as_str()).collect()
+        scripts.iter().map(|s| s.meta.revision.as_str()).collect()
     }
 
     #[test]
     fn parse_revision_combines_header_and_body() {
         let text = "-- revision = \"ab12\"\n-- down_revision = \"cd34\"\n-- transactional = false\n\n-- migrate:upgrade\nCREATE TABLE t (id INT);\n\n-- migrate:downgrade\nDROP TABLE t;\n";
         let script = parse_revision(Path::new("v/ab12_t.sql"), text).unwrap();
-        assert_eq!(script.revision, "ab12");
-        assert_eq!(script.down_revisions, ["cd34"]);
+        assert_eq!(script.meta.revision, "ab12");
+        assert_eq!(script.meta.down_revisions, ["cd34"]);
         assert!(!script.transactional);
         assert_eq!(script.path, Path::new("v/ab12_t.sql"));
         let upgrade = script.sections.upgrade.unwrap();

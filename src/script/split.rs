@@ -9,6 +9,7 @@
 //! scanner walks bytes; multi-byte UTF-8 characters only ever appear inside words or quotes.
 
 use crate::config::Dialect;
+use crate::error::ScriptProblem;
 
 /// One statement of a section, with its position for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -24,7 +25,7 @@ pub struct Statement {
 pub struct SplitError {
     /// 1-based line in the section text where the offending construct starts.
     pub line: usize,
-    pub message: String,
+    pub problem: ScriptProblem,
 }
 
 /// Splits `sql` into statements for `dialect`. Statements that are empty or only comments are dropped.
@@ -145,10 +146,10 @@ impl<'a> Splitter<'a> {
         self.line_starts.partition_point(|&start| start <= offset)
     }
 
-    fn error(&self, start: usize, message: impl Into<String>) -> SplitError {
+    fn error(&self, start: usize, problem: ScriptProblem) -> SplitError {
         SplitError {
             line: self.line_of(start),
-            message: message.into(),
+            problem,
         }
     }
 
@@ -207,10 +208,7 @@ impl<'a> Splitter<'a> {
                 self.pos += 1;
             }
         }
-        Err(self.error(
-            start,
-            "unterminated block comment: `/*` has no closing `*/`",
-        ))
+        Err(self.error(start, ScriptProblem::UnterminatedBlockComment))
     }
 
     /// Skips a quoted string or identifier opened by `quote` here; a doubled quote is an escaped
@@ -239,10 +237,7 @@ impl<'a> Splitter<'a> {
             _ => "quoted identifier",
         };
         let quote = quote as char;
-        Err(self.error(
-            start,
-            format!("unterminated {what}: `{quote}` has no closing `{quote}`"),
-        ))
+        Err(self.error(start, ScriptProblem::UnterminatedQuote { what, quote }))
     }
 
     /// SQLite accepts `[name]` identifiers (for MS Access / SQL Server compatibility).
@@ -252,10 +247,7 @@ impl<'a> Splitter<'a> {
                 self.pos += i + 1;
                 Ok(())
             }
-            None => Err(self.error(
-                self.pos,
-                "unterminated quoted identifier: `[` has no closing `]`",
-            )),
+            None => Err(self.error(self.pos, ScriptProblem::UnterminatedBracket)),
         }
     }
 
@@ -281,11 +273,8 @@ impl<'a> Splitter<'a> {
                 Ok(())
             }
             None => {
-                let tag = String::from_utf8_lossy(opener);
-                Err(self.error(
-                    self.pos,
-                    format!("unterminated dollar-quoted string: `{tag}` has no closing `{tag}`"),
-                ))
+                let tag = String::from_utf8_lossy(opener).into_owned();
+                Err(self.error(self.pos, ScriptProblem::UnterminatedDollarQuote { tag }))
             }
         }
     }
@@ -333,10 +322,7 @@ impl<'a> Splitter<'a> {
         let argument = self.src[start + "delimiter".len()..line_end].trim();
         let delimiter = argument.split_whitespace().next().unwrap_or_default();
         if delimiter.is_empty() || delimiter.contains('\\') {
-            return Err(self.error(
-                start,
-                "`DELIMITER` needs a delimiter string such as `//` (without backslashes)",
-            ));
+            return Err(self.error(start, ScriptProblem::DelimiterWithoutString));
         }
         self.delimiter = delimiter.to_string();
         self.pos = line_end;
@@ -588,7 +574,8 @@ mod tests {
         for (sql, dialect, line, needle) in cases {
             let err = split_statements(sql, dialect).unwrap_err();
             assert_eq!(err.line, line, "{sql:?}");
-            assert!(err.message.contains(needle), "{sql:?}: {}", err.message);
+            let message = err.problem.to_string();
+            assert!(message.contains(needle), "{sql:?}: {message}");
         }
     }
 
@@ -614,7 +601,7 @@ mod tests {
                 .enumerate()
                 .map(|(i, s)| format!("-- statement {} (line {})\n{}\n", i + 1, s.line, s.sql))
                 .collect(),
-            Err(e) => format!("-- error (line {}): {}\n", e.line, e.message),
+            Err(e) => format!("-- error (line {}): {}\n", e.line, e.problem),
         }
     }
 

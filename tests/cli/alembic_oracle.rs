@@ -15,7 +15,8 @@
 
 use std::path::{Path, PathBuf};
 
-use retort::graph::{Plan, RevisionGraph, RevisionSpec, StepKind, VersionOp};
+use retort::graph::{Plan, RevisionGraph, StepKind, VersionOp};
+use retort::script::{RevisionMeta, Script, Sections};
 use serde::Deserialize;
 
 #[derive(Deserialize)]
@@ -84,18 +85,23 @@ fn fixtures() -> Vec<PathBuf> {
 }
 
 fn build(case: &Case) -> retort::Result<RevisionGraph> {
-    let specs: Vec<RevisionSpec> = case
+    let scripts: Vec<Script> = case
         .graph
         .iter()
-        .map(|r| RevisionSpec {
-            id: r.revision.clone(),
-            down_revisions: r.down_revision.clone(),
-            branch_labels: r.branch_labels.clone(),
-            depends_on: r.depends_on.clone(),
+        .map(|r| Script {
+            meta: RevisionMeta {
+                revision: r.revision.clone(),
+                down_revisions: r.down_revision.clone(),
+                branch_labels: r.branch_labels.clone(),
+                depends_on: r.depends_on.clone(),
+                ..RevisionMeta::default()
+            },
+            transactional: true,
             path: PathBuf::from(format!("{}.sql", r.revision)),
+            sections: Sections::default(),
         })
         .collect();
-    RevisionGraph::build(&specs)
+    RevisionGraph::build(&scripts)
 }
 
 fn outcome_of(plan: &Plan) -> Outcome {
@@ -184,7 +190,7 @@ fn states(start: &[String], dml: &[String], per_step: &[usize]) -> Option<Vec<Ve
 
 /// Whether each revision in `steps` comes after everything it stands on (upgrade) or before
 /// (downgrade).
-fn respects_graph(graph: &RevisionGraph, steps: &[String]) -> bool {
+fn respects_graph(case: &Case, steps: &[String]) -> bool {
     let position = |id: &str| {
         steps
             .iter()
@@ -192,12 +198,12 @@ fn respects_graph(graph: &RevisionGraph, steps: &[String]) -> bool {
     };
     steps.iter().enumerate().all(|(i, step)| {
         let (dir, id) = step.split_once(':').unwrap_or(("", step));
-        let Some(info) = graph.info(id) else {
+        let Some(rev) = case.graph.iter().find(|r| r.revision == id) else {
             return false;
         };
-        info.down_revisions
+        rev.down_revision
             .iter()
-            .chain(&info.depends_on)
+            .chain(&rev.depends_on)
             .all(|p| match position(p) {
                 None => true,
                 Some(j) => {
@@ -302,7 +308,7 @@ fn planner_matches_alembic_on_every_recorded_operation() {
                             let (mut a, mut b) = (got.steps.clone(), expected.steps.clone());
                             a.sort();
                             b.sort();
-                            a == b && respects_graph(&graph, &got.steps)
+                            a == b && respects_graph(&case, &got.steps)
                         });
                     let per_step: Vec<usize> = plan.steps.iter().map(|s| s.ops.len()).collect();
                     let mut start = op.current.clone();

@@ -176,23 +176,23 @@ fn demo_scripts() -> Vec<retort::script::Script> {
 fn demo_project_has_a_branch_a_label_a_merge_and_a_verify() {
     let scripts = demo_scripts();
     assert!(scripts.len() >= 6);
-    let ids: Vec<&str> = scripts.iter().map(|s| s.revision.as_str()).collect();
+    let ids: Vec<&str> = scripts.iter().map(|s| s.meta.revision.as_str()).collect();
     for script in &scripts {
-        assert_eq!(script.revision.len(), 12);
-        assert!(script.revision.chars().all(|c| c.is_ascii_hexdigit()));
-        assert!(script.message.is_some() && script.create_date.is_some());
-        assert!(script.sections.is_reversible(), "{}", script.revision);
-        for parent in &script.down_revisions {
+        assert_eq!(script.meta.revision.len(), 12);
+        assert!(script.meta.revision.chars().all(|c| c.is_ascii_hexdigit()));
+        assert!(script.meta.message.is_some() && script.meta.create_date.is_some());
+        assert!(script.sections.is_reversible(), "{}", script.meta.revision);
+        for parent in &script.meta.down_revisions {
             assert!(ids.contains(&parent.as_str()), "{parent}");
         }
     }
     let bases = scripts
         .iter()
-        .filter(|s| s.down_revisions.is_empty())
+        .filter(|s| s.meta.down_revisions.is_empty())
         .count();
     assert_eq!(bases, 1);
-    assert!(scripts.iter().any(|s| s.down_revisions.len() == 2));
-    assert!(scripts.iter().any(|s| s.branch_labels == ["billing"]));
+    assert!(scripts.iter().any(|s| s.meta.down_revisions.len() == 2));
+    assert!(scripts.iter().any(|s| s.meta.branch_labels == ["billing"]));
     assert!(scripts.iter().any(|s| s.sections.verify.is_some()));
     assert!(scripts
         .iter()
@@ -200,7 +200,7 @@ fn demo_project_has_a_branch_a_label_a_merge_and_a_verify() {
     let children_of = |id: &str| {
         scripts
             .iter()
-            .filter(|s| s.down_revisions.iter().any(|p| p == id))
+            .filter(|s| s.meta.down_revisions.iter().any(|p| p == id))
             .count()
     };
     assert!(ids.iter().any(|id| children_of(id) == 2), "a branch point");
@@ -229,10 +229,11 @@ fn demo_project_sql_runs_on_sqlite_both_ways() {
         let ready = scripts
             .iter()
             .find(|s| {
-                !order.iter().any(|o| o.revision == s.revision)
-                    && s.down_revisions
+                !order.iter().any(|o| o.meta.revision == s.meta.revision)
+                    && s.meta
+                        .down_revisions
                         .iter()
-                        .all(|p| order.iter().any(|o| &o.revision == p))
+                        .all(|p| order.iter().any(|o| &o.meta.revision == p))
             })
             .expect("the demo history is a DAG");
         order.push(ready);
@@ -242,7 +243,7 @@ fn demo_project_sql_runs_on_sqlite_both_ways() {
     let run = |script: &retort::script::Script, kind: SectionKind| {
         if let Some(section) = script.sections.get(kind, Dialect::Sqlite) {
             db.execute_batch(&section.sql)
-                .unwrap_or_else(|e| panic!("{} {kind:?}: {e}", script.revision));
+                .unwrap_or_else(|e| panic!("{} {kind:?}: {e}", script.meta.revision));
         }
     };
     for _ in 0..2 {
@@ -250,7 +251,7 @@ fn demo_project_sql_runs_on_sqlite_both_ways() {
             run(script, SectionKind::Upgrade);
             if let Some(verify) = script.sections.get(SectionKind::Verify, Dialect::Sqlite) {
                 let ok: bool = db.query_row(&verify.sql, [], |row| row.get(0)).unwrap();
-                assert!(ok, "verify of {}", script.revision);
+                assert!(ok, "verify of {}", script.meta.revision);
             }
         }
         for script in order.iter().rev() {
