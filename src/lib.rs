@@ -44,6 +44,7 @@ pub mod cli;
 pub mod commands;
 pub mod config;
 pub mod db;
+mod dialect;
 pub mod display;
 pub mod error;
 pub mod exec;

@@ -13,6 +13,7 @@
 use serde::Serialize;
 
 use crate::config::Dialect;
+use crate::db::version_table::quoted_ident as quote_ident;
 use crate::db::{Connection, DbError, Value};
 use crate::error::{Error, Result};
 
@@ -470,14 +471,6 @@ fn qualified(dialect: Dialect, schema: &str, table: &str) -> String {
         table.to_string()
     } else {
         format!("{schema}.{table}")
-    }
-}
-
-/// An identifier quoted for `dialect` (`"x"`, or `` `x` `` on MySQL).
-fn quote_ident(dialect: Dialect, name: &str) -> String {
-    match dialect {
-        Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
-        _ => format!("\"{}\"", name.replace('"', "\"\"")),
     }
 }
 

@@ -7,6 +7,7 @@
 use std::time::Duration;
 
 use crate::config::{DatabaseUrl, Dialect};
+pub use crate::error::DbError;
 use crate::error::{Error, Result};
 
 pub mod version_table;
@@ -63,29 +64,6 @@ impl Value {
     }
 }
 
-/// A driver error, with the database's own text (already scrubbed of passwords).
-#[derive(Debug, Clone, PartialEq)]
-pub struct DbError {
-    pub message: String,
-    /// True when the failure was waiting for a lock (busy database, lock timeout).
-    pub is_lock_timeout: bool,
-}
-
-impl DbError {
-    pub fn new(message: impl Into<String>) -> Self {
-        DbError {
-            message: message.into(),
-            is_lock_timeout: false,
-        }
-    }
-}
-
-impl std::fmt::Display for DbError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(&self.message)
-    }
-}
-
 /// One open database session. Implemented once per driver.
 pub trait Connection {
     fn dialect(&self) -> Dialect;
@@ -97,22 +75,29 @@ pub trait Connection {
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError>;
 
     /// Starts a transaction that holds the write lock where the database has one
-    /// (SQLite: `BEGIN IMMEDIATE`).
-    fn begin(&mut self) -> Result<(), DbError>;
-    fn commit(&mut self) -> Result<(), DbError>;
-    fn rollback(&mut self) -> Result<(), DbError>;
+    /// (SQLite: `BEGIN IMMEDIATE`). The servers' standard statement is the default.
+    fn begin(&mut self) -> Result<(), DbError> {
+        self.execute("START TRANSACTION").map(drop)
+    }
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.execute("COMMIT").map(drop)
+    }
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.execute("ROLLBACK").map(drop)
+    }
 
     /// Whether a table exists; never creates anything. `schema` is PostgreSQL's schema.
     fn table_exists(&mut self, schema: Option<&str>, table: &str) -> Result<bool, DbError>;
 
-    /// Takes the migration lock named `key`, waiting at most `timeout`; calls `on_wait` once when
-    /// it has to wait. SQLite has no session lock: its backend relies on `begin()`'s write lock.
-    fn lock(
-        &mut self,
-        key: &str,
-        timeout: Duration,
-        on_wait: &mut dyn FnMut(),
-    ) -> Result<(), DbError>;
+    /// Takes the migration lock named `key` if no other session holds it: `Ok(false)` when one
+    /// does (the caller can say so, then wait with [`Connection::lock`]). `timeout` is how long
+    /// the waits that follow may last: SQLite has no session lock, and its backend relies on
+    /// `begin()`'s write lock, which then waits up to `timeout` for another process.
+    fn try_lock(&mut self, key: &str, timeout: Duration) -> Result<bool, DbError>;
+
+    /// Takes the migration lock named `key`, waiting at most `timeout` for another session to
+    /// release it (a `DbError` with `is_lock_timeout` when it does not).
+    fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError>;
     fn unlock(&mut self, key: &str) -> Result<(), DbError>;
 
     /// The user the session runs as, for the audit trail.
@@ -121,23 +106,44 @@ pub trait Connection {
     }
 }
 
+/// A driver compiled into this build: the dialect it speaks and how it connects.
+struct Driver {
+    dialect: Dialect,
+    open: fn(&DatabaseUrl) -> Result<Box<dyn Connection>>,
+}
+
+/// The drivers of this build, by Cargo feature.
+const DRIVERS: &[Driver] = &[
+    #[cfg(feature = "sqlite")]
+    Driver {
+        dialect: Dialect::Sqlite,
+        open: sqlite::open,
+    },
+    #[cfg(feature = "postgres")]
+    Driver {
+        dialect: Dialect::Postgresql,
+        open: postgres::open,
+    },
+    #[cfg(feature = "mysql")]
+    Driver {
+        dialect: Dialect::Mysql,
+        open: mysql::open,
+    },
+];
+
 /// Opens a connection for `url`, or says which feature is missing.
 pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Connection>> {
-    match url.dialect() {
-        #[cfg(feature = "sqlite")]
-        Dialect::Sqlite => sqlite::open(url),
-        #[cfg(feature = "postgres")]
-        Dialect::Postgresql => postgres::open(url),
-        #[cfg(feature = "mysql")]
-        Dialect::Mysql => mysql::open(url),
-        #[allow(
-            unreachable_patterns,
-            reason = "reachable when a driver feature is off"
-        )]
-        other => Err(Error::BackendNotCompiled {
-            dialect: other.name().to_string(),
-        }),
-    }
+    connect_with(DRIVERS, url)
+}
+
+/// [`connect`] through `drivers`: tests pass a set without some driver, in any build.
+fn connect_with(drivers: &[Driver], url: &DatabaseUrl) -> Result<Box<dyn Connection>> {
+    let dialect = url.dialect();
+    let driver = drivers
+        .iter()
+        .find(|driver| driver.dialect == dialect)
+        .ok_or(Error::BackendNotCompiled { dialect })?;
+    (driver.open)(url)
 }
 
 /// Opens a connection for a command that only reads (`current`, `status`, `log`, `check`):
@@ -152,33 +158,48 @@ pub fn connect_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>
 
 #[cfg(test)]
 mod connect_tests {
-    /// Meaningful in a build without some driver (`cargo test --no-default-features`); the
-    /// example project (tests/library.rs) checks the same through a binary built with SQLite only.
+    use super::*;
+
+    const URLS: [(&str, &str); 3] = [
+        ("sqlite://", "sqlite"),
+        ("postgresql://u@localhost:1/db", "postgres"),
+        ("mysql://u@localhost:1/db", "mysql"),
+    ];
+
+    /// Every build, `--all-features` included, since no driver is passed; the example project
+    /// (tests/library.rs) checks the same through a binary built with SQLite only.
     #[test]
     fn a_url_for_a_driver_not_compiled_in_names_the_feature() {
-        let urls = [
-            (cfg!(feature = "sqlite"), "sqlite://", "sqlite"),
-            (
-                cfg!(feature = "postgres"),
-                "postgresql://u@localhost:1/db",
-                "postgres",
-            ),
-            (cfg!(feature = "mysql"), "mysql://u@localhost:1/db", "mysql"),
-        ];
-        for (_, url, feature) in urls.iter().filter(|(compiled, _, _)| !compiled) {
-            let url = crate::config::DatabaseUrl::parse(url).unwrap();
-            let Err(err) = super::connect(&url) else {
+        for (url, feature) in URLS {
+            let url = DatabaseUrl::parse(url).unwrap();
+            let Err(err) = connect_with(&[], &url) else {
                 panic!("{url} must fail");
             };
-            assert!(
-                matches!(err, crate::Error::BackendNotCompiled { .. }),
-                "{err:?}"
-            );
+            assert!(matches!(err, Error::BackendNotCompiled { .. }), "{err:?}");
             assert!(
                 err.to_string()
                     .contains(&format!("the `{feature}` feature")),
                 "{err}"
             );
+            let hint = err.hint().unwrap_or_default();
+            assert!(hint.contains(&format!("--features {feature}")), "{hint}");
+        }
+    }
+
+    #[test]
+    fn the_compiled_drivers_are_the_enabled_features() {
+        let compiled = |dialect| DRIVERS.iter().any(|driver| driver.dialect == dialect);
+        assert_eq!(compiled(Dialect::Sqlite), cfg!(feature = "sqlite"));
+        assert_eq!(compiled(Dialect::Postgresql), cfg!(feature = "postgres"));
+        assert_eq!(compiled(Dialect::Mysql), cfg!(feature = "mysql"));
+        for (url, _) in URLS {
+            let url = DatabaseUrl::parse(url).unwrap();
+            if !compiled(url.dialect()) {
+                assert!(matches!(
+                    connect(&url),
+                    Err(Error::BackendNotCompiled { .. })
+                ));
+            }
         }
     }
 }

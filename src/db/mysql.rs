@@ -12,6 +12,7 @@ use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
 
 use super::server::{lock_id, scrub_password};
+use super::version_table::quote_literal;
 use super::{Connection, DbError, Value};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
@@ -38,17 +39,12 @@ struct Mysql {
 
 impl Mysql {
     fn connect(raw_url: &str) -> Result<Mysql> {
-        let context = || scrub_password(&format!("cannot connect to `{raw_url}`"), raw_url);
-        let opts = parse_opts(raw_url).map_err(|message| Error::Database {
-            context: context(),
-            message,
-        })?;
-        let conn = Conn::new(opts).map_err(|e| Error::Database {
-            context: context(),
-            message: format!(
-                "{}; check the host, port, user, password and database name of the URL",
-                describe(&e, raw_url)
-            ),
+        let url = || scrub_password(raw_url, raw_url);
+        let opts =
+            parse_opts(raw_url).map_err(|reason| Error::MysqlUrlInvalid { url: url(), reason })?;
+        let conn = Conn::new(opts).map_err(|e| Error::ConnectFailed {
+            url: url(),
+            cause: db_error(e, raw_url),
         })?;
         Ok(Mysql {
             conn,
@@ -57,14 +53,47 @@ impl Mysql {
         })
     }
 
-    fn db_error(&self, e: &mysql::Error) -> DbError {
+    fn db_error(&self, e: mysql::Error) -> DbError {
         db_error(e, &self.raw_url)
+    }
+
+    /// The `GET_LOCK` name for `key` in the current database; fails if a lock is held already.
+    fn lock_name_for(&mut self, key: &str) -> Result<String, DbError> {
+        if self.lock.is_some() {
+            return Err(DbError::new(format!(
+                "the migration lock `{key}` is already held by this connection"
+            )));
+        }
+        let database = match self.query_scalar("SELECT DATABASE()")? {
+            mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
+            _ => String::new(),
+        };
+        Ok(lock_name(&database, key))
+    }
+
+    /// `GET_LOCK(name, timeout)`, the server waiting: whether the lock is now held.
+    fn get_lock(&mut self, name: String, key: &str, timeout: Duration) -> Result<bool, DbError> {
+        // Whole seconds: MySQL and MariaDB agree on integer timeouts.
+        let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
+        let literal = quote_literal(Dialect::Mysql, &name);
+        let outcome = self.query_scalar(&format!("SELECT GET_LOCK({literal}, {seconds})"))?;
+        match lock_result(&outcome) {
+            Some(1) => {
+                self.lock = Some((name, key.to_string()));
+                Ok(true)
+            }
+            Some(0) => Ok(false),
+            _ => Err(DbError::new(format!(
+                "`GET_LOCK('{name}')` failed (returned NULL: the session was killed or ran out \
+                 of memory)"
+            ))),
+        }
     }
 
     /// The first column of the first row of `sql`, as the server sent it.
     fn query_scalar(&mut self, sql: &str) -> Result<mysql::Value, DbError> {
         let value: Option<mysql::Value> =
-            self.conn.query_first(sql).map_err(|e| self.db_error(&e))?;
+            self.conn.query_first(sql).map_err(|e| self.db_error(e))?;
         Ok(value.unwrap_or(mysql::Value::NULL))
     }
 }
@@ -99,11 +128,9 @@ fn parse_opts(raw_url: &str) -> Result<Opts, String> {
     })
 }
 
-fn db_error(e: &mysql::Error, raw_url: &str) -> DbError {
-    DbError {
-        message: describe(e, raw_url),
-        is_lock_timeout: matches!(e, mysql::Error::MySqlError(m) if m.code == LOCK_WAIT_TIMEOUT),
-    }
+fn db_error(e: mysql::Error, raw_url: &str) -> DbError {
+    let is_lock_timeout = matches!(&e, mysql::Error::MySqlError(m) if m.code == LOCK_WAIT_TIMEOUT);
+    DbError::from_driver(describe(&e, raw_url), is_lock_timeout, e)
 }
 
 /// A driver error as one line, with the server's code and SQLSTATE; passwords removed.
@@ -178,23 +205,19 @@ fn lock_result(value: &mysql::Value) -> Option<i64> {
     }
 }
 
-fn quote_literal(text: &str) -> String {
-    format!("'{}'", text.replace('\\', "\\\\").replace('\'', "''"))
-}
-
 impl Connection for Mysql {
     fn dialect(&self) -> Dialect {
         Dialect::Mysql
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
-        self.conn.query_drop(sql).map_err(|e| self.db_error(&e))?;
+        self.conn.query_drop(sql).map_err(|e| self.db_error(e))?;
         Ok(self.conn.affected_rows())
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
         let raw_url = &self.raw_url;
-        let error = |e: mysql::Error| db_error(&e, raw_url);
+        let error = |e: mysql::Error| db_error(e, raw_url);
         let mut result = self.conn.query_iter(sql).map_err(error)?;
         let mut rows = Vec::new();
         // Only the first result set is the query's; a stored procedure may add more.
@@ -214,70 +237,32 @@ impl Connection for Mysql {
         Ok(rows)
     }
 
-    fn begin(&mut self) -> Result<(), DbError> {
-        self.execute("START TRANSACTION").map(drop)
-    }
-
-    fn commit(&mut self) -> Result<(), DbError> {
-        self.execute("COMMIT").map(drop)
-    }
-
-    fn rollback(&mut self) -> Result<(), DbError> {
-        self.execute("ROLLBACK").map(drop)
-    }
-
     fn table_exists(&mut self, schema: Option<&str>, table: &str) -> Result<bool, DbError> {
-        let schema = schema.map_or_else(|| "DATABASE()".to_string(), quote_literal);
+        let quote = |text: &str| quote_literal(Dialect::Mysql, text);
+        let schema = schema.map_or_else(|| "DATABASE()".to_string(), quote);
         // language=MySQL
         let sql = format!(
             "SELECT COUNT(*) FROM information_schema.tables \
              WHERE table_schema = {schema} AND table_name = {}",
-            quote_literal(table)
+            quote(table)
         );
         Ok(lock_result(&self.query_scalar(&sql)?).unwrap_or(0) > 0)
     }
 
-    fn lock(
-        &mut self,
-        key: &str,
-        timeout: Duration,
-        on_wait: &mut dyn FnMut(),
-    ) -> Result<(), DbError> {
-        if self.lock.is_some() {
-            return Err(DbError::new(format!(
-                "the migration lock `{key}` is already held by this connection"
-            )));
+    fn try_lock(&mut self, key: &str, _timeout: Duration) -> Result<bool, DbError> {
+        let name = self.lock_name_for(key)?;
+        self.get_lock(name, key, Duration::ZERO)
+    }
+
+    fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError> {
+        let name = self.lock_name_for(key)?;
+        if self.get_lock(name.clone(), key, timeout)? {
+            return Ok(());
         }
-        let database = match self.query_scalar("SELECT DATABASE()")? {
-            mysql::Value::Bytes(b) => String::from_utf8_lossy(&b).into_owned(),
-            _ => String::new(),
-        };
-        let name = lock_name(&database, key);
-        let name_literal = quote_literal(&name);
-        let mut outcome = self.query_scalar(&format!("SELECT GET_LOCK({name_literal}, 0)"))?;
-        if lock_result(&outcome) == Some(0) {
-            on_wait();
-            // Whole seconds: MySQL and MariaDB agree on integer timeouts.
-            let seconds = timeout.as_secs() + u64::from(timeout.subsec_nanos() > 0);
-            outcome = self.query_scalar(&format!("SELECT GET_LOCK({name_literal}, {seconds})"))?;
-        }
-        match lock_result(&outcome) {
-            Some(1) => {
-                self.lock = Some((name, key.to_string()));
-                Ok(())
-            }
-            Some(0) => Err(DbError {
-                message: format!(
-                    "timed out after {}s waiting for the migration lock (`GET_LOCK('{name}')`)",
-                    timeout.as_secs_f64()
-                ),
-                is_lock_timeout: true,
-            }),
-            _ => Err(DbError::new(format!(
-                "`GET_LOCK('{name}')` failed (returned NULL: the session was killed or ran out \
-                 of memory)"
-            ))),
-        }
+        Err(DbError::lock_timeout(format!(
+            "timed out after {}s waiting for the migration lock (`GET_LOCK('{name}')`)",
+            timeout.as_secs_f64()
+        )))
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
@@ -290,8 +275,10 @@ impl Connection for Mysql {
                 )));
             }
         };
-        let outcome =
-            self.query_scalar(&format!("SELECT RELEASE_LOCK({})", quote_literal(&name)))?;
+        let outcome = self.query_scalar(&format!(
+            "SELECT RELEASE_LOCK({})",
+            quote_literal(Dialect::Mysql, &name)
+        ))?;
         match lock_result(&outcome) {
             Some(1) => Ok(()),
             _ => Err(DbError::new(format!(

@@ -17,6 +17,7 @@ use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
 use super::server::{lock_id, scrub_password};
+use super::version_table::quoted_ident;
 use super::{Connection, DbError, Value};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
@@ -39,22 +40,21 @@ struct Postgres {
     table_exists_statement: Option<postgres::Statement>,
 }
 
-/// The session that holds the advisory lock.
+/// The session for the advisory lock of `key`; kept after a failed `try_lock` for `lock`.
 struct LockSession {
     client: Client,
     key: String,
     id: i64,
+    database: String,
+    held: bool,
 }
 
 impl Postgres {
     fn connect(raw_url: &str) -> Result<Postgres> {
         let config = parse_config(raw_url)?;
-        let client = config.connect(NoTls).map_err(|e| Error::Database {
-            context: scrub_password(&format!("cannot connect to `{raw_url}`"), raw_url),
-            message: format!(
-                "{}; check the host, port, user, password and database name of the URL",
-                describe(&e, raw_url)
-            ),
+        let client = config.connect(NoTls).map_err(|e| Error::ConnectFailed {
+            url: scrub_password(raw_url, raw_url),
+            cause: db_error(e, raw_url),
         })?;
         Ok(Postgres {
             client,
@@ -65,18 +65,53 @@ impl Postgres {
         })
     }
 
-    fn db_error(&self, e: &postgres::Error) -> DbError {
-        DbError {
-            message: describe(e, &self.raw_url),
-            is_lock_timeout: e.code().is_some_and(|c| c.code() == LOCK_NOT_AVAILABLE),
-        }
+    fn db_error(&self, e: postgres::Error) -> DbError {
+        db_error(e, &self.raw_url)
+    }
+
+    /// The lock session for `key`: the one a failed `try_lock` left, else a new one (the lock is
+    /// polled on its own session, see the module doc).
+    fn lock_session(&mut self, key: &str) -> Result<&mut LockSession, DbError> {
+        let session = match self.lock.take() {
+            Some(held) if held.held => {
+                self.lock = Some(held);
+                return Err(DbError::new(format!(
+                    "the migration lock `{key}` is already held by this connection"
+                )));
+            }
+            Some(pending) if pending.key == key => pending,
+            _ => self.open_lock_session(key)?,
+        };
+        Ok(self.lock.insert(session))
+    }
+
+    fn open_lock_session(&mut self, key: &str) -> Result<LockSession, DbError> {
+        let database: String = self
+            .client
+            .query_one("SELECT current_database()", &[])
+            .map_err(|e| self.db_error(e))?
+            .get(0);
+        let client = self.config.connect(NoTls).map_err(|e| {
+            let message = format!(
+                "cannot open the session for the migration lock: {}",
+                describe(&e, &self.raw_url)
+            );
+            DbError::from_driver(message, false, e)
+        })?;
+        Ok(LockSession {
+            client,
+            key: key.to_string(),
+            id: lock_id(&database, key),
+            database,
+            held: false,
+        })
     }
 
     fn simple(&mut self, sql: &str) -> Result<u64, DbError> {
         let messages = self
             .client
             .simple_query(sql)
-            .map_err(|e| self.db_error(&e))?;
+            .map_err(|e| self.db_error(e))?;
         Ok(messages
             .iter()
             .map(|m| match m {
@@ -87,13 +122,21 @@ impl Postgres {
     }
 }
 
+impl LockSession {
+    /// One `pg_try_advisory_lock`: whether the lock is now held by this session.
+    fn try_acquire(&mut self, raw_url: &str) -> Result<bool, DbError> {
+        let row = self
+            .client
+            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.id])
+            .map_err(|e| db_error(e, raw_url))?;
+        Ok(row.get(0))
+    }
+}
+
 /// Parses a `postgresql://` URL into driver settings. `sslmode` is checked here because this
 /// build has no TLS: `require` and stronger must fail clearly rather than connect in plain text.
 fn parse_config(raw_url: &str) -> Result<postgres::Config> {
-    let bad_url = |message: String| Error::Database {
-        context: scrub_password(&format!("invalid PostgreSQL URL `{raw_url}`"), raw_url),
-        message,
-    };
+    let url = || scrub_password(raw_url, raw_url);
     let (base, query) = raw_url.split_once('?').unwrap_or((raw_url, ""));
     let mut params = Vec::new();
     for param in query.split('&').filter(|p| !p.is_empty()) {
@@ -101,31 +144,34 @@ fn parse_config(raw_url: &str) -> Result<postgres::Config> {
             Some(("sslmode", "disable" | "allow")) => params.push("sslmode=disable"),
             Some(("sslmode", "prefer")) => params.push(param),
             Some(("sslmode", mode @ ("require" | "verify-ca" | "verify-full"))) => {
-                return Err(bad_url(format!(
-                    "`sslmode={mode}` needs TLS, which is not supported in this build of retort; \
-                     use `sslmode=disable` or `sslmode=prefer`, or connect through a TLS tunnel"
-                )))
+                return Err(Error::TlsUnsupported {
+                    url: url(),
+                    sslmode: mode.to_string(),
+                })
             }
             Some(("sslmode", other)) => {
-                return Err(bad_url(format!(
-                    "unknown `sslmode={other}`; use `disable`, `allow`, `prefer` or `require`"
-                )))
+                return Err(Error::UnknownSslMode {
+                    url: url(),
+                    sslmode: other.to_string(),
+                })
             }
             _ => params.push(param),
         }
     }
-    let url = if params.is_empty() {
+    let joined = if params.is_empty() {
         base.to_string()
     } else {
         format!("{base}?{}", params.join("&"))
     };
-    let mut config: postgres::Config = url
-        .parse()
-        .map_err(|e: postgres::Error| bad_url(describe(&e, raw_url)))?;
+    let mut config: postgres::Config =
+        joined
+            .parse()
+            .map_err(|e: postgres::Error| Error::PostgresUrlInvalid {
+                url: url(),
+                cause: db_error(e, raw_url),
+            })?;
     if config.get_ssl_mode() == SslMode::Require {
-        return Err(bad_url(
-            "TLS is not supported in this build of retort".into(),
-        ));
+        return Err(Error::TlsRequired { url: url() });
     }
     if config.get_application_name().is_none() {
         config.application_name("retort");
@@ -134,6 +180,11 @@ fn parse_config(raw_url: &str) -> Result<postgres::Config> {
         config.connect_timeout(Duration::from_secs(30));
     }
     Ok(config)
+}
+
+fn db_error(e: postgres::Error, raw_url: &str) -> DbError {
+    let is_lock_timeout = e.code().is_some_and(|c| c.code() == LOCK_NOT_AVAILABLE);
+    DbError::from_driver(describe(&e, raw_url), is_lock_timeout, e)
 }
 
 /// A driver error as one line: the server's message, SQLSTATE, detail and hint; passwords removed.
@@ -206,10 +257,6 @@ fn decode_hex(hex: &str) -> Option<Vec<u8>> {
         .collect()
 }
 
-fn quote_ident(name: &str) -> String {
-    format!("\"{}\"", name.replace('"', "\"\""))
-}
-
 impl Connection for Postgres {
     fn dialect(&self) -> Dialect {
         Dialect::Postgresql
@@ -220,7 +267,7 @@ impl Connection for Postgres {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
-        let statement = self.client.prepare(sql).map_err(|e| self.db_error(&e))?;
+        let statement = self.client.prepare(sql).map_err(|e| self.db_error(e))?;
         let types: Vec<Type> = statement
             .columns()
             .iter()
@@ -229,7 +276,7 @@ impl Connection for Postgres {
         let messages = self
             .client
             .simple_query(sql)
-            .map_err(|e| self.db_error(&e))?;
+            .map_err(|e| self.db_error(e))?;
         Ok(messages
             .iter()
             .filter_map(|m| match m {
@@ -243,22 +290,11 @@ impl Connection for Postgres {
             .collect())
     }
 
-    fn begin(&mut self) -> Result<(), DbError> {
-        self.simple("BEGIN").map(drop)
-    }
-
-    fn commit(&mut self) -> Result<(), DbError> {
-        self.simple("COMMIT").map(drop)
-    }
-
-    fn rollback(&mut self) -> Result<(), DbError> {
-        self.simple("ROLLBACK").map(drop)
-    }
-
     fn table_exists(&mut self, schema: Option<&str>, table: &str) -> Result<bool, DbError> {
+        let quote = |name: &str| quoted_ident(Dialect::Postgresql, name);
         let name = match schema {
-            Some(schema) => format!("{}.{}", quote_ident(schema), quote_ident(table)),
-            None => quote_ident(table),
+            Some(schema) => format!("{}.{}", quote(schema), quote(table)),
+            None => quote(table),
         };
         // language=PostgreSQL
         // `to_regclass` follows the search path when no schema is given, as unqualified
@@ -268,7 +304,7 @@ impl Connection for Postgres {
         let statement = match &self.table_exists_statement {
             Some(statement) => statement.clone(),
             None => {
-                let statement = self.client.prepare(sql).map_err(|e| self.db_error(&e))?;
+                let statement = self.client.prepare(sql).map_err(|e| self.db_error(e))?;
                 self.table_exists_statement = Some(statement.clone());
                 statement
             }
@@ -276,77 +312,47 @@ impl Connection for Postgres {
         let row = self
             .client
             .query_one(&statement, &[&name])
-            .map_err(|e| self.db_error(&e))?;
+            .map_err(|e| self.db_error(e))?;
         Ok(row.get(0))
     }
 
-    fn lock(
-        &mut self,
-        key: &str,
-        timeout: Duration,
-        on_wait: &mut dyn FnMut(),
-    ) -> Result<(), DbError> {
-        if self.lock.is_some() {
-            return Err(DbError::new(format!(
-                "the migration lock `{key}` is already held by this connection"
-            )));
-        }
-        let database: String = self
-            .client
-            .query_one("SELECT current_database()", &[])
-            .map_err(|e| self.db_error(&e))?
-            .get(0);
-        let id = lock_id(&database, key);
-        let mut client = self.config.connect(NoTls).map_err(|e| DbError {
-            message: format!(
-                "cannot open the session for the migration lock: {}",
-                describe(&e, &self.raw_url)
-            ),
-            is_lock_timeout: false,
-        })?;
+    fn try_lock(&mut self, key: &str, _timeout: Duration) -> Result<bool, DbError> {
+        let raw_url = self.raw_url.clone();
+        let session = self.lock_session(key)?;
+        session.held = session.try_acquire(&raw_url)?;
+        Ok(session.held)
+    }
+
+    fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError> {
+        let raw_url = self.raw_url.clone();
+        let session = self.lock_session(key)?;
         let deadline = Instant::now() + timeout;
         let mut pause = Duration::from_millis(20);
-        let mut waited = false;
-        loop {
-            let acquired: bool = client
-                .query_one("SELECT pg_try_advisory_lock($1)", &[&id])
-                .map_err(|e| self.db_error(&e))?
-                .get(0);
-            if acquired {
-                self.lock = Some(LockSession {
-                    client,
-                    key: key.to_string(),
-                    id,
-                });
-                return Ok(());
-            }
+        while !session.try_acquire(&raw_url)? {
             let now = Instant::now();
             if now >= deadline {
-                return Err(DbError {
-                    message: format!(
-                        "timed out after {}s waiting for the migration lock (PostgreSQL advisory \
-                         lock {id} for `{key}` in database `{database}`)",
-                        timeout.as_secs_f64()
-                    ),
-                    is_lock_timeout: true,
-                });
-            }
-            if !waited {
-                waited = true;
-                on_wait();
+                return Err(DbError::lock_timeout(format!(
+                    "timed out after {}s waiting for the migration lock (PostgreSQL advisory \
+                     lock {} for `{key}` in database `{}`)",
+                    timeout.as_secs_f64(),
+                    session.id,
+                    session.database
+                )));
             }
             std::thread::sleep(pause.min(deadline - now));
             pause = (pause * 2).min(Duration::from_millis(500));
         }
+        session.held = true;
+        Ok(())
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
         match self.lock.take() {
-            Some(mut session) if session.key == key => {
+            Some(mut session) if session.held && session.key == key => {
                 let released: bool = session
                     .client
                     .query_one("SELECT pg_advisory_unlock($1)", &[&session.id])
-                    .map_err(|e| self.db_error(&e))?
+                    .map_err(|e| self.db_error(e))?
                     .get(0);
                 if released {
                     Ok(())

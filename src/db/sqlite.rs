@@ -1,8 +1,8 @@
 //! SQLite backend (rusqlite, bundled).
 //!
 //! Locking: SQLite has no session lock, so the write lock of `BEGIN IMMEDIATE` is the migration
-//! lock. `lock()` waits (announcing it once) until a write transaction could start, then sets the
-//! busy timeout that every later `begin()` honours; the executor re-reads the version rows inside
+//! lock. `try_lock()` and `lock()` check that a write transaction could start (`lock()` waits
+//! until it can), then set the busy timeout that every later `begin()` honours; the executor re-reads the version rows inside
 //! each step's `BEGIN IMMEDIATE`, so concurrent runners never apply a revision twice.
 //! Durability: `journal_mode` and `synchronous` are never touched (docs/running.md#durability).
 
@@ -59,10 +59,10 @@ impl SqliteConnection {
     /// Opens `path` (`None` = in memory), for writing when `write` (creating the file), else
     /// read-only. Fails, naming the file, when it is not a database or cannot be written.
     pub fn open_path(path: Option<&Path>, write: bool) -> Result<SqliteConnection> {
-        let shown = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
-        let fail = |message: String| Error::Database {
-            context: format!("cannot open SQLite database `{shown}`"),
-            message,
+        let database = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
+        let fail = |e: rusqlite::Error| Error::SqliteOpenFailed {
+            database: database.clone(),
+            cause: to_db_error(e),
         };
         let flags = if write {
             OpenFlags::SQLITE_OPEN_READ_WRITE
@@ -76,30 +76,27 @@ impl SqliteConnection {
         };
         if let Some(dir) = path.and_then(Path::parent) {
             if write && !dir.as_os_str().is_empty() && !dir.is_dir() {
-                return Err(fail(format!(
-                    "the directory `{}` does not exist; create it first",
-                    dir.display()
-                )));
+                return Err(Error::SqliteDirectoryMissing {
+                    database,
+                    directory: dir.to_path_buf(),
+                });
             }
         }
         let conn = match path {
             Some(p) => rusqlite::Connection::open_with_flags(p, flags),
             None => rusqlite::Connection::open_in_memory(),
         }
-        .map_err(|e| fail(e.to_string()))?;
-        conn.busy_timeout(DEFAULT_BUSY_TIMEOUT)
-            .map_err(|e| fail(e.to_string()))?;
+        .map_err(fail)?;
+        conn.busy_timeout(DEFAULT_BUSY_TIMEOUT).map_err(fail)?;
         // Reading the schema proves the file is a database (SQLite opens lazily).
         conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-            .map_err(|e| fail(e.to_string()))?;
+            .map_err(fail)?;
         if write
             && conn
                 .is_readonly(rusqlite::DatabaseName::Main)
                 .unwrap_or(false)
         {
-            return Err(fail(
-                "the file is read-only; check its permissions and those of its directory".into(),
-            ));
+            return Err(Error::SqliteReadOnly { database });
         }
         Ok(SqliteConnection {
             conn,
@@ -134,10 +131,7 @@ fn is_busy(err: &rusqlite::Error) -> bool {
 }
 
 fn to_db_error(err: rusqlite::Error) -> DbError {
-    DbError {
-        is_lock_timeout: is_busy(&err),
-        message: err.to_string(),
-    }
+    DbError::from_driver(err.to_string(), is_busy(&err), err)
 }
 
 fn to_value(value: rusqlite::types::ValueRef<'_>) -> Value {
@@ -211,47 +205,32 @@ impl Connection for SqliteConnection {
         Ok(matches!(rows.first().and_then(|r| r.first()), Some(Value::Int(n)) if *n > 0))
     }
 
-    fn lock(
-        &mut self,
-        _key: &str,
-        timeout: Duration,
-        on_wait: &mut dyn FnMut(),
-    ) -> Result<(), DbError> {
-        let started = Instant::now();
-        let mut announced = false;
-        let acquired = loop {
-            if self.try_begin_immediate()? {
-                break true;
-            }
-            if started.elapsed() >= timeout {
-                break false;
-            }
-            if !announced {
-                on_wait();
-                announced = true;
-            }
-            std::thread::sleep(LOCK_POLL_INTERVAL);
-        };
-        if acquired {
+    fn try_lock(&mut self, _key: &str, timeout: Duration) -> Result<bool, DbError> {
+        let free = self.try_begin_immediate()?;
+        if free {
             // The probe only proves the lock can be had; each step takes it again with its own
             // `BEGIN IMMEDIATE` and waits up to the same timeout.
             self.conn.execute_batch("ROLLBACK").map_err(to_db_error)?;
         }
         self.conn.busy_timeout(timeout).map_err(to_db_error)?;
-        if acquired {
-            Ok(())
-        } else {
-            Err(DbError {
-                message: format!(
+        Ok(free)
+    }
+
+    fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError> {
+        let started = Instant::now();
+        while !self.try_lock(key, timeout)? {
+            if started.elapsed() >= timeout {
+                return Err(DbError::lock_timeout(format!(
                     "another process held the write lock of `{}` for more than {:.1}s",
                     self.path
                         .as_deref()
                         .map_or_else(|| ":memory:".into(), |p| p.display().to_string()),
                     timeout.as_secs_f64()
-                ),
-                is_lock_timeout: true,
-            })
+                )));
+            }
+            std::thread::sleep(LOCK_POLL_INTERVAL);
         }
+        Ok(())
     }
 
     fn unlock(&mut self, _key: &str) -> Result<(), DbError> {
@@ -311,25 +290,39 @@ mod tests {
     }
 
     #[test]
-    fn lock_times_out_with_a_lock_error_and_announces_waiting_once() {
+    fn lock_times_out_with_a_lock_error_and_busy_try_lock_says_so() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join("l.db");
         let mut holder = SqliteConnection::open_path(Some(&path), true).unwrap();
         holder.begin().unwrap();
         let mut waiter = SqliteConnection::open_path(Some(&path), true).unwrap();
-        let mut waits = 0;
-        let err = waiter
-            .lock("k", Duration::from_millis(100), &mut || waits += 1)
-            .unwrap_err();
+        assert!(!waiter.try_lock("k", Duration::from_millis(100)).unwrap());
+        let err = waiter.lock("k", Duration::from_millis(100)).unwrap_err();
         assert!(err.is_lock_timeout);
-        assert_eq!(waits, 1);
         let err = waiter.begin().unwrap_err();
         assert!(err.is_lock_timeout, "{err}");
         holder.rollback().unwrap();
-        waiter
-            .lock("k", Duration::from_millis(100), &mut || ())
-            .unwrap();
+        assert!(waiter.try_lock("k", Duration::from_millis(100)).unwrap());
+        waiter.lock("k", Duration::from_millis(100)).unwrap();
         waiter.begin().unwrap();
         waiter.commit().unwrap();
+    }
+
+    #[test]
+    fn a_free_try_lock_leaves_begin_waiting_up_to_the_timeout() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("l.db");
+        let mut runner = SqliteConnection::open_path(Some(&path), true).unwrap();
+        assert!(runner.try_lock("k", Duration::from_secs(30)).unwrap());
+        let mut holder = SqliteConnection::open_path(Some(&path), true).unwrap();
+        holder.begin().unwrap();
+        let release = std::thread::spawn(move || {
+            std::thread::sleep(Duration::from_millis(200));
+            holder.rollback().unwrap();
+        });
+        // Fails at once if the probe left the busy timeout at zero.
+        runner.begin().unwrap();
+        runner.commit().unwrap();
+        release.join().unwrap();
     }
 }

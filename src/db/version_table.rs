@@ -78,8 +78,14 @@ pub fn quote_ident(dialect: Dialect, name: &str) -> String {
         && !name.is_empty()
         && !RESERVED.contains(&name);
     if plain {
-        return name.to_string();
+        name.to_string()
+    } else {
+        quoted_ident(dialect, name)
     }
+}
+
+/// An identifier, always quoted (`"x"`, or `` `x` `` on MySQL).
+pub fn quoted_ident(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
         Dialect::Sqlite | Dialect::Postgresql => format!("\"{}\"", name.replace('"', "\"\"")),
@@ -274,20 +280,12 @@ pub struct AuditEntry {
     pub applied_by: Option<String>,
 }
 
-fn db_error(context: String, err: DbError) -> Error {
-    Error::Database {
-        context,
-        message: err.message,
-    }
-}
-
 /// The version rows, in table order. A missing table means base (empty); nothing is created.
 /// A row that is NULL or not text means the table was edited by hand and is reported as such.
 pub fn read_heads(conn: &mut dyn Connection, table: &VersionTable) -> Result<Vec<String>> {
-    let context = || format!("cannot read version table `{}`", table.display_name());
     let exists = conn
         .table_exists(table.schema.as_deref(), &table.name)
-        .map_err(|e| db_error(context(), e))?;
+        .map_err(|cause| unreadable(table, cause))?;
     if !exists {
         return Ok(Vec::new());
     }
@@ -296,41 +294,42 @@ pub fn read_heads(conn: &mut dyn Connection, table: &VersionTable) -> Result<Vec
 
 /// [`read_heads`] for a table known to exist (saves the existence check on every step).
 pub fn read_existing_heads(conn: &mut dyn Connection, table: &VersionTable) -> Result<Vec<String>> {
-    let rows = conn.query(&table.select_sql()).map_err(|e| {
-        db_error(
-            format!("cannot read version table `{}`", table.display_name()),
-            e,
-        )
-    })?;
+    let rows = conn
+        .query(&table.select_sql())
+        .map_err(|cause| unreadable(table, cause))?;
     rows.into_iter()
         .map(|row| match row.first() {
             Some(Value::Text(id)) if !id.trim().is_empty() => Ok(id.clone()),
-            other => Err(Error::Database {
-                context: format!(
-                    "version table `{}` is corrupted",
-                    table.display_name()
-                ),
-                message: format!(
-                    "it holds the row {:?}, which is not a revision id; repair it with `stamp --purge REV`",
-                    other.cloned().unwrap_or(Value::Null)
-                ),
+            other => Err(Error::UnknownVersionRow {
+                row: format!("{:?}", other.unwrap_or(&Value::Null)),
+                table: table.display_name(),
             }),
         })
         .collect()
 }
 
+fn unreadable(table: &VersionTable, cause: DbError) -> Error {
+    Error::VersionTableUnreadable {
+        table: table.display_name(),
+        cause,
+    }
+}
+
 /// Every audit row, oldest first; a missing audit table means no rows.
 pub fn read_audit(conn: &mut dyn Connection, audit: &VersionTable) -> Result<Vec<AuditEntry>> {
-    let context = || format!("cannot read audit table `{}`", audit.display_name());
+    let audit_unreadable = |cause| Error::AuditTableUnreadable {
+        table: audit.display_name(),
+        cause,
+    };
     let exists = conn
         .table_exists(audit.schema.as_deref(), &audit.name)
-        .map_err(|e| db_error(context(), e))?;
+        .map_err(audit_unreadable)?;
     if !exists {
         return Ok(Vec::new());
     }
     let rows = conn
         .query(&audit.select_audit_sql())
-        .map_err(|e| db_error(context(), e))?;
+        .map_err(audit_unreadable)?;
     let text = |row: &[Value], i: usize| row.get(i).and_then(Value::as_text);
     let int = |row: &[Value], i: usize| match row.get(i) {
         Some(Value::Int(n)) => *n,

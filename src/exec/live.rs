@@ -286,21 +286,23 @@ pub fn run_live(
     on_wait: &mut dyn FnMut(),
 ) -> Result<RunReport> {
     let key = format!("retort:{}", options.table.display_name());
-    conn.lock(&key, options.lock_timeout, on_wait)
-        .map_err(|e| Error::Database {
-            context: if e.is_lock_timeout {
-                format!(
-                    "gave up waiting for the database lock after {:.0}s",
-                    options.lock_timeout.as_secs_f64()
-                )
-            } else {
-                "cannot take the migration lock".to_string()
-            },
-            message: format!(
-                "{}; another retort run may still be going; retry later or raise `--lock-timeout`",
-                e.message
-            ),
-        })?;
+    let lock_error = |cause: DbError| {
+        if cause.is_lock_timeout {
+            Error::LockTimeout {
+                waited: options.lock_timeout,
+                cause,
+            }
+        } else {
+            Error::LockFailed { cause }
+        }
+    };
+    if !conn
+        .try_lock(&key, options.lock_timeout)
+        .map_err(lock_error)?
+    {
+        on_wait();
+        conn.lock(&key, options.lock_timeout).map_err(lock_error)?;
+    }
     let result = run_locked(conn, options, scripts, plan_from, progress);
     // Releasing is best effort: the session ends right after, which releases it too.
     let _ = conn.unlock(&key);

@@ -1,5 +1,5 @@
-//! The offline sink: renders a plan's calls as a SQL script (`--sql`) through the per-dialect
-//! templates in `templates/offline/`, exactly as Alembic's offline mode prints it.
+//! The offline sink: collects a plan's calls into an [`OfflineScript`], which
+//! `render::offline` prints as a SQL script (`--sql`) exactly as Alembic's offline mode does.
 //!
 //! It receives the same calls as the live sink; what it leaves out is deliberate: `verify`
 //! queries (a script cannot act on their answer) and the audit table (Alembic's output has no
@@ -7,44 +7,14 @@
 
 use std::path::Path;
 
-use serde::Serialize;
-
 use super::{run, PreparedStep, Progress, RunInput, Sink};
-use crate::config::Dialect;
 use crate::db::version_table::{AuditEntry, VersionTable};
 use crate::db::DbError;
 use crate::error::{Error, Result};
 use crate::graph::{Plan, VersionOp};
-use crate::render::offline::render_offline;
+use crate::render;
+use crate::render::offline::{OfflineScript, OfflineStep};
 use crate::script::Script;
-
-/// What the offline templates see.
-#[derive(Debug, Clone, Serialize)]
-pub struct OfflineScript {
-    pub dialect: &'static str,
-    /// The version table's `CREATE TABLE`, without terminator.
-    pub version_table_ddl: String,
-    /// Wrap each step in its own transaction instead of the whole script in one.
-    pub transaction_per_migration: bool,
-    pub steps: Vec<OfflineStep>,
-}
-
-/// One step as the templates render it.
-#[derive(Debug, Clone, Serialize)]
-pub struct OfflineStep {
-    /// The version rows are empty when this step starts: the DDL goes before it.
-    pub create_version_table: bool,
-    /// `upgrade`, `downgrade` or `stamp_revision`.
-    pub kind: &'static str,
-    /// Comma-and-space-joined, empty for base (so `-- Running upgrade  -> a`).
-    pub from: String,
-    pub to: String,
-    pub transactional: bool,
-    /// The revision's statements, without terminators.
-    pub statements: Vec<String>,
-    /// The version-table statements, without terminators.
-    pub version_statements: Vec<String>,
-}
 
 /// Collects the calls of a run into an [`OfflineScript`].
 pub struct OfflineSink {
@@ -56,7 +26,7 @@ impl OfflineSink {
     pub fn new(table: VersionTable, transaction_per_migration: bool) -> Self {
         OfflineSink {
             script: OfflineScript {
-                dialect: table.dialect.name(),
+                dialect: table.dialect,
                 version_table_ddl: table.create_sql(),
                 transaction_per_migration,
                 steps: Vec::new(),
@@ -148,7 +118,7 @@ pub fn run_offline(
     templates: Option<&Path>,
     progress: &mut dyn Progress,
 ) -> Result<String> {
-    let dialect: Dialect = table.dialect;
+    let dialect = table.dialect;
     let mut sink = OfflineSink::new(table, transaction_per_migration);
     let input = RunInput {
         plan,
@@ -158,7 +128,11 @@ pub fn run_offline(
         applied_by: None,
     };
     run(input, &mut sink, progress).into_result()?;
-    render_offline(dialect, templates, &sink.into_script())
+    let mut env = render::environment();
+    if let Some(dir) = templates {
+        render::add_overrides(&mut env, dir)?;
+    }
+    render::offline::render(&env, &sink.into_script())
 }
 
 #[cfg(test)]
@@ -166,6 +140,7 @@ mod tests {
     use super::super::tests::{chain_plan, down_plan, script};
     use super::super::Silent;
     use super::*;
+    use crate::config::Dialect;
 
     fn scripts() -> Vec<Script> {
         vec![

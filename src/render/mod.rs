@@ -6,6 +6,7 @@ use std::path::Path;
 
 use minijinja::value::ValueKind;
 use minijinja::{AutoEscape, Environment, ErrorKind, UndefinedBehavior, Value};
+use serde::Serialize;
 
 use crate::error::{Error, Result};
 use crate::script::RevisionMeta;
@@ -45,16 +46,19 @@ pub fn environment() -> Environment<'static> {
     env.add_filter("toml", toml_filter);
     // Built-ins load lazily through the loader, so templates added explicitly (project
     // overrides) take precedence and a broken one only fails when it is used.
-    env.set_loader(|name| {
-        Ok(BUILTIN_TEMPLATES
-            .iter()
-            .find(|(builtin, _)| *builtin == name)
-            .map(|(_, source)| (*source).to_string()))
-    });
+    env.set_loader(|name| Ok(builtin_source(name).map(str::to_string)));
     env
 }
 
-/// Adds the templates of a project's `templates =` directory that override built-in ones.
+/// The built-in template named `name` (a path below a templates directory).
+fn builtin_source(name: &str) -> Option<&'static str> {
+    builtin_templates()
+        .find(|(builtin, _)| builtin == name)
+        .map(|(_, source)| source)
+}
+
+/// Adds the templates of a project's `templates =` directory that override built-in ones (any
+/// of [`builtin_templates`], by the same path), compiled now so a broken one fails early.
 pub fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         return Err(Error::Template {
@@ -64,14 +68,14 @@ pub fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
                 .into(),
         });
     }
-    for (name, _) in BUILTIN_TEMPLATES {
-        let path = dir.join(name);
+    for (name, _) in builtin_templates() {
+        let path = dir.join(&name);
         if !path.is_file() {
             continue;
         }
         let source =
             std::fs::read_to_string(&path).map_err(|e| Error::io("read template", &path, e))?;
-        env.add_template_owned(*name, source)
+        env.add_template_owned(name, source)
             .map_err(|e| template_error(&path.display().to_string(), &e))?;
     }
     Ok(())
@@ -79,9 +83,14 @@ pub fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
 
 /// The text of a new revision file; `revision.create_date` is always given.
 pub fn render_revision(env: &Environment<'_>, revision: &RevisionMeta) -> Result<String> {
-    env.get_template(REVISION_TEMPLATE)
-        .and_then(|template| template.render(revision))
-        .map_err(|e| template_error(REVISION_TEMPLATE, &e))
+    render_template(env, REVISION_TEMPLATE, revision)
+}
+
+/// Renders the template `name` of `env` with `context`.
+fn render_template(env: &Environment<'_>, name: &str, context: impl Serialize) -> Result<String> {
+    env.get_template(name)
+        .and_then(|template| template.render(context))
+        .map_err(|e| template_error(name, &e))
 }
 
 fn template_error(name: &str, error: &minijinja::Error) -> Error {
@@ -248,8 +257,9 @@ mod tests {
     #[test]
     fn every_builtin_template_compiles() {
         let env = environment();
-        for (name, _) in BUILTIN_TEMPLATES {
-            env.get_template(name).unwrap();
+        for (name, _) in builtin_templates() {
+            env.get_template(&name)
+                .unwrap_or_else(|e| panic!("{name}: {e}"));
         }
     }
 

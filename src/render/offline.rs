@@ -1,13 +1,11 @@
-//! Offline (`--sql`) scripts: the per-dialect templates `templates/offline/<dialect>.sql.j2`,
-//! compiled in, and overridable by a project's `templates =` directory under the same name.
+//! Offline (`--sql`) scripts: what the per-dialect templates `templates/offline/<dialect>.sql.j2`
+//! see, and their rendering. `exec::offline` fills an [`OfflineScript`]; it knows no template.
 
-use std::path::Path;
-
-use minijinja::{AutoEscape, Environment, UndefinedBehavior};
+use minijinja::Environment;
+use serde::{Serialize, Serializer};
 
 use crate::config::Dialect;
-use crate::error::{Error, Result};
-use crate::exec::offline::OfflineScript;
+use crate::error::Result;
 
 /// The built-in offline templates, by dialect.
 pub const OFFLINE_TEMPLATES: [(Dialect, &str); 3] = [
@@ -30,37 +28,42 @@ pub fn offline_template_name(dialect: Dialect) -> String {
     format!("offline/{}.sql.j2", dialect.name())
 }
 
-/// Renders `script` with the project's override of the dialect's template if `templates` holds
-/// one, else with the built-in template.
-pub fn render_offline(
-    dialect: Dialect,
-    templates: Option<&Path>,
-    script: &OfflineScript,
-) -> Result<String> {
-    let name = offline_template_name(dialect);
-    let source = match templates.map(|dir| dir.join(&name)).filter(|p| p.is_file()) {
-        Some(path) => {
-            std::fs::read_to_string(&path).map_err(|e| Error::io("read template", path, e))?
-        }
-        None => OFFLINE_TEMPLATES
-            .iter()
-            .find(|(d, _)| *d == dialect)
-            .map(|(_, text)| (*text).to_string())
-            .unwrap_or_default(),
-    };
-    let fail = |e: minijinja::Error| Error::Template {
-        name: name.clone(),
-        message: e.to_string(),
-    };
-    let mut env = Environment::new();
-    // SQL is not HTML; a typo in a template must fail, not print nothing.
-    env.set_auto_escape_callback(|_| AutoEscape::None);
-    env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
-    env.set_keep_trailing_newline(true);
-    env.add_template_owned(name.clone(), source).map_err(fail)?;
-    env.get_template(&name)
-        .and_then(|t| t.render(script))
-        .map_err(fail)
+/// What the offline templates see.
+#[derive(Debug, Clone, Serialize)]
+pub struct OfflineScript {
+    /// Picks the template; templates see its name (`sqlite`, `postgresql`, `mysql`).
+    #[serde(serialize_with = "dialect_name")]
+    pub dialect: Dialect,
+    /// The version table's `CREATE TABLE`, without terminator.
+    pub version_table_ddl: String,
+    /// Wrap each step in its own transaction instead of the whole script in one.
+    pub transaction_per_migration: bool,
+    pub steps: Vec<OfflineStep>,
+}
+
+/// One step as the templates render it.
+#[derive(Debug, Clone, Serialize)]
+pub struct OfflineStep {
+    /// The version rows are empty when this step starts: the DDL goes before it.
+    pub create_version_table: bool,
+    /// `upgrade`, `downgrade` or `stamp_revision`.
+    pub kind: &'static str,
+    /// Comma-and-space-joined, empty for base (so `-- Running upgrade  -> a`).
+    pub from: String,
+    pub to: String,
+    pub transactional: bool,
+    /// The revision's statements, without terminators.
+    pub statements: Vec<String>,
+    /// The version-table statements, without terminators.
+    pub version_statements: Vec<String>,
+}
+
+fn dialect_name<S: Serializer>(dialect: &Dialect, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_str(dialect.name())
+}
+
+/// Renders `script` with its dialect's template from `env` (see [`super::environment`]): the
+/// project's override if one was added, else the built-in one.
+pub fn render(env: &Environment<'_>, script: &OfflineScript) -> Result<String> {
+    super::render_template(env, &offline_template_name(script.dialect), script)
 }

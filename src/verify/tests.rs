@@ -52,7 +52,10 @@ impl Connection for Sqlite {
     fn table_exists(&mut self, _schema: Option<&str>, _table: &str) -> Result<bool, DbError> {
         Ok(false)
     }
-    fn lock(&mut self, _: &str, _: Duration, _: &mut dyn FnMut()) -> Result<(), DbError> {
+    fn try_lock(&mut self, _: &str, _: Duration) -> Result<bool, DbError> {
+        Ok(true)
+    }
+    fn lock(&mut self, _: &str, _: Duration) -> Result<(), DbError> {
         Ok(())
     }
     fn unlock(&mut self, _: &str) -> Result<(), DbError> {

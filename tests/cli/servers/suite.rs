@@ -775,11 +775,7 @@ fn lock_timeout_is_honoured() {
         let mut holder = backend.connect();
         // The key the executor locks: `retort:<version table>`.
         holder
-            .lock(
-                "retort:retort_version",
-                std::time::Duration::from_secs(5),
-                &mut || {},
-            )
+            .lock("retort:retort_version", std::time::Duration::from_secs(5))
             .unwrap();
         let stderr = project.fails(&["upgrade", "heads", "--no-backup", "--lock-timeout", "1"]);
         assert!(stderr.contains("lock"), "{dialect:?}: {stderr}");
