@@ -223,13 +223,18 @@ impl HeadMaintainer<'_> {
         if upgrade && (branch_move || from_missing) && to_missing {
             return self.insert(&to[0]);
         }
-        if let Some((last, rest)) = from.split_last().filter(|(_, rest)| !rest.is_empty()) {
-            for f in rest {
-                self.delete(f)?;
+        match from {
+            // Only a target named twice gets here without rows to move: the earlier step
+            // already recorded it.
+            [] => Ok(()),
+            [one] => self.update(one, &to[0]),
+            [rest @ .., last] => {
+                for f in rest {
+                    self.delete(f)?;
+                }
+                self.update(last, &to[0])
             }
-            return self.update(last, &to[0]);
         }
-        self.update(&from[0], &to[0])
     }
 
     fn insert(&mut self, revision: &str) -> Result<()> {
@@ -463,5 +468,20 @@ impl RevisionGraph {
             });
         }
         self.finish_plan(rows, pending, purge)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::graph::tests::graph;
+
+    #[test]
+    fn a_stamp_target_named_twice_is_recorded_once() {
+        let g = graph(&[("a", &[], &[], &[]), ("b", &["a"], &[], &[])]);
+        let twice = ["b".to_string(), "b".to_string()];
+        for purge in [false, true] {
+            let plan = g.plan_stamp(&[], &twice, purge).unwrap();
+            assert_eq!(plan.heads_after(), vec!["b"]);
+        }
     }
 }
