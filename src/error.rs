@@ -35,13 +35,6 @@ pub enum Error {
     #[error("{}: {message}", path.display())]
     Config { path: PathBuf, message: String },
 
-    /// The revision graph is invalid: duplicate ids, missing parents, cycles, label clashes.
-    #[error("{message}")]
-    Graph {
-        message: String,
-        hint: Option<String>,
-    },
-
     /// A target, range or revision argument cannot be resolved or does not make sense here.
     /// The message follows Alembic's wording (`Can't locate revision identified by 'x'`, ...).
     #[error("{message}")]
@@ -309,7 +302,7 @@ pub enum Error {
 
     /// A new branch label is taken by a revision id or another label.
     #[error("branch label `{label}` is already used as a revision id or branch label")]
-    BranchLabelTaken { label: String },
+    NewBranchLabelTaken { label: String },
 
     /// The version path asked for is not a version location (Alembic's wording).
     #[error("Path {} is not represented in current version locations", path.display())]
@@ -333,6 +326,260 @@ pub enum Error {
         path.display()
     )]
     InitVersionsNotADirectory { path: PathBuf },
+
+    // graph
+    /// Two revision files declare the same id.
+    #[error(
+        "revision `{revision}` is declared twice: in `{}` and in `{}`",
+        first.display(),
+        second.display()
+    )]
+    DuplicateRevision {
+        revision: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+
+    /// A revision names itself as `down_revision`.
+    #[error(
+        "Self-loop is detected in revisions ({revision}): `{}` names itself as down_revision",
+        path.display()
+    )]
+    SelfLoop { revision: String, path: PathBuf },
+
+    /// A `down_revision` names no revision file.
+    #[error(
+        "revision `{revision}` (`{}`) has down_revision `{parent}`, which no revision file declares",
+        path.display()
+    )]
+    MissingDownRevision {
+        revision: String,
+        path: PathBuf,
+        parent: String,
+    },
+
+    /// A branch label is declared twice, or equals a revision id (`other` declares it first).
+    #[error(
+        "Branch name '{label}' in revision {revision} already used by revision {other} (`{}` and `{}`)",
+        path.display(),
+        other_path.display()
+    )]
+    BranchLabelTaken {
+        label: String,
+        revision: String,
+        path: PathBuf,
+        other: String,
+        other_path: PathBuf,
+    },
+
+    /// A `depends_on` entry names no revision id, unique prefix or branch label.
+    #[error(
+        "revision `{revision}` (`{}`) depends on `{dependency}`, which is no revision id, unique prefix or branch label",
+        path.display()
+    )]
+    UnknownDependency {
+        revision: String,
+        path: PathBuf,
+        dependency: String,
+    },
+
+    /// A `depends_on` entry is a prefix of several revision ids.
+    #[error(
+        "revision `{revision}` (`{}`) depends on `{dependency}`, a prefix of several revisions: {}",
+        path.display(),
+        quoted(candidates)
+    )]
+    AmbiguousDependency {
+        revision: String,
+        path: PathBuf,
+        dependency: String,
+        candidates: Vec<String>,
+    },
+
+    /// A revision depends on itself.
+    #[error(
+        "Dependency self-loop is detected in revisions ({revision}): `{}` depends on itself",
+        path.display()
+    )]
+    DependencySelfLoop { revision: String, path: PathBuf },
+
+    /// The graph has a circle: `path` walks it from a revision back to the same revision,
+    /// `files` are the files of its members.
+    #[error(
+        "{} is detected in revisions: {}",
+        if *via_dependency { "Dependency cycle" } else { "Cycle" },
+        path.join(" -> ")
+    )]
+    Cycle {
+        path: Vec<String>,
+        files: Vec<PathBuf>,
+        /// At least one edge of the circle is a `depends_on`.
+        via_dependency: bool,
+    },
+
+    /// A target or revision argument names no revision (Alembic's `ResolutionError`).
+    #[error("Can't locate revision identified by '{argument}'")]
+    UnknownRevision {
+        /// The token at fault (a part of what was typed).
+        argument: String,
+        /// Why it does not resolve; `None` where it names base instead of a revision.
+        detail: Option<Unresolved>,
+    },
+
+    /// `head` (or `label@head`, or a single-revision argument) names several heads.
+    #[error(
+        "Multiple head revisions are present for given argument '{argument}'; please specify a specific target revision, '<branchname>@{argument}' to narrow to a specific head, or 'heads' for all heads"
+    )]
+    MultipleHeads {
+        argument: String,
+        heads: Vec<String>,
+    },
+
+    /// A stamp target names several heads.
+    #[error("Multiple heads are present; please specify a single target revision")]
+    MultipleHeadsToStamp { heads: Vec<String> },
+
+    /// The parent of a new revision names several heads.
+    #[error(
+        "Multiple heads are present; please specify the head revision on which the new revision should be based, or perform a merge."
+    )]
+    MultipleHeadsForNewRevision { heads: Vec<String> },
+
+    /// A relative step meets a merge (down) or a branch point (up).
+    #[error("Ambiguous walk")]
+    AmbiguousWalk,
+
+    /// A walk went past base or a head where the target needs it to stop on a revision.
+    #[error("Walked too far")]
+    WalkedTooFar,
+
+    /// A relative target (`+N`, `-N`) ran out of revisions before `steps`.
+    #[error("Relative revision {relative} didn't produce {steps} migrations")]
+    RelativeTooFar {
+        /// As written, e.g. `-2`.
+        relative: String,
+        steps: i64,
+    },
+
+    /// `+N` from several current revisions.
+    #[error("Ambiguous upgrade from multiple current revisions")]
+    AmbiguousUpgrade,
+
+    /// `label@-N` where the branch has no single current revision.
+    #[error(
+        "Not a valid downgrade target from current heads: branch '{branch}' has {count} current revisions"
+    )]
+    BranchCurrentNotSingle { branch: String, count: usize },
+
+    /// `label@REV` where no revision above `REV` lies on the branch.
+    #[error("Not a valid downgrade target from current heads")]
+    DowngradeTargetOffBranch,
+
+    /// A downgrade destination is not below the current revisions.
+    #[error("Destination {target} is not a valid downgrade target from current head(s)")]
+    NotADowngradeTarget { target: String },
+
+    /// A history range whose ends are not on one line of descent.
+    #[error(
+        "Requested range {lower}:{upper} does not refer to ancestor/descendant revisions along the same branch"
+    )]
+    RangeNotAncestor { lower: String, upper: String },
+
+    /// A history range without `:`.
+    #[error("History range requires [start]:[end], [start]:, or :[end]")]
+    HistoryRangeSyntax,
+
+    /// Of revisions asked for together, one lies below another.
+    #[error(
+        "Requested revision {revision} overlaps with other requested revisions {}",
+        others.join(", ")
+    )]
+    OverlappingRevisions {
+        revision: String,
+        others: Vec<String>,
+    },
+
+    /// The parents of a new revision name one revision twice.
+    #[error("Duplicate head revisions specified")]
+    DuplicateHeads,
+
+    /// A new revision on a parent that is not a head, without splicing (Alembic's text).
+    #[error(
+        "Revision {revision} is not a head revision; please specify --splice to create a new branch from this revision"
+    )]
+    NotAHead { revision: String },
+
+    /// The planner would insert a version row that is already there.
+    #[error(
+        "version row '{revision}' is already present; the version table does not match the revision graph"
+    )]
+    VersionRowPresent { revision: String },
+
+    /// The planner would delete a version row that is not there.
+    #[error(
+        "version row '{revision}' is not present; the version table does not match the revision graph"
+    )]
+    VersionRowAbsent { revision: String },
+
+    /// The planner would move a version row that is not there.
+    #[error(
+        "cannot move version row '{from}' to '{to}': '{from}' is not present; the version table does not match the revision graph"
+    )]
+    VersionRowMoveFromAbsent { from: String, to: String },
+
+    /// The planner would move a version row onto one that is already there.
+    #[error("cannot move version row '{from}' to '{to}': '{to}' is already present")]
+    VersionRowMoveOntoPresent { from: String, to: String },
+
+    /// A merge revision is applied while none of its parents has a version row.
+    #[error("cannot merge into '{revision}': no parent row is present")]
+    MergeWithoutParentRow { revision: String },
+
+    /// Downgrading a merge whose parents' rows do not say which one to return to.
+    #[error("can't downgrade '{revision}': its down revision in the version table is ambiguous")]
+    AmbiguousDownRevisionRow { revision: String },
+}
+
+// graph
+/// Why an argument names no revision: the `detail` of [`Error::UnknownRevision`], in
+/// Alembic's words.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum Unresolved {
+    #[error("No such branch: '{branch}'")]
+    NoSuchBranch { branch: String },
+
+    /// No id or label is `ident` or starts with it.
+    #[error(
+        "No such revision or branch '{ident}'{}",
+        if ident.len() < 4 {
+            "; please ensure at least four characters are present for partial revision identifier matches"
+        } else {
+            ""
+        }
+    )]
+    NoSuchRevision { ident: String },
+
+    /// Several ids or labels start with `prefix`.
+    #[error("Multiple revisions start with '{prefix}': {}", quoted(candidates))]
+    AmbiguousPrefix {
+        prefix: String,
+        candidates: Vec<String>,
+    },
+
+    #[error("Revision {revision} is not a member of branch '{branch}'")]
+    NotOnBranch { revision: String, branch: String },
+}
+
+/// `'a', 'b'`, as Alembic lists revisions.
+fn quoted(names: &[String]) -> String {
+    let quoted: Vec<String> = names.iter().map(|n| format!("'{n}'")).collect();
+    quoted.join(", ")
+}
+
+/// `` `a`, `b` ``, as retort lists revisions and files in hints.
+fn backticked(names: impl IntoIterator<Item = impl std::fmt::Display>) -> String {
+    let quoted: Vec<String> = names.into_iter().map(|n| format!("`{n}`")).collect();
+    quoted.join(", ")
 }
 
 // revision files
@@ -503,8 +750,7 @@ impl Error {
     /// What the user can do about it, printed as a `hint:` paragraph.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Graph { hint, .. }
-            | Error::Resolution { hint, .. }
+            Error::Resolution { hint, .. }
             | Error::Migration { hint, .. } => hint.clone(),
             Error::BackendNotCompiled { dialect } => Some(format!(
                 "rebuild retort with `--features {}`, or in Cargo.toml: `retort = {{ features = [\"{0}\"] }}`",
@@ -564,6 +810,33 @@ impl Error {
                 "fix `command` under `[backup]` in migrate.toml, or run again with `--no-backup`"
                     .into(),
             ),
+            // graph
+            Error::DuplicateRevision { .. } => Some(
+                "give one of the files a new id (`retort revision` generates unique ids)".into(),
+            ),
+            Error::MissingDownRevision { .. } => {
+                Some("restore the missing file, or fix `down_revision` in the header".into())
+            }
+            Error::BranchLabelTaken { .. } => {
+                Some("a branch label must be unique and differ from every revision id".into())
+            }
+            Error::UnknownDependency { .. } => Some("fix `depends_on` in the header".into()),
+            Error::AmbiguousDependency { .. } => Some("write more characters of the id".into()),
+            Error::Cycle { files, .. } => Some(format!(
+                "break the circle by fixing `down_revision`/`depends_on` in one of {}",
+                backticked(files.iter().map(|f| f.display()))
+            )),
+            Error::UnknownRevision { detail, .. } => detail.as_ref().map(ToString::to_string),
+            Error::MultipleHeads { heads, .. }
+            | Error::MultipleHeadsToStamp { heads }
+            | Error::MultipleHeadsForNewRevision { heads } => Some(format!(
+                "the heads are {}; use `heads` for all of them or `<label>@head` for one branch",
+                backticked(heads)
+            )),
+            Error::AmbiguousWalk => Some(
+                "a relative step cannot choose between the parents of a merge or the branches of a branch point; name the revision to go to, or use `<label>@-N`"
+                    .into(),
+            ),
             _ => None,
         }
     }
@@ -575,9 +848,10 @@ impl Error {
             // A test pins 2 for a taken id; a taken label is the same kind of refusal.
             | Error::RevisionIdTaken { .. }
             | Error::InvalidBranchLabel { .. }
-            | Error::BranchLabelTaken { .. }
+            | Error::NewBranchLabelTaken { .. }
             | Error::UnknownVersionPath { .. }
-            | Error::VersionPathNeeded => 2,
+            | Error::VersionPathNeeded
+            | Error::HistoryRangeSyntax => 2,
             _ => 1,
         }
     }
@@ -585,14 +859,6 @@ impl Error {
     /// Shorthand for a resolution error without a hint.
     pub fn resolution(message: impl Into<String>) -> Self {
         Error::Resolution {
-            message: message.into(),
-            hint: None,
-        }
-    }
-
-    /// Shorthand for a graph error without a hint.
-    pub fn graph(message: impl Into<String>) -> Self {
-        Error::Graph {
             message: message.into(),
             hint: None,
         }

@@ -5,9 +5,11 @@
 //! (`nextrev`, normalized dependencies, propagated labels). petgraph holds the same edges for
 //! cycle detection and for `graph` output; callers speak in revision ids, never in indices.
 
+mod new_revision;
 mod order;
 pub mod plan;
-pub mod target;
+mod resolve;
+mod target;
 
 use std::collections::{BTreeSet, HashMap};
 use std::path::PathBuf;
@@ -27,33 +29,63 @@ pub enum EdgeKind {
 }
 
 /// One revision and the relations Alembic derives for it. Indices are load positions.
+/// `build` fills the fields; the other graph files read them through the accessors.
 #[derive(Debug, Clone)]
 pub(crate) struct Rev {
-    pub(crate) id: String,
-    pub(crate) path: PathBuf,
+    id: String,
+    path: PathBuf,
     /// `down_revision`, in file order (`_versioned_down_revisions`).
-    pub(crate) down: Vec<usize>,
+    down: Vec<usize>,
     /// `depends_on` as written.
-    pub(crate) depends_on_declared: Vec<String>,
+    depends_on_declared: Vec<String>,
     /// `depends_on` resolved to revisions (`_resolved_dependencies`).
-    pub(crate) deps: Vec<usize>,
+    deps: Vec<usize>,
     /// `down` + dependencies not already implied by a versioned ancestor
     /// (`_normalized_down_revisions`): the "from" side of version-table bookkeeping.
-    pub(crate) normalized_down: Vec<usize>,
+    normalized_down: Vec<usize>,
     /// Children by `down_revision` (`nextrev`), load order.
-    pub(crate) next: Vec<usize>,
+    next: Vec<usize>,
     /// Children by `down_revision` or dependency (`_all_nextrev`), load order.
-    pub(crate) all_next: Vec<usize>,
+    all_next: Vec<usize>,
     /// Labels declared in this file.
-    pub(crate) declared_labels: Vec<String>,
+    declared_labels: Vec<String>,
     /// Labels after propagation along the branch.
-    pub(crate) labels: BTreeSet<String>,
+    labels: BTreeSet<String>,
     /// Position in a topological order (every ancestor ranks lower): bounds ancestor searches.
-    pub(crate) rank: usize,
+    rank: usize,
 }
 
 impl Rev {
-    fn has_normalized_deps(&self) -> bool {
+    pub(crate) fn id(&self) -> &str {
+        &self.id
+    }
+
+    /// `down_revision`, in file order.
+    pub(crate) fn down(&self) -> &[usize] {
+        &self.down
+    }
+
+    /// `down_revision` plus the dependencies no versioned ancestor implies.
+    pub(crate) fn normalized_down(&self) -> &[usize] {
+        &self.normalized_down
+    }
+
+    /// Children by `down_revision`, load order.
+    pub(crate) fn next(&self) -> &[usize] {
+        &self.next
+    }
+
+    /// Labels after propagation along the branch.
+    pub(crate) fn labels(&self) -> &BTreeSet<String> {
+        &self.labels
+    }
+
+    /// Position in a topological order: every ancestor ranks lower.
+    pub(crate) fn rank(&self) -> usize {
+        self.rank
+    }
+
+    pub(crate) fn has_normalized_deps(&self) -> bool {
         self.normalized_down.len() > self.down.len()
     }
 }
@@ -126,17 +158,10 @@ impl RevisionGraph {
         for (i, script) in scripts.iter().enumerate() {
             let spec = &script.meta;
             if let Some(&first) = by_id.get(&spec.revision) {
-                return Err(Error::Graph {
-                    message: format!(
-                        "revision `{}` is declared twice: in `{}` and in `{}`",
-                        spec.revision,
-                        scripts[first].path.display(),
-                        script.path.display()
-                    ),
-                    hint: Some(
-                        "give one of the files a new id (`retort revision` generates unique ids)"
-                            .into(),
-                    ),
+                return Err(Error::DuplicateRevision {
+                    revision: spec.revision.clone(),
+                    first: scripts[first].path.clone(),
+                    second: script.path.clone(),
                 });
             }
             by_id.insert(spec.revision.clone(), i);
@@ -146,22 +171,18 @@ impl RevisionGraph {
         for script in scripts {
             let spec = &script.meta;
             if spec.down_revisions.contains(&spec.revision) {
-                return Err(Error::graph(format!(
-                    "Self-loop is detected in revisions ({}): `{}` names itself as down_revision",
-                    spec.revision,
-                    script.path.display()
-                )));
+                return Err(Error::SelfLoop {
+                    revision: spec.revision.clone(),
+                    path: script.path.clone(),
+                });
             }
             let mut down = Vec::with_capacity(spec.down_revisions.len());
             for parent in &spec.down_revisions {
                 let Some(&p) = by_id.get(parent) else {
-                    return Err(Error::Graph {
-                        message: format!(
-                            "revision `{}` (`{}`) has down_revision `{parent}`, which no revision file declares",
-                            spec.revision,
-                            script.path.display()
-                        ),
-                        hint: Some("restore the missing file, or fix `down_revision` in the header".into()),
+                    return Err(Error::MissingDownRevision {
+                        revision: spec.revision.clone(),
+                        path: script.path.clone(),
+                        parent: parent.clone(),
                     });
                 };
                 if !down.contains(&p) {
@@ -210,15 +231,12 @@ impl RevisionGraph {
                     .or_else(|| self.by_label.get(&label))
                     .copied();
                 if let Some(other) = clash {
-                    return Err(Error::Graph {
-                        message: format!(
-                            "Branch name '{label}' in revision {} already used by revision {} (`{}` and `{}`)",
-                            self.revs[i].id,
-                            self.revs[other].id,
-                            self.revs[i].path.display(),
-                            self.revs[other].path.display()
-                        ),
-                        hint: Some("a branch label must be unique and differ from every revision id".into()),
+                    return Err(Error::BranchLabelTaken {
+                        label,
+                        revision: self.revs[i].id.clone(),
+                        path: self.revs[i].path.clone(),
+                        other: self.revs[other].id.clone(),
+                        other_path: self.revs[other].path.clone(),
                     });
                 }
                 self.by_label.insert(label.clone(), i);
@@ -247,35 +265,28 @@ impl RevisionGraph {
                         match candidates.as_slice() {
                             [one] => *one,
                             [] => {
-                                return Err(Error::Graph {
-                                    message: format!(
-                                        "revision `{}` (`{}`) depends on `{dep}`, which is no revision id, unique prefix or branch label",
-                                        self.revs[i].id,
-                                        self.revs[i].path.display()
-                                    ),
-                                    hint: Some("fix `depends_on` in the header".into()),
+                                return Err(Error::UnknownDependency {
+                                    revision: self.revs[i].id.clone(),
+                                    path: self.revs[i].path.clone(),
+                                    dependency: dep.clone(),
                                 })
                             }
                             many => {
-                                return Err(Error::Graph {
-                                    message: format!(
-                                        "revision `{}` (`{}`) depends on `{dep}`, a prefix of several revisions: {}",
-                                        self.revs[i].id,
-                                        self.revs[i].path.display(),
-                                        self.quote_ids(many)
-                                    ),
-                                    hint: Some("write more characters of the id".into()),
+                                return Err(Error::AmbiguousDependency {
+                                    revision: self.revs[i].id.clone(),
+                                    path: self.revs[i].path.clone(),
+                                    dependency: dep.clone(),
+                                    candidates: self.ids_of(many),
                                 })
                             }
                         }
                     }
                 };
                 if resolved == i {
-                    return Err(Error::graph(format!(
-                        "Dependency self-loop is detected in revisions ({}): `{}` depends on itself",
-                        self.revs[i].id,
-                        self.revs[i].path.display()
-                    )));
+                    return Err(Error::DependencySelfLoop {
+                        revision: self.revs[i].id.clone(),
+                        path: self.revs[i].path.clone(),
+                    });
                 }
                 if !deps.contains(&resolved) {
                     deps.push(resolved);
@@ -318,25 +329,14 @@ impl RevisionGraph {
             let via_dependency = circle
                 .windows(2)
                 .any(|w| !self.revs[w[0]].down.contains(&w[1]));
-            let names: Vec<&str> = circle.iter().map(|&i| self.revs[i].id.as_str()).collect();
-            let files: Vec<String> = circle[..circle.len() - 1]
+            let files = circle[..circle.len() - 1]
                 .iter()
-                .map(|&i| format!("`{}`", self.revs[i].path.display()))
+                .map(|&i| self.revs[i].path.clone())
                 .collect();
-            return Err(Error::Graph {
-                message: format!(
-                    "{} is detected in revisions: {}",
-                    if via_dependency {
-                        "Dependency cycle"
-                    } else {
-                        "Cycle"
-                    },
-                    names.join(" -> ")
-                ),
-                hint: Some(format!(
-                    "break the circle by fixing `down_revision`/`depends_on` in one of {}",
-                    files.join(", ")
-                )),
+            return Err(Error::Cycle {
+                path: self.ids_of(&circle),
+                files,
+                via_dependency,
             });
         }
         Ok(())
@@ -507,12 +507,9 @@ impl RevisionGraph {
         &self.revs[i]
     }
 
-    pub(crate) fn quote_ids(&self, indices: &[usize]) -> String {
-        let quoted: Vec<String> = indices
-            .iter()
-            .map(|&i| format!("'{}'", self.revs[i].id))
-            .collect();
-        quoted.join(", ")
+    /// The ids of revisions, in the order given.
+    pub(crate) fn ids_of(&self, indices: &[usize]) -> Vec<String> {
+        indices.iter().map(|&i| self.revs[i].id.clone()).collect()
     }
 
     /// Number of revisions.
@@ -525,8 +522,17 @@ impl RevisionGraph {
     }
 
     /// The load index of a full revision id.
-    pub fn index_of(&self, id: &str) -> Option<usize> {
+    pub(crate) fn index_of(&self, id: &str) -> Option<usize> {
         self.by_id.get(id).copied()
+    }
+
+    /// Whether `ancestor` lies below `of` (through `down_revision` or dependencies); both are
+    /// full ids. A revision is not its own ancestor.
+    pub fn is_ancestor(&self, ancestor: &str, of: &str) -> bool {
+        match (self.index_of(ancestor), self.index_of(of)) {
+            (Some(a), Some(o)) if a != o => self.ancestors(&[o]).contains(a),
+            _ => false,
+        }
     }
 
     /// Revision ids in load order.

@@ -4,9 +4,10 @@
 
 use std::collections::{BinaryHeap, HashSet};
 
-use super::target::{ErrorWording, RevError, RevResult};
+use super::resolve::{reword_heads, HeadsWording};
+use super::target::{parse_target, RevisionRef, Target};
 use super::{RevSet, RevisionGraph};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The ancestors of one revision, found lazily: the topological sort only asks whether a given
 /// candidate is among them, and candidates descend as the sort proceeds, so the search expands
@@ -22,23 +23,23 @@ struct LazyAncestors {
 impl LazyAncestors {
     fn new(graph: &RevisionGraph, start: usize) -> Self {
         LazyAncestors {
-            frontier: BinaryHeap::from([(graph.rev(start).rank, start)]),
+            frontier: BinaryHeap::from([(graph.rev(start).rank(), start)]),
             found: HashSet::from([start]),
         }
     }
 
     /// Whether `rev` is the start or one of its ancestors.
     fn contains(&mut self, graph: &RevisionGraph, rev: usize) -> bool {
-        let floor = graph.rev(rev).rank;
+        let floor = graph.rev(rev).rank();
         // Every path from the start down to `rev` passes only through higher ranks.
         while let Some(&(rank, next)) = self.frontier.peek() {
             if rank <= floor {
                 break;
             }
             self.frontier.pop();
-            for &parent in &graph.rev(next).normalized_down {
+            for &parent in graph.rev(next).normalized_down() {
                 if self.found.insert(parent) {
-                    self.frontier.push((graph.rev(parent).rank, parent));
+                    self.frontier.push((graph.rev(parent).rank(), parent));
                 }
             }
         }
@@ -83,7 +84,7 @@ impl RevisionGraph {
             }
             let rev = self.rev(candidate);
             let to_add: Vec<usize> = rev
-                .normalized_down
+                .normalized_down()
                 .iter()
                 .copied()
                 .filter(|&r| todo.contains(r) && !current.contains(&r))
@@ -92,7 +93,7 @@ impl RevisionGraph {
                 current.remove(idx);
                 ancestors.remove(idx);
                 idx = idx.saturating_sub(1);
-            } else if !rev.has_normalized_deps() && rev.down.len() == 1 {
+            } else if !rev.has_normalized_deps() && rev.down().len() == 1 {
                 // A plain step down keeps the branch's search: the emitted candidate is
                 // never asked about again.
                 current[idx] = to_add[0];
@@ -110,21 +111,20 @@ impl RevisionGraph {
 
     /// Ancestors of `starts`, failing when one start is an ancestor of another
     /// (Alembic `_get_ancestor_nodes(check=True)`).
-    fn ancestors_checked(&self, starts: &[usize]) -> RevResult<RevSet> {
+    fn ancestors_checked(&self, starts: &[usize]) -> Result<RevSet> {
         for &s in starts {
             let mut below = self.ancestors(&[s]);
             below.remove(s);
-            let overlaps: Vec<&str> = starts
+            let overlaps: Vec<usize> = starts
                 .iter()
-                .filter(|&&o| o != s && below.contains(o))
-                .map(|&o| self.rev(o).id.as_str())
+                .copied()
+                .filter(|&o| o != s && below.contains(o))
                 .collect();
             if !overlaps.is_empty() {
-                return Err(RevError::Revision(format!(
-                    "Requested revision {} overlaps with other requested revisions {}",
-                    self.rev(s).id,
-                    overlaps.join(", ")
-                )));
+                return Err(Error::OverlappingRevisions {
+                    revision: self.rev(s).id().to_string(),
+                    others: self.ids_of(&overlaps),
+                });
             }
         }
         Ok(self.ancestors(starts))
@@ -135,8 +135,8 @@ impl RevisionGraph {
     pub(crate) fn collect_upgrade(
         &self,
         current: &[usize],
-        target: &str,
-    ) -> RevResult<(RevSet, Vec<usize>)> {
+        target: &Target<'_>,
+    ) -> Result<(RevSet, Vec<usize>)> {
         let targets: Vec<usize> = self
             .parse_upgrade_target(current, target, true)?
             .into_iter()
@@ -153,11 +153,15 @@ impl RevisionGraph {
 
     /// Revisions to revert to reach `target` from `current`
     /// (Alembic `_collect_downgrade_revisions`).
-    pub(crate) fn collect_downgrade(&self, current: &[usize], target: &str) -> RevResult<RevSet> {
+    pub(crate) fn collect_downgrade(
+        &self,
+        current: &[usize],
+        target: &Target<'_>,
+    ) -> Result<RevSet> {
         let (branch_label, target_rev) = self.parse_downgrade_target(current, target, true)?;
         let mut roots: Vec<usize> = match target_rev {
             None => self.base_indices(),
-            Some(t) => self.rev(t).next.clone(),
+            Some(t) => self.rev(t).next().to_vec(),
         };
         if let Some(label) = branch_label.as_deref() {
             if roots.len() > 1 {
@@ -165,9 +169,7 @@ impl RevisionGraph {
                 let on_branch = self.versioned_ancestors_set(&[branch]);
                 roots.retain(|&r| on_branch.contains(r));
                 if roots.is_empty() {
-                    return Err(RevError::Revision(
-                        "Not a valid downgrade target from current heads".into(),
-                    ));
+                    return Err(Error::DowngradeTargetOffBranch);
                 }
             }
         }
@@ -180,9 +182,8 @@ impl RevisionGraph {
         }
         if let Some(t) = target_rev {
             if drop.is_empty() && !current.contains(&t) {
-                return Err(RevError::RangeNotAncestor {
-                    lower: target.to_string(),
-                    upper: String::new(),
+                return Err(Error::NotADowngradeTarget {
+                    target: target.text().to_string(),
                 });
             }
         }
@@ -191,36 +192,42 @@ impl RevisionGraph {
 
     /// Revisions between `lower` and `upper`, both included, newest first
     /// (Alembic `walk_revisions` / `iterate_revisions(inclusive=True, implicit_base=False)`).
-    fn walk_range(&self, lower: &str, upper: &str) -> RevResult<Vec<usize>> {
-        let mut lower_revs: Vec<Option<usize>> = self.get_revisions(lower)?;
+    fn walk_range(&self, lower: &str, upper: &str) -> Result<Vec<usize>> {
+        let lower_ref = RevisionRef::parse(lower);
+        let mut lower_revs: Vec<Option<usize>> = self.get_revisions(&lower_ref)?;
         let lower_ids: Vec<usize> = lower_revs.iter().flatten().copied().collect();
         let mut targets: Vec<usize> = self
-            .parse_upgrade_target(&lower_ids, upper, false)?
+            .parse_upgrade_target(&lower_ids, &parse_target(upper), false)?
             .into_iter()
             .flatten()
             .collect();
-        if let Some((branch, _)) = lower.split_once('@') {
+        if let Some(branch) = lower_ref.branch {
             // `label@x:` limits the range to that branch.
-            let label = match self.get_revision(branch)? {
-                Some(r) if self.rev(r).id == branch => self.rev(r).labels.iter().next().cloned(),
+            let label = match self.get_revision(&RevisionRef::parse(branch))? {
+                Some(r) if self.rev(r).id() == branch => {
+                    self.rev(r).labels().iter().next().cloned()
+                }
                 _ => Some(branch.to_string()),
             };
             if let Some(label) = label {
-                targets.retain(|&t| self.rev(t).labels.contains(&label));
+                targets.retain(|&t| self.rev(t).labels().contains(&label));
             }
         }
         let required = self.ancestors_checked(&targets)?;
-        let not_ancestor = || RevError::RangeNotAncestor {
-            lower: lower.to_string(),
-            upper: upper.to_string(),
-        };
         if lower_revs.iter().flatten().any(|&r| !required.contains(r)) {
-            return Err(not_ancestor());
+            return Err(Error::RangeNotAncestor {
+                lower: lower.to_string(),
+                upper: upper.to_string(),
+            });
         }
         if matches!(lower_revs.first(), Some(None)) {
             // A relative lower bound walks down from the upper end.
-            let upper_revs: Vec<usize> = self.get_revisions(upper)?.into_iter().flatten().collect();
-            let (_, rev) = self.parse_downgrade_target(&upper_revs, lower, false)?;
+            let upper_revs: Vec<usize> = self
+                .get_revisions(&RevisionRef::parse(upper))?
+                .into_iter()
+                .flatten()
+                .collect();
+            let (_, rev) = self.parse_downgrade_target(&upper_revs, &parse_target(lower), false)?;
             lower_revs = rev.map(Some).into_iter().collect();
         }
         let lower_set: Vec<usize> = lower_revs.iter().flatten().copied().collect();
@@ -249,9 +256,7 @@ impl RevisionGraph {
             None => ("base", "heads"),
             Some(r) => {
                 let Some((l, u)) = r.split_once(':') else {
-                    return Err(crate::error::Error::Usage {
-                        message: "History range requires [start]:[end], [start]:, or :[end]".into(),
-                    });
+                    return Err(Error::HistoryRangeSyntax);
                 };
                 (
                     if l.is_empty() { "base" } else { l },
@@ -259,14 +264,10 @@ impl RevisionGraph {
                 )
             }
         };
-        let wording = ErrorWording {
-            start: Some(lower.to_string()),
-            end: Some(upper.to_string()),
-            ..ErrorWording::default()
-        };
+        // Alembic names the upper end in a "several heads" error, whichever end failed.
         let order = self
             .walk_range(lower, upper)
-            .map_err(|e| e.into_error(&wording))?;
-        Ok(order.into_iter().map(|i| self.rev(i).id.clone()).collect())
+            .map_err(|e| reword_heads(e, HeadsWording::Given(upper)))?;
+        Ok(self.ids_of(&order))
     }
 }

@@ -2,6 +2,11 @@
 //! each step's effect on the version table, exactly as Alembic's `HeadMaintainer` maintains
 //! `alembic_version`. Pure: no I/O.
 
+use super::resolve::{reword_heads, HeadsWording};
+use super::target::{parse_target, Target};
+use super::RevisionGraph;
+use crate::error::{Error, Result};
+
 /// What a step does.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "lowercase")]
@@ -72,10 +77,6 @@ impl Plan {
     }
 }
 
-use super::target::{ErrorWording, RevError, RevResult};
-use super::RevisionGraph;
-use crate::error::Result;
-
 /// A step before its version-table effect is worked out (Alembic `RevisionStep`/`StampStep`).
 enum PendingStep {
     Revision {
@@ -92,17 +93,155 @@ enum PendingStep {
 
 /// The version rows while a plan is simulated (Alembic `HeadMaintainer`), in insertion order
 /// so that every choice Alembic leaves to set order is deterministic here.
-struct HeadMaintainer {
+struct HeadMaintainer<'g> {
+    graph: &'g RevisionGraph,
     heads: Vec<String>,
     ops: Vec<VersionOp>,
 }
 
-impl HeadMaintainer {
-    fn insert(&mut self, revision: &str) -> RevResult<()> {
-        if self.heads.iter().any(|h| h == revision) {
-            return Err(RevError::Revision(format!(
-                "version row '{revision}' is already present; the version table does not match the revision graph"
-            )));
+impl HeadMaintainer<'_> {
+    /// Applies one step's effect on the version rows (Alembic `HeadMaintainer.update_to_step`).
+    fn apply(&mut self, step: &PendingStep) -> Result<()> {
+        match step {
+            PendingStep::Revision { rev, upgrade: true } => self.apply_upgrade(*rev),
+            PendingStep::Revision {
+                rev,
+                upgrade: false,
+            } => self.apply_downgrade(*rev),
+            PendingStep::Stamp {
+                from,
+                to,
+                upgrade,
+                branch_move,
+            } => self.apply_stamp(from, to, *upgrade, *branch_move),
+        }
+    }
+
+    /// Upgrading `rev`: a new row for a new root or branch, else its parent's row moves up
+    /// (a merge first drops the rows of all parents but one).
+    fn apply_upgrade(&mut self, rev: usize) -> Result<()> {
+        let graph = self.graph;
+        let id = graph.rev(rev).id();
+        let down = graph.ids_of(graph.rev(rev).normalized_down());
+        let present: Vec<&String> = down.iter().filter(|d| self.has(d)).collect();
+        if present.is_empty() {
+            return self.insert(id);
+        }
+        if down.len() > 1 && present.len() > 1 {
+            return self.merge_into(rev);
+        }
+        let from = if down.len() == 1 {
+            down[0].clone()
+        } else {
+            present[0].clone()
+        };
+        self.update(&from, id)
+    }
+
+    /// A merge whose parents have several rows: the rows the other heads do not already imply
+    /// collapse into one for `rev`.
+    fn merge_into(&mut self, rev: usize) -> Result<()> {
+        let graph = self.graph;
+        let normalized_down = graph.rev(rev).normalized_down();
+        let down = graph.ids_of(normalized_down);
+        let others: Vec<usize> = self
+            .heads
+            .iter()
+            .filter(|h| !down.contains(h))
+            .filter_map(|h| graph.index_of(h))
+            .collect();
+        let implied = graph.ancestors(&others);
+        let from: Vec<String> = normalized_down
+            .iter()
+            .filter(|&&d| others.is_empty() || !implied.contains(d))
+            .map(|&d| graph.rev(d).id().to_string())
+            .filter(|d| self.has(d))
+            .collect();
+        let id = graph.rev(rev).id();
+        let Some((last, rest)) = from.split_last() else {
+            return Err(Error::MergeWithoutParentRow {
+                revision: id.to_string(),
+            });
+        };
+        for d in rest {
+            self.delete(d)?;
+        }
+        self.update(last, id)
+    }
+
+    /// Downgrading `rev`: its row goes away at a root, splits back into its parents' rows at
+    /// a merge, else moves down to its parent.
+    fn apply_downgrade(&mut self, rev: usize) -> Result<()> {
+        let graph = self.graph;
+        let id = graph.rev(rev).id();
+        let down = graph.rev(rev).normalized_down();
+        if self.has(id) {
+            let targets = graph.ids_of(&graph.unmerge_targets(rev, &self.heads));
+            let Some((last, rest)) = targets.split_last().filter(|_| !down.is_empty()) else {
+                return self.delete(id);
+            };
+            if down.len() > 1 {
+                for t in rest {
+                    self.insert(t)?;
+                }
+                return self.update(id, last);
+            }
+        }
+        let to = if down.len() == 1 {
+            graph.rev(down[0]).id().to_string()
+        } else {
+            let present: Vec<String> = graph
+                .ids_of(down)
+                .into_iter()
+                .filter(|d| self.has(d))
+                .collect();
+            match present.as_slice() {
+                [one] => one.clone(),
+                _ => {
+                    return Err(Error::AmbiguousDownRevisionRow {
+                        revision: id.to_string(),
+                    })
+                }
+            }
+        };
+        self.update(id, &to)
+    }
+
+    /// A stamp from rows `from` to `to`, running nothing (Alembic `StampStep`).
+    fn apply_stamp(
+        &mut self,
+        from: &[String],
+        to: &[String],
+        upgrade: bool,
+        branch_move: bool,
+    ) -> Result<()> {
+        if !upgrade && branch_move {
+            return self.delete(&from[0]);
+        }
+        let from_missing = from.iter().any(|f| !self.has(f));
+        let to_missing = to.iter().any(|t| !self.has(t));
+        if upgrade && (branch_move || from_missing) && to_missing {
+            return self.insert(&to[0]);
+        }
+        match from {
+            // Only a target named twice gets here without rows to move: the earlier step
+            // already recorded it.
+            [] => Ok(()),
+            [one] => self.update(one, &to[0]),
+            [rest @ .., last] => {
+                for f in rest {
+                    self.delete(f)?;
+                }
+                self.update(last, &to[0])
+            }
+        }
+    }
+
+    fn insert(&mut self, revision: &str) -> Result<()> {
+        if self.has(revision) {
+            return Err(Error::VersionRowPresent {
+                revision: revision.to_string(),
+            });
         }
         self.heads.push(revision.to_string());
         self.ops.push(VersionOp::Insert {
@@ -111,11 +250,11 @@ impl HeadMaintainer {
         Ok(())
     }
 
-    fn delete(&mut self, revision: &str) -> RevResult<()> {
+    fn delete(&mut self, revision: &str) -> Result<()> {
         let Some(pos) = self.heads.iter().position(|h| h == revision) else {
-            return Err(RevError::Revision(format!(
-                "version row '{revision}' is not present; the version table does not match the revision graph"
-            )));
+            return Err(Error::VersionRowAbsent {
+                revision: revision.to_string(),
+            });
         };
         self.heads.remove(pos);
         self.ops.push(VersionOp::Delete {
@@ -124,16 +263,18 @@ impl HeadMaintainer {
         Ok(())
     }
 
-    fn update(&mut self, from: &str, to: &str) -> RevResult<()> {
+    fn update(&mut self, from: &str, to: &str) -> Result<()> {
         let Some(pos) = self.heads.iter().position(|h| h == from) else {
-            return Err(RevError::Revision(format!(
-                "cannot move version row '{from}' to '{to}': '{from}' is not present; the version table does not match the revision graph"
-            )));
+            return Err(Error::VersionRowMoveFromAbsent {
+                from: from.to_string(),
+                to: to.to_string(),
+            });
         };
-        if self.heads.iter().any(|h| h == to) {
-            return Err(RevError::Revision(format!(
-                "cannot move version row '{from}' to '{to}': '{to}' is already present"
-            )));
+        if self.has(to) {
+            return Err(Error::VersionRowMoveOntoPresent {
+                from: from.to_string(),
+                to: to.to_string(),
+            });
         }
         self.heads[pos] = to.to_string();
         self.ops.push(VersionOp::Update {
@@ -149,23 +290,15 @@ impl HeadMaintainer {
 }
 
 impl RevisionGraph {
-    fn id(&self, i: usize) -> String {
-        self.rev(i).id.clone()
-    }
-
-    fn ids_of(&self, v: &[usize]) -> Vec<String> {
-        v.iter().map(|&i| self.id(i)).collect()
-    }
-
     /// `normalized_down` minus what the other current heads already imply
     /// (Alembic `_unmerge_to_revisions`). Parents that are ancestors of another parent are
     /// dropped in every case: Alembic does so only when no other head exists (its fix for
     /// #1373) and otherwise writes a row and its ancestor, which blocks every later upgrade.
     fn unmerge_targets(&self, rev: usize, heads: &[String]) -> Vec<usize> {
-        let down = &self.rev(rev).normalized_down;
+        let down = self.rev(rev).normalized_down();
         let others: Vec<usize> = heads
             .iter()
-            .filter(|h| **h != self.rev(rev).id)
+            .filter(|h| *h != self.rev(rev).id())
             .filter_map(|h| self.index_of(h))
             .collect();
         let implied = self.ancestors(&others);
@@ -180,145 +313,25 @@ impl RevisionGraph {
             .collect()
     }
 
-    /// Applies one step's effect on the version rows (Alembic `HeadMaintainer.update_to_step`).
-    fn maintain(&self, hm: &mut HeadMaintainer, step: &PendingStep) -> RevResult<()> {
-        match step {
-            PendingStep::Revision { rev, upgrade: true } => {
-                let id = self.id(*rev);
-                let down = self.ids_of(&self.rev(*rev).normalized_down);
-                let present: Vec<&String> = down.iter().filter(|d| hm.has(d)).collect();
-                if present.is_empty() {
-                    hm.insert(&id)
-                } else if down.len() > 1 && present.len() > 1 {
-                    let others: Vec<usize> = hm
-                        .heads
-                        .iter()
-                        .filter(|h| !down.contains(h))
-                        .filter_map(|h| self.index_of(h))
-                        .collect();
-                    let implied = self.ancestors(&others);
-                    let from: Vec<String> = self
-                        .rev(*rev)
-                        .normalized_down
-                        .iter()
-                        .filter(|&&d| others.is_empty() || !implied.contains(d))
-                        .map(|&d| self.id(d))
-                        .filter(|d| hm.has(d))
-                        .collect();
-                    let Some((last, rest)) = from.split_last() else {
-                        return Err(RevError::Revision(format!(
-                            "cannot merge into '{id}': no parent row is present"
-                        )));
-                    };
-                    for d in rest {
-                        hm.delete(d)?;
-                    }
-                    hm.update(last, &id)
-                } else if down.len() == 1 {
-                    hm.update(&down[0], &id)
-                } else {
-                    let from = present[0].clone();
-                    hm.update(&from, &id)
-                }
-            }
-            PendingStep::Revision {
-                rev,
-                upgrade: false,
-            } => {
-                let id = self.id(*rev);
-                let down = &self.rev(*rev).normalized_down;
-                if hm.has(&id) {
-                    let targets = self.unmerge_targets(*rev, &hm.heads);
-                    if down.is_empty() || targets.is_empty() {
-                        return hm.delete(&id);
-                    }
-                    if down.len() > 1 {
-                        let targets = self.ids_of(&targets);
-                        let (last, rest) = targets.split_last().expect("targets is not empty");
-                        for t in rest {
-                            hm.insert(t)?;
-                        }
-                        return hm.update(&id, last);
-                    }
-                }
-                let to = if down.len() == 1 {
-                    self.id(down[0])
-                } else {
-                    let present: Vec<String> = self
-                        .ids_of(down)
-                        .into_iter()
-                        .filter(|d| hm.has(d))
-                        .collect();
-                    match present.as_slice() {
-                        [one] => one.clone(),
-                        _ => {
-                            return Err(RevError::Revision(format!(
-                                "can't downgrade '{id}': its down revision in the version table is ambiguous"
-                            )))
-                        }
-                    }
-                };
-                hm.update(&id, &to)
-            }
-            PendingStep::Stamp {
-                from,
-                to,
-                upgrade,
-                branch_move,
-            } => {
-                if !upgrade && *branch_move {
-                    return hm.delete(&from[0]);
-                }
-                let from_missing = from.iter().any(|f| !hm.has(f));
-                let to_missing = to.iter().any(|t| !hm.has(t));
-                if *upgrade && (*branch_move || from_missing) && to_missing {
-                    return hm.insert(&to[0]);
-                }
-                if from.len() > 1 {
-                    let (last, rest) = from.split_last().expect("from has several rows");
-                    for f in rest {
-                        hm.delete(f)?;
-                    }
-                    return hm.update(last, &to[0]);
-                }
-                hm.update(&from[0], &to[0])
-            }
-        }
-    }
-
     /// Turns ordered pending steps into steps with their version-table effect.
-    fn finish_plan(
-        &self,
-        rows: &[String],
-        pending: Vec<PendingStep>,
-        purge: bool,
-    ) -> RevResult<Plan> {
+    fn finish_plan(&self, rows: &[String], pending: Vec<PendingStep>, purge: bool) -> Result<Plan> {
         let mut hm = HeadMaintainer {
+            graph: self,
             heads: if purge { Vec::new() } else { rows.to_vec() },
             ops: Vec::new(),
         };
         let mut steps = Vec::with_capacity(pending.len());
         for p in pending {
             let empty_before = hm.heads.is_empty();
-            self.maintain(&mut hm, &p)?;
+            hm.apply(&p)?;
             let (kind, revision, from, to) = match &p {
                 PendingStep::Revision { rev, upgrade } => {
-                    let r = self.rev(*rev);
-                    let down = self.ids_of(&r.down);
+                    let id = self.rev(*rev).id().to_string();
+                    let down = self.ids_of(self.rev(*rev).down());
                     if *upgrade {
-                        (
-                            StepKind::Upgrade,
-                            Some(r.id.clone()),
-                            down,
-                            vec![r.id.clone()],
-                        )
+                        (StepKind::Upgrade, Some(id.clone()), down, vec![id])
                     } else {
-                        (
-                            StepKind::Downgrade,
-                            Some(r.id.clone()),
-                            vec![r.id.clone()],
-                            down,
-                        )
+                        (StepKind::Downgrade, Some(id.clone()), vec![id], down)
                     }
                 }
                 PendingStep::Stamp { from, to, .. } => {
@@ -347,127 +360,128 @@ impl RevisionGraph {
     /// The steps that bring a database at version rows `rows` up to `target`.
     /// A target at or below the current revisions is a no-op, as in Alembic.
     pub fn plan_upgrade(&self, rows: &[String], target: &str) -> Result<Plan> {
-        let wording = ErrorWording {
-            ancestor: Some(
-                "Destination {end} is not a valid upgrade target from current head(s)".into(),
-            ),
-            end: Some(target.to_string()),
-            ..ErrorWording::default()
-        };
-        let plan = || -> RevResult<Plan> {
-            let current = self.resolve_rows(rows)?;
-            let (needs, targets) = self.collect_upgrade(&current, target)?;
-            let mut order = self.topological_sort(&needs, &targets);
-            order.reverse();
-            let pending = order
-                .into_iter()
-                .map(|rev| PendingStep::Revision { rev, upgrade: true })
-                .collect();
-            self.finish_plan(rows, pending, false)
-        };
-        plan().map_err(|e| e.into_error(&wording))
+        self.plan_upgrade_to(rows, &parse_target(target))
+            .map_err(|e| reword_heads(e, HeadsWording::Given(target)))
+    }
+
+    fn plan_upgrade_to(&self, rows: &[String], target: &Target<'_>) -> Result<Plan> {
+        let current = self.resolve_rows(rows)?;
+        let (needs, targets) = self.collect_upgrade(&current, target)?;
+        let mut order = self.topological_sort(&needs, &targets);
+        order.reverse();
+        let pending = order
+            .into_iter()
+            .map(|rev| PendingStep::Revision { rev, upgrade: true })
+            .collect();
+        self.finish_plan(rows, pending, false)
     }
 
     /// The steps that bring a database at version rows `rows` down to `target`.
     pub fn plan_downgrade(&self, rows: &[String], target: &str) -> Result<Plan> {
-        let wording = ErrorWording {
-            ancestor: Some(
-                "Destination {end} is not a valid downgrade target from current head(s)".into(),
-            ),
-            end: Some(target.to_string()),
-            ..ErrorWording::default()
-        };
-        let plan = || -> RevResult<Plan> {
-            let current = self.resolve_rows(rows)?;
-            let drop = self.collect_downgrade(&current, target)?;
-            let order = self.topological_sort(&drop, &current);
-            let pending = order
-                .into_iter()
-                .map(|rev| PendingStep::Revision {
-                    rev,
-                    upgrade: false,
-                })
-                .collect();
-            self.finish_plan(rows, pending, false)
-        };
-        plan().map_err(|e| e.into_error(&wording))
+        self.plan_downgrade_to(rows, &parse_target(target))
+            .map_err(|e| reword_heads(e, HeadsWording::Given(target)))
+    }
+
+    fn plan_downgrade_to(&self, rows: &[String], target: &Target<'_>) -> Result<Plan> {
+        let current = self.resolve_rows(rows)?;
+        let drop = self.collect_downgrade(&current, target)?;
+        let order = self.topological_sort(&drop, &current);
+        let pending = order
+            .into_iter()
+            .map(|rev| PendingStep::Revision {
+                rev,
+                upgrade: false,
+            })
+            .collect();
+        self.finish_plan(rows, pending, false)
     }
 
     /// The version-table changes that make a database at `rows` record `targets`, running no
     /// migration (Alembic `_stamp_revs`). With `purge`, every row is deleted first and unknown
     /// rows are no error.
     pub fn plan_stamp(&self, rows: &[String], targets: &[String], purge: bool) -> Result<Plan> {
-        let wording = ErrorWording {
-            multiple_heads: Some(
-                "Multiple heads are present; please specify a single target revision".into(),
-            ),
-            ..ErrorWording::default()
+        self.stamp_plan(rows, targets, purge)
+            .map_err(|e| reword_heads(e, HeadsWording::Stamp))
+    }
+
+    fn stamp_plan(&self, rows: &[String], targets: &[String], purge: bool) -> Result<Plan> {
+        let heads = if purge {
+            Vec::new()
+        } else {
+            self.resolve_rows(rows)?
         };
-        let plan = || -> RevResult<Plan> {
-            let heads = if purge {
-                Vec::new()
-            } else {
-                self.resolve_rows(rows)?
-            };
-            let base = vec!["base".to_string()];
-            let targets = if targets.is_empty() { &base } else { targets };
-            let mut filtered: Vec<usize> = Vec::new();
-            for t in targets.iter().filter(|t| !t.is_empty()) {
-                for h in self.filter_for_lineage(&heads, t, true)? {
-                    if !filtered.contains(&h) {
-                        filtered.push(h);
-                    }
+        let base = vec!["base".to_string()];
+        let targets = if targets.is_empty() { &base } else { targets };
+        let mut filtered: Vec<usize> = Vec::new();
+        for t in targets.iter().filter(|t| !t.is_empty()) {
+            for h in self.filter_for_lineage(&heads, t, true)? {
+                if !filtered.contains(&h) {
+                    filtered.push(h);
                 }
             }
-            let mut dests = self.get_revisions_of(targets)?;
-            if dests.is_empty() {
-                dests.push(None);
-            }
-            let filtered_ids = self.ids_of(&filtered);
-            let mut pending = Vec::new();
-            for dest in dests {
-                let Some(dest) = dest else {
-                    for h in &filtered_ids {
-                        pending.push(PendingStep::Stamp {
-                            from: vec![h.clone()],
-                            to: Vec::new(),
-                            upgrade: false,
-                            branch_move: true,
-                        });
-                    }
-                    continue;
-                };
-                if filtered.contains(&dest) {
-                    continue;
-                }
-                let to = vec![self.id(dest)];
-                let above = self.descendants(&[dest]);
-                let below = self.ancestors(&[dest]);
-                if filtered.iter().any(|&h| above.contains(h)) {
+        }
+        let mut dests = self.get_revisions_of(targets)?;
+        if dests.is_empty() {
+            dests.push(None);
+        }
+        let filtered_ids = self.ids_of(&filtered);
+        let mut pending = Vec::new();
+        for dest in dests {
+            let Some(dest) = dest else {
+                for h in &filtered_ids {
                     pending.push(PendingStep::Stamp {
-                        from: filtered_ids.clone(),
-                        to,
+                        from: vec![h.clone()],
+                        to: Vec::new(),
                         upgrade: false,
-                        branch_move: false,
-                    });
-                } else if filtered.iter().any(|&h| below.contains(h)) {
-                    pending.push(PendingStep::Stamp {
-                        from: filtered_ids.clone(),
-                        to,
-                        upgrade: true,
-                        branch_move: false,
-                    });
-                } else {
-                    pending.push(PendingStep::Stamp {
-                        from: Vec::new(),
-                        to,
-                        upgrade: true,
                         branch_move: true,
                     });
                 }
+                continue;
+            };
+            if filtered.contains(&dest) {
+                continue;
             }
-            self.finish_plan(rows, pending, purge)
-        };
-        plan().map_err(|e| e.into_error(&wording))
+            let to = vec![self.rev(dest).id().to_string()];
+            let above = self.descendants(&[dest]);
+            let below = self.ancestors(&[dest]);
+            pending.push(if filtered.iter().any(|&h| above.contains(h)) {
+                PendingStep::Stamp {
+                    from: filtered_ids.clone(),
+                    to,
+                    upgrade: false,
+                    branch_move: false,
+                }
+            } else if filtered.iter().any(|&h| below.contains(h)) {
+                PendingStep::Stamp {
+                    from: filtered_ids.clone(),
+                    to,
+                    upgrade: true,
+                    branch_move: false,
+                }
+            } else {
+                PendingStep::Stamp {
+                    from: Vec::new(),
+                    to,
+                    upgrade: true,
+                    branch_move: true,
+                }
+            });
+        }
+        self.finish_plan(rows, pending, purge)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use crate::graph::tests::graph;
+
+    #[test]
+    fn a_stamp_target_named_twice_is_recorded_once() {
+        let g = graph(&[("a", &[], &[], &[]), ("b", &["a"], &[], &[])]);
+        let twice = ["b".to_string(), "b".to_string()];
+        for purge in [false, true] {
+            let plan = g.plan_stamp(&[], &twice, purge).unwrap();
+            assert_eq!(plan.heads_after(), vec!["b"]);
+        }
     }
 }

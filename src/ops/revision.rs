@@ -44,7 +44,7 @@ pub(crate) fn create(project: &Project, request: RevisionRequest) -> Result<Path
             label: label.clone(),
         })?;
         if project.graph.is_taken(label) {
-            return Err(Error::BranchLabelTaken {
+            return Err(Error::NewBranchLabelTaken {
                 label: label.clone(),
             });
         }
