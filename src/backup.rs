@@ -698,60 +698,69 @@ fn checkpoint_wal(_db_path: &Path) -> std::result::Result<i64, String> {
 ///   `[backup] required = false` (then one warning is printed and `Ok(None)` returned).
 ///
 /// `trigger` is the command line to record (e.g. `upgrade head`); `version_rows` the version
-/// table's rows before the change. Returns the backup made, if any.
-///
-/// ```no_run
-/// # fn run(config: &retort::config::Config, url: &retort::config::DatabaseUrl,
-/// #        printer: &retort::output::Printer, no_backup: bool) -> retort::Result<()> {
-/// let heads = vec!["1975ea83b712".to_string()];
-/// if let Some(backup) =
-///     retort::backup::backup_before_change(config, url, "upgrade head", &heads, no_backup, printer)?
-/// {
-///     // e.g. put it into the `--report`
-///     let _ = backup.backup_path;
-/// }
-/// // ... now lock, run the plan ...
-/// # Ok(()) }
-/// ```
-pub fn backup_before_change(
+/// table's rows before the change. Prints nothing: the caller shows the outcome.
+pub(crate) fn backup_before_change(
     config: &Config,
     url: &DatabaseUrl,
     trigger: &str,
     version_rows: &[String],
     no_backup: bool,
-    printer: &Printer,
-) -> Result<Option<BackupRecord>> {
+) -> Result<BackupOutcome> {
+    let nothing = BackupOutcome::default();
     if no_backup {
-        printer.status("backup skipped (--no-backup)");
-        return Ok(None);
+        return Ok(BackupOutcome {
+            skipped: Some(SkipReason::Flag),
+            ..nothing
+        });
     }
     if config.backup.enabled == Some(false) {
-        return Ok(None);
+        return Ok(nothing);
     }
     if url.dialect() == Dialect::Sqlite && !url.sqlite_path().is_some_and(|path| path.is_file()) {
         // In memory, or not created yet: there is nothing to lose.
-        return Ok(None);
+        return Ok(nothing);
     }
-    match backup_now(config, url, trigger, version_rows, printer)? {
-        Some(record) => Ok(Some(record)),
-        None => without_backup(config, url, printer),
+    match take_backup(config, url, trigger, version_rows)? {
+        Some((record, removed)) => Ok(BackupOutcome {
+            record: Some(record),
+            removed,
+            skipped: None,
+        }),
+        None => without_backup(config, url),
     }
 }
 
-/// When a server database cannot be dumped: one warning and on, if `required = false`.
-fn without_backup(
-    config: &Config,
-    url: &DatabaseUrl,
-    printer: &Printer,
-) -> Result<Option<BackupRecord>> {
+/// When a server database cannot be dumped: on without a backup, if `required = false`.
+fn without_backup(config: &Config, url: &DatabaseUrl) -> Result<BackupOutcome> {
     if config.backup.required == Some(false) {
-        printer.warn(format!(
-            "{}; going on without one (`required = false`)",
-            no_dump_tool(url)
-        ));
-        return Ok(None);
+        return Ok(BackupOutcome {
+            skipped: Some(SkipReason::NoDumpTool {
+                detail: no_dump_tool(url),
+            }),
+            ..BackupOutcome::default()
+        });
     }
     Err(no_backup_possible(url, true))
+}
+
+/// What [`backup_before_change`] did.
+#[derive(Debug, Default)]
+pub(crate) struct BackupOutcome {
+    /// The backup made.
+    pub(crate) record: Option<BackupRecord>,
+    /// Old backups deleted by retention.
+    pub(crate) removed: Vec<PathBuf>,
+    /// Why no backup was made, when the user should hear of it.
+    pub(crate) skipped: Option<SkipReason>,
+}
+
+/// Why a change goes on without a backup.
+#[derive(Debug)]
+pub(crate) enum SkipReason {
+    /// The caller asked for none.
+    Flag,
+    /// A server database without a dump tool, and `required = false`.
+    NoDumpTool { detail: String },
 }
 
 /// Backs up the database of `url` now, whatever `[backup] enabled` says, and applies retention.
@@ -764,6 +773,23 @@ pub fn backup_now(
     version_rows: &[String],
     printer: &Printer,
 ) -> Result<Option<BackupRecord>> {
+    let Some((record, removed)) = take_backup(config, url, trigger, version_rows)? else {
+        return Ok(None);
+    };
+    printer.status(format!("backed up to {}", record.backup_path.display()));
+    for deleted in removed {
+        printer.status(format!("removed old backup {}", deleted.display()));
+    }
+    Ok(Some(record))
+}
+
+/// Backs up now and applies retention: the backup and the old backups deleted.
+fn take_backup(
+    config: &Config,
+    url: &DatabaseUrl,
+    trigger: &str,
+    version_rows: &[String],
+) -> Result<Option<(BackupRecord, Vec<PathBuf>)>> {
     let record = match url.dialect() {
         Dialect::Sqlite => {
             let db_path = existing_sqlite_file(url)?;
@@ -778,16 +804,13 @@ pub fn backup_now(
             }
         }
     };
-    printer.status(format!("backed up to {}", record.backup_path.display()));
     let dir = record
         .backup_path
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    for deleted in apply_retention(&dir, retention(config), &record, Utc::now())? {
-        printer.status(format!("removed old backup {}", deleted.display()));
-    }
-    Ok(Some(record))
+    let removed = apply_retention(&dir, retention(config), &record, Utc::now())?;
+    Ok(Some((record, removed)))
 }
 
 /// The file of an SQLite URL, which must exist (backup, restore's pre-restore copy, verify).

@@ -97,6 +97,23 @@ pub enum Error {
     /// A bug in retort.
     #[error("internal error: {0}")]
     Internal(String),
+
+    // running
+    /// The config file does not exist.
+    #[error("{}: no such config file", path.display())]
+    MissingConfig { path: PathBuf },
+
+    /// Neither the caller, `DATABASE_URL` nor the config file names a database.
+    #[error("{}: no database URL: set `database_url` or DATABASE_URL", path.display())]
+    NoDatabaseUrl { path: PathBuf },
+
+    /// A rehearsal rolls everything back, which needs DDL inside transactions.
+    #[error("a rehearsal needs transactional DDL, which {dialect} does not have")]
+    RehearseUnsupported { dialect: crate::config::Dialect },
+
+    /// A purging stamp cannot be rendered offline (Alembic's wording).
+    #[error("Can't use --purge with --sql mode")]
+    PurgeWithSql,
 }
 
 /// The Cargo feature that compiles in the driver of `dialect`.
@@ -119,6 +136,13 @@ impl Error {
                 "rebuild retort with `--features {}`, or in Cargo.toml: `retort = {{ features = [\"{0}\"] }}`",
                 feature_of(dialect)
             )),
+            Error::MissingConfig { .. } => {
+                Some("run `retort init` to create one, or pass `-c PATH`".into())
+            }
+            Error::NoDatabaseUrl { .. } => {
+                Some("or pass `--url` (from code: `Migrator::with_url`)".into())
+            }
+            Error::RehearseUnsupported { .. } => Some("use `--dry-run` or `--sql`".into()),
             Error::Internal(_) => {
                 Some("this is a bug in retort; please report it with the command you ran".into())
             }
@@ -129,7 +153,7 @@ impl Error {
     /// The process exit status for this error (SPEC: 1 failure, 2 usage).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. } => 2,
+            Error::Usage { .. } | Error::RehearseUnsupported { .. } | Error::PurgeWithSql => 2,
             _ => 1,
         }
     }

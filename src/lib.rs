@@ -41,7 +41,6 @@
 pub mod backup;
 pub mod build;
 pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod db;
 pub mod display;
@@ -49,11 +48,13 @@ pub mod error;
 pub mod exec;
 pub mod graph;
 pub mod migrator;
+mod ops;
 pub mod output;
 mod parallel;
 pub mod project;
 pub mod render;
 pub mod script;
+mod settings;
 pub mod verify;
 
 pub use error::{Error, Result};

@@ -21,7 +21,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::cell::RefCell;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,23 +28,25 @@ use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::db::version_table::{read_heads, VersionTable};
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
-use crate::exec::live::{run_live, LiveOptions};
-use crate::exec::{prepare, PreparedStep, Progress, Silent, StepReport};
+use crate::exec::{prepare, PreparedStep, Progress};
 use crate::graph::{Plan, StepKind};
+use crate::ops;
 use crate::project::Project;
 use crate::script::{self, Script, Warning};
+use crate::settings::{self, ProcessEnv};
 
 pub use crate::exec::RunReport as MigrationReport;
-
 /// How long a run waits for another runner's migration lock by default (the CLI's
 /// `--lock-timeout` default).
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+pub use crate::settings::DEFAULT_LOCK_TIMEOUT;
 
 /// A project and a database to migrate. See the [module documentation](self) for an example.
 pub struct Migrator {
     project: Project,
     database: Database,
     lock_timeout: Duration,
+    /// Recorded in the audit trail when the database has no notion of its user.
+    os_user: Option<String>,
 }
 
 /// Where the database is.
@@ -77,9 +78,26 @@ pub enum Operation {
 }
 
 impl Operation {
+    /// The command's name: `upgrade`, `downgrade` or `stamp`.
+    pub(crate) fn name(&self) -> &'static str {
+        match self {
+            Operation::Upgrade(_) => "upgrade",
+            Operation::Downgrade(_) => "downgrade",
+            Operation::Stamp { .. } => "stamp",
+        }
+    }
+
+    /// The target(s) as given, space-separated (for backups and reports).
+    pub(crate) fn target_text(&self) -> String {
+        match self {
+            Operation::Upgrade(target) | Operation::Downgrade(target) => target.clone(),
+            Operation::Stamp { targets, .. } => targets.join(" "),
+        }
+    }
+
     /// The plan from the version rows `rows`. Every row must name a revision file, except for a
     /// purging stamp, which exists to recover from rows no file knows.
-    fn plan(&self, project: &Project, rows: &[String]) -> Result<Plan> {
+    pub(crate) fn plan(&self, project: &Project, rows: &[String]) -> Result<Plan> {
         let purge = matches!(self, Operation::Stamp { purge: true, .. });
         if !purge {
             check_rows_known(project, rows)?;
@@ -173,17 +191,10 @@ impl Migrator {
     /// # Ok(()) }
     /// ```
     pub fn from_config(path: impl AsRef<Path>) -> Result<Migrator> {
-        let path = path.as_ref();
-        if !path.exists() {
-            return Err(Error::Config {
-                path: path.to_path_buf(),
-                message: "no such config file; run `retort init` to create one, or pass `-c PATH`"
-                    .into(),
-            });
-        }
-        let project = Project::load(Config::load(path)?)?;
-        let url = resolve_url(None, &project.config)
-            .map(|raw| DatabaseUrl::parse(&raw))
+        let env = ProcessEnv;
+        let project = Project::load(Config::load_existing(path.as_ref(), &env)?)?;
+        let url = settings::choose_url(None, &env, &project.config)
+            .map(|(raw, _)| DatabaseUrl::parse(&raw))
             .transpose()?;
         let migrator = Migrator::from_project(project);
         Ok(match url {
@@ -268,6 +279,7 @@ impl Migrator {
             project,
             database: Database::Unset,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            os_user: settings::os_user(&ProcessEnv),
         }
     }
 
@@ -357,6 +369,13 @@ impl Migrator {
     /// ```
     pub fn with_lock_timeout(mut self, timeout: Duration) -> Migrator {
         self.lock_timeout = timeout;
+        self
+    }
+
+    /// Records `user` in the audit trail when the database has no notion of its user (the CLI
+    /// passes the one its settings resolved).
+    pub(crate) fn with_os_user(mut self, user: Option<String>) -> Migrator {
+        self.os_user = user;
         self
     }
 
@@ -497,50 +516,44 @@ impl Migrator {
         operation: &Operation,
         options: RunOptions<'_>,
     ) -> Result<MigrationReport> {
-        let project = &self.project;
-        let dialect = match &self.database {
-            Database::Unset => return Err(no_database(&project.config)),
-            Database::Url(url) => url.dialect(),
-            Database::Connection(conn) => conn.dialect(),
+        let target = match &mut self.database {
+            Database::Unset => return Err(no_database(&self.project.config)),
+            Database::Url(url) => ops::run::Target::Url(url),
+            Database::Connection(conn) => ops::run::Target::Open(conn.as_mut()),
         };
-        if options.rehearse && !dialect.transactional_ddl() {
-            return Err(Error::Usage {
-                message: format!(
-                    "`--rehearse` needs transactional DDL, which {dialect} does not have; use `--dry-run` or `--sql`"
-                ),
-            });
-        }
-        let mut opened;
-        let conn: &mut dyn Connection = match &mut self.database {
-            Database::Unset => return Err(no_database(&project.config)),
-            Database::Url(url) => {
-                opened = db::connect(url)?;
-                opened.as_mut()
-            }
-            Database::Connection(conn) => conn.as_mut(),
-        };
-        let live = LiveOptions {
-            table: version_table(&project.config, dialect),
-            lock_timeout: self.lock_timeout,
-            rehearse: options.rehearse,
-        };
-        let mut silent = Silent;
-        let progress: &mut dyn Progress = match options.progress {
-            Some(progress) => progress,
-            None => &mut silent,
-        };
-        let progress = RefCell::new(progress);
-        // The lock is taken before any step starts, so the two never borrow at once.
-        let mut on_wait = || progress.borrow_mut().waiting_for_lock();
-        let planner = |rows: &[String]| operation.plan(project, rows);
-        run_live(
-            conn,
-            &live,
-            &project.scripts,
-            &planner,
-            &mut SharedProgress(&progress),
-            &mut on_wait,
+        ops::run::execute(
+            &self.project,
+            target,
+            self.lock_timeout,
+            operation,
+            options,
+            self.os_user.clone(),
         )
+    }
+
+    /// The SQL script that runs `operation` from the version rows `from` names (empty for an
+    /// empty version table; a `FROM` of Alembic's offline `FROM:TO`), in `dialect`, without a
+    /// database: what `retort upgrade --sql` prints. A purging stamp cannot be rendered.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// use retort::config::Dialect;
+    /// use retort::migrator::Operation;
+    /// let migrator = retort::Migrator::from_sources(&[
+    ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
+    /// ])?;
+    /// let sql = migrator.offline_sql(&Operation::Upgrade("heads".into()), "", Dialect::Sqlite)?;
+    /// assert!(sql.contains("CREATE TABLE t (id INTEGER);"));
+    /// # Ok(()) }
+    /// ```
+    pub fn offline_sql(
+        &self,
+        operation: &Operation,
+        from: &str,
+        dialect: Dialect,
+    ) -> Result<String> {
+        let plan = ops::offline::plan(&self.project, operation, from)?;
+        Ok(ops::offline::render(&self.project, plan, dialect)?.script)
     }
 
     /// What `operation` would do from the database's current state, computed without changing
@@ -783,40 +796,10 @@ impl std::fmt::Debug for Migrator {
 /// [`include_migrations!`](crate::include_migrations) expands to.
 pub type Embedded = &'static [(&'static str, &'static str)];
 
-/// Forwards progress to a `RefCell` the lock-wait callback shares.
-struct SharedProgress<'r, 'p>(&'r RefCell<&'p mut dyn Progress>);
-
-impl Progress for SharedProgress<'_, '_> {
-    fn step_started(&mut self, step: &PreparedStep, index: usize, total: usize) {
-        self.0.borrow_mut().step_started(step, index, total);
-    }
-    fn step_finished(&mut self, report: &StepReport) {
-        self.0.borrow_mut().step_finished(report);
-    }
-    fn replanned(&mut self, heads: &[String]) {
-        self.0.borrow_mut().replanned(heads);
-    }
-    fn waiting_for_lock(&mut self) {
-        self.0.borrow_mut().waiting_for_lock();
-    }
-}
-
 fn no_database(config: &Config) -> Error {
-    Error::Config {
+    Error::NoDatabaseUrl {
         path: config.path.clone(),
-        message:
-            "no database URL: set `database_url` or DATABASE_URL, or call `Migrator::with_url`"
-                .into(),
     }
-}
-
-/// The database URL as the CLI resolves it: `explicit` (`--url`), then the `DATABASE_URL`
-/// environment variable, then the config file's `database_url`.
-pub(crate) fn resolve_url(explicit: Option<&str>, config: &Config) -> Option<String> {
-    explicit
-        .map(String::from)
-        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
-        .or_else(|| config.database_url.clone())
 }
 
 /// The version table of `config` spelled for `dialect`.

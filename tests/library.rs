@@ -276,6 +276,10 @@ fn assert_exactly_once(db: &Path) {
 
 /// The body of one replica process (see `ten_processes_...`): does nothing in a normal run.
 #[test]
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read their own environment"
+)]
 fn replica_process() {
     let Ok(db) = std::env::var("RETORT_TEST_REPLICA_DB") else {
         return;
@@ -445,6 +449,10 @@ fn without_a_database_only_graph_questions_work() {
 
 /// `cargo` building into the same target directory as this test run, so the example reuses the
 /// compiled dependencies.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read their own environment"
+)]
 fn cargo() -> StdCommand {
     let mut cmd = StdCommand::new(option_env!("CARGO").unwrap_or("cargo"));
     let target = std::env::var_os("CARGO_TARGET_DIR").map_or_else(

@@ -385,8 +385,7 @@ pub(super) fn config_with(root: &Path, lines: &str) -> Config {
 fn a_server_without_any_dump_tool_stops_the_change_unless_not_required() {
     let tmp = tempfile::tempdir().unwrap();
     let url = DatabaseUrl::parse("postgresql://app:s3cret@db/shop").unwrap();
-    let printer = Printer::new(true, false);
-    let err = without_backup(&config_with(tmp.path(), ""), &url, &printer).unwrap_err();
+    let err = without_backup(&config_with(tmp.path(), ""), &url).unwrap_err();
     let text = err.to_string();
     assert!(text.contains("no backup of `postgresql://app:"), "{text}");
     assert!(!text.contains("s3cret"), "{text}");
@@ -397,7 +396,12 @@ fn a_server_without_any_dump_tool_stops_the_change_unless_not_required() {
     assert!(err.hint().unwrap().contains("`--no-backup`"));
 
     let relaxed = config_with(tmp.path(), "[backup]\nrequired = false");
-    assert_eq!(without_backup(&relaxed, &url, &printer).unwrap(), None);
+    let relaxed = without_backup(&relaxed, &url).unwrap();
+    assert!(relaxed.record.is_none());
+    assert!(matches!(
+        relaxed.skipped,
+        Some(SkipReason::NoDumpTool { .. })
+    ));
 }
 
 #[test]
@@ -405,36 +409,41 @@ fn no_backup_is_made_when_skipped_disabled_in_memory_or_not_created_yet() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("app.db");
     make_db(&db, 1);
-    let printer = Printer::new(true, false);
     let url = DatabaseUrl::parse(&format!("sqlite:///{}", db.display())).unwrap();
     let config = config_with(tmp.path(), "");
-    assert_eq!(
-        backup_before_change(&config, &url, "upgrade head", &[], true, &printer).unwrap(),
-        None
-    );
+    let skipped = backup_before_change(&config, &url, "upgrade head", &[], true).unwrap();
+    assert!(skipped.record.is_none());
+    assert!(matches!(skipped.skipped, Some(SkipReason::Flag)));
     let disabled = config_with(tmp.path(), "[backup]\nenabled = false");
-    assert_eq!(
-        backup_before_change(&disabled, &url, "upgrade head", &[], false, &printer).unwrap(),
-        None
+    assert!(
+        backup_before_change(&disabled, &url, "upgrade head", &[], false)
+            .unwrap()
+            .record
+            .is_none()
     );
     assert!(!tmp.path().join("backups").exists());
     let memory = DatabaseUrl::parse("sqlite://").unwrap();
-    assert_eq!(
-        backup_before_change(&config, &memory, "upgrade head", &[], false, &printer).unwrap(),
-        None
+    assert!(
+        backup_before_change(&config, &memory, "upgrade head", &[], false)
+            .unwrap()
+            .record
+            .is_none()
     );
     let missing = DatabaseUrl::parse(&format!(
         "sqlite:///{}",
         tmp.path().join("new.db").display()
     ))
     .unwrap();
-    assert_eq!(
-        backup_before_change(&config, &missing, "upgrade head", &[], false, &printer).unwrap(),
-        None
+    assert!(
+        backup_before_change(&config, &missing, "upgrade head", &[], false)
+            .unwrap()
+            .record
+            .is_none()
     );
 
-    let made = backup_before_change(&config, &url, "upgrade head", &rows(), false, &printer)
+    let made = backup_before_change(&config, &url, "upgrade head", &rows(), false)
         .unwrap()
+        .record
         .unwrap();
     assert_eq!(
         made.backup_path.parent(),
@@ -448,13 +457,13 @@ fn backup_before_change_applies_retention() {
     let tmp = tempfile::tempdir().unwrap();
     let db = tmp.path().join("app.db");
     make_db(&db, 1);
-    let printer = Printer::new(true, false);
     let url = DatabaseUrl::parse(&format!("sqlite:///{}", db.display())).unwrap();
     let config = config_with(tmp.path(), "[backup]\ndir = \"kept\"\nkeep = 1");
     let made: Vec<_> = (0..3)
         .map(|_| {
-            backup_before_change(&config, &url, "upgrade", &[], false, &printer)
+            backup_before_change(&config, &url, "upgrade", &[], false)
                 .unwrap()
+                .record
                 .unwrap()
         })
         .collect();

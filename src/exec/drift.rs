@@ -101,20 +101,14 @@ mod tests {
             table: table.clone(),
             lock_timeout: std::time::Duration::from_secs(1),
             rehearse: false,
+            os_user: None,
         };
         let plan = chain_plan(None, &["a", "b"]);
         let plan_from = |_: &[String]| Ok(plan.clone());
-        run_live(
-            &mut conn,
-            &options,
-            &scripts,
-            &plan_from,
-            &mut Silent,
-            &mut || (),
-        )
-        .unwrap()
-        .into_result()
-        .unwrap();
+        run_live(&mut conn, &options, &scripts, &plan_from, &mut Silent)
+            .unwrap()
+            .into_result()
+            .unwrap();
         assert!(drift_in(&mut conn, &scripts, &table).unwrap().is_empty());
         // A comment or line-ending change is not drift; a changed statement is.
         scripts[0].sections.upgrade.as_mut().unwrap().sql =

@@ -28,6 +28,8 @@ pub struct LiveOptions {
     pub lock_timeout: Duration,
     /// Run everything in one transaction and roll it back at the end.
     pub rehearse: bool,
+    /// The operating system's user, recorded when the database has no notion of its own.
+    pub os_user: Option<String>,
 }
 
 /// Executes the calls of a run on a connection.
@@ -264,18 +266,8 @@ impl Sink for LiveSink<'_> {
     }
 }
 
-/// The user recorded in the audit trail: the database's notion, else the operating system's.
-fn applied_by(conn: &mut dyn Connection) -> Option<String> {
-    conn.current_user().or_else(|| {
-        std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .ok()
-            .filter(|u| !u.is_empty())
-    })
-}
-
-/// A live run from start to end: take the migration lock (announcing a wait through
-/// `on_wait`), read the version rows inside it, plan with `plan_from`, run, release the lock.
+/// A live run from start to end: take the migration lock (announcing a wait to `progress`),
+/// read the version rows inside it, plan with `plan_from`, run, release the lock.
 /// `plan_from` is also used to plan again when another runner moved the rows meanwhile.
 pub fn run_live(
     conn: &mut dyn Connection,
@@ -283,24 +275,25 @@ pub fn run_live(
     scripts: &[Script],
     plan_from: &Replanner<'_>,
     progress: &mut dyn Progress,
-    on_wait: &mut dyn FnMut(),
 ) -> Result<RunReport> {
     let key = format!("retort:{}", options.table.display_name());
-    conn.lock(&key, options.lock_timeout, on_wait)
-        .map_err(|e| Error::Database {
-            context: if e.is_lock_timeout {
-                format!(
-                    "gave up waiting for the database lock after {:.0}s",
-                    options.lock_timeout.as_secs_f64()
-                )
-            } else {
-                "cannot take the migration lock".to_string()
-            },
-            message: format!(
-                "{}; another retort run may still be going; retry later or raise `--lock-timeout`",
-                e.message
-            ),
-        })?;
+    conn.lock(&key, options.lock_timeout, &mut || {
+        progress.waiting_for_lock()
+    })
+    .map_err(|e| Error::Database {
+        context: if e.is_lock_timeout {
+            format!(
+                "gave up waiting for the database lock after {:.0}s",
+                options.lock_timeout.as_secs_f64()
+            )
+        } else {
+            "cannot take the migration lock".to_string()
+        },
+        message: format!(
+            "{}; another retort run may still be going; retry later or raise `--lock-timeout`",
+            e.message
+        ),
+    })?;
     let result = run_locked(conn, options, scripts, plan_from, progress);
     // Releasing is best effort: the session ends right after, which releases it too.
     let _ = conn.unlock(&key);
@@ -316,7 +309,8 @@ fn run_locked(
 ) -> Result<RunReport> {
     let rows = read_heads(conn, &options.table)?;
     let plan = plan_from(&rows)?;
-    let applied_by = applied_by(conn);
+    // The user recorded in the audit trail: the database's notion, else the operating system's.
+    let applied_by = conn.current_user().or_else(|| options.os_user.clone());
     let dialect = conn.dialect();
     let mut sink = LiveSink::new(conn, options.table.clone(), options.rehearse);
     let input = RunInput {
@@ -352,6 +346,7 @@ mod tests {
             table: table(),
             lock_timeout: Duration::from_secs(1),
             rehearse,
+            os_user: None,
         }
     }
 
@@ -363,15 +358,7 @@ mod tests {
         rehearse: bool,
     ) -> RunReport {
         let plan_from = move |_rows: &[String]| Ok(plan.clone());
-        run_live(
-            conn,
-            &options(rehearse),
-            scripts,
-            &plan_from,
-            &mut Silent,
-            &mut || (),
-        )
-        .unwrap()
+        run_live(conn, &options(rehearse), scripts, &plan_from, &mut Silent).unwrap()
     }
 
     fn tables(conn: &mut SqliteConnection) -> Vec<String> {
@@ -547,7 +534,6 @@ mod tests {
             &scripts,
             &plan_from,
             &mut Silent,
-            &mut || (),
         )
         .unwrap();
         // The rows read inside the step differ from the plan's, so it plans again (the same

@@ -28,6 +28,10 @@ pub fn env_var(dialect: Dialect) -> &'static str {
 }
 
 /// The admin URL for `dialect`, or `None` after printing why the test is skipped.
+#[allow(
+    clippy::disallowed_methods,
+    reason = "tests read their own environment"
+)]
 pub fn server_url(dialect: Dialect) -> Option<String> {
     let var = env_var(dialect);
     match std::env::var(var) {

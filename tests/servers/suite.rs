@@ -138,6 +138,10 @@ impl Project {
         );
     }
 
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "tests read their own environment"
+    )]
     fn command(&self, args: &[&str]) -> std::process::Command {
         // `RETORT_BIN` pins the binary when several checkouts share one target directory.
         let binary = std::env::var_os("RETORT_BIN")

@@ -31,7 +31,7 @@ pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
         ctx.printer.json(&docs);
         return Ok(0);
     }
-    let verbose = ctx.printer.verbose;
+    let verbose = ctx.printer.is_verbose();
     ctx.printer.data_lines(revisions.iter().filter_map(|id| {
         let shown = project.shown(id)?;
         Some(if verbose {

@@ -1,0 +1,7 @@
+//! One function per workflow, between the settings a caller resolved and the core (graph,
+//! executor, drivers): the command line and [`Migrator`](crate::Migrator) both call these, and
+//! they print nothing. Each returns a typed outcome for the caller to show.
+
+pub(crate) mod offline;
+pub(crate) mod run;
+// check, audit, backup, verify, revision: the read-only and maintenance workflows.

@@ -1,0 +1,226 @@
+//! Online runs of `upgrade`, `downgrade` and `stamp`: the dry run, the backup before a change,
+//! the locked execution, the `--verify` follow-up and the `--report` document.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::backup::{self, BackupOutcome, BackupRecord};
+use crate::config::{DatabaseUrl, Dialect};
+use crate::db::{self, Connection};
+use crate::error::{Error, Result};
+use crate::exec::live::{run_live, LiveOptions};
+use crate::exec::{Progress, Silent, StepReport};
+use crate::migrator::{
+    version_table, MigrationReport, Migrator, Operation, PlannedRun, RunOptions,
+};
+use crate::project::Project;
+use crate::settings::{Mode, RunSettings};
+use crate::verify::{self, VerifyReport};
+
+/// What an online run did.
+#[derive(Debug)]
+pub(crate) enum RunOutcome {
+    /// `--dry-run`: what would run; nothing changed.
+    Planned(PlannedRun),
+    /// The run happened (a rehearsal included).
+    Ran(Ran),
+}
+
+/// A run that took the lock and walked its plan.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    /// The steps that ran; on failure the failed one is last.
+    pub(crate) report: MigrationReport,
+    /// `--verify`: the checks of the database the run left behind (after a success only).
+    pub(crate) verify: Option<VerifyReport>,
+}
+
+/// The database a run works on.
+pub(crate) enum Target<'a> {
+    /// Connected for this run.
+    Url(&'a DatabaseUrl),
+    /// A session the caller holds.
+    Open(&'a mut dyn Connection),
+}
+
+/// Runs `settings` online on the database of `url` through `migrator`. The backup taken
+/// before a change is handed to `on_backup` as soon as it exists; `progress` hears of each
+/// step. `Err` means the run did not start (or the `--report` could not be written).
+pub(crate) fn run(
+    migrator: &mut Migrator,
+    url: &DatabaseUrl,
+    settings: &RunSettings,
+    progress: &mut dyn Progress,
+    on_backup: &mut dyn FnMut(&BackupOutcome),
+) -> Result<RunOutcome> {
+    let operation = &settings.operation;
+    let rehearse = match settings.mode {
+        Mode::DryRun => return migrator.plan(operation).map(RunOutcome::Planned),
+        Mode::Run => false,
+        Mode::Rehearse => true,
+        Mode::Offline { .. } => {
+            return Err(Error::Internal(
+                "an offline run reached the online runner".into(),
+            ))
+        }
+    };
+    let backup = if rehearse {
+        None
+    } else {
+        backup_if_changing(migrator, url, settings)?
+    };
+    if let Some(outcome) = &backup {
+        on_backup(outcome);
+    }
+    let started_at = chrono::Utc::now();
+    let clock = Instant::now();
+    let report = migrator.execute(
+        operation,
+        RunOptions {
+            rehearse,
+            progress: Some(progress),
+        },
+    );
+    // `--verify` checks the database the run left behind.
+    let checks = match &report {
+        Ok(r) if settings.verify && r.failure.is_none() => {
+            Some(verify::run_checks(db::connect(url)?.as_mut())?)
+        }
+        _ => None,
+    };
+    if let Some(path) = &settings.report {
+        let document = ReportDocument {
+            command: operation.name(),
+            target: operation.target_text(),
+            database: url.to_string(),
+            dialect: url.dialect().name(),
+            rehearsal: rehearse,
+            started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
+            outcome: match &report {
+                Ok(r) if r.failure.is_none() => "success",
+                _ => "failed",
+            },
+            heads_before: report
+                .as_ref()
+                .map(|r| r.heads_before.as_slice())
+                .unwrap_or_default(),
+            heads_after: report
+                .as_ref()
+                .map(|r| r.heads_after.as_slice())
+                .unwrap_or_default(),
+            steps: report
+                .as_ref()
+                .map(|r| r.steps.as_slice())
+                .unwrap_or_default(),
+            error: match &report {
+                Ok(r) => r.failure.as_ref().map(ToString::to_string),
+                Err(e) => Some(e.to_string()),
+            },
+            backup: backup.as_ref().and_then(|b| b.record.as_ref()),
+            verify: checks.as_ref(),
+        };
+        write_report(path, &document)?;
+    }
+    Ok(RunOutcome::Ran(Ran {
+        report: report?,
+        verify: checks,
+    }))
+}
+
+/// Backs the database up when the plan would change it (before every upgrade, downgrade and
+/// stamp). A database that does not exist yet holds nothing to lose.
+fn backup_if_changing(
+    migrator: &mut Migrator,
+    url: &DatabaseUrl,
+    settings: &RunSettings,
+) -> Result<Option<BackupOutcome>> {
+    let planned = migrator.plan(&settings.operation)?;
+    if !planned.changes_database() {
+        return Ok(None);
+    }
+    let operation = &settings.operation;
+    let trigger = format!("{} {}", operation.name(), operation.target_text());
+    backup::backup_before_change(
+        &migrator.project().config,
+        url,
+        &trigger,
+        &planned.heads_before,
+        settings.no_backup,
+    )
+    .map(Some)
+}
+
+/// Runs `operation` on `target` under the migration lock: the executor of [`Migrator::execute`].
+/// A revision that fails is in the report's `failure`; `Err` means nothing ran.
+pub(crate) fn execute(
+    project: &Project,
+    target: Target<'_>,
+    lock_timeout: std::time::Duration,
+    operation: &Operation,
+    options: RunOptions<'_>,
+    os_user: Option<String>,
+) -> Result<MigrationReport> {
+    let dialect = match &target {
+        Target::Url(url) => url.dialect(),
+        Target::Open(conn) => conn.dialect(),
+    };
+    refuse_unsupported_rehearsal(dialect, options.rehearse)?;
+    let mut opened;
+    let conn: &mut dyn Connection = match target {
+        Target::Url(url) => {
+            opened = db::connect(url)?;
+            opened.as_mut()
+        }
+        Target::Open(conn) => conn,
+    };
+    let live = LiveOptions {
+        table: version_table(&project.config, dialect),
+        lock_timeout,
+        rehearse: options.rehearse,
+        os_user,
+    };
+    let mut silent = Silent;
+    let progress: &mut dyn Progress = match options.progress {
+        Some(progress) => progress,
+        None => &mut silent,
+    };
+    let planner = |rows: &[String]| operation.plan(project, rows);
+    run_live(conn, &live, &project.scripts, &planner, progress)
+}
+
+/// A rehearsal rolls everything back at the end, which needs transactional DDL.
+fn refuse_unsupported_rehearsal(dialect: Dialect, rehearse: bool) -> Result<()> {
+    if rehearse && !dialect.transactional_ddl() {
+        return Err(Error::RehearseUnsupported { dialect });
+    }
+    Ok(())
+}
+
+/// The `--report` document.
+#[derive(serde::Serialize)]
+struct ReportDocument<'a> {
+    command: &'static str,
+    target: String,
+    /// The URL with its password redacted.
+    database: String,
+    dialect: &'static str,
+    rehearsal: bool,
+    started_at: String,
+    duration_ms: i64,
+    outcome: &'static str,
+    heads_before: &'a [String],
+    heads_after: &'a [String],
+    steps: &'a [StepReport],
+    error: Option<String>,
+    /// The backup taken before the run, if any.
+    backup: Option<&'a BackupRecord>,
+    /// `--verify`: integrity and referential checks after the run.
+    verify: Option<&'a VerifyReport>,
+}
+
+fn write_report(path: &Path, document: &ReportDocument<'_>) -> Result<()> {
+    let text = serde_json::to_string_pretty(document)
+        .map_err(|e| Error::Internal(format!("cannot encode the report: {e}")))?;
+    std::fs::write(path, text + "\n").map_err(|e| Error::io("write report", path, e))
+}
