@@ -111,6 +111,14 @@ pub enum Error {
     #[error("a rehearsal needs transactional DDL, which {dialect} does not have")]
     RehearseUnsupported { dialect: crate::config::Dialect },
 
+    /// A run stopped at a failed step: `report` holds the steps that ran, the failed one last,
+    /// and the revisions before it stay applied. Reads as the step's own error.
+    #[error("{error}")]
+    MigrationFailed {
+        report: Box<crate::exec::RunReport>,
+        error: Box<Error>,
+    },
+
     /// A purging stamp cannot be rendered offline (Alembic's wording).
     #[error("Can't use --purge with --sql mode")]
     PurgeWithSql,
@@ -143,6 +151,7 @@ impl Error {
                 Some("or pass `--url` (from code: `Migrator::with_url`)".into())
             }
             Error::RehearseUnsupported { .. } => Some("use `--dry-run` or `--sql`".into()),
+            Error::MigrationFailed { error, .. } => error.hint(),
             Error::Internal(_) => {
                 Some("this is a bug in retort; please report it with the command you ran".into())
             }
@@ -154,7 +163,16 @@ impl Error {
     pub fn exit_code(&self) -> u8 {
         match self {
             Error::Usage { .. } | Error::RehearseUnsupported { .. } | Error::PurgeWithSql => 2,
+            Error::MigrationFailed { error, .. } => error.exit_code(),
             _ => 1,
+        }
+    }
+
+    /// The error itself, without the partial report of [`Error::MigrationFailed`].
+    pub(crate) fn without_report(self) -> Error {
+        match self {
+            Error::MigrationFailed { error, .. } => *error,
+            other => other,
         }
     }
 

@@ -1,9 +1,9 @@
 //! [`Migrator`]: retort as a library, for services that migrate their database at startup.
 //!
 //! A `Migrator` holds a loaded project (revision files and the validated graph) and a database
-//! (a URL or an open connection). Its methods return typed results and print nothing. The CLI
-//! commands `upgrade`, `downgrade`, `stamp`, `current`, `status` and `check` are thin layers over
-//! it: the same planner, the same executor and the same migration lock, so a service and a
+//! (a URL or an open connection). Its methods return typed results and print nothing. It and
+//! the CLI commands `upgrade`, `downgrade` and `stamp` run through the same operations (`ops`):
+//! the same planner, the same executor and the same migration lock, so a service and a
 //! `retort upgrade` run at the same time never apply a revision twice.
 //!
 //! ```
@@ -78,12 +78,12 @@ pub enum Operation {
 }
 
 impl Operation {
-    /// The command's name: `upgrade`, `downgrade` or `stamp`.
-    pub(crate) fn name(&self) -> &'static str {
+    /// The kind of step the operation runs.
+    pub(crate) fn kind(&self) -> StepKind {
         match self {
-            Operation::Upgrade(_) => "upgrade",
-            Operation::Downgrade(_) => "downgrade",
-            Operation::Stamp { .. } => "stamp",
+            Operation::Upgrade(_) => StepKind::Upgrade,
+            Operation::Downgrade(_) => StepKind::Downgrade,
+            Operation::Stamp { .. } => StepKind::Stamp,
         }
     }
 
@@ -425,7 +425,7 @@ impl Migrator {
     /// .with_url(&url)?;
     /// let report = migrator.upgrade("heads")?;
     /// let step = &report.steps[0];
-    /// assert_eq!((step.revision.as_str(), step.outcome.as_str()), ("a1", "success"));
+    /// assert_eq!((step.revision.as_str(), step.outcome.name()), ("a1", "success"));
     /// assert!(step.checksum.as_deref().unwrap().starts_with("sha256:"));
     /// assert_eq!(report.heads_after, ["a1"]);
     /// // Nothing left to do: an empty report.
@@ -436,8 +436,8 @@ impl Migrator {
         self.execute(
             &Operation::Upgrade(target.to_string()),
             RunOptions::default(),
-        )?
-        .into_result()
+        )
+        .map_err(Error::without_report)
     }
 
     /// Reverts revisions down to `target` (`"base"` for everything, `"-1"` for one step), under
@@ -462,8 +462,8 @@ impl Migrator {
         self.execute(
             &Operation::Downgrade(target.to_string()),
             RunOptions::default(),
-        )?
-        .into_result()
+        )
+        .map_err(Error::without_report)
     }
 
     /// Sets the version table to `targets` without running any revision (e.g. to adopt a
@@ -486,15 +486,15 @@ impl Migrator {
             targets: targets.iter().map(|t| t.as_ref().to_string()).collect(),
             purge: false,
         };
-        self.execute(&operation, RunOptions::default())?
-            .into_result()
+        self.execute(&operation, RunOptions::default())
+            .map_err(Error::without_report)
     }
 
     /// Runs `operation` under the migration lock: the general form of [`upgrade`](Self::upgrade),
     /// [`downgrade`](Self::downgrade) and [`stamp`](Self::stamp), with progress and rehearsal.
-    /// `Err` means nothing ran (no connection, no lock, no plan); a revision that failed is in
-    /// the report's `failure`, with the steps that ran before it (`into_result()` turns it into
-    /// an error).
+    /// A revision that failed is an [`Error::MigrationFailed`] holding the report of the steps
+    /// that ran, the failed one last; any other `Err` means nothing ran (no connection, no
+    /// lock, no plan).
     ///
     /// ```
     /// # fn main() -> retort::Result<()> {
@@ -813,15 +813,20 @@ pub(crate) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
 
 /// Every version row must name a revision file, else nothing can be planned safely.
 pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()> {
-    match rows.iter().find(|row| project.graph.index_of(row).is_none()) {
+    match rows
+        .iter()
+        .find(|row| project.graph.index_of(row).is_none())
+    {
         None => Ok(()),
         Some(unknown) => Err(Error::Resolution {
             message: format!(
-                "Can't locate revision identified by '{unknown}': the version table `{}` holds it, but no revision file defines it; nothing was changed",
+                "Can't locate revision identified by '{unknown}': the version table `{}` holds \
+                 it, but no revision file defines it; nothing was changed",
                 project.config.version_table
             ),
             hint: Some(
-                "check `version_locations` in migrate.toml (is a file missing?), or reset the table with `retort stamp --purge REV`"
+                "check `version_locations` in migrate.toml (is a file missing?), or reset the \
+                 table with `retort stamp --purge REV`"
                     .into(),
             ),
         }),
@@ -834,7 +839,8 @@ pub(crate) fn graph_warnings(project: &Project) -> Vec<String> {
     let heads = project.graph.heads();
     if heads.len() > 1 {
         warnings.push(format!(
-            "{} heads ({}): `upgrade head` will fail; merge them with `retort merge heads` or target `heads`",
+            "{} heads ({}): `upgrade head` will fail; merge them with `retort merge heads` or \
+             target `heads`",
             heads.len(),
             heads.join(", ")
         ));

@@ -205,7 +205,11 @@ pub struct RunArgs {
     #[arg(long = "no-backup")]
     pub no_backup: bool,
     /// Seconds to wait for another runner's lock.
-    #[arg(long = "lock-timeout", value_parser = parse_seconds, default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT))]
+    #[arg(
+        long = "lock-timeout",
+        value_parser = parse_seconds,
+        default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT)
+    )]
     pub(crate) lock_timeout: Seconds,
 }
 
@@ -246,7 +250,11 @@ pub struct StampArgs {
     pub dialect: Option<DialectArg>,
     #[arg(long = "no-backup")]
     pub no_backup: bool,
-    #[arg(long = "lock-timeout", value_parser = parse_seconds, default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT))]
+    #[arg(
+        long = "lock-timeout",
+        value_parser = parse_seconds,
+        default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT)
+    )]
     pub(crate) lock_timeout: Seconds,
 }
 

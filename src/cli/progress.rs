@@ -3,7 +3,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::exec::{PreparedStep, Progress, StepReport};
+use crate::exec::{Outcome, PreparedStep, Progress, StepReport};
 use crate::output::Printer;
 
 /// The database's heads for a message: `base` when there are none.
@@ -63,7 +63,7 @@ impl Progress for StepDisplay<'_> {
     fn step_finished(&mut self, report: &StepReport) {
         if let Some(bar) = &self.bar {
             bar.inc(1);
-            if report.outcome != "success" {
+            if report.outcome != Outcome::Success {
                 bar.abandon();
                 self.bar = None;
             }

@@ -1,16 +1,15 @@
 //! Drift: applied revisions whose SQL changed since they ran. The audit trail keeps the
-//! checksum of the SQL each step ran (see [`super::checksum`]); a revision is applied when its
+//! checksum of the SQL each step ran (see [`crate::script::checksum`]); a revision is applied when its
 //! last successful upgrade or downgrade row is an upgrade.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use super::checksum;
-use super::section_statements;
 use crate::db::version_table::{read_audit, VersionTable};
 use crate::db::Connection;
 use crate::error::Result;
 use crate::project::Project;
+use crate::script::checksum::{checksum, section_statements};
 use crate::script::{Script, SectionKind};
 
 /// An applied revision whose file no longer holds the SQL that ran.

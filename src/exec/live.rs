@@ -387,7 +387,7 @@ mod tests {
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
         let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
-        assert!(report.failure.is_none(), "{:?}", report.error);
+        assert!(report.failure.is_none(), "{:?}", report.failure);
         assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["b"]);
         assert_eq!(
             tables(&mut conn),
@@ -399,7 +399,7 @@ mod tests {
             down_plan(&[("b", Some("a")), ("a", None)]),
             false,
         );
-        assert!(report.failure.is_none(), "{:?}", report.error);
+        assert!(report.failure.is_none(), "{:?}", report.failure);
         assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
         let audit = read_audit(&mut conn, &table().audit()).unwrap();
         let summary: Vec<_> = audit
@@ -516,7 +516,7 @@ mod tests {
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
         let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), true);
-        assert!(report.failure.is_none(), "{:?}", report.error);
+        assert!(report.failure.is_none(), "{:?}", report.failure);
         assert_eq!(report.steps.len(), 2);
         assert!(tables(&mut conn).is_empty(), "{:?}", tables(&mut conn));
     }

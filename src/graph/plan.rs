@@ -12,6 +12,15 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// The command's name, as the audit trail and `--report` record it (the serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Upgrade => "upgrade",
+            StepKind::Downgrade => "downgrade",
+            StepKind::Stamp => "stamp",
+        }
+    }
+
     /// The word Alembic prints in `-- Running <name> A -> B`.
     pub fn running_name(self) -> &'static str {
         match self {

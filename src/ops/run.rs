@@ -9,7 +9,7 @@ use crate::config::{DatabaseUrl, Dialect};
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
 use crate::exec::live::{run_live, LiveOptions};
-use crate::exec::{Progress, Silent, StepReport};
+use crate::exec::{Outcome, Progress, Silent, StepReport};
 use crate::migrator::{
     version_table, MigrationReport, Migrator, Operation, PlannedRun, RunOptions,
 };
@@ -31,6 +31,8 @@ pub(crate) enum RunOutcome {
 pub(crate) struct Ran {
     /// The steps that ran; on failure the failed one is last.
     pub(crate) report: MigrationReport,
+    /// The error that stopped the run at a step.
+    pub(crate) failure: Option<Error>,
     /// `--verify`: the checks of the database the run left behind (after a success only).
     pub(crate) verify: Option<VerifyReport>,
 }
@@ -74,32 +76,37 @@ pub(crate) fn run(
     }
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
-    let report = migrator.execute(
+    let result = migrator.execute(
         operation,
         RunOptions {
             rehearse,
             progress: Some(progress),
         },
     );
+    let (report, failure) = match result {
+        Ok(report) => (Ok(report), None),
+        Err(Error::MigrationFailed { report, error }) => (Ok(*report), Some(*error)),
+        Err(error) => (Err(error), None),
+    };
     // `--verify` checks the database the run left behind.
     let checks = match &report {
-        Ok(r) if settings.verify && r.failure.is_none() => {
+        Ok(_) if settings.verify && failure.is_none() => {
             Some(verify::run_checks(db::connect(url)?.as_mut())?)
         }
         _ => None,
     };
     if let Some(path) = &settings.report {
         let document = ReportDocument {
-            command: operation.name(),
+            command: operation.kind().name(),
             target: operation.target_text(),
             database: url.to_string(),
             dialect: url.dialect().name(),
             rehearsal: rehearse,
             started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
             duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
-            outcome: match &report {
-                Ok(r) if r.failure.is_none() => "success",
-                _ => "failed",
+            outcome: match (&report, &failure) {
+                (Ok(_), None) => Outcome::Success,
+                _ => Outcome::Failed,
             },
             heads_before: report
                 .as_ref()
@@ -113,9 +120,9 @@ pub(crate) fn run(
                 .as_ref()
                 .map(|r| r.steps.as_slice())
                 .unwrap_or_default(),
-            error: match &report {
-                Ok(r) => r.failure.as_ref().map(ToString::to_string),
-                Err(e) => Some(e.to_string()),
+            error: match (&report, &failure) {
+                (Err(e), _) | (Ok(_), Some(e)) => Some(e.to_string()),
+                (Ok(_), None) => None,
             },
             backup: backup.as_ref().and_then(|b| b.record.as_ref()),
             verify: checks.as_ref(),
@@ -124,6 +131,7 @@ pub(crate) fn run(
     }
     Ok(RunOutcome::Ran(Ran {
         report: report?,
+        failure,
         verify: checks,
     }))
 }
@@ -140,7 +148,7 @@ fn backup_if_changing(
         return Ok(None);
     }
     let operation = &settings.operation;
-    let trigger = format!("{} {}", operation.name(), operation.target_text());
+    let trigger = format!("{} {}", operation.kind().name(), operation.target_text());
     backup::backup_before_change(
         &migrator.project().config,
         url,
@@ -152,7 +160,7 @@ fn backup_if_changing(
 }
 
 /// Runs `operation` on `target` under the migration lock: the executor of [`Migrator::execute`].
-/// A revision that fails is in the report's `failure`; `Err` means nothing ran.
+/// A step that fails is an [`Error::MigrationFailed`] with the steps that ran.
 pub(crate) fn execute(
     project: &Project,
     target: Target<'_>,
@@ -186,7 +194,14 @@ pub(crate) fn execute(
         None => &mut silent,
     };
     let planner = |rows: &[String]| operation.plan(project, rows);
-    run_live(conn, &live, &project.scripts, &planner, progress)
+    let mut report = run_live(conn, &live, &project.scripts, &planner, progress)?;
+    match report.failure.take() {
+        Some(error) => Err(Error::MigrationFailed {
+            report: Box::new(report),
+            error: Box::new(error),
+        }),
+        None => Ok(report),
+    }
 }
 
 /// A rehearsal rolls everything back at the end, which needs transactional DDL.
@@ -208,7 +223,7 @@ struct ReportDocument<'a> {
     rehearsal: bool,
     started_at: String,
     duration_ms: i64,
-    outcome: &'static str,
+    outcome: Outcome,
     heads_before: &'a [String],
     heads_after: &'a [String],
     steps: &'a [StepReport],

@@ -7,7 +7,7 @@ use crate::cli::args::{DowngradeArgs, RunArgs, UpgradeArgs};
 use crate::cli::progress::{describe_heads, StepDisplay};
 use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
-use crate::exec::RunReport;
+use crate::exec::{Outcome, RunReport};
 use crate::migrator::{version_table, PlannedRun};
 use crate::ops::{self, run::RunOutcome};
 use crate::output::Printer;
@@ -74,8 +74,10 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
         }
         RunOutcome::Ran(ran) => ran,
     };
-    summarize(printer, &ran.report, rehearse);
-    ran.report.into_result()?;
+    summarize(printer, &ran.report, ran.failure.is_some(), rehearse);
+    if let Some(failure) = ran.failure {
+        return Err(failure);
+    }
     let Some(checks) = ran.verify else {
         return Ok(0);
     };
@@ -150,11 +152,12 @@ fn print_plan(printer: &Printer, url: &str, table: &str, planned: &PlannedRun) {
     printer.data(format!("then at {}", describe_heads(&planned.heads_after)));
 }
 
-fn summarize(printer: &Printer, report: &RunReport, rehearse: bool) {
+/// The end of a run: the rehearsal's table, or where the database is now.
+fn summarize(printer: &Printer, report: &RunReport, failed: bool, rehearse: bool) {
     let ok = report
         .steps
         .iter()
-        .filter(|s| s.outcome == "success")
+        .filter(|s| s.outcome == Outcome::Success)
         .count();
     if rehearse {
         for step in &report.steps {
@@ -167,7 +170,7 @@ fn summarize(printer: &Printer, report: &RunReport, rehearse: bool) {
                 step.duration_ms
             ));
         }
-        let verdict = if report.failure.is_some() {
+        let verdict = if failed {
             "rehearsal failed"
         } else {
             "rehearsal succeeded"
@@ -177,12 +180,12 @@ fn summarize(printer: &Printer, report: &RunReport, rehearse: bool) {
              unchanged",
             report.steps.len()
         ));
-    } else if report.steps.is_empty() && report.failure.is_none() {
+    } else if report.steps.is_empty() && !failed {
         printer.status(format!(
             "nothing to do: the database is at {}",
             describe_heads(&report.heads_after)
         ));
-    } else if report.failure.is_none() && printer.shows_progress() {
+    } else if !failed && printer.shows_progress() {
         // The progress bar clears itself; say where the run ended.
         printer.status(format!(
             "done: {ok} step(s); the database is at {}",
