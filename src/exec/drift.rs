@@ -1,6 +1,6 @@
 //! Drift: applied revisions whose SQL changed since they ran. The audit trail keeps the
-//! checksum of the SQL each step ran (see [`crate::script::checksum`]); a revision is applied when its
-//! last successful upgrade or downgrade row is an upgrade.
+//! checksum of the SQL each step ran (see [`crate::script::checksum`]); a revision is applied
+//! when its last successful upgrade or downgrade row is an upgrade.
 
 use std::collections::HashMap;
 use std::path::PathBuf;
