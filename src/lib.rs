@@ -46,6 +46,7 @@ pub mod cli;
 pub mod config;
 pub mod db;
 pub mod display;
+mod env;
 pub mod error;
 pub mod exec;
 pub mod graph;

@@ -25,17 +25,20 @@ use std::path::Path;
 use std::time::Duration;
 
 use crate::config::{Config, DatabaseUrl, Dialect};
-use crate::db::version_table::{read_heads, VersionTable};
+use crate::db::version_table::read_heads;
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
-use crate::exec::{prepare, PreparedStep, Progress};
-use crate::graph::{Plan, StepKind};
+use crate::exec::prepare;
+use crate::graph::StepKind;
 use crate::ops;
 use crate::project::Project;
 use crate::script::{self, Script, Warning};
 use crate::settings::{self, ProcessEnv};
 
 pub use crate::exec::RunReport as MigrationReport;
+pub(crate) use crate::ops::run::{check_rows_known, version_table};
+pub use crate::ops::run::{PlannedRun, RunOptions};
+pub use crate::settings::Operation;
 /// How long a run waits for another runner's migration lock by default (the CLI's
 /// `--lock-timeout` default).
 pub use crate::settings::DEFAULT_LOCK_TIMEOUT;
@@ -60,66 +63,6 @@ enum Database {
     Connection(Box<dyn Connection + Send>),
 }
 
-/// What a run does: the online form of the `upgrade`, `downgrade` and `stamp` commands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Operation {
-    /// Apply revisions up to a target (`heads`, `head`, a revision, `label@head`, `+N`, ...).
-    Upgrade(String),
-    /// Revert revisions down to a target (a revision, `base`, `-N`, `label@-N`, ...).
-    Downgrade(String),
-    /// Set the version table to `targets` without running any revision; `purge` deletes every
-    /// version row first (the way out when the table names revisions no file defines).
-    Stamp {
-        /// The revisions to stamp (any target form: `heads`, a revision, `base`, ...).
-        targets: Vec<String>,
-        /// Delete every version row first.
-        purge: bool,
-    },
-}
-
-impl Operation {
-    /// The kind of step the operation runs.
-    pub(crate) fn kind(&self) -> StepKind {
-        match self {
-            Operation::Upgrade(_) => StepKind::Upgrade,
-            Operation::Downgrade(_) => StepKind::Downgrade,
-            Operation::Stamp { .. } => StepKind::Stamp,
-        }
-    }
-
-    /// The target(s) as given, space-separated (for backups and reports).
-    pub(crate) fn target_text(&self) -> String {
-        match self {
-            Operation::Upgrade(target) | Operation::Downgrade(target) => target.clone(),
-            Operation::Stamp { targets, .. } => targets.join(" "),
-        }
-    }
-
-    /// The plan from the version rows `rows`. Every row must name a revision file, except for a
-    /// purging stamp, which exists to recover from rows no file knows.
-    pub(crate) fn plan(&self, project: &Project, rows: &[String]) -> Result<Plan> {
-        let purge = matches!(self, Operation::Stamp { purge: true, .. });
-        if !purge {
-            check_rows_known(project, rows)?;
-        }
-        match self {
-            Operation::Upgrade(target) => project.graph.plan_upgrade(rows, target),
-            Operation::Downgrade(target) => project.graph.plan_downgrade(rows, target),
-            Operation::Stamp { targets, purge } => project.graph.plan_stamp(rows, targets, *purge),
-        }
-    }
-}
-
-/// Options of [`Migrator::execute`].
-#[derive(Default)]
-pub struct RunOptions<'a> {
-    /// Run the whole plan in one transaction, report, and roll everything back (needs
-    /// transactional DDL: SQLite or PostgreSQL).
-    pub rehearse: bool,
-    /// Told about each step as it starts and ends, and when the run waits for the lock.
-    pub progress: Option<&'a mut dyn Progress>,
-}
-
 /// The database's state relative to the graph, as `retort status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Status {
@@ -131,27 +74,6 @@ pub struct Status {
     pub pending: Vec<String>,
     /// True when nothing is pending.
     pub up_to_date: bool,
-}
-
-/// What a run would do, computed without changing anything (the CLI's `--dry-run`).
-#[derive(Debug, Clone)]
-pub struct PlannedRun {
-    /// The version rows now.
-    pub heads_before: Vec<String>,
-    /// Whether every version row is deleted first (`stamp --purge`).
-    pub purge: bool,
-    /// Each step with the SQL it would run.
-    pub steps: Vec<PreparedStep>,
-    /// The version rows after the run.
-    pub heads_after: Vec<String>,
-}
-
-impl PlannedRun {
-    /// Whether running it would change the database: a step to run, or a purge that deletes
-    /// rows (`stamp --purge base` plans no step but empties the version table).
-    pub fn changes_database(&self) -> bool {
-        !self.steps.is_empty() || (self.purge && !self.heads_before.is_empty())
-    }
 }
 
 /// The findings of [`Migrator::check`].
@@ -575,7 +497,7 @@ impl Migrator {
     /// ```
     pub fn plan(&mut self, operation: &Operation) -> Result<PlannedRun> {
         let (rows, dialect) = self.read_version_rows()?;
-        let plan = operation.plan(&self.project, &rows)?;
+        let plan = ops::run::plan(operation, &self.project, &rows)?;
         let steps = prepare(&plan, &self.project.scripts, dialect)?;
         Ok(PlannedRun {
             heads_after: plan.heads_after(),
@@ -777,6 +699,22 @@ impl Migrator {
     }
 }
 
+impl ops::run::Runner for Migrator {
+    fn project(&self) -> &Project {
+        &self.project
+    }
+    fn plan(&mut self, operation: &Operation) -> Result<PlannedRun> {
+        Migrator::plan(self, operation)
+    }
+    fn execute(
+        &mut self,
+        operation: &Operation,
+        options: RunOptions<'_>,
+    ) -> Result<MigrationReport> {
+        Migrator::execute(self, operation, options)
+    }
+}
+
 impl std::fmt::Debug for Migrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let database = match &self.database {
@@ -799,37 +737,6 @@ pub type Embedded = &'static [(&'static str, &'static str)];
 fn no_database(config: &Config) -> Error {
     Error::NoDatabaseUrl {
         path: config.path.clone(),
-    }
-}
-
-/// The version table of `config` spelled for `dialect`.
-pub(crate) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
-    VersionTable::new(
-        dialect,
-        config.version_table_schema.clone(),
-        config.version_table.clone(),
-    )
-}
-
-/// Every version row must name a revision file, else nothing can be planned safely.
-pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()> {
-    match rows
-        .iter()
-        .find(|row| project.graph.index_of(row).is_none())
-    {
-        None => Ok(()),
-        Some(unknown) => Err(Error::Resolution {
-            message: format!(
-                "Can't locate revision identified by '{unknown}': the version table `{}` holds \
-                 it, but no revision file defines it; nothing was changed",
-                project.config.version_table
-            ),
-            hint: Some(
-                "check `version_locations` in migrate.toml (is a file missing?), or reset the \
-                 table with `retort stamp --purge REV`"
-                    .into(),
-            ),
-        }),
     }
 }
 

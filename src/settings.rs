@@ -4,47 +4,17 @@
 //! Every read of the process environment goes through [`Env`] (clippy's `disallowed-methods`
 //! keeps it so), which lets tests resolve settings from a map instead of the real environment.
 
-use std::ffi::OsString;
 use std::fmt;
 use std::path::PathBuf;
 use std::time::Duration;
 
 use crate::config::{Config, DatabaseUrl, Dialect};
+pub(crate) use crate::env::{Env, ProcessEnv};
 use crate::error::{Error, Result};
-use crate::migrator::Operation;
+use crate::graph::StepKind;
 
 /// How long a run waits for another runner's migration lock by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
-
-/// The process environment, or a stand-in for it.
-pub(crate) trait Env {
-    fn var_os(&self, name: &str) -> Option<OsString>;
-
-    /// The variable as text; `None` when unset or not valid Unicode.
-    fn var(&self, name: &str) -> Option<String> {
-        self.var_os(name).and_then(|value| value.into_string().ok())
-    }
-}
-
-/// The real process environment.
-pub(crate) struct ProcessEnv;
-
-impl Env for ProcessEnv {
-    #[allow(
-        clippy::disallowed_methods,
-        reason = "the one place that reads the process environment"
-    )]
-    fn var_os(&self, name: &str) -> Option<OsString> {
-        std::env::var_os(name)
-    }
-}
-
-#[cfg(test)]
-impl Env for std::collections::HashMap<&str, &str> {
-    fn var_os(&self, name: &str) -> Option<OsString> {
-        self.get(name).map(OsString::from)
-    }
-}
 
 /// Whether the revision cache is used: unless `RETORT_NO_CACHE` is set to anything but empty
 /// or `0`.
@@ -227,6 +197,42 @@ pub(crate) fn parse_seconds(text: &str) -> std::result::Result<Seconds, String> 
     Duration::try_from_secs_f64(seconds)
         .map(Seconds)
         .map_err(|_| "not a number of seconds".to_string())
+}
+
+/// What a run does: the online form of the `upgrade`, `downgrade` and `stamp` commands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Operation {
+    /// Apply revisions up to a target (`heads`, `head`, a revision, `label@head`, `+N`, ...).
+    Upgrade(String),
+    /// Revert revisions down to a target (a revision, `base`, `-N`, `label@-N`, ...).
+    Downgrade(String),
+    /// Set the version table to `targets` without running any revision; `purge` deletes every
+    /// version row first (the way out when the table names revisions no file defines).
+    Stamp {
+        /// The revisions to stamp (any target form: `heads`, a revision, `base`, ...).
+        targets: Vec<String>,
+        /// Delete every version row first.
+        purge: bool,
+    },
+}
+
+impl Operation {
+    /// The kind of step the operation runs.
+    pub(crate) fn kind(&self) -> StepKind {
+        match self {
+            Operation::Upgrade(_) => StepKind::Upgrade,
+            Operation::Downgrade(_) => StepKind::Downgrade,
+            Operation::Stamp { .. } => StepKind::Stamp,
+        }
+    }
+
+    /// The target(s) as given, space-separated (for backups and reports).
+    pub(crate) fn target_text(&self) -> String {
+        match self {
+            Operation::Upgrade(target) | Operation::Downgrade(target) => target.clone(),
+            Operation::Stamp { targets, .. } => targets.join(" "),
+        }
+    }
 }
 
 /// How an online or offline run goes.

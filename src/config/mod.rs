@@ -56,11 +56,11 @@ pub struct BackupConfig {
 impl Config {
     /// Reads and parses `path`, expanding `${VAR}` from the process environment.
     pub fn load(path: &Path) -> Result<Config> {
-        Config::load_in(path, &crate::settings::ProcessEnv)
+        Config::load_in(path, &crate::env::ProcessEnv)
     }
 
     /// Reads and parses the config file `path`, which must exist, expanding `${VAR}` from `env`.
-    pub(crate) fn load_existing(path: &Path, env: &dyn crate::settings::Env) -> Result<Config> {
+    pub(crate) fn load_existing(path: &Path, env: &dyn crate::env::Env) -> Result<Config> {
         if !path.exists() {
             return Err(Error::MissingConfig {
                 path: path.to_path_buf(),
@@ -69,7 +69,7 @@ impl Config {
         Config::load_in(path, env)
     }
 
-    fn load_in(path: &Path, env: &dyn crate::settings::Env) -> Result<Config> {
+    fn load_in(path: &Path, env: &dyn crate::env::Env) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
         let dir = path
             .parent()

@@ -1,13 +1,14 @@
 //! Offline runs (`--sql`): plan from the version rows a `FROM` names and render the SQL script
 //! instead of running it.
 
+use super::run::version_table;
 use crate::config::Dialect;
 use crate::error::{Error, Result};
 use crate::exec::offline::run_offline;
 use crate::exec::{PreparedStep, Progress};
 use crate::graph::Plan;
-use crate::migrator::{version_table, Operation};
 use crate::project::Project;
+use crate::settings::Operation;
 
 /// A rendered script and the `Running upgrade A -> B` line of each step.
 #[derive(Debug, Clone, PartialEq, Eq)]

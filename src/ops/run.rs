@@ -5,16 +5,17 @@ use std::path::Path;
 use std::time::Instant;
 
 use crate::backup::{self, BackupOutcome, BackupRecord};
-use crate::config::{DatabaseUrl, Dialect};
+use crate::config::{Config, DatabaseUrl, Dialect};
+use crate::db::version_table::VersionTable;
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
 use crate::exec::live::{run_live, LiveOptions};
-use crate::exec::{Outcome, Progress, Silent, StepReport};
-use crate::migrator::{
-    version_table, MigrationReport, Migrator, Operation, PlannedRun, RunOptions,
+use crate::exec::{
+    Outcome, PreparedStep, Progress, RunReport as MigrationReport, Silent, StepReport,
 };
+use crate::graph::Plan;
 use crate::project::Project;
-use crate::settings::{Mode, RunSettings};
+use crate::settings::{Mode, Operation, RunSettings};
 use crate::verify::{self, VerifyReport};
 
 /// What an online run did.
@@ -45,11 +46,24 @@ pub(crate) enum Target<'a> {
     Open(&'a mut dyn Connection),
 }
 
+/// The database side of a run: what [`Migrator`](crate::Migrator) provides, seen from here.
+pub(crate) trait Runner {
+    fn project(&self) -> &Project;
+    /// What `operation` would do, read without changing anything.
+    fn plan(&mut self, operation: &Operation) -> Result<PlannedRun>;
+    /// Runs `operation` under the migration lock (see [`execute`]).
+    fn execute(
+        &mut self,
+        operation: &Operation,
+        options: RunOptions<'_>,
+    ) -> Result<MigrationReport>;
+}
+
 /// Runs `settings` online on the database of `url` through `migrator`. The backup taken
 /// before a change is handed to `on_backup` as soon as it exists; `progress` hears of each
 /// step. `Err` means the run did not start (or the `--report` could not be written).
 pub(crate) fn run(
-    migrator: &mut Migrator,
+    migrator: &mut dyn Runner,
     url: &DatabaseUrl,
     settings: &RunSettings,
     progress: &mut dyn Progress,
@@ -139,7 +153,7 @@ pub(crate) fn run(
 /// Backs the database up when the plan would change it (before every upgrade, downgrade and
 /// stamp). A database that does not exist yet holds nothing to lose.
 fn backup_if_changing(
-    migrator: &mut Migrator,
+    migrator: &mut dyn Runner,
     url: &DatabaseUrl,
     settings: &RunSettings,
 ) -> Result<Option<BackupOutcome>> {
@@ -159,7 +173,8 @@ fn backup_if_changing(
     .map(Some)
 }
 
-/// Runs `operation` on `target` under the migration lock: the executor of [`Migrator::execute`].
+/// Runs `operation` on `target` under the migration lock: the executor of
+/// [`Migrator::execute`](crate::Migrator::execute).
 /// A step that fails is an [`Error::MigrationFailed`] with the steps that ran.
 pub(crate) fn execute(
     project: &Project,
@@ -193,7 +208,7 @@ pub(crate) fn execute(
         Some(progress) => progress,
         None => &mut silent,
     };
-    let planner = |rows: &[String]| operation.plan(project, rows);
+    let planner = |rows: &[String]| plan(operation, project, rows);
     let mut report = run_live(conn, &live, &project.scripts, &planner, progress)?;
     match report.failure.take() {
         Some(error) => Err(Error::MigrationFailed {
@@ -210,6 +225,82 @@ fn refuse_unsupported_rehearsal(dialect: Dialect, rehearse: bool) -> Result<()> 
         return Err(Error::RehearseUnsupported { dialect });
     }
     Ok(())
+}
+
+/// The plan of `operation` from the version rows `rows`. Every row must name a revision file,
+/// except for a purging stamp, which exists to recover from rows no file knows.
+pub(crate) fn plan(operation: &Operation, project: &Project, rows: &[String]) -> Result<Plan> {
+    let purge = matches!(operation, Operation::Stamp { purge: true, .. });
+    if !purge {
+        check_rows_known(project, rows)?;
+    }
+    match operation {
+        Operation::Upgrade(target) => project.graph.plan_upgrade(rows, target),
+        Operation::Downgrade(target) => project.graph.plan_downgrade(rows, target),
+        Operation::Stamp { targets, purge } => project.graph.plan_stamp(rows, targets, *purge),
+    }
+}
+
+/// The version table of `config` spelled for `dialect`.
+pub(crate) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
+    VersionTable::new(
+        dialect,
+        config.version_table_schema.clone(),
+        config.version_table.clone(),
+    )
+}
+
+/// Every version row must name a revision file, else nothing can be planned safely.
+pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()> {
+    match rows
+        .iter()
+        .find(|row| project.graph.index_of(row).is_none())
+    {
+        None => Ok(()),
+        Some(unknown) => Err(Error::Resolution {
+            message: format!(
+                "Can't locate revision identified by '{unknown}': the version table `{}` holds \
+                 it, but no revision file defines it; nothing was changed",
+                project.config.version_table
+            ),
+            hint: Some(
+                "check `version_locations` in migrate.toml (is a file missing?), or reset the \
+                 table with `retort stamp --purge REV`"
+                    .into(),
+            ),
+        }),
+    }
+}
+
+/// Options of [`Migrator::execute`].
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    /// Run the whole plan in one transaction, report, and roll everything back (needs
+    /// transactional DDL: SQLite or PostgreSQL).
+    pub rehearse: bool,
+    /// Told about each step as it starts and ends, and when the run waits for the lock.
+    pub progress: Option<&'a mut dyn Progress>,
+}
+
+/// What a run would do, computed without changing anything (the CLI's `--dry-run`).
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// The version rows now.
+    pub heads_before: Vec<String>,
+    /// Whether every version row is deleted first (`stamp --purge`).
+    pub purge: bool,
+    /// Each step with the SQL it would run.
+    pub steps: Vec<PreparedStep>,
+    /// The version rows after the run.
+    pub heads_after: Vec<String>,
+}
+
+impl PlannedRun {
+    /// Whether running it would change the database: a step to run, or a purge that deletes
+    /// rows (`stamp --purge base` plans no step but empties the version table).
+    pub fn changes_database(&self) -> bool {
+        !self.steps.is_empty() || (self.purge && !self.heads_before.is_empty())
+    }
 }
 
 /// The `--report` document.
