@@ -58,3 +58,37 @@ impl Progress for RunningLines {
         self.0.push(step.running_line());
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::Migrator;
+
+    fn project() -> Project {
+        Migrator::from_sources(&[(
+            "a1.sql",
+            "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n",
+        )])
+        .unwrap()
+        .into_project()
+    }
+
+    #[test]
+    fn a_stamp_renders_from_its_start_and_a_purging_one_is_refused() {
+        let project = project();
+        let stamp = |purge| Operation::Stamp {
+            targets: vec!["a1".into()],
+            purge,
+        };
+        let stamped = plan(&project, &stamp(false), "").unwrap();
+        let run = render(&project, stamped, Dialect::Sqlite).unwrap();
+        assert_eq!(run.running_lines, ["Running stamp_revision  -> a1"]);
+        assert!(
+            run.script.contains("INSERT INTO retort_version"),
+            "{}",
+            run.script
+        );
+        let purging = plan(&project, &stamp(true), "").unwrap_err();
+        assert!(matches!(purging, Error::PurgeWithSql), "{purging:?}");
+    }
+}
