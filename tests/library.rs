@@ -95,7 +95,13 @@ fn audit(db: &Path) -> Vec<(String, String, String)> {
     read_audit(&mut conn, &table().audit())
         .unwrap()
         .into_iter()
-        .map(|e| (e.revision, e.direction, e.outcome))
+        .map(|e| {
+            (
+                e.revision,
+                e.direction.name().into(),
+                e.outcome.name().into(),
+            )
+        })
         .collect()
 }
 

@@ -5,9 +5,10 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
-use crate::db::version_table::{read_audit, VersionTable};
+use crate::db::version_table::{read_audit, Outcome, VersionTable};
 use crate::db::Connection;
 use crate::error::Result;
+use crate::graph::StepKind;
 use crate::project::Project;
 use crate::script::checksum::{checksum, section_statements};
 use crate::script::{Script, SectionKind};
@@ -44,14 +45,14 @@ pub fn drift_in(
     let audit = read_audit(conn, &table.audit())?;
     let mut last: HashMap<&str, usize> = HashMap::new();
     for (i, entry) in audit.iter().enumerate() {
-        if entry.outcome == "success" && entry.direction != "stamp" {
+        if entry.outcome == Outcome::Success && entry.direction != StepKind::Stamp {
             last.insert(entry.revision.as_str(), i);
         }
     }
     let mut applied: Vec<usize> = last
         .values()
         .copied()
-        .filter(|&i| audit[i].direction == "upgrade")
+        .filter(|&i| audit[i].direction == StepKind::Upgrade)
         .collect();
     applied.sort_unstable();
     let dialect = conn.dialect();

@@ -404,13 +404,7 @@ mod tests {
         let audit = read_audit(&mut conn, &table().audit()).unwrap();
         let summary: Vec<_> = audit
             .iter()
-            .map(|e| {
-                (
-                    e.revision.as_str(),
-                    e.direction.as_str(),
-                    e.outcome.as_str(),
-                )
-            })
+            .map(|e| (e.revision.as_str(), e.direction.name(), e.outcome.name()))
             .collect();
         assert_eq!(
             summary,
@@ -567,7 +561,7 @@ mod tests {
         let audit = read_audit(&mut conn, &table().audit()).unwrap();
         let outcomes: Vec<_> = audit
             .iter()
-            .map(|e| (e.revision.as_str(), e.outcome.as_str()))
+            .map(|e| (e.revision.as_str(), e.outcome.name()))
             .collect();
         assert_eq!(outcomes, [("a", "success"), ("b", "failed")]);
     }

@@ -20,6 +20,7 @@ pub use drift::{drift, Drift};
 
 use crate::config::Dialect;
 use crate::db::version_table::AuditEntry;
+pub use crate::db::version_table::Outcome;
 use crate::db::DbError;
 use crate::error::{Error, Result};
 use crate::graph::{Plan, Step, StepKind, VersionOp};
@@ -181,40 +182,6 @@ pub struct StepReport {
     pub error: Option<String>,
 }
 
-/// How a step ended, as the audit trail, `--report` and `--rehearse` spell it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    /// Recorded before the step runs; stays so when the run dies before it can record more.
-    Started,
-    Success,
-    Failed,
-}
-
-impl Outcome {
-    /// The stored and serialised name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Started => "started",
-            Outcome::Success => "success",
-            Outcome::Failed => "failed",
-        }
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.name())
-    }
-}
-
-/// Compares with the stored name (`"success"`, ...), as read back from the audit table.
-impl PartialEq<&str> for Outcome {
-    fn eq(&self, other: &&str) -> bool {
-        self.name() == *other
-    }
-}
-
 /// The outcome of a run. On failure `failure` holds the error to report (exit 1) and `steps`
 /// ends with the failed step.
 #[derive(Debug, Default, serde::Serialize)]
@@ -348,13 +315,13 @@ fn run_steps(
         let mut entry = AuditEntry {
             id: 0,
             revision: prepared.label(),
-            direction: prepared.step.kind.name().to_string(),
+            direction: prepared.step.kind,
             heads_before: expected.clone(),
             heads_after: prepared.step.heads_after.clone(),
             checksum: prepared.checksum.clone(),
             started_at: now_rfc3339(),
             duration_ms: 0,
-            outcome: Outcome::Started.to_string(),
+            outcome: Outcome::Started,
             error: None,
             applied_by: input.applied_by.clone(),
         };
@@ -362,10 +329,10 @@ fn run_steps(
             .record_start(prepared, &entry)
             .and_then(|()| run_one(prepared, input.dialect, sink));
         entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
-        entry.outcome = Outcome::Success.to_string();
+        entry.outcome = Outcome::Success;
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
         if let Err(err) = &outcome {
-            entry.outcome = Outcome::Failed.to_string();
+            entry.outcome = Outcome::Failed;
             entry.heads_after = expected.clone();
             entry.error = Some(err.to_string());
             // The step's own error is what the user needs; a failure to record it is secondary.
@@ -381,11 +348,7 @@ fn run_steps(
             started_at: entry.started_at.clone(),
             duration_ms: entry.duration_ms,
             checksum: entry.checksum.clone(),
-            outcome: if outcome.is_ok() {
-                Outcome::Success
-            } else {
-                Outcome::Failed
-            },
+            outcome: entry.outcome,
             error: entry.error.clone(),
         };
         progress.step_finished(&step_report);

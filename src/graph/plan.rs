@@ -21,6 +21,13 @@ impl StepKind {
         }
     }
 
+    /// The kind a stored [`name`](Self::name) stands for.
+    pub fn from_name(name: &str) -> Option<StepKind> {
+        [StepKind::Upgrade, StepKind::Downgrade, StepKind::Stamp]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+
     /// The word Alembic prints in `-- Running <name> A -> B`.
     pub fn running_name(self) -> &'static str {
         match self {
