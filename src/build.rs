@@ -84,6 +84,10 @@ pub fn embed_migrations(dir: impl AsRef<Path>) {
 ///     Ok(())
 /// }
 /// ```
+#[allow(
+    clippy::disallowed_methods,
+    reason = "cargo's build-script variables, read in the build script, not retort settings"
+)]
 pub fn try_embed_migrations(dir: impl AsRef<Path>) -> Result<PathBuf> {
     let manifest_dir =
         std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);

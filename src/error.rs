@@ -149,6 +149,15 @@ pub enum Error {
     #[error("cannot read audit table `{table}`: {cause}")]
     AuditTableUnreadable { table: String, cause: DbError },
 
+    /// An audit row holds a direction or outcome retort never writes: edited by hand.
+    #[error("cannot read audit table `{table}`: row {row} holds the unknown {column} `{value}`")]
+    UnknownAuditValue {
+        table: String,
+        row: i64,
+        column: &'static str,
+        value: String,
+    },
+
     /// A version row is NULL, empty or not text: the table was edited by hand. `row` is the
     /// value read, as `db::Value`'s `Debug` shows it (`Null`, `Text("")`, `Int(7)`).
     #[error(
@@ -538,6 +547,31 @@ pub enum Error {
     /// Downgrading a merge whose parents' rows do not say which one to return to.
     #[error("can't downgrade '{revision}': its down revision in the version table is ambiguous")]
     AmbiguousDownRevisionRow { revision: String },
+
+    // running
+    /// The config file does not exist.
+    #[error("{}: no such config file", path.display())]
+    MissingConfig { path: PathBuf },
+
+    /// Neither the caller, `DATABASE_URL` nor the config file names a database.
+    #[error("{}: no database URL: set `database_url` or DATABASE_URL", path.display())]
+    NoDatabaseUrl { path: PathBuf },
+
+    /// A rehearsal rolls everything back, which needs DDL inside transactions.
+    #[error("a rehearsal needs transactional DDL, which {dialect} does not have")]
+    RehearseUnsupported { dialect: crate::config::Dialect },
+
+    /// A run stopped at a failed step: `report` holds the steps that ran, the failed one last,
+    /// and the revisions before it stay applied. Reads as the step's own error.
+    #[error("{error}")]
+    MigrationFailed {
+        report: Box<crate::exec::RunReport>,
+        error: Box<Error>,
+    },
+
+    /// A purging stamp cannot be rendered offline (Alembic's wording).
+    #[error("Can't use --purge with --sql mode")]
+    PurgeWithSql,
 }
 
 // graph
@@ -760,6 +794,14 @@ impl Error {
                 Some("retry later or raise `--lock-timeout`".into())
             }
             Error::UnknownVersionRow { .. } => Some("repair it with `stamp --purge REV`".into()),
+            Error::MissingConfig { .. } => {
+                Some("run `retort init` to create one, or pass `-c PATH`".into())
+            }
+            Error::NoDatabaseUrl { .. } => {
+                Some("or pass `--url` (from code: `Migrator::with_url`)".into())
+            }
+            Error::RehearseUnsupported { .. } => Some("use `--dry-run` or `--sql`".into()),
+            Error::MigrationFailed { error, .. } => error.hint(),
             Error::Internal(_) => {
                 Some("this is a bug in retort; please report it with the command you ran".into())
             }
@@ -851,8 +893,19 @@ impl Error {
             | Error::NewBranchLabelTaken { .. }
             | Error::UnknownVersionPath { .. }
             | Error::VersionPathNeeded
-            | Error::HistoryRangeSyntax => 2,
+            | Error::HistoryRangeSyntax
+            | Error::RehearseUnsupported { .. }
+            | Error::PurgeWithSql => 2,
+            Error::MigrationFailed { error, .. } => error.exit_code(),
             _ => 1,
+        }
+    }
+
+    /// The error itself, without the partial report of [`Error::MigrationFailed`].
+    pub(crate) fn without_report(self) -> Error {
+        match self {
+            Error::MigrationFailed { error, .. } => *error,
+            other => other,
         }
     }
 

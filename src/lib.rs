@@ -16,10 +16,10 @@
 //! # Architecture
 //!
 //! ```text
-//! cli (clap) ─► commands ─► migrator ─► project (config + script + graph)
-//!                   │              graph::target ─► graph::plan ─► Plan
-//!                   └────────────► exec::run_plan(Plan) ─► db::Connection (live)
-//!                                                      └─► render (offline --sql)
+//! cli (clap) ─► settings ─► ops ◄─ migrator     project (config + script + graph)
+//!   commands ─────────────► │          graph::target ─► graph::plan ─► Plan
+//!                           └────────► exec::run(Plan) ─► db::Connection (live)
+//!                                                     └─► render (offline --sql)
 //! ```
 //!
 //! | module | responsibility | must not |
@@ -34,18 +34,20 @@
 //! | `verify` | integrity and orphaned-row checks of a live database | change data |
 //! | `migrator` | the library API (`Migrator`): typed results, the executor's lock | print |
 //! | `build` | embed revision files from an application's build script | run at run time |
-//! | `commands` | one file per command, thin orchestration | contain SQL or graph logic |
+//! | `settings` | flags, environment and config resolved into typed settings | run anything |
+//! | `ops` | one function per workflow: backup, lock, run, verify, report data | print |
+//! | `cli` | clap, and one file per command: resolve, call one op, print | contain SQL or graph logic |
 //! | `display` | Alembic-style revision lines and the JSON revision object | decide anything |
 //! | `output` | stdout for data, stderr for everything else | — |
 
 pub mod backup;
 pub mod build;
 pub mod cli;
-pub mod commands;
 pub mod config;
 pub mod db;
 mod dialect;
 pub mod display;
+mod env;
 pub mod error;
 pub mod exec;
 pub mod graph;
@@ -56,6 +58,7 @@ mod parallel;
 pub mod project;
 pub mod render;
 pub mod script;
+mod settings;
 pub mod verify;
 
 pub use error::{Error, Result};

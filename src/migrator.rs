@@ -1,9 +1,9 @@
 //! [`Migrator`]: retort as a library, for services that migrate their database at startup.
 //!
 //! A `Migrator` holds a loaded project (revision files and the validated graph) and a database
-//! (a URL or an open connection). Its methods return typed results and print nothing. The CLI
-//! commands `upgrade`, `downgrade`, `stamp`, `current`, `status` and `check` are thin layers over
-//! it: the same planner, the same executor and the same migration lock, so a service and a
+//! (a URL or an open connection). Its methods return typed results and print nothing. It and
+//! the CLI commands `upgrade`, `downgrade` and `stamp` run through the same operations (`ops`):
+//! the same planner, the same executor and the same migration lock, so a service and a
 //! `retort upgrade` run at the same time never apply a revision twice.
 //!
 //! ```
@@ -21,7 +21,6 @@
 //! # Ok(()) }
 //! ```
 
-use std::cell::RefCell;
 use std::path::Path;
 use std::time::Duration;
 
@@ -29,24 +28,29 @@ use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::db::version_table::read_heads;
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
-use crate::exec::live::{run_live, LiveOptions};
-use crate::exec::{prepare, PreparedStep, Progress, Silent, StepReport};
-use crate::graph::{Plan, StepKind};
+use crate::exec::prepare;
+use crate::graph::StepKind;
 use crate::ops::{self, check::CheckDatabase};
 use crate::project::Project;
 use crate::script::{self, Script, Warning};
+use crate::settings::{self, ProcessEnv};
 
 pub use crate::exec::RunReport as MigrationReport;
-
+pub(crate) use crate::ops::audit::version_table;
+pub(crate) use crate::ops::run::check_rows_known;
+pub use crate::ops::run::{PlannedRun, RunOptions};
+pub use crate::settings::Operation;
 /// How long a run waits for another runner's migration lock by default (the CLI's
 /// `--lock-timeout` default).
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+pub use crate::settings::DEFAULT_LOCK_TIMEOUT;
 
 /// A project and a database to migrate. See the [module documentation](self) for an example.
 pub struct Migrator {
     project: Project,
     database: Database,
     lock_timeout: Duration,
+    /// Recorded in the audit trail when the database has no notion of its user.
+    os_user: Option<String>,
 }
 
 /// Where the database is.
@@ -60,49 +64,6 @@ enum Database {
     Connection(Box<dyn Connection + Send>),
 }
 
-/// What a run does: the online form of the `upgrade`, `downgrade` and `stamp` commands.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Operation {
-    /// Apply revisions up to a target (`heads`, `head`, a revision, `label@head`, `+N`, ...).
-    Upgrade(String),
-    /// Revert revisions down to a target (a revision, `base`, `-N`, `label@-N`, ...).
-    Downgrade(String),
-    /// Set the version table to `targets` without running any revision; `purge` deletes every
-    /// version row first (the way out when the table names revisions no file defines).
-    Stamp {
-        /// The revisions to stamp (any target form: `heads`, a revision, `base`, ...).
-        targets: Vec<String>,
-        /// Delete every version row first.
-        purge: bool,
-    },
-}
-
-impl Operation {
-    /// The plan from the version rows `rows`. Every row must name a revision file, except for a
-    /// purging stamp, which exists to recover from rows no file knows.
-    fn plan(&self, project: &Project, rows: &[String]) -> Result<Plan> {
-        let purge = matches!(self, Operation::Stamp { purge: true, .. });
-        if !purge {
-            check_rows_known(project, rows)?;
-        }
-        match self {
-            Operation::Upgrade(target) => project.graph.plan_upgrade(rows, target),
-            Operation::Downgrade(target) => project.graph.plan_downgrade(rows, target),
-            Operation::Stamp { targets, purge } => project.graph.plan_stamp(rows, targets, *purge),
-        }
-    }
-}
-
-/// Options of [`Migrator::execute`].
-#[derive(Default)]
-pub struct RunOptions<'a> {
-    /// Run the whole plan in one transaction, report, and roll everything back (needs
-    /// transactional DDL: SQLite or PostgreSQL).
-    pub rehearse: bool,
-    /// Told about each step as it starts and ends, and when the run waits for the lock.
-    pub progress: Option<&'a mut dyn Progress>,
-}
-
 /// The database's state relative to the graph, as `retort status` shows it.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct Status {
@@ -114,27 +75,6 @@ pub struct Status {
     pub pending: Vec<String>,
     /// True when nothing is pending.
     pub up_to_date: bool,
-}
-
-/// What a run would do, computed without changing anything (the CLI's `--dry-run`).
-#[derive(Debug, Clone)]
-pub struct PlannedRun {
-    /// The version rows now.
-    pub heads_before: Vec<String>,
-    /// Whether every version row is deleted first (`stamp --purge`).
-    pub purge: bool,
-    /// Each step with the SQL it would run.
-    pub steps: Vec<PreparedStep>,
-    /// The version rows after the run.
-    pub heads_after: Vec<String>,
-}
-
-impl PlannedRun {
-    /// Whether running it would change the database: a step to run, or a purge that deletes
-    /// rows (`stamp --purge base` plans no step but empties the version table).
-    pub fn changes_database(&self) -> bool {
-        !self.steps.is_empty() || (self.purge && !self.heads_before.is_empty())
-    }
 }
 
 /// The findings of [`Migrator::check`].
@@ -174,17 +114,10 @@ impl Migrator {
     /// # Ok(()) }
     /// ```
     pub fn from_config(path: impl AsRef<Path>) -> Result<Migrator> {
-        let path = path.as_ref();
-        if !path.exists() {
-            return Err(Error::Config {
-                path: path.to_path_buf(),
-                message: "no such config file; run `retort init` to create one, or pass `-c PATH`"
-                    .into(),
-            });
-        }
-        let project = Project::load(Config::load(path)?)?;
-        let url = resolve_url(None, &project.config)
-            .map(|raw| DatabaseUrl::parse(&raw))
+        let env = ProcessEnv;
+        let project = Project::load(Config::load_existing(path.as_ref(), &env)?)?;
+        let url = settings::choose_url(None, &env, &project.config)
+            .map(|(raw, _)| DatabaseUrl::parse(&raw))
             .transpose()?;
         let migrator = Migrator::from_project(project);
         Ok(match url {
@@ -260,6 +193,7 @@ impl Migrator {
             project,
             database: Database::Unset,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            os_user: settings::os_user(&ProcessEnv),
         }
     }
 
@@ -352,6 +286,13 @@ impl Migrator {
         self
     }
 
+    /// Records `user` in the audit trail when the database has no notion of its user (the CLI
+    /// passes the one its settings resolved).
+    pub(crate) fn with_os_user(mut self, user: Option<String>) -> Migrator {
+        self.os_user = user;
+        self
+    }
+
     /// The loaded project: config, revision files, graph.
     pub fn project(&self) -> &Project {
         &self.project
@@ -398,7 +339,7 @@ impl Migrator {
     /// .with_url(&url)?;
     /// let report = migrator.upgrade("heads")?;
     /// let step = &report.steps[0];
-    /// assert_eq!((step.revision.as_str(), step.outcome.as_str()), ("a1", "success"));
+    /// assert_eq!((step.revision.as_str(), step.outcome.name()), ("a1", "success"));
     /// assert!(step.checksum.as_deref().unwrap().starts_with("sha256:"));
     /// assert_eq!(report.heads_after, ["a1"]);
     /// // Nothing left to do: an empty report.
@@ -409,8 +350,8 @@ impl Migrator {
         self.execute(
             &Operation::Upgrade(target.to_string()),
             RunOptions::default(),
-        )?
-        .into_result()
+        )
+        .map_err(Error::without_report)
     }
 
     /// Reverts revisions down to `target` (`"base"` for everything, `"-1"` for one step), under
@@ -435,8 +376,8 @@ impl Migrator {
         self.execute(
             &Operation::Downgrade(target.to_string()),
             RunOptions::default(),
-        )?
-        .into_result()
+        )
+        .map_err(Error::without_report)
     }
 
     /// Sets the version table to `targets` without running any revision (e.g. to adopt a
@@ -459,15 +400,15 @@ impl Migrator {
             targets: targets.iter().map(|t| t.as_ref().to_string()).collect(),
             purge: false,
         };
-        self.execute(&operation, RunOptions::default())?
-            .into_result()
+        self.execute(&operation, RunOptions::default())
+            .map_err(Error::without_report)
     }
 
     /// Runs `operation` under the migration lock: the general form of [`upgrade`](Self::upgrade),
     /// [`downgrade`](Self::downgrade) and [`stamp`](Self::stamp), with progress and rehearsal.
-    /// `Err` means nothing ran (no connection, no lock, no plan); a revision that failed is in
-    /// the report's `failure`, with the steps that ran before it (`into_result()` turns it into
-    /// an error).
+    /// A revision that failed is an [`Error::MigrationFailed`] holding the report of the steps
+    /// that ran, the failed one last; any other `Err` means nothing ran (no connection, no
+    /// lock, no plan).
     ///
     /// ```
     /// # fn main() -> retort::Result<()> {
@@ -489,50 +430,44 @@ impl Migrator {
         operation: &Operation,
         options: RunOptions<'_>,
     ) -> Result<MigrationReport> {
-        let project = &self.project;
-        let dialect = match &self.database {
-            Database::Unset => return Err(no_database(&project.config)),
-            Database::Url(url) => url.dialect(),
-            Database::Connection(conn) => conn.dialect(),
+        let target = match &mut self.database {
+            Database::Unset => return Err(no_database(&self.project.config)),
+            Database::Url(url) => ops::run::Target::Url(url),
+            Database::Connection(conn) => ops::run::Target::Open(conn.as_mut()),
         };
-        if options.rehearse && !dialect.transactional_ddl() {
-            return Err(Error::Usage {
-                message: format!(
-                    "`--rehearse` needs transactional DDL, which {dialect} does not have; use `--dry-run` or `--sql`"
-                ),
-            });
-        }
-        let mut opened;
-        let conn: &mut dyn Connection = match &mut self.database {
-            Database::Unset => return Err(no_database(&project.config)),
-            Database::Url(url) => {
-                opened = db::connect(url)?;
-                opened.as_mut()
-            }
-            Database::Connection(conn) => conn.as_mut(),
-        };
-        let live = LiveOptions {
-            table: version_table(&project.config, dialect),
-            lock_timeout: self.lock_timeout,
-            rehearse: options.rehearse,
-        };
-        let mut silent = Silent;
-        let progress: &mut dyn Progress = match options.progress {
-            Some(progress) => progress,
-            None => &mut silent,
-        };
-        let progress = RefCell::new(progress);
-        // The lock is taken before any step starts, so the two never borrow at once.
-        let mut on_wait = || progress.borrow_mut().waiting_for_lock();
-        let planner = |rows: &[String]| operation.plan(project, rows);
-        run_live(
-            conn,
-            &live,
-            &project.scripts,
-            &planner,
-            &mut SharedProgress(&progress),
-            &mut on_wait,
+        ops::run::execute(
+            &self.project,
+            target,
+            self.lock_timeout,
+            operation,
+            options,
+            self.os_user.clone(),
         )
+    }
+
+    /// The SQL script that runs `operation` from the version rows `from` names (empty for an
+    /// empty version table; a `FROM` of Alembic's offline `FROM:TO`), in `dialect`, without a
+    /// database: what `retort upgrade --sql` prints. A purging stamp cannot be rendered.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// use retort::config::Dialect;
+    /// use retort::migrator::Operation;
+    /// let migrator = retort::Migrator::from_sources(&[
+    ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
+    /// ])?;
+    /// let sql = migrator.offline_sql(&Operation::Upgrade("heads".into()), "", Dialect::Sqlite)?;
+    /// assert!(sql.contains("CREATE TABLE t (id INTEGER);"));
+    /// # Ok(()) }
+    /// ```
+    pub fn offline_sql(
+        &self,
+        operation: &Operation,
+        from: &str,
+        dialect: Dialect,
+    ) -> Result<String> {
+        let plan = ops::offline::plan(&self.project, operation, from)?;
+        Ok(ops::offline::render(&self.project, plan, dialect)?.script)
     }
 
     /// What `operation` would do from the database's current state, computed without changing
@@ -554,7 +489,7 @@ impl Migrator {
     /// ```
     pub fn plan(&mut self, operation: &Operation) -> Result<PlannedRun> {
         let (rows, dialect) = self.read_version_rows()?;
-        let plan = operation.plan(&self.project, &rows)?;
+        let plan = ops::run::plan(operation, &self.project, &rows)?;
         let steps = prepare(&plan, &self.project.scripts, dialect)?;
         Ok(PlannedRun {
             heads_after: plan.heads_after(),
@@ -720,6 +655,22 @@ impl Migrator {
     }
 }
 
+impl ops::run::Runner for Migrator {
+    fn project(&self) -> &Project {
+        &self.project
+    }
+    fn plan(&mut self, operation: &Operation) -> Result<PlannedRun> {
+        Migrator::plan(self, operation)
+    }
+    fn execute(
+        &mut self,
+        operation: &Operation,
+        options: RunOptions<'_>,
+    ) -> Result<MigrationReport> {
+        Migrator::execute(self, operation, options)
+    }
+}
+
 impl std::fmt::Debug for Migrator {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let database = match &self.database {
@@ -739,57 +690,8 @@ impl std::fmt::Debug for Migrator {
 /// [`include_migrations!`](crate::include_migrations) expands to.
 pub type Embedded = &'static [(&'static str, &'static str)];
 
-/// Forwards progress to a `RefCell` the lock-wait callback shares.
-struct SharedProgress<'r, 'p>(&'r RefCell<&'p mut dyn Progress>);
-
-impl Progress for SharedProgress<'_, '_> {
-    fn step_started(&mut self, step: &PreparedStep, index: usize, total: usize) {
-        self.0.borrow_mut().step_started(step, index, total);
-    }
-    fn step_finished(&mut self, report: &StepReport) {
-        self.0.borrow_mut().step_finished(report);
-    }
-    fn replanned(&mut self, heads: &[String]) {
-        self.0.borrow_mut().replanned(heads);
-    }
-    fn waiting_for_lock(&mut self) {
-        self.0.borrow_mut().waiting_for_lock();
-    }
-}
-
 fn no_database(config: &Config) -> Error {
-    Error::Config {
+    Error::NoDatabaseUrl {
         path: config.path.clone(),
-        message:
-            "no database URL: set `database_url` or DATABASE_URL, or call `Migrator::with_url`"
-                .into(),
-    }
-}
-
-/// The database URL as the CLI resolves it: `explicit` (`--url`), then the `DATABASE_URL`
-/// environment variable, then the config file's `database_url`.
-pub(crate) fn resolve_url(explicit: Option<&str>, config: &Config) -> Option<String> {
-    explicit
-        .map(String::from)
-        .or_else(|| std::env::var("DATABASE_URL").ok().filter(|u| !u.is_empty()))
-        .or_else(|| config.database_url.clone())
-}
-
-pub(crate) use crate::ops::audit::version_table;
-
-/// Every version row must name a revision file, else nothing can be planned safely.
-pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()> {
-    match rows.iter().find(|row| project.graph.index_of(row).is_none()) {
-        None => Ok(()),
-        Some(unknown) => Err(Error::Resolution {
-            message: format!(
-                "Can't locate revision identified by '{unknown}': the version table `{}` holds it, but no revision file defines it; nothing was changed",
-                project.config.version_table
-            ),
-            hint: Some(
-                "check `version_locations` in migrate.toml (is a file missing?), or reset the table with `retort stamp --purge REV`"
-                    .into(),
-            ),
-        }),
     }
 }

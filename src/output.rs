@@ -1,60 +1,100 @@
 //! The one door for output: data goes to stdout, status, warnings and errors to stderr.
-//! `--quiet` silences status lines; colour only on a terminal and never with `NO_COLOR`.
+//! `--quiet` silences status lines; colour only on a terminal and never with `NO_COLOR`; a
+//! progress bar only on a terminal and never with `--quiet`, whatever `NO_COLOR` says.
 
 use std::io::{IsTerminal, Write};
+use std::sync::{Arc, Mutex};
 
 use crate::error::Error;
+use crate::settings::{OutputSettings, ProcessEnv, Verbosity};
 
 /// Where everything a command prints goes through.
 #[derive(Debug, Clone)]
 pub struct Printer {
-    pub quiet: bool,
-    pub verbose: bool,
+    verbosity: Verbosity,
     color: bool,
+    progress: bool,
+    out: Stream,
+    err: Stream,
+}
+
+/// Where a printer writes: a standard stream, or a buffer a test reads.
+#[derive(Debug, Clone)]
+enum Stream {
+    Stdout,
+    Stderr,
+    #[cfg_attr(not(test), allow(dead_code, reason = "only tests capture output"))]
+    Buffer(Arc<Mutex<Vec<u8>>>),
+}
+
+impl Stream {
+    fn write(&self, write: impl FnOnce(&mut dyn Write) -> std::io::Result<()>) {
+        // Output is best effort: a closed pipe (`retort history | head`) is not an error.
+        let _ = match self {
+            Stream::Stdout => {
+                let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                write(&mut out).and_then(|()| out.flush())
+            }
+            Stream::Stderr => write(&mut std::io::stderr().lock()),
+            Stream::Buffer(buffer) => match buffer.lock() {
+                Ok(mut buffer) => write(&mut *buffer),
+                Err(_) => Ok(()),
+            },
+        };
+    }
 }
 
 impl Printer {
+    /// A printer on the standard streams, deciding colour and progress from stderr and the
+    /// process environment.
     pub fn new(quiet: bool, verbose: bool) -> Self {
-        let color = use_color(
+        Printer::from_settings(&OutputSettings::resolve(
+            Verbosity::from_flags(quiet, verbose),
+            &ProcessEnv,
             std::io::stderr().is_terminal(),
-            std::env::var_os("NO_COLOR").as_deref(),
-        );
+        ))
+    }
+
+    /// A printer on the standard streams with the decisions of `settings`.
+    pub(crate) fn from_settings(settings: &OutputSettings) -> Self {
         Printer {
-            quiet,
-            verbose,
-            color,
+            verbosity: settings.verbosity,
+            color: settings.color,
+            progress: settings.progress,
+            out: Stream::Stdout,
+            err: Stream::Stderr,
         }
     }
 
-    /// Whether stderr is a terminal that may show progress bars and colour.
-    pub fn is_interactive(&self) -> bool {
-        self.color && !self.quiet
+    /// `-v`: full entries, statements as they run.
+    pub fn is_verbose(&self) -> bool {
+        self.verbosity == Verbosity::Verbose
+    }
+
+    /// Whether a progress bar (and the `done:` line that replaces it) is shown on stderr.
+    pub fn shows_progress(&self) -> bool {
+        self.progress
     }
 
     /// A line of data on stdout.
-    #[allow(clippy::print_stdout, reason = "this is the stdout door")]
     pub fn data(&self, line: impl std::fmt::Display) {
-        let mut out = std::io::stdout().lock();
-        let _ = writeln!(out, "{line}");
+        self.out.write(|out| writeln!(out, "{line}"));
     }
 
     /// Many lines of data on stdout, written in one go (a history of thousands of revisions
     /// would otherwise cost a write per line).
     pub fn data_lines(&self, lines: impl IntoIterator<Item = String>) {
-        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        for line in lines {
-            if writeln!(out, "{line}").is_err() {
-                return;
+        self.out.write(|out| {
+            for line in lines {
+                writeln!(out, "{line}")?;
             }
-        }
-        let _ = out.flush();
+            Ok(())
+        });
     }
 
     /// Raw text on stdout, as is (offline SQL scripts).
     pub fn data_raw(&self, text: &str) {
-        let mut out = std::io::stdout().lock();
-        let _ = out.write_all(text.as_bytes());
-        let _ = out.flush();
+        self.out.write(|out| out.write_all(text.as_bytes()));
     }
 
     /// A JSON document on stdout.
@@ -67,16 +107,16 @@ impl Printer {
 
     /// A status line on stderr, unless `--quiet`.
     pub fn status(&self, line: impl std::fmt::Display) {
-        if !self.quiet {
-            let _ = writeln!(std::io::stderr().lock(), "{line}");
+        if self.verbosity != Verbosity::Quiet {
+            self.err.write(|err| writeln!(err, "{line}"));
         }
     }
 
     /// A warning on stderr, unless `--quiet`.
     pub fn warn(&self, message: impl std::fmt::Display) {
-        if !self.quiet {
+        if self.verbosity != Verbosity::Quiet {
             let label = self.paint("warning:", "33");
-            let _ = writeln!(std::io::stderr().lock(), "{label} {message}");
+            self.err.write(|err| writeln!(err, "{label} {message}"));
         }
     }
 
@@ -84,7 +124,7 @@ impl Printer {
     pub fn error(&self, err: &Error) {
         let text = error_paragraph(err, &self.paint("hint:", "36"));
         let label = self.paint("error:", "31");
-        let _ = writeln!(std::io::stderr().lock(), "{label} {text}");
+        self.err.write(|stream| writeln!(stream, "{label} {text}"));
     }
 
     fn paint(&self, text: &str, ansi: &str) -> String {
@@ -111,22 +151,54 @@ pub(crate) fn error_paragraph(err: &Error, hint_label: &str) -> String {
     text
 }
 
-/// Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty string
-/// (<https://no-color.org>).
-fn use_color(terminal: bool, no_color: Option<&std::ffi::OsStr>) -> bool {
-    terminal && no_color.map_or(true, |value| value.is_empty())
-}
-
 #[cfg(test)]
-mod tests {
-    use super::use_color;
-    use std::ffi::OsStr;
+pub(crate) mod tests {
+    use super::*;
+
+    /// A printer whose stdout and stderr are buffers, and a reader of both.
+    pub(crate) fn capture(verbosity: Verbosity) -> (Printer, impl Fn() -> (String, String)) {
+        let (out, err) = (Arc::default(), Arc::default());
+        let printer = Printer {
+            verbosity,
+            color: false,
+            progress: false,
+            out: Stream::Buffer(Arc::clone(&out)),
+            err: Stream::Buffer(Arc::clone(&err)),
+        };
+        let read = move || {
+            let text = |buffer: &Arc<Mutex<Vec<u8>>>| {
+                String::from_utf8_lossy(&buffer.lock().unwrap()).into_owned()
+            };
+            (text(&out), text(&err))
+        };
+        (printer, read)
+    }
 
     #[test]
-    fn colour_only_on_a_terminal_without_no_color() {
-        assert!(use_color(true, None));
-        assert!(use_color(true, Some(OsStr::new(""))));
-        assert!(!use_color(true, Some(OsStr::new("1"))));
-        assert!(!use_color(false, None));
+    fn data_goes_to_stdout_and_quiet_keeps_only_data_and_errors() {
+        let (printer, read) = capture(Verbosity::Quiet);
+        printer.data("row");
+        printer.status("working");
+        printer.warn("careful");
+        printer.error(&Error::PurgeWithSql);
+        assert_eq!(
+            read(),
+            (
+                "row\n".to_string(),
+                "error: Can't use --purge with --sql mode\n".to_string()
+            )
+        );
+        let (printer, read) = capture(Verbosity::Default);
+        printer.status("working");
+        printer.error(&Error::MissingConfig {
+            path: "m.toml".into(),
+        });
+        assert_eq!(
+            read().1,
+            concat!(
+                "working\nerror: m.toml: no such config file\n\n",
+                "hint: run `retort init` to create one, or pass `-c PATH`\n"
+            )
+        );
     }
 }

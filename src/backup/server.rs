@@ -157,6 +157,10 @@ fn set_environment(command: &mut Command, dialect: Dialect, target: &ServerTarge
     command.env("RETORT_BACKUP_FILE", out);
 }
 
+#[allow(
+    clippy::disallowed_methods,
+    reason = "the `PATH` the dump tool would run with, not a retort setting"
+)]
 fn find_on_path(tool: &str) -> Option<PathBuf> {
     let path = std::env::var_os("PATH")?;
     std::env::split_paths(&path)

@@ -1,9 +1,12 @@
-//! The command line, as clap sees it. Only what the user typed lives here; `settings` resolves it.
+//! The command line, as clap sees it. Only what the user typed lives here; the commands resolve
+//! it into `settings`.
 //! Doc comments are the `--help` text.
 
 use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::settings::{parse_seconds, Seconds, DEFAULT_LOCK_TIMEOUT};
 
 /// retort: schema migrations as a graph of SQL revisions, in the spirit of Alembic.
 #[derive(Debug, Parser)]
@@ -193,7 +196,7 @@ pub struct RunArgs {
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
     /// Connect, read the current state and print the plan; change nothing.
-    #[arg(long = "dry-run")]
+    #[arg(long = "dry-run", conflicts_with = "sql")]
     pub dry_run: bool,
     /// Write a JSON report of the run to PATH.
     #[arg(long)]
@@ -202,8 +205,12 @@ pub struct RunArgs {
     #[arg(long = "no-backup")]
     pub no_backup: bool,
     /// Seconds to wait for another runner's lock.
-    #[arg(long = "lock-timeout", default_value_t = 60.0)]
-    pub lock_timeout: f64,
+    #[arg(
+        long = "lock-timeout",
+        value_parser = parse_seconds,
+        default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT)
+    )]
+    pub(crate) lock_timeout: Seconds,
 }
 
 #[derive(Debug, Args)]
@@ -213,7 +220,7 @@ pub struct UpgradeArgs {
     #[command(flatten)]
     pub run: RunArgs,
     /// Run the pending plan inside one transaction, report, and roll everything back.
-    #[arg(long)]
+    #[arg(long, conflicts_with = "sql")]
     pub rehearse: bool,
     /// Run `verify` (integrity and referential checks) after the upgrade.
     #[arg(long)]
@@ -243,8 +250,12 @@ pub struct StampArgs {
     pub dialect: Option<DialectArg>,
     #[arg(long = "no-backup")]
     pub no_backup: bool,
-    #[arg(long = "lock-timeout", default_value_t = 60.0)]
-    pub lock_timeout: f64,
+    #[arg(
+        long = "lock-timeout",
+        value_parser = parse_seconds,
+        default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT)
+    )]
+    pub(crate) lock_timeout: Seconds,
 }
 
 #[derive(Debug, Args)]

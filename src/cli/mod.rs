@@ -1,13 +1,19 @@
-//! Entry point of the command line: parse, run, render the error, map the exit status.
+//! Entry point of the command line: parse, resolve the settings, run, render the error, map
+//! the exit status.
 
 pub mod args;
+mod commands;
+mod doc;
+mod progress;
 
 use std::ffi::OsString;
+use std::io::IsTerminal;
 
 use clap::Parser;
 
-use crate::commands::{self, Context};
 use crate::output::Printer;
+use crate::settings::{GlobalSettings, ProcessEnv, Verbosity};
+use commands::Context;
 
 /// Runs retort with `args` (including the program name) and returns the exit status.
 pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
@@ -19,8 +25,16 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
             return u8::try_from(e.exit_code()).unwrap_or(2);
         }
     };
-    let printer = Printer::new(cli.global.quiet, cli.global.verbose);
-    let ctx = Context::new(&cli.global, printer.clone());
+    let global = cli.global;
+    let settings = GlobalSettings::resolve(
+        global.config,
+        global.url,
+        Verbosity::from_flags(global.quiet, global.verbose),
+        &ProcessEnv,
+        std::io::stderr().is_terminal(),
+    );
+    let printer = Printer::from_settings(&settings.output);
+    let ctx = Context::new(settings, printer.clone());
     match commands::run(&ctx, cli.command) {
         Ok(code) => code,
         Err(err) => {

@@ -56,13 +56,27 @@ pub struct BackupConfig {
 impl Config {
     /// Reads and parses `path`, expanding `${VAR}` from the process environment.
     pub fn load(path: &Path) -> Result<Config> {
+        Config::load_in(path, &crate::env::ProcessEnv)
+    }
+
+    /// Reads and parses the config file `path`, which must exist, expanding `${VAR}` from `env`.
+    pub(crate) fn load_existing(path: &Path, env: &dyn crate::env::Env) -> Result<Config> {
+        if !path.exists() {
+            return Err(Error::MissingConfig {
+                path: path.to_path_buf(),
+            });
+        }
+        Config::load_in(path, env)
+    }
+
+    fn load_in(path: &Path, env: &dyn crate::env::Env) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let root = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, e))?;
-        Config::parse(path, &root, &text, &|name| std::env::var(name).ok())
+        Config::parse(path, &root, &text, &|name| env.var(name))
     }
 
     /// Parses config text. `env` looks up variables for `${VAR}` expansion.

@@ -237,11 +237,9 @@ impl Connection for SqliteConnection {
         Ok(())
     }
 
+    /// SQLite has no users: the run records the operating system's (see `settings::os_user`).
     fn current_user(&mut self) -> Option<String> {
-        std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .ok()
-            .filter(|u| !u.is_empty())
+        None
     }
 }
 

@@ -10,6 +10,7 @@
 use crate::config::Dialect;
 use crate::db::{Connection, DbError, Value};
 use crate::error::{Error, Result};
+use crate::graph::StepKind;
 
 /// Where the version table lives: its name, PostgreSQL schema and the dialect that spells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -207,13 +208,13 @@ impl VersionTable {
             "INSERT INTO {} (revision, direction, heads_before, heads_after, checksum, started_at, duration_ms, outcome, error, applied_by) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
             self.qualified(),
             self.literal(&entry.revision),
-            self.literal(&entry.direction),
+            self.literal(entry.direction.name()),
             self.literal(&heads_text(&entry.heads_before)),
             self.literal(&heads_text(&entry.heads_after)),
             opt(&entry.checksum),
             self.literal(&entry.started_at),
             entry.duration_ms,
-            self.literal(&entry.outcome),
+            self.literal(entry.outcome.name()),
             opt(&entry.error),
             opt(&entry.applied_by),
         )
@@ -228,7 +229,7 @@ impl VersionTable {
         format!(
             "UPDATE {} SET outcome = {}, duration_ms = {}, heads_after = {}, error = {} WHERE revision = {} AND started_at = {} AND outcome = 'started'",
             self.qualified(),
-            self.literal(&entry.outcome),
+            self.literal(entry.outcome.name()),
             entry.duration_ms,
             self.literal(&heads_text(&entry.heads_after)),
             error,
@@ -258,6 +259,47 @@ fn heads_text(heads: &[String]) -> String {
     serde_json::to_string(heads).unwrap_or_else(|_| "[]".to_string())
 }
 
+/// How a step ended, as the audit trail, `--report` and `--rehearse` spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Recorded before the step runs; stays so when the run dies before it can record more.
+    Started,
+    Success,
+    Failed,
+}
+
+impl Outcome {
+    /// The stored and serialised name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// The outcome a stored name stands for.
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        [Outcome::Started, Outcome::Success, Outcome::Failed]
+            .into_iter()
+            .find(|outcome| outcome.name() == name)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// Compares with the stored name (`"success"`, ...), as read back from the audit table.
+impl PartialEq<&str> for Outcome {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
 /// One row of the audit table.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
@@ -265,8 +307,7 @@ pub struct AuditEntry {
     pub id: i64,
     /// The revision that ran; for a stamp the revisions stamped, comma-separated (`base` if none).
     pub revision: String,
-    /// `upgrade`, `downgrade` or `stamp`.
-    pub direction: String,
+    pub direction: StepKind,
     pub heads_before: Vec<String>,
     pub heads_after: Vec<String>,
     /// `sha256:<hex>` of the SQL that ran (see `exec::checksum`); none for a stamp.
@@ -274,8 +315,8 @@ pub struct AuditEntry {
     /// RFC 3339, UTC.
     pub started_at: String,
     pub duration_ms: i64,
-    /// `success`, `failed` or `started` (a run that died before it could record an outcome).
-    pub outcome: String,
+    /// `started` stays when a run died before it could record an outcome.
+    pub outcome: Outcome,
     pub error: Option<String>,
     pub applied_by: Option<String>,
 }
@@ -341,22 +382,32 @@ pub fn read_audit(conn: &mut dyn Connection, audit: &VersionTable) -> Result<Vec
             .and_then(|t| serde_json::from_str(&t).ok())
             .unwrap_or_default()
     };
-    Ok(rows
-        .iter()
-        .map(|row| AuditEntry {
-            id: int(row, 0),
-            revision: text(row, 1).unwrap_or_default(),
-            direction: text(row, 2).unwrap_or_default(),
-            heads_before: heads(row, 3),
-            heads_after: heads(row, 4),
-            checksum: text(row, 5),
-            started_at: text(row, 6).unwrap_or_default(),
-            duration_ms: int(row, 7),
-            outcome: text(row, 8).unwrap_or_default(),
-            error: text(row, 9),
-            applied_by: text(row, 10),
+    // A value retort never writes means the table was edited by hand: say so, not guess.
+    let unknown = |row: &[Value], i: usize, column: &'static str| Error::UnknownAuditValue {
+        table: audit.display_name(),
+        row: int(row, 0),
+        column,
+        value: text(row, i).unwrap_or_default(),
+    };
+    rows.iter()
+        .map(|row| {
+            let direction = text(row, 2).as_deref().and_then(StepKind::from_name);
+            let outcome = text(row, 8).as_deref().and_then(Outcome::from_name);
+            Ok(AuditEntry {
+                id: int(row, 0),
+                revision: text(row, 1).unwrap_or_default(),
+                direction: direction.ok_or_else(|| unknown(row, 2, "direction"))?,
+                heads_before: heads(row, 3),
+                heads_after: heads(row, 4),
+                checksum: text(row, 5),
+                started_at: text(row, 6).unwrap_or_default(),
+                duration_ms: int(row, 7),
+                outcome: outcome.ok_or_else(|| unknown(row, 8, "outcome"))?,
+                error: text(row, 9),
+                applied_by: text(row, 10),
+            })
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]

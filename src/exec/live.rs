@@ -28,6 +28,8 @@ pub struct LiveOptions {
     pub lock_timeout: Duration,
     /// Run everything in one transaction and roll it back at the end.
     pub rehearse: bool,
+    /// The operating system's user, recorded when the database has no notion of its own.
+    pub os_user: Option<String>,
 }
 
 /// Executes the calls of a run on a connection.
@@ -264,18 +266,8 @@ impl Sink for LiveSink<'_> {
     }
 }
 
-/// The user recorded in the audit trail: the database's notion, else the operating system's.
-fn applied_by(conn: &mut dyn Connection) -> Option<String> {
-    conn.current_user().or_else(|| {
-        std::env::var("USER")
-            .or_else(|_| std::env::var("USERNAME"))
-            .ok()
-            .filter(|u| !u.is_empty())
-    })
-}
-
-/// A live run from start to end: take the migration lock (announcing a wait through
-/// `on_wait`), read the version rows inside it, plan with `plan_from`, run, release the lock.
+/// A live run from start to end: take the migration lock (announcing a wait to `progress`),
+/// read the version rows inside it, plan with `plan_from`, run, release the lock.
 /// `plan_from` is also used to plan again when another runner moved the rows meanwhile.
 pub fn run_live(
     conn: &mut dyn Connection,
@@ -283,7 +275,6 @@ pub fn run_live(
     scripts: &[Script],
     plan_from: &Replanner<'_>,
     progress: &mut dyn Progress,
-    on_wait: &mut dyn FnMut(),
 ) -> Result<RunReport> {
     let key = format!("retort:{}", options.table.display_name());
     let lock_error = |cause: DbError| {
@@ -300,7 +291,7 @@ pub fn run_live(
         .try_lock(&key, options.lock_timeout)
         .map_err(lock_error)?
     {
-        on_wait();
+        progress.waiting_for_lock();
         conn.lock(&key, options.lock_timeout).map_err(lock_error)?;
     }
     let result = run_locked(conn, options, scripts, plan_from, progress);
@@ -318,7 +309,8 @@ fn run_locked(
 ) -> Result<RunReport> {
     let rows = read_heads(conn, &options.table)?;
     let plan = plan_from(&rows)?;
-    let applied_by = applied_by(conn);
+    // The user recorded in the audit trail: the database's notion, else the operating system's.
+    let applied_by = conn.current_user().or_else(|| options.os_user.clone());
     let dialect = conn.dialect();
     let mut sink = LiveSink::new(conn, options.table.clone(), options.rehearse);
     let input = RunInput {
@@ -354,6 +346,7 @@ mod tests {
             table: table(),
             lock_timeout: Duration::from_secs(1),
             rehearse,
+            os_user: None,
         }
     }
 
@@ -365,15 +358,7 @@ mod tests {
         rehearse: bool,
     ) -> RunReport {
         let plan_from = move |_rows: &[String]| Ok(plan.clone());
-        run_live(
-            conn,
-            &options(rehearse),
-            scripts,
-            &plan_from,
-            &mut Silent,
-            &mut || (),
-        )
-        .unwrap()
+        run_live(conn, &options(rehearse), scripts, &plan_from, &mut Silent).unwrap()
     }
 
     fn tables(conn: &mut SqliteConnection) -> Vec<String> {
@@ -402,7 +387,7 @@ mod tests {
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
         let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
-        assert!(report.failure.is_none(), "{:?}", report.error);
+        assert!(report.failure.is_none(), "{:?}", report.failure);
         assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["b"]);
         assert_eq!(
             tables(&mut conn),
@@ -414,18 +399,12 @@ mod tests {
             down_plan(&[("b", Some("a")), ("a", None)]),
             false,
         );
-        assert!(report.failure.is_none(), "{:?}", report.error);
+        assert!(report.failure.is_none(), "{:?}", report.failure);
         assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
         let audit = read_audit(&mut conn, &table().audit()).unwrap();
         let summary: Vec<_> = audit
             .iter()
-            .map(|e| {
-                (
-                    e.revision.as_str(),
-                    e.direction.as_str(),
-                    e.outcome.as_str(),
-                )
-            })
+            .map(|e| (e.revision.as_str(), e.direction.name(), e.outcome.name()))
             .collect();
         assert_eq!(
             summary,
@@ -531,7 +510,7 @@ mod tests {
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
         let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), true);
-        assert!(report.failure.is_none(), "{:?}", report.error);
+        assert!(report.failure.is_none(), "{:?}", report.failure);
         assert_eq!(report.steps.len(), 2);
         assert!(tables(&mut conn).is_empty(), "{:?}", tables(&mut conn));
     }
@@ -549,7 +528,6 @@ mod tests {
             &scripts,
             &plan_from,
             &mut Silent,
-            &mut || (),
         )
         .unwrap();
         // The rows read inside the step differ from the plan's, so it plans again (the same
@@ -583,7 +561,7 @@ mod tests {
         let audit = read_audit(&mut conn, &table().audit()).unwrap();
         let outcomes: Vec<_> = audit
             .iter()
-            .map(|e| (e.revision.as_str(), e.outcome.as_str()))
+            .map(|e| (e.revision.as_str(), e.outcome.name()))
             .collect();
         assert_eq!(outcomes, [("a", "success"), ("b", "failed")]);
     }

@@ -15,23 +15,14 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::Instant;
 
-use sha2::{Digest, Sha256};
-
 use crate::config::Dialect;
 use crate::db::version_table::AuditEntry;
+pub use crate::db::version_table::Outcome;
 use crate::db::DbError;
 use crate::error::{Error, Result, ScriptProblem};
 use crate::graph::{Plan, Step, StepKind, VersionOp};
-use crate::script::split::split_statements;
+use crate::script::checksum::{checksum, section_statements, SqlStatement};
 use crate::script::{Script, SectionKind};
-
-/// One statement of a revision, positioned in its file.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqlStatement {
-    pub sql: String,
-    /// 1-based line in the revision file where the statement starts.
-    pub line: usize,
-}
 
 /// A plan step with everything needed to run it: its SQL split into statements.
 #[derive(Debug, Clone)]
@@ -76,52 +67,6 @@ impl PreparedStep {
     }
 }
 
-/// The checksum recorded in the audit trail and compared by drift detection:
-/// `sha256:` followed by the lower-case hex SHA-256 of the statements that ran, in order, each
-/// as the splitter returns it (trimmed, without its terminator) with CRLF and lone CR line
-/// endings normalised to LF, and each followed by `;\n`. Comments between statements and
-/// blank lines therefore do not count; any change to a statement does. An empty section hashes
-/// the empty string.
-pub fn checksum<'a>(statements: impl IntoIterator<Item = &'a str>) -> String {
-    let mut hasher = Sha256::new();
-    for sql in statements {
-        hasher.update(sql.replace("\r\n", "\n").replace('\r', "\n").as_bytes());
-        hasher.update(b";\n");
-    }
-    let digest = hasher.finalize();
-    let mut text = String::with_capacity(7 + 2 * digest.len());
-    text.push_str("sha256:");
-    for byte in digest {
-        // Two hex digits per byte without an allocation each.
-        text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
-        text.push(char::from(b"0123456789abcdef"[usize::from(byte & 0xf)]));
-    }
-    text
-}
-
-/// The statements of `script`'s `kind` section for `dialect`, positioned in the file.
-pub fn section_statements(
-    script: &Script,
-    kind: SectionKind,
-    dialect: Dialect,
-) -> Result<Vec<SqlStatement>> {
-    let Some(section) = script.sections.get(kind, dialect) else {
-        return Ok(Vec::new());
-    };
-    let statements = split_statements(&section.sql, dialect).map_err(|e| Error::Script {
-        path: script.path.clone(),
-        line: section.first_line + e.line.saturating_sub(1),
-        problem: e.problem,
-    })?;
-    Ok(statements
-        .into_iter()
-        .map(|s| SqlStatement {
-            sql: s.sql,
-            line: section.first_line + s.line.saturating_sub(1),
-        })
-        .collect())
-}
-
 /// Resolves every step of `plan` to its SQL. Fails before anything runs when a downgrade goes
 /// through an irreversible revision, a revision has no file, or SQL cannot be split.
 pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<PreparedStep>> {
@@ -132,57 +77,63 @@ pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<
     // Splitting and hashing each revision's SQL is independent work.
     let steps: Vec<&Step> = plan.steps.iter().collect();
     crate::parallel::map(steps, |step| {
-            let Some(revision) = &step.revision else {
-                return Ok(PreparedStep {
-                    step: step.clone(),
-                    path: None,
-                    message: None,
-                    transactional: true,
-                    statements: Vec::new(),
-                    verify: Vec::new(),
-                    checksum: None,
-                });
-            };
-            let script = by_id.get(revision.as_str()).ok_or_else(|| {
-                Error::Internal(format!("the plan names `{revision}`, which has no file"))
-            })?;
-            let (statements, verify) = match step.kind {
-                StepKind::Upgrade => (
-                    section_statements(script, SectionKind::Upgrade, dialect)?,
-                    section_statements(script, SectionKind::Verify, dialect)?,
-                ),
-                StepKind::Downgrade => {
-                    if script.sections.get(SectionKind::Downgrade, dialect).is_none() {
-                        return Err(Error::Resolution {
-                            message: format!(
-                                "revision `{revision}` ({}) is irreversible: it has no `-- migrate:downgrade` section; nothing was changed",
-                                script.path.display()
-                            ),
-                            hint: Some(format!(
-                                "add a downgrade section to {}, or downgrade to a revision above `{revision}`",
-                                script.path.display()
-                            )),
-                        });
-                    }
-                    (
-                        section_statements(script, SectionKind::Downgrade, dialect)?,
-                        Vec::new(),
-                    )
-                }
-                StepKind::Stamp => (Vec::new(), Vec::new()),
-            };
-            if script.transactional {
-                refuse_transaction_control(script, &statements)?;
-            }
-            Ok(PreparedStep {
+        let Some(revision) = &step.revision else {
+            return Ok(PreparedStep {
                 step: step.clone(),
-                path: Some(script.path.clone()),
-                message: script.meta.message.clone(),
-                transactional: script.transactional,
-                checksum: Some(checksum(statements.iter().map(|s| s.sql.as_str()))),
-                statements,
-                verify,
-            })
+                path: None,
+                message: None,
+                transactional: true,
+                statements: Vec::new(),
+                verify: Vec::new(),
+                checksum: None,
+            });
+        };
+        let script = by_id.get(revision.as_str()).ok_or_else(|| {
+            Error::Internal(format!("the plan names `{revision}`, which has no file"))
+        })?;
+        let (statements, verify) = match step.kind {
+            StepKind::Upgrade => (
+                section_statements(script, SectionKind::Upgrade, dialect)?,
+                section_statements(script, SectionKind::Verify, dialect)?,
+            ),
+            StepKind::Downgrade => {
+                if script
+                    .sections
+                    .get(SectionKind::Downgrade, dialect)
+                    .is_none()
+                {
+                    return Err(Error::Resolution {
+                        message: format!(
+                            "revision `{revision}` ({}) is irreversible: it has no \
+                                 `-- migrate:downgrade` section; nothing was changed",
+                            script.path.display()
+                        ),
+                        hint: Some(format!(
+                            "add a downgrade section to {}, or downgrade to a revision \
+                                 above `{revision}`",
+                            script.path.display()
+                        )),
+                    });
+                }
+                (
+                    section_statements(script, SectionKind::Downgrade, dialect)?,
+                    Vec::new(),
+                )
+            }
+            StepKind::Stamp => (Vec::new(), Vec::new()),
+        };
+        if script.transactional {
+            refuse_transaction_control(script, &statements)?;
+        }
+        Ok(PreparedStep {
+            step: step.clone(),
+            path: Some(script.path.clone()),
+            message: script.meta.message.clone(),
+            transactional: script.transactional,
+            checksum: Some(checksum(statements.iter().map(|s| s.sql.as_str()))),
+            statements,
+            verify,
+        })
     })?
     .into_iter()
     .collect()
@@ -224,7 +175,7 @@ pub struct StepReport {
     pub duration_ms: i64,
     pub checksum: Option<String>,
     /// `success` or `failed`.
-    pub outcome: String,
+    pub outcome: Outcome,
     pub error: Option<String>,
 }
 
@@ -235,8 +186,7 @@ pub struct RunReport {
     pub heads_before: Vec<String>,
     pub heads_after: Vec<String>,
     pub steps: Vec<StepReport>,
-    /// The failure as the user sees it.
-    pub error: Option<String>,
+    /// The error that stopped the run, if one did.
     #[serde(skip)]
     pub failure: Option<Error>,
 }
@@ -313,14 +263,6 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-fn direction(kind: StepKind) -> &'static str {
-    match kind {
-        StepKind::Upgrade => "upgrade",
-        StepKind::Downgrade => "downgrade",
-        StepKind::Stamp => "stamp",
-    }
-}
-
 /// Walks the plan, step by step, on `sink`. Stops at the first failure, which is in the
 /// report's `failure` (the failed step is rolled back and recorded by the sink).
 pub fn run(input: RunInput<'_>, sink: &mut dyn Sink, progress: &mut dyn Progress) -> RunReport {
@@ -329,7 +271,6 @@ pub fn run(input: RunInput<'_>, sink: &mut dyn Sink, progress: &mut dyn Progress
         ..RunReport::default()
     };
     if let Err(err) = run_steps(&input, sink, progress, &mut report) {
-        report.error = Some(err.to_string());
         report.failure = Some(err);
     }
     report
@@ -371,13 +312,13 @@ fn run_steps(
         let mut entry = AuditEntry {
             id: 0,
             revision: prepared.label(),
-            direction: direction(prepared.step.kind).to_string(),
+            direction: prepared.step.kind,
             heads_before: expected.clone(),
             heads_after: prepared.step.heads_after.clone(),
             checksum: prepared.checksum.clone(),
             started_at: now_rfc3339(),
             duration_ms: 0,
-            outcome: "started".to_string(),
+            outcome: Outcome::Started,
             error: None,
             applied_by: input.applied_by.clone(),
         };
@@ -385,10 +326,10 @@ fn run_steps(
             .record_start(prepared, &entry)
             .and_then(|()| run_one(prepared, input.dialect, sink));
         entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
-        entry.outcome = "success".to_string();
+        entry.outcome = Outcome::Success;
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
         if let Err(err) = &outcome {
-            entry.outcome = "failed".to_string();
+            entry.outcome = Outcome::Failed;
             entry.heads_after = expected.clone();
             entry.error = Some(err.to_string());
             // The step's own error is what the user needs; a failure to record it is secondary.
@@ -404,7 +345,7 @@ fn run_steps(
             started_at: entry.started_at.clone(),
             duration_ms: entry.duration_ms,
             checksum: entry.checksum.clone(),
-            outcome: entry.outcome.clone(),
+            outcome: entry.outcome,
             error: entry.error.clone(),
         };
         progress.step_finished(&step_report);
@@ -589,24 +530,6 @@ pub(crate) mod tests {
     }
 
     #[test]
-    fn checksum_is_pinned_and_ignores_line_ending_style() {
-        // Pinned: changing the scheme breaks drift detection for every existing database.
-        assert_eq!(
-            checksum(["CREATE TABLE a (id INTEGER)"]),
-            "sha256:55b5db57dee6d81a9fdc1aefc06250ac686ca61587be00ef8a1f6e2510f1f821"
-        );
-        assert_eq!(
-            checksum(["SELECT 1,\r\n 2", "SELECT 3"]),
-            checksum(["SELECT 1,\n 2", "SELECT 3"])
-        );
-        assert_ne!(checksum(["SELECT 1"]), checksum(["SELECT 2"]));
-        assert_eq!(
-            checksum(std::iter::empty()),
-            "sha256:e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855"
-        );
-    }
-
-    #[test]
     fn irreversible_revision_is_refused_before_anything_runs() {
         let scripts = [script("a", &[], "CREATE TABLE t (x INTEGER);", None)];
         let err = prepare(&down_plan(&[("a", None)]), &scripts, Dialect::Sqlite).unwrap_err();
@@ -658,7 +581,8 @@ pub(crate) mod tests {
         );
         assert!(
             hint.contains("statement 2 was rolled back"),
-            "DML after the last DDL is rolled back (the live sink starts a new transaction after an implicit commit): {hint}"
+            "DML after the last DDL is rolled back (the live sink starts a new transaction after \
+             an implicit commit): {hint}"
         );
         assert!(aftermath(&steps[0], Dialect::Postgresql, 2).contains("rolled back"));
     }

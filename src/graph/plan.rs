@@ -17,6 +17,22 @@ pub enum StepKind {
 }
 
 impl StepKind {
+    /// The command's name, as the audit trail and `--report` record it (the serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Upgrade => "upgrade",
+            StepKind::Downgrade => "downgrade",
+            StepKind::Stamp => "stamp",
+        }
+    }
+
+    /// The kind a stored [`name`](Self::name) stands for.
+    pub fn from_name(name: &str) -> Option<StepKind> {
+        [StepKind::Upgrade, StepKind::Downgrade, StepKind::Stamp]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+
     /// The word Alembic prints in `-- Running <name> A -> B`.
     pub fn running_name(self) -> &'static str {
         match self {

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::{Config, DatabaseUrl};
-use crate::db::version_table::{read_audit, read_heads, VersionTable};
+use crate::db::version_table::{read_audit, read_heads, Outcome, VersionTable};
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
-use crate::exec::{checksum, section_statements};
+use crate::graph::StepKind;
 use crate::ops::audit::version_table;
 use crate::output::error_paragraph;
 use crate::project::Project;
+use crate::script::checksum::{checksum, section_statements};
 use crate::script::{self, Script, SectionKind};
 
 /// What `check` found.
@@ -192,14 +193,14 @@ pub(crate) fn drift(
     let audit = read_audit(conn, &table.audit())?;
     let mut last: HashMap<&str, usize> = HashMap::new();
     for (i, entry) in audit.iter().enumerate() {
-        if entry.outcome == "success" && entry.direction != "stamp" {
+        if entry.outcome == Outcome::Success && entry.direction != StepKind::Stamp {
             last.insert(entry.revision.as_str(), i);
         }
     }
     let mut applied: Vec<usize> = last
         .values()
         .copied()
-        .filter(|&i| audit[i].direction == "upgrade")
+        .filter(|&i| audit[i].direction == StepKind::Upgrade)
         .collect();
     applied.sort_unstable();
     let dialect = conn.dialect();
@@ -248,20 +249,14 @@ mod tests {
             table: table.clone(),
             lock_timeout: std::time::Duration::from_secs(1),
             rehearse: false,
+            os_user: None,
         };
         let plan = chain_plan(None, &["a", "b"]);
         let plan_from = |_: &[String]| Ok(plan.clone());
-        run_live(
-            &mut conn,
-            &options,
-            &scripts,
-            &plan_from,
-            &mut Silent,
-            &mut || (),
-        )
-        .unwrap()
-        .into_result()
-        .unwrap();
+        run_live(&mut conn, &options, &scripts, &plan_from, &mut Silent)
+            .unwrap()
+            .into_result()
+            .unwrap();
         assert!(drift(&mut conn, &scripts, &table).unwrap().is_empty());
         // A comment or line-ending change is not drift; a changed statement is.
         scripts[0].sections.upgrade.as_mut().unwrap().sql =

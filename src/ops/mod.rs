@@ -1,9 +1,12 @@
-//! One function per workflow. Each takes what the command resolved, does the work and returns a
-//! typed outcome; the command only prints it, and a library caller gets the same data.
+//! One function per workflow, between the settings a caller resolved and the core (graph,
+//! executor, drivers): the command line and [`Migrator`](crate::Migrator) both call these, and
+//! they print nothing. Each returns a typed outcome for the caller to show.
 
 pub(crate) mod audit;
 pub(crate) mod backup;
 pub(crate) mod check;
 pub(crate) mod init;
+pub(crate) mod offline;
 pub(crate) mod revision;
+pub(crate) mod run;
 pub(crate) mod verify;

@@ -80,8 +80,7 @@ struct Entry<S> {
 
 /// Where the cache of a project with this `script_location` lives, unless turned off.
 pub fn dir_for(script_location: &Path) -> Option<PathBuf> {
-    let off = std::env::var_os("RETORT_NO_CACHE").is_some_and(|v| !v.is_empty() && v != "0");
-    (!off).then(|| script_location.join(DIR_NAME))
+    crate::settings::cache_enabled(&crate::env::ProcessEnv).then(|| script_location.join(DIR_NAME))
 }
 
 /// Loads `paths` as `super::scan_all` does without a cache, taking each unchanged file from

@@ -5,6 +5,7 @@
 
 pub mod body;
 pub mod cache;
+pub mod checksum;
 pub mod header;
 pub mod id;
 pub mod split;

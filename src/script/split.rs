@@ -608,6 +608,10 @@ mod tests {
     /// Golden files `tests/fixtures/split/<name>.<dialect>.sql` → `.golden`. A mismatch fails;
     /// `UPDATE_GOLDEN=1` rewrites the golden files instead.
     #[test]
+    #[allow(
+        clippy::disallowed_methods,
+        reason = "tests read their own environment"
+    )]
     fn golden_files() {
         let update = std::env::var_os("UPDATE_GOLDEN").is_some_and(|v| v == "1");
         let mut inputs: Vec<PathBuf> = std::fs::read_dir(fixture_dir())

@@ -95,7 +95,13 @@ fn audit(db: &Path) -> Vec<(String, String, String)> {
     read_audit(&mut conn, &table().audit())
         .unwrap()
         .into_iter()
-        .map(|e| (e.revision, e.direction, e.outcome))
+        .map(|e| {
+            (
+                e.revision,
+                e.direction.name().into(),
+                e.outcome.name().into(),
+            )
+        })
         .collect()
 }
 
@@ -378,11 +384,15 @@ fn a_failed_revision_is_an_error_and_the_ones_before_it_stay() {
         other => panic!("unexpected {other:?}"),
     }
     assert_eq!(migrator.current().unwrap(), ["a1"]);
-    // The general form keeps the steps that ran, with the failed one last.
-    let report = migrator
-        .execute(&Operation::Upgrade("heads".into()), RunOptions::default())
-        .unwrap();
-    assert!(report.failure.is_some());
+    // The general form keeps the steps that ran, with the failed one last, in its error.
+    let report = match migrator.execute(&Operation::Upgrade("heads".into()), RunOptions::default())
+    {
+        Err(Error::MigrationFailed { report, error }) => {
+            assert!(matches!(*error, Error::Migration { .. }), "{error:?}");
+            report
+        }
+        other => panic!("unexpected {other:?}"),
+    };
     assert_eq!(report.steps.len(), 1);
     assert_eq!(report.steps[0].outcome, "failed");
 }

@@ -1,6 +1,9 @@
 //! retort's integration tests as one binary (like cargo's `tests/testsuite`): each module drives
 //! the real `retort` binary or the library; `support` holds the shared helpers.
 
+// Tests read the environment they run in (server URLs, CI) as users' programs would.
+#![allow(clippy::disallowed_methods)]
+
 mod alembic_oracle;
 mod backup;
 mod backup_on_change;

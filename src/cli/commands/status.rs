@@ -19,11 +19,16 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
     let printer = &ctx.printer;
     if args.json {
         let url = ctx.database_url(&project.config)?;
+        let documents = |ids: &[String], current: bool| -> Vec<_> {
+            ids.iter()
+                .filter_map(|id| project.revision_json(id, Some(current)))
+                .collect()
+        };
         printer.json(&serde_json::json!({
             "database": url.to_string(),
-            "current": current.iter().filter_map(|id| project.revision_json(id, Some(true))).collect::<Vec<_>>(),
+            "current": documents(&current, true),
             "heads": heads,
-            "pending": pending.iter().filter_map(|id| project.revision_json(id, Some(false))).collect::<Vec<_>>(),
+            "pending": documents(&pending, false),
             "up_to_date": up_to_date,
         }));
         return Ok(0);

@@ -14,12 +14,10 @@ pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
     } else {
         (project, Vec::new())
     };
-    // `current` as an end of the range means the database's revision(s).
-    let range = match (&args.rev_range, current.as_slice()) {
-        (Some(r), [row]) if r.contains("current") => Some(r.replace("current", row)),
-        (Some(r), _) => Some(r.clone()),
-        (None, _) => None,
-    };
+    let range = args
+        .rev_range
+        .as_deref()
+        .map(|range| with_current(range, &current));
     let revisions = project.graph.history(range.as_deref())?;
     let is_current = |id: &str| current.iter().any(|c| c == id);
     if args.json {
@@ -31,7 +29,7 @@ pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
         ctx.printer.json(&docs);
         return Ok(0);
     }
-    let verbose = ctx.printer.verbose;
+    let verbose = ctx.printer.is_verbose();
     ctx.printer.data_lines(revisions.iter().filter_map(|id| {
         let shown = project.shown(id)?;
         Some(if verbose {
@@ -47,4 +45,36 @@ pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
         })
     }));
     Ok(0)
+}
+
+/// `range` with `current` as an end of it standing for the database's one revision (with
+/// several, `current` is left for the graph to refuse).
+fn with_current(range: &str, current: &[String]) -> String {
+    match (range.split_once(':'), current) {
+        (Some((lower, upper)), [row]) => {
+            let end = |end: &str| {
+                if end == "current" {
+                    row.clone()
+                } else {
+                    end.to_string()
+                }
+            };
+            format!("{}:{}", end(lower), end(upper))
+        }
+        _ => range.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::with_current;
+
+    #[test]
+    fn current_stands_for_the_one_database_revision_at_either_end_only() {
+        let row = ["ae10".to_string()];
+        assert_eq!(with_current("current:", &row), "ae10:");
+        assert_eq!(with_current("base:current", &row), "base:ae10");
+        assert_eq!(with_current("currently:heads", &row), "currently:heads");
+        assert_eq!(with_current("current:", &[]), "current:");
+    }
 }

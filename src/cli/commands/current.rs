@@ -33,7 +33,7 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
         printer.json(&revisions);
         return Ok(0);
     }
-    if printer.verbose {
+    if printer.is_verbose() {
         let url = ctx.database_url(&project.config)?;
         printer.data(format!("Current revision(s) for {url}:"));
         for shown in current.iter().filter_map(|id| project.shown(id)) {

@@ -21,7 +21,7 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
         ctx.printer.json(&docs);
         return Ok(0);
     }
-    let verbose = ctx.printer.verbose;
+    let verbose = ctx.printer.is_verbose();
     let parts = LineParts {
         branches: true,
         tree_indicators: true,

@@ -28,7 +28,7 @@ pub(super) fn run(ctx: &Context, args: LogArgs) -> Result<u8> {
         printer.data(format!(
             "{}  {:<9} {:<12} {:<7} {:>6} ms  {} -> {}  {}{}",
             e.started_at,
-            e.direction,
+            e.direction.name(),
             e.revision,
             e.outcome,
             e.duration_ms,

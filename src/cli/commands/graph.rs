@@ -32,8 +32,8 @@ fn label(project: &Project, id: &str) -> String {
 
 fn dot(project: &Project) -> String {
     let mut out = String::from("digraph revisions {\n    rankdir=BT;\n    node [shape=box];\n");
+    let heads = project.graph.heads();
     for id in project.graph.ids() {
-        let heads = project.graph.heads();
         let style = if heads.contains(&id) {
             ", style=bold"
         } else {

@@ -1,0 +1,132 @@
+//! One file per command; each resolves its settings, calls one operation (`ops`) or a query of
+//! the `Migrator` or graph, and prints the outcome through the `Printer`. No SQL, graph, backup,
+//! lock or verify logic lives here.
+
+mod backup;
+mod branches;
+mod check;
+mod current;
+mod graph;
+mod heads;
+mod history;
+mod init;
+mod log;
+mod merge;
+mod revision;
+mod show;
+mod stamp;
+mod status;
+mod upgrade;
+mod verify;
+
+use crate::cli::args::Command;
+use crate::cli::doc;
+use crate::config::{Config, DatabaseUrl};
+use crate::error::Result;
+use crate::migrator::Migrator;
+use crate::output::Printer;
+use crate::project::Project;
+use crate::settings::{GlobalSettings, ProcessEnv};
+
+/// What every command gets: the global settings and the printer.
+pub(crate) struct Context {
+    pub(crate) settings: GlobalSettings,
+    pub(crate) printer: Printer,
+}
+
+impl Context {
+    pub(crate) fn new(settings: GlobalSettings, printer: Printer) -> Self {
+        Context { settings, printer }
+    }
+
+    /// Loads `migrate.toml`.
+    pub(crate) fn config(&self) -> Result<Config> {
+        Config::load_existing(&self.settings.config_path, &ProcessEnv)
+    }
+
+    /// Loads the config, every revision file and the graph; prints load warnings.
+    pub(crate) fn project(&self) -> Result<Project> {
+        let config = self.config()?;
+        let project = if self.settings.cache {
+            Project::load_cached(config)?
+        } else {
+            Project::load(config)?
+        };
+        for warning in &project.warnings {
+            self.printer
+                .warn(format!("{}: {}", warning.path.display(), warning.message));
+        }
+        Ok(project)
+    }
+
+    /// The database URL: `--url`, then `DATABASE_URL`, then the config file.
+    pub(crate) fn database_url(&self, config: &Config) -> Result<DatabaseUrl> {
+        Ok(self.settings.database_url(config)?.url)
+    }
+
+    /// The library's view of `project` on the command's database (the online commands are thin
+    /// layers over it).
+    pub(crate) fn migrator(&self, project: Project) -> Result<Migrator> {
+        let url = self.database_url(&project.config)?;
+        Ok(Migrator::from_project(project)
+            .with_database_url(url)
+            .with_os_user(self.settings.user.clone()))
+    }
+
+    /// Prints revisions as a JSON array, or one formatted block each (`verbose` is `-v`).
+    pub(crate) fn print_revisions(
+        &self,
+        project: &Project,
+        ids: &[String],
+        json: bool,
+        format: impl Fn(&crate::display::Shown<'_>, bool) -> String,
+    ) {
+        if json {
+            let docs: Vec<_> = ids
+                .iter()
+                .filter_map(|id| project.revision_json(id, None))
+                .collect();
+            self.printer.json(&docs);
+            return;
+        }
+        let verbose = self.printer.is_verbose();
+        self.printer.data_lines(
+            ids.iter()
+                .filter_map(|id| project.shown(id))
+                .map(|shown| format(&shown, verbose)),
+        );
+    }
+}
+
+/// Runs one command; returns the exit status for a run that did not fail.
+pub(crate) fn run(ctx: &Context, command: Command) -> Result<u8> {
+    match command {
+        Command::Init(args) => init::run(ctx, args),
+        Command::Revision(args) => revision::run(ctx, args),
+        Command::Merge(args) => merge::run(ctx, args),
+        Command::Upgrade(args) => upgrade::run_upgrade(ctx, args),
+        Command::Downgrade(args) => upgrade::run_downgrade(ctx, args),
+        Command::Stamp(args) => stamp::run(ctx, args),
+        Command::Current(args) => current::run(ctx, args),
+        Command::Heads(args) => heads::run(ctx, args),
+        Command::Branches(args) => branches::run(ctx, args),
+        Command::History(args) => history::run(ctx, args),
+        Command::Show(args) => show::run(ctx, args),
+        Command::Status(args) => status::run(ctx, args),
+        Command::Check(args) => check::run(ctx, args),
+        Command::Graph(args) => graph::run(ctx, args),
+        Command::Log(args) => log::run(ctx, args),
+        Command::Backup(args) => backup::run_backup(ctx, args),
+        Command::Backups(args) => backup::run_list(ctx, args),
+        Command::Restore(args) => backup::run_restore(ctx, args),
+        Command::Verify(args) => verify::run(ctx, args),
+        Command::Completions(args) => {
+            ctx.printer.data_raw(&doc::completions(args.shell));
+            Ok(0)
+        }
+        Command::Man => {
+            ctx.printer.data_raw(&doc::man()?);
+            Ok(0)
+        }
+    }
+}

@@ -1,0 +1,323 @@
+//! Online runs of `upgrade`, `downgrade` and `stamp`: the dry run, the backup before a change,
+//! the locked execution, the `--verify` follow-up and the `--report` document.
+
+use std::path::Path;
+use std::time::Instant;
+
+use crate::backup::{self, BackupOutcome, BackupRecord};
+use crate::config::{DatabaseUrl, Dialect};
+use crate::db::{self, Connection};
+use crate::error::{Error, Result};
+use crate::exec::live::{run_live, LiveOptions};
+use crate::exec::{
+    Outcome, PreparedStep, Progress, RunReport as MigrationReport, Silent, StepReport,
+};
+use crate::graph::Plan;
+use crate::ops::audit::version_table;
+use crate::project::Project;
+use crate::settings::{Mode, Operation, RunSettings};
+use crate::verify::{self, VerifyReport};
+
+/// What an online run did.
+#[derive(Debug)]
+pub(crate) enum RunOutcome {
+    /// `--dry-run`: what would run; nothing changed.
+    Planned(PlannedRun),
+    /// The run happened (a rehearsal included).
+    Ran(Ran),
+}
+
+/// A run that took the lock and walked its plan.
+#[derive(Debug)]
+pub(crate) struct Ran {
+    /// The steps that ran; on failure the failed one is last.
+    pub(crate) report: MigrationReport,
+    /// The error that stopped the run at a step.
+    pub(crate) failure: Option<Error>,
+    /// `--verify`: the checks of the database the run left behind (after a success only).
+    pub(crate) verify: Option<VerifyReport>,
+}
+
+/// The database a run works on.
+pub(crate) enum Target<'a> {
+    /// Connected for this run.
+    Url(&'a DatabaseUrl),
+    /// A session the caller holds.
+    Open(&'a mut dyn Connection),
+}
+
+/// The database side of a run: what [`Migrator`](crate::Migrator) provides, seen from here.
+pub(crate) trait Runner {
+    fn project(&self) -> &Project;
+    /// What `operation` would do, read without changing anything.
+    fn plan(&mut self, operation: &Operation) -> Result<PlannedRun>;
+    /// Runs `operation` under the migration lock (see [`execute`]).
+    fn execute(
+        &mut self,
+        operation: &Operation,
+        options: RunOptions<'_>,
+    ) -> Result<MigrationReport>;
+}
+
+/// Runs `settings` online on the database of `url` through `migrator`. The backup taken
+/// before a change is handed to `on_backup` as soon as it exists; `progress` hears of each
+/// step. `Err` means the run did not start (or the `--report` could not be written).
+pub(crate) fn run(
+    migrator: &mut dyn Runner,
+    url: &DatabaseUrl,
+    settings: &RunSettings,
+    progress: &mut dyn Progress,
+    on_backup: &mut dyn FnMut(&BackupOutcome),
+) -> Result<RunOutcome> {
+    let operation = &settings.operation;
+    let rehearse = match settings.mode {
+        Mode::DryRun => return migrator.plan(operation).map(RunOutcome::Planned),
+        Mode::Run => false,
+        Mode::Rehearse => true,
+        Mode::Offline { .. } => {
+            return Err(Error::Internal(
+                "an offline run reached the online runner".into(),
+            ))
+        }
+    };
+    let backup = if rehearse {
+        None
+    } else {
+        backup_if_changing(migrator, url, settings)?
+    };
+    if let Some(outcome) = &backup {
+        on_backup(outcome);
+    }
+    let started_at = chrono::Utc::now();
+    let clock = Instant::now();
+    let result = migrator.execute(
+        operation,
+        RunOptions {
+            rehearse,
+            progress: Some(progress),
+        },
+    );
+    let (report, failure) = match result {
+        Ok(report) => (Ok(report), None),
+        Err(Error::MigrationFailed { report, error }) => (Ok(*report), Some(*error)),
+        Err(error) => (Err(error), None),
+    };
+    // `--verify` checks the database the run left behind.
+    let checks = match &report {
+        Ok(_) if settings.verify && failure.is_none() => {
+            Some(verify::run_checks(db::connect(url)?.as_mut())?)
+        }
+        _ => None,
+    };
+    if let Some(path) = &settings.report {
+        let document = ReportDocument {
+            command: operation.kind().name(),
+            target: operation.target_text(),
+            database: url.to_string(),
+            dialect: url.dialect().name(),
+            rehearsal: rehearse,
+            started_at: started_at.to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+            duration_ms: i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX),
+            outcome: match (&report, &failure) {
+                (Ok(_), None) => Outcome::Success,
+                _ => Outcome::Failed,
+            },
+            heads_before: report
+                .as_ref()
+                .map(|r| r.heads_before.as_slice())
+                .unwrap_or_default(),
+            heads_after: report
+                .as_ref()
+                .map(|r| r.heads_after.as_slice())
+                .unwrap_or_default(),
+            steps: report
+                .as_ref()
+                .map(|r| r.steps.as_slice())
+                .unwrap_or_default(),
+            error: match (&report, &failure) {
+                (Err(e), _) | (Ok(_), Some(e)) => Some(e.to_string()),
+                (Ok(_), None) => None,
+            },
+            backup: backup.as_ref().and_then(|b| b.record.as_ref()),
+            verify: checks.as_ref(),
+        };
+        write_report(path, &document)?;
+    }
+    Ok(RunOutcome::Ran(Ran {
+        report: report?,
+        failure,
+        verify: checks,
+    }))
+}
+
+/// Backs the database up when the plan would change it (before every upgrade, downgrade and
+/// stamp). A database that does not exist yet holds nothing to lose.
+fn backup_if_changing(
+    migrator: &mut dyn Runner,
+    url: &DatabaseUrl,
+    settings: &RunSettings,
+) -> Result<Option<BackupOutcome>> {
+    let planned = migrator.plan(&settings.operation)?;
+    if !planned.changes_database() {
+        return Ok(None);
+    }
+    let operation = &settings.operation;
+    let trigger = format!("{} {}", operation.kind().name(), operation.target_text());
+    backup::backup_before_change(
+        &migrator.project().config,
+        url,
+        &trigger,
+        &planned.heads_before,
+        settings.no_backup,
+    )
+    .map(Some)
+}
+
+/// Runs `operation` on `target` under the migration lock: the executor of
+/// [`Migrator::execute`](crate::Migrator::execute).
+/// A step that fails is an [`Error::MigrationFailed`] with the steps that ran.
+pub(crate) fn execute(
+    project: &Project,
+    target: Target<'_>,
+    lock_timeout: std::time::Duration,
+    operation: &Operation,
+    options: RunOptions<'_>,
+    os_user: Option<String>,
+) -> Result<MigrationReport> {
+    let dialect = match &target {
+        Target::Url(url) => url.dialect(),
+        Target::Open(conn) => conn.dialect(),
+    };
+    refuse_unsupported_rehearsal(dialect, options.rehearse)?;
+    let mut opened;
+    let conn: &mut dyn Connection = match target {
+        Target::Url(url) => {
+            opened = db::connect(url)?;
+            opened.as_mut()
+        }
+        Target::Open(conn) => conn,
+    };
+    let live = LiveOptions {
+        table: version_table(&project.config, dialect),
+        lock_timeout,
+        rehearse: options.rehearse,
+        os_user,
+    };
+    let mut silent = Silent;
+    let progress: &mut dyn Progress = match options.progress {
+        Some(progress) => progress,
+        None => &mut silent,
+    };
+    let planner = |rows: &[String]| plan(operation, project, rows);
+    let mut report = run_live(conn, &live, &project.scripts, &planner, progress)?;
+    match report.failure.take() {
+        Some(error) => Err(Error::MigrationFailed {
+            report: Box::new(report),
+            error: Box::new(error),
+        }),
+        None => Ok(report),
+    }
+}
+
+/// A rehearsal rolls everything back at the end, which needs transactional DDL.
+fn refuse_unsupported_rehearsal(dialect: Dialect, rehearse: bool) -> Result<()> {
+    if rehearse && !dialect.transactional_ddl() {
+        return Err(Error::RehearseUnsupported { dialect });
+    }
+    Ok(())
+}
+
+/// The plan of `operation` from the version rows `rows`. Every row must name a revision file,
+/// except for a purging stamp, which exists to recover from rows no file knows.
+pub(crate) fn plan(operation: &Operation, project: &Project, rows: &[String]) -> Result<Plan> {
+    let purge = matches!(operation, Operation::Stamp { purge: true, .. });
+    if !purge {
+        check_rows_known(project, rows)?;
+    }
+    match operation {
+        Operation::Upgrade(target) => project.graph.plan_upgrade(rows, target),
+        Operation::Downgrade(target) => project.graph.plan_downgrade(rows, target),
+        Operation::Stamp { targets, purge } => project.graph.plan_stamp(rows, targets, *purge),
+    }
+}
+
+/// Every version row must name a revision file, else nothing can be planned safely.
+pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()> {
+    match rows
+        .iter()
+        .find(|row| project.graph.index_of(row).is_none())
+    {
+        None => Ok(()),
+        Some(unknown) => Err(Error::Resolution {
+            message: format!(
+                "Can't locate revision identified by '{unknown}': the version table `{}` holds \
+                 it, but no revision file defines it; nothing was changed",
+                project.config.version_table
+            ),
+            hint: Some(
+                "check `version_locations` in migrate.toml (is a file missing?), or reset the \
+                 table with `retort stamp --purge REV`"
+                    .into(),
+            ),
+        }),
+    }
+}
+
+/// Options of [`Migrator::execute`].
+#[derive(Default)]
+pub struct RunOptions<'a> {
+    /// Run the whole plan in one transaction, report, and roll everything back (needs
+    /// transactional DDL: SQLite or PostgreSQL).
+    pub rehearse: bool,
+    /// Told about each step as it starts and ends, and when the run waits for the lock.
+    pub progress: Option<&'a mut dyn Progress>,
+}
+
+/// What a run would do, computed without changing anything (the CLI's `--dry-run`).
+#[derive(Debug, Clone)]
+pub struct PlannedRun {
+    /// The version rows now.
+    pub heads_before: Vec<String>,
+    /// Whether every version row is deleted first (`stamp --purge`).
+    pub purge: bool,
+    /// Each step with the SQL it would run.
+    pub steps: Vec<PreparedStep>,
+    /// The version rows after the run.
+    pub heads_after: Vec<String>,
+}
+
+impl PlannedRun {
+    /// Whether running it would change the database: a step to run, or a purge that deletes
+    /// rows (`stamp --purge base` plans no step but empties the version table).
+    pub fn changes_database(&self) -> bool {
+        !self.steps.is_empty() || (self.purge && !self.heads_before.is_empty())
+    }
+}
+
+/// The `--report` document.
+#[derive(serde::Serialize)]
+struct ReportDocument<'a> {
+    command: &'static str,
+    target: String,
+    /// The URL with its password redacted.
+    database: String,
+    dialect: &'static str,
+    rehearsal: bool,
+    started_at: String,
+    duration_ms: i64,
+    outcome: Outcome,
+    heads_before: &'a [String],
+    heads_after: &'a [String],
+    steps: &'a [StepReport],
+    error: Option<String>,
+    /// The backup taken before the run, if any.
+    backup: Option<&'a BackupRecord>,
+    /// `--verify`: integrity and referential checks after the run.
+    verify: Option<&'a VerifyReport>,
+}
+
+fn write_report(path: &Path, document: &ReportDocument<'_>) -> Result<()> {
+    let text = serde_json::to_string_pretty(document)
+        .map_err(|e| Error::Internal(format!("cannot encode the report: {e}")))?;
+    std::fs::write(path, text + "\n").map_err(|e| Error::io("write report", path, e))
+}
