@@ -21,7 +21,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     };
     let printer = Printer::new(cli.global.quiet, cli.global.verbose);
     let ctx = Context::new(&cli.global, printer.clone());
-    match commands::run(&ctx, cli.command) {
+    let outcome = commands::run(&ctx, cli.command);
+    // Recoveries happen wherever the command opened its database; they are told once, here.
+    #[cfg(feature = "sqlite")]
+    for line in crate::db::sqlite::take_recoveries() {
+        printer.status(line);
+    }
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             printer.error(&err);
