@@ -3,61 +3,36 @@
 //! SQLite journal modes (item 2).
 #![cfg(feature = "sqlite")]
 
-use std::path::{Path, PathBuf};
-use std::process::{Child, Command as StdCommand};
+use std::path::PathBuf;
+use std::process::Command as StdCommand;
 use std::time::{Duration, Instant};
 
-use assert_cmd::Command;
+mod support;
+use support::TestProject;
 
-/// A temp directory with `migrate.toml` (database `app.db` beside it) and
-/// `migrations/versions/`.
-struct TestProject {
-    dir: tempfile::TempDir,
+/// What these tests need beyond the shared project helpers.
+trait ProjectExt {
+    fn db(&self) -> PathBuf;
+    /// Writes revision `id` (child of `parent`) whose upgrade is `up`.
+    fn revision_with(&self, id: &str, parent: Option<&str>, up: &str);
+    /// Runs retort with `args`, which must succeed; returns (stdout, stderr).
+    fn ok(&self, args: &[&str]) -> (String, String);
+    fn tables(&self) -> Vec<String>;
 }
 
-impl TestProject {
-    fn new() -> Self {
-        let dir = tempfile::tempdir().expect("temp dir");
-        std::fs::create_dir_all(dir.path().join("migrations/versions")).expect("versions dir");
-        std::fs::write(
-            dir.path().join("migrate.toml"),
-            "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"sqlite:///app.db\"\n",
-        )
-        .expect("config");
-        TestProject { dir }
-    }
-
-    fn path(&self) -> &Path {
-        self.dir.path()
-    }
-
+impl ProjectExt for TestProject {
     fn db(&self) -> PathBuf {
         self.path().join("app.db")
     }
 
-    /// Writes revision `id` (child of `parent`) whose upgrade is `up`.
-    fn revision(&self, id: &str, parent: Option<&str>, up: &str) {
+    fn revision_with(&self, id: &str, parent: Option<&str>, up: &str) {
         let parent = parent.map_or_else(String::new, |p| format!("-- down_revision = \"{p}\"\n"));
-        let text = format!("-- revision = \"{id}\"\n{parent}\n-- migrate:upgrade\n{up}\n");
-        std::fs::write(
-            self.path()
-                .join(format!("migrations/versions/{id}_rev.sql")),
-            text,
-        )
-        .expect("revision file");
+        self.file(
+            &format!("migrations/versions/{id}_rev.sql"),
+            &format!("-- revision = \"{id}\"\n{parent}\n-- migrate:upgrade\n{up}\n"),
+        );
     }
 
-    /// `retort` in this project, with a clean environment.
-    fn retort(&self) -> Command {
-        let mut cmd = Command::cargo_bin("retort").expect("retort binary");
-        cmd.current_dir(self.path())
-            .env_remove("DATABASE_URL")
-            .env_remove("RETORT_NO_CACHE")
-            .env("NO_COLOR", "1");
-        cmd
-    }
-
-    /// Runs retort with `args`, which must succeed; returns (stdout, stderr).
     fn ok(&self, args: &[&str]) -> (String, String) {
         let out = self.retort().args(args).output().expect("run retort");
         let text = |b: &[u8]| String::from_utf8_lossy(b).into_owned();
@@ -97,7 +72,7 @@ fn wait_for(seconds: u64, mut condition: impl FnMut() -> bool) -> bool {
 #[test]
 fn an_edited_revision_cache_does_not_change_the_sql_upgrade_runs() {
     let p = TestProject::new();
-    p.revision("a1", None, "CREATE TABLE from_file (x INTEGER);");
+    p.revision_with("a1", None, "CREATE TABLE from_file (x INTEGER);");
     let cache = p.path().join("migrations/.retort-cache/revisions.bin");
     let holds = |text: &[u8]| {
         std::fs::read(&cache).is_ok_and(|bytes| bytes.windows(text.len()).any(|w| w == text))
@@ -150,10 +125,10 @@ fn killed_mid_revision(journal_mode: &str) -> TestProject {
             Ok(())
         })
         .unwrap();
-    p.revision("a1", None, "CREATE TABLE one (x INTEGER);");
+    p.revision_with("a1", None, "CREATE TABLE one (x INTEGER);");
     // More than the page cache holds, so pages reach the file, then a count that never ends
     // in the life of the test.
-    p.revision(
+    p.revision_with(
         "b2",
         Some("a1"),
         "CREATE TABLE big (x BLOB);\n\
@@ -163,7 +138,7 @@ fn killed_mid_revision(journal_mode: &str) -> TestProject {
          SELECT count(*) FROM c;",
     );
     p.ok(&["upgrade", "a1"]);
-    let mut runner: Child = StdCommand::new(assert_cmd::cargo::cargo_bin("retort"))
+    let mut runner = StdCommand::new(assert_cmd::cargo::cargo_bin("retort"))
         .args(["-q", "upgrade", "heads"])
         .current_dir(p.path())
         .env_remove("DATABASE_URL")
