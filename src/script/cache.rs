@@ -109,8 +109,8 @@ fn as_bytes<S: Serializer>(bytes: &&[u8], serializer: S) -> Result<S::Ok, S::Err
 }
 
 /// SipHash-1-3 with std's fixed keys: a 64-bit hash that misses a random change once in 2^64,
-/// at a quarter of SHA-256's cost (on a warm `heads` of 10,000 revisions, SHA-256 added 8%,
-/// this adds 4%). std may change the algorithm between releases, but a cache is only read by
+/// at under a third of SHA-256's cost (on a warm `heads` of 10,000 revisions, SHA-256 added
+/// 8%, this adds 4%). std may change the algorithm between releases, but a cache is only read by
 /// the build that wrote it.
 fn checksum(bytes: &[u8]) -> u64 {
     let mut hasher = DefaultHasher::new();
