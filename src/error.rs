@@ -90,6 +90,14 @@ pub enum Error {
     #[error("cannot open SQLite database `{database}`: {cause}")]
     SqliteOpenFailed { database: String, cause: DbError },
 
+    /// A crashed writer left a hot journal, and this connection cannot write to roll it back.
+    #[error(
+        "cannot open SQLite database `{database}`: `{database}-journal` holds a transaction a \
+         crashed writer left unfinished, which only a connection that can write the database \
+         can roll back: {cause}"
+    )]
+    SqliteHotJournal { database: String, cause: DbError },
+
     /// The directory of an SQLite file to create does not exist.
     #[error(
         "cannot open SQLite database `{database}`: the directory `{}` does not exist; create it first",

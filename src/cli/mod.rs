@@ -35,7 +35,13 @@ pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     );
     let printer = Printer::from_settings(&settings.output);
     let ctx = Context::new(settings, printer.clone());
-    match commands::run(&ctx, cli.command) {
+    let outcome = commands::run(&ctx, cli.command);
+    // Recoveries happen wherever the command opened its database; they are told once, here.
+    #[cfg(feature = "sqlite")]
+    for line in crate::db::sqlite::take_recoveries() {
+        printer.status(line);
+    }
+    match outcome {
         Ok(code) => code,
         Err(err) => {
             printer.error(&err);

@@ -5,8 +5,13 @@
 //! until it can), then set the busy timeout that every later `begin()` honours; the executor re-reads the version rows inside
 //! each step's `BEGIN IMMEDIATE`, so concurrent runners never apply a revision twice.
 //! Durability: `journal_mode` and `synchronous` are never touched (docs/running.md#durability).
+//! Crashes: a writer killed mid-transaction in rollback-journal mode leaves a hot journal that
+//! only a read-write connection can roll back, so a command that only reads opens such a file
+//! read-write, lets SQLite roll it back, and records that it did (see [`take_recoveries`]).
+//! In WAL mode a read-only connection already ignores an unfinished transaction's frames.
 
 use std::path::{Path, PathBuf};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
 use rusqlite::{ErrorCode, OpenFlags};
@@ -21,6 +26,18 @@ const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Between two attempts to take the write lock while another process holds it.
 const LOCK_POLL_INTERVAL: Duration = Duration::from_millis(20);
+
+/// Status lines about interrupted transactions rolled back while opening a database, until
+/// the caller takes them: opening happens deep inside commands, far from their output.
+static RECOVERIES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
+/// The recoveries of interrupted transactions made since the last call, as status lines.
+pub fn take_recoveries() -> Vec<String> {
+    RECOVERIES
+        .lock()
+        .map(|mut lines| std::mem::take(&mut *lines))
+        .unwrap_or_default()
+}
 
 /// One SQLite database file (or an in-memory database).
 pub struct SqliteConnection {
@@ -58,21 +75,12 @@ impl From<rusqlite::Connection> for SqliteConnection {
 impl SqliteConnection {
     /// Opens `path` (`None` = in memory), for writing when `write` (creating the file), else
     /// read-only. Fails, naming the file, when it is not a database or cannot be written.
+    /// A hot journal a crashed writer left is rolled back either way, and recorded.
     pub fn open_path(path: Option<&Path>, write: bool) -> Result<SqliteConnection> {
         let database = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
         let fail = |e: rusqlite::Error| Error::SqliteOpenFailed {
             database: database.clone(),
             cause: to_db_error(e),
-        };
-        let flags = if write {
-            OpenFlags::SQLITE_OPEN_READ_WRITE
-                | OpenFlags::SQLITE_OPEN_CREATE
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
-        } else {
-            OpenFlags::SQLITE_OPEN_READ_ONLY
-                | OpenFlags::SQLITE_OPEN_URI
-                | OpenFlags::SQLITE_OPEN_NO_MUTEX
         };
         if let Some(dir) = path.and_then(Path::parent) {
             if write && !dir.as_os_str().is_empty() && !dir.is_dir() {
@@ -82,21 +90,37 @@ impl SqliteConnection {
                 });
             }
         }
-        let conn = match path {
-            Some(p) => rusqlite::Connection::open_with_flags(p, flags),
-            None => rusqlite::Connection::open_in_memory(),
-        }
-        .map_err(fail)?;
-        conn.busy_timeout(DEFAULT_BUSY_TIMEOUT).map_err(fail)?;
-        // Reading the schema proves the file is a database (SQLite opens lazily).
-        conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))
-            .map_err(fail)?;
+        let hot_journal = path.is_some_and(has_hot_journal);
+        let flags = match (write, hot_journal) {
+            (true, _) => OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_CREATE,
+            // Only a connection that may write can roll the journal back; the file exists.
+            (false, true) => OpenFlags::SQLITE_OPEN_READ_WRITE,
+            (false, false) => OpenFlags::SQLITE_OPEN_READ_ONLY,
+        } | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX;
+        let conn = match connect(path, flags, DEFAULT_BUSY_TIMEOUT) {
+            Err(e) if needs_rollback(&e) => {
+                return Err(Error::SqliteHotJournal {
+                    database,
+                    cause: to_db_error(e),
+                });
+            }
+            opened => opened.map_err(fail)?,
+        };
         if write
             && conn
                 .is_readonly(rusqlite::DatabaseName::Main)
                 .unwrap_or(false)
         {
             return Err(Error::SqliteReadOnly { database });
+        }
+        if hot_journal {
+            if let Ok(mut lines) = RECOVERIES.lock() {
+                lines.push(format!(
+                    "recovered an interrupted transaction from `{database}-journal` (rolled back by \
+                     SQLite)"
+                ));
+            }
         }
         Ok(SqliteConnection {
             conn,
@@ -121,6 +145,52 @@ impl SqliteConnection {
             Err(e) => Err(to_db_error(e)),
         }
     }
+}
+
+/// Opens `path` (`None` = in memory) with `flags` and reads its schema, waiting up to `busy`
+/// for a writer that is committing. Reading proves the file is a database (SQLite opens
+/// lazily), and rolls back a hot journal when the connection may write.
+fn connect(
+    path: Option<&Path>,
+    flags: OpenFlags,
+    busy: Duration,
+) -> rusqlite::Result<rusqlite::Connection> {
+    let conn = match path {
+        Some(p) => rusqlite::Connection::open_with_flags(p, flags)?,
+        None => rusqlite::Connection::open_in_memory()?,
+    };
+    conn.busy_timeout(busy)?;
+    conn.query_row("SELECT count(*) FROM sqlite_master", [], |_| Ok(()))?;
+    Ok(conn)
+}
+
+/// Whether the journal of `db` holds a transaction a crashed writer left unfinished. A
+/// journal exists while any writer is at work; whether it is hot (no writer holds its lock,
+/// and it was synced before the database file changed) is SQLite's own test, which a
+/// read-only connection reports as an error.
+fn has_hot_journal(db: &Path) -> bool {
+    let mut journal = db.as_os_str().to_owned();
+    journal.push("-journal");
+    if !Path::new(&journal).is_file() {
+        return false;
+    }
+    // Without waiting: a lock held means a live writer, or another process rolling it back.
+    let probe = connect(
+        Some(db),
+        OpenFlags::SQLITE_OPEN_READ_ONLY
+            | OpenFlags::SQLITE_OPEN_URI
+            | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        Duration::ZERO,
+    );
+    matches!(probe, Err(e) if needs_rollback(&e))
+}
+
+fn needs_rollback(err: &rusqlite::Error) -> bool {
+    matches!(
+        err,
+        rusqlite::Error::SqliteFailure(e, _)
+            if e.extended_code == rusqlite::ffi::SQLITE_READONLY_ROLLBACK
+    )
 }
 
 fn is_busy(err: &rusqlite::Error) -> bool {
@@ -285,6 +355,73 @@ mod tests {
             .err()
             .unwrap();
         assert!(err.to_string().contains("junk.db"), "{err}");
+    }
+
+    /// What a writer killed mid-transaction leaves: copies of a database and its journal,
+    /// taken once the open transaction had written pages to the file.
+    fn crashed_copies(dir: &Path, names: &[&str]) -> Vec<PathBuf> {
+        let live = dir.join("live.db");
+        let mut writer = SqliteConnection::open_path(Some(&live), true).unwrap();
+        writer.execute("CREATE TABLE t (x BLOB)").unwrap();
+        writer.begin().unwrap();
+        // More than the page cache holds, so pages reach the file.
+        writer
+            .execute(
+                "WITH RECURSIVE c(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM c WHERE i < 5000) \
+                 INSERT INTO t SELECT randomblob(1000) FROM c",
+            )
+            .unwrap();
+        let copies = names
+            .iter()
+            .map(|name| {
+                let copy = dir.join(name);
+                std::fs::copy(&live, &copy).unwrap();
+                std::fs::copy(
+                    dir.join("live.db-journal"),
+                    dir.join(format!("{name}-journal")),
+                )
+                .unwrap();
+                copy
+            })
+            .collect();
+        writer.rollback().unwrap();
+        copies
+    }
+
+    fn rows_of_t(conn: &mut SqliteConnection) -> Vec<Vec<Value>> {
+        conn.query("SELECT count(*) FROM t").unwrap()
+    }
+
+    // One test: recoveries are recorded process-wide.
+    #[test]
+    fn a_hot_journal_is_rolled_back_by_any_open_and_recorded_but_a_live_one_is_left_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let crashed = crashed_copies(dir.path(), &["read.db", "write.db"]);
+        take_recoveries();
+        for (path, write) in crashed.iter().zip([false, true]) {
+            let mut conn = SqliteConnection::open_path(Some(path), write).unwrap();
+            assert_eq!(rows_of_t(&mut conn), [[Value::Int(0)]]);
+            let journal = format!("{}-journal", path.display());
+            assert!(!Path::new(&journal).exists(), "{journal} stayed");
+            assert_eq!(
+                take_recoveries(),
+                [format!(
+                    "recovered an interrupted transaction from `{journal}` (rolled back by SQLite)"
+                )]
+            );
+        }
+
+        // A writer at work has a journal too; a reader leaves it alone and says nothing.
+        let live = dir.path().join("live.db");
+        let mut writer = SqliteConnection::open_path(Some(&live), true).unwrap();
+        writer.begin().unwrap();
+        writer.execute("INSERT INTO t VALUES (1)").unwrap();
+        assert!(dir.path().join("live.db-journal").exists());
+        let mut reader = SqliteConnection::open_path(Some(&live), false).unwrap();
+        assert_eq!(rows_of_t(&mut reader), [[Value::Int(0)]]);
+        writer.commit().unwrap();
+        assert_eq!(rows_of_t(&mut reader), [[Value::Int(1)]]);
+        assert!(take_recoveries().is_empty());
     }
 
     #[test]

@@ -8,6 +8,8 @@ mod alembic_oracle;
 mod backup;
 mod backup_on_change;
 mod cli_conventions;
+#[cfg(feature = "sqlite")]
+mod crash_recovery;
 mod graph_cli;
 mod library;
 mod offline;
