@@ -76,6 +76,7 @@ impl Printer {
     pub fn warn(&self, message: impl std::fmt::Display) {
         if !self.quiet {
             let label = self.paint("warning:", "33");
+            let message = crate::config::url::scrub_known(&message.to_string());
             let _ = writeln!(std::io::stderr().lock(), "{label} {message}");
         }
     }
@@ -91,6 +92,7 @@ impl Printer {
         if let Some(hint) = err.hint() {
             text.push_str(&format!("\n\n{} {hint}", self.paint("hint:", "36")));
         }
+        let text = crate::config::url::scrub_known(&text);
         let _ = writeln!(std::io::stderr().lock(), "{text}");
     }
 

@@ -83,9 +83,12 @@ pub(super) fn dump(
     };
     if let Some(failure) = failure {
         let _ = std::fs::remove_file(&backup_path);
+        // The command line and a dump tool's complaint may quote the URL or its password.
+        let message = format!("the backup command `{described}` failed ({failure})");
         return Err(Error::Backup {
             message: format!(
-                "the backup command `{described}` failed ({failure}); nothing was changed"
+                "{}; nothing was changed",
+                crate::config::url::scrub_secrets(&message, url.expose_secret())
             ),
             hint: Some(
                 "fix `command` under `[backup]` in migrate.toml, or run again with `--no-backup`"

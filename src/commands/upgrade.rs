@@ -278,8 +278,8 @@ pub(super) fn run_online(
                 .map(|r| r.steps.as_slice())
                 .unwrap_or_default(),
             error: match &report {
-                Ok(r) => r.error.clone(),
-                Err(e) => Some(e.to_string()),
+                Ok(r) => r.error.as_deref().map(crate::config::url::scrub_known),
+                Err(e) => Some(crate::config::url::scrub_known(&e.to_string())),
             },
             backup: backup.as_ref(),
             verify: checks.as_ref(),
