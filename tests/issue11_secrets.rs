@@ -37,23 +37,20 @@ impl Project {
         self.dir.path()
     }
 
-    /// Runs retort with a clean environment; returns stdout and stderr together and the status.
-    fn run(&self, args: &[&str]) -> (bool, String) {
-        let out = Command::cargo_bin("retort")
-            .expect("retort binary")
+    /// `retort` in this project with a clean environment.
+    fn command(&self) -> Command {
+        let mut command = Command::cargo_bin("retort").expect("retort binary");
+        command
             .current_dir(self.path())
             .env_remove("DATABASE_URL")
             .env_remove("RETORT_NO_CACHE")
-            .env("NO_COLOR", "1")
-            .args(args)
-            .output()
-            .expect("run retort");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
-        );
-        (out.status.success(), text)
+            .env("NO_COLOR", "1");
+        command
+    }
+
+    /// Runs retort with `args`; returns the status and stdout and stderr together.
+    fn run(&self, args: &[&str]) -> (bool, String) {
+        output_of(self.command().args(args))
     }
 
     /// Runs `retort --url URL args…`, expects a failure, checks no secret shows; returns the text.
@@ -65,6 +62,17 @@ impl Project {
         assert_hidden(&text, url);
         text
     }
+}
+
+/// Runs `command`; returns whether it succeeded and its stdout and stderr together.
+fn output_of(command: &mut Command) -> (bool, String) {
+    let out = command.output().expect("run retort");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
 }
 
 /// Neither the secret nor a recognisable part of it (raw, percent-encoded or decoded) is shown.
@@ -93,11 +101,28 @@ fn password_query_parameters_are_hidden_in_connection_errors() {
     }
 }
 
+/// Each of `templates`, with `{scheme}` replaced by both server schemes and `{form}` by each of
+/// `forms`, fails (nothing listens on port 1) without showing the secret.
+fn each_fails_without_secret(templates: &[&str], forms: &[&str]) {
+    let project = Project::new();
+    for template in templates {
+        for scheme in ["postgresql", "mysql"] {
+            for form in forms {
+                let url = template.replace("{scheme}", scheme).replace("{form}", form);
+                project.fails_without_secret(&url, &["current"]);
+            }
+        }
+    }
+}
+
 #[test]
 fn every_secret_parameter_name_is_hidden_whatever_its_case() {
-    let project = Project::new();
-    for scheme in ["postgresql", "mysql"] {
-        for key in [
+    each_fails_without_secret(
+        &[
+            "{scheme}://u@127.0.0.1:1/db?{form}=S3CRETpw",
+            "{scheme}://u@127.0.0.1:1/db?application_name=x&{form}=S3CRETpw",
+        ],
+        &[
             "password",
             "Password",
             "PASSWORD",
@@ -108,20 +133,18 @@ fn every_secret_parameter_name_is_hidden_whatever_its_case() {
             "token",
             "sslpassword",
             "SSLPassword",
-        ] {
-            let url = format!("{scheme}://u@127.0.0.1:1/db?{key}=S3CRETpw");
-            project.fails_without_secret(&url, &["current"]);
-            let url = format!("{scheme}://u@127.0.0.1:1/db?application_name=x&{key}=S3CRETpw");
-            project.fails_without_secret(&url, &["current"]);
-        }
-    }
+        ],
+    );
 }
 
 #[test]
 fn user_info_passwords_are_hidden_in_every_spelling() {
-    let project = Project::new();
-    for scheme in ["postgresql", "mysql"] {
-        for password in [
+    each_fails_without_secret(
+        &[
+            "{scheme}://root:{form}@127.0.0.1:1/db",
+            "{scheme}://root:{form}@127.0.0.1:1/db?password=S3CRETpw",
+        ],
+        &[
             "S3CRETpw",
             // Percent-encoded: neither the written nor the decoded form may show.
             "S3C%52ETpw",
@@ -131,13 +154,8 @@ fn user_info_passwords_are_hidden_in_every_spelling() {
             "S3CR#ETpw",
             "S3CR/ETpw",
             "S3CR:ETpw",
-        ] {
-            let url = format!("{scheme}://root:{password}@127.0.0.1:1/db");
-            project.fails_without_secret(&url, &["current"]);
-            let url = format!("{scheme}://root:{password}@127.0.0.1:1/db?password=S3CRETpw");
-            project.fails_without_secret(&url, &["current"]);
-        }
-    }
+        ],
+    );
 }
 
 #[test]
@@ -187,29 +205,31 @@ fn malformed_server_urls_are_refused_without_showing_the_password() {
 
 #[test]
 fn config_file_errors_do_not_show_the_password() {
-    // A TOML syntax error on the `database_url` line quotes that line.
-    let project = Project::with_config(
-        "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"postgresql://u:S3CRETpw@h/db?password=S3CRETpw\" oops\n",
-    );
-    let (ok, text) = project.run(&["current"]);
-    assert!(!ok, "{text}");
-    assert!(text.contains("line 3"), "{text}");
-    assert_hidden(&text, "TOML error");
-    // A broken `${` quotes the value.
-    let project = Project::with_config(
-        "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"postgresql://u:S3CRETpw@h/db?password=S3CRETpw&x=${HOST\"\n",
-    );
-    let (ok, text) = project.run(&["current"]);
-    assert!(!ok, "{text}");
-    assert!(text.contains("unterminated"), "{text}");
-    assert_hidden(&text, "interpolation error");
-    // A URL from the file that cannot be parsed.
-    let project = Project::with_config(
-        "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"postgresql:/u:S3CRETpw@127.0.0.1:1/db\"\n",
-    );
-    let (ok, text) = project.run(&["current"]);
-    assert!(!ok, "{text}");
-    assert_hidden(&text, "file URL");
+    for (database_url, expected) in [
+        // A TOML syntax error on the `database_url` line quotes that line.
+        (
+            "\"postgresql://u:S3CRETpw@h/db?password=S3CRETpw\" oops",
+            "line 3",
+        ),
+        // A broken `${` quotes the value.
+        (
+            "\"postgresql://u:S3CRETpw@h/db?password=S3CRETpw&x=${HOST\"",
+            "unterminated",
+        ),
+        // A URL from the file that cannot be parsed.
+        (
+            "\"postgresql:/u:S3CRETpw@127.0.0.1:1/db\"",
+            "invalid database URL",
+        ),
+    ] {
+        let project = Project::with_config(&format!(
+            "[migrate]\nscript_location = \"migrations\"\ndatabase_url = {database_url}\n"
+        ));
+        let (ok, text) = project.run(&["current"]);
+        assert!(!ok, "{text}");
+        assert!(text.contains(expected), "{database_url}: {text}");
+        assert_hidden(&text, database_url);
+    }
 }
 
 /// The server tests: the real servers named by `RETORT_TEST_PG_URL` / `RETORT_TEST_MYSQL_URL`,
@@ -227,6 +247,30 @@ mod servers {
                 eprintln!("skipped: {var} not set");
                 None
             }
+        }
+    }
+
+    /// Runs `test` between the `setup` and `cleanup` statements on the admin connection of
+    /// `admin`; the cleanup runs even when `test` fails.
+    fn with_server_objects(
+        admin: &str,
+        setup: &[String],
+        cleanup: &[String],
+        test: impl FnOnce() + std::panic::UnwindSafe,
+    ) {
+        let run = |statements: &[String]| {
+            let parsed = retort::config::DatabaseUrl::parse(admin).expect("admin URL");
+            let mut conn = retort::db::connect(&parsed).expect("admin connection");
+            for statement in statements {
+                conn.execute(statement).expect("admin statement");
+            }
+        };
+        run(cleanup);
+        run(setup);
+        let result = std::panic::catch_unwind(test);
+        run(cleanup);
+        if let Err(panic) = result {
+            std::panic::resume_unwind(panic);
         }
     }
 
@@ -268,19 +312,14 @@ mod servers {
             return;
         };
         let user = format!("rt_secret_{}", std::process::id());
-        let sql = |statement: String| {
-            let parsed = retort::config::DatabaseUrl::parse(&admin).expect("admin URL");
-            let mut conn = retort::db::connect(&parsed).expect("admin connection");
-            conn.execute(&statement).expect("admin statement");
-        };
-        sql(format!("DROP USER IF EXISTS '{user}'@'%'"));
-        sql(format!(
-            "CREATE USER '{user}'@'%' IDENTIFIED BY 'Right#pw1'"
-        ));
         let database = admin.rsplit_once('/').map_or("test", |(_, db)| db);
         let database = database.split('?').next().unwrap_or(database);
-        sql(format!("GRANT ALL ON `{database}`.* TO '{user}'@'%'"));
-        let result = std::panic::catch_unwind(|| {
+        let setup = [
+            format!("CREATE USER '{user}'@'%' IDENTIFIED BY 'Right#pw1'"),
+            format!("GRANT ALL ON `{database}`.* TO '{user}'@'%'"),
+        ];
+        let cleanup = [format!("DROP USER IF EXISTS '{user}'@'%'")];
+        with_server_objects(&admin, &setup, &cleanup, || {
             let project = Project::new();
             for userinfo in [
                 format!("{user}:S3CRETpw"),
@@ -294,10 +333,6 @@ mod servers {
             let url = format!("{}?password=S3CRETpw", with_login(&admin, &user, database));
             project.fails_without_secret(&url, &["current"]);
         });
-        sql(format!("DROP USER IF EXISTS '{user}'@'%'"));
-        if let Err(panic) = result {
-            std::panic::resume_unwind(panic);
-        }
     }
 
     /// A statement whose error quotes the password: the printed error, the `--report` document
@@ -308,14 +343,9 @@ mod servers {
             return;
         };
         let database = format!("retort_t_secrets_{}", std::process::id());
-        let sql = |statement: String| {
-            let parsed = retort::config::DatabaseUrl::parse(&admin).expect("admin URL");
-            let mut conn = retort::db::connect(&parsed).expect("admin connection");
-            conn.execute(&statement).expect("admin statement");
-        };
-        sql(format!("DROP DATABASE IF EXISTS {database}"));
-        sql(format!("CREATE DATABASE {database}"));
-        let result = std::panic::catch_unwind(|| {
+        let setup = [format!("CREATE DATABASE {database}")];
+        let cleanup = [format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")];
+        with_server_objects(&admin, &setup, &cleanup, || {
             let project = Project::new();
             std::fs::write(
                 project.path().join("migrations/versions/aaa_rev.sql"),
@@ -347,10 +377,6 @@ mod servers {
             assert!(log.contains("failed"), "{log}");
             assert_hidden(&log, "audit trail");
         });
-        sql(format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)"));
-        if let Err(panic) = result {
-            std::panic::resume_unwind(panic);
-        }
     }
 
     /// A dump command that echoes the connection string, or fails naming it, shows no password.
@@ -363,21 +389,13 @@ mod servers {
             "[migrate]\nscript_location = \"migrations\"\n\n[backup]\ncommand = \"echo \\\"pg_dump: cannot reach $URL_FOR_TEST (password $PGPASSWORD)\\\" >&2; exit 3\"\n",
         );
         let url = with_login(&admin, "postgres:S3CRETpw", "test");
-        let out = Command::cargo_bin("retort")
-            .expect("retort binary")
-            .current_dir(project.path())
-            .env_remove("DATABASE_URL")
-            .env("NO_COLOR", "1")
-            .env("URL_FOR_TEST", &url)
-            .args(["--url", &url, "backup"])
-            .output()
-            .expect("run retort");
-        let text = format!(
-            "{}{}",
-            String::from_utf8_lossy(&out.stdout),
-            String::from_utf8_lossy(&out.stderr)
+        let (ok, text) = output_of(
+            project
+                .command()
+                .env("URL_FOR_TEST", &url)
+                .args(["--url", &url, "backup"]),
         );
-        assert!(!out.status.success(), "{text}");
+        assert!(!ok, "{text}");
         assert!(text.contains("exit status: 3"), "{text}");
         assert_hidden(&text, "backup command");
     }
