@@ -272,6 +272,10 @@ pub(crate) fn redact_text(text: &str) -> String {
 /// Longest first, so a secret that contains another is replaced whole.
 fn secrets_of(raw: &str) -> Vec<String> {
     let url = split_scheme(raw);
+    // A SQLite URL is a path, whose `:` and `@` are no credentials.
+    if url.is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("sqlite")) {
+        return Vec::new();
+    }
     let rest = url.map_or(raw, |(_, rest)| rest);
     let passwords = [rest.find('@'), rest.rfind('@')]
         .into_iter()
@@ -297,21 +301,18 @@ fn secrets_of(raw: &str) -> Vec<String> {
     forms
 }
 
-/// Replaces each of `secrets` in `text` by `***`. A secret shorter than four characters is only
-/// replaced where it stands alone, so a short password does not blank out every word.
+/// Replaces each of `secrets` in `text` by `***` where it stands alone (not inside a longer
+/// word), so that a password such as `postgres` hides the password and a user of that name, but
+/// leaves `postgresql://` readable.
 fn hide_secrets(text: &str, secrets: &[String]) -> String {
     let mut text = text.to_string();
     for secret in secrets {
-        if secret.chars().count() >= 4 {
-            text = text.replace(secret.as_str(), "***");
-            continue;
-        }
         let mut out = String::with_capacity(text.len());
         let mut rest = text.as_str();
         while let Some(i) = rest.find(secret.as_str()) {
             let end = i + secret.len();
-            let alone = !rest[..i].ends_with(|c: char| c.is_alphanumeric())
-                && !rest[end..].starts_with(|c: char| c.is_alphanumeric());
+            let alone = !rest[..i].ends_with(char::is_alphanumeric)
+                && !rest[end..].starts_with(char::is_alphanumeric);
             out.push_str(&rest[..i]);
             out.push_str(if alone { "***" } else { secret });
             rest = &rest[end..];
@@ -600,9 +601,15 @@ mod tests {
             scrubbed,
             "unknown option `***@h/db`: user app, token ***, see postgresql://app:***@h and password=***"
         );
-        // A short password is hidden where it stands alone, not inside every word.
+        // A password is hidden where it stands alone, not inside every word.
         let scrubbed = scrub_secrets("pw rejected; pwned", "mysql://root:pw@h/db");
         assert_eq!(scrubbed, "*** rejected; pwned");
+        let scrubbed = scrub_secrets(
+            "cannot connect to postgresql://postgres@h/db as postgres",
+            "postgresql://postgres:postgres@h/db",
+        );
+        assert_eq!(scrubbed, "cannot connect to postgresql://***@h/db as ***");
+        assert!(secrets_of("sqlite:////data/a:b@c.db").is_empty());
     }
 
     #[test]
