@@ -379,6 +379,60 @@ mod servers {
         });
     }
 
+    /// What a working run shows and keeps (`current -v`, `upgrade` with a pg_dump backup, the
+    /// backup's metadata, `backups`, `log`) names the database without its password.
+    #[test]
+    fn successful_runs_and_backup_metadata_do_not_show_the_password() {
+        let Some(admin) = server_url("RETORT_TEST_PG_URL") else {
+            return;
+        };
+        let database = format!("retort_t_secrets_ok_{}", std::process::id());
+        let setup = [format!("CREATE DATABASE {database}")];
+        let cleanup = [format!("DROP DATABASE IF EXISTS {database} WITH (FORCE)")];
+        with_server_objects(&admin, &setup, &cleanup, || {
+            let project = Project::with_config(
+                "[migrate]\nscript_location = \"migrations\"\n\n[backup]\nrequired = false\n",
+            );
+            // The local server trusts this user: both passwords are accepted.
+            let url = format!(
+                "{}?sslmode=disable&password=S3CRETpw",
+                with_login(&admin, "postgres:S3CRETpw", &database)
+            );
+            for args in [
+                &["upgrade", "heads"][..],
+                &["current", "-v"],
+                &["backups", "--json"],
+                &["log"],
+            ] {
+                let mut all = vec!["--url", url.as_str()];
+                all.extend_from_slice(args);
+                let (ok, text) = project.run(&all);
+                assert!(ok, "{args:?}: {text}");
+                assert_hidden(&text, &format!("{args:?}"));
+            }
+            let mut kept = Vec::new();
+            let mut dirs = vec![project.path().to_path_buf()];
+            while let Some(dir) = dirs.pop() {
+                for entry in std::fs::read_dir(&dir).expect("read dir").flatten() {
+                    let path = entry.path();
+                    if path.is_dir() {
+                        dirs.push(path);
+                    } else if let Ok(text) = std::fs::read_to_string(&path) {
+                        kept.push((path, text));
+                    }
+                }
+            }
+            assert!(
+                kept.iter()
+                    .any(|(path, _)| path.to_string_lossy().contains("backups")),
+                "a backup was made: {kept:?}"
+            );
+            for (path, text) in kept {
+                assert_hidden(&text, &path.display().to_string());
+            }
+        });
+    }
+
     /// A dump command that echoes the connection string, or fails naming it, shows no password.
     #[test]
     fn backup_command_failures_do_not_show_the_password() {
