@@ -116,13 +116,16 @@ impl Printer {
     pub fn warn(&self, message: impl std::fmt::Display) {
         if self.verbosity != Verbosity::Quiet {
             let label = self.paint("warning:", "33");
+            let message = crate::config::url::scrub_known(&message.to_string());
             self.err.write(|err| writeln!(err, "{label} {message}"));
         }
     }
 
     /// An error with its cause chain and hint, as one paragraph on stderr.
     pub fn error(&self, err: &Error) {
-        let text = error_paragraph(err, &self.paint("hint:", "36"));
+        // The last guard: no credential a URL carried reaches the terminal.
+        let text =
+            crate::config::url::scrub_known(&error_paragraph(err, &self.paint("hint:", "36")));
         let label = self.paint("error:", "31");
         self.err.write(|stream| writeln!(stream, "{label} {text}"));
     }

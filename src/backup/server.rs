@@ -83,9 +83,11 @@ pub(super) fn dump(
     };
     if let Some(failure) = failure {
         let _ = std::fs::remove_file(&backup_path);
+        // The command line and a dump tool's complaint may quote the URL or its password.
+        let scrub = |text: &str| crate::config::url::scrub_secrets(text, url.expose_secret());
         return Err(Error::DumpFailed {
-            command: described,
-            failure,
+            command: scrub(&described),
+            failure: scrub(&failure),
         });
     }
     finish_backup(

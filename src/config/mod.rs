@@ -16,8 +16,8 @@ use toml::Spanned;
 use crate::error::{Error, Result};
 
 /// The resolved contents of `migrate.toml`. Paths are absolute (relative ones are taken from the
-/// directory holding the config file).
-#[derive(Debug, Clone, PartialEq)]
+/// directory holding the config file). `Debug` hides the password of `database_url`.
+#[derive(Clone, PartialEq)]
 pub struct Config {
     /// The config file itself.
     pub path: PathBuf,
@@ -53,6 +53,30 @@ pub struct BackupConfig {
     pub required: Option<bool>,
 }
 
+impl std::fmt::Debug for Config {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Config")
+            .field("path", &self.path)
+            .field("root", &self.root)
+            .field("script_location", &self.script_location)
+            .field("version_locations", &self.version_locations)
+            .field(
+                "recursive_version_locations",
+                &self.recursive_version_locations,
+            )
+            .field(
+                "database_url",
+                &self.database_url.as_deref().map(url::redact),
+            )
+            .field("version_table", &self.version_table)
+            .field("version_table_schema", &self.version_table_schema)
+            .field("templates", &self.templates)
+            .field("transaction_per_migration", &self.transaction_per_migration)
+            .field("backup", &self.backup)
+            .finish()
+    }
+}
+
 impl Config {
     /// Reads and parses `path`, expanding `${VAR}` from the process environment.
     pub fn load(path: &Path) -> Result<Config> {
@@ -86,9 +110,10 @@ impl Config {
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config> {
+        // TOML and `${…}` errors quote the line or the value, which may hold a password.
         let error = |message: String| Error::Config {
             path: path.to_path_buf(),
-            message,
+            message: url::redact_text(&message),
         };
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let place = e.span().map_or_else(String::new, |span| {
@@ -260,6 +285,26 @@ mod tests {
                 message
             }
             other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn debug_and_errors_hide_the_url_password() {
+        let text = "[migrate]\nscript_location = \"m\"\ndatabase_url = \"postgresql://u:S3CRETpw@h/db?password=S3CRETpw\"\n";
+        let debug = format!("{:?}", parse(text).unwrap());
+        assert!(
+            debug.contains("postgresql://u:***@h/db?password=***"),
+            "{debug}"
+        );
+        assert!(!debug.contains("S3CRET"), "{debug}");
+        for text in [
+            "[migrate]\nscript_location = \"m\"\ndatabase_url = \"mysql://u:S3CRETpw@h/db\" x\n",
+            "[migrate]\nscript_location = \"m\"\ndatabase_url = \"mysql://u:S3CRETpw@h/${X\"\n",
+            "[migrate]\nscript_location = \"m\"\ndatabase_url = \"host=h password=S3CRETpw ${1}\"\n",
+        ] {
+            let message = failure(text);
+            assert!(message.starts_with("line 3"), "{message}");
+            assert!(!message.contains("S3CRET"), "{message}");
         }
     }
 

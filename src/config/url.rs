@@ -23,11 +23,12 @@ impl DatabaseUrl {
     /// `postgresql://…` (also `postgres://`), `mysql://…` (also `mariadb://`, kept as `mysql://`
     /// so that drivers accept it).
     pub fn parse(raw: &str) -> Result<DatabaseUrl> {
+        remember_secrets(raw);
         let invalid = |message: String| Error::Database {
             context: format!("invalid database URL `{}`", redact(raw)),
             message,
         };
-        let Some((scheme, rest)) = raw.split_once("://") else {
+        let Some((scheme, rest)) = split_scheme(raw) else {
             return Err(invalid(format!(
                 "expected `scheme://...`; supported forms: {SUPPORTED_FORMS}"
             )));
@@ -102,13 +103,32 @@ pub(crate) enum SqliteFile {
     Exists(PathBuf),
 }
 
-/// `raw` with the password of its user-info and any password-like query parameter replaced by
-/// `***`. Works on text, so it also protects URLs that failed to parse. When in doubt (an
-/// unencoded `@` or `?` in a password) it hides too much rather than too little.
-fn redact(raw: &str) -> String {
-    let Some((head, rest)) = raw.split_once("://") else {
-        return raw.to_string();
-    };
+/// `raw` (a URL, one that failed to parse, or a libpq `key=value` string) with the password of
+/// its user info and the values of secret parameters replaced by `***`. Works on text, so it
+/// also protects input that failed to parse. When in doubt (an unencoded `@`, `?` or `#` in a
+/// password, a URL missing `://`) it hides too much rather than too little.
+pub(crate) fn redact(raw: &str) -> String {
+    match split_scheme(raw) {
+        Some((scheme, rest)) => {
+            redact_params(&format!("{scheme}://{}", redact_userinfo(rest)), true)
+        }
+        None => redact_params(&redact_bare_userinfo(raw), false),
+    }
+}
+
+/// `scheme` and the rest of `scheme://rest`; `None` when what precedes the first `://` is no
+/// scheme (`u:pw@h/db?next=http://x` is a URL missing its own `://`).
+fn split_scheme(raw: &str) -> Option<(&str, &str)> {
+    let (scheme, rest) = raw.split_once("://")?;
+    let is_scheme = scheme.starts_with(|c: char| c.is_ascii_alphabetic())
+        && scheme
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || matches!(c, '+' | '-' | '.'));
+    is_scheme.then_some((scheme, rest))
+}
+
+/// Hides the password of the user info at the start of `rest` (a URL after its `://`).
+fn redact_userinfo(rest: &str) -> String {
     let query_start = rest.find(['?', '#']).unwrap_or(rest.len());
     let at = rest[..query_start].rfind('@').or_else(|| {
         // `user:pa?ss@host`: an unencoded `?` or `#` in a password ends the text before it.
@@ -117,40 +137,83 @@ fn redact(raw: &str) -> String {
             .then(|| rest.rfind('@'))
             .flatten()
     });
-    let (authority, tail) = match at {
+    match at {
         Some(at) => {
             let userinfo = &rest[..at];
             let hidden = match userinfo.split_once(':') {
                 Some((user, password)) if !password.is_empty() => format!("{user}:***"),
                 _ => userinfo.to_string(),
             };
-            (format!("{hidden}@"), &rest[at + 1..])
+            format!("{hidden}@{}", &rest[at + 1..])
         }
-        None => (String::new(), rest),
-    };
-    format!("{head}://{authority}{}", redact_query(tail))
+        None => rest.to_string(),
+    }
 }
 
-/// Hides the values of password-like parameters in the query part of `tail` (host, path, query).
-fn redact_query(tail: &str) -> String {
-    let Some((before, query)) = tail.split_once('?') else {
-        return tail.to_string();
+/// A URL missing its `://` (`postgresql:/u:pw@h/db`, `mysql:u:pw@h`, `u:pw@h/db`): where the
+/// scheme ends and the user begins is a guess, so everything from the first `:` to the last
+/// `@` is hidden.
+fn redact_bare_userinfo(raw: &str) -> String {
+    let Some(at) = raw.rfind('@') else {
+        return raw.to_string();
     };
-    let (query, fragment) = match query.split_once('#') {
-        Some((q, f)) => (q, Some(f)),
-        None => (query, None),
-    };
-    let params: Vec<String> = query
-        .split('&')
-        .map(|param| match param.split_once('=') {
-            Some((key, _)) if is_secret_key(key) => format!("{key}=***"),
-            _ => param.to_string(),
-        })
-        .collect();
-    let fragment = fragment.map(|f| format!("#{f}")).unwrap_or_default();
-    format!("{before}?{}{fragment}", params.join("&"))
+    match raw[..at].find(':') {
+        Some(colon) => format!("{}***{}", &raw[..=colon], &raw[at..]),
+        None => raw.to_string(),
+    }
 }
 
+/// Hides the value of every secret `key=value` in `text`: URL query parameters and libpq
+/// `key=value` (also `key = 'quoted value'`). In a URL a value ends at `&`; elsewhere also at
+/// whitespace, a backtick or a quote.
+fn redact_params(text: &str, url: bool) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(found) = find_secret_value(rest, url) {
+        out.push_str(&rest[..found.start]);
+        out.push_str("***");
+        rest = &rest[found.end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// The byte range of the first secret parameter's value in `text`.
+fn find_secret_value(text: &str, url: bool) -> Option<std::ops::Range<usize>> {
+    let is_key_char = |c: char| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.');
+    let mut from = 0;
+    while let Some(eq) = text[from..].find('=').map(|i| from + i) {
+        from = eq + 1;
+        let before = text[..eq].trim_end_matches(' ');
+        let key_start = before
+            .char_indices()
+            .rev()
+            .find(|&(_, c)| !is_key_char(c))
+            .map_or(0, |(i, c)| i + c.len_utf8());
+        if !is_secret_key(&before[key_start..]) {
+            continue;
+        }
+        let value = &text[eq + 1..];
+        let start = eq + 1 + (value.len() - value.trim_start_matches(' ').len());
+        let value = &text[start..];
+        let len = match value.chars().next() {
+            Some(quote @ ('\'' | '"')) => value[1..]
+                .find(quote)
+                .map_or(value.len(), |close| close + 2),
+            _ => value
+                .find(|c: char| {
+                    c == '&' || (!url && (c.is_whitespace() || matches!(c, '`' | '\'' | '"')))
+                })
+                .unwrap_or(value.len()),
+        };
+        if len > 0 {
+            return Some(start..start + len);
+        }
+    }
+    None
+}
+
+/// Whether a parameter named `key` holds a secret (`password`, `sslpassword`, `pwd`, …).
 fn is_secret_key(key: &str) -> bool {
     let key = key.to_ascii_lowercase();
     ["password", "passwd", "secret", "token"]
@@ -158,6 +221,115 @@ fn is_secret_key(key: &str) -> bool {
         .any(|word| key.contains(word))
         || key == "pwd"
         || key == "pass"
+}
+
+/// `text` (a driver's message, a dump tool's output, an error chain) with every secret of
+/// `raw_url` removed, as written and percent-decoded, and with the password of any URL and the
+/// value of any secret parameter in it hidden. Drivers may echo a connection string, a
+/// password, or a piece of one (a password with an unencoded `?` read as a query).
+pub(crate) fn scrub_secrets(text: &str, raw_url: &str) -> String {
+    redact_text(&hide_secrets(text, &secrets_of(raw_url)))
+}
+
+/// Hides the password of every `scheme://user:password@` and every secret parameter in `text`.
+pub(crate) fn redact_text(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(i) = rest.find("://") {
+        let (before, after) = rest.split_at(i + 3);
+        out.push_str(before);
+        let end = after
+            .find(|c: char| c.is_whitespace() || matches!(c, '`' | '\'' | '"'))
+            .unwrap_or(after.len());
+        out.push_str(&redact_userinfo(&after[..end]));
+        rest = &after[end..];
+    }
+    out.push_str(rest);
+    redact_params(&out, false)
+}
+
+/// Every secret written in `raw`: the user-info password under each reading of where it ends
+/// (first or last `@`), and the values of secret parameters; each as written, percent-decoded,
+/// and cut into the pieces a driver may echo when it reads an unencoded `@ ? # / :` as syntax.
+/// Longest first, so a secret that contains another is replaced whole.
+fn secrets_of(raw: &str) -> Vec<String> {
+    let url = split_scheme(raw);
+    // A SQLite URL is a path, whose `:` and `@` are no credentials.
+    if url.is_some_and(|(scheme, _)| scheme.eq_ignore_ascii_case("sqlite")) {
+        return Vec::new();
+    }
+    let rest = url.map_or(raw, |(_, rest)| rest);
+    let passwords = [rest.find('@'), rest.rfind('@')]
+        .into_iter()
+        .flatten()
+        .filter_map(|at| rest[..at].split_once(':').map(|(_, password)| password));
+    let mut params = Vec::new();
+    let mut tail = raw;
+    while let Some(found) = find_secret_value(tail, url.is_some()) {
+        params.push(tail[found.clone()].trim_matches(['\'', '"']));
+        tail = &tail[found.end..];
+    }
+    let mut forms: Vec<String> = passwords
+        .chain(params)
+        .flat_map(|secret| {
+            let pieces = secret.split(['@', '?', '#', '/', ':', '&', '=', ' ']);
+            std::iter::once(secret).chain(pieces).collect::<Vec<_>>()
+        })
+        .flat_map(|form| [form.to_string(), percent_decode(form)])
+        .filter(|form| !form.is_empty())
+        .collect();
+    forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
+    forms.dedup();
+    forms
+}
+
+/// Replaces each of `secrets` in `text` by `***` where it stands alone (not inside a longer
+/// word), so that a password such as `postgres` hides the password and a user of that name, but
+/// leaves `postgresql://` readable.
+fn hide_secrets(text: &str, secrets: &[String]) -> String {
+    let mut text = text.to_string();
+    for secret in secrets {
+        let mut out = String::with_capacity(text.len());
+        let mut rest = text.as_str();
+        while let Some(i) = rest.find(secret.as_str()) {
+            let end = i + secret.len();
+            let alone = !rest[..i].ends_with(char::is_alphanumeric)
+                && !rest[end..].starts_with(char::is_alphanumeric);
+            out.push_str(&rest[..i]);
+            out.push_str(if alone { "***" } else { secret });
+            rest = &rest[end..];
+        }
+        out.push_str(rest);
+        text = out;
+    }
+    text
+}
+
+/// The secrets of every database URL this process has parsed, for `scrub_known`.
+static KNOWN_SECRETS: std::sync::Mutex<Vec<String>> = std::sync::Mutex::new(Vec::new());
+
+/// Records the secrets of `raw` so that `scrub_known` hides them in any later output.
+fn remember_secrets(raw: &str) {
+    let mut known = KNOWN_SECRETS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    for secret in secrets_of(raw) {
+        if !known.contains(&secret) {
+            known.push(secret);
+        }
+    }
+    known.sort_by_key(|form| std::cmp::Reverse(form.len()));
+}
+
+/// `text` with the secrets of every database URL parsed in this process replaced by `***`: the
+/// last guard where text leaves for the user (the printed error and its causes, `--report`, the
+/// audit trail), whatever a driver or a cause chain put into it. Only known secrets are
+/// replaced, so examples such as `user:pass@host` in hints stay readable.
+pub(crate) fn scrub_known(text: &str) -> String {
+    let known = KNOWN_SECRETS
+        .lock()
+        .unwrap_or_else(std::sync::PoisonError::into_inner);
+    hide_secrets(text, &known)
 }
 
 impl fmt::Display for DatabaseUrl {
@@ -363,6 +535,78 @@ mod tests {
         );
     }
 
+    #[test]
+    fn urls_missing_their_slashes_hide_everything_between_colon_and_at() {
+        for (raw, want) in [
+            ("postgresql:/u:s3cr3tPW@h/db", "postgresql:***@h/db"),
+            ("postgres//u:s3cr3tPW@h", "postgres//u:***@h"),
+            ("mysql:u:s3cr3tPW@h/db", "mysql:***@h/db"),
+            ("u:s3cr3tPW@h/db", "u:***@h/db"),
+            ("mysql:/root:s3cr3t?PW@h/db", "mysql:***@h/db"),
+            // What precedes the first `://` is no scheme: still a URL missing its own.
+            ("u:s3cr3tPW@h/db?next=http://x", "u:***@h/db?next=http://x"),
+            (
+                "postgresql:/u@h/db?password=s3cr3tPW",
+                "postgresql:***@h/db?password=***",
+            ),
+        ] {
+            let err = DatabaseUrl::parse(raw).unwrap_err().to_string();
+            assert!(err.contains(&format!("`{want}`")), "{raw}: {err}");
+            assert!(!err.contains("s3cr3t"), "{raw}: {err}");
+        }
+    }
+
+    #[test]
+    fn libpq_key_value_secrets_are_hidden() {
+        for (raw, want) in [
+            (
+                "host=h password=s3cr3tPW dbname=d",
+                "host=h password=*** dbname=d",
+            ),
+            (
+                "host=h password='s3cr3t PW' dbname=d",
+                "host=h password=*** dbname=d",
+            ),
+            ("dbname=d PASSWORD = s3cr3tPW", "dbname=d PASSWORD = ***"),
+            ("sslpassword=\"s3cr3t\\\" PW\"", "sslpassword=*** PW\""),
+        ] {
+            assert_eq!(redact(raw), want, "{raw}");
+        }
+    }
+
+    #[test]
+    fn scrubbing_removes_every_form_a_driver_may_echo() {
+        let raw = "postgresql://app:s3cr3t?PW@h/db?sslmode=disable&Token=t0k3nVALUE";
+        let message = "unknown option `PW@h/db`: user app, token t0k3nVALUE, see postgresql://app:x@h and password=abcd";
+        let scrubbed = scrub_secrets(message, raw);
+        assert_eq!(
+            scrubbed,
+            "unknown option `***@h/db`: user app, token ***, see postgresql://app:***@h and password=***"
+        );
+        // A password is hidden where it stands alone, not inside every word.
+        let scrubbed = scrub_secrets("pw rejected; pwned", "mysql://root:pw@h/db");
+        assert_eq!(scrubbed, "*** rejected; pwned");
+        let scrubbed = scrub_secrets(
+            "cannot connect to postgresql://postgres@h/db as postgres",
+            "postgresql://postgres:postgres@h/db",
+        );
+        assert_eq!(scrubbed, "cannot connect to postgresql://***@h/db as ***");
+        assert!(secrets_of("sqlite:////data/a:b@c.db").is_empty());
+    }
+
+    #[test]
+    fn known_secrets_are_hidden_in_any_later_text() {
+        let _ = DatabaseUrl::parse("postgresql://u:Kn0wnS3cr%3Ft@h/db?sslpassword=An0therOne");
+        let _ = DatabaseUrl::parse("not a url password=Thr1dOne");
+        let text = scrub_known(
+            "Kn0wnS3cr%3Ft / Kn0wnS3cr?t / An0therOne / Thr1dOne; postgresql://user:pass@host:port/db",
+        );
+        assert_eq!(
+            text,
+            "*** / *** / *** / ***; postgresql://user:pass@host:port/db"
+        );
+    }
+
     proptest::proptest! {
         #[test]
         fn no_password_is_ever_shown(
@@ -375,6 +619,16 @@ mod tests {
                 format!("{scheme}://host/db?user=u&password={password}"),
             ] {
                 let text = format!("{}", url(&raw));
+                proptest::prop_assert!(!text.contains(&password), "{} -> {}", raw, text);
+                let echoed = format!("driver: {raw}; password {password}; {}", percent_decode(&password));
+                let text = scrub_secrets(&echoed, &raw);
+                proptest::prop_assert!(!text.contains(&password), "{} -> {}", echoed, text);
+            }
+            for raw in [
+                format!("{scheme}:/user:{password}@host/db"),
+                format!("user:{password}@host/db"),
+            ] {
+                let text = DatabaseUrl::parse(&raw).unwrap_err().to_string();
                 proptest::prop_assert!(!text.contains(&password), "{} -> {}", raw, text);
             }
         }

@@ -121,10 +121,8 @@ fn parse_opts(raw_url: &str) -> Result<Opts, String> {
         format!("mysql://{rest}")
     };
     Opts::from_url(&url).map_err(|e| {
-        scrub_password(
-            &format!("{e}; the form is `mysql://user:password@host:port/database`"),
-            raw_url,
-        )
+        let e = scrub_password(&e.to_string(), raw_url);
+        format!("{e}; the form is `mysql://user:password@host:port/database`")
     })
 }
 

@@ -1,57 +1,8 @@
 //! What the server drivers share: password scrubbing of driver messages and the lock key.
 
-/// Removes the password of `raw_url` from a driver's message: drivers may echo a connection
-/// string or a password back (e.g. in a URL parse error). Both the percent-encoded form written
-/// in the URL and the decoded form are replaced, and so is any `scheme://user:secret@` in the text.
-pub(crate) fn scrub_password(message: &str, raw_url: &str) -> String {
-    let mut scrubbed = message.to_string();
-    for secret in password_forms(raw_url) {
-        scrubbed = scrubbed.replace(&secret, "***");
-    }
-    redact_userinfo(&scrubbed)
-}
-
-/// The password as written in `raw_url` and percent-decoded; both the first and the last `@`
-/// are tried as the end of the user info, since drivers differ on an unencoded `@`.
-fn password_forms(raw_url: &str) -> Vec<String> {
-    let Some((_, rest)) = raw_url.split_once("://") else {
-        return Vec::new();
-    };
-    let mut forms: Vec<String> = [rest.find('@'), rest.rfind('@')]
-        .into_iter()
-        .flatten()
-        .filter_map(|at| rest[..at].split_once(':').map(|(_, pass)| pass))
-        .flat_map(|pass| [pass.to_string(), crate::config::url::percent_decode(pass)])
-        .filter(|form| !form.is_empty())
-        .collect();
-    // Longest first, so a password that contains another form is replaced whole.
-    forms.sort_by_key(|form| std::cmp::Reverse(form.len()));
-    forms.dedup();
-    forms
-}
-
-/// Replaces the password in every `scheme://user:password@` of `text`.
-fn redact_userinfo(text: &str) -> String {
-    let mut out = String::with_capacity(text.len());
-    let mut rest = text;
-    while let Some(i) = rest.find("://") {
-        let (before, after) = rest.split_at(i + 3);
-        out.push_str(before);
-        let userinfo_end = after
-            .find(|c: char| c == '@' || c == '/' || c.is_whitespace())
-            .filter(|&end| after[end..].starts_with('@'));
-        match userinfo_end.and_then(|end| after[..end].find(':').map(|colon| (colon, end))) {
-            Some((colon, end)) => {
-                out.push_str(&after[..=colon]);
-                out.push_str("***");
-                rest = &after[end..];
-            }
-            None => rest = after,
-        }
-    }
-    out.push_str(rest);
-    out
-}
+/// Removes every secret of the URL from a driver's message; one implementation for every path
+/// that shows text to the user lives with the URL type.
+pub(crate) use crate::config::url::scrub_secrets as scrub_password;
 
 /// The id of the migration lock (PostgreSQL advisory lock id, MySQL lock name): the first 8 bytes (big-endian) of
 /// SHA-256(`<database>` NUL `<key>`). Stable across releases and platforms, and distinct per

@@ -331,7 +331,7 @@ fn run_steps(
         if let Err(err) = &outcome {
             entry.outcome = Outcome::Failed;
             entry.heads_after = expected.clone();
-            entry.error = Some(err.to_string());
+            entry.error = Some(crate::config::url::scrub_known(&err.to_string()));
             // The step's own error is what the user needs; a failure to record it is secondary.
             let _ = sink.fail_step(prepared, &entry);
         }

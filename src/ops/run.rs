@@ -135,7 +135,9 @@ pub(crate) fn run(
                 .map(|r| r.steps.as_slice())
                 .unwrap_or_default(),
             error: match (&report, &failure) {
-                (Err(e), _) | (Ok(_), Some(e)) => Some(e.to_string()),
+                (Err(e), _) | (Ok(_), Some(e)) => {
+                    Some(crate::config::url::scrub_known(&e.to_string()))
+                }
                 (Ok(_), None) => None,
             },
             backup: backup.as_ref().and_then(|b| b.record.as_ref()),

@@ -14,6 +14,7 @@ mod graph_cli;
 mod library;
 mod offline;
 mod script_files;
+mod secrets;
 mod servers;
 mod sqlite_run;
 mod support;
