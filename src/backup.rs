@@ -488,11 +488,12 @@ fn uri_path(path: &Path) -> String {
 ///
 /// In order: the backup's size and SHA-256 are checked against its metadata and SQLite's
 /// integrity check is run on it (a corrupt or truncated backup is refused before anything
-/// changes); the current database, if any, is backed up into `pre_restore_dir`; the backup is
-/// copied to a temporary file beside the database (checked again while copying) and synced; the
-/// database's WAL is checkpointed so no stale log can be replayed over the restored file; the
-/// copy is renamed over the database in one step and the directory synced. A process killed at
-/// any point leaves either the old database or the restored one, never a mix.
+/// changes); the backup is copied to a temporary file beside the database (checked again while
+/// copying) and synced; the database's write lock is taken and held until the swap is done, so
+/// no other process can commit into a file that is about to be replaced (refused when another
+/// process holds it); the current database is backed up into `pre_restore_dir`; the copy is
+/// renamed over the database in one step and the directory synced. A process killed at any point
+/// leaves either the old database or the restored one, never a mix.
 pub fn restore(
     backup_file: &Path,
     db_path: &Path,
@@ -506,36 +507,69 @@ pub fn restore(
             dialect: restored.dialect,
         });
     }
-    let exists = db_path.exists();
-    let pre_restore = if exists {
-        Some(backup_sqlite(
-            db_path,
-            pre_restore_dir,
-            "restore (pre-restore backup)",
-            current_version_rows,
-        )?)
-    } else {
-        None
+    // Through a symlink, the file it points to is the database.
+    let db_path = &canonical_path(db_path);
+    let temp = stage_restore_copy(&restored, db_path)?;
+    let swapped = (|| {
+        let exists = db_path.exists();
+        // Held until the end of this block, after the rename: a writer waiting for it finds
+        // the restored file.
+        let _write_lock = if exists {
+            Some(lock_for_swap(db_path)?)
+        } else {
+            None
+        };
+        let pre_restore = if exists {
+            Some(backup_sqlite(
+                db_path,
+                pre_restore_dir,
+                "restore (pre-restore backup)",
+                current_version_rows,
+            )?)
+        } else {
+            None
+        };
+        std::fs::rename(&temp, db_path).map_err(|e| Error::io("replace", db_path, e))?;
+        Ok(pre_restore)
+    })();
+    let pre_restore = match swapped {
+        Ok(pre_restore) => pre_restore,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
     };
-    replace_atomically(&restored, db_path, exists)?;
+    // The WAL is empty (checkpointed under the lock) and the shared-memory index is rebuilt by
+    // the next connection; removing them keeps the old database's log from ever meeting the new
+    // file.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = db_path.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
+    sync_dir(&parent_dir(db_path));
     Ok(RestoreOutcome {
         restored,
         pre_restore,
     })
 }
 
-fn replace_atomically(backup: &BackupRecord, db_path: &Path, exists: bool) -> Result<()> {
-    // Through a symlink, the file it points to is the database.
-    let db_path = &canonical_path(db_path);
-    let dir = match db_path.parent() {
+/// The directory a file is in (`.` for a bare name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
-    };
+    }
+}
+
+/// Copies `backup` to a temporary file beside `db_path`, checking its checksum again on the way,
+/// with the database's owner and mode; returns the synced temporary file.
+fn stage_restore_copy(backup: &BackupRecord, db_path: &Path) -> Result<PathBuf> {
     let name = db_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "database".into());
-    let temp = dir.join(format!(".{name}.retort-restore.tmp"));
+    let temp = parent_dir(db_path).join(format!(".{name}.retort-restore.tmp"));
     // A previous restore killed half way leaves this file; it was never the database.
     let _ = std::fs::remove_file(&temp);
     let current = std::fs::metadata(db_path).ok();
@@ -561,62 +595,66 @@ fn replace_atomically(backup: &BackupRecord, db_path: &Path, exists: bool) -> Re
         let (actual, size) =
             hash_stream(&mut input, Some(&mut out)).map_err(|e| Error::io("write", &temp, e))?;
         check_checksum(backup, &actual, size)?;
-        out.sync_all().map_err(|e| Error::io("sync", &temp, e))?;
-        drop(out);
-        if exists {
-            quiesce(db_path)?;
-        }
-        std::fs::rename(&temp, db_path).map_err(|e| Error::io("replace", db_path, e))?;
-        Ok(())
+        out.sync_all().map_err(|e| Error::io("sync", &temp, e))
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-        return result;
+    match result {
+        Ok(()) => Ok(temp),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
     }
-    // The WAL is empty (checkpointed above) and the shared-memory index is rebuilt by the next
-    // connection; removing them keeps the old database's log from ever meeting the new file.
-    for suffix in ["-wal", "-shm"] {
-        let mut side = db_path.as_os_str().to_owned();
-        side.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(side));
-    }
-    sync_dir(&dir);
-    Ok(())
 }
 
-/// Brings the database file up to date with its journal or WAL (rolling back a hot journal,
-/// checkpointing the WAL into the file and truncating it), and refuses when another process
-/// keeps writing to it.
-fn quiesce(db_path: &Path) -> Result<()> {
-    let in_use = |detail: String| Error::DatabaseInUse {
-        database: db_path.to_path_buf(),
-        detail,
+/// How long restore waits for another process to release the database's write lock.
+#[cfg(feature = "sqlite")]
+const SWAP_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Takes the write lock of the SQLite database at `db_path` (`BEGIN IMMEDIATE`: the RESERVED
+/// lock in the rollback-journal modes, the WAL write lock in WAL mode), after rolling back a hot
+/// journal and checkpointing the WAL into the file. While the returned connection is open no
+/// other process can commit. Refused when another process holds the lock, or commits to the WAL
+/// between the checkpoint and the lock.
+#[cfg(feature = "sqlite")]
+fn lock_for_swap(db_path: &Path) -> Result<rusqlite::Connection> {
+    use rusqlite::{ErrorCode, OpenFlags};
+    let refusal = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::DatabaseLocked {
+            database: db_path.to_path_buf(),
+            waited_secs: SWAP_LOCK_WAIT.as_secs(),
+        },
+        _ => Error::DatabaseInUse {
+            database: db_path.to_path_buf(),
+            detail: format!("cannot lock it: {e}"),
+        },
     };
-    let busy = checkpoint_wal(db_path).map_err(in_use)?;
+    let conn = rusqlite::Connection::open_with_flags(
+        db_path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(refusal)?;
+    conn.busy_timeout(SWAP_LOCK_WAIT).map_err(refusal)?;
+    // A checkpoint cannot run inside a transaction, so it comes first; the WAL must still be
+    // empty once the lock is held.
+    let busy: i64 = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+        .map_err(refusal)?;
     if busy != 0 {
-        return Err(in_use("its WAL could not be checkpointed".into()));
+        return Err(Error::DatabaseLocked {
+            database: db_path.to_path_buf(),
+            waited_secs: SWAP_LOCK_WAIT.as_secs(),
+        });
     }
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(refusal)?;
     let mut wal = db_path.as_os_str().to_owned();
     wal.push("-wal");
     if std::fs::metadata(PathBuf::from(wal)).is_ok_and(|m| m.len() > 0) {
-        return Err(in_use("it wrote to the WAL during the restore".into()));
+        return Err(Error::DatabaseInUse {
+            database: db_path.to_path_buf(),
+            detail: "it wrote to the WAL during the restore".into(),
+        });
     }
-    Ok(())
-}
-
-/// `PRAGMA wal_checkpoint(TRUNCATE)` on `db_path`: its first column, non-zero when another
-/// connection kept the checkpoint from completing.
-#[cfg(feature = "sqlite")]
-fn checkpoint_wal(db_path: &Path) -> std::result::Result<i64, String> {
-    let conn = rusqlite::Connection::open(db_path).map_err(|e| format!("cannot open it: {e}"))?;
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(|e| e.to_string())?;
-    let (busy, _, _): (i64, i64, i64) = conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(busy)
+    Ok(conn)
 }
 
 /// Without the `sqlite` feature no SQLite file can be backed up, checked or restored.
@@ -638,8 +676,11 @@ fn integrity_problems(_db_file: &Path) -> std::io::Result<Vec<String>> {
 }
 
 #[cfg(not(feature = "sqlite"))]
-fn checkpoint_wal(_db_path: &Path) -> std::result::Result<i64, String> {
-    Err(no_sqlite().to_string())
+fn lock_for_swap(db_path: &Path) -> Result<()> {
+    Err(Error::DatabaseInUse {
+        database: db_path.to_path_buf(),
+        detail: no_sqlite().to_string(),
+    })
 }
 
 /// What [`backup_before_change`] or [`backup_now`] did, for the caller to report.

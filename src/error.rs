@@ -169,6 +169,14 @@ pub enum Error {
     )]
     DatabaseInUse { database: PathBuf, detail: String },
 
+    /// Another process holds the write lock (or, in rollback-journal mode, a lock that keeps
+    /// retort from taking it) of the database a restore would replace.
+    #[error(
+        "database `{}` is locked by another process (an open transaction, e.g. `BEGIN IMMEDIATE`, still held after {waited_secs} s); nothing was restored",
+        database.display()
+    )]
+    DatabaseLocked { database: PathBuf, waited_secs: u64 },
+
     /// An SQLite database file that must exist (backup, verify) does not.
     #[error("the SQLite database `{}` does not exist", path.display())]
     SqliteFileMissing { path: PathBuf },
@@ -289,6 +297,11 @@ impl Error {
             Error::DatabaseInUse { .. } => Some(
                 "stop the applications using the database, then run `retort restore` again".into(),
             ),
+            Error::DatabaseLocked { database, .. } => Some(format!(
+                "let the application holding `{}` commit or roll back (better: stop the applications \
+                 using it, which would keep writing to the replaced file), then run `retort restore` again",
+                database.display()
+            )),
             Error::SqliteFileMissing { .. } => {
                 Some("check `database_url` in migrate.toml, DATABASE_URL or `--url`".into())
             }

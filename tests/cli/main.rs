@@ -4,6 +4,7 @@
 mod alembic_oracle;
 mod backup;
 mod backup_on_change;
+mod backup_safety;
 mod cli_conventions;
 mod graph_cli;
 mod library;
