@@ -193,6 +193,8 @@ pub enum Error {
     NoDumpTool {
         database: String,
         tool: String,
+        /// The client package that ships `tool`, as a user would install it.
+        client: &'static str,
         /// Whether the backup was to precede a change (which then did not happen).
         before_change: bool,
     },
@@ -307,16 +309,22 @@ impl Error {
             }
             Error::NoDumpTool {
                 tool,
+                client,
                 before_change,
                 ..
-            } => Some(format!(
-                "install `{tool}` or set `command` under `[backup]` in migrate.toml{}",
-                if *before_change {
-                    ", or run again with `--no-backup` (or set `required = false` under `[backup]`) to go on without a backup"
+            } => {
+                let install = format!(
+                    "install `{tool}` ({client}) or set `command` under `[backup]` in migrate.toml"
+                );
+                Some(if *before_change {
+                    format!(
+                        "to go on without a backup, run again with `--no-backup` (this run only) or set \
+                         `required = false` under `[backup]` (a warning each run); to keep backups, {install}"
+                    )
                 } else {
-                    ""
-                }
-            )),
+                    install
+                })
+            }
             Error::DumpFailed { .. } => Some(
                 "fix `command` under `[backup]` in migrate.toml, or run again with `--no-backup`"
                     .into(),

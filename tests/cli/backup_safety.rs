@@ -112,3 +112,209 @@ fn restore_refuses_while_another_process_holds_the_write_lock_in_every_journal_m
         assert_eq!(states(&db), ["backed up"], "{mode}");
     }
 }
+
+fn backups_json(p: &TestProject, args: &[&str]) -> Vec<serde_json::Value> {
+    let out = p
+        .retort()
+        .args(args)
+        .args(["backups", "--json"])
+        .assert()
+        .success();
+    let listed: serde_json::Value = serde_json::from_slice(&out.get_output().stdout).unwrap();
+    listed.as_array().unwrap().clone()
+}
+
+#[test]
+fn backups_lists_only_this_databases_files() {
+    let p = sqlite_project("DELETE");
+    std::fs::copy(p.path().join("app.db"), p.path().join("other.db")).unwrap();
+    p.retort().arg("backup").assert().success();
+    p.retort()
+        .args(["--url", "sqlite:///other.db", "backup"])
+        .assert()
+        .success();
+
+    let listed = backups_json(&p, &[]);
+    assert_eq!(listed.len(), 1, "{listed:?}");
+    let original = listed[0]["original_path"].as_str().unwrap();
+    assert!(original.ends_with("/app.db"), "{original}");
+    let other = backups_json(&p, &["--url", "sqlite:///other.db"]);
+    assert_eq!(other.len(), 1, "{other:?}");
+    assert!(other[0]["original_path"]
+        .as_str()
+        .unwrap()
+        .ends_with("/other.db"));
+}
+
+#[test]
+fn backups_flags_files_whose_size_or_checksum_no_longer_match() {
+    let p = sqlite_project("DELETE");
+    for _ in 0..3 {
+        p.retort().arg("backup").assert().success();
+    }
+    let listed = backups_json(&p, &[]);
+    assert!(listed
+        .iter()
+        .all(|b| b["intact"] == true && b["problem"].is_null()));
+    let path = |i: usize| listed[i]["backup_path"].as_str().unwrap().to_string();
+    // One grows, one keeps its size with a byte changed, one is left alone.
+    let mut grown = std::fs::OpenOptions::new()
+        .append(true)
+        .open(path(0))
+        .unwrap();
+    grown.write_all(b"appended").unwrap();
+    let mut bytes = std::fs::read(path(1)).unwrap();
+    bytes[100] ^= 0xff;
+    std::fs::write(path(1), bytes).unwrap();
+
+    let listed = backups_json(&p, &[]);
+    assert_eq!(listed[0]["intact"], false);
+    assert!(
+        listed[0]["problem"]
+            .as_str()
+            .unwrap()
+            .contains("bytes, metadata says"),
+        "{listed:?}"
+    );
+    assert_eq!(listed[1]["intact"], false);
+    assert!(listed[1]["problem"].as_str().unwrap().contains("SHA-256"));
+    assert_eq!(listed[2]["intact"], true);
+
+    let (code, stdout, _) = p.run(&["backups"]);
+    assert_eq!(code, 0);
+    let lines: Vec<_> = stdout.lines().collect();
+    assert_eq!(lines.len(), 3, "{stdout}");
+    assert!(lines[0].contains("CHANGED: "), "{stdout}");
+    assert!(lines[1].contains("CHANGED: SHA-256"), "{stdout}");
+    assert!(!lines[2].contains("CHANGED"), "{stdout}");
+}
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod servers {
+    use super::*;
+    use crate::support::server::TestDatabase;
+    use retort::config::Dialect;
+
+    /// A project with `[backup]` lines and a version table (so no run has nothing to do).
+    fn server_project(db: &TestDatabase, backup_config: &str) -> TestProject {
+        let p = TestProject::new();
+        p.file(
+            "migrate.toml",
+            &format!(
+                "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"{}\"\n{backup_config}",
+                db.url
+            ),
+        );
+        p.revision("a1", &[], "");
+        p
+    }
+
+    fn visible_files(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .map(|entries| {
+                entries
+                    .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+                    .filter(|name| !name.starts_with('.'))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    fn all_files(dir: &Path) -> Vec<String> {
+        std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect()
+    }
+
+    fn each_server(test: &str, body: impl Fn(&TestDatabase)) {
+        for dialect in [Dialect::Postgresql, Dialect::Mysql] {
+            if let Some(db) = TestDatabase::create(dialect, test) {
+                body(&db);
+            }
+        }
+    }
+
+    #[test]
+    fn a_missing_dump_tool_says_how_to_go_on() {
+        each_server("missing_dump_tool", |db| {
+            let p = server_project(db, "");
+            let out = p
+                .retort()
+                .args(["upgrade", "head"])
+                .env("PATH", "/nonexistent")
+                .output()
+                .unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert_eq!(out.status.code(), Some(1), "{stderr}");
+            assert!(stderr.contains("nothing was changed"), "{stderr}");
+            for way in ["`--no-backup`", "`required = false`", "install `"] {
+                assert!(stderr.contains(way), "{way} missing: {stderr}");
+            }
+            let client = match db.dialect {
+                Dialect::Postgresql => "postgresql-client",
+                _ => "mariadb-client",
+            };
+            assert!(stderr.contains(client), "{stderr}");
+        });
+    }
+
+    #[test]
+    fn server_dumps_keep_ten_by_default_as_the_generated_config_says() {
+        let init = TestProject::new();
+        std::fs::remove_file(init.path().join("migrate.toml")).unwrap();
+        init.retort().arg("init").assert().success();
+        let generated = std::fs::read_to_string(init.path().join("migrate.toml")).unwrap();
+        let keep_line = generated
+            .lines()
+            .find(|l| l.starts_with("# keep ="))
+            .unwrap();
+        assert!(
+            keep_line.contains("default: 10 server dumps"),
+            "{keep_line}"
+        );
+
+        each_server("dumps_kept", |db| {
+            let p = server_project(db, "[backup]\ncommand = \"printf dump\"\n");
+            for _ in 0..12 {
+                p.retort().arg("backup").assert().success();
+            }
+            assert_eq!(backups_json(&p, &[]).len(), 10);
+            assert_eq!(visible_files(&p.path().join("backups")).len(), 20);
+        });
+    }
+
+    #[test]
+    fn a_killed_dump_leaves_nothing_that_looks_like_a_backup() {
+        each_server("killed_dump", |db| {
+            // The dump command kills retort (its parent) half way through the dump.
+            let p = server_project(
+                db,
+                "[backup]\ncommand = \"printf 'half a dump'; kill -9 $PPID; sleep 1\"\n",
+            );
+            let out = p.retort().arg("backup").output().unwrap();
+            assert_eq!(out.status.code(), None, "retort was not killed: {out:?}");
+            std::thread::sleep(std::time::Duration::from_millis(1500));
+            let dir = p.path().join("backups");
+            assert_eq!(visible_files(&dir), Vec::<String>::new());
+            assert!(backups_json(&p, &[]).is_empty());
+
+            // The next backup removes the leftover and is the only one listed.
+            p.file(
+                "migrate.toml",
+                &format!(
+                    "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"{}\"\n\
+                     [backup]\ncommand = \"printf 'a whole dump'\"\n",
+                    db.url
+                ),
+            );
+            p.retort().arg("backup").assert().success();
+            let files = all_files(&dir);
+            assert_eq!(files.len(), 2, "{files:?}");
+            assert!(files.iter().all(|f| !f.starts_with('.')), "{files:?}");
+            let listed = backups_json(&p, &[]);
+            assert_eq!(listed.len(), 1);
+            assert_eq!(listed[0]["intact"], true);
+        });
+    }
+}
