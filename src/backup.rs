@@ -328,7 +328,18 @@ impl PartialBackup {
             .create_new(true)
             .mode(0o600)
             .open(&temp_path)?;
-        try_lock(&file)?;
+        // A concurrent run's clean-up may have taken this new file for a leftover (locked it
+        // first, or already removed it): then the name is not ours.
+        let ours = try_lock(&file).is_ok()
+            && match (file.metadata(), std::fs::metadata(&temp_path)) {
+                (Ok(opened), Ok(named)) => {
+                    (opened.dev(), opened.ino()) == (named.dev(), named.ino())
+                }
+                _ => false,
+            };
+        if !ours {
+            return Err(std::io::ErrorKind::AlreadyExists.into());
+        }
         Ok(PartialBackup {
             final_path,
             temp_path,
