@@ -1,8 +1,10 @@
 //! SQLite backups: online backup API, SHA-256 checksums, JSON metadata, retention, restore.
 //!
 //! A backup is two files in the backup directory: `<db-stem>_<YYYYmmdd_HHMMSS>.db` (created with
-//! mode 0600 before any byte is written) and `<that name>.json`, the [`BackupRecord`]. Only files
-//! with such a metadata file count as retort backups: retention never touches anything else, and
+//! mode 0600 before any byte is written) and `<that name>.json`, the [`BackupRecord`]. Both are
+//! written under hidden `.<name>.retort-partial` names and renamed once complete, so a killed run
+//! never leaves a file under a backup's name; the next backup removes such leftovers. Only files
+//! with a metadata file count as retort backups: retention never touches anything else, and
 //! `restore` refuses a file whose checksum does not match its metadata.
 
 use std::fs::{File, OpenOptions};
@@ -108,12 +110,70 @@ pub fn backup_dir(config: &Config, db_path: Option<&Path>) -> PathBuf {
     }
 }
 
-/// Retention settings of `config`.
-pub fn retention(config: &Config) -> Retention {
+/// How many dumps of a server database are kept when `[backup] keep` is not set: each is a
+/// whole copy of the database, taken before every change, and would otherwise fill the disk.
+pub const SERVER_DUMPS_KEPT: usize = 10;
+
+/// Retention settings of `config` for backups of a `dialect` database: SQLite backups have no
+/// limit unless one is set, server dumps keep [`SERVER_DUMPS_KEPT`].
+pub fn retention(config: &Config, dialect: Dialect) -> Retention {
+    let default_keep = (dialect != Dialect::Sqlite).then_some(SERVER_DUMPS_KEPT);
     Retention {
-        keep: config.backup.keep,
+        keep: config.backup.keep.or(default_keep),
         keep_days: config.backup.keep_days,
     }
+}
+
+/// What a backup records as its database (`original_path`): the SQLite file's absolute path, or
+/// the server URL without its password.
+pub fn database_identity(url: &DatabaseUrl) -> PathBuf {
+    match url.sqlite_path() {
+        Some(path) => canonical_path(&path),
+        None => PathBuf::from(url.to_string()),
+    }
+}
+
+/// A backup as `backups` lists it: its metadata and whether the file still matches it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ListedBackup {
+    #[serde(flatten)]
+    pub record: BackupRecord,
+    /// Whether the file's size and SHA-256 are still those its metadata records.
+    pub intact: bool,
+    /// What differs when it is not intact.
+    pub problem: Option<String>,
+}
+
+impl ListedBackup {
+    /// Reads the backup file whole and compares it with its metadata.
+    pub fn check(record: BackupRecord) -> ListedBackup {
+        let problem = match sha256_file(&record.backup_path) {
+            Ok((_, size)) if size != record.size => {
+                Some(format!("{size} bytes, metadata says {}", record.size))
+            }
+            Ok((sha256, _)) if sha256 != record.sha256 => {
+                Some("SHA-256 differs from metadata".to_string())
+            }
+            Ok(_) => None,
+            Err(e) => Some(format!("unreadable: {}", error_chain(&e))),
+        };
+        ListedBackup {
+            record,
+            intact: problem.is_none(),
+            problem,
+        }
+    }
+}
+
+/// An error and its causes on one line.
+fn error_chain(error: &Error) -> String {
+    let mut text = error.to_string();
+    let mut cause = std::error::Error::source(error);
+    while let Some(inner) = cause {
+        text.push_str(&format!(": {inner}"));
+        cause = inner.source();
+    }
+    text
 }
 
 /// Backs up the SQLite database at `db_path` into `backup_dir` with the online backup API, which
@@ -139,15 +199,14 @@ pub fn backup_sqlite(
         .file_stem()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "database".into());
-    let (backup_path, file) = create_backup_file(backup_dir, &stem, "db")?;
+    let partial = create_backup_file(backup_dir, &stem, "db")?;
     // The file exists empty with mode 0600; SQLite writes the pages into it.
-    drop(file);
-    if let Err(e) = copy_with_backup_api(&original, &backup_path) {
-        let _ = std::fs::remove_file(&backup_path);
+    if let Err(e) = copy_with_backup_api(&original, &partial.temp_path) {
+        partial.discard();
         return Err(write_failure(backup_dir, &e.to_string()));
     }
     finish_backup(
-        &backup_path,
+        partial,
         backup_dir,
         original,
         trigger_command,
@@ -156,23 +215,26 @@ pub fn backup_sqlite(
     )
 }
 
-/// Checksums a finished backup file, writes its metadata and makes both durable.
+/// Checksums a complete backup file, gives it its name, writes its metadata and makes both
+/// durable.
 fn finish_backup(
-    backup_path: &Path,
+    partial: PartialBackup,
     backup_dir: &Path,
     original_path: PathBuf,
     trigger_command: &str,
     version_rows: &[String],
     dialect: Dialect,
 ) -> Result<BackupRecord> {
+    let backup_path = partial.final_path.clone();
+    let temp_path = partial.temp_path.clone();
     let result = (|| {
-        File::open(backup_path)
-            .and_then(|f| f.sync_all())
+        let (sha256, size) = sha256_file(&temp_path)?;
+        partial
+            .persist()
             .map_err(|e| write_failure(backup_dir, &e.to_string()))?;
-        let (sha256, size) = sha256_file(backup_path)?;
         let record = BackupRecord {
             original_path,
-            backup_path: backup_path.to_path_buf(),
+            backup_path: backup_path.clone(),
             created_at: Utc::now().to_rfc3339_opts(SecondsFormat::Micros, true),
             sha256,
             size,
@@ -186,8 +248,9 @@ fn finish_backup(
         Ok(record)
     })();
     if result.is_err() {
-        let _ = std::fs::remove_file(backup_path);
-        let _ = std::fs::remove_file(BackupRecord::metadata_path(backup_path));
+        let _ = std::fs::remove_file(&backup_path);
+        let _ = std::fs::remove_file(BackupRecord::metadata_path(&backup_path));
+        remove_with_journal(&temp_path);
     }
     result
 }
@@ -237,8 +300,100 @@ pub fn canonical_path(path: &Path) -> PathBuf {
     }
 }
 
-/// Creates `<stem>_<YYYYmmdd_HHMMSS>[_N].<ext>` in `dir`, mode 0600, never reusing a name.
-fn create_backup_file(dir: &Path, stem: &str, ext: &str) -> Result<(PathBuf, File)> {
+/// How the hidden name of a file being written ends (`.<final name>.retort-partial`).
+const PARTIAL_SUFFIX: &str = ".retort-partial";
+
+/// A file being written: a hidden temporary file, mode 0600, that holds an exclusive `flock`
+/// while its writer lives (so another run can tell a leftover from work in progress) and gets
+/// its final name only when complete.
+pub(crate) struct PartialBackup {
+    /// The name it gets when complete.
+    final_path: PathBuf,
+    /// Where it is written: `.<final name>.retort-partial` in the same directory.
+    temp_path: PathBuf,
+    /// Open and locked until this value is dropped.
+    file: File,
+}
+
+impl PartialBackup {
+    /// Creates the locked temporary file for `final_path`; `AlreadyExists` when another run
+    /// writes the same name.
+    fn create(final_path: PathBuf) -> std::io::Result<PartialBackup> {
+        let mut temp_name = std::ffi::OsString::from(".");
+        temp_name.push(final_path.file_name().unwrap_or_default());
+        temp_name.push(PARTIAL_SUFFIX);
+        let temp_path = final_path.with_file_name(temp_name);
+        let file = OpenOptions::new()
+            .write(true)
+            .create_new(true)
+            .mode(0o600)
+            .open(&temp_path)?;
+        // A concurrent run's clean-up may have taken this new file for a leftover (locked it
+        // first, or already removed it): then the name is not ours.
+        let ours = try_lock(&file).is_ok()
+            && match (file.metadata(), std::fs::metadata(&temp_path)) {
+                (Ok(opened), Ok(named)) => {
+                    (opened.dev(), opened.ino()) == (named.dev(), named.ino())
+                }
+                _ => false,
+            };
+        if !ours {
+            return Err(std::io::ErrorKind::AlreadyExists.into());
+        }
+        Ok(PartialBackup {
+            final_path,
+            temp_path,
+            file,
+        })
+    }
+
+    /// Gives the complete file its final name (replacing nothing retort would not: the name was
+    /// free when chosen) and makes that durable.
+    fn persist(self) -> std::io::Result<()> {
+        self.file.sync_all()?;
+        std::fs::rename(&self.temp_path, &self.final_path)
+    }
+
+    /// Removes the temporary file and what SQLite may have left beside it.
+    fn discard(self) {
+        remove_with_journal(&self.temp_path);
+    }
+}
+
+/// An exclusive `flock` on `file` without waiting; it lasts while a handle to it is open.
+fn try_lock(file: &File) -> std::io::Result<()> {
+    rustix::fs::flock(file, rustix::fs::FlockOperation::NonBlockingLockExclusive)
+        .map_err(std::io::Error::from)
+}
+
+fn remove_with_journal(path: &Path) {
+    let _ = std::fs::remove_file(path);
+    let mut journal = path.as_os_str().to_owned();
+    journal.push("-journal");
+    let _ = std::fs::remove_file(PathBuf::from(journal));
+}
+
+/// Removes the temporary files of backups that a killed run left in `dir`: those whose lock
+/// nobody holds. Files being written by a live run keep their lock and are left alone.
+fn remove_stale_partials(dir: &Path) {
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return;
+    };
+    for path in entries.flatten().map(|entry| entry.path()) {
+        let name = path.file_name().unwrap_or_default().to_string_lossy();
+        if !(name.starts_with('.') && name.ends_with(PARTIAL_SUFFIX)) {
+            continue;
+        }
+        let abandoned = File::open(&path).is_ok_and(|file| try_lock(&file).is_ok());
+        if abandoned {
+            remove_with_journal(&path);
+        }
+    }
+}
+
+/// Starts `<stem>_<YYYYmmdd_HHMMSS>[_N].<ext>` in `dir`, never reusing a name, after removing
+/// what killed runs left behind.
+fn create_backup_file(dir: &Path, stem: &str, ext: &str) -> Result<PartialBackup> {
     let created = !dir.is_dir();
     std::fs::create_dir_all(dir).map_err(|e| write_failure(dir, &e.to_string()))?;
     // Metadata records absolute paths, whatever directory retort ran in.
@@ -246,6 +401,7 @@ fn create_backup_file(dir: &Path, stem: &str, ext: &str) -> Result<(PathBuf, Fil
     if let Some(parent) = dir.parent().filter(|_| created) {
         sync_dir(parent);
     }
+    remove_stale_partials(dir);
     let stamp = Utc::now().format("%Y%m%d_%H%M%S").to_string();
     for n in 0..1000 {
         let name = match n {
@@ -253,16 +409,11 @@ fn create_backup_file(dir: &Path, stem: &str, ext: &str) -> Result<(PathBuf, Fil
             n => format!("{stem}_{stamp}_{n}.{ext}"),
         };
         let path = dir.join(name);
-        if BackupRecord::metadata_path(&path).exists() {
+        if path.exists() || BackupRecord::metadata_path(&path).exists() {
             continue;
         }
-        match OpenOptions::new()
-            .write(true)
-            .create_new(true)
-            .mode(0o600)
-            .open(&path)
-        {
-            Ok(file) => return Ok((path, file)),
+        match PartialBackup::create(path) {
+            Ok(partial) => return Ok(partial),
             Err(e) if e.kind() == std::io::ErrorKind::AlreadyExists => continue,
             Err(e) => return Err(write_failure(dir, &e.to_string())),
         }
@@ -270,21 +421,22 @@ fn create_backup_file(dir: &Path, stem: &str, ext: &str) -> Result<(PathBuf, Fil
     Err(write_failure(dir, "too many backups in the same second"))
 }
 
+/// Writes the metadata of `record` beside it: under a temporary name, renamed when complete, so
+/// that a metadata file is always whole.
 fn write_metadata(record: &BackupRecord, dir: &Path) -> Result<()> {
-    let path = BackupRecord::metadata_path(&record.backup_path);
     let text = serde_json::to_string_pretty(record)
         .map_err(|e| Error::Internal(format!("cannot encode backup metadata: {e}")))?;
-    OpenOptions::new()
-        .write(true)
-        .create_new(true)
-        .mode(0o600)
-        .open(&path)
-        .and_then(|mut f| {
-            f.write_all(text.as_bytes())?;
-            f.write_all(b"\n")?;
-            f.sync_all()
-        })
-        .map_err(|e| write_failure(dir, &e.to_string()))
+    let mut partial = PartialBackup::create(BackupRecord::metadata_path(&record.backup_path))
+        .map_err(|e| write_failure(dir, &e.to_string()))?;
+    let written = partial
+        .file
+        .write_all(text.as_bytes())
+        .and_then(|()| partial.file.write_all(b"\n"));
+    let temp_path = partial.temp_path.clone();
+    written.and_then(|()| partial.persist()).map_err(|e| {
+        let _ = std::fs::remove_file(&temp_path);
+        write_failure(dir, &e.to_string())
+    })
 }
 
 fn write_failure(dir: &Path, cause: &str) -> Error {
@@ -488,11 +640,12 @@ fn uri_path(path: &Path) -> String {
 ///
 /// In order: the backup's size and SHA-256 are checked against its metadata and SQLite's
 /// integrity check is run on it (a corrupt or truncated backup is refused before anything
-/// changes); the current database, if any, is backed up into `pre_restore_dir`; the backup is
-/// copied to a temporary file beside the database (checked again while copying) and synced; the
-/// database's WAL is checkpointed so no stale log can be replayed over the restored file; the
-/// copy is renamed over the database in one step and the directory synced. A process killed at
-/// any point leaves either the old database or the restored one, never a mix.
+/// changes); the backup is copied to a temporary file beside the database (checked again while
+/// copying) and synced; the database's write lock is taken and held until the swap is done, so
+/// no other process can commit into a file that is about to be replaced (refused when another
+/// process holds it); the current database is backed up into `pre_restore_dir`; the copy is
+/// renamed over the database in one step and the directory synced. A process killed at any point
+/// leaves either the old database or the restored one, never a mix.
 pub fn restore(
     backup_file: &Path,
     db_path: &Path,
@@ -506,36 +659,69 @@ pub fn restore(
             dialect: restored.dialect,
         });
     }
-    let exists = db_path.exists();
-    let pre_restore = if exists {
-        Some(backup_sqlite(
-            db_path,
-            pre_restore_dir,
-            "restore (pre-restore backup)",
-            current_version_rows,
-        )?)
-    } else {
-        None
+    // Through a symlink, the file it points to is the database.
+    let db_path = &canonical_path(db_path);
+    let temp = stage_restore_copy(&restored, db_path)?;
+    let swapped = (|| {
+        let exists = db_path.exists();
+        // Held until the end of this block, after the rename: a writer waiting for it finds
+        // the restored file.
+        let _write_lock = if exists {
+            Some(lock_for_swap(db_path)?)
+        } else {
+            None
+        };
+        let pre_restore = if exists {
+            Some(backup_sqlite(
+                db_path,
+                pre_restore_dir,
+                "restore (pre-restore backup)",
+                current_version_rows,
+            )?)
+        } else {
+            None
+        };
+        std::fs::rename(&temp, db_path).map_err(|e| Error::io("replace", db_path, e))?;
+        Ok(pre_restore)
+    })();
+    let pre_restore = match swapped {
+        Ok(pre_restore) => pre_restore,
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            return Err(e);
+        }
     };
-    replace_atomically(&restored, db_path, exists)?;
+    // The WAL is empty (checkpointed under the lock) and the shared-memory index is rebuilt by
+    // the next connection; removing them keeps the old database's log from ever meeting the new
+    // file.
+    for suffix in ["-wal", "-shm"] {
+        let mut side = db_path.as_os_str().to_owned();
+        side.push(suffix);
+        let _ = std::fs::remove_file(PathBuf::from(side));
+    }
+    sync_dir(&parent_dir(db_path));
     Ok(RestoreOutcome {
         restored,
         pre_restore,
     })
 }
 
-fn replace_atomically(backup: &BackupRecord, db_path: &Path, exists: bool) -> Result<()> {
-    // Through a symlink, the file it points to is the database.
-    let db_path = &canonical_path(db_path);
-    let dir = match db_path.parent() {
+/// The directory a file is in (`.` for a bare name).
+fn parent_dir(path: &Path) -> PathBuf {
+    match path.parent() {
         Some(parent) if !parent.as_os_str().is_empty() => parent.to_path_buf(),
         _ => PathBuf::from("."),
-    };
+    }
+}
+
+/// Copies `backup` to a temporary file beside `db_path`, checking its checksum again on the way,
+/// with the database's owner and mode; returns the synced temporary file.
+fn stage_restore_copy(backup: &BackupRecord, db_path: &Path) -> Result<PathBuf> {
     let name = db_path
         .file_name()
         .map(|n| n.to_string_lossy().into_owned())
         .unwrap_or_else(|| "database".into());
-    let temp = dir.join(format!(".{name}.retort-restore.tmp"));
+    let temp = parent_dir(db_path).join(format!(".{name}.retort-restore.tmp"));
     // A previous restore killed half way leaves this file; it was never the database.
     let _ = std::fs::remove_file(&temp);
     let current = std::fs::metadata(db_path).ok();
@@ -561,62 +747,66 @@ fn replace_atomically(backup: &BackupRecord, db_path: &Path, exists: bool) -> Re
         let (actual, size) =
             hash_stream(&mut input, Some(&mut out)).map_err(|e| Error::io("write", &temp, e))?;
         check_checksum(backup, &actual, size)?;
-        out.sync_all().map_err(|e| Error::io("sync", &temp, e))?;
-        drop(out);
-        if exists {
-            quiesce(db_path)?;
-        }
-        std::fs::rename(&temp, db_path).map_err(|e| Error::io("replace", db_path, e))?;
-        Ok(())
+        out.sync_all().map_err(|e| Error::io("sync", &temp, e))
     })();
-    if result.is_err() {
-        let _ = std::fs::remove_file(&temp);
-        return result;
+    match result {
+        Ok(()) => Ok(temp),
+        Err(e) => {
+            let _ = std::fs::remove_file(&temp);
+            Err(e)
+        }
     }
-    // The WAL is empty (checkpointed above) and the shared-memory index is rebuilt by the next
-    // connection; removing them keeps the old database's log from ever meeting the new file.
-    for suffix in ["-wal", "-shm"] {
-        let mut side = db_path.as_os_str().to_owned();
-        side.push(suffix);
-        let _ = std::fs::remove_file(PathBuf::from(side));
-    }
-    sync_dir(&dir);
-    Ok(())
 }
 
-/// Brings the database file up to date with its journal or WAL (rolling back a hot journal,
-/// checkpointing the WAL into the file and truncating it), and refuses when another process
-/// keeps writing to it.
-fn quiesce(db_path: &Path) -> Result<()> {
-    let in_use = |detail: String| Error::DatabaseInUse {
-        database: db_path.to_path_buf(),
-        detail,
+/// How long restore waits for another process to release the database's write lock.
+#[cfg(feature = "sqlite")]
+const SWAP_LOCK_WAIT: Duration = Duration::from_secs(5);
+
+/// Takes the write lock of the SQLite database at `db_path` (`BEGIN IMMEDIATE`: the RESERVED
+/// lock in the rollback-journal modes, the WAL write lock in WAL mode), after rolling back a hot
+/// journal and checkpointing the WAL into the file. While the returned connection is open no
+/// other process can commit. Refused when another process holds the lock, or commits to the WAL
+/// between the checkpoint and the lock.
+#[cfg(feature = "sqlite")]
+fn lock_for_swap(db_path: &Path) -> Result<rusqlite::Connection> {
+    use rusqlite::{ErrorCode, OpenFlags};
+    let refusal = |e: rusqlite::Error| match e.sqlite_error_code() {
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked) => Error::DatabaseLocked {
+            database: db_path.to_path_buf(),
+            waited_secs: SWAP_LOCK_WAIT.as_secs(),
+        },
+        _ => Error::DatabaseInUse {
+            database: db_path.to_path_buf(),
+            detail: format!("cannot lock it: {e}"),
+        },
     };
-    let busy = checkpoint_wal(db_path).map_err(in_use)?;
+    let conn = rusqlite::Connection::open_with_flags(
+        db_path,
+        OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(refusal)?;
+    conn.busy_timeout(SWAP_LOCK_WAIT).map_err(refusal)?;
+    // A checkpoint cannot run inside a transaction, so it comes first; the WAL must still be
+    // empty once the lock is held.
+    let busy: i64 = conn
+        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| row.get(0))
+        .map_err(refusal)?;
     if busy != 0 {
-        return Err(in_use("its WAL could not be checkpointed".into()));
+        return Err(Error::DatabaseLocked {
+            database: db_path.to_path_buf(),
+            waited_secs: SWAP_LOCK_WAIT.as_secs(),
+        });
     }
+    conn.execute_batch("BEGIN IMMEDIATE").map_err(refusal)?;
     let mut wal = db_path.as_os_str().to_owned();
     wal.push("-wal");
     if std::fs::metadata(PathBuf::from(wal)).is_ok_and(|m| m.len() > 0) {
-        return Err(in_use("it wrote to the WAL during the restore".into()));
+        return Err(Error::DatabaseInUse {
+            database: db_path.to_path_buf(),
+            detail: "it wrote to the WAL during the restore".into(),
+        });
     }
-    Ok(())
-}
-
-/// `PRAGMA wal_checkpoint(TRUNCATE)` on `db_path`: its first column, non-zero when another
-/// connection kept the checkpoint from completing.
-#[cfg(feature = "sqlite")]
-fn checkpoint_wal(db_path: &Path) -> std::result::Result<i64, String> {
-    let conn = rusqlite::Connection::open(db_path).map_err(|e| format!("cannot open it: {e}"))?;
-    conn.busy_timeout(Duration::from_secs(5))
-        .map_err(|e| e.to_string())?;
-    let (busy, _, _): (i64, i64, i64) = conn
-        .query_row("PRAGMA wal_checkpoint(TRUNCATE)", [], |row| {
-            Ok((row.get(0)?, row.get(1)?, row.get(2)?))
-        })
-        .map_err(|e| e.to_string())?;
-    Ok(busy)
+    Ok(conn)
 }
 
 /// Without the `sqlite` feature no SQLite file can be backed up, checked or restored.
@@ -638,8 +828,11 @@ fn integrity_problems(_db_file: &Path) -> std::io::Result<Vec<String>> {
 }
 
 #[cfg(not(feature = "sqlite"))]
-fn checkpoint_wal(_db_path: &Path) -> std::result::Result<i64, String> {
-    Err(no_sqlite().to_string())
+fn lock_for_swap(db_path: &Path) -> Result<()> {
+    Err(Error::DatabaseInUse {
+        database: db_path.to_path_buf(),
+        detail: no_sqlite().to_string(),
+    })
 }
 
 /// What [`backup_before_change`] or [`backup_now`] did, for the caller to report.
@@ -758,7 +951,7 @@ fn try_backup(
         .parent()
         .map(Path::to_path_buf)
         .unwrap_or_default();
-    let removed = apply_retention(&dir, retention(config), &record, Utc::now())?;
+    let removed = apply_retention(&dir, retention(config, url.dialect()), &record, Utc::now())?;
     Ok(Some(BackupOutcome {
         record: Some(record),
         removed,
@@ -783,6 +976,7 @@ fn no_dump_tool(url: &DatabaseUrl, before_change: bool) -> Error {
     Error::NoDumpTool {
         database: url.to_string(),
         tool: server::default_tool(url.dialect()),
+        client: server::client_package(url.dialect()),
         before_change,
     }
 }

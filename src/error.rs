@@ -275,6 +275,14 @@ pub enum Error {
     )]
     DatabaseInUse { database: PathBuf, detail: String },
 
+    /// Another process holds the write lock (or, in rollback-journal mode, a lock that keeps
+    /// retort from taking it) of the database a restore would replace.
+    #[error(
+        "database `{}` is locked by another process (an open transaction, e.g. `BEGIN IMMEDIATE`, still held after {waited_secs} s); nothing was restored",
+        database.display()
+    )]
+    DatabaseLocked { database: PathBuf, waited_secs: u64 },
+
     /// An SQLite database file that must exist (backup, verify) does not.
     #[error("the SQLite database `{}` does not exist", path.display())]
     SqliteFileMissing { path: PathBuf },
@@ -291,6 +299,8 @@ pub enum Error {
     NoDumpTool {
         database: String,
         tool: String,
+        /// The client package that ships `tool`, as a user would install it.
+        client: &'static str,
         /// Whether the backup was to precede a change (which then did not happen).
         before_change: bool,
     },
@@ -841,21 +851,32 @@ impl Error {
             Error::DatabaseInUse { .. } => Some(
                 "stop the applications using the database, then run `retort restore` again".into(),
             ),
+            Error::DatabaseLocked { database, .. } => Some(format!(
+                "let the application holding `{}` commit or roll back (better: stop the applications \
+                 using it, which would keep writing to the replaced file), then run `retort restore` again",
+                database.display()
+            )),
             Error::SqliteFileMissing { .. } => {
                 Some("check `database_url` in migrate.toml, DATABASE_URL or `--url`".into())
             }
             Error::NoDumpTool {
                 tool,
+                client,
                 before_change,
                 ..
-            } => Some(format!(
-                "install `{tool}` or set `command` under `[backup]` in migrate.toml{}",
-                if *before_change {
-                    ", or run again with `--no-backup` (or set `required = false` under `[backup]`) to go on without a backup"
+            } => {
+                let install = format!(
+                    "install `{tool}` ({client}) or set `command` under `[backup]` in migrate.toml"
+                );
+                Some(if *before_change {
+                    format!(
+                        "to go on without a backup, run again with `--no-backup` (this run only) or set \
+                         `required = false` under `[backup]` (a warning each run); to keep backups, {install}"
+                    )
                 } else {
-                    ""
-                }
-            )),
+                    install
+                })
+            }
             Error::DumpFailed { .. } => Some(
                 "fix `command` under `[backup]` in migrate.toml, or run again with `--no-backup`"
                     .into(),

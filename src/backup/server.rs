@@ -14,6 +14,14 @@ pub(super) fn default_tool(dialect: Dialect) -> String {
     default_tools(dialect).join("` or `")
 }
 
+/// The client tools that ship the dump tools of `dialect`, for the hint to install them.
+pub(super) fn client_package(dialect: Dialect) -> &'static str {
+    match dialect {
+        Dialect::Postgresql => "the PostgreSQL client, e.g. package `postgresql-client`",
+        _ => "the MariaDB or MySQL client, e.g. package `mariadb-client`",
+    }
+}
+
 /// The dump tools to look for, in order (MariaDB renamed `mysqldump` to `mariadb-dump`).
 fn default_tools(dialect: Dialect) -> &'static [&'static str] {
     match dialect {
@@ -65,11 +73,16 @@ pub(super) fn dump(
     } else {
         target.database.clone()
     };
-    let (backup_path, file) = create_backup_file(dir, &stem, "sql")?;
-    set_environment(&mut command, url.dialect(), &target, &backup_path);
+    let partial = create_backup_file(dir, &stem, "sql")?;
+    // The child gets its own handle; ours keeps the file locked until it is complete.
+    let stdout = partial
+        .file
+        .try_clone()
+        .map_err(|e| Error::io("write", &partial.temp_path, e))?;
+    set_environment(&mut command, url.dialect(), &target, &partial.temp_path);
     let output = command
         .stdin(Stdio::null())
-        .stdout(Stdio::from(file))
+        .stdout(Stdio::from(stdout))
         .stderr(Stdio::piped())
         .output();
     let failure = match output {
@@ -82,7 +95,7 @@ pub(super) fn dump(
         Err(e) => Some(e.to_string()),
     };
     if let Some(failure) = failure {
-        let _ = std::fs::remove_file(&backup_path);
+        partial.discard();
         // The command line and a dump tool's complaint may quote the URL or its password.
         let scrub = |text: &str| crate::config::url::scrub_secrets(text, url.expose_secret());
         return Err(Error::DumpFailed {
@@ -91,9 +104,9 @@ pub(super) fn dump(
         });
     }
     finish_backup(
-        &backup_path,
+        partial,
         dir,
-        PathBuf::from(url.to_string()),
+        super::database_identity(url),
         trigger,
         version_rows,
         url.dialect(),

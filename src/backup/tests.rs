@@ -493,3 +493,24 @@ fn backing_up_a_missing_database_names_it() {
         .to_string();
     assert!(text.contains("in-memory"), "{text}");
 }
+
+#[test]
+fn a_backup_being_written_is_left_alone_and_a_leftover_is_removed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let live = PartialBackup::create(tmp.path().join("app_1.db")).unwrap();
+    let abandoned = PartialBackup::create(tmp.path().join("app_2.db")).unwrap();
+    let abandoned_path = abandoned.temp_path.clone();
+    std::fs::write(format!("{}-journal", abandoned_path.display()), "j").unwrap();
+    // A killed run's handle is gone, and with it its lock.
+    drop(abandoned);
+
+    remove_stale_partials(tmp.path());
+    assert!(live.temp_path.exists());
+    let mut left: Vec<_> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
+    left.sort();
+    assert_eq!(left, [".app_1.db.retort-partial"]);
+    assert!(!abandoned_path.exists());
+}

@@ -3,7 +3,7 @@
 
 use std::path::{Path, PathBuf};
 
-use crate::backup::{self, BackupOutcome, BackupRecord, RestoreOutcome};
+use crate::backup::{self, BackupOutcome, BackupRecord, ListedBackup, RestoreOutcome};
 use crate::config::{Config, DatabaseUrl};
 use crate::error::{Error, Result};
 use crate::ops::audit;
@@ -14,18 +14,30 @@ pub(crate) fn backup_now(config: &Config, url: &DatabaseUrl) -> Result<BackupOut
     backup::backup_now(config, url, "backup", &rows)
 }
 
-/// The backups of a project, newest first.
+/// The backups of a project's database, newest first, each checked against its metadata.
 #[derive(Debug)]
 pub(crate) struct BackupList {
     /// The backup directory (which may not exist).
     pub dir: PathBuf,
-    pub records: Vec<BackupRecord>,
+    /// The database whose backups these are, as its backups record it.
+    pub database: PathBuf,
+    pub backups: Vec<ListedBackup>,
 }
 
+/// Only this database's backups: a shared backup folder also holds other databases' files.
 pub(crate) fn list(config: &Config, url: &DatabaseUrl) -> Result<BackupList> {
     let dir = backup::backup_dir(config, url.sqlite_path().as_deref());
-    let records = backup::list_backups(&dir)?;
-    Ok(BackupList { dir, records })
+    let database = backup::database_identity(url);
+    let backups = backup::list_backups(&dir)?
+        .into_iter()
+        .filter(|record| record.original_path == database)
+        .map(ListedBackup::check)
+        .collect();
+    Ok(BackupList {
+        dir,
+        database,
+        backups,
+    })
 }
 
 /// What `restore` did, and to which database file.

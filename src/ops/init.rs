@@ -19,13 +19,13 @@ version_table = "retort_version"           # "alembic_version" adopts an Alembic
 # templates = "templates"                  # use the (editable) copies in templates/
 # transaction_per_migration = true
 
-# [backup]                                 # SQLite backups before upgrade/downgrade/stamp
+# [backup]                                 # a backup before upgrade/downgrade/stamp (SQLite file or server dump)
 # enabled = true
-# dir = "backups"
-# keep = 10                                # keep the newest N backups
-# keep_days = 30                           # and none older than this
-# command = "pg_dump --format=custom"      # dump command for PostgreSQL/MySQL
-# required = true                          # refuse to migrate a server without a backup
+# dir = "backups"                          # default: backups/ beside the SQLite file, or beside this file
+# keep = 10                                # newest N of this database; default: 10 server dumps, all SQLite backups
+# keep_days = 30                           # and none older than this; default: no age limit
+# command = "pg_dump --format=custom"      # dump command for PostgreSQL/MySQL; default: pg_dump, mysqldump
+# required = true                          # no dump possible: refuse to migrate (false: warn and go on)
 "#;
 
 /// One thing `init` created, in the order it did.

@@ -7,6 +7,7 @@
 mod alembic_oracle;
 mod backup;
 mod backup_on_change;
+mod backup_safety;
 mod cli_conventions;
 #[cfg(feature = "sqlite")]
 mod crash_recovery;

@@ -50,16 +50,24 @@ pub(super) fn run_list(ctx: &Context, args: JsonArgs) -> Result<u8> {
     let url = ctx.database_url(&config)?;
     let list = backup::list(&config, &url)?;
     if args.json {
-        ctx.printer.json(&list.records);
+        ctx.printer.json(&list.backups);
         return Ok(0);
     }
-    if list.records.is_empty() {
-        ctx.printer
-            .status(format!("no backups in {}", list.dir.display()));
+    if list.backups.is_empty() {
+        ctx.printer.status(format!(
+            "no backups of {} in {}",
+            list.database.display(),
+            list.dir.display()
+        ));
     }
-    for record in &list.records {
+    for listed in &list.backups {
+        let record = &listed.record;
+        let flag = match &listed.problem {
+            Some(problem) => format!("  CHANGED: {problem}"),
+            None => String::new(),
+        };
         ctx.printer.data(format!(
-            "{}  {}  {:>10} bytes  {}  [{}]",
+            "{}  {}  {:>10} bytes  {}  [{}]{flag}",
             record.created_at,
             record.backup_path.display(),
             record.size,
