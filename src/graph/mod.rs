@@ -75,6 +75,11 @@ impl Rev {
         &self.next
     }
 
+    /// Children by `down_revision` or dependency, load order.
+    pub(crate) fn all_next(&self) -> &[usize] {
+        &self.all_next
+    }
+
     /// Labels after propagation along the branch.
     pub(crate) fn labels(&self) -> &BTreeSet<String> {
         &self.labels

@@ -6,6 +6,7 @@ mod backup;
 mod backup_on_change;
 mod cli_conventions;
 mod graph_cli;
+mod graph_rules;
 mod library;
 mod offline;
 mod script_files;
