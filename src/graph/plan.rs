@@ -562,14 +562,6 @@ impl RevisionGraph {
             .collect();
         self.ancestors(&kept)
     }
-
-    /// The fewest revisions whose ancestors are `set` (its members below no other member),
-    /// load order; `set` must hold the ancestors of its members.
-    fn tips(&self, set: &RevSet) -> Vec<usize> {
-        set.iter()
-            .filter(|&r| !self.rev(r).all_next().iter().any(|&c| set.contains(c)))
-            .collect()
-    }
 }
 
 #[cfg(test)]

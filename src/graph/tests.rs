@@ -717,6 +717,59 @@ fn history_is_reverse_upgrade_order_and_ranges_work() {
     assert!(g.history(Some("nocolon")).is_err());
 }
 
+/// `history -r X:` where the only head above `X` is reached through `depends_on`: Alembic fails
+/// an assertion; retort lists `X` and its descendants, as the range means elsewhere.
+#[test]
+fn history_from_a_revision_whose_head_is_a_dependent_lists_its_line() {
+    let g = graph(&[
+        ("a", E, E, E),
+        ("x", &["a"], E, E),
+        ("x2", &["x"], E, E),
+        ("y", E, E, &["x2"]),
+    ]);
+    assert_eq!(g.history(Some("x:")).unwrap(), vec!["x2", "x"]);
+    assert_eq!(g.history(Some("a:")).unwrap(), vec!["x2", "x", "a"]);
+    assert_eq!(g.history(None).unwrap(), vec!["y", "x2", "x", "a"]);
+}
+
+/// Labels with `-` resolve as Alembic resolves them (issue 11 item 16).
+#[test]
+fn labels_with_dashes_resolve_in_every_form() {
+    let g = graph(&[
+        ("a", E, &["core-plugin"], E),
+        ("b", &["a"], E, E),
+        ("c", &["b"], E, E),
+        ("p", E, &["other-plugin"], &["core-plugin"]),
+    ]);
+    assert_eq!(g.resolve("core-plugin@head").unwrap(), vec!["c"]);
+    assert_eq!(g.resolve("core-plugin").unwrap(), vec!["a"]);
+    assert_eq!(
+        g.plan_upgrade(&[], "core-plugin@head")
+            .unwrap()
+            .heads_after(),
+        vec!["c"]
+    );
+    assert_eq!(
+        dml(&g.plan_downgrade(&rows(&["c"]), "core-plugin@-1").unwrap()),
+        vec!["UPDATE c->b"]
+    );
+    assert_eq!(
+        g.plan_upgrade(&rows(&["a"]), "core-plugin@+1")
+            .unwrap()
+            .heads_after(),
+        vec!["b"]
+    );
+    assert_eq!(
+        g.history(Some("core-plugin@base:")).unwrap(),
+        vec!["c", "b", "a"]
+    );
+    // `p` depends on the label's declaring revision, `a`.
+    assert_eq!(
+        runs(&g.plan_upgrade(&[], "p").unwrap()),
+        vec!["up:a", "up:p"]
+    );
+}
+
 // ---- properties over random DAGs ----
 
 mod properties {

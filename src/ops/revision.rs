@@ -39,15 +39,14 @@ pub(crate) fn create(project: &Project, request: RevisionRequest) -> Result<Path
     if project.graph.is_taken(&revision) {
         return Err(Error::RevisionIdTaken { id: revision });
     }
+    project.graph.check_new_revision_id(&revision)?;
     if let Some(label) = &request.branch_label {
-        id::validate(label).map_err(|_| Error::InvalidBranchLabel {
-            label: label.clone(),
-        })?;
-        if project.graph.is_taken(label) {
+        if project.graph.is_taken(label) || *label == revision {
             return Err(Error::NewBranchLabelTaken {
                 label: label.clone(),
             });
         }
+        project.graph.check_new_label(label, &revision)?;
     }
     let dir = version_dir(project, &parents, request.version_path.as_deref())?;
     let path = dir.join(format!(
