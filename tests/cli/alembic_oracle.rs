@@ -140,22 +140,23 @@ fn outcome_of(plan: &Plan) -> Outcome {
     }
 }
 
+/// A stamp's targets (a list in the fixtures); none for the other commands.
+fn stamp_targets(op: &Operation) -> Vec<String> {
+    op.target
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .filter_map(|t| t.as_str().map(String::from))
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
 fn run(graph: &RevisionGraph, op: &Operation) -> retort::Result<Plan> {
     match op.command.as_str() {
         "upgrade" => graph.plan_upgrade(&op.current, op.target.as_str().unwrap_or_default()),
         "downgrade" => graph.plan_downgrade(&op.current, op.target.as_str().unwrap_or_default()),
-        "stamp" => {
-            let targets: Vec<String> = op
-                .target
-                .as_array()
-                .map(|a| {
-                    a.iter()
-                        .filter_map(|t| t.as_str().map(String::from))
-                        .collect()
-                })
-                .unwrap_or_default();
-            graph.plan_stamp(&op.current, &targets, op.purge)
-        }
+        "stamp" => graph.plan_stamp(&op.current, &stamp_targets(op), op.purge),
         other => panic!("unknown command {other}"),
     }
 }
@@ -400,15 +401,7 @@ fn planner_matches_alembic_on_every_recorded_operation() {
                     if repaired {
                         repaired_tables += 1;
                     }
-                    let targets: Vec<String> = op
-                        .target
-                        .as_array()
-                        .map(|a| {
-                            a.iter()
-                                .filter_map(|t| t.as_str().map(String::from))
-                                .collect()
-                        })
-                        .unwrap_or_default();
+                    let targets = stamp_targets(op);
                     let kept = !rows_ok
                         && !repaired
                         && candidates.iter().all(|o| {
