@@ -180,3 +180,23 @@ fn check_reports_reserved_and_shadowing_names_that_still_load() {
         "{all}"
     );
 }
+
+#[test]
+fn a_generated_id_is_never_shadowed_by_a_label() {
+    let p = TestProject::new();
+    // Labels on every hex digit but `f`: only an id starting with `f` is not shadowed.
+    let labels: Vec<String> = "0123456789abcde"
+        .chars()
+        .map(|c| format!("\"{c}\""))
+        .collect();
+    p.revision(
+        "zzzz",
+        &[],
+        &format!("-- branch_labels = [{}]\n", labels.join(", ")),
+    );
+    for _ in 0..3 {
+        let stdout = ok(&p, &["revision", "-m", "x"]);
+        let name = stdout.rsplit('/').next().unwrap_or_default();
+        assert!(name.starts_with('f'), "{stdout}");
+    }
+}
