@@ -323,10 +323,6 @@ pub enum Error {
     #[error("revision id `{id}` is already used in this project")]
     RevisionIdTaken { id: String },
 
-    /// A new branch label is not an identifier.
-    #[error("branch label `{label}` must be letters, digits and `_`")]
-    InvalidBranchLabel { label: String },
-
     /// A new branch label is taken by a revision id or another label.
     #[error("branch label `{label}` is already used as a revision id or branch label")]
     NewBranchLabelTaken { label: String },
@@ -566,6 +562,24 @@ pub enum Error {
     #[error("can't downgrade '{revision}': its down revision in the version table is ambiguous")]
     AmbiguousDownRevisionRow { revision: String },
 
+    /// A revision id or branch label is one of the words the target grammar reserves.
+    #[error(
+        "{kind} `{name}` is a reserved word: in a target, `{name}` means {}",
+        reserved_meaning(name)
+    )]
+    ReservedName { kind: NameKind, name: String },
+
+    /// A branch label is a prefix of a revision id: where that prefix is typed, the label wins.
+    #[error(
+        "branch label `{label}` is a prefix of revision id `{revision}`: in a target, `{label}` \
+         names the label's revision, never `{revision}`"
+    )]
+    LabelShadowsRevision { label: String, revision: String },
+
+    /// A branch label the target grammar reads as syntax, so no target can name it.
+    #[error("branch label `{label}` cannot be named in a target: {syntax}")]
+    UntargetableLabel { label: String, syntax: LabelSyntax },
+
     // running
     /// The config file does not exist.
     #[error("{}: no such config file", path.display())]
@@ -593,6 +607,36 @@ pub enum Error {
 }
 
 // graph
+/// What a name in [`Error::ReservedName`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum NameKind {
+    #[error("revision id")]
+    RevisionId,
+    #[error("branch label")]
+    BranchLabel,
+}
+
+/// What a reserved word means in a target.
+fn reserved_meaning(name: &str) -> &'static str {
+    match name {
+        "head" => "the one head",
+        "heads" => "every head",
+        "base" => "no revision at all",
+        _ => "the database's current revisions",
+    }
+}
+
+/// Why the target grammar cannot name a branch label (Alembic's grammar, which retort's is).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, thiserror::Error)]
+pub enum LabelSyntax {
+    #[error("`@` separates a branch from a revision (`label@head`)")]
+    At,
+    #[error("`:` separates the ends of a range (`label@base:`)")]
+    Colon,
+    #[error("it reads as a relative step (a word, then `+N` or `-N`)")]
+    Relative,
+}
+
 /// Why an argument names no revision: the `detail` of [`Error::UnknownRevision`], in
 /// Alembic's words.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -686,10 +730,7 @@ pub enum ScriptProblem {
         reason: InvalidId,
     },
 
-    #[error(
-        "branch label `{label}` must be 1 to 32 letters, digits and `_`, as it is used in \
-         targets such as `{label}@head`"
-    )]
+    #[error("branch label `{label}` holds a control character")]
     InvalidBranchLabel { label: String },
 
     #[error("`{key}` has an empty entry")]
@@ -904,6 +945,17 @@ impl Error {
                 "the heads are {}; use `heads` for all of them or `<label>@head` for one branch",
                 backticked(heads)
             )),
+            Error::ReservedName { .. } => Some(
+                "choose another name: `head`, `heads`, `base` and `current` always mean what targets say".into(),
+            ),
+            Error::LabelShadowsRevision { .. } => {
+                Some("choose a label that no revision id starts with".into())
+            }
+            Error::UntargetableLabel { .. } => Some(
+                "a label may hold `-` (`core-plugin`) but not `@` or `:`, and no `+N`/`-N` right \
+                 after its first word (`release-2`)"
+                    .into(),
+            ),
             Error::AmbiguousWalk => Some(
                 "a relative step cannot choose between the parents of a merge or the branches of a branch point; name the revision to go to, or use `<label>@-N`"
                     .into(),
@@ -918,8 +970,10 @@ impl Error {
             Error::Usage { .. }
             // A test pins 2 for a taken id; a taken label is the same kind of refusal.
             | Error::RevisionIdTaken { .. }
-            | Error::InvalidBranchLabel { .. }
             | Error::NewBranchLabelTaken { .. }
+            | Error::ReservedName { .. }
+            | Error::LabelShadowsRevision { .. }
+            | Error::UntargetableLabel { .. }
             | Error::UnknownVersionPath { .. }
             | Error::VersionPathNeeded
             | Error::HistoryRangeSyntax

@@ -5,6 +5,7 @@
 //! (`nextrev`, normalized dependencies, propagated labels). petgraph holds the same edges for
 //! cycle detection and for `graph` output; callers speak in revision ids, never in indices.
 
+mod names;
 mod new_revision;
 mod order;
 pub mod plan;
@@ -482,6 +483,14 @@ impl RevisionGraph {
     /// `starts` and their ancestors by `down_revision` and (normalized) dependencies.
     pub(crate) fn ancestors(&self, starts: &[usize]) -> RevSet {
         self.related(starts, |r| &r.normalized_down)
+    }
+
+    /// The members of `set` below no other member, load order. Where `set` holds the ancestors
+    /// of its members, these are the fewest revisions whose ancestors are `set`.
+    pub(crate) fn tips(&self, set: &RevSet) -> Vec<usize> {
+        set.iter()
+            .filter(|&r| !self.revs[r].all_next.iter().any(|&c| set.contains(c)))
+            .collect()
     }
 
     /// `starts` and their ancestors by `down_revision` only.

@@ -247,7 +247,12 @@ impl RevisionGraph {
                 }
             }
         }
-        Ok(self.topological_sort(&needs, &targets))
+        // Where a target is reached from the range only through `depends_on`, it is not among
+        // the revisions to list and nothing would start the walk (Alembic fails an assertion):
+        // the walk also starts from the tips of what is to be listed.
+        let mut starts = targets;
+        starts.extend(self.tips(&needs));
+        Ok(self.topological_sort(&needs, &starts))
     }
 
     /// `history`: the revisions of a range (`A:B`, `A:`, `:B`; `None` for all), newest first.

@@ -4,7 +4,7 @@
 
 use super::resolve::{reword_heads, HeadsWording};
 use super::target::{parse_target, Target};
-use super::RevisionGraph;
+use super::{RevSet, RevisionGraph};
 use crate::error::{Error, Result};
 
 /// What a step does.
@@ -442,7 +442,7 @@ impl RevisionGraph {
         }
         let filtered_ids = self.ids_of(&filtered);
         let mut pending = Vec::new();
-        for dest in dests {
+        for &dest in &dests {
             let Some(dest) = dest else {
                 for h in &filtered_ids {
                     pending.push(PendingStep::Stamp {
@@ -483,7 +483,100 @@ impl RevisionGraph {
                 }
             });
         }
-        self.finish_plan(rows, pending, purge)
+        let plan = self.finish_plan(rows, pending, purge)?;
+        self.keep_stamp_promise(plan, &heads, &filtered, &dests)
+    }
+
+    /// Alembic's stamp moves every row that shares lineage with a target, so a row on a
+    /// branch the target keeps can be deleted with nothing left implying it (a head reached
+    /// through `depends_on` beside a merge): the next upgrade re-runs that branch. Where
+    /// Alembic's rows imply less than [`Self::stamp_promise`], the plan becomes one stamp step
+    /// to the rows that describe exactly the promised state; otherwise Alembic's plan stands.
+    fn keep_stamp_promise(
+        &self,
+        plan: Plan,
+        heads: &[usize],
+        filtered: &[usize],
+        dests: &[Option<usize>],
+    ) -> Result<Plan> {
+        let promise = self.stamp_promise(heads, filtered, dests);
+        let after: Vec<usize> = plan
+            .heads_after()
+            .iter()
+            .filter_map(|h| self.index_of(h))
+            .collect();
+        let implied = self.ancestors(&after);
+        if promise.iter().all(|r| implied.contains(r)) {
+            return Ok(plan);
+        }
+        let target = self.ids_of(&self.tips(&promise));
+        let before = self.ids_of(heads);
+        let gone: Vec<String> = before
+            .iter()
+            .filter(|h| !target.contains(h))
+            .cloned()
+            .collect();
+        let new: Vec<String> = target
+            .iter()
+            .filter(|t| !before.contains(t))
+            .cloned()
+            .collect();
+        let mut hm = HeadMaintainer {
+            graph: self,
+            heads: before.clone(),
+            ops: Vec::new(),
+        };
+        for (from, to) in gone.iter().zip(&new) {
+            hm.update(from, to)?;
+        }
+        for revision in gone.iter().skip(new.len()) {
+            hm.delete(revision)?;
+        }
+        for revision in new.iter().skip(gone.len()) {
+            hm.insert(revision)?;
+        }
+        let mut heads_after = hm.heads;
+        heads_after.sort();
+        Ok(Plan {
+            steps: vec![Step {
+                kind: StepKind::Stamp,
+                revision: None,
+                from: gone,
+                to: new,
+                version_table_empty_before: before.is_empty(),
+                ops: hm.ops,
+                heads_after,
+            }],
+            ..plan
+        })
+    }
+
+    /// What a stamp from rows `heads` to `dests` promises is applied afterwards: every target
+    /// and its ancestors, plus what the rows imply that the stamp does not move. Alembic moves
+    /// the rows sharing lineage with a target (`filtered`) once some target lies above or below
+    /// them or is `base` (a `None` dest); every other row stays.
+    pub(crate) fn stamp_promise(
+        &self,
+        heads: &[usize],
+        filtered: &[usize],
+        dests: &[Option<usize>],
+    ) -> RevSet {
+        let moves_filtered = dests.iter().any(|d| match d {
+            None => true,
+            Some(d) => {
+                !filtered.contains(d)
+                    && filtered
+                        .iter()
+                        .any(|&h| self.shares_lineage(h, &[*d], true))
+            }
+        });
+        let kept: Vec<usize> = heads
+            .iter()
+            .copied()
+            .filter(|h| !moves_filtered || !filtered.contains(h))
+            .chain(dests.iter().flatten().copied())
+            .collect();
+        self.ancestors(&kept)
     }
 }
 

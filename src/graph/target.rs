@@ -220,6 +220,66 @@ mod tests {
         }
     }
 
+    /// A label with `-` reads as Alembic's `(?:(.+?)@)?(\w+)?((?:\+|-)\d+)` reads it: the lazy
+    /// label group is tried first and grows to the `@`, so `core-plugin@-1` is relative to the
+    /// branch. Where the label group cannot end in a relative step, `re.match` falls back to
+    /// the word before the first `-N`: `release-2@head` is `release` minus 2, trailing text
+    /// ignored, so no target names a label `release-2` (names.rs reports it).
+    #[test]
+    fn labels_with_dashes_parse_as_alembics_regex_reads_them() {
+        let cases = [
+            (
+                "core-plugin",
+                revisions("core-plugin", None, Symbol::Name("core-plugin")),
+            ),
+            (
+                "core-plugin@head",
+                revisions("core-plugin@head", Some("core-plugin"), Symbol::Head),
+            ),
+            (
+                "core-plugin@base",
+                revisions("core-plugin@base", Some("core-plugin"), Symbol::Base),
+            ),
+            (
+                "core-plugin@-1",
+                relative("core-plugin@-1", Some("core-plugin"), None, "-1", -1),
+            ),
+            (
+                "core-plugin@+2",
+                relative("core-plugin@+2", Some("core-plugin"), None, "+2", 2),
+            ),
+            (
+                "core-plugin@head-1",
+                relative(
+                    "core-plugin@head-1",
+                    Some("core-plugin"),
+                    Some("head"),
+                    "-1",
+                    -1,
+                ),
+            ),
+            (
+                "my-core-2@head",
+                revisions("my-core-2@head", Some("my-core-2"), Symbol::Head),
+            ),
+            (
+                "release-2@-1",
+                relative("release-2@-1", Some("release-2"), None, "-1", -1),
+            ),
+            (
+                "release-2@head",
+                relative("release-2@head", None, Some("release"), "-2", -2),
+            ),
+            (
+                "release-2",
+                relative("release-2", None, Some("release"), "-2", -2),
+            ),
+        ];
+        for (text, want) in cases {
+            assert_eq!(parse_target(text), want, "{text}");
+        }
+    }
+
     #[test]
     fn negative_numbers_are_steps_below_heads_only_as_revision_references() {
         let below = |text, branch, steps| RevisionRef {

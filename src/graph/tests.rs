@@ -644,6 +644,48 @@ fn stamp_scenarios() {
     );
 }
 
+/// Issue 11 item 8: base `a`; `a -> b (billing) -> c`; base `m` (main); `d` merges `c` and
+/// `m`; `d -> e`; `a -> f -> g` with `g` depending on `main`. Alembic's `stamp heads` from
+/// `[e, f]` moves both rows and keeps only `g`'s lineage, forgetting `b`..`e`.
+#[test]
+fn stamp_heads_never_forgets_an_applied_branch() {
+    let g = graph(&[
+        ("a", E, E, E),
+        ("b", &["a"], &["billing"], E),
+        ("c", &["b"], E, E),
+        ("m", E, &["main"], E),
+        ("d", &["c", "m"], E, E),
+        ("e", &["d"], E, E),
+        ("f", &["a"], E, E),
+        ("g", &["f"], E, &["main"]),
+    ]);
+    let plan = g
+        .plan_stamp(&rows(&["e", "f"]), &rows(&["heads"]), false)
+        .unwrap();
+    assert_eq!(plan.heads_after(), vec!["e", "g"]);
+    assert_eq!(dml(&plan), vec!["UPDATE f->g"]);
+    assert!(g
+        .plan_upgrade(&plan.heads_after(), "heads")
+        .unwrap()
+        .steps
+        .is_empty());
+    // Where Alembic forgets nothing, its statements stand.
+    let plan = g.plan_stamp(&rows(&["e"]), &rows(&["g"]), false).unwrap();
+    assert_eq!(dml(&plan), vec!["INSERT g"]);
+}
+
+/// Naming two revisions on one line: Alembic moves the named upper row down to the lower one,
+/// forgetting the upper; retort keeps the rows that imply both.
+#[test]
+fn stamp_of_two_revisions_on_one_line_keeps_the_upper() {
+    let g = br();
+    let plan = g
+        .plan_stamp(&rows(&["d2"]), &rows(&["a", "d2"]), false)
+        .unwrap();
+    assert!(dml(&plan).is_empty());
+    assert_eq!(plan.heads_after(), vec!["d2"]);
+}
+
 #[test]
 fn stamp_purge_ignores_unknown_rows() {
     let g = br();
@@ -673,6 +715,59 @@ fn history_is_reverse_upgrade_order_and_ranges_work() {
         "Requested range d1:d2 does not refer to ancestor/descendant revisions along the same branch"
     );
     assert!(g.history(Some("nocolon")).is_err());
+}
+
+/// `history -r X:` where the only head above `X` is reached through `depends_on`: Alembic fails
+/// an assertion; retort lists `X` and its descendants, as the range means elsewhere.
+#[test]
+fn history_from_a_revision_whose_head_is_a_dependent_lists_its_line() {
+    let g = graph(&[
+        ("a", E, E, E),
+        ("x", &["a"], E, E),
+        ("x2", &["x"], E, E),
+        ("y", E, E, &["x2"]),
+    ]);
+    assert_eq!(g.history(Some("x:")).unwrap(), vec!["x2", "x"]);
+    assert_eq!(g.history(Some("a:")).unwrap(), vec!["x2", "x", "a"]);
+    assert_eq!(g.history(None).unwrap(), vec!["y", "x2", "x", "a"]);
+}
+
+/// Labels with `-` resolve as Alembic resolves them (issue 11 item 16).
+#[test]
+fn labels_with_dashes_resolve_in_every_form() {
+    let g = graph(&[
+        ("a", E, &["core-plugin"], E),
+        ("b", &["a"], E, E),
+        ("c", &["b"], E, E),
+        ("p", E, &["other-plugin"], &["core-plugin"]),
+    ]);
+    assert_eq!(g.resolve("core-plugin@head").unwrap(), vec!["c"]);
+    assert_eq!(g.resolve("core-plugin").unwrap(), vec!["a"]);
+    assert_eq!(
+        g.plan_upgrade(&[], "core-plugin@head")
+            .unwrap()
+            .heads_after(),
+        vec!["c"]
+    );
+    assert_eq!(
+        dml(&g.plan_downgrade(&rows(&["c"]), "core-plugin@-1").unwrap()),
+        vec!["UPDATE c->b"]
+    );
+    assert_eq!(
+        g.plan_upgrade(&rows(&["a"]), "core-plugin@+1")
+            .unwrap()
+            .heads_after(),
+        vec!["b"]
+    );
+    assert_eq!(
+        g.history(Some("core-plugin@base:")).unwrap(),
+        vec!["c", "b", "a"]
+    );
+    // `p` depends on the label's declaring revision, `a`.
+    assert_eq!(
+        runs(&g.plan_upgrade(&[], "p").unwrap()),
+        vec!["up:a", "up:p"]
+    );
 }
 
 // ---- properties over random DAGs ----
@@ -877,6 +972,42 @@ mod properties {
             let _ = g.history(Some(&target));
             let _ = g.offline_start(&target);
             let _ = g.new_revision_parents(std::slice::from_ref(&target), true);
+        }
+
+        /// After any stamp from any partly upgraded state, the rows imply every target and
+        /// its ancestors; `stamp heads` then leaves `upgrade heads` nothing to run.
+        #[test]
+        fn a_stamp_implies_what_it_promises(
+            seed in any::<u64>(),
+            n in 2usize..28,
+            picks in proptest::collection::vec(any::<usize>(), 1..4),
+        ) {
+            let g = random_graph(seed, n);
+            let mut rows: Vec<String> = Vec::new();
+            for &pick in &picks[1..] {
+                let target = g.rev(pick % g.len()).id.clone();
+                rows = g.plan_upgrade(&rows, &target).unwrap().heads_after();
+            }
+            let target = g.rev(picks[0] % g.len()).id.clone();
+            for targets in [vec![target], vec!["heads".to_string()]] {
+                let plan = g.plan_stamp(&rows, &targets, false).unwrap();
+                let after: Vec<usize> =
+                    plan.heads_after().iter().filter_map(|h| g.index_of(h)).collect();
+                let implied = g.ancestors(&after);
+                let heads = g.resolve_rows(&rows).unwrap();
+                let mut filtered = Vec::new();
+                for t in &targets {
+                    filtered.extend(g.filter_for_lineage(&heads, t, true).unwrap());
+                }
+                let dests = g.get_revisions_of(&targets).unwrap();
+                let promise = g.stamp_promise(&heads, &filtered, &dests);
+                for r in promise.iter() {
+                    prop_assert!(implied.contains(r), "stamp {:?} from {:?} forgot {}", targets, rows, g.rev(r).id);
+                }
+            }
+            let stamped = g.plan_stamp(&rows, &["heads".to_string()], false).unwrap();
+            let upgrade = g.plan_upgrade(&stamped.heads_after(), "heads").unwrap();
+            prop_assert!(upgrade.steps.is_empty());
         }
 
         #[test]

@@ -98,10 +98,14 @@ fn problem(err: &Error) -> String {
 /// The findings about a valid project: its graph's warnings and, for a database, version rows
 /// no file defines and drift. What `Migrator::check` reports.
 pub(crate) fn findings(project: &Project, database: CheckDatabase<'_>) -> Result<Findings> {
+    let located = |(path, err): &(PathBuf, Error)| format!("{}: {}", path.display(), problem(err));
     let mut found = Findings {
+        problems: project.graph.name_problems().iter().map(located).collect(),
         warnings: graph_warnings(project),
-        ..Findings::default()
     };
+    found
+        .warnings
+        .extend(project.graph.untargetable_labels().iter().map(located));
     let mut opened: Box<dyn Connection>;
     let (conn, shown): (&mut dyn Connection, String) = match database {
         CheckDatabase::Skipped => return Ok(found),

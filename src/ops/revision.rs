@@ -33,21 +33,20 @@ pub(crate) fn create(project: &Project, request: RevisionRequest) -> Result<Path
         .normalize_new_depends_on(&request.depends_on)?;
     let revision = match request.rev_id {
         Some(given) => given,
-        None => id::generate(),
+        None => generate_id(project, request.branch_label.as_deref()),
     };
     id::validate(&revision)?;
     if project.graph.is_taken(&revision) {
         return Err(Error::RevisionIdTaken { id: revision });
     }
+    project.graph.check_new_revision_id(&revision)?;
     if let Some(label) = &request.branch_label {
-        id::validate(label).map_err(|_| Error::InvalidBranchLabel {
-            label: label.clone(),
-        })?;
-        if project.graph.is_taken(label) {
+        if project.graph.is_taken(label) || *label == revision {
             return Err(Error::NewBranchLabelTaken {
                 label: label.clone(),
             });
         }
+        project.graph.check_new_label(label, &revision)?;
     }
     let dir = version_dir(project, &parents, request.version_path.as_deref())?;
     let path = dir.join(format!(
@@ -78,6 +77,25 @@ pub(crate) fn create(project: &Project, request: RevisionRequest) -> Result<Path
         .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
         .map_err(|e| Error::io("write revision file", &path, e))?;
     Ok(path)
+}
+
+/// A random id that no label shadows, the new one included: a label is refused when it is a
+/// prefix of an id, which a random id should never cause. After many tries (labels covering
+/// every first character), the last id is left for the checks to refuse.
+fn generate_id(project: &Project, label: Option<&str>) -> String {
+    let fits = |id: &str| {
+        !project.graph.is_taken(id)
+            && project.graph.check_new_revision_id(id).is_ok()
+            && !label.is_some_and(|l| id.starts_with(l))
+    };
+    let mut revision = id::generate();
+    for _ in 0..1000 {
+        if fits(&revision) {
+            break;
+        }
+        revision = id::generate();
+    }
+    revision
 }
 
 /// The version location for a new file: the one asked for (must be one of the locations), the

@@ -12,6 +12,7 @@ mod cli_conventions;
 #[cfg(feature = "sqlite")]
 mod crash_recovery;
 mod graph_cli;
+mod graph_rules;
 mod library;
 mod offline;
 mod script_files;
