@@ -13,6 +13,8 @@ mod cli_conventions;
 mod crash_recovery;
 mod graph_cli;
 mod library;
+#[cfg(feature = "mysql")]
+mod mysql_partial;
 mod offline;
 mod script_files;
 mod secrets;
