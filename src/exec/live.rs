@@ -360,7 +360,7 @@ fn run_locked(
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
     let rows = read_heads(conn, &options.table)?;
-    handle_interrupted(conn, options, scripts, &rows)?;
+    handle_interrupted(conn, options, scripts, &rows, progress)?;
     let plan = plan_from(&rows)?;
     // The user recorded in the audit trail: the database's notion, else the operating system's.
     let applied_by = conn.current_user().or_else(|| options.os_user.clone());
@@ -389,6 +389,7 @@ fn handle_interrupted(
     options: &LiveOptions,
     scripts: &[Script],
     rows: &[String],
+    progress: &mut dyn Progress,
 ) -> Result<()> {
     if conn.dialect() == Dialect::Sqlite || options.rehearse {
         return Ok(());
@@ -420,6 +421,7 @@ fn handle_interrupted(
                 "cannot close the interrupted run's row in `{}`",
                 audit.display_name()
             )))?;
+        progress.closed_interrupted(entry);
     }
     Ok(())
 }

@@ -238,6 +238,8 @@ pub trait Progress {
     fn replanned(&mut self, _heads: &[String]) {}
     /// Another runner holds the migration lock; the run waits for it (called at most once).
     fn waiting_for_lock(&mut self) {}
+    /// A stamp closed the audit row of a run that died in the middle of `entry`'s step.
+    fn closed_interrupted(&mut self, _entry: &AuditEntry) {}
 }
 
 /// Progress that shows nothing.

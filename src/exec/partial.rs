@@ -303,7 +303,7 @@ mod tests {
 
     #[test]
     fn mysql_statements_are_classified_by_what_they_do_to_the_transaction() {
-        for sql in [
+        let commits = [
             "CREATE TABLE t (id INT)",
             "  -- note\n alter table t add c int",
             "DROP INDEX i ON t",
@@ -324,10 +324,8 @@ mod tests {
             "SET PASSWORD FOR u = PASSWORD('x')",
             "LOAD INDEX INTO CACHE t",
             "START SLAVE",
-        ] {
-            assert_eq!(classify(Dialect::Mysql, sql), Commits, "{sql}");
-        }
-        for sql in [
+        ];
+        let stays = [
             "INSERT INTO t VALUES (1)",
             "CREATE TEMPORARY TABLE tmp (id INT)",
             "CREATE OR REPLACE TEMPORARY TABLE tmp (id INT)",
@@ -335,10 +333,8 @@ mod tests {
             "UPDATE t SET a = 1",
             "SET NAMES utf8",
             "SELECT SLEEP(1)",
-        ] {
-            assert_eq!(classify(Dialect::Mysql, sql), Stays, "{sql}");
-        }
-        for sql in [
+        ];
+        let unknown = [
             "CALL make_tables()",
             "EXECUTE stmt",
             "/*!40101 SET NAMES utf8 */",
@@ -348,8 +344,15 @@ mod tests {
             "LOAD DATA INFILE 'x' INTO TABLE t",
             "XA START 'x'",
             "FROBNICATE",
+        ];
+        for (expected, statements) in [
+            (Commits, &commits[..]),
+            (Stays, &stays[..]),
+            (Unknown, &unknown[..]),
         ] {
-            assert_eq!(classify(Dialect::Mysql, sql), Unknown, "{sql}");
+            for sql in statements {
+                assert_eq!(classify(Dialect::Mysql, sql), expected, "{sql}");
+            }
         }
         assert_eq!(
             classify(Dialect::Postgresql, "CREATE TABLE t (id int)"),

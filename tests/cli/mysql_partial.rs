@@ -314,6 +314,12 @@ fn a_rerun_after_a_killed_runner_names_the_interrupted_revision() {
     conn.execute("DROP TABLE t_bbb").unwrap();
     let (code, _, stderr) = case.run(&["stamp", "aaa", "--no-backup"]);
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains(&format!(
+            "closed the interrupted upgrade of `bbb` (started at {started_at}) in the audit trail"
+        )),
+        "{stderr}"
+    );
     let closed = conn
         .query("SELECT outcome, error FROM retort_version_log WHERE revision = 'bbb'")
         .unwrap();
