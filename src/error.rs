@@ -604,6 +604,82 @@ pub enum Error {
     /// A purging stamp cannot be rendered offline (Alembic's wording).
     #[error("Can't use --purge with --sql mode")]
     PurgeWithSql,
+
+    /// A run died in the middle of a step that could not be rolled back whole (its audit row
+    /// is still `started`): what it left is unknown, so no upgrade or downgrade runs until a
+    /// stamp records the state the user found. `statements` is `None` when no revision file
+    /// defines `revision` any more.
+    #[error(
+        "revision `{revision}` was interrupted: {} {} started at {started_at} and never \
+         recorded an outcome (its row in `{audit_table}` is still `started`), so the version table \
+         does not record it; nothing was changed now{}",
+        if *direction == crate::graph::StepKind::Upgrade { "an" } else { "a" },
+        direction.name(),
+        interrupted_statements(statements.as_ref(), *statement_count)
+    )]
+    InterruptedRun {
+        revision: String,
+        direction: crate::graph::StepKind,
+        started_at: String,
+        audit_table: String,
+        heads_before: Vec<String>,
+        heads_after: Vec<String>,
+        /// The statements that may have taken effect.
+        statements: Option<Vec<StatementRef>>,
+        /// How many statements the step has.
+        statement_count: usize,
+    },
+}
+
+/// A statement of a revision named in a message: its number in the section, its line, its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StatementRef {
+    pub number: usize,
+    pub line: usize,
+    pub sql: String,
+}
+
+/// The tail of [`Error::InterruptedRun`]'s message: what may have taken effect.
+fn interrupted_statements(statements: Option<&Vec<StatementRef>>, count: usize) -> String {
+    let Some(statements) = statements else {
+        return "; no revision file defines it now, so retort cannot tell which statements ran"
+            .to_string();
+    };
+    if statements.is_empty() {
+        return "; none of its statements can have taken effect (they were rolled back with the \
+                session)"
+            .to_string();
+    }
+    let mut text = "; these statements may have taken effect:".to_string();
+    for statement in statements {
+        text.push_str(&format!(
+            "\n    statement {} (line {}): {}",
+            statement.number,
+            statement.line,
+            crate::exec::partial::abbreviate(&statement.sql)
+        ));
+    }
+    let first_safe = statements.len() + 1;
+    match count.checked_sub(statements.len()) {
+        None | Some(0) => {}
+        Some(1) => text.push_str(&format!(
+            "\n  statement {first_safe} cannot have taken effect (it was rolled back with the session)"
+        )),
+        Some(_) => text.push_str(&format!(
+            "\n  statements {first_safe} to {count} cannot have taken effect (they were rolled back \
+             with the session)"
+        )),
+    }
+    text
+}
+
+/// Version rows as `stamp` arguments: `a b`, or `base` for none.
+fn stamp_arguments(heads: &[String]) -> String {
+    if heads.is_empty() {
+        "base".to_string()
+    } else {
+        heads.join(" ")
+    }
 }
 
 // graph
@@ -861,6 +937,18 @@ impl Error {
             }
             Error::RehearseUnsupported { .. } => Some("use `--dry-run` or `--sql`".into()),
             Error::MigrationFailed { error, .. } => error.hint(),
+            Error::InterruptedRun {
+                heads_before,
+                heads_after,
+                ..
+            } => Some(format!(
+                "inspect the database: if every change of the interrupted step is in place, \
+                 record it with `retort stamp {}`; otherwise undo what took effect, record the \
+                 state before it with `retort stamp {}` and run again (a stamp closes the \
+                 interrupted run in the audit trail)",
+                stamp_arguments(heads_after),
+                stamp_arguments(heads_before)
+            )),
             Error::Internal(_) => {
                 Some("this is a bug in retort; please report it with the command you ran".into())
             }

@@ -3,6 +3,7 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
+use crate::db::version_table::AuditEntry;
 use crate::exec::{Outcome, PreparedStep, Progress, StepReport};
 use crate::output::Printer;
 
@@ -73,6 +74,15 @@ impl Progress for StepDisplay<'_> {
     fn waiting_for_lock(&mut self) {
         self.printer
             .status("waiting for the database lock held by another process…");
+    }
+
+    fn closed_interrupted(&mut self, entry: &AuditEntry) {
+        self.printer.status(format!(
+            "closed the interrupted {} of `{}` (started at {}) in the audit trail",
+            entry.direction.name(),
+            entry.revision,
+            entry.started_at
+        ));
     }
 
     fn replanned(&mut self, heads: &[String]) {

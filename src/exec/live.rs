@@ -12,13 +12,17 @@
 
 use std::time::Duration;
 
-use super::partial::commits_implicitly;
+use super::partial::{self, TxEffect};
 use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
-use crate::db::version_table::{read_existing_heads, read_heads, AuditEntry, VersionTable};
+use crate::config::Dialect;
+use crate::db::version_table::{
+    read_audit, read_existing_heads, read_heads, AuditEntry, Outcome, VersionTable,
+};
 use crate::db::{Connection, DbError};
-use crate::error::{Error, Result};
-use crate::graph::VersionOp;
-use crate::script::Script;
+use crate::error::{Error, Result, StatementRef};
+use crate::graph::{StepKind, VersionOp};
+use crate::script::checksum::section_statements;
+use crate::script::{Script, SectionKind};
 
 /// How a live run behaves.
 #[derive(Debug, Clone)]
@@ -30,6 +34,9 @@ pub struct LiveOptions {
     pub rehearse: bool,
     /// The operating system's user, recorded when the database has no notion of its own.
     pub os_user: Option<String>,
+    /// The run is a stamp: it records the state the user asserts, so it closes the audit rows
+    /// of interrupted runs instead of refusing to run (see [`Error::InterruptedRun`]).
+    pub close_interrupted: bool,
 }
 
 /// Executes the calls of a run on a connection.
@@ -128,11 +135,33 @@ impl<'c> LiveSink<'c> {
     /// MySQL ends the open transaction at DDL (an implicit commit) and then autocommits every
     /// statement; start a new transaction, so what follows in the step (data changes, the
     /// version row, the audit row) still commits or rolls back as one.
-    fn after_statement(&mut self, sql: &str) -> Result<(), DbError> {
-        if self.in_transaction && commits_implicitly(self.conn.dialect(), sql) {
+    fn after_statement(&mut self, sql: &str) -> Result<TxEffect, DbError> {
+        let effect = self.observed_effect(sql, partial::classify(self.conn.dialect(), sql));
+        if self.in_transaction && effect == TxEffect::Commits {
             self.conn.begin()?;
         }
-        Ok(())
+        Ok(effect)
+    }
+
+    /// What `sql` did to the open transaction: the server says whether a transaction is still
+    /// open (`@@in_transaction`, MySQL 5.7+ and MariaDB) whenever the text is not plain data
+    /// (`guess` is not `Stays`), so statements that commit only sometimes are settled.
+    fn observed_effect(&mut self, sql: &str, guess: TxEffect) -> TxEffect {
+        if !self.in_transaction || guess == TxEffect::Stays {
+            return guess;
+        }
+        let open = self.transaction_open();
+        settle(sql, guess, open, TxEffect::Commits)
+    }
+
+    /// Whether the session has a transaction open, when the server can say (MySQL/MariaDB).
+    fn transaction_open(&mut self) -> Option<bool> {
+        if self.conn.dialect() != Dialect::Mysql {
+            return None;
+        }
+        let rows = self.conn.query("SELECT @@in_transaction").ok()?;
+        let value = rows.first()?.first()?;
+        Some(value.is_truthy())
     }
 
     /// Records the step's outcome: completes its `started` row if one was written (and
@@ -205,9 +234,20 @@ impl Sink for LiveSink<'_> {
         self.rollback()
     }
 
-    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+    fn execute(&mut self, sql: &str) -> Result<TxEffect, DbError> {
         self.conn.execute(sql)?;
         self.after_statement(sql)
+    }
+
+    fn failed_statement(&mut self, sql: &str) -> TxEffect {
+        let guess = partial::classify(self.conn.dialect(), sql);
+        if !self.in_transaction {
+            return guess;
+        }
+        let open = self.transaction_open();
+        // No transaction after a failure: the statement committed first (DDL), or the server
+        // rolled the transaction back (a deadlock in plain data); the text tells which.
+        settle(sql, guess, open, guess)
     }
 
     fn verify(&mut self, sql: &str) -> Result<bool, DbError> {
@@ -266,6 +306,18 @@ impl Sink for LiveSink<'_> {
     }
 }
 
+/// What a statement did, given whether the server still has a transaction open after it
+/// (`None`: it cannot say) and what a closed one means. An open transaction after a `CALL`
+/// proves nothing: the procedure may commit and begin again.
+fn settle(sql: &str, guess: TxEffect, open: Option<bool>, when_closed: TxEffect) -> TxEffect {
+    match open {
+        Some(false) => when_closed,
+        Some(true) if partial::runs_other_statements(sql) => TxEffect::Unknown,
+        Some(true) => TxEffect::Stays,
+        None => guess,
+    }
+}
+
 /// A live run from start to end: take the migration lock (announcing a wait to `progress`),
 /// read the version rows inside it, plan with `plan_from`, run, release the lock.
 /// `plan_from` is also used to plan again when another runner moved the rows meanwhile.
@@ -308,6 +360,7 @@ fn run_locked(
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
     let rows = read_heads(conn, &options.table)?;
+    handle_interrupted(conn, options, scripts, &rows, progress)?;
     let plan = plan_from(&rows)?;
     // The user recorded in the audit trail: the database's notion, else the operating system's.
     let applied_by = conn.current_user().or_else(|| options.os_user.clone());
@@ -325,6 +378,100 @@ fn run_locked(
         sink.finish_rehearsal()?;
     }
     Ok(report)
+}
+
+/// A `started` audit row under the lock is a run that died in a step it could not roll back
+/// whole. Refuses to run until a stamp records what the user found; a stamp closes the rows
+/// (as failed, saying so). SQLite is left out: it has no session lock, so such a row may be
+/// another runner's `transactional = false` step still running.
+fn handle_interrupted(
+    conn: &mut dyn Connection,
+    options: &LiveOptions,
+    scripts: &[Script],
+    rows: &[String],
+    progress: &mut dyn Progress,
+) -> Result<()> {
+    if conn.dialect() == Dialect::Sqlite || options.rehearse {
+        return Ok(());
+    }
+    let audit = options.table.audit();
+    let interrupted: Vec<AuditEntry> = read_audit(conn, &audit)?
+        .into_iter()
+        .filter(|entry| entry.outcome == Outcome::Started)
+        .collect();
+    let Some(last) = interrupted.last() else {
+        return Ok(());
+    };
+    if !options.close_interrupted {
+        return Err(interrupted_error(conn.dialect(), last, &audit, scripts));
+    }
+    let closed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
+    for entry in &interrupted {
+        let closed = AuditEntry {
+            outcome: Outcome::Failed,
+            heads_after: entry.heads_before.clone(),
+            error: Some(format!(
+                "interrupted: the run died before recording an outcome; closed by a stamp at \
+                 {closed_at}, with the version rows at {rows:?}"
+            )),
+            ..entry.clone()
+        };
+        conn.execute(&audit.finish_audit_sql(&closed))
+            .map_err(database_error(format!(
+                "cannot close the interrupted run's row in `{}`",
+                audit.display_name()
+            )))?;
+        progress.closed_interrupted(entry);
+    }
+    Ok(())
+}
+
+/// [`Error::InterruptedRun`] for `entry`, with the statements of its revision that may have
+/// taken effect (see [`partial::possibly_applied`]).
+fn interrupted_error(
+    dialect: Dialect,
+    entry: &AuditEntry,
+    audit: &VersionTable,
+    scripts: &[Script],
+) -> Error {
+    let section = match entry.direction {
+        StepKind::Upgrade => Some(SectionKind::Upgrade),
+        StepKind::Downgrade => Some(SectionKind::Downgrade),
+        StepKind::Stamp => None,
+    };
+    let script = scripts.iter().find(|s| s.meta.revision == entry.revision);
+    let statements = match (script, section) {
+        (Some(script), Some(section)) => section_statements(script, section, dialect)
+            .ok()
+            .map(|statements| (script.transactional, statements)),
+        (_, None) => Some((true, Vec::new())),
+        (None, _) => None,
+    };
+    let statement_count = statements.as_ref().map_or(0, |(_, s)| s.len());
+    let statements = statements.map(|(transactional, statements)| {
+        let texts: Vec<&str> = statements.iter().map(|s| s.sql.as_str()).collect();
+        let applied = partial::possibly_applied(dialect, transactional, &texts);
+        statements
+            .iter()
+            .take(applied)
+            .enumerate()
+            .map(|(index, s)| StatementRef {
+                number: index + 1,
+                line: s.line,
+                sql: s.sql.clone(),
+            })
+            .collect()
+    });
+    Error::InterruptedRun {
+        revision: entry.revision.clone(),
+        direction: entry.direction,
+        started_at: entry.started_at.clone(),
+        audit_table: audit.display_name(),
+        heads_before: entry.heads_before.clone(),
+        heads_after: entry.heads_after.clone(),
+        statements,
+        statement_count,
+    }
 }
 
 #[cfg(all(test, feature = "sqlite"))]
@@ -347,6 +494,7 @@ mod tests {
             lock_timeout: Duration::from_secs(1),
             rehearse,
             os_user: None,
+            close_interrupted: false,
         }
     }
 

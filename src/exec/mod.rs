@@ -216,7 +216,11 @@ pub trait Sink {
     fn record_start(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()>;
     /// Gives up a step that has not run anything (the rows changed under it): roll back.
     fn abandon_step(&mut self) -> Result<()>;
-    fn execute(&mut self, sql: &str) -> Result<(), DbError>;
+    /// Runs a statement; says what it did to the open transaction (a live MySQL sink asks the
+    /// server when the text cannot tell, see [`partial::classify`]).
+    fn execute(&mut self, sql: &str) -> Result<partial::TxEffect, DbError>;
+    /// After `sql` failed: what it did to the open transaction before failing.
+    fn failed_statement(&mut self, sql: &str) -> partial::TxEffect;
     /// Runs a verify query; `Ok(false)` when its first row's first column is not truthy.
     fn verify(&mut self, sql: &str) -> Result<bool, DbError>;
     fn version_op(&mut self, op: &VersionOp) -> Result<()>;
@@ -234,6 +238,8 @@ pub trait Progress {
     fn replanned(&mut self, _heads: &[String]) {}
     /// Another runner holds the migration lock; the run waits for it (called at most once).
     fn waiting_for_lock(&mut self) {}
+    /// A stamp closed the audit row of a run that died in the middle of `entry`'s step.
+    fn closed_interrupted(&mut self, _entry: &AuditEntry) {}
 }
 
 /// Progress that shows nothing.
@@ -324,7 +330,7 @@ fn run_steps(
         };
         let outcome = sink
             .record_start(prepared, &entry)
-            .and_then(|()| run_one(prepared, input.dialect, sink));
+            .and_then(|()| run_one(prepared, sink));
         entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
         entry.outcome = Outcome::Success;
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
@@ -358,31 +364,43 @@ fn run_steps(
     Ok(())
 }
 
-/// What a failure at statement `failed` (the number of statements, for a failed verify) leaves
-/// behind, for the hint: all rolled back, or which statements stayed because they could not be
-/// rolled back (see [`partial`]).
-fn aftermath(prepared: &PreparedStep, dialect: Dialect, failed: usize) -> String {
+/// What a failure after `effects` (what each statement that ran did to the transaction; all
+/// of them, for a failed verify) leaves behind, for the hint: all rolled back, or which
+/// statements took effect or may have because they could not be rolled back (see [`partial`]).
+fn aftermath(
+    prepared: &PreparedStep,
+    effects: &[partial::TxEffect],
+    failed: partial::TxEffect,
+) -> String {
     let statements: Vec<(&str, usize)> = prepared
         .statements
         .iter()
         .map(|s| (s.sql.as_str(), s.line))
         .collect();
-    match partial::describe_applied(dialect, prepared.transactional, &statements, failed) {
-        Some(applied) => format!(
-            "{applied}\n  the version table still records the last revision that succeeded; undo \
-             the applied statements by hand (or make the revision safe to re-run) before running \
-             again"
-        ),
-        None if prepared.transactional => {
+    let Some(applied) =
+        partial::describe_applied(prepared.transactional, &statements, effects, failed)
+    else {
+        return if prepared.transactional {
             "its changes were rolled back; the database is at the last revision that succeeded"
                 .to_string()
-        }
-        None => "nothing of this revision took effect".to_string(),
-    }
+        } else {
+            "nothing of this revision took effect".to_string()
+        };
+    };
+    let what_to_do = if applied.contains("may have taken effect") {
+        "inspect the database for the statements that may have taken effect, undo those that \
+         did by hand (or make the revision safe to re-run) before running again"
+    } else {
+        "undo the applied statements by hand (or make the revision safe to re-run) before \
+         running again"
+    };
+    format!(
+        "{applied}\n  the version table still records the last revision that succeeded; {what_to_do}"
+    )
 }
 
 /// The body of one step: statements, verify queries, version-table ops.
-fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Result<()> {
+fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
     let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
         Error::Migration {
             revision: prepared.label(),
@@ -394,20 +412,25 @@ fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Re
             hint,
         }
     };
+    let mut effects = Vec::with_capacity(prepared.statements.len());
     for (index, statement) in prepared.statements.iter().enumerate() {
-        sink.execute(&statement.sql).map_err(|e| {
-            fail(
-                index,
-                statement,
-                e.message,
-                Some(format!(
-                    "fix the statement and run again; {}",
-                    aftermath(prepared, dialect, index)
-                )),
-            )
-        })?;
+        match sink.execute(&statement.sql) {
+            Ok(effect) => effects.push(effect),
+            Err(e) => {
+                let failed = sink.failed_statement(&statement.sql);
+                return Err(fail(
+                    index,
+                    statement,
+                    e.message,
+                    Some(format!(
+                        "fix the statement and run again; {}",
+                        aftermath(prepared, &effects, failed)
+                    )),
+                ));
+            }
+        }
     }
-    let rolled_back = aftermath(prepared, dialect, prepared.statements.len());
+    let rolled_back = aftermath(prepared, &effects, partial::TxEffect::Stays);
     for (index, statement) in prepared.verify.iter().enumerate() {
         let ok = sink.verify(&statement.sql).map_err(|e| {
             fail(
@@ -566,6 +589,7 @@ pub(crate) mod tests {
 
     #[test]
     fn mysql_failure_names_the_statements_its_implicit_commits_kept() {
+        use partial::TxEffect::{Commits, Stays, Unknown};
         let scripts = [script(
             "a",
             &[],
@@ -574,7 +598,7 @@ pub(crate) mod tests {
         )];
         let plan = chain_plan(None, &["a"]);
         let steps = prepare(&plan, &scripts, Dialect::Mysql).unwrap();
-        let hint = aftermath(&steps[0], Dialect::Mysql, 2);
+        let hint = aftermath(&steps[0], &[Commits, Stays], Stays);
         assert!(
             hint.contains("statement 1 (line 8): CREATE TABLE t (x INTEGER)"),
             "{hint}"
@@ -584,6 +608,13 @@ pub(crate) mod tests {
             "DML after the last DDL is rolled back (the live sink starts a new transaction after \
              an implicit commit): {hint}"
         );
-        assert!(aftermath(&steps[0], Dialect::Postgresql, 2).contains("rolled back"));
+        assert!(
+            hint.contains("undo the applied statements by hand"),
+            "{hint}"
+        );
+        assert!(aftermath(&steps[0], &[Stays, Stays], Stays).contains("rolled back"));
+        let hint = aftermath(&steps[0], &[Commits, Unknown], Stays);
+        assert!(!hint.contains("rolled back"), "{hint}");
+        assert!(hint.contains("inspect the database"), "{hint}");
     }
 }

@@ -7,6 +7,7 @@
 
 use std::path::Path;
 
+use super::partial::{self, TxEffect};
 use super::{run, PreparedStep, Progress, RunInput, Sink};
 use crate::db::version_table::{AuditEntry, VersionTable};
 use crate::db::DbError;
@@ -77,9 +78,13 @@ impl Sink for OfflineSink {
         Ok(())
     }
 
-    fn execute(&mut self, sql: &str) -> Result<(), DbError> {
+    fn execute(&mut self, sql: &str) -> Result<TxEffect, DbError> {
         self.current()?.statements.push(sql.to_string());
-        Ok(())
+        Ok(partial::classify(self.table.dialect, sql))
+    }
+
+    fn failed_statement(&mut self, sql: &str) -> TxEffect {
+        partial::classify(self.table.dialect, sql)
     }
 
     fn verify(&mut self, _sql: &str) -> Result<bool, DbError> {

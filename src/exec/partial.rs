@@ -1,32 +1,118 @@
 //! Statements and the transaction around a step: which statements end it by themselves, and
-//! what a failed step left behind where it could not be rolled back (MySQL/MariaDB commit DDL
-//! implicitly, and a `transactional = false` revision runs each statement on its own).
+//! what a failed or interrupted step left behind where it could not be rolled back (MySQL/MariaDB
+//! commit DDL implicitly, and a `transactional = false` revision runs each statement on its own).
 //!
-//! The failure message must say which statements already took effect and which did not, so
-//! the user knows what to undo by hand before running again.
+//! The failure message must say which statements already took effect, which did not, and which
+//! retort cannot know about ("may have taken effect", never "rolled back"), so the user knows
+//! what to undo by hand before running again.
 
 use crate::config::Dialect;
 
-/// Whether `sql` ends the open transaction on `dialect` by itself, committing everything
-/// before it. MySQL's list: <https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html>
-/// (MariaDB's is the same for these statements). `CREATE TEMPORARY TABLE` and
-/// `DROP TEMPORARY TABLE` are the exceptions that do not commit.
-pub fn commits_implicitly(dialect: Dialect, sql: &str) -> bool {
+/// What a statement does to the open transaction.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TxEffect {
+    /// Ends it with a commit (MySQL's implicit commit): what ran before it took effect.
+    Commits,
+    /// Leaves it open: the statement commits or rolls back with the rest of the step.
+    Stays,
+    /// Nobody can tell from the text: a procedure call, an executable comment that is not DDL,
+    /// a statement retort does not recognise.
+    Unknown,
+}
+
+/// What `sql` does to an open transaction on `dialect`, from its text alone. MySQL's list:
+/// <https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html> (MariaDB's is the same for
+/// these statements). Statements that commit only sometimes (`SET autocommit = 1` when it was
+/// 0, `UNLOCK TABLES` after `LOCK TABLES`, `LOAD DATA` into NDB) are `Unknown`: the live sink
+/// asks the server.
+pub fn classify(dialect: Dialect, sql: &str) -> TxEffect {
     if dialect != Dialect::Mysql {
-        return false;
+        return TxEffect::Stays;
     }
-    let words: Vec<String> = leading_words(sql, 2);
-    let first = words.first().map(String::as_str).unwrap_or_default();
-    let second = words.get(1).map(String::as_str).unwrap_or_default();
-    match first {
-        "CREATE" | "DROP" => second != "TEMPORARY",
+    let sql = strip_leading_comments(sql);
+    if let Some(content) = executable_comment(sql) {
+        // Only content read as DDL is known to commit; anything else may do anything.
+        return match classify(dialect, &content) {
+            TxEffect::Commits => TxEffect::Commits,
+            _ => TxEffect::Unknown,
+        };
+    }
+    let words = leading_words(sql, 4);
+    let word = |i: usize| words.get(i).map(String::as_str).unwrap_or_default();
+    match word(0) {
+        // MariaDB's `CREATE OR REPLACE TEMPORARY TABLE` does not commit either.
+        "CREATE" if word(1) == "OR" && word(2) == "REPLACE" => temporary_or_ddl(word(3)),
+        "CREATE" | "DROP" => temporary_or_ddl(word(1)),
         "ALTER" | "RENAME" | "TRUNCATE" | "GRANT" | "REVOKE" | "ANALYZE" | "OPTIMIZE"
         | "REPAIR" | "CACHE" | "FLUSH" | "RESET" | "INSTALL" | "UNINSTALL" | "BEGIN" | "COMMIT"
-        | "UNLOCK" => true,
-        "LOCK" => second == "TABLES" || second == "TABLE",
-        "START" => second == "TRANSACTION",
-        _ => false,
+        | "CHANGE" => TxEffect::Commits,
+        "CHECK" if word(1) == "TABLE" => TxEffect::Commits,
+        "LOCK" if word(1) == "TABLES" || word(1) == "TABLE" => TxEffect::Commits,
+        "LOAD" if word(1) == "INDEX" => TxEffect::Commits,
+        // `START TRANSACTION`, and replication control (`START SLAVE`, `STOP REPLICA`).
+        "START" | "STOP" => TxEffect::Commits,
+        "SET" if word(1) == "PASSWORD" => TxEffect::Commits,
+        // `SET autocommit = 1` commits only when autocommit was off; `SET STATEMENT … FOR`
+        // runs another statement.
+        "SET" if mentions(sql, "AUTOCOMMIT") || word(1) == "STATEMENT" => TxEffect::Unknown,
+        "SELECT" | "INSERT" | "UPDATE" | "DELETE" | "REPLACE" | "WITH" | "VALUES" | "TABLE"
+        | "DO" | "SET" | "SAVEPOINT" | "RELEASE" | "ROLLBACK" | "SHOW" | "EXPLAIN" | "DESCRIBE"
+        | "DESC" | "HANDLER" | "CHECKSUM" => TxEffect::Stays,
+        _ => TxEffect::Unknown,
     }
+}
+
+/// `CREATE`/`DROP` followed by `word`: a temporary table stays in the transaction.
+fn temporary_or_ddl(word: &str) -> TxEffect {
+    if word == "TEMPORARY" {
+        TxEffect::Stays
+    } else {
+        TxEffect::Commits
+    }
+}
+
+/// Whether the statement runs other statements the server chooses (`CALL`, `EXECUTE` of a
+/// prepared statement): they may commit and start a transaction again, so even an open
+/// transaction afterwards does not prove that nothing was committed.
+pub fn runs_other_statements(sql: &str) -> bool {
+    let sql = strip_leading_comments(sql);
+    let sql = executable_comment(sql).unwrap_or_else(|| sql.to_string());
+    matches!(
+        leading_words(&sql, 1).first().map(String::as_str),
+        Some("CALL" | "EXECUTE")
+    )
+}
+
+/// The text of a statement written as MySQL executable comments (`/*!50000 CREATE TABLE … */`,
+/// MariaDB's `/*M!100100 … */`), markers removed; `None` when `sql` does not start with one.
+fn executable_comment(sql: &str) -> Option<String> {
+    if !(sql.starts_with("/*!") || sql.starts_with("/*M!")) {
+        return None;
+    }
+    let mut content = String::new();
+    let mut rest = sql;
+    while let Some(start) = rest.find("/*") {
+        content.push_str(&rest[..start]);
+        let inner = &rest[start + 2..];
+        let (comment, tail) = inner.split_once("*/").unwrap_or((inner, ""));
+        if let Some(body) = comment
+            .strip_prefix('!')
+            .or_else(|| comment.strip_prefix("M!"))
+        {
+            content.push(' ');
+            content.push_str(body.trim_start_matches(|c: char| c.is_ascii_digit()));
+        }
+        content.push(' ');
+        rest = tail;
+    }
+    content.push_str(rest);
+    Some(content)
+}
+
+/// Whether `word` (upper case) appears as a word of `sql`.
+fn mentions(sql: &str, word: &str) -> bool {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+        .any(|w| w.eq_ignore_ascii_case(word))
 }
 
 /// Whether `sql` starts, ends or abandons a transaction itself (`BEGIN`, `COMMIT`, `END`,
@@ -34,7 +120,7 @@ pub fn commits_implicitly(dialect: Dialect, sql: &str) -> bool {
 /// a transaction, such a statement would commit part of the revision apart from its version
 /// row. `ROLLBACK TO SAVEPOINT` stays inside the transaction and is allowed.
 pub fn controls_transaction(sql: &str) -> bool {
-    let words = leading_words(sql, 2);
+    let words = leading_words(strip_leading_comments(sql), 2);
     let second = words.get(1).map(String::as_str).unwrap_or_default();
     match words.first().map(String::as_str).unwrap_or_default() {
         "BEGIN" | "COMMIT" | "END" | "ABORT" => true,
@@ -44,8 +130,8 @@ pub fn controls_transaction(sql: &str) -> bool {
     }
 }
 
-/// The first `n` words of `sql`, upper-cased, after leading comments.
-fn leading_words(sql: &str, n: usize) -> Vec<String> {
+/// `sql` after its leading comments (executable comments `/*!…*/` are not comments).
+fn strip_leading_comments(sql: &str) -> &str {
     let mut rest = sql.trim_start();
     loop {
         if let Some(after) = rest.strip_prefix("--").or_else(|| rest.strip_prefix('#')) {
@@ -53,77 +139,107 @@ fn leading_words(sql: &str, n: usize) -> Vec<String> {
                 .split_once('\n')
                 .map_or("", |(_, tail)| tail)
                 .trim_start();
-        } else if rest.starts_with("/*") && !rest.starts_with("/*!") {
+        } else if rest.starts_with("/*") && !rest.starts_with("/*!") && !rest.starts_with("/*M!") {
             rest = rest
                 .split_once("*/")
                 .map_or("", |(_, tail)| tail)
                 .trim_start();
         } else {
-            break;
+            return rest;
         }
     }
-    rest.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+}
+
+/// The first `n` words of `sql`, upper-cased.
+fn leading_words(sql: &str, n: usize) -> Vec<String> {
+    sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
         .take(n)
         .map(str::to_ascii_uppercase)
         .collect()
 }
 
-/// The statements of a failed step that stay applied: all of them before the failure when the
-/// step ran outside a transaction, else those up to the last implicit commit. MySQL commits
-/// *before* running such a statement, so a failing `CREATE TABLE` still commits what preceded
-/// it; the executor starts a new transaction after each implicit commit, so what follows the
-/// commit is rolled back. Returns 0-based indexes, in order.
-pub fn applied_before_failure(
-    dialect: Dialect,
-    transactional: bool,
-    statements: &[&str],
-    failed: usize,
-) -> Vec<usize> {
-    let failed = failed.min(statements.len());
-    if !transactional {
-        return (0..failed).collect();
-    }
-    let through_failure = &statements[..(failed + 1).min(statements.len())];
-    match through_failure
-        .iter()
-        .rposition(|sql| commits_implicitly(dialect, sql))
-    {
-        Some(commit) if commit == failed => (0..failed).collect(),
-        Some(commit) => (0..=commit).collect(),
-        None => Vec::new(),
-    }
+/// What became of a statement that ran before a step failed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Fate {
+    TookEffect,
+    /// An unknown statement after the last known commit: it, or what preceded it, may have
+    /// committed.
+    MayHaveTakenEffect,
+    RolledBack,
 }
 
-/// A paragraph for the failure message: which statements took effect, and what to do. `None`
-/// when nothing stayed applied (the step rolled back whole).
+/// The fate of each statement before the failing one, from what each did to the transaction
+/// (`effects`, one per statement that ran) and what the failing statement did (`failed`; for a
+/// failed verify query, `Stays`). Outside a transaction everything that ran took effect. MySQL
+/// commits *before* running DDL, so a failing `CREATE TABLE` still commits what preceded it.
+pub fn fates(transactional: bool, effects: &[TxEffect], failed: TxEffect) -> Vec<Fate> {
+    if !transactional {
+        return vec![Fate::TookEffect; effects.len()];
+    }
+    let through_failure: Vec<TxEffect> = effects.iter().copied().chain([failed]).collect();
+    let safe_until = through_failure
+        .iter()
+        .rposition(|e| *e == TxEffect::Commits)
+        .map_or(0, |commit| commit + 1);
+    let unknown_after = through_failure[safe_until..].contains(&TxEffect::Unknown);
+    (0..effects.len())
+        .map(|index| match index {
+            index if index < safe_until => Fate::TookEffect,
+            _ if unknown_after => Fate::MayHaveTakenEffect,
+            _ => Fate::RolledBack,
+        })
+        .collect()
+}
+
+/// A paragraph for the failure message: which statements took effect, which may have, which
+/// were rolled back, and the failing one. `None` when the step rolled back whole.
+/// `statements` are the step's (text, line); `effects` and `failed` as for [`fates`].
 pub fn describe_applied(
-    dialect: Dialect,
     transactional: bool,
     statements: &[(&str, usize)],
-    failed: usize,
+    effects: &[TxEffect],
+    failed: TxEffect,
 ) -> Option<String> {
-    let texts: Vec<&str> = statements.iter().map(|(sql, _)| *sql).collect();
-    let applied = applied_before_failure(dialect, transactional, &texts, failed);
-    if applied.is_empty() {
+    let fates = fates(transactional, effects, failed);
+    let failed_in_part = transactional && failed == TxEffect::Unknown;
+    if !failed_in_part && fates.iter().all(|fate| *fate == Fate::RolledBack) {
         return None;
     }
-    let why = if transactional {
-        "MySQL/MariaDB commit DDL implicitly, so these statements took effect and stay applied"
-    } else {
-        "the revision is not transactional (`transactional = false`), so these statements took effect and stay applied"
+    let listed = |fate: Fate| -> String {
+        fates
+            .iter()
+            .enumerate()
+            .filter(|(_, f)| **f == fate)
+            .map(|(index, _)| statement_line(index, statements[index]))
+            .collect()
     };
-    let mut text = format!("{why}:");
-    for &index in &applied {
-        let (sql, line) = statements[index];
-        text.push_str(&format!(
-            "\n    statement {} (line {line}): {}",
-            index + 1,
-            abbreviate(sql)
-        ));
+    let mut text = String::new();
+    let took_effect = listed(Fate::TookEffect);
+    if !took_effect.is_empty() {
+        text.push_str(if transactional {
+            "MySQL/MariaDB committed the transaction implicitly (at DDL or a similar statement), so these statements took effect and stay applied:"
+        } else {
+            "the revision is not transactional (`transactional = false`), so these statements took effect and stay applied:"
+        });
+        text.push_str(&took_effect);
     }
-    let rolled_back: Vec<String> = (applied.len()..failed)
-        .map(|i| (i + 1).to_string())
+    let may = listed(Fate::MayHaveTakenEffect);
+    if !may.is_empty() {
+        if !text.is_empty() {
+            text.push_str("\n  ");
+        }
+        text.push_str(
+            "retort cannot tell whether the server committed these statements, so they may have \
+             taken effect:",
+        );
+        text.push_str(&may);
+    }
+    let rolled_back: Vec<String> = fates
+        .iter()
+        .enumerate()
+        .filter(|(_, f)| **f == Fate::RolledBack)
+        .map(|(i, _)| (i + 1).to_string())
         .collect();
     match rolled_back.as_slice() {
         [] => {}
@@ -133,17 +249,45 @@ pub fn describe_applied(
             many.join(", ")
         )),
     }
-    if failed < statements.len() {
-        text.push_str(&format!(
-            "\n  statement {} failed; the statements after it did not run",
-            failed + 1
-        ));
+    if effects.len() < statements.len() {
+        let number = effects.len() + 1;
+        if text.is_empty() {
+            text.push_str(&format!("statement {number} failed"));
+        } else {
+            text.push_str(&format!("\n  statement {number} failed"));
+        }
+        if failed_in_part {
+            text.push_str(" and may have taken effect in part");
+        }
+        text.push_str("; the statements after it did not run");
     }
     Some(text)
 }
 
+/// `\n    statement N (line L): SQL` for a list in a message.
+fn statement_line(index: usize, (sql, line): (&str, usize)) -> String {
+    format!(
+        "\n    statement {} (line {line}): {}",
+        index + 1,
+        abbreviate(sql)
+    )
+}
+
+/// The statements of an interrupted step (a run that died in it) that may have taken effect:
+/// all of them outside a transaction; else every statement up to the last that commits or may
+/// commit, since the run may have got past it. What follows it was rolled back with the session.
+pub fn possibly_applied(dialect: Dialect, transactional: bool, statements: &[&str]) -> usize {
+    if !transactional {
+        return statements.len();
+    }
+    statements
+        .iter()
+        .rposition(|sql| classify(dialect, sql) != TxEffect::Stays)
+        .map_or(0, |last| last + 1)
+}
+
 /// One line of a statement for messages.
-fn abbreviate(sql: &str) -> String {
+pub fn abbreviate(sql: &str) -> String {
     let line: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() > 80 {
         format!("{}…", line.chars().take(79).collect::<String>())
@@ -155,31 +299,68 @@ fn abbreviate(sql: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use TxEffect::{Commits, Stays, Unknown};
 
     #[test]
-    fn mysql_ddl_commits_and_temporary_tables_do_not() {
-        for sql in [
+    fn mysql_statements_are_classified_by_what_they_do_to_the_transaction() {
+        let commits = [
             "CREATE TABLE t (id INT)",
             "  -- note\n alter table t add c int",
             "DROP INDEX i ON t",
             "RENAME TABLE a TO b",
             "TRUNCATE t",
             "LOCK TABLES t WRITE",
-        ] {
-            assert!(commits_implicitly(Dialect::Mysql, sql), "{sql}");
-        }
-        for sql in [
+            "CREATE OR REPLACE TABLE t (id INT)",
+            "/*!50000 CREATE TABLE t (id INT) */",
+            "/*!50001 CREATE ALGORITHM=UNDEFINED */ /*!50001 VIEW v AS SELECT 1 */",
+            "CHECK TABLE t",
+            "ANALYZE TABLE t",
+            "OPTIMIZE TABLE t",
+            "REPAIR TABLE t",
+            "CREATE USER u",
+            "ALTER USER u IDENTIFIED BY 'x'",
+            "DROP USER u",
+            "GRANT SELECT ON t TO u",
+            "SET PASSWORD FOR u = PASSWORD('x')",
+            "LOAD INDEX INTO CACHE t",
+            "START SLAVE",
+        ];
+        let stays = [
             "INSERT INTO t VALUES (1)",
             "CREATE TEMPORARY TABLE tmp (id INT)",
+            "CREATE OR REPLACE TEMPORARY TABLE tmp (id INT)",
+            "DROP TEMPORARY TABLE tmp",
             "UPDATE t SET a = 1",
+            "SET NAMES utf8",
+            "SELECT SLEEP(1)",
+        ];
+        let unknown = [
+            "CALL make_tables()",
+            "EXECUTE stmt",
             "/*!40101 SET NAMES utf8 */",
+            "SET autocommit = 1",
+            "SET @a = 1, AUTOCOMMIT = 1",
+            "UNLOCK TABLES",
+            "LOAD DATA INFILE 'x' INTO TABLE t",
+            "XA START 'x'",
+            "FROBNICATE",
+        ];
+        for (expected, statements) in [
+            (Commits, &commits[..]),
+            (Stays, &stays[..]),
+            (Unknown, &unknown[..]),
         ] {
-            assert!(!commits_implicitly(Dialect::Mysql, sql), "{sql}");
+            for sql in statements {
+                assert_eq!(classify(Dialect::Mysql, sql), expected, "{sql}");
+            }
         }
-        assert!(!commits_implicitly(
-            Dialect::Postgresql,
-            "CREATE TABLE t (id int)"
-        ));
+        assert_eq!(
+            classify(Dialect::Postgresql, "CREATE TABLE t (id int)"),
+            Stays
+        );
+        assert!(runs_other_statements("CALL p()"));
+        assert!(runs_other_statements("/*!50000 CALL p() */"));
+        assert!(!runs_other_statements("CHECK TABLE t"));
     }
 
     #[test]
@@ -207,51 +388,81 @@ mod tests {
     }
 
     #[test]
-    fn applied_statements_end_at_the_last_implicit_commit() {
-        let statements = [
-            "INSERT INTO a VALUES (1)",
-            "CREATE TABLE b (id INT)",
-            "INSERT INTO b VALUES (1)",
-            "INSERT INTO nope VALUES (1)",
-        ];
+    fn fates_end_at_the_last_commit_and_are_uncertain_after_an_unknown_statement() {
+        use Fate::{MayHaveTakenEffect as May, RolledBack, TookEffect};
         assert_eq!(
-            applied_before_failure(Dialect::Mysql, true, &statements, 3),
-            [0, 1]
+            fates(true, &[Stays, Commits, Stays], Stays),
+            [TookEffect, TookEffect, RolledBack]
         );
         assert_eq!(
-            applied_before_failure(Dialect::Postgresql, true, &statements, 3),
-            Vec::<usize>::new()
+            fates(true, &[Stays, Stays], Stays),
+            [RolledBack, RolledBack]
         );
         assert_eq!(
-            applied_before_failure(Dialect::Postgresql, false, &statements, 3),
-            [0, 1, 2]
+            fates(false, &[Stays, Stays], Stays),
+            [TookEffect, TookEffect]
         );
         // A failing DDL statement still committed what came before it.
-        let statements = ["INSERT INTO a VALUES (1)", "CREATE TABLE a (id INT)"];
+        assert_eq!(fates(true, &[Stays], Commits), [TookEffect]);
+        // An unknown statement makes everything after the last known commit uncertain.
         assert_eq!(
-            applied_before_failure(Dialect::Mysql, true, &statements, 1),
-            [0]
+            fates(true, &[Commits, Stays, Unknown, Stays], Stays),
+            [TookEffect, May, May, May]
+        );
+        assert_eq!(fates(true, &[Stays], Unknown), [May]);
+        // A known commit after the unknown statement settles it.
+        assert_eq!(
+            fates(true, &[Unknown, Commits, Stays], Stays),
+            [TookEffect, TookEffect, RolledBack]
         );
     }
 
     #[test]
-    fn description_lists_applied_rolled_back_and_failed_statements() {
+    fn description_lists_applied_uncertain_rolled_back_and_failed_statements() {
         let statements = [
             ("CREATE TABLE b (id INT)", 9),
             ("INSERT INTO b VALUES (1)", 10),
             ("INSERT INTO nope VALUES (1)", 11),
         ];
-        let text = describe_applied(Dialect::Mysql, true, &statements, 2).unwrap();
+        let text = describe_applied(true, &statements, &[Commits, Stays], Stays).unwrap();
         assert_eq!(
             text,
-            "MySQL/MariaDB commit DDL implicitly, so these statements took effect and stay applied:\n    \
+            "MySQL/MariaDB committed the transaction implicitly (at DDL or a similar statement), so \
+             these statements took effect and stay applied:\n    \
              statement 1 (line 9): CREATE TABLE b (id INT)\n  \
              statement 2 was rolled back\n  \
              statement 3 failed; the statements after it did not run"
         );
+        let text = describe_applied(true, &statements, &[Commits, Unknown], Unknown).unwrap();
         assert_eq!(
-            describe_applied(Dialect::Postgresql, true, &statements, 2),
+            text,
+            "MySQL/MariaDB committed the transaction implicitly (at DDL or a similar statement), so \
+             these statements took effect and stay applied:\n    \
+             statement 1 (line 9): CREATE TABLE b (id INT)\n  \
+             retort cannot tell whether the server committed these statements, so they may have \
+             taken effect:\n    \
+             statement 2 (line 10): INSERT INTO b VALUES (1)\n  \
+             statement 3 failed and may have taken effect in part; the statements after it did not run"
+        );
+        assert_eq!(
+            describe_applied(true, &statements, &[Stays, Stays], Stays),
             None
+        );
+    }
+
+    #[test]
+    fn an_interrupted_step_may_have_applied_up_to_its_last_commit() {
+        let statements = [
+            "CREATE TABLE a (id INT)",
+            "SELECT SLEEP(5)",
+            "INSERT INTO a VALUES (1)",
+        ];
+        assert_eq!(possibly_applied(Dialect::Mysql, true, &statements), 1);
+        assert_eq!(possibly_applied(Dialect::Mysql, false, &statements), 3);
+        assert_eq!(possibly_applied(Dialect::Mysql, true, &statements[1..]), 0);
+        assert_eq!(
+            possibly_applied(Dialect::Mysql, true, &["CALL p()", "SELECT 1"]),
+            1
         );
     }
 }

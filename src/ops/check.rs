@@ -254,6 +254,7 @@ mod tests {
             lock_timeout: std::time::Duration::from_secs(1),
             rehearse: false,
             os_user: None,
+            close_interrupted: false,
         };
         let plan = chain_plan(None, &["a", "b"]);
         let plan_from = |_: &[String]| Ok(plan.clone());

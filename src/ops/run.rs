@@ -204,6 +204,7 @@ pub(crate) fn execute(
         lock_timeout,
         rehearse: options.rehearse,
         os_user,
+        close_interrupted: matches!(operation, Operation::Stamp { .. }),
     };
     let mut silent = Silent;
     let progress: &mut dyn Progress = match options.progress {

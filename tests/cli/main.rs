@@ -14,6 +14,8 @@ mod crash_recovery;
 mod graph_cli;
 mod graph_rules;
 mod library;
+#[cfg(feature = "mysql")]
+mod mysql_partial;
 mod offline;
 mod script_files;
 mod secrets;
