@@ -313,7 +313,13 @@ fn remember_secrets(raw: &str) {
     let mut known = KNOWN_SECRETS
         .lock()
         .unwrap_or_else(std::sync::PoisonError::into_inner);
-    for secret in secrets_of(raw) {
+    // One- and two-character forms (fragments of a password cut at `@`, `:`, ...) would turn
+    // every such word of every later message into `***`; the targeted `scrub_secrets` still
+    // hides them where a driver echoes this URL.
+    for secret in secrets_of(raw)
+        .into_iter()
+        .filter(|s| s.chars().count() >= 3)
+    {
         if !known.contains(&secret) {
             known.push(secret);
         }
