@@ -7,19 +7,19 @@
 use std::time::Duration;
 
 use crate::config::{DatabaseUrl, Dialect};
-pub use crate::error::DbError;
+pub(crate) use crate::error::DbError;
 use crate::error::{Error, Result};
 
-pub mod version_table;
+pub(crate) mod version_table;
 
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+pub(crate) mod sqlite;
 
 #[cfg(feature = "postgres")]
-pub mod postgres;
+pub(crate) mod postgres;
 
 #[cfg(feature = "mysql")]
-pub mod mysql;
+pub(crate) mod mysql;
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod server;
@@ -148,7 +148,7 @@ fn connect_with(drivers: &[Driver], url: &DatabaseUrl) -> Result<Box<dyn Connect
 
 /// Opens a connection for a command that only reads (`current`, `status`, `log`, `check`):
 /// `None` when an SQLite file does not exist (the database is at base), which is never created.
-pub fn connect_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
+pub(crate) fn connect_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
     match url.dialect() {
         #[cfg(feature = "sqlite")]
         Dialect::Sqlite => sqlite::open_existing(url),

@@ -11,7 +11,7 @@ use crate::config::Dialect;
 /// before it. MySQL's list: <https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html>
 /// (MariaDB's is the same for these statements). `CREATE TEMPORARY TABLE` and
 /// `DROP TEMPORARY TABLE` are the exceptions that do not commit.
-pub fn commits_implicitly(dialect: Dialect, sql: &str) -> bool {
+pub(crate) fn commits_implicitly(dialect: Dialect, sql: &str) -> bool {
     if dialect != Dialect::Mysql {
         return false;
     }
@@ -33,7 +33,7 @@ pub fn commits_implicitly(dialect: Dialect, sql: &str) -> bool {
 /// `ROLLBACK`, `START TRANSACTION`, PostgreSQL's `ABORT`). Inside a revision that retort runs in
 /// a transaction, such a statement would commit part of the revision apart from its version
 /// row. `ROLLBACK TO SAVEPOINT` stays inside the transaction and is allowed.
-pub fn controls_transaction(sql: &str) -> bool {
+pub(crate) fn controls_transaction(sql: &str) -> bool {
     let words = leading_words(sql, 2);
     let second = words.get(1).map(String::as_str).unwrap_or_default();
     match words.first().map(String::as_str).unwrap_or_default() {
@@ -74,7 +74,7 @@ fn leading_words(sql: &str, n: usize) -> Vec<String> {
 /// *before* running such a statement, so a failing `CREATE TABLE` still commits what preceded
 /// it; the executor starts a new transaction after each implicit commit, so what follows the
 /// commit is rolled back. Returns 0-based indexes, in order.
-pub fn applied_before_failure(
+pub(crate) fn applied_before_failure(
     dialect: Dialect,
     transactional: bool,
     statements: &[&str],
@@ -97,7 +97,7 @@ pub fn applied_before_failure(
 
 /// A paragraph for the failure message: which statements took effect, and what to do. `None`
 /// when nothing stayed applied (the step rolled back whole).
-pub fn describe_applied(
+pub(crate) fn describe_applied(
     dialect: Dialect,
     transactional: bool,
     statements: &[(&str, usize)],

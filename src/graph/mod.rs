@@ -7,7 +7,7 @@
 
 mod new_revision;
 mod order;
-pub mod plan;
+pub(crate) mod plan;
 mod resolve;
 mod target;
 
@@ -19,7 +19,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::error::{Error, Result};
 use crate::script::Script;
 
-pub use plan::{Plan, Step, StepKind, VersionOp};
+pub(crate) use plan::{Plan, Step, StepKind, VersionOp};
 
 /// Kinds of edge, child → parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
