@@ -13,6 +13,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`Migrator::upgrade`], [`downgrade`](Migrator::downgrade), [`stamp`](Migrator::stamp) and
+//! [`execute`](Migrator::execute) return a [`MigrationReport`] of [`StepReport`]s, or an
+//! [`Error`] (carrying the steps that ran) when a revision fails. They take no backup:
+//! [`Migrator::backup`] takes the one the CLI takes before a change. A [`Progress`] follows a
+//! run step by step; [`Migrator::with_connection`] runs on a session of your own
+//! ([`Connection`]). Everything else is internal.
+//!
 //! # Architecture
 //!
 //! ```text

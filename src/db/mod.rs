@@ -27,11 +27,17 @@ mod server;
 /// One value read back from the database.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// SQL `NULL`.
     Null,
+    /// A boolean column (PostgreSQL `boolean`).
     Bool(bool),
+    /// Any integer column.
     Int(i64),
+    /// A floating-point column.
     Real(f64),
+    /// A text column.
     Text(String),
+    /// A binary column.
     Bytes(Vec<u8>),
 }
 
@@ -66,6 +72,7 @@ impl Value {
 
 /// One open database session. Implemented once per driver.
 pub trait Connection {
+    /// The SQL dialect the session speaks: which version-table SQL and lock it gets.
     fn dialect(&self) -> Dialect;
 
     /// Runs exactly one statement (the caller has split the script); returns rows affected.
@@ -79,9 +86,11 @@ pub trait Connection {
     fn begin(&mut self) -> Result<(), DbError> {
         self.execute("START TRANSACTION").map(drop)
     }
+    /// Commits the open transaction.
     fn commit(&mut self) -> Result<(), DbError> {
         self.execute("COMMIT").map(drop)
     }
+    /// Rolls the open transaction back.
     fn rollback(&mut self) -> Result<(), DbError> {
         self.execute("ROLLBACK").map(drop)
     }
@@ -98,6 +107,7 @@ pub trait Connection {
     /// Takes the migration lock named `key`, waiting at most `timeout` for another session to
     /// release it (a `DbError` with `is_lock_timeout` when it does not).
     fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError>;
+    /// Releases the migration lock named `key`.
     fn unlock(&mut self, key: &str) -> Result<(), DbError>;
 
     /// The user the session runs as, for the audit trail.

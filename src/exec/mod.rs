@@ -169,17 +169,27 @@ fn refuse_transaction_control(script: &Script, statements: &[SqlStatement]) -> R
 /// What happened to one step, for progress output, `--report` and `--rehearse`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StepReport {
+    /// The revision that ran, or for a stamp the revisions stamped (`base` when none).
     pub revision: String,
+    /// Upgrade, downgrade or stamp.
     pub kind: StepKind,
+    /// The version rows this step replaces.
     pub from: Vec<String>,
+    /// The version rows this step leaves.
     pub to: Vec<String>,
+    /// The revision's message, when its file has one.
     pub message: Option<String>,
+    /// The revision file (`None` for a stamp).
     pub path: Option<PathBuf>,
+    /// When the step started, RFC 3339.
     pub started_at: String,
+    /// How long the step took.
     pub duration_ms: i64,
+    /// The `sha256:` checksum of the SQL that ran (`None` for a stamp).
     pub checksum: Option<String>,
     /// `success` or `failed`.
     pub outcome: Outcome,
+    /// Why the step failed, when it did.
     pub error: Option<String>,
 }
 
@@ -187,8 +197,11 @@ pub struct StepReport {
 /// ends with the failed step.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct RunReport {
+    /// The version rows before the run.
     pub heads_before: Vec<String>,
+    /// The version rows after the run.
     pub heads_after: Vec<String>,
+    /// The steps that ran, in order.
     pub steps: Vec<StepReport>,
     /// The error that stopped the run, if one did.
     #[serde(skip)]
@@ -232,7 +245,9 @@ pub(crate) trait Sink {
 
 /// Progress of a run, for bars, plain lines and silence.
 pub trait Progress {
+    /// Step `index` (from 0) of `total` starts; [`PreparedStep::running_line`] describes it.
     fn step_started(&mut self, _step: &PreparedStep, _index: usize, _total: usize) {}
+    /// A step ended, successfully or not.
     fn step_finished(&mut self, _report: &StepReport) {}
     /// Another runner changed the version rows; the remaining plan was recomputed.
     fn replanned(&mut self, _heads: &[String]) {}
