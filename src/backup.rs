@@ -26,7 +26,7 @@ mod server;
 
 /// The metadata of one backup, stored as `<backup file>.json` beside it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-pub struct BackupRecord {
+pub(crate) struct BackupRecord {
     /// The database that was backed up: an absolute file path, or a server URL without password.
     pub original_path: PathBuf,
     /// Where the backup is (as found on disk when listed).
@@ -48,14 +48,14 @@ pub struct BackupRecord {
 
 impl BackupRecord {
     /// The path of the metadata file of a backup file.
-    pub fn metadata_path(backup_file: &Path) -> PathBuf {
+    pub(crate) fn metadata_path(backup_file: &Path) -> PathBuf {
         let mut name = backup_file.as_os_str().to_owned();
         name.push(".json");
         PathBuf::from(name)
     }
 
     /// Reads the metadata beside `backup_file`.
-    pub fn load(backup_file: &Path) -> Result<BackupRecord> {
+    pub(crate) fn load(backup_file: &Path) -> Result<BackupRecord> {
         let meta_path = Self::metadata_path(backup_file);
         let text = std::fs::read_to_string(&meta_path).map_err(|cause| {
             Error::BackupMetadataUnreadable {
@@ -83,14 +83,14 @@ impl BackupRecord {
 /// `keep` and `keep_days` of `[backup]`: a backup goes when it is beyond the `keep` newest
 /// backups of its database, or older than `keep_days` days. `None` means no limit.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
-pub struct Retention {
+pub(crate) struct Retention {
     pub keep: Option<usize>,
     pub keep_days: Option<u64>,
 }
 
 /// What `restore` did.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct RestoreOutcome {
+pub(crate) struct RestoreOutcome {
     /// The backup that is now the database.
     pub restored: BackupRecord,
     /// The backup of the database as it was before the restore (none when there was no file).
@@ -99,7 +99,7 @@ pub struct RestoreOutcome {
 
 /// The backup directory: `[backup] dir`, else `backups/` beside the database file, else
 /// `backups/` beside `migrate.toml` (server databases).
-pub fn backup_dir(config: &Config, db_path: Option<&Path>) -> PathBuf {
+pub(crate) fn backup_dir(config: &Config, db_path: Option<&Path>) -> PathBuf {
     if let Some(dir) = &config.backup.dir {
         return config.root.join(dir);
     }
@@ -112,11 +112,11 @@ pub fn backup_dir(config: &Config, db_path: Option<&Path>) -> PathBuf {
 
 /// How many dumps of a server database are kept when `[backup] keep` is not set: each is a
 /// whole copy of the database, taken before every change, and would otherwise fill the disk.
-pub const SERVER_DUMPS_KEPT: usize = 10;
+pub(crate) const SERVER_DUMPS_KEPT: usize = 10;
 
 /// Retention settings of `config` for backups of a `dialect` database: SQLite backups have no
 /// limit unless one is set, server dumps keep [`SERVER_DUMPS_KEPT`].
-pub fn retention(config: &Config, dialect: Dialect) -> Retention {
+pub(crate) fn retention(config: &Config, dialect: Dialect) -> Retention {
     let default_keep = (dialect != Dialect::Sqlite).then_some(SERVER_DUMPS_KEPT);
     Retention {
         keep: config.backup.keep.or(default_keep),
@@ -126,7 +126,7 @@ pub fn retention(config: &Config, dialect: Dialect) -> Retention {
 
 /// What a backup records as its database (`original_path`): the SQLite file's absolute path, or
 /// the server URL without its password.
-pub fn database_identity(url: &DatabaseUrl) -> PathBuf {
+pub(crate) fn database_identity(url: &DatabaseUrl) -> PathBuf {
     match url.sqlite_path() {
         Some(path) => canonical_path(&path),
         None => PathBuf::from(url.to_string()),
@@ -135,7 +135,7 @@ pub fn database_identity(url: &DatabaseUrl) -> PathBuf {
 
 /// A backup as `backups` lists it: its metadata and whether the file still matches it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
-pub struct ListedBackup {
+pub(crate) struct ListedBackup {
     #[serde(flatten)]
     pub record: BackupRecord,
     /// Whether the file's size and SHA-256 are still those its metadata records.
@@ -146,7 +146,7 @@ pub struct ListedBackup {
 
 impl ListedBackup {
     /// Reads the backup file whole and compares it with its metadata.
-    pub fn check(record: BackupRecord) -> ListedBackup {
+    pub(crate) fn check(record: BackupRecord) -> ListedBackup {
         let problem = match sha256_file(&record.backup_path) {
             Ok((_, size)) if size != record.size => {
                 Some(format!("{size} bytes, metadata says {}", record.size))
@@ -181,7 +181,7 @@ fn error_chain(error: &Error) -> String {
 ///
 /// Fails before anything else happens when the directory cannot be created or written (full
 /// disk, permissions), naming the directory; a partial backup file is removed.
-pub fn backup_sqlite(
+pub(crate) fn backup_sqlite(
     db_path: &Path,
     backup_dir: &Path,
     trigger_command: &str,
@@ -286,7 +286,7 @@ fn copy_with_backup_api(source: &Path, target: &Path) -> rusqlite::Result<()> {
 
 /// The absolute path a backup records as its original: symlinks resolved, also for a database
 /// file that does not exist (yet).
-pub fn canonical_path(path: &Path) -> PathBuf {
+pub(crate) fn canonical_path(path: &Path) -> PathBuf {
     if let Ok(full) = path.canonicalize() {
         return full;
     }
@@ -447,7 +447,7 @@ fn write_failure(dir: &Path, cause: &str) -> Error {
 }
 
 /// SHA-256 (lower-case hex) and size of a file.
-pub fn sha256_file(path: &Path) -> Result<(String, u64)> {
+pub(crate) fn sha256_file(path: &Path) -> Result<(String, u64)> {
     let mut file = File::open(path).map_err(|e| Error::io("read", path, e))?;
     hash_stream(&mut file, None).map_err(|e| Error::io("read", path, e))
 }
@@ -491,7 +491,7 @@ fn sync_dir(dir: &Path) {
 
 /// The retort backups in `dir`, newest first. A missing directory has none; files without
 /// readable metadata are not retort backups and are left out.
-pub fn list_backups(dir: &Path) -> Result<Vec<BackupRecord>> {
+pub(crate) fn list_backups(dir: &Path) -> Result<Vec<BackupRecord>> {
     let dir = &canonical_path(dir);
     let entries = match std::fs::read_dir(dir) {
         Ok(entries) => entries,
@@ -527,7 +527,7 @@ pub fn list_backups(dir: &Path) -> Result<Vec<BackupRecord>> {
 
 /// Deletes the backups of `just_made`'s database in `dir` that are beyond `retention`, never
 /// `just_made` itself nor anything that is not a retort backup. Returns the deleted files.
-pub fn apply_retention(
+pub(crate) fn apply_retention(
     dir: &Path,
     retention: Retention,
     just_made: &BackupRecord,
@@ -565,7 +565,7 @@ pub fn apply_retention(
 
 /// Checks a backup file against its metadata (size and SHA-256) and, for SQLite, runs
 /// `PRAGMA integrity_check` on it without changing it. Returns its metadata.
-pub fn verify_backup(backup_file: &Path) -> Result<BackupRecord> {
+pub(crate) fn verify_backup(backup_file: &Path) -> Result<BackupRecord> {
     let record = BackupRecord::load(backup_file)?;
     let (actual, size) = sha256_file(backup_file)?;
     check_checksum(&record, &actual, size)?;
@@ -646,7 +646,7 @@ fn uri_path(path: &Path) -> String {
 /// process holds it); the current database is backed up into `pre_restore_dir`; the copy is
 /// renamed over the database in one step and the directory synced. A process killed at any point
 /// leaves either the old database or the restored one, never a mix.
-pub fn restore(
+pub(crate) fn restore(
     backup_file: &Path,
     db_path: &Path,
     pre_restore_dir: &Path,

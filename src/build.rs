@@ -52,7 +52,7 @@ use crate::script;
 
 /// The file [`embed_migrations`] writes into `$OUT_DIR`, which
 /// [`include_migrations!`](crate::include_migrations) includes.
-pub const EMBEDDED_FILE: &str = "retort_migrations.rs";
+const EMBEDDED_FILE: &str = "retort_migrations.rs";
 
 /// For a build script: embeds every `*.sql` revision file of `dir` (relative to the package's
 /// `Cargo.toml`, not recursive, in file-name order as the CLI loads one version directory).
@@ -155,11 +155,7 @@ fn embed(root: &Path, dir: &Path) -> Result<Embedding> {
     Ok(Embedding {
         code,
         watched,
-        warnings: migrator
-            .warnings()
-            .iter()
-            .map(|w| format!("{}: {}", w.path.display(), w.message))
-            .collect(),
+        warnings: migrator.warnings(),
     })
 }
 

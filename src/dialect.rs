@@ -8,8 +8,11 @@ use std::fmt;
     Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
 )]
 pub enum Dialect {
+    /// SQLite (`sqlite:///path`).
     Sqlite,
+    /// PostgreSQL (`postgresql://`).
     Postgresql,
+    /// MySQL or MariaDB (`mysql://`).
     Mysql,
 }
 

@@ -13,6 +13,13 @@
 //! # Ok(()) }
 //! ```
 //!
+//! [`Migrator::upgrade`], [`downgrade`](Migrator::downgrade), [`stamp`](Migrator::stamp) and
+//! [`execute`](Migrator::execute) return a [`MigrationReport`] of [`StepReport`]s, or an
+//! [`Error`] (carrying the steps that ran) when a revision fails. They take no backup:
+//! [`Migrator::backup`] takes the one the CLI takes before a change. A [`Progress`] follows a
+//! run step by step; [`Migrator::with_connection`] runs on a session of your own
+//! ([`Connection`]). Everything else is internal.
+//!
 //! # Architecture
 //!
 //! ```text
@@ -40,26 +47,56 @@
 //! | `display` | Alembic-style revision lines and the JSON revision object | decide anything |
 //! | `output` | stdout for data, stderr for everything else | — |
 
-pub mod backup;
+mod backup;
 pub mod build;
-pub mod cli;
-pub mod config;
-pub mod db;
+mod cli;
+mod config;
+mod db;
 mod dialect;
-pub mod display;
+mod display;
 mod env;
-pub mod error;
-pub mod exec;
-pub mod graph;
-pub mod migrator;
+mod error;
+mod exec;
+mod graph;
+mod migrator;
 mod ops;
-pub mod output;
+mod output;
 mod parallel;
-pub mod project;
-pub mod render;
-pub mod script;
+mod project;
+mod render;
+mod script;
 mod settings;
-pub mod verify;
+mod verify;
 
-pub use error::{Error, Result};
-pub use migrator::{Embedded, Migrator};
+pub use config::{DatabaseUrl, Dialect};
+#[cfg(feature = "sqlite")]
+pub use db::sqlite::SqliteConnection;
+pub use db::{Connection, Value};
+pub use error::{DbError, Error, InvalidId, Result, ScriptProblem, Unresolved};
+pub use exec::{Outcome, PreparedStep, Progress, StepReport};
+pub use graph::plan::StepKind;
+pub use migrator::{
+    CheckReport, Embedded, MigrationReport, Migrator, Operation, PlannedRun, RunOptions, Status,
+    DEFAULT_LOCK_TIMEOUT,
+};
+
+/// The command line, for the `retort` binary only: it parses `args`, runs the command and
+/// returns the exit status.
+#[doc(hidden)]
+pub fn cli_main(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
+    cli::main(args)
+}
+
+/// Internals the integration tests drive directly (the Alembic oracle walks the graph, the
+/// server tests read the audit trail). Not part of the API: no stability promise.
+#[doc(hidden)]
+pub mod __test_support {
+    pub use crate::config::Config;
+    pub use crate::db::connect;
+    pub use crate::db::version_table::{read_audit, read_heads, VersionTable};
+    pub use crate::graph::plan::{Plan, VersionOp};
+    pub use crate::graph::RevisionGraph;
+    pub use crate::project::Project;
+    pub use crate::render::builtin_templates;
+    pub use crate::script::{parse_revision, scan, RevisionMeta, Script, SectionKind, Sections};
+}

@@ -7,5 +7,5 @@
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
 fn main() -> std::process::ExitCode {
-    std::process::ExitCode::from(retort::cli::main(std::env::args_os()))
+    std::process::ExitCode::from(retort::cli_main(std::env::args_os()))
 }

@@ -21,9 +21,10 @@
 //! # Ok(()) }
 //! ```
 
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
+use crate::backup;
 use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::db::version_table::read_heads;
 use crate::db::{self, Connection};
@@ -32,7 +33,7 @@ use crate::exec::prepare;
 use crate::graph::StepKind;
 use crate::ops::{self, check::CheckDatabase};
 use crate::project::Project;
-use crate::script::{self, Script, Warning};
+use crate::script;
 use crate::settings::{self, ProcessEnv};
 
 pub use crate::exec::RunReport as MigrationReport;
@@ -44,7 +45,7 @@ pub use crate::settings::Operation;
 /// `--lock-timeout` default).
 pub use crate::settings::DEFAULT_LOCK_TIMEOUT;
 
-/// A project and a database to migrate. See the [module documentation](self) for an example.
+/// A project and a database to migrate. See the [crate documentation](crate) for an example.
 pub struct Migrator {
     project: Project,
     database: Database,
@@ -188,7 +189,7 @@ impl Migrator {
     }
 
     /// Wraps a project already loaded (the CLI loads it once and prints its warnings).
-    pub fn from_project(project: Project) -> Migrator {
+    pub(crate) fn from_project(project: Project) -> Migrator {
         Migrator {
             project,
             database: Database::Unset,
@@ -224,7 +225,7 @@ impl Migrator {
     ///
     /// ```
     /// # fn main() -> retort::Result<()> {
-    /// use retort::db::sqlite::SqliteConnection;
+    /// use retort::SqliteConnection;
     /// let conn = SqliteConnection::open_path(None, true)?; // in memory
     /// let mut migrator = retort::Migrator::from_sources(&[(
     ///     "a1.sql",
@@ -263,8 +264,15 @@ impl Migrator {
     ///
     /// ```
     /// # fn main() -> retort::Result<()> {
-    /// let migrator = retort::Migrator::from_sources::<&str, &str>(&[])?.with_version_table("alembic_version");
-    /// assert_eq!(migrator.project().config.version_table, "alembic_version");
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let path = dir.path().join("app.db");
+    /// let mut migrator = retort::Migrator::from_sources(&[("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\n")])?
+    ///     .with_version_table("alembic_version")
+    ///     .with_url(&format!("sqlite:///{}", path.display()))?;
+    /// migrator.upgrade("heads")?;
+    /// let db = rusqlite::Connection::open(&path).unwrap();
+    /// let row: String = db.query_row("SELECT version_num FROM alembic_version", [], |r| r.get(0)).unwrap();
+    /// assert_eq!(row, "a1");
     /// # Ok(()) }
     /// ```
     pub fn with_version_table(mut self, name: impl Into<String>) -> Migrator {
@@ -294,18 +302,34 @@ impl Migrator {
     }
 
     /// The loaded project: config, revision files, graph.
-    pub fn project(&self) -> &Project {
+    pub(crate) fn project(&self) -> &Project {
         &self.project
     }
 
-    /// Non-fatal findings while loading (e.g. a file name that does not start with its id).
-    pub fn warnings(&self) -> &[Warning] {
-        &self.project.warnings
+    /// Non-fatal findings while loading (e.g. a file name that does not start with its id), each
+    /// as `path: message`.
+    pub fn warnings(&self) -> Vec<String> {
+        self.project
+            .warnings
+            .iter()
+            .map(|w| format!("{}: {}", w.path.display(), w.message))
+            .collect()
     }
 
-    /// The revision files, in load order.
-    pub fn scripts(&self) -> &[Script] {
-        &self.project.scripts
+    /// The revision ids, in load order (no database needed).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let m = retort::Migrator::from_sources(&[("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\n")])?;
+    /// assert_eq!(m.revisions(), ["a1"]);
+    /// # Ok(()) }
+    /// ```
+    pub fn revisions(&self) -> Vec<String> {
+        self.project
+            .scripts
+            .iter()
+            .map(|s| s.meta.revision.clone())
+            .collect()
     }
 
     /// The graph's heads (no database needed).
@@ -414,7 +438,7 @@ impl Migrator {
     /// # fn main() -> retort::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
-    /// use retort::migrator::{Operation, RunOptions};
+    /// use retort::{Operation, RunOptions};
     /// let mut migrator = retort::Migrator::from_sources(&[
     ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
     /// ])?
@@ -445,14 +469,63 @@ impl Migrator {
         )
     }
 
+    /// Backs the database up before `operation` changes it, as the CLI does before every
+    /// upgrade, downgrade and stamp (`execute` and friends never back up by themselves): an
+    /// SQLite online copy, or for PostgreSQL/MySQL the config's `[backup] command` or
+    /// `pg_dump`/`mysqldump`, each with a metadata file, then the config's retention. Call it
+    /// before running `operation`; an error means nothing was changed.
+    ///
+    /// Returns the backup file, or `None` when nothing needed one: the plan changes nothing,
+    /// the SQLite database does not exist yet or is in memory, `[backup] enabled = false`, or a
+    /// server database has no dump tool and `[backup] required = false`. Needs a database URL
+    /// (a connection given with [`Migrator::with_connection`] cannot be copied).
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// # let dir = tempfile::tempdir().unwrap();
+    /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
+    /// use retort::Operation;
+    /// let mut migrator = retort::Migrator::from_sources(&[
+    ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
+    /// ])?
+    /// .with_url(&url)?;
+    /// let upgrade = Operation::Upgrade("heads".into());
+    /// assert_eq!(migrator.backup(&upgrade)?, None, "no database file yet: nothing to lose");
+    /// migrator.stamp(&["base"])?;
+    /// let backup = migrator.backup(&upgrade)?.expect("a backup of the existing file");
+    /// assert!(backup.is_file());
+    /// migrator.upgrade("heads")?;
+    /// assert_eq!(migrator.backup(&upgrade)?, None, "up to date: the plan changes nothing");
+    /// # Ok(()) }
+    /// ```
+    pub fn backup(&mut self, operation: &Operation) -> Result<Option<PathBuf>> {
+        let Database::Url(url) = &self.database else {
+            return Err(no_database(&self.project.config));
+        };
+        let url = url.clone();
+        let planned = self.plan(operation)?;
+        if !planned.changes_database() {
+            return Ok(None);
+        }
+        let trigger = format!("{} {}", operation.kind().name(), operation.target_text());
+        let outcome = backup::backup_before_change(
+            &self.project.config,
+            &url,
+            &trigger,
+            &planned.heads_before,
+            false,
+        )?;
+        Ok(outcome.record.map(|record| record.backup_path))
+    }
+
     /// The SQL script that runs `operation` from the version rows `from` names (empty for an
     /// empty version table; a `FROM` of Alembic's offline `FROM:TO`), in `dialect`, without a
     /// database: what `retort upgrade --sql` prints. A purging stamp cannot be rendered.
     ///
     /// ```
     /// # fn main() -> retort::Result<()> {
-    /// use retort::config::Dialect;
-    /// use retort::migrator::Operation;
+    /// use retort::Dialect;
+    /// use retort::Operation;
     /// let migrator = retort::Migrator::from_sources(&[
     ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
     /// ])?;
@@ -477,7 +550,7 @@ impl Migrator {
     /// # fn main() -> retort::Result<()> {
     /// # let dir = tempfile::tempdir().unwrap();
     /// # let url = format!("sqlite:///{}", dir.path().join("app.db").display());
-    /// use retort::migrator::Operation;
+    /// use retort::Operation;
     /// let mut migrator = retort::Migrator::from_sources(&[
     ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
     /// ])?
@@ -629,7 +702,7 @@ impl Migrator {
     }
 
     /// Gives the project back.
-    pub fn into_project(self) -> Project {
+    pub(crate) fn into_project(self) -> Project {
         self.project
     }
 

@@ -10,7 +10,7 @@ use crate::settings::{OutputSettings, ProcessEnv, Verbosity};
 
 /// Where everything a command prints goes through.
 #[derive(Debug, Clone)]
-pub struct Printer {
+pub(crate) struct Printer {
     verbosity: Verbosity,
     color: bool,
     progress: bool,
@@ -47,7 +47,7 @@ impl Stream {
 impl Printer {
     /// A printer on the standard streams, deciding colour and progress from stderr and the
     /// process environment.
-    pub fn new(quiet: bool, verbose: bool) -> Self {
+    pub(crate) fn new(quiet: bool, verbose: bool) -> Self {
         Printer::from_settings(&OutputSettings::resolve(
             Verbosity::from_flags(quiet, verbose),
             &ProcessEnv,
@@ -67,23 +67,23 @@ impl Printer {
     }
 
     /// `-v`: full entries, statements as they run.
-    pub fn is_verbose(&self) -> bool {
+    pub(crate) fn is_verbose(&self) -> bool {
         self.verbosity == Verbosity::Verbose
     }
 
     /// Whether a progress bar (and the `done:` line that replaces it) is shown on stderr.
-    pub fn shows_progress(&self) -> bool {
+    pub(crate) fn shows_progress(&self) -> bool {
         self.progress
     }
 
     /// A line of data on stdout.
-    pub fn data(&self, line: impl std::fmt::Display) {
+    pub(crate) fn data(&self, line: impl std::fmt::Display) {
         self.out.write(|out| writeln!(out, "{line}"));
     }
 
     /// Many lines of data on stdout, written in one go (a history of thousands of revisions
     /// would otherwise cost a write per line).
-    pub fn data_lines(&self, lines: impl IntoIterator<Item = String>) {
+    pub(crate) fn data_lines(&self, lines: impl IntoIterator<Item = String>) {
         self.out.write(|out| {
             for line in lines {
                 writeln!(out, "{line}")?;
@@ -93,12 +93,12 @@ impl Printer {
     }
 
     /// Raw text on stdout, as is (offline SQL scripts).
-    pub fn data_raw(&self, text: &str) {
+    pub(crate) fn data_raw(&self, text: &str) {
         self.out.write(|out| out.write_all(text.as_bytes()));
     }
 
     /// A JSON document on stdout.
-    pub fn json<T: serde::Serialize>(&self, value: &T) {
+    pub(crate) fn json<T: serde::Serialize>(&self, value: &T) {
         match serde_json::to_string_pretty(value) {
             Ok(text) => self.data(text),
             Err(e) => self.error(&Error::Internal(format!("cannot encode JSON: {e}"))),
@@ -106,14 +106,14 @@ impl Printer {
     }
 
     /// A status line on stderr, unless `--quiet`.
-    pub fn status(&self, line: impl std::fmt::Display) {
+    pub(crate) fn status(&self, line: impl std::fmt::Display) {
         if self.verbosity != Verbosity::Quiet {
             self.err.write(|err| writeln!(err, "{line}"));
         }
     }
 
     /// A warning on stderr, unless `--quiet`.
-    pub fn warn(&self, message: impl std::fmt::Display) {
+    pub(crate) fn warn(&self, message: impl std::fmt::Display) {
         if self.verbosity != Verbosity::Quiet {
             let label = self.paint("warning:", "33");
             let message = crate::config::url::scrub_known(&message.to_string());
@@ -122,7 +122,7 @@ impl Printer {
     }
 
     /// An error with its cause chain and hint, as one paragraph on stderr.
-    pub fn error(&self, err: &Error) {
+    pub(crate) fn error(&self, err: &Error) {
         // The last guard: no credential a URL carried reaches the terminal.
         let text =
             crate::config::url::scrub_known(&error_paragraph(err, &self.paint("hint:", "36")));

@@ -9,14 +9,19 @@ use crate::script::{self, RevisionMeta, Script, Warning};
 /// Everything the graph commands need, loaded once.
 #[derive(Debug)]
 pub struct Project {
-    pub config: Config,
+    pub(crate) config: Config,
     /// In load order; `scripts[i]` is the graph's revision `i`.
-    pub scripts: Vec<Script>,
-    pub graph: RevisionGraph,
-    pub warnings: Vec<Warning>,
+    pub(crate) scripts: Vec<Script>,
+    pub(crate) graph: RevisionGraph,
+    pub(crate) warnings: Vec<Warning>,
 }
 
 impl Project {
+    /// The revision graph built from the files.
+    pub fn graph(&self) -> &RevisionGraph {
+        &self.graph
+    }
+
     /// Scans the version locations and builds and validates the graph. Reads every file and
     /// writes nothing.
     pub fn load(config: Config) -> Result<Project> {

@@ -22,7 +22,7 @@ const LISTED_PER_KEY: usize = 100;
 
 /// What `verify` found.
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
-pub struct VerifyReport {
+pub(crate) struct VerifyReport {
     pub dialect: String,
     /// True when nothing is wrong.
     pub ok: bool,
@@ -37,7 +37,7 @@ pub struct VerifyReport {
 
 /// A constraint that is not valid.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct InvalidConstraint {
+pub(crate) struct InvalidConstraint {
     pub table: String,
     pub constraint: String,
     /// `foreign key`, `check`, `index`, ...
@@ -46,7 +46,7 @@ pub struct InvalidConstraint {
 
 /// The orphaned rows of one foreign key.
 #[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct OrphanedRows {
+pub(crate) struct OrphanedRows {
     /// The child table (schema-qualified on PostgreSQL outside `public`).
     pub table: String,
     pub parent_table: String,
@@ -67,13 +67,13 @@ impl VerifyReport {
     }
 
     /// How many problems were found (each orphaned row counts).
-    pub fn problem_count(&self) -> u64 {
+    pub(crate) fn problem_count(&self) -> u64 {
         let orphans: u64 = self.orphans.iter().map(|o| o.count).sum();
         self.integrity_errors.len() as u64 + self.invalid_constraints.len() as u64 + orphans
     }
 
     /// The report as text lines, for the terminal.
-    pub fn text_lines(&self) -> Vec<String> {
+    pub(crate) fn text_lines(&self) -> Vec<String> {
         let mut lines = Vec::new();
         if self.dialect == Dialect::Sqlite.name() {
             if self.integrity_errors.is_empty() {
@@ -124,7 +124,7 @@ impl VerifyReport {
 
 /// Runs every check this backend supports; `ok` is false when anything is wrong. An error means
 /// a check could not run (not that it found problems).
-pub fn run_checks(conn: &mut dyn Connection) -> Result<VerifyReport> {
+pub(crate) fn run_checks(conn: &mut dyn Connection) -> Result<VerifyReport> {
     let dialect = conn.dialect();
     let mut report = VerifyReport::new(dialect);
     match dialect {

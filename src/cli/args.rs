@@ -16,7 +16,7 @@ use crate::settings::{parse_seconds, Seconds, DEFAULT_LOCK_TIMEOUT};
     propagate_version = true,
     arg_required_else_help = true
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     #[command(flatten)]
     pub global: GlobalArgs,
     #[command(subcommand)]
@@ -25,7 +25,7 @@ pub struct Cli {
 
 /// Options every command accepts.
 #[derive(Debug, Args)]
-pub struct GlobalArgs {
+pub(crate) struct GlobalArgs {
     /// The config file.
     #[arg(
         short = 'c',
@@ -46,7 +46,7 @@ pub struct GlobalArgs {
 }
 
 #[derive(Debug, Subcommand)]
-pub enum Command {
+pub(crate) enum Command {
     /// Create migrate.toml, migrations/versions/ and the templates.
     ///
     /// Example: retort init myproject
@@ -135,21 +135,21 @@ pub enum Command {
 }
 
 #[derive(Debug, Args)]
-pub struct JsonArgs {
+pub(crate) struct JsonArgs {
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct InitArgs {
+pub(crate) struct InitArgs {
     /// Directory to initialise.
     #[arg(default_value = ".")]
     pub dir: PathBuf,
 }
 
 #[derive(Debug, Args)]
-pub struct RevisionArgs {
+pub(crate) struct RevisionArgs {
     /// The revision's message.
     #[arg(short, long)]
     pub message: Option<String>,
@@ -174,7 +174,7 @@ pub struct RevisionArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct MergeArgs {
+pub(crate) struct MergeArgs {
     /// Revisions to merge (`heads` for all heads).
     #[arg(required = true)]
     pub revisions: Vec<String>,
@@ -188,7 +188,7 @@ pub struct MergeArgs {
 
 /// Options shared by upgrade and downgrade.
 #[derive(Debug, Args)]
-pub struct RunArgs {
+pub(crate) struct RunArgs {
     /// Print the SQL instead of running it (offline mode; TARGET may be a `FROM:TO` range).
     #[arg(long)]
     pub sql: bool,
@@ -214,7 +214,7 @@ pub struct RunArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct UpgradeArgs {
+pub(crate) struct UpgradeArgs {
     /// Target: `heads`, `head`, a revision, `label@head`, `+N`, ...
     pub target: String,
     #[command(flatten)]
@@ -228,7 +228,7 @@ pub struct UpgradeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct DowngradeArgs {
+pub(crate) struct DowngradeArgs {
     /// Target: a revision, `base`, `-N`, `label@-N`, ...
     #[arg(allow_hyphen_values = true)]
     pub target: String,
@@ -237,7 +237,7 @@ pub struct DowngradeArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct StampArgs {
+pub(crate) struct StampArgs {
     /// Revisions to stamp (with --sql, each may be `FROM:TO`).
     #[arg(required = true, allow_negative_numbers = true)]
     pub revisions: Vec<String>,
@@ -259,7 +259,7 @@ pub struct StampArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct HeadsArgs {
+pub(crate) struct HeadsArgs {
     /// Only heads with nothing depending on them.
     #[arg(long = "resolve-dependencies")]
     pub resolve_dependencies: bool,
@@ -268,7 +268,7 @@ pub struct HeadsArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct HistoryArgs {
+pub(crate) struct HistoryArgs {
     /// Range `A:B`, `A:` or `:B`.
     #[arg(short = 'r', long = "rev-range", allow_hyphen_values = true)]
     pub rev_range: Option<String>,
@@ -280,7 +280,7 @@ pub struct HistoryArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct ShowArgs {
+pub(crate) struct ShowArgs {
     /// Any target form: a revision, `heads`, `label@head`, ...
     #[arg(allow_hyphen_values = true)]
     pub rev: String,
@@ -289,7 +289,7 @@ pub struct ShowArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Validate files and graph only; do not connect to the database.
     #[arg(long = "no-db")]
     pub no_db: bool,
@@ -298,19 +298,19 @@ pub struct CheckArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Dot,
     Mermaid,
 }
 
 #[derive(Debug, Args)]
-pub struct GraphArgs {
+pub(crate) struct GraphArgs {
     #[arg(long, value_enum, default_value = "dot")]
     pub format: GraphFormat,
 }
 
 #[derive(Debug, Args)]
-pub struct LogArgs {
+pub(crate) struct LogArgs {
     /// Show only the newest N entries.
     #[arg(short = 'n', long)]
     pub limit: Option<usize>,
@@ -319,14 +319,14 @@ pub struct LogArgs {
 }
 
 #[derive(Debug, Args)]
-pub struct BackupArgs {
+pub(crate) struct BackupArgs {
     /// Print the backup's metadata as JSON.
     #[arg(long)]
     pub json: bool,
 }
 
 #[derive(Debug, Args)]
-pub struct RestoreArgs {
+pub(crate) struct RestoreArgs {
     /// The backup file to restore.
     #[arg(conflicts_with = "latest", required_unless_present = "latest")]
     pub file: Option<PathBuf>,
@@ -336,14 +336,14 @@ pub struct RestoreArgs {
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum Shell {
+pub(crate) enum Shell {
     Bash,
     Zsh,
     Fish,
 }
 
 #[derive(Debug, Args)]
-pub struct CompletionsArgs {
+pub(crate) struct CompletionsArgs {
     #[arg(value_enum)]
     pub shell: Shell,
 }

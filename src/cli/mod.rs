@@ -1,7 +1,7 @@
 //! Entry point of the command line: parse, resolve the settings, run, render the error, map
 //! the exit status.
 
-pub mod args;
+pub(crate) mod args;
 mod commands;
 mod doc;
 mod progress;
@@ -16,7 +16,7 @@ use crate::settings::{GlobalSettings, ProcessEnv, Verbosity};
 use commands::Context;
 
 /// Runs retort with `args` (including the program name) and returns the exit status.
-pub fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
+pub(crate) fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let cli = match args::Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => {

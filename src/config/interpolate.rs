@@ -4,7 +4,7 @@
 /// error naming the variable; `$$` is a literal `$`. A `$` followed by anything else is kept as is,
 /// so shell commands such as `pg_dump "$DB"` survive. The error is a message for the caller to
 /// place (it knows the file and key).
-pub fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
+pub(crate) fn expand(text: &str, env: &dyn Fn(&str) -> Option<String>) -> Result<String, String> {
     let mut out = String::with_capacity(text.len());
     let mut rest = text;
     while let Some(dollar) = rest.find('$') {

@@ -3,8 +3,8 @@
 //! `Config::load` reads the file; parsing and expansion are pure (`Config::parse` takes the text
 //! and an environment lookup) so they are unit-tested without disk or process environment.
 
-pub mod interpolate;
-pub mod url;
+pub(crate) mod interpolate;
+pub(crate) mod url;
 
 use std::path::{Path, PathBuf};
 
@@ -209,7 +209,7 @@ impl Config {
 }
 
 /// The version table's name when `migrate.toml` does not give one.
-pub const DEFAULT_VERSION_TABLE: &str = "retort_version";
+pub(crate) const DEFAULT_VERSION_TABLE: &str = "retort_version";
 
 /// toml's error message in the words of our documentation: TOML has keys, not serde's fields.
 pub(crate) fn toml_error_message(error: &toml::de::Error) -> String {

@@ -59,6 +59,7 @@ impl DatabaseUrl {
         Ok(DatabaseUrl { raw, dialect })
     }
 
+    /// The dialect the URL's scheme names.
     pub fn dialect(&self) -> Dialect {
         self.dialect
     }

@@ -7,19 +7,19 @@
 use std::time::Duration;
 
 use crate::config::{DatabaseUrl, Dialect};
-pub use crate::error::DbError;
+pub(crate) use crate::error::DbError;
 use crate::error::{Error, Result};
 
-pub mod version_table;
+pub(crate) mod version_table;
 
 #[cfg(feature = "sqlite")]
-pub mod sqlite;
+pub(crate) mod sqlite;
 
 #[cfg(feature = "postgres")]
-pub mod postgres;
+pub(crate) mod postgres;
 
 #[cfg(feature = "mysql")]
-pub mod mysql;
+pub(crate) mod mysql;
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod server;
@@ -27,11 +27,17 @@ mod server;
 /// One value read back from the database.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
+    /// SQL `NULL`.
     Null,
+    /// A boolean column (PostgreSQL `boolean`).
     Bool(bool),
+    /// Any integer column.
     Int(i64),
+    /// A floating-point column.
     Real(f64),
+    /// A text column.
     Text(String),
+    /// A binary column.
     Bytes(Vec<u8>),
 }
 
@@ -66,6 +72,7 @@ impl Value {
 
 /// One open database session. Implemented once per driver.
 pub trait Connection {
+    /// The SQL dialect the session speaks: which version-table SQL and lock it gets.
     fn dialect(&self) -> Dialect;
 
     /// Runs exactly one statement (the caller has split the script); returns rows affected.
@@ -79,9 +86,11 @@ pub trait Connection {
     fn begin(&mut self) -> Result<(), DbError> {
         self.execute("START TRANSACTION").map(drop)
     }
+    /// Commits the open transaction.
     fn commit(&mut self) -> Result<(), DbError> {
         self.execute("COMMIT").map(drop)
     }
+    /// Rolls the open transaction back.
     fn rollback(&mut self) -> Result<(), DbError> {
         self.execute("ROLLBACK").map(drop)
     }
@@ -98,6 +107,7 @@ pub trait Connection {
     /// Takes the migration lock named `key`, waiting at most `timeout` for another session to
     /// release it (a `DbError` with `is_lock_timeout` when it does not).
     fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError>;
+    /// Releases the migration lock named `key`.
     fn unlock(&mut self, key: &str) -> Result<(), DbError>;
 
     /// The user the session runs as, for the audit trail.
@@ -148,7 +158,7 @@ fn connect_with(drivers: &[Driver], url: &DatabaseUrl) -> Result<Box<dyn Connect
 
 /// Opens a connection for a command that only reads (`current`, `status`, `log`, `check`):
 /// `None` when an SQLite file does not exist (the database is at base), which is never created.
-pub fn connect_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
+pub(crate) fn connect_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
     match url.dialect() {
         #[cfg(feature = "sqlite")]
         Dialect::Sqlite => sqlite::open_existing(url),

@@ -25,7 +25,7 @@ const BINARY_CHARSET: u16 = 63;
 const MAX_LOCK_NAME: usize = 64;
 
 /// Opens a connection.
-pub fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
+pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
     Ok(Box::new(Mysql::connect(url.expose_secret())?))
 }
 

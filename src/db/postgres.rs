@@ -26,7 +26,7 @@ use crate::error::{Error, Result};
 const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// Opens a connection.
-pub fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
+pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
     Ok(Box::new(Postgres::connect(url.expose_secret())?))
 }
 

@@ -32,7 +32,7 @@ const LOCK_POLL_INTERVAL: Duration = Duration::from_millis(20);
 static RECOVERIES: Mutex<Vec<String>> = Mutex::new(Vec::new());
 
 /// The recoveries of interrupted transactions made since the last call, as status lines.
-pub fn take_recoveries() -> Vec<String> {
+pub(crate) fn take_recoveries() -> Vec<String> {
     RECOVERIES
         .lock()
         .map(|mut lines| std::mem::take(&mut *lines))
@@ -47,14 +47,14 @@ pub struct SqliteConnection {
 }
 
 /// Opens the database for a command that changes it; a missing file is created.
-pub fn open(url: &DatabaseUrl) -> Result<Box<dyn Connection>> {
+pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn Connection>> {
     let conn = SqliteConnection::open_path(url.sqlite_path().as_deref(), true)?;
     Ok(Box::new(conn))
 }
 
 /// Opens the database read-only for a command that only looks; `None` when the file does not
 /// exist (the database is at base), and the file is never created.
-pub fn open_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
+pub(crate) fn open_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
     match url.sqlite_path() {
         Some(path) if !path.exists() => Ok(None),
         path => {

@@ -71,7 +71,7 @@ const RESERVED: &[&str] = &[
 
 /// Quotes an identifier when it needs it, as SQLAlchemy does: upper-case letters, characters
 /// outside `[a-z0-9_]`, a leading digit, or a reserved word.
-pub fn quote_ident(dialect: Dialect, name: &str) -> String {
+pub(crate) fn quote_ident(dialect: Dialect, name: &str) -> String {
     let plain = name
         .chars()
         .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
@@ -86,7 +86,7 @@ pub fn quote_ident(dialect: Dialect, name: &str) -> String {
 }
 
 /// An identifier, always quoted (`"x"`, or `` `x` `` on MySQL).
-pub fn quoted_ident(dialect: Dialect, name: &str) -> String {
+pub(crate) fn quoted_ident(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
         Dialect::Sqlite | Dialect::Postgresql => format!("\"{}\"", name.replace('"', "\"\"")),
@@ -95,7 +95,7 @@ pub fn quoted_ident(dialect: Dialect, name: &str) -> String {
 
 /// A string literal. MySQL treats backslash as an escape inside strings by default, so it is
 /// doubled there too.
-pub fn quote_literal(dialect: Dialect, value: &str) -> String {
+pub(crate) fn quote_literal(dialect: Dialect, value: &str) -> String {
     let escaped = value.replace('\'', "''");
     match dialect {
         Dialect::Mysql => format!("'{}'", escaped.replace('\\', "\\\\")),
@@ -334,7 +334,10 @@ pub fn read_heads(conn: &mut dyn Connection, table: &VersionTable) -> Result<Vec
 }
 
 /// [`read_heads`] for a table known to exist (saves the existence check on every step).
-pub fn read_existing_heads(conn: &mut dyn Connection, table: &VersionTable) -> Result<Vec<String>> {
+pub(crate) fn read_existing_heads(
+    conn: &mut dyn Connection,
+    table: &VersionTable,
+) -> Result<Vec<String>> {
     let rows = conn
         .query(&table.select_sql())
         .map_err(|cause| unreadable(table, cause))?;

@@ -26,7 +26,7 @@ use crate::script::{Script, SectionKind};
 
 /// How a live run behaves.
 #[derive(Debug, Clone)]
-pub struct LiveOptions {
+pub(crate) struct LiveOptions {
     pub table: VersionTable,
     /// How long to wait for another runner's lock before failing.
     pub lock_timeout: Duration,
@@ -40,7 +40,7 @@ pub struct LiveOptions {
 }
 
 /// Executes the calls of a run on a connection.
-pub struct LiveSink<'c> {
+pub(crate) struct LiveSink<'c> {
     conn: &'c mut dyn Connection,
     table: VersionTable,
     audit: VersionTable,
@@ -61,7 +61,7 @@ fn database_error(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
 }
 
 impl<'c> LiveSink<'c> {
-    pub fn new(conn: &'c mut dyn Connection, table: VersionTable, rehearse: bool) -> Self {
+    pub(crate) fn new(conn: &'c mut dyn Connection, table: VersionTable, rehearse: bool) -> Self {
         LiveSink {
             conn,
             audit: table.audit(),
@@ -189,7 +189,7 @@ impl<'c> LiveSink<'c> {
     }
 
     /// Ends a rehearsal: everything it did is rolled back.
-    pub fn finish_rehearsal(&mut self) -> Result<()> {
+    pub(crate) fn finish_rehearsal(&mut self) -> Result<()> {
         self.rollback()
     }
 }
@@ -321,7 +321,7 @@ fn settle(sql: &str, guess: TxEffect, open: Option<bool>, when_closed: TxEffect)
 /// A live run from start to end: take the migration lock (announcing a wait to `progress`),
 /// read the version rows inside it, plan with `plan_from`, run, release the lock.
 /// `plan_from` is also used to plan again when another runner moved the rows meanwhile.
-pub fn run_live(
+pub(crate) fn run_live(
     conn: &mut dyn Connection,
     options: &LiveOptions,
     scripts: &[Script],

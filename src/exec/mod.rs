@@ -7,9 +7,9 @@
 //! (irreversible revisions, unknown revisions, unsplittable SQL) is checked by [`prepare`] before
 //! the first step starts.
 
-pub mod live;
-pub mod offline;
-pub mod partial;
+pub(crate) mod live;
+pub(crate) mod offline;
+pub(crate) mod partial;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
@@ -27,17 +27,17 @@ use crate::script::{Script, SectionKind};
 /// A plan step with everything needed to run it: its SQL split into statements.
 #[derive(Debug, Clone)]
 pub struct PreparedStep {
-    pub step: Step,
+    pub(crate) step: Step,
     /// The revision file (`None` for a stamp).
-    pub path: Option<PathBuf>,
-    pub message: Option<String>,
+    pub(crate) path: Option<PathBuf>,
+    pub(crate) message: Option<String>,
     /// `false` runs the step outside a transaction (header `transactional = false`).
-    pub transactional: bool,
-    pub statements: Vec<SqlStatement>,
+    pub(crate) transactional: bool,
+    pub(crate) statements: Vec<SqlStatement>,
     /// Queries of the `verify` section (upgrades only).
-    pub verify: Vec<SqlStatement>,
+    pub(crate) verify: Vec<SqlStatement>,
     /// See [`checksum`]; `None` for a stamp.
-    pub checksum: Option<String>,
+    pub(crate) checksum: Option<String>,
 }
 
 impl PreparedStep {
@@ -69,7 +69,11 @@ impl PreparedStep {
 
 /// Resolves every step of `plan` to its SQL. Fails before anything runs when a downgrade goes
 /// through an irreversible revision, a revision has no file, or SQL cannot be split.
-pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<PreparedStep>> {
+pub(crate) fn prepare(
+    plan: &Plan,
+    scripts: &[Script],
+    dialect: Dialect,
+) -> Result<Vec<PreparedStep>> {
     let by_id: HashMap<&str, &Script> = scripts
         .iter()
         .map(|s| (s.meta.revision.as_str(), s))
@@ -165,17 +169,27 @@ fn refuse_transaction_control(script: &Script, statements: &[SqlStatement]) -> R
 /// What happened to one step, for progress output, `--report` and `--rehearse`.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct StepReport {
+    /// The revision that ran, or for a stamp the revisions stamped (`base` when none).
     pub revision: String,
+    /// Upgrade, downgrade or stamp.
     pub kind: StepKind,
+    /// The version rows this step replaces.
     pub from: Vec<String>,
+    /// The version rows this step leaves.
     pub to: Vec<String>,
+    /// The revision's message, when its file has one.
     pub message: Option<String>,
+    /// The revision file (`None` for a stamp).
     pub path: Option<PathBuf>,
+    /// When the step started, RFC 3339.
     pub started_at: String,
+    /// How long the step took.
     pub duration_ms: i64,
+    /// The `sha256:` checksum of the SQL that ran (`None` for a stamp).
     pub checksum: Option<String>,
     /// `success` or `failed`.
     pub outcome: Outcome,
+    /// Why the step failed, when it did.
     pub error: Option<String>,
 }
 
@@ -183,8 +197,11 @@ pub struct StepReport {
 /// ends with the failed step.
 #[derive(Debug, Default, serde::Serialize)]
 pub struct RunReport {
+    /// The version rows before the run.
     pub heads_before: Vec<String>,
+    /// The version rows after the run.
     pub heads_after: Vec<String>,
+    /// The steps that ran, in order.
     pub steps: Vec<StepReport>,
     /// The error that stopped the run, if one did.
     #[serde(skip)]
@@ -203,7 +220,7 @@ impl RunReport {
 
 /// Receives the calls of a run. [`live::LiveSink`] executes them; [`offline::OfflineSink`]
 /// renders them as a script. Both receive exactly the same sequence.
-pub trait Sink {
+pub(crate) trait Sink {
     /// `stamp --purge`: every version row goes, before the first step.
     fn purge(&mut self) -> Result<()>;
     /// Starts `step` (a transaction unless the step is non-transactional). A live sink returns
@@ -232,7 +249,9 @@ pub trait Sink {
 
 /// Progress of a run, for bars, plain lines and silence.
 pub trait Progress {
+    /// Step `index` (from 0) of `total` starts; [`PreparedStep::running_line`] describes it.
     fn step_started(&mut self, _step: &PreparedStep, _index: usize, _total: usize) {}
+    /// A step ended, successfully or not.
     fn step_finished(&mut self, _report: &StepReport) {}
     /// Another runner changed the version rows; the remaining plan was recomputed.
     fn replanned(&mut self, _heads: &[String]) {}
@@ -243,14 +262,14 @@ pub trait Progress {
 }
 
 /// Progress that shows nothing.
-pub struct Silent;
+pub(crate) struct Silent;
 impl Progress for Silent {}
 
 /// Recomputes the plan from version rows (after another runner moved them).
-pub type Replanner<'a> = dyn Fn(&[String]) -> Result<Plan> + 'a;
+pub(crate) type Replanner<'a> = dyn Fn(&[String]) -> Result<Plan> + 'a;
 
 /// What a run needs besides the sink.
-pub struct RunInput<'a> {
+pub(crate) struct RunInput<'a> {
     pub plan: Plan,
     pub scripts: &'a [Script],
     pub dialect: Dialect,
@@ -271,7 +290,11 @@ fn now_rfc3339() -> String {
 
 /// Walks the plan, step by step, on `sink`. Stops at the first failure, which is in the
 /// report's `failure` (the failed step is rolled back and recorded by the sink).
-pub fn run(input: RunInput<'_>, sink: &mut dyn Sink, progress: &mut dyn Progress) -> RunReport {
+pub(crate) fn run(
+    input: RunInput<'_>,
+    sink: &mut dyn Sink,
+    progress: &mut dyn Progress,
+) -> RunReport {
     let mut report = RunReport {
         heads_before: sorted(&input.plan.heads_before),
         ..RunReport::default()

@@ -18,13 +18,13 @@ use crate::render::offline::{OfflineScript, OfflineStep};
 use crate::script::Script;
 
 /// Collects the calls of a run into an [`OfflineScript`].
-pub struct OfflineSink {
+pub(crate) struct OfflineSink {
     table: VersionTable,
     script: OfflineScript,
 }
 
 impl OfflineSink {
-    pub fn new(table: VersionTable, transaction_per_migration: bool) -> Self {
+    pub(crate) fn new(table: VersionTable, transaction_per_migration: bool) -> Self {
         OfflineSink {
             script: OfflineScript {
                 dialect: table.dialect,
@@ -44,7 +44,7 @@ impl OfflineSink {
     }
 
     /// The collected script.
-    pub fn into_script(self) -> OfflineScript {
+    pub(crate) fn into_script(self) -> OfflineScript {
         self.script
     }
 }
@@ -115,7 +115,7 @@ impl Sink for OfflineSink {
 
 /// Renders `plan` as the offline SQL script for `table`'s dialect. `templates` is the project's
 /// override directory (`templates =` in migrate.toml), searched for `offline/<dialect>.sql.j2`.
-pub fn run_offline(
+pub(crate) fn run_offline(
     plan: Plan,
     scripts: &[Script],
     table: VersionTable,

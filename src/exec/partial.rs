@@ -10,7 +10,7 @@ use crate::config::Dialect;
 
 /// What a statement does to the open transaction.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum TxEffect {
+pub(crate) enum TxEffect {
     /// Ends it with a commit (MySQL's implicit commit): what ran before it took effect.
     Commits,
     /// Leaves it open: the statement commits or rolls back with the rest of the step.
@@ -25,7 +25,7 @@ pub enum TxEffect {
 /// these statements). Statements that commit only sometimes (`SET autocommit = 1` when it was
 /// 0, `UNLOCK TABLES` after `LOCK TABLES`, `LOAD DATA` into NDB) are `Unknown`: the live sink
 /// asks the server.
-pub fn classify(dialect: Dialect, sql: &str) -> TxEffect {
+pub(crate) fn classify(dialect: Dialect, sql: &str) -> TxEffect {
     if dialect != Dialect::Mysql {
         return TxEffect::Stays;
     }
@@ -74,7 +74,7 @@ fn temporary_or_ddl(word: &str) -> TxEffect {
 /// Whether the statement runs other statements the server chooses (`CALL`, `EXECUTE` of a
 /// prepared statement): they may commit and start a transaction again, so even an open
 /// transaction afterwards does not prove that nothing was committed.
-pub fn runs_other_statements(sql: &str) -> bool {
+pub(crate) fn runs_other_statements(sql: &str) -> bool {
     let sql = strip_leading_comments(sql);
     let sql = executable_comment(sql).unwrap_or_else(|| sql.to_string());
     matches!(
@@ -119,7 +119,7 @@ fn mentions(sql: &str, word: &str) -> bool {
 /// `ROLLBACK`, `START TRANSACTION`, PostgreSQL's `ABORT`). Inside a revision that retort runs in
 /// a transaction, such a statement would commit part of the revision apart from its version
 /// row. `ROLLBACK TO SAVEPOINT` stays inside the transaction and is allowed.
-pub fn controls_transaction(sql: &str) -> bool {
+pub(crate) fn controls_transaction(sql: &str) -> bool {
     let words = leading_words(strip_leading_comments(sql), 2);
     let second = words.get(1).map(String::as_str).unwrap_or_default();
     match words.first().map(String::as_str).unwrap_or_default() {
@@ -161,7 +161,7 @@ fn leading_words(sql: &str, n: usize) -> Vec<String> {
 
 /// What became of a statement that ran before a step failed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Fate {
+pub(crate) enum Fate {
     TookEffect,
     /// An unknown statement after the last known commit: it, or what preceded it, may have
     /// committed.
@@ -173,7 +173,7 @@ pub enum Fate {
 /// (`effects`, one per statement that ran) and what the failing statement did (`failed`; for a
 /// failed verify query, `Stays`). Outside a transaction everything that ran took effect. MySQL
 /// commits *before* running DDL, so a failing `CREATE TABLE` still commits what preceded it.
-pub fn fates(transactional: bool, effects: &[TxEffect], failed: TxEffect) -> Vec<Fate> {
+pub(crate) fn fates(transactional: bool, effects: &[TxEffect], failed: TxEffect) -> Vec<Fate> {
     if !transactional {
         return vec![Fate::TookEffect; effects.len()];
     }
@@ -195,7 +195,7 @@ pub fn fates(transactional: bool, effects: &[TxEffect], failed: TxEffect) -> Vec
 /// A paragraph for the failure message: which statements took effect, which may have, which
 /// were rolled back, and the failing one. `None` when the step rolled back whole.
 /// `statements` are the step's (text, line); `effects` and `failed` as for [`fates`].
-pub fn describe_applied(
+pub(crate) fn describe_applied(
     transactional: bool,
     statements: &[(&str, usize)],
     effects: &[TxEffect],
@@ -276,7 +276,11 @@ fn statement_line(index: usize, (sql, line): (&str, usize)) -> String {
 /// The statements of an interrupted step (a run that died in it) that may have taken effect:
 /// all of them outside a transaction; else every statement up to the last that commits or may
 /// commit, since the run may have got past it. What follows it was rolled back with the session.
-pub fn possibly_applied(dialect: Dialect, transactional: bool, statements: &[&str]) -> usize {
+pub(crate) fn possibly_applied(
+    dialect: Dialect,
+    transactional: bool,
+    statements: &[&str],
+) -> usize {
     if !transactional {
         return statements.len();
     }
@@ -287,7 +291,7 @@ pub fn possibly_applied(dialect: Dialect, transactional: bool, statements: &[&st
 }
 
 /// One line of a statement for messages.
-pub fn abbreviate(sql: &str) -> String {
+pub(crate) fn abbreviate(sql: &str) -> String {
     let line: String = sql.split_whitespace().collect::<Vec<_>>().join(" ");
     if line.chars().count() > 80 {
         format!("{}…", line.chars().take(79).collect::<String>())

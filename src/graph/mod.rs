@@ -8,7 +8,7 @@
 mod names;
 mod new_revision;
 mod order;
-pub mod plan;
+pub(crate) mod plan;
 mod resolve;
 mod target;
 
@@ -20,7 +20,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::error::{Error, Result};
 use crate::script::Script;
 
-pub use plan::{Plan, Step, StepKind, VersionOp};
+pub(crate) use plan::{Plan, Step, StepKind, VersionOp};
 
 /// Kinds of edge, child → parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

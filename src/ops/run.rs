@@ -266,7 +266,7 @@ pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()>
     }
 }
 
-/// Options of [`Migrator::execute`].
+/// Options of [`Migrator::execute`](crate::Migrator::execute).
 #[derive(Default)]
 pub struct RunOptions<'a> {
     /// Run the whole plan in one transaction, report, and roll everything back (needs

@@ -1,6 +1,6 @@
 //! Templates: the built-in ones (compiled in) and project overrides, rendered with minijinja.
 
-pub mod offline;
+pub(crate) mod offline;
 
 use std::path::Path;
 
@@ -13,7 +13,7 @@ use crate::script::RevisionMeta;
 
 /// Every built-in template by name. `retort init` copies each into a project's `templates/`, and
 /// a project's `templates =` directory overrides them by the same names.
-pub const BUILTIN_TEMPLATES: &[(&str, &str)] = &[(
+pub(crate) const BUILTIN_TEMPLATES: &[(&str, &str)] = &[(
     "revision.sql.j2",
     include_str!("../../templates/revision.sql.j2"),
 )];
@@ -31,12 +31,12 @@ pub fn builtin_templates() -> impl Iterator<Item = (String, &'static str)> {
 }
 
 /// The template of a new revision file.
-pub const REVISION_TEMPLATE: &str = "revision.sql.j2";
+pub(crate) const REVISION_TEMPLATE: &str = "revision.sql.j2";
 
 /// The environment every template renders in: strict about undefined variables (a typo fails
 /// instead of printing nothing), no HTML escaping (this is SQL), block tags on lines of their own
 /// leave no blank lines, and the `toml` filter for header values.
-pub fn environment() -> Environment<'static> {
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
     env.set_auto_escape_callback(|_| AutoEscape::None);
@@ -59,7 +59,7 @@ fn builtin_source(name: &str) -> Option<&'static str> {
 
 /// Adds the templates of a project's `templates =` directory that override built-in ones (any
 /// of [`builtin_templates`], by the same path), compiled now so a broken one fails early.
-pub fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
+pub(crate) fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
     if !dir.is_dir() {
         return Err(Error::Template {
             name: dir.display().to_string(),
@@ -82,7 +82,7 @@ pub fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
 }
 
 /// The text of a new revision file; `revision.create_date` is always given.
-pub fn render_revision(env: &Environment<'_>, revision: &RevisionMeta) -> Result<String> {
+pub(crate) fn render_revision(env: &Environment<'_>, revision: &RevisionMeta) -> Result<String> {
     render_template(env, REVISION_TEMPLATE, revision)
 }
 

@@ -8,7 +8,7 @@ use crate::config::Dialect;
 use crate::error::Result;
 
 /// The built-in offline templates, by dialect.
-pub const OFFLINE_TEMPLATES: [(Dialect, &str); 3] = [
+pub(crate) const OFFLINE_TEMPLATES: [(Dialect, &str); 3] = [
     (
         Dialect::Sqlite,
         include_str!("../../templates/offline/sqlite.sql.j2"),
@@ -24,13 +24,13 @@ pub const OFFLINE_TEMPLATES: [(Dialect, &str); 3] = [
 ];
 
 /// The template's name, also its path below a templates directory.
-pub fn offline_template_name(dialect: Dialect) -> String {
+pub(crate) fn offline_template_name(dialect: Dialect) -> String {
     format!("offline/{}.sql.j2", dialect.name())
 }
 
 /// What the offline templates see.
 #[derive(Debug, Clone, Serialize)]
-pub struct OfflineScript {
+pub(crate) struct OfflineScript {
     /// Picks the template; templates see its name (`sqlite`, `postgresql`, `mysql`).
     #[serde(serialize_with = "dialect_name")]
     pub dialect: Dialect,
@@ -43,7 +43,7 @@ pub struct OfflineScript {
 
 /// One step as the templates render it.
 #[derive(Debug, Clone, Serialize)]
-pub struct OfflineStep {
+pub(crate) struct OfflineStep {
     /// The version rows are empty when this step starts: the DDL goes before it.
     pub create_version_table: bool,
     /// `upgrade`, `downgrade` or `stamp_revision`.
@@ -64,6 +64,6 @@ fn dialect_name<S: Serializer>(dialect: &Dialect, serializer: S) -> Result<S::Ok
 
 /// Renders `script` with its dialect's template from `env` (see [`super::environment`]): the
 /// project's override if one was added, else the built-in one.
-pub fn render(env: &Environment<'_>, script: &OfflineScript) -> Result<String> {
+pub(crate) fn render(env: &Environment<'_>, script: &OfflineScript) -> Result<String> {
     super::render_template(env, &offline_template_name(script.dialect), script)
 }

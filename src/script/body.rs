@@ -28,7 +28,7 @@ impl SectionKind {
 }
 
 /// Parses the sections from line index `body_start` (0-based) on.
-pub fn parse_body(path: &Path, text: &str, body_start: usize) -> Result<Sections> {
+pub(crate) fn parse_body(path: &Path, text: &str, body_start: usize) -> Result<Sections> {
     let error = |line: usize, problem: ScriptProblem| Error::Script {
         path: path.to_path_buf(),
         line,

@@ -38,7 +38,7 @@ use crate::parallel;
 const FORMAT: u32 = 2;
 const FILE_NAME: &str = "revisions.bin";
 /// The folder below `script_location`.
-pub const DIR_NAME: &str = ".retort-cache";
+pub(crate) const DIR_NAME: &str = ".retort-cache";
 
 /// What identifies one version of a file without reading it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
@@ -129,7 +129,7 @@ impl Sealed<'_> {
 }
 
 /// Where the cache of a project with this `script_location` lives, unless turned off.
-pub fn dir_for(script_location: &Path) -> Option<PathBuf> {
+pub(crate) fn dir_for(script_location: &Path) -> Option<PathBuf> {
     crate::settings::cache_enabled(&crate::env::ProcessEnv).then(|| script_location.join(DIR_NAME))
 }
 

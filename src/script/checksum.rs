@@ -10,7 +10,7 @@ use crate::error::{Error, Result};
 
 /// One statement of a revision, positioned in its file.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SqlStatement {
+pub(crate) struct SqlStatement {
     pub sql: String,
     /// 1-based line in the revision file where the statement starts.
     pub line: usize,
@@ -22,7 +22,7 @@ pub struct SqlStatement {
 /// endings normalised to LF, and each followed by `;\n`. Comments between statements and
 /// blank lines therefore do not count; any change to a statement does. An empty section hashes
 /// the empty string.
-pub fn checksum<'a>(statements: impl IntoIterator<Item = &'a str>) -> String {
+pub(crate) fn checksum<'a>(statements: impl IntoIterator<Item = &'a str>) -> String {
     let mut hasher = Sha256::new();
     for sql in statements {
         hasher.update(sql.replace("\r\n", "\n").replace('\r', "\n").as_bytes());
@@ -40,7 +40,7 @@ pub fn checksum<'a>(statements: impl IntoIterator<Item = &'a str>) -> String {
 }
 
 /// The statements of `script`'s `kind` section for `dialect`, positioned in the file.
-pub fn section_statements(
+pub(crate) fn section_statements(
     script: &Script,
     kind: SectionKind,
     dialect: Dialect,

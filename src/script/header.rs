@@ -12,7 +12,7 @@ use crate::error::{Error, Result, ScriptProblem};
 
 /// The header of a revision file: what the revision says about itself, and how it runs.
 #[derive(Debug, Clone, PartialEq)]
-pub struct Header {
+pub(crate) struct Header {
     pub meta: RevisionMeta,
     pub transactional: bool,
 }
@@ -163,7 +163,7 @@ impl HeaderLines {
 }
 
 /// Parses the header; returns it and the 0-based index of the first line after it.
-pub fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
+pub(crate) fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
     let lines = HeaderLines::collect(text);
     let header = lines
         .raw()

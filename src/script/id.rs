@@ -3,14 +3,14 @@
 use crate::error::InvalidId;
 
 /// A new revision id: the last 12 hex characters of a random UUID v4, as Alembic makes them.
-pub fn generate() -> String {
+pub(crate) fn generate() -> String {
     let hex = uuid::Uuid::new_v4().simple().to_string();
     hex[hex.len() - 12..].to_string()
 }
 
 /// Checks an id: 1 to 32 characters of letters, digits and `_`. `-`, `+`, `@` and `:` are target
 /// syntax, reported first as Alembic does.
-pub fn validate(id: &str) -> Result<(), InvalidId> {
+pub(crate) fn validate(id: &str) -> Result<(), InvalidId> {
     let mut chars: Vec<char> = id.chars().filter(|c| "-+@:".contains(*c)).collect();
     chars.sort_unstable();
     chars.dedup();

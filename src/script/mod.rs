@@ -3,12 +3,12 @@
 //! The parsers are pure (text in, `Script` out); `scan` is the only function here that touches
 //! the file system. This module knows nothing about the graph: ids are plain strings.
 
-pub mod body;
-pub mod cache;
-pub mod checksum;
-pub mod header;
-pub mod id;
-pub mod split;
+pub(crate) mod body;
+pub(crate) mod cache;
+pub(crate) mod checksum;
+pub(crate) mod header;
+pub(crate) mod id;
+pub(crate) mod split;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -131,7 +131,7 @@ pub(crate) fn load_sources<'a>(
 
 /// Everything found in the version locations, including the files that failed to parse.
 #[derive(Debug, Default)]
-pub struct ScanReport {
+pub(crate) struct ScanReport {
     pub scripts: Vec<Script>,
     pub warnings: Vec<Warning>,
     /// One error per file that could not be read or parsed (`check` reports them all).
@@ -140,7 +140,7 @@ pub struct ScanReport {
 
 /// Reads every `*.sql` revision file of `locations` (each in file-name order, locations in the
 /// given order; subfolders too when `recursive`), through the cache in `cache_dir` if given
-/// (see [`cache`]). Missing locations are skipped. Fails on the first bad file.
+/// (see `script::cache`). Missing locations are skipped. Fails on the first bad file.
 pub fn scan(
     locations: &[PathBuf],
     recursive: bool,
@@ -169,7 +169,7 @@ impl ScanReport {
 
 /// Like `scan`, but goes on past bad files and collects their errors. Only a location that
 /// cannot be listed stops it.
-pub fn scan_all(
+pub(crate) fn scan_all(
     locations: &[PathBuf],
     recursive: bool,
     cache_dir: Option<&Path>,

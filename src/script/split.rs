@@ -13,7 +13,7 @@ use crate::error::ScriptProblem;
 
 /// One statement of a section, with its position for error messages.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Statement {
+pub(crate) struct Statement {
     /// The statement text, trimmed, without its terminator.
     pub sql: String,
     /// 1-based line in the section text where the statement starts.
@@ -22,14 +22,14 @@ pub struct Statement {
 
 /// The SQL could not be split (e.g. an unterminated quote).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SplitError {
+pub(crate) struct SplitError {
     /// 1-based line in the section text where the offending construct starts.
     pub line: usize,
     pub problem: ScriptProblem,
 }
 
 /// Splits `sql` into statements for `dialect`. Statements that are empty or only comments are dropped.
-pub fn split_statements(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, SplitError> {
+pub(crate) fn split_statements(sql: &str, dialect: Dialect) -> Result<Vec<Statement>, SplitError> {
     Splitter::new(sql, dialect).run()
 }
 

@@ -23,8 +23,9 @@
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 
-use retort::graph::{Plan, RevisionGraph, StepKind, VersionOp};
-use retort::script::{RevisionMeta, Script, Sections};
+use retort::__test_support::{Plan, RevisionGraph, VersionOp};
+use retort::__test_support::{RevisionMeta, Script, Sections};
+use retort::StepKind;
 use serde::Deserialize;
 
 #[derive(Deserialize)]

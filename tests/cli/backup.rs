@@ -458,7 +458,7 @@ fn run_all(db: &server::TestDatabase, statements: &[&str]) {
 /// the failing `verify`'s text report and JSON report (`None` when the server is not set).
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 fn verify_after_damage(
-    dialect: retort::config::Dialect,
+    dialect: retort::Dialect,
     setup: &[&str],
     damage: &[&str],
 ) -> Option<(String, serde_json::Value)> {
@@ -490,7 +490,7 @@ fn verify_after_damage(
 #[test]
 fn verify_on_postgresql_reports_invalid_constraints_and_orphans() {
     let Some((text, json)) = verify_after_damage(
-        retort::config::Dialect::Postgresql,
+        retort::Dialect::Postgresql,
         &[
             "CREATE TABLE author (id INTEGER PRIMARY KEY)",
             "CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INTEGER, pages INTEGER)",
@@ -526,7 +526,7 @@ fn verify_on_postgresql_reports_invalid_constraints_and_orphans() {
 #[test]
 fn verify_on_mariadb_reports_orphans_inserted_without_checks() {
     let Some((text, json)) = verify_after_damage(
-        retort::config::Dialect::Mysql,
+        retort::Dialect::Mysql,
         &[
             "CREATE TABLE author (id INTEGER PRIMARY KEY)",
             "CREATE TABLE book (id INTEGER PRIMARY KEY, author_id INTEGER, \
@@ -557,8 +557,7 @@ fn verify_on_mariadb_reports_orphans_inserted_without_checks() {
 #[cfg(feature = "postgres")]
 #[test]
 fn backup_of_postgresql_uses_pg_dump_with_the_password_in_the_environment() {
-    let Some(db) = server::TestDatabase::create(retort::config::Dialect::Postgresql, "dump_pg")
-    else {
+    let Some(db) = server::TestDatabase::create(retort::Dialect::Postgresql, "dump_pg") else {
         return;
     };
     let tmp = project("");
@@ -597,7 +596,7 @@ fn backup_of_postgresql_uses_pg_dump_with_the_password_in_the_environment() {
 #[cfg(feature = "mysql")]
 #[test]
 fn backup_of_mariadb_uses_mysqldump() {
-    let Some(db) = server::TestDatabase::create(retort::config::Dialect::Mysql, "dump_my") else {
+    let Some(db) = server::TestDatabase::create(retort::Dialect::Mysql, "dump_my") else {
         return;
     };
     let tmp = project("[backup]\ndir = \"dumps\"\n");
@@ -649,7 +648,7 @@ fn restoring_another_databases_backup_warns() {
 #[test]
 fn verify_on_postgresql_checks_composite_keys_into_partitioned_tables_once() {
     let Some((text, json)) = verify_after_damage(
-        retort::config::Dialect::Postgresql,
+        retort::Dialect::Postgresql,
         &[
             "CREATE TABLE event (id INTEGER, region TEXT, PRIMARY KEY (id, region)) PARTITION BY \
              LIST (region)",

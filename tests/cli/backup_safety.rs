@@ -193,7 +193,7 @@ fn backups_flags_files_whose_size_or_checksum_no_longer_match() {
 mod servers {
     use super::*;
     use crate::support::server::TestDatabase;
-    use retort::config::Dialect;
+    use retort::Dialect;
 
     /// A project with `[backup]` lines and a version table (so no run has nothing to do).
     fn server_project(db: &TestDatabase, backup_config: &str) -> TestProject {

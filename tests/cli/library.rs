@@ -8,11 +8,11 @@ use std::process::Command as StdCommand;
 use std::sync::{Arc, Barrier};
 
 use assert_cmd::Command;
-use retort::config::Dialect;
-use retort::db::sqlite::SqliteConnection;
-use retort::db::version_table::{read_audit, read_heads, VersionTable};
-use retort::migrator::{Operation, RunOptions};
+use retort::__test_support::{read_audit, read_heads, VersionTable};
+use retort::Dialect;
+use retort::SqliteConnection;
 use retort::{Error, Migrator};
+use retort::{Operation, RunOptions};
 
 /// The repository's demo project.
 fn demo_config() -> PathBuf {
@@ -175,13 +175,12 @@ fn embedded_sources_migrate_like_the_files_on_disk() {
         .unwrap()
         .upgrade("heads")
         .unwrap();
-    let summary =
-        |r: &retort::migrator::MigrationReport| -> Vec<(String, Vec<String>, Option<String>)> {
-            r.steps
-                .iter()
-                .map(|s| (s.revision.clone(), s.to.clone(), s.checksum.clone()))
-                .collect()
-        };
+    let summary = |r: &retort::MigrationReport| -> Vec<(String, Vec<String>, Option<String>)> {
+        r.steps
+            .iter()
+            .map(|s| (s.revision.clone(), s.to.clone(), s.checksum.clone()))
+            .collect()
+    };
     assert_eq!(summary(&files), summary(&embedded));
     assert_eq!(
         embedded.steps[0].path.as_deref(),
@@ -404,7 +403,7 @@ fn unknown_version_rows_fail_reads_and_purging_stamp_recovers() {
     let mut migrator = demo_migrator(&db);
     migrator.upgrade("3568e282dfe1").unwrap();
     let mut conn = SqliteConnection::open_path(Some(&db), true).unwrap();
-    retort::db::Connection::execute(
+    retort::Connection::execute(
         &mut conn,
         "UPDATE retort_version SET version_num = 'feedface'",
     )

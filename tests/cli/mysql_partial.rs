@@ -5,8 +5,8 @@
 
 use std::time::{Duration, Instant};
 
-use retort::config::Dialect;
-use retort::db::{Connection, Value};
+use retort::Dialect;
+use retort::{Connection, Value};
 
 use crate::support::server::TestDatabase;
 use crate::support::TestProject;

@@ -36,7 +36,7 @@ fn init_creates_config_versions_and_templates() {
     assert!(config.contains("script_location = \"migrations\""));
     assert!(config.contains("database_url = \"${DATABASE_URL:-sqlite:///app.db}\""));
     assert!(config.contains("version_table = \"retort_version\""));
-    for (name, source) in retort::render::builtin_templates() {
+    for (name, source) in retort::__test_support::builtin_templates() {
         let copied = std::fs::read_to_string(proj.join("templates").join(&name)).unwrap();
         assert_eq!(copied, source, "{name}");
     }
@@ -126,8 +126,8 @@ fn a_file_where_the_versions_directory_goes_is_an_error() {
 fn the_initialised_project_loads() {
     let tmp = tempfile::tempdir().unwrap();
     retort(tmp.path()).arg("init").assert().success();
-    let config = retort::config::Config::load(&tmp.path().join("migrate.toml")).unwrap();
-    let (scripts, warnings) = retort::script::scan(
+    let config = retort::__test_support::Config::load(&tmp.path().join("migrate.toml")).unwrap();
+    let (scripts, warnings) = retort::__test_support::scan(
         &config.version_locations,
         config.recursive_version_locations,
         None,
@@ -156,9 +156,9 @@ fn usage_errors_exit_2() {
 }
 
 /// The demo project at the repository root, loaded as `retort` loads it.
-fn demo_scripts() -> Vec<retort::script::Script> {
+fn demo_scripts() -> Vec<retort::__test_support::Script> {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = retort::config::Config::parse(
+    let config = retort::__test_support::Config::parse(
         &root.join("migrate.toml"),
         root,
         &std::fs::read_to_string(root.join("migrate.toml")).unwrap(),
@@ -167,7 +167,8 @@ fn demo_scripts() -> Vec<retort::script::Script> {
     .unwrap();
     assert_eq!(config.database_url.as_deref(), Some("sqlite:///demo.db"));
     assert_eq!(config.version_table, "retort_version");
-    let (scripts, warnings) = retort::script::scan(&config.version_locations, false, None).unwrap();
+    let (scripts, warnings) =
+        retort::__test_support::scan(&config.version_locations, false, None).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
     scripts
 }
@@ -209,22 +210,22 @@ fn demo_project_has_a_branch_a_label_a_merge_and_a_verify() {
 #[test]
 fn demo_project_builds_a_graph_with_one_head() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let config = retort::config::Config::load(&root.join("migrate.toml")).unwrap();
-    let project = retort::project::Project::load(config).unwrap();
-    assert_eq!(project.graph.heads(), ["75ebff62a8fc"]);
-    assert_eq!(project.graph.bases(), ["3568e282dfe1"]);
-    assert_eq!(project.graph.branch_points(), ["3ad4dd9b8938"]);
+    let config = retort::__test_support::Config::load(&root.join("migrate.toml")).unwrap();
+    let project = retort::__test_support::Project::load(config).unwrap();
+    assert_eq!(project.graph().heads(), ["75ebff62a8fc"]);
+    assert_eq!(project.graph().bases(), ["3568e282dfe1"]);
+    assert_eq!(project.graph().branch_points(), ["3ad4dd9b8938"]);
 }
 
 /// The demo's SQL runs on SQLite up, down to base, and up again (parents before children).
 #[cfg(feature = "sqlite")]
 #[test]
 fn demo_project_sql_runs_on_sqlite_both_ways() {
-    use retort::config::Dialect;
-    use retort::script::SectionKind;
+    use retort::__test_support::SectionKind;
+    use retort::Dialect;
 
     let scripts = demo_scripts();
-    let mut order: Vec<&retort::script::Script> = Vec::new();
+    let mut order: Vec<&retort::__test_support::Script> = Vec::new();
     while order.len() < scripts.len() {
         let ready = scripts
             .iter()
@@ -240,7 +241,7 @@ fn demo_project_sql_runs_on_sqlite_both_ways() {
     }
     let db = rusqlite::Connection::open_in_memory().unwrap();
     db.execute_batch("PRAGMA foreign_keys = ON").unwrap();
-    let run = |script: &retort::script::Script, kind: SectionKind| {
+    let run = |script: &retort::__test_support::Script, kind: SectionKind| {
         if let Some(section) = script.sections.get(kind, Dialect::Sqlite) {
             db.execute_batch(&section.sql)
                 .unwrap_or_else(|e| panic!("{} {kind:?}: {e}", script.meta.revision));
@@ -324,7 +325,7 @@ fn malformed_revision_file_messages() {
         .iter()
         .map(|(name, text)| {
             let path = Path::new("versions").join(format!("ab_{name}.sql"));
-            let err = retort::script::parse_revision(&path, text).unwrap_err();
+            let err = retort::__test_support::parse_revision(&path, text).unwrap_err();
             format!("{err}\n")
         })
         .collect();

@@ -237,7 +237,7 @@ fn config_file_errors_do_not_show_the_password() {
 mod servers {
     use super::*;
     use crate::support::server::server_url;
-    use retort::config::Dialect;
+    use retort::Dialect;
 
     /// Runs `test` between the `setup` and `cleanup` statements on the admin connection of
     /// `admin`; the cleanup runs even when `test` fails.
@@ -248,8 +248,8 @@ mod servers {
         test: impl FnOnce() + std::panic::UnwindSafe,
     ) {
         let run = |statements: &[String]| {
-            let parsed = retort::config::DatabaseUrl::parse(admin).expect("admin URL");
-            let mut conn = retort::db::connect(&parsed).expect("admin connection");
+            let parsed = retort::DatabaseUrl::parse(admin).expect("admin URL");
+            let mut conn = retort::__test_support::connect(&parsed).expect("admin connection");
             for statement in statements {
                 conn.execute(statement).expect("admin statement");
             }

@@ -1,10 +1,10 @@
-//! The PostgreSQL and MySQL/MariaDB backends, driven directly through `retort::db::connect` and
+//! The PostgreSQL and MySQL/MariaDB backends, driven directly through `retort::__test_support::connect` and
 //! the `Connection` trait against the real servers.
 
 use std::time::Duration;
 
-use retort::config::{DatabaseUrl, Dialect};
-use retort::db::Value;
+use retort::Value;
+use retort::{DatabaseUrl, Dialect};
 
 use crate::support::server::{self, server_url, with_database, TestDatabase};
 
@@ -21,7 +21,7 @@ fn on_each_server(name: &str, test: impl Fn(&TestDatabase)) {
 
 fn connect_error(url: &str) -> String {
     let url = DatabaseUrl::parse(url).unwrap();
-    match retort::db::connect(&url) {
+    match retort::__test_support::connect(&url) {
         Ok(_) => panic!("connecting to {url} should fail"),
         Err(e) => e.to_string(),
     }

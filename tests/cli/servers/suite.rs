@@ -5,8 +5,8 @@
 use std::path::{Path, PathBuf};
 use std::process::Output;
 
-use retort::config::Dialect;
-use retort::db::{Connection, Value};
+use retort::Dialect;
+use retort::{Connection, Value};
 use tempfile::TempDir;
 
 use crate::support::down_revision_header;

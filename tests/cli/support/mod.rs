@@ -4,16 +4,16 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
-pub mod server;
+pub(crate) mod server;
 
 /// A temp directory with `migrate.toml` and `migrations/versions/`.
-pub struct TestProject {
+pub(crate) struct TestProject {
     pub dir: tempfile::TempDir,
 }
 
 impl TestProject {
     /// A project whose database is `app.db` inside the temp directory.
-    pub fn new() -> Self {
+    pub(crate) fn new() -> Self {
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::create_dir_all(dir.path().join("migrations/versions")).expect("versions dir");
         std::fs::write(
@@ -24,12 +24,12 @@ impl TestProject {
         TestProject { dir }
     }
 
-    pub fn path(&self) -> &Path {
+    pub(crate) fn path(&self) -> &Path {
         self.dir.path()
     }
 
     /// Writes a revision `id` with parents, extra header lines and one table per revision.
-    pub fn revision(&self, id: &str, down: &[&str], extra_header: &str) -> PathBuf {
+    pub(crate) fn revision(&self, id: &str, down: &[&str], extra_header: &str) -> PathBuf {
         let down = down_revision_header(down);
         let text = format!(
             "-- revision = \"{id}\"\n\
@@ -42,7 +42,7 @@ impl TestProject {
         self.file(&format!("migrations/versions/{id}_rev.sql"), &text)
     }
 
-    pub fn file(&self, rel: &str, text: &str) -> PathBuf {
+    pub(crate) fn file(&self, rel: &str, text: &str) -> PathBuf {
         let path = self.path().join(rel);
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).expect("parent dir");
@@ -52,7 +52,7 @@ impl TestProject {
     }
 
     /// `retort` in this project, with a clean environment.
-    pub fn retort(&self) -> Command {
+    pub(crate) fn retort(&self) -> Command {
         let mut cmd = Command::cargo_bin("retort").expect("retort binary");
         cmd.current_dir(self.path())
             .env_remove("DATABASE_URL")
@@ -62,7 +62,7 @@ impl TestProject {
     }
 
     /// Runs retort with `args`; returns (exit code, stdout, stderr) with the temp path as `[TMP]`.
-    pub fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, String, String) {
         let out = self.retort().args(args).output().expect("run retort");
         let clean = |b: &[u8]| {
             String::from_utf8_lossy(b).replace(&self.path().display().to_string(), "[TMP]")
@@ -75,14 +75,14 @@ impl TestProject {
     }
 
     /// Like `run`, formatted as one snapshot-friendly text.
-    pub fn snapshot(&self, args: &[&str]) -> String {
+    pub(crate) fn snapshot(&self, args: &[&str]) -> String {
         let (code, stdout, stderr) = self.run(args);
         format!("exit: {code}\n----- stdout -----\n{stdout}----- stderr -----\n{stderr}")
     }
 }
 
 /// The `-- down_revision` header line for these parents; none for a root.
-pub fn down_revision_header(parents: &[&str]) -> String {
+pub(crate) fn down_revision_header(parents: &[&str]) -> String {
     match parents {
         [] => String::new(),
         [one] => format!("-- down_revision = \"{one}\"\n"),
@@ -97,7 +97,7 @@ pub fn down_revision_header(parents: &[&str]) -> String {
 }
 
 /// BR with labels (docs/alembic-compatibility.md#example-graphs): `a -> b -> {c1 -> d1, c2 -> d2}`.
-pub fn branched_project() -> TestProject {
+pub(crate) fn branched_project() -> TestProject {
     let p = TestProject::new();
     p.revision("aaaa0001", &[], "");
     p.revision("bbbb0002", &["aaaa0001"], "");

@@ -9,8 +9,8 @@ use std::io::Write;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Once;
 
-use retort::config::{DatabaseUrl, Dialect};
-use retort::db::Connection;
+use retort::Connection;
+use retort::{DatabaseUrl, Dialect};
 
 /// The environment variable naming the admin URL of `dialect`'s server, and the guard that
 /// announces its skip once.
@@ -25,7 +25,7 @@ fn server_env(dialect: Dialect) -> (&'static str, &'static Once) {
 }
 
 /// The admin URL for `dialect`, or `None` when its tests are skipped.
-pub fn server_url(dialect: Dialect) -> Option<String> {
+pub(crate) fn server_url(dialect: Dialect) -> Option<String> {
     let (var, skip) = server_env(dialect);
     match std::env::var(var) {
         Ok(url) if !url.trim().is_empty() => Some(url),
@@ -47,13 +47,13 @@ pub fn server_url(dialect: Dialect) -> Option<String> {
 }
 
 /// Opens a connection through retort's own backend.
-pub fn connect(url: &str) -> Box<dyn Connection> {
+pub(crate) fn connect(url: &str) -> Box<dyn Connection> {
     let parsed = DatabaseUrl::parse(url).unwrap_or_else(|e| panic!("bad test URL: {e}"));
-    retort::db::connect(&parsed).unwrap_or_else(|e| panic!("cannot connect: {e}"))
+    retort::__test_support::connect(&parsed).unwrap_or_else(|e| panic!("cannot connect: {e}"))
 }
 
 /// `url` with its database (path) replaced by `database`; query parameters are kept.
-pub fn with_database(url: &str, database: &str) -> String {
+pub(crate) fn with_database(url: &str, database: &str) -> String {
     let (scheme, rest) = url.split_once("://").expect("URL has a scheme");
     let authority_end = rest.find(['/', '?']).unwrap_or(rest.len());
     let (authority, tail) = rest.split_at(authority_end);
@@ -62,7 +62,7 @@ pub fn with_database(url: &str, database: &str) -> String {
 }
 
 /// A database of its own for one test, dropped (best effort, never panicking) on drop.
-pub struct TestDatabase {
+pub(crate) struct TestDatabase {
     pub dialect: Dialect,
     pub name: String,
     /// The URL of the test database (with the admin URL's credentials).
@@ -72,7 +72,7 @@ pub struct TestDatabase {
 
 impl TestDatabase {
     /// Creates `retort_t_<test>_<pid>_<n>` on `dialect`'s server; `None` when skipped.
-    pub fn create(dialect: Dialect, test: &str) -> Option<TestDatabase> {
+    pub(crate) fn create(dialect: Dialect, test: &str) -> Option<TestDatabase> {
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
         let admin_url = server_url(dialect)?;
         let n = COUNTER.fetch_add(1, Ordering::Relaxed);
@@ -106,12 +106,12 @@ impl TestDatabase {
         })
     }
 
-    pub fn connect(&self) -> Box<dyn Connection> {
+    pub(crate) fn connect(&self) -> Box<dyn Connection> {
         connect(&self.url)
     }
 
     /// The user name of the URL.
-    pub fn user(&self) -> &str {
+    pub(crate) fn user(&self) -> &str {
         let rest = self.url.split_once("://").map_or("", |(_, rest)| rest);
         rest.split(['@', ':']).next().unwrap_or_default()
     }
@@ -130,7 +130,7 @@ impl Drop for TestDatabase {
         );
         let dropped = DatabaseUrl::parse(&self.admin_url)
             .map_err(|e| e.to_string())
-            .and_then(|url| retort::db::connect(&url).map_err(|e| e.to_string()))
+            .and_then(|url| retort::__test_support::connect(&url).map_err(|e| e.to_string()))
             .and_then(|mut admin| admin.execute(&sql).map_err(|e| e.to_string()));
         if let Err(e) = dropped {
             eprintln!("warning: could not drop test database {}: {e}", self.name);
@@ -139,7 +139,7 @@ impl Drop for TestDatabase {
 }
 
 /// Quotes an identifier for `dialect`.
-pub fn quote(dialect: Dialect, name: &str) -> String {
+pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
     match dialect {
         Dialect::Mysql => format!("`{}`", name.replace('`', "``")),
         _ => format!("\"{}\"", name.replace('"', "\"\"")),
