@@ -7,6 +7,7 @@
 //! (irreversible revisions, unknown revisions, unsplittable SQL) is checked by [`prepare`] before
 //! the first step starts.
 
+mod foreign_keys;
 pub mod live;
 pub mod offline;
 pub mod partial;
@@ -124,6 +125,9 @@ pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<
         };
         if script.transactional {
             refuse_transaction_control(script, &statements)?;
+            if dialect == Dialect::Sqlite {
+                foreign_keys::refuse_misplaced(script, &statements)?;
+            }
         }
         Ok(PreparedStep {
             step: step.clone(),

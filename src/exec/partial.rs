@@ -45,7 +45,7 @@ pub fn controls_transaction(sql: &str) -> bool {
 }
 
 /// The first `n` words of `sql`, upper-cased, after leading comments.
-fn leading_words(sql: &str, n: usize) -> Vec<String> {
+pub(super) fn leading_words(sql: &str, n: usize) -> Vec<String> {
     let mut rest = sql.trim_start();
     loop {
         if let Some(after) = rest.strip_prefix("--").or_else(|| rest.strip_prefix('#')) {
