@@ -14,7 +14,7 @@ pub mod partial;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::Dialect;
 use crate::db::version_table::AuditEntry;
@@ -238,6 +238,8 @@ pub trait Progress {
     fn replanned(&mut self, _heads: &[String]) {}
     /// Another runner holds the migration lock; the run waits for it (called at most once).
     fn waiting_for_lock(&mut self) {}
+    /// A statement (or verify query) of the running step succeeded after `elapsed`.
+    fn statement_ran(&mut self, _statement: &SqlStatement, _elapsed: Duration) {}
 }
 
 /// Progress that shows nothing.
@@ -328,7 +330,7 @@ fn run_steps(
         };
         let outcome = sink
             .record_start(prepared, &entry)
-            .and_then(|()| run_one(prepared, input.dialect, sink));
+            .and_then(|()| run_one(prepared, input.dialect, sink, progress));
         entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
         entry.outcome = Outcome::Success;
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
@@ -386,7 +388,12 @@ fn aftermath(prepared: &PreparedStep, dialect: Dialect, failed: usize) -> String
 }
 
 /// The body of one step: statements, verify queries, version-table ops.
-fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Result<()> {
+fn run_one(
+    prepared: &PreparedStep,
+    dialect: Dialect,
+    sink: &mut dyn Sink,
+    progress: &mut dyn Progress,
+) -> Result<()> {
     let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
         Error::Migration {
             revision: prepared.label(),
@@ -399,6 +406,7 @@ fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Re
         }
     };
     for (index, statement) in prepared.statements.iter().enumerate() {
+        let clock = Instant::now();
         sink.execute(&statement.sql).map_err(|e| {
             fail(
                 index,
@@ -410,9 +418,11 @@ fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Re
                 )),
             )
         })?;
+        progress.statement_ran(statement, clock.elapsed());
     }
     let rolled_back = aftermath(prepared, dialect, prepared.statements.len());
     for (index, statement) in prepared.verify.iter().enumerate() {
+        let clock = Instant::now();
         let ok = sink.verify(&statement.sql).map_err(|e| {
             fail(
                 index,
@@ -421,6 +431,7 @@ fn run_one(prepared: &PreparedStep, dialect: Dialect, sink: &mut dyn Sink) -> Re
                 Some(rolled_back.clone()),
             )
         })?;
+        progress.statement_ran(statement, clock.elapsed());
         if !ok {
             return Err(fail(
                 index,

@@ -21,3 +21,4 @@ mod servers;
 mod sqlite_pragmas;
 mod sqlite_run;
 mod support;
+mod verbose;

@@ -865,3 +865,29 @@ fn mysql_runner_killed_mid_revision_leaves_a_started_audit_row() {
     assert!(log.contains("started"), "{log}");
     assert_eq!(user_tables(&backend), ["t_aaa", "t_bbb"]);
 }
+
+#[test]
+fn verbose_shows_each_statement_as_it_runs() {
+    for_each_backend("verbose", |backend| {
+        let project = Project::new(backend);
+        project.table_revision("aaa", &[]);
+        let output = project.run(&["-v", "upgrade", "heads", "--no-backup"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert_eq!(
+            crate::verbose::statement_lines(&stderr),
+            [(5, "CREATE TABLE t_aaa (id INTEGER PRIMARY KEY)".to_string())],
+            "{}: {stderr}",
+            backend.url
+        );
+        let output = project.run(&["-v", "downgrade", "base", "--no-backup"]);
+        let stderr = String::from_utf8_lossy(&output.stderr);
+        assert!(output.status.success(), "{stderr}");
+        assert_eq!(
+            crate::verbose::statement_lines(&stderr),
+            [(8, "DROP TABLE t_aaa".to_string())],
+            "{}: {stderr}",
+            backend.url
+        );
+    });
+}
