@@ -198,6 +198,27 @@ mod tests {
         assert_eq!(misplaced(&middle_on).map(|s| s.line), Some(3));
     }
 
+    #[test]
+    fn prepare_refuses_a_misplaced_setting_only_where_sqlite_would_ignore_it() {
+        use crate::config::Dialect;
+        use crate::exec::prepare;
+        use crate::exec::tests::{chain_plan, script};
+        let sql = "DROP TABLE c;\nPRAGMA foreign_keys = OFF;\nDROP TABLE p";
+        let plan = chain_plan(None, &["a"]);
+        let err = prepare(&plan, &[script("a", &[], sql, None)], Dialect::Sqlite)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("versions/a_x.sql:9: `PRAGMA foreign_keys = OFF` would have no effect"),
+            "{err}"
+        );
+        let mut one_by_one = script("a", &[], sql, None);
+        one_by_one.transactional = false;
+        assert!(prepare(&plan, &[one_by_one], Dialect::Sqlite).is_ok());
+        // Other engines have no such pragma; their server says so when it runs.
+        assert!(prepare(&plan, &[script("a", &[], sql, None)], Dialect::Postgresql).is_ok());
+    }
+
     #[cfg(feature = "sqlite")]
     #[test]
     fn violations_name_table_rowid_and_parent() {
