@@ -4,8 +4,8 @@
 //! [`run`] walks a [`Plan`] and makes the same calls on a [`Sink`] whether the sink executes
 //! them ([`live::LiveSink`]) or renders them ([`offline::OfflineSink`]), so `--sql` output and a
 //! live run cannot drift apart. Everything that can be checked without touching the database
-//! (irreversible revisions, unknown revisions, unsplittable SQL) is checked by [`prepare`] before
-//! the first step starts.
+//! (irreversible revisions, unknown revisions, unsplittable SQL, a `foreign_keys` pragma SQLite
+//! would ignore) is checked by [`prepare`] before the first step starts.
 
 mod foreign_keys;
 pub mod live;
