@@ -12,8 +12,9 @@
 //! runs, saying where to put the pragma.
 
 use super::partial::leading_words;
+use super::refused_statement;
 use crate::db::{Connection, DbError, Value};
-use crate::error::{Error, ForeignKeyViolation, Result, ScriptProblem};
+use crate::error::{ForeignKeyViolation, Result, ScriptProblem};
 use crate::script::checksum::SqlStatement;
 use crate::script::Script;
 
@@ -73,18 +74,14 @@ fn misplaced(statements: &[SqlStatement]) -> Option<&SqlStatement> {
 /// SQLite would ignore.
 pub(crate) fn refuse_misplaced(script: &Script, statements: &[SqlStatement]) -> Result<()> {
     match misplaced(statements) {
-        Some(statement) => Err(Error::Script {
-            path: script.path.clone(),
-            line: statement.line,
-            problem: ScriptProblem::ForeignKeysInTransaction {
-                statement: statement
-                    .sql
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                revision: script.meta.revision.clone(),
+        Some(statement) => Err(refused_statement(
+            script,
+            statement,
+            |statement, revision| ScriptProblem::ForeignKeysInTransaction {
+                statement,
+                revision,
             },
-        }),
+        )),
         None => Ok(()),
     }
 }

@@ -150,19 +150,36 @@ fn refuse_transaction_control(script: &Script, statements: &[SqlStatement]) -> R
         .iter()
         .find(|s| partial::controls_transaction(&s.sql))
     {
-        Some(statement) => Err(Error::Script {
-            path: script.path.clone(),
-            line: statement.line,
-            problem: ScriptProblem::TransactionControl {
-                statement: statement
-                    .sql
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                revision: script.meta.revision.clone(),
+        Some(statement) => Err(refused_statement(
+            script,
+            statement,
+            |statement, revision| ScriptProblem::TransactionControl {
+                statement,
+                revision,
             },
-        }),
+        )),
         None => Ok(()),
+    }
+}
+
+/// The error of a statement refused in `script`, located at its line: `problem` of the
+/// statement (on one line) and the revision.
+fn refused_statement(
+    script: &Script,
+    statement: &SqlStatement,
+    problem: fn(String, String) -> ScriptProblem,
+) -> Error {
+    Error::Script {
+        path: script.path.clone(),
+        line: statement.line,
+        problem: problem(
+            statement
+                .sql
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            script.meta.revision.clone(),
+        ),
     }
 }
 

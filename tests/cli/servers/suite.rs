@@ -871,23 +871,24 @@ fn verbose_shows_each_statement_as_it_runs() {
     for_each_backend("verbose", |backend| {
         let project = Project::new(backend);
         project.table_revision("aaa", &[]);
-        let output = project.run(&["-v", "upgrade", "heads", "--no-backup"]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{stderr}");
-        assert_eq!(
-            crate::verbose::statement_lines(&stderr),
-            [(5, "CREATE TABLE t_aaa (id INTEGER PRIMARY KEY)".to_string())],
-            "{}: {stderr}",
-            backend.url
-        );
-        let output = project.run(&["-v", "downgrade", "base", "--no-backup"]);
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        assert!(output.status.success(), "{stderr}");
-        assert_eq!(
-            crate::verbose::statement_lines(&stderr),
-            [(8, "DROP TABLE t_aaa".to_string())],
-            "{}: {stderr}",
-            backend.url
-        );
+        for (command, target, line, statement) in [
+            (
+                "upgrade",
+                "heads",
+                5,
+                "CREATE TABLE t_aaa (id INTEGER PRIMARY KEY)",
+            ),
+            ("downgrade", "base", 8, "DROP TABLE t_aaa"),
+        ] {
+            let output = project.run(&["-v", command, target, "--no-backup"]);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(output.status.success(), "{stderr}");
+            assert_eq!(
+                crate::verbose::statement_lines(&stderr),
+                [(line, statement.to_string())],
+                "{}: {stderr}",
+                backend.url
+            );
+        }
     });
 }
