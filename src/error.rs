@@ -629,6 +629,35 @@ pub enum Error {
         /// How many statements the step has.
         statement_count: usize,
     },
+
+    // running: SQLite foreign keys
+    /// A revision that ran with SQLite's foreign keys off leaves rows whose parent row is
+    /// missing (`PRAGMA foreign_key_check` before the commit); it was rolled back. `violations`
+    /// are the first of them, `total` counts all.
+    #[error(
+        "revision `{revision}` ({}) leaves {total} row(s) that break a foreign key: {}{}",
+        path.display(),
+        violations.iter().map(ToString::to_string).collect::<Vec<_>>().join("; "),
+        match total.saturating_sub(violations.len()) {
+            0 => String::new(),
+            more => format!("; and {more} more"),
+        }
+    )]
+    ForeignKeyViolations {
+        revision: String,
+        path: PathBuf,
+        violations: Vec<ForeignKeyViolation>,
+        total: usize,
+    },
+
+    /// A rehearsal runs in one transaction, where SQLite ignores `PRAGMA foreign_keys`, so a
+    /// revision that sets it would not rehearse what it does.
+    #[error(
+        "revision `{revision}` ({}) sets `PRAGMA foreign_keys`, which SQLite ignores inside the \
+         one transaction a rehearsal runs in, so the rehearsal would not do what the run does",
+        path.display()
+    )]
+    RehearseForeignKeys { revision: String, path: PathBuf },
 }
 
 /// A statement of a revision named in a message: its number in the section, its line, its text.
@@ -679,6 +708,26 @@ fn stamp_arguments(heads: &[String]) -> String {
         "base".to_string()
     } else {
         heads.join(" ")
+    }
+}
+
+// running: SQLite foreign keys
+/// A row `PRAGMA foreign_key_check` reports: its table, its rowid (`None` in a `WITHOUT ROWID`
+/// table) and the table its missing parent row belongs in.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ForeignKeyViolation {
+    pub table: String,
+    pub rowid: Option<i64>,
+    pub parent: String,
+}
+
+impl std::fmt::Display for ForeignKeyViolation {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.rowid {
+            Some(rowid) => write!(f, "`{}` row {rowid}", self.table),
+            None => write!(f, "a row of `{}`", self.table),
+        }?;
+        write!(f, " references a missing row of `{}`", self.parent)
     }
 }
 
@@ -884,6 +933,16 @@ pub enum ScriptProblem {
          header to run the revision's statements one by one"
     )]
     TransactionControl { statement: String, revision: String },
+
+    /// A transactional SQLite revision sets `foreign_keys` where SQLite ignores it.
+    #[error(
+        "`{statement}` would have no effect: SQLite ignores `PRAGMA foreign_keys` inside a \
+         transaction, and retort runs revision `{revision}` in one; put the pragma before the \
+         revision's first statement (retort runs it there before the transaction begins, and \
+         restores the setting after the revision), or add `-- transactional = false` to the \
+         header to run the revision's statements one by one"
+    )]
+    ForeignKeysInTransaction { statement: String, revision: String },
 }
 
 /// Why a revision id is malformed (the texts of the first follow Alembic's).
@@ -1048,6 +1107,17 @@ impl Error {
                 "a relative step cannot choose between the parents of a merge or the branches of a branch point; name the revision to go to, or use `<label>@-N`"
                     .into(),
             ),
+            // running: SQLite foreign keys
+            Error::ForeignKeyViolations { .. } => Some(
+                "its changes were rolled back; the database is at the last revision that \
+                 succeeded; keep a parent row for every child row the revision rebuilds (or \
+                 delete the orphaned child rows in the revision), then run again"
+                    .into(),
+            ),
+            Error::RehearseForeignKeys { revision, .. } => Some(format!(
+                "rehearse up to the revision before `{revision}`, or run the upgrade on a copy \
+                 of the database file; everything was rolled back"
+            )),
             _ => None,
         }
     }

@@ -1,11 +1,16 @@
 //! How a running migration shows on stderr: a progress bar on a terminal, `Running ...` lines
-//! otherwise, nothing with `-q`.
+//! otherwise, nothing with `-q`; with `-v` also each statement as it ran, with its time.
+
+use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::db::version_table::AuditEntry;
 use crate::exec::{Outcome, PreparedStep, Progress, StepReport};
 use crate::output::Printer;
+
+/// The longest statement text `-v` shows on its line.
+const SHOWN_STATEMENT_CHARS: usize = 120;
 
 /// The database's heads for a message: `base` when there are none.
 pub(crate) fn describe_heads(heads: &[String]) -> String {
@@ -14,6 +19,19 @@ pub(crate) fn describe_heads(heads: &[String]) -> String {
     } else {
         heads.join(", ")
     }
+}
+
+/// A statement as `-v` shows it: its first line, cut to [`SHOWN_STATEMENT_CHARS`], with ` …`
+/// when there is more. A statement can be hundreds of lines (a view, a function body); the
+/// file line beside it leads to the rest, and a failing statement is shown whole in its error.
+fn statement_line(sql: &str) -> String {
+    let mut lines = sql.trim().lines();
+    let first = lines.next().unwrap_or_default().trim_end();
+    let mut shown: String = first.chars().take(SHOWN_STATEMENT_CHARS).collect();
+    if shown.len() < first.len() || lines.next().is_some() {
+        shown.push_str(" …");
+    }
+    shown
 }
 
 /// The progress of an online run.
@@ -71,6 +89,21 @@ impl Progress for StepDisplay<'_> {
         }
     }
 
+    fn statement_ran(&mut self, line: usize, sql: &str, elapsed: Duration) {
+        if !self.printer.is_verbose() {
+            return;
+        }
+        let line = format!(
+            "  line {line} ({} ms): {}",
+            elapsed.as_millis(),
+            statement_line(sql)
+        );
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => self.printer.status(line),
+        }
+    }
+
     fn waiting_for_lock(&mut self) {
         self.printer
             .status("waiting for the database lock held by another process…");
@@ -95,5 +128,26 @@ impl Progress for StepDisplay<'_> {
             None if !self.rehearse => self.printer.status(line),
             None => {}
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::statement_line;
+
+    #[test]
+    fn a_statement_shows_as_its_first_line_marked_when_cut() {
+        assert_eq!(
+            statement_line("CREATE TABLE t (x INTEGER)"),
+            "CREATE TABLE t (x INTEGER)"
+        );
+        assert_eq!(
+            statement_line("CREATE TABLE t (\n  x INTEGER\n)"),
+            "CREATE TABLE t ( …"
+        );
+        let long = format!("SELECT '{}'", "é".repeat(200));
+        let shown = statement_line(&long);
+        assert_eq!(shown.chars().count(), 120 + 2);
+        assert!(shown.ends_with(" …"));
     }
 }

@@ -6,12 +6,17 @@
 //! a runner that sees rows it did not expect knows another runner got there first and plans
 //! again. A rehearsal runs every step inside one transaction and rolls it back at the end.
 //!
+//! On SQLite a revision's leading `PRAGMA foreign_keys` settings run before its transaction
+//! begins, where SQLite honours them, and the connection's setting is restored before anything
+//! else runs (see [`super::foreign_keys`]).
+//!
 //! A `transactional = false` step cannot hold SQLite's write lock while it runs (that is its
 //! point), so two SQLite runners reaching the same such step at the same moment could both run
 //! it; on PostgreSQL and MySQL the session lock taken by `lock()` covers it.
 
 use std::time::Duration;
 
+use super::foreign_keys;
 use super::partial::{self, TxEffect};
 use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::config::Dialect;
@@ -50,6 +55,11 @@ pub(crate) struct LiveSink<'c> {
     rehearse: bool,
     /// A `started` audit row of the current step exists and must be completed, not added.
     started_row: bool,
+    /// SQLite's `foreign_keys` setting before a step that changed it, until it is restored.
+    foreign_keys_before: Option<bool>,
+    /// The step turned SQLite's foreign keys off that are on again after it: check them
+    /// before the commit (step 10 of SQLite's table-rebuild procedure).
+    check_foreign_keys: bool,
 }
 
 fn database_error(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
@@ -70,6 +80,8 @@ impl<'c> LiveSink<'c> {
             in_transaction: false,
             rehearse,
             started_row: false,
+            foreign_keys_before: None,
+            check_foreign_keys: false,
         }
     }
 
@@ -188,9 +200,64 @@ impl<'c> LiveSink<'c> {
             .map_err(|e| database_error(context())(e))
     }
 
-    /// Ends a rehearsal: everything it did is rolled back.
-    pub(crate) fn finish_rehearsal(&mut self) -> Result<()> {
-        self.rollback()
+    /// Ends a run: what is still open is rolled back (a rehearsal, or a step that stopped
+    /// before it ran anything), and SQLite's `foreign_keys` is as it was before.
+    pub(crate) fn finish_run(&mut self) -> Result<()> {
+        self.rollback()?;
+        self.restore_foreign_keys()
+    }
+
+    /// SQLite honours `PRAGMA foreign_keys` only outside a transaction: remembers the setting
+    /// to restore, and runs a transactional step's leading settings before its transaction.
+    fn hoist_foreign_keys(&mut self, step: &PreparedStep) -> Result<()> {
+        let context = || {
+            format!(
+                "cannot set SQLite's `foreign_keys` for revision `{}`",
+                step.label()
+            )
+        };
+        let before = foreign_keys::enabled(self.conn).map_err(|e| database_error(context())(e))?;
+        self.foreign_keys_before = Some(before);
+        if !step.transactional {
+            return Ok(());
+        }
+        for statement in &step.statements[..foreign_keys::leading_settings(&step.statements)] {
+            self.conn
+                .execute(&statement.sql)
+                .map_err(|e| database_error(context())(e))?;
+        }
+        let during = foreign_keys::enabled(self.conn).map_err(|e| database_error(context())(e))?;
+        self.check_foreign_keys = before && !during;
+        Ok(())
+    }
+
+    /// Fails the step when it leaves rows whose parent row is missing.
+    fn check_foreign_keys(&mut self, step: &PreparedStep) -> Result<()> {
+        let (violations, total) =
+            foreign_keys::violations(self.conn).map_err(database_error(format!(
+                "cannot check the foreign keys of revision `{}`",
+                step.label()
+            )))?;
+        if total == 0 {
+            return Ok(());
+        }
+        Err(Error::ForeignKeyViolations {
+            revision: step.label(),
+            path: step.path.clone().unwrap_or_default(),
+            violations,
+            total,
+        })
+    }
+
+    /// Puts SQLite's `foreign_keys` back as it was before the last step that changed it.
+    fn restore_foreign_keys(&mut self) -> Result<()> {
+        self.check_foreign_keys = false;
+        match self.foreign_keys_before.take() {
+            Some(enabled) => foreign_keys::set(self.conn, enabled).map_err(database_error(
+                "cannot restore SQLite's `foreign_keys` setting",
+            )),
+            None => Ok(()),
+        }
     }
 }
 
@@ -213,6 +280,19 @@ impl Sink for LiveSink<'_> {
     }
 
     fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>> {
+        // After the previous step's commit or rollback, before anything else.
+        self.restore_foreign_keys()?;
+        if self.conn.dialect() == Dialect::Sqlite
+            && foreign_keys::sets_foreign_keys(&step.statements)
+        {
+            if self.rehearse {
+                return Err(Error::RehearseForeignKeys {
+                    revision: step.label(),
+                    path: step.path.clone().unwrap_or_default(),
+                });
+            }
+            self.hoist_foreign_keys(step)?;
+        }
         if !self.in_transaction && (step.transactional || self.rehearse) {
             self.begin()?;
         }
@@ -286,7 +366,10 @@ impl Sink for LiveSink<'_> {
         }
     }
 
-    fn finish_step(&mut self, _step: &PreparedStep, entry: &AuditEntry) -> Result<()> {
+    fn finish_step(&mut self, step: &PreparedStep, entry: &AuditEntry) -> Result<()> {
+        if self.check_foreign_keys {
+            self.check_foreign_keys(step)?;
+        }
         self.write_audit(entry)?;
         if self.in_transaction && !self.rehearse {
             self.commit()?;
@@ -374,9 +457,7 @@ fn run_locked(
         applied_by,
     };
     let report = run(input, &mut sink, progress);
-    if options.rehearse {
-        sink.finish_rehearsal()?;
-    }
+    sink.finish_run()?;
     Ok(report)
 }
 
@@ -482,6 +563,7 @@ mod tests {
     use crate::config::Dialect;
     use crate::db::sqlite::SqliteConnection;
     use crate::db::version_table::read_audit;
+    use crate::error::ForeignKeyViolation;
     use crate::graph::Plan;
 
     fn table() -> VersionTable {
@@ -687,6 +769,111 @@ mod tests {
             ),
             "{err}"
         );
+    }
+
+    /// A parent `p` with rows 1 and 2 and an `ON DELETE CASCADE` child `c` holding one row each.
+    fn parent_and_child(conn: &mut SqliteConnection) {
+        for sql in [
+            "CREATE TABLE p (id INTEGER PRIMARY KEY)",
+            "CREATE TABLE c (id INTEGER PRIMARY KEY, p_id INTEGER REFERENCES p (id) ON DELETE CASCADE)",
+            "INSERT INTO p VALUES (1), (2)",
+            "INSERT INTO c VALUES (10, 1), (11, 2)",
+        ] {
+            conn.execute(sql).unwrap();
+        }
+    }
+
+    /// SQLite's rebuild of `p`, copying the rows `copied` selects.
+    fn rebuild(copied: &str) -> String {
+        format!(
+            "PRAGMA foreign_keys = OFF;\nCREATE TABLE p_new (id INTEGER PRIMARY KEY);\n\
+             INSERT INTO p_new SELECT id FROM p {copied};\nDROP TABLE p;\n\
+             ALTER TABLE p_new RENAME TO p;\nPRAGMA foreign_keys = ON"
+        )
+    }
+
+    fn children(conn: &mut SqliteConnection) -> Vec<Vec<crate::db::Value>> {
+        conn.query("SELECT id FROM c ORDER BY id").unwrap()
+    }
+
+    #[test]
+    fn a_leading_foreign_keys_pragma_runs_before_the_transaction_and_is_undone_after() {
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        parent_and_child(&mut conn);
+        let scripts = [script("a", &[], &rebuild(""), None)];
+        let report = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        assert!(report.failure.is_none(), "{:?}", report.failure);
+        assert_eq!(children(&mut conn).len(), 2, "the cascade did not fire");
+        assert!(foreign_keys::enabled(&mut conn).unwrap());
+    }
+
+    #[test]
+    fn orphaned_rows_fail_the_revision_which_is_rolled_back_and_the_setting_restored() {
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        parent_and_child(&mut conn);
+        let scripts = [script("a", &[], &rebuild("WHERE id = 1"), None)];
+        let report = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        match report.failure {
+            Some(Error::ForeignKeyViolations {
+                revision,
+                violations,
+                total,
+                ..
+            }) => {
+                assert_eq!((revision.as_str(), total), ("a", 1));
+                assert_eq!(
+                    violations,
+                    [ForeignKeyViolation {
+                        table: "c".into(),
+                        rowid: Some(11),
+                        parent: "p".into()
+                    }]
+                );
+            }
+            other => panic!("unexpected {other:?}"),
+        }
+        assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
+        assert_eq!(
+            conn.query("SELECT count(*) FROM p").unwrap(),
+            [[crate::db::Value::Int(2)]]
+        );
+        assert_eq!(children(&mut conn).len(), 2);
+        assert!(foreign_keys::enabled(&mut conn).unwrap());
+        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        assert_eq!(audit[0].outcome, "failed");
+    }
+
+    #[test]
+    fn a_connection_without_enforcement_gets_no_check_and_keeps_its_setting() {
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        parent_and_child(&mut conn);
+        foreign_keys::set(&mut conn, false).unwrap();
+        // Orphans rows, as the application's own writes could; enforcement was never promised.
+        let scripts = [script("a", &[], &rebuild("WHERE id = 1"), None)];
+        let report = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        assert!(report.failure.is_none(), "{:?}", report.failure);
+        assert!(!foreign_keys::enabled(&mut conn).unwrap());
+    }
+
+    #[test]
+    fn a_non_transactional_revision_runs_its_pragmas_in_order_and_the_setting_is_restored() {
+        let mut conn = SqliteConnection::open_path(None, true).unwrap();
+        parent_and_child(&mut conn);
+        let mut s = script(
+            "a",
+            &[],
+            "PRAGMA foreign_keys = OFF;\nDELETE FROM p WHERE id = 2",
+            None,
+        );
+        s.transactional = false;
+        let report = go(&mut conn, &[s], chain_plan(None, &["a"]), false);
+        assert!(report.failure.is_none(), "{:?}", report.failure);
+        assert_eq!(
+            children(&mut conn).len(),
+            2,
+            "no cascade with enforcement off"
+        );
+        assert!(foreign_keys::enabled(&mut conn).unwrap());
     }
 
     #[test]

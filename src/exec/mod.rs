@@ -4,16 +4,17 @@
 //! [`run`] walks a [`Plan`] and makes the same calls on a [`Sink`] whether the sink executes
 //! them ([`live::LiveSink`]) or renders them ([`offline::OfflineSink`]), so `--sql` output and a
 //! live run cannot drift apart. Everything that can be checked without touching the database
-//! (irreversible revisions, unknown revisions, unsplittable SQL) is checked by [`prepare`] before
-//! the first step starts.
+//! (irreversible revisions, unknown revisions, unsplittable SQL, a `foreign_keys` pragma SQLite
+//! would ignore) is checked by [`prepare`] before the first step starts.
 
+mod foreign_keys;
 pub(crate) mod live;
 pub(crate) mod offline;
 pub(crate) mod partial;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use crate::config::Dialect;
 use crate::db::version_table::AuditEntry;
@@ -128,6 +129,9 @@ pub(crate) fn prepare(
         };
         if script.transactional {
             refuse_transaction_control(script, &statements)?;
+            if dialect == Dialect::Sqlite {
+                foreign_keys::refuse_misplaced(script, &statements)?;
+            }
         }
         Ok(PreparedStep {
             step: step.clone(),
@@ -150,19 +154,36 @@ fn refuse_transaction_control(script: &Script, statements: &[SqlStatement]) -> R
         .iter()
         .find(|s| partial::controls_transaction(&s.sql))
     {
-        Some(statement) => Err(Error::Script {
-            path: script.path.clone(),
-            line: statement.line,
-            problem: ScriptProblem::TransactionControl {
-                statement: statement
-                    .sql
-                    .split_whitespace()
-                    .collect::<Vec<_>>()
-                    .join(" "),
-                revision: script.meta.revision.clone(),
+        Some(statement) => Err(refused_statement(
+            script,
+            statement,
+            |statement, revision| ScriptProblem::TransactionControl {
+                statement,
+                revision,
             },
-        }),
+        )),
         None => Ok(()),
+    }
+}
+
+/// The error of a statement refused in `script`, located at its line: `problem` of the
+/// statement (on one line) and the revision.
+fn refused_statement(
+    script: &Script,
+    statement: &SqlStatement,
+    problem: fn(String, String) -> ScriptProblem,
+) -> Error {
+    Error::Script {
+        path: script.path.clone(),
+        line: statement.line,
+        problem: problem(
+            statement
+                .sql
+                .split_whitespace()
+                .collect::<Vec<_>>()
+                .join(" "),
+            script.meta.revision.clone(),
+        ),
     }
 }
 
@@ -259,6 +280,10 @@ pub trait Progress {
     fn waiting_for_lock(&mut self) {}
     /// A stamp closed the audit row of a run that died in the middle of `entry`'s step.
     fn closed_interrupted(&mut self, _entry: &AuditEntry) {}
+
+    /// A statement (or verify query) of the running step, starting at `line` of its file,
+    /// succeeded after `elapsed`.
+    fn statement_ran(&mut self, _line: usize, _sql: &str, _elapsed: Duration) {}
 }
 
 /// Progress that shows nothing.
@@ -353,7 +378,7 @@ fn run_steps(
         };
         let outcome = sink
             .record_start(prepared, &entry)
-            .and_then(|()| run_one(prepared, sink));
+            .and_then(|()| run_one(prepared, sink, progress));
         entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
         entry.outcome = Outcome::Success;
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
@@ -423,7 +448,11 @@ fn aftermath(
 }
 
 /// The body of one step: statements, verify queries, version-table ops.
-fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
+fn run_one(
+    prepared: &PreparedStep,
+    sink: &mut dyn Sink,
+    progress: &mut dyn Progress,
+) -> Result<()> {
     let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
         Error::Migration {
             revision: prepared.label(),
@@ -437,6 +466,7 @@ fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
     };
     let mut effects = Vec::with_capacity(prepared.statements.len());
     for (index, statement) in prepared.statements.iter().enumerate() {
+        let clock = Instant::now();
         match sink.execute(&statement.sql) {
             Ok(effect) => effects.push(effect),
             Err(e) => {
@@ -452,9 +482,11 @@ fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
                 ));
             }
         }
+        progress.statement_ran(statement.line, &statement.sql, clock.elapsed());
     }
     let rolled_back = aftermath(prepared, &effects, partial::TxEffect::Stays);
     for (index, statement) in prepared.verify.iter().enumerate() {
+        let clock = Instant::now();
         let ok = sink.verify(&statement.sql).map_err(|e| {
             fail(
                 index,
@@ -463,6 +495,7 @@ fn run_one(prepared: &PreparedStep, sink: &mut dyn Sink) -> Result<()> {
                 Some(rolled_back.clone()),
             )
         })?;
+        progress.statement_ran(statement.line, &statement.sql, clock.elapsed());
         if !ok {
             return Err(fail(
                 index,

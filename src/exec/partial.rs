@@ -131,7 +131,7 @@ pub(crate) fn controls_transaction(sql: &str) -> bool {
 }
 
 /// `sql` after its leading comments (executable comments `/*!…*/` are not comments).
-fn strip_leading_comments(sql: &str) -> &str {
+pub(super) fn strip_leading_comments(sql: &str) -> &str {
     let mut rest = sql.trim_start();
     loop {
         if let Some(after) = rest.strip_prefix("--").or_else(|| rest.strip_prefix('#')) {
@@ -151,7 +151,7 @@ fn strip_leading_comments(sql: &str) -> &str {
 }
 
 /// The first `n` words of `sql`, upper-cased.
-fn leading_words(sql: &str, n: usize) -> Vec<String> {
+pub(super) fn leading_words(sql: &str, n: usize) -> Vec<String> {
     sql.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())
         .take(n)

@@ -20,5 +20,8 @@ mod offline;
 mod script_files;
 mod secrets;
 mod servers;
+#[cfg(feature = "sqlite")]
+mod sqlite_pragmas;
 mod sqlite_run;
 mod support;
+mod verbose;

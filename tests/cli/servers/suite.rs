@@ -865,3 +865,30 @@ fn mysql_runner_killed_mid_revision_leaves_a_started_audit_row() {
     assert!(log.contains("started"), "{log}");
     assert_eq!(user_tables(&backend), ["t_aaa", "t_bbb"]);
 }
+
+#[test]
+fn verbose_shows_each_statement_as_it_runs() {
+    for_each_backend("verbose", |backend| {
+        let project = Project::new(backend);
+        project.table_revision("aaa", &[]);
+        for (command, target, line, statement) in [
+            (
+                "upgrade",
+                "heads",
+                5,
+                "CREATE TABLE t_aaa (id INTEGER PRIMARY KEY)",
+            ),
+            ("downgrade", "base", 8, "DROP TABLE t_aaa"),
+        ] {
+            let output = project.run(&["-v", command, target, "--no-backup"]);
+            let stderr = String::from_utf8_lossy(&output.stderr);
+            assert!(output.status.success(), "{stderr}");
+            assert_eq!(
+                crate::verbose::statement_lines(&stderr),
+                [(line, statement.to_string())],
+                "{}: {stderr}",
+                backend.url
+            );
+        }
+    });
+}
