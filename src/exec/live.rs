@@ -16,7 +16,7 @@ use super::partial::commits_implicitly;
 use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::db::version_table::{read_existing_heads, read_heads, AuditEntry, VersionTable};
 use crate::db::{Connection, DbError};
-use crate::error::{Error, Result};
+use crate::error::{Bookkeeping, Error, Result};
 use crate::graph::VersionOp;
 use crate::script::Script;
 
@@ -45,12 +45,8 @@ pub struct LiveSink<'c> {
     started_row: bool,
 }
 
-fn database_error(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
-    let context = context.into();
-    move |e| Error::Database {
-        context,
-        message: e.message,
-    }
+fn bookkeeping(task: Bookkeeping) -> impl FnOnce(DbError) -> Error {
+    move |cause| Error::BookkeepingFailed { task, cause }
 }
 
 impl<'c> LiveSink<'c> {
@@ -68,12 +64,12 @@ impl<'c> LiveSink<'c> {
 
     fn begin(&mut self) -> Result<()> {
         self.conn.begin().map_err(|e| {
-            let context = if e.is_lock_timeout {
-                "timed out waiting for the database lock held by another process"
+            let task = if e.is_lock_timeout {
+                Bookkeeping::LockWait
             } else {
-                "cannot start a transaction"
+                Bookkeeping::Begin
             };
-            database_error(context)(e)
+            bookkeeping(task)(e)
         })?;
         self.in_transaction = true;
         Ok(())
@@ -81,9 +77,7 @@ impl<'c> LiveSink<'c> {
 
     fn commit(&mut self) -> Result<()> {
         self.in_transaction = false;
-        self.conn
-            .commit()
-            .map_err(database_error("cannot commit the transaction"))
+        self.conn.commit().map_err(bookkeeping(Bookkeeping::Commit))
     }
 
     fn rollback(&mut self) -> Result<()> {
@@ -95,7 +89,7 @@ impl<'c> LiveSink<'c> {
         self.in_transaction = false;
         self.conn
             .rollback()
-            .map_err(database_error("cannot roll back the transaction"))
+            .map_err(bookkeeping(Bookkeeping::Rollback))
     }
 
     /// Creates the version table and the audit table if they are missing (Alembic creates the
@@ -108,17 +102,18 @@ impl<'c> LiveSink<'c> {
             (self.table.clone(), self.table.create_sql()),
             (self.audit.clone(), self.audit.create_audit_sql()),
         ] {
-            let context = || format!("cannot create table `{}`", table.display_name());
+            let context = || {
+                bookkeeping(Bookkeeping::CreateTable {
+                    table: table.display_name(),
+                })
+            };
             let exists = self
                 .conn
                 .table_exists(table.schema.as_deref(), &table.name)
-                .map_err(|e| database_error(context())(e))?;
+                .map_err(context())?;
             if !exists {
-                self.conn
-                    .execute(&ddl)
-                    .map_err(|e| database_error(context())(e))?;
-                self.after_statement(&ddl)
-                    .map_err(|e| database_error(context())(e))?;
+                self.conn.execute(&ddl).map_err(context())?;
+                self.after_statement(&ddl).map_err(context())?;
             }
         }
         self.tables_ready = true;
@@ -139,16 +134,15 @@ impl<'c> LiveSink<'c> {
     /// survived), else adds the row.
     fn write_audit(&mut self, entry: &AuditEntry) -> Result<()> {
         let context = || {
-            format!(
-                "cannot record the audit row in `{}`",
-                self.audit.display_name()
-            )
+            bookkeeping(Bookkeeping::RecordAudit {
+                table: self.audit.display_name(),
+            })
         };
         if std::mem::take(&mut self.started_row) {
             let updated = self
                 .conn
                 .execute(&self.audit.finish_audit_sql(entry))
-                .map_err(|e| database_error(context())(e))?;
+                .map_err(context())?;
             if updated > 0 {
                 return Ok(());
             }
@@ -156,7 +150,7 @@ impl<'c> LiveSink<'c> {
         self.conn
             .execute(&self.audit.insert_audit_sql(entry))
             .map(|_| ())
-            .map_err(|e| database_error(context())(e))
+            .map_err(context())
     }
 
     /// Ends a rehearsal: everything it did is rolled back.
@@ -173,10 +167,9 @@ impl Sink for LiveSink<'_> {
         self.ensure_tables()?;
         self.conn
             .execute(&self.table.delete_all_sql())
-            .map_err(database_error(format!(
-                "cannot purge version table `{}`",
-                self.table.display_name()
-            )))?;
+            .map_err(bookkeeping(Bookkeeping::PurgeVersionTable {
+                table: self.table.display_name(),
+            }))?;
         if !self.rehearse {
             self.commit()?;
         }
@@ -231,16 +224,18 @@ impl Sink for LiveSink<'_> {
                 Some(format!("deleting '{revision}'")),
             ),
         };
-        let affected = self.conn.execute(&sql).map_err(database_error(format!(
-            "cannot change version table `{table}`"
-        )))?;
+        let affected =
+            self.conn
+                .execute(&sql)
+                .map_err(bookkeeping(Bookkeeping::ChangeVersionTable {
+                    table: table.clone(),
+                }))?;
         match what {
             // Alembic's row-count safety (docs/alembic-compatibility.md#row-count-safety).
-            Some(what) if affected != 1 => Err(Error::Database {
-                context: format!("version table `{table}` does not hold the expected rows"),
-                message: format!(
-                    "Online migration expected to match one row when {what} in '{table}'; {affected} found"
-                ),
+            Some(change) if affected != 1 => Err(Error::VersionRowCountMismatch {
+                table,
+                change,
+                affected,
             }),
             _ => Ok(()),
         }

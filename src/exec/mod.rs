@@ -102,17 +102,9 @@ pub fn prepare(plan: &Plan, scripts: &[Script], dialect: Dialect) -> Result<Vec<
                     .get(SectionKind::Downgrade, dialect)
                     .is_none()
                 {
-                    return Err(Error::Resolution {
-                        message: format!(
-                            "revision `{revision}` ({}) is irreversible: it has no \
-                                 `-- migrate:downgrade` section; nothing was changed",
-                            script.path.display()
-                        ),
-                        hint: Some(format!(
-                            "add a downgrade section to {}, or downgrade to a revision \
-                                 above `{revision}`",
-                            script.path.display()
-                        )),
+                    return Err(Error::Irreversible {
+                        revision: revision.clone(),
+                        path: script.path.clone(),
                     });
                 }
                 (

@@ -50,9 +50,7 @@ impl OfflineSink {
 
 impl Sink for OfflineSink {
     fn purge(&mut self) -> Result<()> {
-        Err(Error::Usage {
-            message: "Can't use --purge with --sql mode".into(),
-        })
+        Err(Error::PurgeWithSql)
     }
 
     fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>> {

@@ -250,17 +250,9 @@ pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()>
         .find(|row| project.graph.index_of(row).is_none())
     {
         None => Ok(()),
-        Some(unknown) => Err(Error::Resolution {
-            message: format!(
-                "Can't locate revision identified by '{unknown}': the version table `{}` holds \
-                 it, but no revision file defines it; nothing was changed",
-                project.config.version_table
-            ),
-            hint: Some(
-                "check `version_locations` in migrate.toml (is a file missing?), or reset the \
-                 table with `retort stamp --purge REV`"
-                    .into(),
-            ),
+        Some(unknown) => Err(Error::VersionRowWithoutFile {
+            revision: unknown.clone(),
+            table: project.config.version_table.clone(),
         }),
     }
 }

@@ -87,11 +87,8 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
     if checks.ok {
         return Ok(0);
     }
-    Err(Error::CheckFailed {
-        message: format!(
-            "the migration succeeded, but verify found {} problem(s) in the database",
-            checks.problem_count()
-        ),
+    Err(Error::VerifyFoundProblemsAfterRun {
+        count: checks.problem_count(),
     })
 }
 
@@ -102,10 +99,8 @@ fn offline_dialect(ctx: &Context, config: &Config, dialect: Option<Dialect>) -> 
         None => ctx
             .database_url(config)
             .map(|url| url.dialect())
-            .map_err(|e| Error::Usage {
-                message: format!(
-                    "{e}; with `--sql`, pass `--dialect sqlite|postgresql|mysql` instead"
-                ),
+            .map_err(|error| Error::OfflineDialectUnknown {
+                error: Box::new(error),
             }),
     }
 }
