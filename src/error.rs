@@ -641,7 +641,7 @@ pub enum Error {
     /// and the revisions before it stay applied. Reads as the step's own error.
     #[error("{error}")]
     MigrationFailed {
-        report: Box<crate::exec::RunReport>,
+        report: Box<crate::report::RunReport>,
         error: Box<Error>,
     },
 

@@ -57,6 +57,7 @@ pub mod output;
 mod parallel;
 pub mod project;
 pub mod render;
+mod report;
 pub mod script;
 mod settings;
 pub mod verify;

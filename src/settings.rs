@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::config::{Config, DatabaseUrl, Dialect};
 pub(crate) use crate::env::{Env, ProcessEnv};
 use crate::error::{Error, Result};
-use crate::graph::StepKind;
+use crate::report::StepKind;
 
 /// How long a run waits for another runner's migration lock by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);

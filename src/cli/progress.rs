@@ -3,8 +3,9 @@
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::exec::{Outcome, PreparedStep, Progress, StepReport};
+use crate::exec::{PreparedStep, Progress};
 use crate::output::Printer;
+use crate::report::{Outcome, StepReport};
 
 /// The database's heads for a message: `base` when there are none.
 pub(crate) fn describe_heads(heads: &[String]) -> String {

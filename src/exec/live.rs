@@ -315,11 +315,11 @@ fn run_locked(
         replan: Some(plan_from),
         applied_by,
     };
-    let report = run(input, &mut sink, progress);
+    let ran = run(input, &mut sink, progress);
     if options.rehearse {
         sink.finish_rehearsal()?;
     }
-    Ok(report)
+    ran
 }
 
 #[cfg(all(test, feature = "sqlite"))]
@@ -345,15 +345,30 @@ mod tests {
         }
     }
 
-    /// Runs `plan` (re-planned as the fixed plan) and returns the report.
+    /// Runs `plan` (re-planned as the fixed plan): the report and the error that stopped it.
     fn go(
         conn: &mut SqliteConnection,
         scripts: &[Script],
         plan: Plan,
         rehearse: bool,
-    ) -> RunReport {
+    ) -> (RunReport, Option<Error>) {
         let plan_from = move |_rows: &[String]| Ok(plan.clone());
-        run_live(conn, &options(rehearse), scripts, &plan_from, &mut Silent).unwrap()
+        split(run_live(
+            conn,
+            &options(rehearse),
+            scripts,
+            &plan_from,
+            &mut Silent,
+        ))
+    }
+
+    /// The report of a run and the error of the step that stopped it, if one did.
+    fn split(ran: Result<RunReport>) -> (RunReport, Option<Error>) {
+        match ran {
+            Ok(report) => (report, None),
+            Err(Error::MigrationFailed { report, error }) => (*report, Some(*error)),
+            Err(error) => panic!("the run did not start: {error}"),
+        }
     }
 
     fn tables(conn: &mut SqliteConnection) -> Vec<String> {
@@ -381,20 +396,20 @@ mod tests {
             ),
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
-        assert!(report.failure.is_none(), "{:?}", report.failure);
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        assert!(failure.is_none(), "{:?}", failure);
         assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["b"]);
         assert_eq!(
             tables(&mut conn),
             ["retort_version", "retort_version_log", "t1", "t2"]
         );
-        let report = go(
+        let (_, failure) = go(
             &mut conn,
             &scripts,
             down_plan(&[("b", Some("a")), ("a", None)]),
             false,
         );
-        assert!(report.failure.is_none(), "{:?}", report.failure);
+        assert!(failure.is_none(), "{:?}", failure);
         assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
         let audit = read_audit(&mut conn, &table().audit()).unwrap();
         let summary: Vec<_> = audit
@@ -427,8 +442,8 @@ mod tests {
             ),
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
-        let err = report.failure.unwrap();
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        let err = failure.unwrap();
         match &err {
             Error::Migration {
                 revision,
@@ -464,8 +479,8 @@ mod tests {
             None,
         )];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
-        assert!(report.failure.is_some());
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        assert!(failure.is_some());
         assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
         let audit = read_audit(&mut conn, &table().audit()).unwrap();
         assert_eq!(audit.len(), 1);
@@ -481,8 +496,8 @@ mod tests {
             first_line: 20,
         });
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &[s], chain_plan(None, &["a"]), false);
-        match report.failure {
+        let (_, failure) = go(&mut conn, &[s], chain_plan(None, &["a"]), false);
+        match failure {
             Some(Error::Migration { line, message, .. }) => {
                 assert_eq!(line, 21);
                 assert!(message.contains("verify"), "{message}");
@@ -504,8 +519,8 @@ mod tests {
             script("b", &["a"], "CREATE TABLE t2 (x INTEGER)", None),
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), true);
-        assert!(report.failure.is_none(), "{:?}", report.failure);
+        let (report, failure) = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), true);
+        assert!(failure.is_none(), "{:?}", failure);
         assert_eq!(report.steps.len(), 2);
         assert!(tables(&mut conn).is_empty(), "{:?}", tables(&mut conn));
     }
@@ -517,17 +532,16 @@ mod tests {
         // The plan believes the database is at `a`; it is empty.
         let plan = chain_plan(Some("a"), &["b"]);
         let plan_from = move |_rows: &[String]| Ok(plan.clone());
-        let report = run_live(
+        let (_, failure) = split(run_live(
             &mut conn,
             &options(false),
             &scripts,
             &plan_from,
             &mut Silent,
-        )
-        .unwrap();
+        ));
         // The rows read inside the step differ from the plan's, so it plans again (the same
         // plan here); the second attempt runs and fails Alembic's row-count check.
-        let err = report.failure.unwrap().to_string();
+        let err = failure.unwrap().to_string();
         assert!(
             err.contains(
                 "expected to match one row when updating 'a' to 'b' in 'retort_version'; 0 found"
@@ -546,8 +560,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = SqliteConnection::open_path(Some(&dir.path().join("n.db")), true).unwrap();
         // VACUUM fails inside a transaction, so this passing shows none was open.
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
-        let err = report.failure.unwrap();
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        let err = failure.unwrap();
         assert!(err.to_string().contains("`b`"), "{err}");
         assert!(err.hint().unwrap_or_default().contains("not transactional"));
         assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["a"]);

@@ -17,10 +17,12 @@ use std::time::Instant;
 
 use crate::config::Dialect;
 use crate::db::version_table::AuditEntry;
-pub use crate::db::version_table::Outcome;
 use crate::db::DbError;
 use crate::error::{Error, Result, ScriptProblem};
-use crate::graph::{Plan, Step, StepKind, VersionOp};
+use crate::graph::{Plan, Step, VersionOp};
+// Their home is `report`, a leaf that `error` can import; here for the paths of `exec`.
+use crate::report::StepKind;
+pub use crate::report::{Outcome, RunReport, StepReport};
 use crate::script::checksum::{checksum, section_statements, SqlStatement};
 use crate::script::{Script, SectionKind};
 
@@ -154,45 +156,6 @@ fn refuse_transaction_control(script: &Script, statements: &[SqlStatement]) -> R
     }
 }
 
-/// What happened to one step, for progress output, `--report` and `--rehearse`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StepReport {
-    pub revision: String,
-    pub kind: StepKind,
-    pub from: Vec<String>,
-    pub to: Vec<String>,
-    pub message: Option<String>,
-    pub path: Option<PathBuf>,
-    pub started_at: String,
-    pub duration_ms: i64,
-    pub checksum: Option<String>,
-    /// `success` or `failed`.
-    pub outcome: Outcome,
-    pub error: Option<String>,
-}
-
-/// The outcome of a run. On failure `failure` holds the error to report (exit 1) and `steps`
-/// ends with the failed step.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct RunReport {
-    pub heads_before: Vec<String>,
-    pub heads_after: Vec<String>,
-    pub steps: Vec<StepReport>,
-    /// The error that stopped the run, if one did.
-    #[serde(skip)]
-    pub failure: Option<Error>,
-}
-
-impl RunReport {
-    /// The run's result: `Ok` or the failure that stopped it.
-    pub fn into_result(mut self) -> Result<RunReport> {
-        match self.failure.take() {
-            Some(err) => Err(err),
-            None => Ok(self),
-        }
-    }
-}
-
 /// Receives the calls of a run. [`live::LiveSink`] executes them; [`offline::OfflineSink`]
 /// renders them as a script. Both receive exactly the same sequence.
 pub trait Sink {
@@ -255,17 +218,25 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Walks the plan, step by step, on `sink`. Stops at the first failure, which is in the
-/// report's `failure` (the failed step is rolled back and recorded by the sink).
-pub fn run(input: RunInput<'_>, sink: &mut dyn Sink, progress: &mut dyn Progress) -> RunReport {
+/// Walks the plan, step by step, on `sink`. Stops at the first failure, an
+/// [`Error::MigrationFailed`] with the steps that ran (the failed step is rolled back and
+/// recorded by the sink).
+pub fn run(
+    input: RunInput<'_>,
+    sink: &mut dyn Sink,
+    progress: &mut dyn Progress,
+) -> Result<RunReport> {
     let mut report = RunReport {
         heads_before: sorted(&input.plan.heads_before),
         ..RunReport::default()
     };
-    if let Err(err) = run_steps(&input, sink, progress, &mut report) {
-        report.failure = Some(err);
+    match run_steps(&input, sink, progress, &mut report) {
+        Ok(()) => Ok(report),
+        Err(error) => Err(Error::MigrationFailed {
+            report: Box::new(report),
+            error: Box::new(error),
+        }),
     }
-    report
 }
 
 fn run_steps(

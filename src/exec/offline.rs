@@ -125,7 +125,7 @@ pub fn run_offline(
         replan: None,
         applied_by: None,
     };
-    run(input, &mut sink, progress).into_result()?;
+    run(input, &mut sink, progress).map_err(Error::without_report)?;
     let mut env = render::environment();
     if let Some(dir) = templates {
         render::add_overrides(&mut env, dir)?;

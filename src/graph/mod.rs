@@ -19,7 +19,9 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::error::{Error, Result};
 use crate::script::Script;
 
-pub use plan::{Plan, Step, StepKind, VersionOp};
+pub use plan::{Plan, Step, VersionOp};
+// Its home is `report`, a leaf that `error` can import; here for the public path.
+pub use crate::report::StepKind;
 
 /// Kinds of edge, child → parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

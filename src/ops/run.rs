@@ -9,12 +9,11 @@ use crate::config::{DatabaseUrl, Dialect};
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
 use crate::exec::live::{run_live, LiveOptions};
-use crate::exec::{
-    Outcome, PreparedStep, Progress, RunReport as MigrationReport, Silent, StepReport,
-};
+use crate::exec::{PreparedStep, Progress, Silent};
 use crate::graph::Plan;
 use crate::ops::audit::version_table;
 use crate::project::Project;
+use crate::report::{Outcome, RunReport as MigrationReport, StepReport};
 use crate::settings::{Mode, Operation, RunSettings};
 use crate::verify::{self, VerifyReport};
 
@@ -211,14 +210,7 @@ pub(crate) fn execute(
         None => &mut silent,
     };
     let planner = |rows: &[String]| plan(operation, project, rows);
-    let mut report = run_live(conn, &live, &project.scripts, &planner, progress)?;
-    match report.failure.take() {
-        Some(error) => Err(Error::MigrationFailed {
-            report: Box::new(report),
-            error: Box::new(error),
-        }),
-        None => Ok(report),
-    }
+    run_live(conn, &live, &project.scripts, &planner, progress)
 }
 
 /// A rehearsal rolls everything back at the end, which needs transactional DDL.

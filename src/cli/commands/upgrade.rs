@@ -7,10 +7,10 @@ use crate::cli::args::{DowngradeArgs, RunArgs, UpgradeArgs};
 use crate::cli::progress::{describe_heads, StepDisplay};
 use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
-use crate::exec::{Outcome, RunReport};
 use crate::migrator::{version_table, PlannedRun};
 use crate::ops::{self, run::RunOutcome};
 use crate::output::Printer;
+use crate::report::{Outcome, RunReport};
 use crate::settings::{Mode, RunFlags, RunSettings};
 
 pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
