@@ -63,12 +63,13 @@ pub enum Error {
     },
 
     // database
+    //
+    // A `DbError` is part of the message, not a `#[source]`: its text is the driver's, scrubbed
+    // of passwords, which the driver's own error (`DbError`'s source) may still show.
     /// A database URL cannot be parsed. `url` has its password hidden.
     #[error("invalid database URL `{url}`: {problem}")]
     InvalidDatabaseUrl { url: String, problem: UrlProblem },
 
-    // A `DbError` is part of the message, not a `#[source]`: its text is the driver's, scrubbed
-    // of passwords, which the driver's own error (`DbError`'s source) may still show.
     /// A database URL names a driver this build of retort does not contain.
     #[error(
         "`{dialect}` support is not compiled into this build of retort: it needs the `{}` feature",
@@ -1003,7 +1004,9 @@ impl Error {
                  table with `retort stamp --purge REV`"
                     .into(),
             ),
-            Error::MigrationFailed { error, .. } => error.hint(),
+            Error::MigrationFailed { error, .. } | Error::OfflineDialectUnknown { error } => {
+                error.hint()
+            }
             Error::Internal(_) => {
                 Some("this is a bug in retort; please report it with the command you ran".into())
             }
