@@ -91,11 +91,9 @@ pub fn embed_migrations(dir: impl AsRef<Path>) {
 pub fn try_embed_migrations(dir: impl AsRef<Path>) -> Result<PathBuf> {
     let manifest_dir =
         std::env::var_os("CARGO_MANIFEST_DIR").map_or_else(|| PathBuf::from("."), PathBuf::from);
-    let out_dir = std::env::var_os("OUT_DIR").map(PathBuf::from).ok_or_else(|| {
-        Error::Usage {
-            message: "`OUT_DIR` is not set: call `retort::build::embed_migrations` from a build script (build.rs)".into(),
-        }
-    })?;
+    let out_dir = std::env::var_os("OUT_DIR")
+        .map(PathBuf::from)
+        .ok_or(Error::NotInBuildScript)?;
     let embedded = embed(&manifest_dir, dir.as_ref())?;
     for warning in &embedded.warnings {
         println!("cargo:warning={warning}");
@@ -124,10 +122,7 @@ struct Embedding {
 fn embed(root: &Path, dir: &Path) -> Result<Embedding> {
     let location = root.join(dir);
     if !location.is_dir() {
-        return Err(Error::Config {
-            path: location,
-            message: "no such directory: `embed_migrations` takes the directory holding the revision files, relative to Cargo.toml".into(),
-        });
+        return Err(Error::EmbedDirectoryMissing { path: location });
     }
     let files: Vec<PathBuf> = script::list_sql_files(&location, false)?
         .into_iter()

@@ -31,21 +31,12 @@ pub enum Error {
     #[error(transparent)]
     InvalidRevisionId(#[from] InvalidId),
 
-    /// `migrate.toml` is missing, malformed, or names something that does not exist.
-    #[error("{}: {message}", path.display())]
-    Config { path: PathBuf, message: String },
-
-    /// A target, range or revision argument cannot be resolved or does not make sense here.
-    /// The message follows Alembic's wording (`Can't locate revision identified by 'x'`, ...).
-    #[error("{message}")]
-    Resolution {
-        message: String,
-        hint: Option<String>,
+    /// `migrate.toml` is malformed: what is wrong is `problem`, in the file `path`.
+    #[error("{}: {problem}", path.display())]
+    ConfigInvalid {
+        path: PathBuf,
+        problem: ConfigProblem,
     },
-
-    /// A command-line combination that parses but cannot work (exit 2).
-    #[error("{message}")]
-    Usage { message: String },
 
     /// A file-system operation failed.
     #[error("cannot {action} `{}`", path.display())]
@@ -55,10 +46,6 @@ pub enum Error {
         #[source]
         source: std::io::Error,
     },
-
-    /// Connecting to or talking to the database failed outside of a revision's SQL.
-    #[error("{context}: {message}")]
-    Database { context: String, message: String },
 
     /// A statement of a revision failed; the database is left at the last good revision.
     #[error(
@@ -79,6 +66,10 @@ pub enum Error {
     //
     // A `DbError` is part of the message, not a `#[source]`: its text is the driver's, scrubbed
     // of passwords, which the driver's own error (`DbError`'s source) may still show.
+    /// A database URL cannot be parsed. `url` has its password hidden.
+    #[error("invalid database URL `{url}`: {problem}")]
+    InvalidDatabaseUrl { url: String, problem: UrlProblem },
+
     /// A database URL names a driver this build of retort does not contain.
     #[error(
         "`{dialect}` support is not compiled into this build of retort: it needs the `{}` feature",
@@ -185,13 +176,47 @@ pub enum Error {
     #[error("cannot take the migration lock: {cause}; another retort run may still be going")]
     LockFailed { cause: DbError },
 
-    /// A template failed to render (built-in or project override).
-    #[error("template `{name}`: {message}")]
-    Template { name: String, message: String },
+    /// A statement retort runs for its own bookkeeping (a transaction, the version and audit
+    /// tables) failed.
+    #[error("{task}: {cause}")]
+    BookkeepingFailed { task: Bookkeeping, cause: DbError },
 
-    /// A check found problems (`check`, `verify`); the report was already printed.
-    #[error("{message}")]
-    CheckFailed { message: String },
+    /// A version-table change matched another number of rows than one (Alembic's row-count
+    /// safety); `change` says what it did, e.g. `updating 'a' to 'b'`.
+    #[error(
+        "version table `{table}` does not hold the expected rows: Online migration expected to \
+         match one row when {change} in '{table}'; {affected} found"
+    )]
+    VersionRowCountMismatch {
+        table: String,
+        change: String,
+        affected: u64,
+    },
+
+    /// A query of `verify` failed; `what` names what it looked for.
+    #[error("verify: {what}: {cause}")]
+    VerifyQueryFailed { what: String, cause: DbError },
+
+    // templates
+    /// The `templates` directory of the config does not exist.
+    #[error(
+        "template `{}`: no such directory; create it (`retort init` copies the built-in \
+         templates) or remove `templates` from migrate.toml",
+        dir.display()
+    )]
+    TemplateDirectoryMissing { dir: PathBuf },
+
+    /// A template (built-in or project override) does not compile or render. `detail` is
+    /// minijinja's text, `line` the template line it names.
+    #[error(
+        "template `{name}`: {detail}{}",
+        line.map(|line| format!(" (line {line})")).unwrap_or_default()
+    )]
+    TemplateFailed {
+        name: String,
+        detail: String,
+        line: Option<usize>,
+    },
 
     /// A bug in retort.
     #[error("internal error: {0}")]
@@ -317,6 +342,25 @@ pub enum Error {
     /// `verify` found problems in a database; the report was already printed.
     #[error("verify found {count} problem(s) in `{database}`")]
     VerifyFoundProblems { count: u64, database: String },
+
+    /// A run succeeded, and `verify` then found problems in the database it left.
+    #[error("the migration succeeded, but verify found {count} problem(s) in the database")]
+    VerifyFoundProblemsAfterRun { count: u64 },
+
+    // embedding
+    /// `embed_migrations` was called outside a build script.
+    #[error(
+        "`OUT_DIR` is not set: call `retort::build::embed_migrations` from a build script (build.rs)"
+    )]
+    NotInBuildScript,
+
+    /// The directory handed to `embed_migrations` does not exist.
+    #[error(
+        "{}: no such directory: `embed_migrations` takes the directory holding the revision \
+         files, relative to Cargo.toml",
+        path.display()
+    )]
+    EmbedDirectoryMissing { path: PathBuf },
 
     // new revisions
     /// A new revision's id is taken by a revision or a branch label.
@@ -586,18 +630,33 @@ pub enum Error {
     MissingConfig { path: PathBuf },
 
     /// Neither the caller, `DATABASE_URL` nor the config file names a database.
-    #[error("{}: no database URL: set `database_url` or DATABASE_URL", path.display())]
+    #[error("{}: no database URL", path.display())]
     NoDatabaseUrl { path: PathBuf },
 
     /// A rehearsal rolls everything back, which needs DDL inside transactions.
     #[error("a rehearsal needs transactional DDL, which {dialect} does not have")]
-    RehearseUnsupported { dialect: crate::config::Dialect },
+    RehearseUnsupported { dialect: Dialect },
+
+    /// A downgrade would pass a revision without a downgrade section.
+    #[error(
+        "revision `{revision}` ({}) is irreversible: it has no `-- migrate:downgrade` section; \
+         nothing was changed",
+        path.display()
+    )]
+    Irreversible { revision: String, path: PathBuf },
+
+    /// The version table holds a revision no file defines (Alembic's wording first).
+    #[error(
+        "Can't locate revision identified by '{revision}': the version table `{table}` holds \
+         it, but no revision file defines it; nothing was changed"
+    )]
+    VersionRowWithoutFile { revision: String, table: String },
 
     /// A run stopped at a failed step: `report` holds the steps that ran, the failed one last,
     /// and the revisions before it stay applied. Reads as the step's own error.
     #[error("{error}")]
     MigrationFailed {
-        report: Box<crate::exec::RunReport>,
+        report: Box<crate::report::RunReport>,
         error: Box<Error>,
     },
 
@@ -613,13 +672,13 @@ pub enum Error {
         "revision `{revision}` was interrupted: {} {} started at {started_at} and never \
          recorded an outcome (its row in `{audit_table}` is still `started`), so the version table \
          does not record it; nothing was changed now{}",
-        if *direction == crate::graph::StepKind::Upgrade { "an" } else { "a" },
+        if *direction == crate::report::StepKind::Upgrade { "an" } else { "a" },
         direction.name(),
         interrupted_statements(statements.as_ref(), *statement_count)
     )]
     InterruptedRun {
         revision: String,
-        direction: crate::graph::StepKind,
+        direction: crate::report::StepKind,
         started_at: String,
         audit_table: String,
         heads_before: Vec<String>,
@@ -658,6 +717,31 @@ pub enum Error {
         path.display()
     )]
     RehearseForeignKeys { revision: String, path: PathBuf },
+
+    // usage
+    /// An offline downgrade without a `FROM:TO` range (Alembic's wording).
+    #[error("downgrade with --sql requires <fromrev>:<torev>")]
+    OfflineDowngradeNeedsRange,
+
+    /// A `FROM:TO` stamp argument without `--sql` (Alembic's wording first).
+    #[error("Range revision not allowed; a `FROM:TO` range needs `--sql`")]
+    StampRangeNeedsSql,
+
+    /// An offline stamp with ranges from several revisions (Alembic's wording).
+    #[error("Stamp operation with --sql only supports a single starting revision at a time")]
+    StampRangesFromSeveral,
+
+    /// A `FROM:TO` target of `upgrade`/`downgrade` without `--sql`; `to` is the range's end.
+    #[error(
+        "a `FROM:TO` range is only allowed with `--sql`; run `retort {command} {to}` on a \
+         database"
+    )]
+    RangeNeedsSql { command: &'static str, to: String },
+
+    /// An offline run whose dialect neither `--dialect` nor a database URL gives; `error` is
+    /// why the URL is missing or invalid.
+    #[error("{error}; with `--sql`, pass `--dialect sqlite|postgresql|mysql` instead")]
+    OfflineDialectUnknown { error: Box<Error> },
 }
 
 /// A statement of a revision named in a message: its number in the section, its line, its text.
@@ -729,6 +813,105 @@ impl std::fmt::Display for ForeignKeyViolation {
         }?;
         write!(f, " references a missing row of `{}`", self.parent)
     }
+}
+
+// database
+/// What retort was doing when its own bookkeeping statement failed: the context of
+/// [`Error::BookkeepingFailed`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum Bookkeeping {
+    #[error("timed out waiting for the database lock held by another process")]
+    LockWait,
+    #[error("cannot start a transaction")]
+    Begin,
+    #[error("cannot commit the transaction")]
+    Commit,
+    #[error("cannot roll back the transaction")]
+    Rollback,
+    #[error("cannot create table `{table}`")]
+    CreateTable { table: String },
+    #[error("cannot record the audit row in `{table}`")]
+    RecordAudit { table: String },
+    #[error("cannot purge version table `{table}`")]
+    PurgeVersionTable { table: String },
+    #[error("cannot change version table `{table}`")]
+    ChangeVersionTable { table: String },
+    #[error("cannot set SQLite's `foreign_keys` for revision `{revision}`")]
+    SetForeignKeys { revision: String },
+    #[error("cannot check the foreign keys of revision `{revision}`")]
+    CheckForeignKeys { revision: String },
+    #[error("cannot restore SQLite's `foreign_keys` setting")]
+    RestoreForeignKeys,
+    #[error("cannot close the interrupted run's row in `{table}`")]
+    CloseInterruptedRun { table: String },
+}
+
+/// Why a database URL cannot be parsed: the `problem` of [`Error::InvalidDatabaseUrl`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum UrlProblem {
+    #[error("expected `scheme://...`; supported forms: {SUPPORTED_URL_FORMS}")]
+    NoScheme,
+
+    /// A SQLAlchemy driver suffix (`postgresql+psycopg2`) gets a word of its own.
+    #[error(
+        "unknown scheme `{scheme}`{}; supported forms: {SUPPORTED_URL_FORMS}",
+        if scheme.contains('+') {
+            " (SQLAlchemy driver suffixes such as `+psycopg2` are not needed: drop them)"
+        } else {
+            ""
+        }
+    )]
+    UnknownScheme { scheme: String },
+
+    #[error(
+        "a SQLite URL has no host: use sqlite:///relative/path.db (three slashes) or \
+         sqlite:////absolute/path.db (four)"
+    )]
+    SqliteWithHost,
+}
+
+/// The URL forms retort understands, for error messages.
+const SUPPORTED_URL_FORMS: &str = "sqlite:///relative/path.db, sqlite:////absolute/path.db, \
+     sqlite:// (in memory), postgresql://user:pass@host:port/db (or postgres://), \
+     mysql://user:pass@host:port/db (or mariadb://)";
+
+// config
+/// What is wrong in `migrate.toml`: the `problem` of [`Error::ConfigInvalid`]. Texts quoted
+/// from the file are stored with passwords hidden.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConfigProblem {
+    /// TOML rejected the file; `detail` is its text, `place` the line and its text if known.
+    #[error(
+        "{}{detail}",
+        place.as_ref().map(|(line, text)| format!("line {line} (`{text}`): ")).unwrap_or_default()
+    )]
+    Toml {
+        place: Option<(usize, String)>,
+        detail: String,
+    },
+
+    #[error("no `[migrate]` table; add one with at least `script_location = \"migrations\"`")]
+    NoMigrateTable,
+
+    /// A `${…}` reference in the value of `key` cannot be expanded.
+    #[error("line {line}: `{key}`: {detail}")]
+    Interpolation {
+        line: usize,
+        key: String,
+        detail: String,
+    },
+
+    #[error("`[migrate]` has no `script_location`; add `script_location = \"migrations\"`")]
+    NoScriptLocation,
+
+    #[error("`version_locations` is empty; remove it to use `<script_location>/versions`")]
+    EmptyVersionLocations,
+
+    #[error("line {line}: `version_table` is empty")]
+    EmptyVersionTable { line: usize },
 }
 
 // graph
@@ -978,8 +1161,7 @@ impl Error {
     /// What the user can do about it, printed as a `hint:` paragraph.
     pub fn hint(&self) -> Option<String> {
         match self {
-            Error::Resolution { hint, .. }
-            | Error::Migration { hint, .. } => hint.clone(),
+            Error::Migration { hint, .. } => hint.clone(),
             Error::BackendNotCompiled { dialect } => Some(format!(
                 "rebuild retort with `--features {}`, or in Cargo.toml: `retort = {{ features = [\"{0}\"] }}`",
                 feature_of(*dialect)
@@ -991,11 +1173,24 @@ impl Error {
             Error::MissingConfig { .. } => {
                 Some("run `retort init` to create one, or pass `-c PATH`".into())
             }
-            Error::NoDatabaseUrl { .. } => {
-                Some("or pass `--url` (from code: `Migrator::with_url`)".into())
-            }
+            Error::NoDatabaseUrl { .. } => Some(
+                "set `database_url` in migrate.toml or DATABASE_URL, or pass `--url` (from code: \
+                 `Migrator::with_url`)"
+                    .into(),
+            ),
             Error::RehearseUnsupported { .. } => Some("use `--dry-run` or `--sql`".into()),
-            Error::MigrationFailed { error, .. } => error.hint(),
+            Error::Irreversible { revision, path } => Some(format!(
+                "add a downgrade section to {}, or downgrade to a revision above `{revision}`",
+                path.display()
+            )),
+            Error::VersionRowWithoutFile { .. } => Some(
+                "check `version_locations` in migrate.toml (is a file missing?), or reset the \
+                 table with `retort stamp --purge REV`"
+                    .into(),
+            ),
+            Error::MigrationFailed { error, .. } | Error::OfflineDialectUnknown { error } => {
+                error.hint()
+            }
             Error::InterruptedRun {
                 heads_before,
                 heads_after,
@@ -1125,7 +1320,11 @@ impl Error {
     /// The process exit status for this error (docs/exit-codes.md: 1 failure, 2 usage).
     pub fn exit_code(&self) -> u8 {
         match self {
-            Error::Usage { .. }
+            Error::OfflineDowngradeNeedsRange
+            | Error::StampRangeNeedsSql
+            | Error::StampRangesFromSeveral
+            | Error::RangeNeedsSql { .. }
+            | Error::OfflineDialectUnknown { .. }
             // A test pins 2 for a taken id; a taken label is the same kind of refusal.
             | Error::RevisionIdTaken { .. }
             | Error::NewBranchLabelTaken { .. }
@@ -1147,14 +1346,6 @@ impl Error {
         match self {
             Error::MigrationFailed { error, .. } => *error,
             other => other,
-        }
-    }
-
-    /// Shorthand for a resolution error without a hint.
-    pub fn resolution(message: impl Into<String>) -> Self {
-        Error::Resolution {
-            message: message.into(),
-            hint: None,
         }
     }
 

@@ -64,6 +64,7 @@ mod output;
 mod parallel;
 mod project;
 mod render;
+mod report;
 mod script;
 mod settings;
 mod verify;
@@ -73,12 +74,12 @@ pub use config::{DatabaseUrl, Dialect};
 pub use db::sqlite::SqliteConnection;
 pub use db::{Connection, Value};
 pub use error::{DbError, Error, InvalidId, Result, ScriptProblem, Unresolved};
-pub use exec::{Outcome, PreparedStep, Progress, StepReport};
-pub use graph::plan::StepKind;
+pub use exec::{PreparedStep, Progress};
 pub use migrator::{
     CheckReport, Embedded, MigrationReport, Migrator, Operation, PlannedRun, RunOptions, Status,
     DEFAULT_LOCK_TIMEOUT,
 };
+pub use report::{Outcome, StepKind, StepReport};
 
 /// The command line, for the `retort` binary only: it parses `args`, runs the command and
 /// returns the exit status.

@@ -30,16 +30,16 @@ use crate::db::version_table::read_heads;
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
 use crate::exec::prepare;
-use crate::graph::StepKind;
 use crate::ops::{self, check::CheckDatabase};
 use crate::project::Project;
+use crate::report::StepKind;
 use crate::script;
 use crate::settings::{self, ProcessEnv};
 
-pub use crate::exec::RunReport as MigrationReport;
 pub(crate) use crate::ops::audit::version_table;
 pub(crate) use crate::ops::run::check_rows_known;
 pub use crate::ops::run::{PlannedRun, RunOptions};
+pub use crate::report::RunReport as MigrationReport;
 pub use crate::settings::Operation;
 /// How long a run waits for another runner's migration lock by default (the CLI's
 /// `--lock-timeout` default).

@@ -11,7 +11,7 @@ use std::time::Duration;
 use crate::config::{Config, DatabaseUrl, Dialect};
 pub(crate) use crate::env::{Env, ProcessEnv};
 use crate::error::{Error, Result};
-use crate::graph::StepKind;
+use crate::report::StepKind;
 
 /// How long a run waits for another runner's migration lock by default.
 pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
@@ -303,9 +303,9 @@ impl RunSettings {
     /// `downgrade TARGET`: offline it must be `FROM:TO`.
     pub(crate) fn downgrade(target: &str, flags: RunFlags) -> Result<RunSettings> {
         let (from, to) = if flags.sql {
-            target.split_once(':').ok_or(Error::Usage {
-                message: "downgrade with --sql requires <fromrev>:<torev>".into(),
-            })?
+            target
+                .split_once(':')
+                .ok_or(Error::OfflineDowngradeNeedsRange)?
         } else {
             reject_range(target, "downgrade")?;
             ("", target)
@@ -320,9 +320,7 @@ impl RunSettings {
     /// `stamp REV...`: offline each may be `FROM:TO`, all with the same FROM (as Alembic).
     pub(crate) fn stamp(revisions: &[String], flags: RunFlags) -> Result<RunSettings> {
         if !flags.sql && revisions.iter().any(|r| r.contains(':')) {
-            return Err(Error::Usage {
-                message: "Range revision not allowed; a `FROM:TO` range needs `--sql`".into(),
-            });
+            return Err(Error::StampRangeNeedsSql);
         }
         let mut start: Option<&str> = None;
         let mut targets = Vec::with_capacity(revisions.len());
@@ -330,13 +328,7 @@ impl RunSettings {
             match revision.split_once(':') {
                 Some((from, to)) => {
                     if start.is_some_and(|s| s != from) {
-                        return Err(Error::Usage {
-                            message: concat!(
-                                "Stamp operation with --sql only supports a single starting ",
-                                "revision at a time"
-                            )
-                            .into(),
-                        });
+                        return Err(Error::StampRangesFromSeveral);
                     }
                     start = Some(from);
                     targets.push(to.to_string());
@@ -380,13 +372,11 @@ impl RunSettings {
     }
 }
 
-fn reject_range(target: &str, command: &str) -> Result<()> {
+fn reject_range(target: &str, command: &'static str) -> Result<()> {
     match target.rsplit_once(':') {
-        Some((_, to)) => Err(Error::Usage {
-            message: format!(
-                "a `FROM:TO` range is only allowed with `--sql`; run `retort {command} {to}` on a \
-                 database"
-            ),
+        Some((_, to)) => Err(Error::RangeNeedsSql {
+            command,
+            to: to.to_string(),
         }),
         None => Ok(()),
     }

@@ -149,10 +149,11 @@ pub(crate) fn run_checks(conn: &mut dyn Connection) -> Result<VerifyReport> {
 }
 
 fn query(conn: &mut dyn Connection, what: &str, sql: &str) -> Result<Vec<Vec<Value>>> {
-    conn.query(sql).map_err(|e: DbError| Error::Database {
-        context: format!("verify: {what}"),
-        message: e.message,
-    })
+    conn.query(sql)
+        .map_err(|cause: DbError| Error::VerifyQueryFailed {
+            what: what.to_string(),
+            cause,
+        })
 }
 
 fn text(row: &[Value], index: usize) -> String {

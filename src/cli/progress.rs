@@ -6,8 +6,9 @@ use std::time::Duration;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
 use crate::db::version_table::AuditEntry;
-use crate::exec::{Outcome, PreparedStep, Progress, StepReport};
+use crate::exec::{PreparedStep, Progress};
 use crate::output::Printer;
+use crate::report::{Outcome, StepReport};
 
 /// The longest statement text `-v` shows on its line.
 const SHOWN_STATEMENT_CHARS: usize = 120;

@@ -13,7 +13,7 @@ pub use url::{DatabaseUrl, Dialect};
 use serde::Deserialize;
 use toml::Spanned;
 
-use crate::error::{Error, Result};
+use crate::error::{ConfigProblem, Error, Result};
 
 /// The resolved contents of `migrate.toml`. Paths are absolute (relative ones are taken from the
 /// directory holding the config file). `Debug` hides the password of `database_url`.
@@ -111,27 +111,31 @@ impl Config {
         env: &dyn Fn(&str) -> Option<String>,
     ) -> Result<Config> {
         // TOML and `${…}` errors quote the line or the value, which may hold a password.
-        let error = |message: String| Error::Config {
+        let error = |problem| Error::ConfigInvalid {
             path: path.to_path_buf(),
-            message: url::redact_text(&message),
+            problem,
         };
         let raw: RawFile = toml::from_str(text).map_err(|e| {
-            let place = e.span().map_or_else(String::new, |span| {
+            let place = e.span().map(|span| {
                 let (line, source) = line_at(text, span.start);
-                format!("line {line} (`{source}`): ")
+                (line, url::redact_text(source))
             });
-            error(format!("{place}{}", toml_error_message(&e)))
+            error(ConfigProblem::Toml {
+                place,
+                detail: url::redact_text(&toml_error_message(&e)),
+            })
         })?;
         let Some(migrate) = raw.migrate else {
-            return Err(error(
-                "no `[migrate]` table; add one with at least `script_location = \"migrations\"`"
-                    .into(),
-            ));
+            return Err(error(ConfigProblem::NoMigrateTable));
         };
         let expand = |key: &str, value: &Spanned<String>| -> Result<String> {
             interpolate::expand(value.get_ref(), env).map_err(|message| {
                 let (line, _) = line_at(text, value.span().start);
-                error(format!("line {line}: `{key}`: {message}"))
+                error(ConfigProblem::Interpolation {
+                    line,
+                    key: key.to_string(),
+                    detail: url::redact_text(&message),
+                })
             })
         };
         let expand_path = |key: &str, value: &Spanned<String>| -> Result<PathBuf> {
@@ -144,33 +148,27 @@ impl Config {
             value.as_ref().map(|v| expand(key, v)).transpose()
         };
 
-        let script_location =
-            match &migrate.script_location {
-                Some(value) => expand_path("migrate.script_location", value)?,
-                None => return Err(error(
-                    "`[migrate]` has no `script_location`; add `script_location = \"migrations\"`"
-                        .into(),
-                )),
-            };
-        let version_locations =
-            match &migrate.version_locations {
-                None => vec![script_location.join("versions")],
-                Some(list) if list.is_empty() => return Err(error(
-                    "`version_locations` is empty; remove it to use `<script_location>/versions`"
-                        .into(),
-                )),
-                Some(list) => list
-                    .iter()
-                    .map(|v| expand_path("migrate.version_locations", v))
-                    .collect::<Result<_>>()?,
-            };
+        let script_location = match &migrate.script_location {
+            Some(value) => expand_path("migrate.script_location", value)?,
+            None => return Err(error(ConfigProblem::NoScriptLocation)),
+        };
+        let version_locations = match &migrate.version_locations {
+            None => vec![script_location.join("versions")],
+            Some(list) if list.is_empty() => {
+                return Err(error(ConfigProblem::EmptyVersionLocations))
+            }
+            Some(list) => list
+                .iter()
+                .map(|v| expand_path("migrate.version_locations", v))
+                .collect::<Result<_>>()?,
+        };
         let version_table = match &migrate.version_table {
             None => DEFAULT_VERSION_TABLE.to_string(),
             Some(value) => {
                 let name = expand("migrate.version_table", value)?;
                 if name.trim().is_empty() {
                     let (line, _) = line_at(text, value.span().start);
-                    return Err(error(format!("line {line}: `version_table` is empty")));
+                    return Err(error(ConfigProblem::EmptyVersionTable { line }));
                 }
                 name
             }
@@ -280,9 +278,9 @@ mod tests {
 
     fn failure(text: &str) -> String {
         match parse(text) {
-            Err(Error::Config { path, message }) => {
+            Err(Error::ConfigInvalid { path, problem }) => {
                 assert_eq!(path, Path::new(PATH));
-                message
+                problem.to_string()
             }
             other => panic!("expected a config error, got {other:?}"),
         }

@@ -3,7 +3,7 @@
 use std::fmt;
 use std::path::PathBuf;
 
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, UrlProblem};
 
 pub use crate::dialect::Dialect;
 
@@ -14,47 +14,32 @@ pub struct DatabaseUrl {
     dialect: Dialect,
 }
 
-/// The URL forms retort understands, for error messages.
-const SUPPORTED_FORMS: &str = "sqlite:///relative/path.db, sqlite:////absolute/path.db, sqlite:// (in memory), \
-     postgresql://user:pass@host:port/db (or postgres://), mysql://user:pass@host:port/db (or mariadb://)";
-
 impl DatabaseUrl {
     /// Parses `sqlite:///rel.db`, `sqlite:////abs.db`, `sqlite://` (memory),
     /// `postgresql://…` (also `postgres://`), `mysql://…` (also `mariadb://`, kept as `mysql://`
     /// so that drivers accept it).
     pub fn parse(raw: &str) -> Result<DatabaseUrl> {
         remember_secrets(raw);
-        let invalid = |message: String| Error::Database {
-            context: format!("invalid database URL `{}`", redact(raw)),
-            message,
+        let invalid = |problem| Error::InvalidDatabaseUrl {
+            url: redact(raw),
+            problem,
         };
         let Some((scheme, rest)) = split_scheme(raw) else {
-            return Err(invalid(format!(
-                "expected `scheme://...`; supported forms: {SUPPORTED_FORMS}"
-            )));
+            return Err(invalid(UrlProblem::NoScheme));
         };
         let (dialect, raw) = match scheme.to_ascii_lowercase().as_str() {
             "sqlite" => (Dialect::Sqlite, raw.to_string()),
             "postgresql" | "postgres" => (Dialect::Postgresql, raw.to_string()),
             "mysql" => (Dialect::Mysql, raw.to_string()),
             "mariadb" => (Dialect::Mysql, format!("mysql://{rest}")),
-            other => {
-                let driver_hint = if other.contains('+') {
-                    " (SQLAlchemy driver suffixes such as `+psycopg2` are not needed: drop them)"
-                } else {
-                    ""
-                };
-                return Err(invalid(format!(
-                    "unknown scheme `{scheme}`{driver_hint}; supported forms: {SUPPORTED_FORMS}"
-                )));
+            _ => {
+                return Err(invalid(UrlProblem::UnknownScheme {
+                    scheme: scheme.to_string(),
+                }))
             }
         };
         if dialect == Dialect::Sqlite && !(rest.is_empty() || rest.starts_with('/')) {
-            return Err(invalid(
-                "a SQLite URL has no host: use sqlite:///relative/path.db (three slashes) or \
-                 sqlite:////absolute/path.db (four)"
-                    .into(),
-            ));
+            return Err(invalid(UrlProblem::SqliteWithHost));
         }
         Ok(DatabaseUrl { raw, dialect })
     }

@@ -10,7 +10,7 @@
 use crate::config::Dialect;
 use crate::db::{Connection, DbError, Value};
 use crate::error::{Error, Result};
-use crate::graph::StepKind;
+use crate::report::{Outcome, StepKind};
 
 /// Where the version table lives: its name, PostgreSQL schema and the dialect that spells it.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -257,47 +257,6 @@ impl VersionTable {
 /// Version rows in the audit table: a JSON array, so ids with any allowed characters survive.
 fn heads_text(heads: &[String]) -> String {
     serde_json::to_string(heads).unwrap_or_else(|_| "[]".to_string())
-}
-
-/// How a step ended, as the audit trail, `--report` and `--rehearse` spell it.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Outcome {
-    /// Recorded before the step runs; stays so when the run dies before it can record more.
-    Started,
-    Success,
-    Failed,
-}
-
-impl Outcome {
-    /// The stored and serialised name.
-    pub fn name(self) -> &'static str {
-        match self {
-            Outcome::Started => "started",
-            Outcome::Success => "success",
-            Outcome::Failed => "failed",
-        }
-    }
-
-    /// The outcome a stored name stands for.
-    pub fn from_name(name: &str) -> Option<Outcome> {
-        [Outcome::Started, Outcome::Success, Outcome::Failed]
-            .into_iter()
-            .find(|outcome| outcome.name() == name)
-    }
-}
-
-impl std::fmt::Display for Outcome {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.pad(self.name())
-    }
-}
-
-/// Compares with the stored name (`"success"`, ...), as read back from the audit table.
-impl PartialEq<&str> for Outcome {
-    fn eq(&self, other: &&str) -> bool {
-        self.name() == *other
-    }
 }
 
 /// One row of the audit table.

@@ -21,11 +21,12 @@ use super::partial::{self, TxEffect};
 use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::config::Dialect;
 use crate::db::version_table::{
-    read_audit, read_existing_heads, read_heads, AuditEntry, Outcome, VersionTable,
+    read_audit, read_existing_heads, read_heads, AuditEntry, VersionTable,
 };
 use crate::db::{Connection, DbError};
-use crate::error::{Error, Result, StatementRef};
-use crate::graph::{StepKind, VersionOp};
+use crate::error::{Bookkeeping, Error, Result, StatementRef};
+use crate::graph::VersionOp;
+use crate::report::{Outcome, StepKind};
 use crate::script::checksum::section_statements;
 use crate::script::{Script, SectionKind};
 
@@ -62,12 +63,8 @@ pub(crate) struct LiveSink<'c> {
     check_foreign_keys: bool,
 }
 
-fn database_error(context: impl Into<String>) -> impl FnOnce(DbError) -> Error {
-    let context = context.into();
-    move |e| Error::Database {
-        context,
-        message: e.message,
-    }
+fn bookkeeping(task: Bookkeeping) -> impl FnOnce(DbError) -> Error {
+    move |cause| Error::BookkeepingFailed { task, cause }
 }
 
 impl<'c> LiveSink<'c> {
@@ -87,12 +84,12 @@ impl<'c> LiveSink<'c> {
 
     fn begin(&mut self) -> Result<()> {
         self.conn.begin().map_err(|e| {
-            let context = if e.is_lock_timeout {
-                "timed out waiting for the database lock held by another process"
+            let task = if e.is_lock_timeout {
+                Bookkeeping::LockWait
             } else {
-                "cannot start a transaction"
+                Bookkeeping::Begin
             };
-            database_error(context)(e)
+            bookkeeping(task)(e)
         })?;
         self.in_transaction = true;
         Ok(())
@@ -100,9 +97,7 @@ impl<'c> LiveSink<'c> {
 
     fn commit(&mut self) -> Result<()> {
         self.in_transaction = false;
-        self.conn
-            .commit()
-            .map_err(database_error("cannot commit the transaction"))
+        self.conn.commit().map_err(bookkeeping(Bookkeeping::Commit))
     }
 
     fn rollback(&mut self) -> Result<()> {
@@ -114,7 +109,7 @@ impl<'c> LiveSink<'c> {
         self.in_transaction = false;
         self.conn
             .rollback()
-            .map_err(database_error("cannot roll back the transaction"))
+            .map_err(bookkeeping(Bookkeeping::Rollback))
     }
 
     /// Creates the version table and the audit table if they are missing (Alembic creates the
@@ -127,17 +122,18 @@ impl<'c> LiveSink<'c> {
             (self.table.clone(), self.table.create_sql()),
             (self.audit.clone(), self.audit.create_audit_sql()),
         ] {
-            let context = || format!("cannot create table `{}`", table.display_name());
+            let context = || {
+                bookkeeping(Bookkeeping::CreateTable {
+                    table: table.display_name(),
+                })
+            };
             let exists = self
                 .conn
                 .table_exists(table.schema.as_deref(), &table.name)
-                .map_err(|e| database_error(context())(e))?;
+                .map_err(context())?;
             if !exists {
-                self.conn
-                    .execute(&ddl)
-                    .map_err(|e| database_error(context())(e))?;
-                self.after_statement(&ddl)
-                    .map_err(|e| database_error(context())(e))?;
+                self.conn.execute(&ddl).map_err(context())?;
+                self.after_statement(&ddl).map_err(context())?;
             }
         }
         self.tables_ready = true;
@@ -180,16 +176,15 @@ impl<'c> LiveSink<'c> {
     /// survived), else adds the row.
     fn write_audit(&mut self, entry: &AuditEntry) -> Result<()> {
         let context = || {
-            format!(
-                "cannot record the audit row in `{}`",
-                self.audit.display_name()
-            )
+            bookkeeping(Bookkeeping::RecordAudit {
+                table: self.audit.display_name(),
+            })
         };
         if std::mem::take(&mut self.started_row) {
             let updated = self
                 .conn
                 .execute(&self.audit.finish_audit_sql(entry))
-                .map_err(|e| database_error(context())(e))?;
+                .map_err(context())?;
             if updated > 0 {
                 return Ok(());
             }
@@ -197,7 +192,7 @@ impl<'c> LiveSink<'c> {
         self.conn
             .execute(&self.audit.insert_audit_sql(entry))
             .map(|_| ())
-            .map_err(|e| database_error(context())(e))
+            .map_err(context())
     }
 
     /// Ends a run: what is still open is rolled back (a rehearsal, or a step that stopped
@@ -210,34 +205,31 @@ impl<'c> LiveSink<'c> {
     /// SQLite honours `PRAGMA foreign_keys` only outside a transaction: remembers the setting
     /// to restore, and runs a transactional step's leading settings before its transaction.
     fn hoist_foreign_keys(&mut self, step: &PreparedStep) -> Result<()> {
-        let context = || {
-            format!(
-                "cannot set SQLite's `foreign_keys` for revision `{}`",
-                step.label()
-            )
+        let failed = || {
+            bookkeeping(Bookkeeping::SetForeignKeys {
+                revision: step.label(),
+            })
         };
-        let before = foreign_keys::enabled(self.conn).map_err(|e| database_error(context())(e))?;
+        let before = foreign_keys::enabled(self.conn).map_err(failed())?;
         self.foreign_keys_before = Some(before);
         if !step.transactional {
             return Ok(());
         }
         for statement in &step.statements[..foreign_keys::leading_settings(&step.statements)] {
-            self.conn
-                .execute(&statement.sql)
-                .map_err(|e| database_error(context())(e))?;
+            self.conn.execute(&statement.sql).map_err(failed())?;
         }
-        let during = foreign_keys::enabled(self.conn).map_err(|e| database_error(context())(e))?;
+        let during = foreign_keys::enabled(self.conn).map_err(failed())?;
         self.check_foreign_keys = before && !during;
         Ok(())
     }
 
     /// Fails the step when it leaves rows whose parent row is missing.
     fn check_foreign_keys(&mut self, step: &PreparedStep) -> Result<()> {
-        let (violations, total) =
-            foreign_keys::violations(self.conn).map_err(database_error(format!(
-                "cannot check the foreign keys of revision `{}`",
-                step.label()
-            )))?;
+        let (violations, total) = foreign_keys::violations(self.conn).map_err(bookkeeping(
+            Bookkeeping::CheckForeignKeys {
+                revision: step.label(),
+            },
+        ))?;
         if total == 0 {
             return Ok(());
         }
@@ -253,9 +245,8 @@ impl<'c> LiveSink<'c> {
     fn restore_foreign_keys(&mut self) -> Result<()> {
         self.check_foreign_keys = false;
         match self.foreign_keys_before.take() {
-            Some(enabled) => foreign_keys::set(self.conn, enabled).map_err(database_error(
-                "cannot restore SQLite's `foreign_keys` setting",
-            )),
+            Some(enabled) => foreign_keys::set(self.conn, enabled)
+                .map_err(bookkeeping(Bookkeeping::RestoreForeignKeys)),
             None => Ok(()),
         }
     }
@@ -269,10 +260,9 @@ impl Sink for LiveSink<'_> {
         self.ensure_tables()?;
         self.conn
             .execute(&self.table.delete_all_sql())
-            .map_err(database_error(format!(
-                "cannot purge version table `{}`",
-                self.table.display_name()
-            )))?;
+            .map_err(bookkeeping(Bookkeeping::PurgeVersionTable {
+                table: self.table.display_name(),
+            }))?;
         if !self.rehearse {
             self.commit()?;
         }
@@ -351,16 +341,18 @@ impl Sink for LiveSink<'_> {
                 Some(format!("deleting '{revision}'")),
             ),
         };
-        let affected = self.conn.execute(&sql).map_err(database_error(format!(
-            "cannot change version table `{table}`"
-        )))?;
+        let affected =
+            self.conn
+                .execute(&sql)
+                .map_err(bookkeeping(Bookkeeping::ChangeVersionTable {
+                    table: table.clone(),
+                }))?;
         match what {
             // Alembic's row-count safety (docs/alembic-compatibility.md#row-count-safety).
-            Some(what) if affected != 1 => Err(Error::Database {
-                context: format!("version table `{table}` does not hold the expected rows"),
-                message: format!(
-                    "Online migration expected to match one row when {what} in '{table}'; {affected} found"
-                ),
+            Some(change) if affected != 1 => Err(Error::VersionRowCountMismatch {
+                table,
+                change,
+                affected,
             }),
             _ => Ok(()),
         }
@@ -456,9 +448,9 @@ fn run_locked(
         replan: Some(plan_from),
         applied_by,
     };
-    let report = run(input, &mut sink, progress);
+    let ran = run(input, &mut sink, progress);
     sink.finish_run()?;
-    Ok(report)
+    ran
 }
 
 /// A `started` audit row under the lock is a run that died in a step it could not roll back
@@ -498,10 +490,9 @@ fn handle_interrupted(
             ..entry.clone()
         };
         conn.execute(&audit.finish_audit_sql(&closed))
-            .map_err(database_error(format!(
-                "cannot close the interrupted run's row in `{}`",
-                audit.display_name()
-            )))?;
+            .map_err(bookkeeping(Bookkeeping::CloseInterruptedRun {
+                table: audit.display_name(),
+            }))?;
         progress.closed_interrupted(entry);
     }
     Ok(())
@@ -580,15 +571,30 @@ mod tests {
         }
     }
 
-    /// Runs `plan` (re-planned as the fixed plan) and returns the report.
+    /// Runs `plan` (re-planned as the fixed plan): the report and the error that stopped it.
     fn go(
         conn: &mut SqliteConnection,
         scripts: &[Script],
         plan: Plan,
         rehearse: bool,
-    ) -> RunReport {
+    ) -> (RunReport, Option<Error>) {
         let plan_from = move |_rows: &[String]| Ok(plan.clone());
-        run_live(conn, &options(rehearse), scripts, &plan_from, &mut Silent).unwrap()
+        split(run_live(
+            conn,
+            &options(rehearse),
+            scripts,
+            &plan_from,
+            &mut Silent,
+        ))
+    }
+
+    /// The report of a run and the error of the step that stopped it, if one did.
+    fn split(ran: Result<RunReport>) -> (RunReport, Option<Error>) {
+        match ran {
+            Ok(report) => (report, None),
+            Err(Error::MigrationFailed { report, error }) => (*report, Some(*error)),
+            Err(error) => panic!("the run did not start: {error}"),
+        }
     }
 
     fn tables(conn: &mut SqliteConnection) -> Vec<String> {
@@ -616,20 +622,20 @@ mod tests {
             ),
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
-        assert!(report.failure.is_none(), "{:?}", report.failure);
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        assert!(failure.is_none(), "{:?}", failure);
         assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["b"]);
         assert_eq!(
             tables(&mut conn),
             ["retort_version", "retort_version_log", "t1", "t2"]
         );
-        let report = go(
+        let (_, failure) = go(
             &mut conn,
             &scripts,
             down_plan(&[("b", Some("a")), ("a", None)]),
             false,
         );
-        assert!(report.failure.is_none(), "{:?}", report.failure);
+        assert!(failure.is_none(), "{:?}", failure);
         assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
         let audit = read_audit(&mut conn, &table().audit()).unwrap();
         let summary: Vec<_> = audit
@@ -662,8 +668,8 @@ mod tests {
             ),
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
-        let err = report.failure.unwrap();
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        let err = failure.unwrap();
         match &err {
             Error::Migration {
                 revision,
@@ -699,8 +705,8 @@ mod tests {
             None,
         )];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
-        assert!(report.failure.is_some());
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        assert!(failure.is_some());
         assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
         let audit = read_audit(&mut conn, &table().audit()).unwrap();
         assert_eq!(audit.len(), 1);
@@ -716,8 +722,8 @@ mod tests {
             first_line: 20,
         });
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &[s], chain_plan(None, &["a"]), false);
-        match report.failure {
+        let (_, failure) = go(&mut conn, &[s], chain_plan(None, &["a"]), false);
+        match failure {
             Some(Error::Migration { line, message, .. }) => {
                 assert_eq!(line, 21);
                 assert!(message.contains("verify"), "{message}");
@@ -739,8 +745,8 @@ mod tests {
             script("b", &["a"], "CREATE TABLE t2 (x INTEGER)", None),
         ];
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), true);
-        assert!(report.failure.is_none(), "{:?}", report.failure);
+        let (report, failure) = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), true);
+        assert!(failure.is_none(), "{:?}", failure);
         assert_eq!(report.steps.len(), 2);
         assert!(tables(&mut conn).is_empty(), "{:?}", tables(&mut conn));
     }
@@ -752,17 +758,16 @@ mod tests {
         // The plan believes the database is at `a`; it is empty.
         let plan = chain_plan(Some("a"), &["b"]);
         let plan_from = move |_rows: &[String]| Ok(plan.clone());
-        let report = run_live(
+        let (_, failure) = split(run_live(
             &mut conn,
             &options(false),
             &scripts,
             &plan_from,
             &mut Silent,
-        )
-        .unwrap();
+        ));
         // The rows read inside the step differ from the plan's, so it plans again (the same
         // plan here); the second attempt runs and fails Alembic's row-count check.
-        let err = report.failure.unwrap().to_string();
+        let err = failure.unwrap().to_string();
         assert!(
             err.contains(
                 "expected to match one row when updating 'a' to 'b' in 'retort_version'; 0 found"
@@ -801,8 +806,8 @@ mod tests {
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
         parent_and_child(&mut conn);
         let scripts = [script("a", &[], &rebuild(""), None)];
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
-        assert!(report.failure.is_none(), "{:?}", report.failure);
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        assert!(failure.is_none(), "{:?}", failure);
         assert_eq!(children(&mut conn).len(), 2, "the cascade did not fire");
         assert!(foreign_keys::enabled(&mut conn).unwrap());
     }
@@ -812,8 +817,8 @@ mod tests {
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
         parent_and_child(&mut conn);
         let scripts = [script("a", &[], &rebuild("WHERE id = 1"), None)];
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
-        match report.failure {
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        match failure {
             Some(Error::ForeignKeyViolations {
                 revision,
                 violations,
@@ -850,8 +855,8 @@ mod tests {
         foreign_keys::set(&mut conn, false).unwrap();
         // Orphans rows, as the application's own writes could; enforcement was never promised.
         let scripts = [script("a", &[], &rebuild("WHERE id = 1"), None)];
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
-        assert!(report.failure.is_none(), "{:?}", report.failure);
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        assert!(failure.is_none(), "{:?}", failure);
         assert!(!foreign_keys::enabled(&mut conn).unwrap());
     }
 
@@ -866,8 +871,8 @@ mod tests {
             None,
         );
         s.transactional = false;
-        let report = go(&mut conn, &[s], chain_plan(None, &["a"]), false);
-        assert!(report.failure.is_none(), "{:?}", report.failure);
+        let (_, failure) = go(&mut conn, &[s], chain_plan(None, &["a"]), false);
+        assert!(failure.is_none(), "{:?}", failure);
         assert_eq!(
             children(&mut conn).len(),
             2,
@@ -886,8 +891,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let mut conn = SqliteConnection::open_path(Some(&dir.path().join("n.db")), true).unwrap();
         // VACUUM fails inside a transaction, so this passing shows none was open.
-        let report = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
-        let err = report.failure.unwrap();
+        let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a", "b"]), false);
+        let err = failure.unwrap();
         assert!(err.to_string().contains("`b`"), "{err}");
         assert!(err.hint().unwrap_or_default().contains("not transactional"));
         assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["a"]);

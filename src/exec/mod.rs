@@ -18,10 +18,10 @@ use std::time::{Duration, Instant};
 
 use crate::config::Dialect;
 use crate::db::version_table::AuditEntry;
-pub use crate::db::version_table::Outcome;
 use crate::db::DbError;
 use crate::error::{Error, Result, ScriptProblem};
-use crate::graph::{Plan, Step, StepKind, VersionOp};
+use crate::graph::{Plan, Step, VersionOp};
+use crate::report::{Outcome, RunReport, StepKind, StepReport};
 use crate::script::checksum::{checksum, section_statements, SqlStatement};
 use crate::script::{Script, SectionKind};
 
@@ -107,17 +107,9 @@ pub(crate) fn prepare(
                     .get(SectionKind::Downgrade, dialect)
                     .is_none()
                 {
-                    return Err(Error::Resolution {
-                        message: format!(
-                            "revision `{revision}` ({}) is irreversible: it has no \
-                                 `-- migrate:downgrade` section; nothing was changed",
-                            script.path.display()
-                        ),
-                        hint: Some(format!(
-                            "add a downgrade section to {}, or downgrade to a revision \
-                                 above `{revision}`",
-                            script.path.display()
-                        )),
+                    return Err(Error::Irreversible {
+                        revision: revision.clone(),
+                        path: script.path.clone(),
                     });
                 }
                 (
@@ -184,58 +176,6 @@ fn refused_statement(
                 .join(" "),
             script.meta.revision.clone(),
         ),
-    }
-}
-
-/// What happened to one step, for progress output, `--report` and `--rehearse`.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub struct StepReport {
-    /// The revision that ran, or for a stamp the revisions stamped (`base` when none).
-    pub revision: String,
-    /// Upgrade, downgrade or stamp.
-    pub kind: StepKind,
-    /// The version rows this step replaces.
-    pub from: Vec<String>,
-    /// The version rows this step leaves.
-    pub to: Vec<String>,
-    /// The revision's message, when its file has one.
-    pub message: Option<String>,
-    /// The revision file (`None` for a stamp).
-    pub path: Option<PathBuf>,
-    /// When the step started, RFC 3339.
-    pub started_at: String,
-    /// How long the step took.
-    pub duration_ms: i64,
-    /// The `sha256:` checksum of the SQL that ran (`None` for a stamp).
-    pub checksum: Option<String>,
-    /// `success` or `failed`.
-    pub outcome: Outcome,
-    /// Why the step failed, when it did.
-    pub error: Option<String>,
-}
-
-/// The outcome of a run. On failure `failure` holds the error to report (exit 1) and `steps`
-/// ends with the failed step.
-#[derive(Debug, Default, serde::Serialize)]
-pub struct RunReport {
-    /// The version rows before the run.
-    pub heads_before: Vec<String>,
-    /// The version rows after the run.
-    pub heads_after: Vec<String>,
-    /// The steps that ran, in order.
-    pub steps: Vec<StepReport>,
-    /// The error that stopped the run, if one did.
-    #[serde(skip)]
-    pub failure: Option<Error>,
-}
-
-impl RunReport {
-    /// The run's result: `Ok` or the failure that stopped it.
-    pub fn into_result(mut self) -> Result<RunReport> {
-        match self.failure.take() {
-            Some(err) => Err(err),
-            None => Ok(self),
-        }
     }
 }
 
@@ -313,21 +253,25 @@ fn now_rfc3339() -> String {
     chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true)
 }
 
-/// Walks the plan, step by step, on `sink`. Stops at the first failure, which is in the
-/// report's `failure` (the failed step is rolled back and recorded by the sink).
+/// Walks the plan, step by step, on `sink`. Stops at the first failure, an
+/// [`Error::MigrationFailed`] with the steps that ran (the failed step is rolled back and
+/// recorded by the sink).
 pub(crate) fn run(
     input: RunInput<'_>,
     sink: &mut dyn Sink,
     progress: &mut dyn Progress,
-) -> RunReport {
+) -> Result<RunReport> {
     let mut report = RunReport {
         heads_before: sorted(&input.plan.heads_before),
         ..RunReport::default()
     };
-    if let Err(err) = run_steps(&input, sink, progress, &mut report) {
-        report.failure = Some(err);
+    match run_steps(&input, sink, progress, &mut report) {
+        Ok(()) => Ok(report),
+        Err(error) => Err(Error::MigrationFailed {
+            report: Box::new(report),
+            error: Box::new(error),
+        }),
     }
-    report
 }
 
 fn run_steps(

@@ -51,9 +51,7 @@ impl OfflineSink {
 
 impl Sink for OfflineSink {
     fn purge(&mut self) -> Result<()> {
-        Err(Error::Usage {
-            message: "Can't use --purge with --sql mode".into(),
-        })
+        Err(Error::PurgeWithSql)
     }
 
     fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>> {
@@ -132,7 +130,7 @@ pub(crate) fn run_offline(
         replan: None,
         applied_by: None,
     };
-    run(input, &mut sink, progress).into_result()?;
+    run(input, &mut sink, progress).map_err(Error::without_report)?;
     let mut env = render::environment();
     if let Some(dir) = templates {
         render::add_overrides(&mut env, dir)?;

@@ -20,7 +20,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::error::{Error, Result};
 use crate::script::Script;
 
-pub(crate) use plan::{Plan, Step, StepKind, VersionOp};
+pub(crate) use plan::{Plan, Step, VersionOp};
 
 /// Kinds of edge, child → parent.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -6,42 +6,7 @@ use super::resolve::{reword_heads, HeadsWording};
 use super::target::{parse_target, Target};
 use super::{RevSet, RevisionGraph};
 use crate::error::{Error, Result};
-
-/// What a step does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
-#[serde(rename_all = "lowercase")]
-pub enum StepKind {
-    Upgrade,
-    Downgrade,
-    Stamp,
-}
-
-impl StepKind {
-    /// The command's name, as the audit trail and `--report` record it (the serde name).
-    pub fn name(self) -> &'static str {
-        match self {
-            StepKind::Upgrade => "upgrade",
-            StepKind::Downgrade => "downgrade",
-            StepKind::Stamp => "stamp",
-        }
-    }
-
-    /// The kind a stored [`name`](Self::name) stands for.
-    pub fn from_name(name: &str) -> Option<StepKind> {
-        [StepKind::Upgrade, StepKind::Downgrade, StepKind::Stamp]
-            .into_iter()
-            .find(|kind| kind.name() == name)
-    }
-
-    /// The word Alembic prints in `-- Running <name> A -> B`.
-    pub fn running_name(self) -> &'static str {
-        match self {
-            StepKind::Upgrade => "upgrade",
-            StepKind::Downgrade => "downgrade",
-            StepKind::Stamp => "stamp_revision",
-        }
-    }
-}
+use crate::report::StepKind;
 
 /// One change to the version table.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]

@@ -3,6 +3,7 @@
 //! of Alembic's tests/test_revision.py and test_version_traversal.py.
 
 use super::*;
+use crate::report::StepKind;
 use crate::script::{RevisionMeta, Sections};
 
 /// `(id, down_revisions, branch_labels, depends_on)`.

@@ -8,13 +8,14 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::{Config, DatabaseUrl};
-use crate::db::version_table::{read_audit, read_heads, Outcome, VersionTable};
+use crate::db::version_table::{read_audit, read_heads, VersionTable};
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
-use crate::graph::StepKind;
 use crate::ops::audit::version_table;
 use crate::output::error_paragraph;
 use crate::project::Project;
+use crate::report::Outcome;
+use crate::report::StepKind;
 use crate::script::checksum::{checksum, section_statements};
 use crate::script::{self, Script, SectionKind};
 
@@ -258,10 +259,7 @@ mod tests {
         };
         let plan = chain_plan(None, &["a", "b"]);
         let plan_from = |_: &[String]| Ok(plan.clone());
-        run_live(&mut conn, &options, &scripts, &plan_from, &mut Silent)
-            .unwrap()
-            .into_result()
-            .unwrap();
+        run_live(&mut conn, &options, &scripts, &plan_from, &mut Silent).unwrap();
         assert!(drift(&mut conn, &scripts, &table).unwrap().is_empty());
         // A comment or line-ending change is not drift; a changed statement is.
         scripts[0].sections.upgrade.as_mut().unwrap().sql =

@@ -9,12 +9,11 @@ use crate::config::{DatabaseUrl, Dialect};
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
 use crate::exec::live::{run_live, LiveOptions};
-use crate::exec::{
-    Outcome, PreparedStep, Progress, RunReport as MigrationReport, Silent, StepReport,
-};
+use crate::exec::{PreparedStep, Progress, Silent};
 use crate::graph::Plan;
 use crate::ops::audit::version_table;
 use crate::project::Project;
+use crate::report::{Outcome, RunReport as MigrationReport, StepReport};
 use crate::settings::{Mode, Operation, RunSettings};
 use crate::verify::{self, VerifyReport};
 
@@ -212,14 +211,7 @@ pub(crate) fn execute(
         None => &mut silent,
     };
     let planner = |rows: &[String]| plan(operation, project, rows);
-    let mut report = run_live(conn, &live, &project.scripts, &planner, progress)?;
-    match report.failure.take() {
-        Some(error) => Err(Error::MigrationFailed {
-            report: Box::new(report),
-            error: Box::new(error),
-        }),
-        None => Ok(report),
-    }
+    run_live(conn, &live, &project.scripts, &planner, progress)
 }
 
 /// A rehearsal rolls everything back at the end, which needs transactional DDL.
@@ -251,17 +243,9 @@ pub(crate) fn check_rows_known(project: &Project, rows: &[String]) -> Result<()>
         .find(|row| project.graph.index_of(row).is_none())
     {
         None => Ok(()),
-        Some(unknown) => Err(Error::Resolution {
-            message: format!(
-                "Can't locate revision identified by '{unknown}': the version table `{}` holds \
-                 it, but no revision file defines it; nothing was changed",
-                project.config.version_table
-            ),
-            hint: Some(
-                "check `version_locations` in migrate.toml (is a file missing?), or reset the \
-                 table with `retort stamp --purge REV`"
-                    .into(),
-            ),
+        Some(unknown) => Err(Error::VersionRowWithoutFile {
+            revision: unknown.clone(),
+            table: project.config.version_table.clone(),
         }),
     }
 }

@@ -61,11 +61,8 @@ fn builtin_source(name: &str) -> Option<&'static str> {
 /// of [`builtin_templates`], by the same path), compiled now so a broken one fails early.
 pub(crate) fn add_overrides(env: &mut Environment<'static>, dir: &Path) -> Result<()> {
     if !dir.is_dir() {
-        return Err(Error::Template {
-            name: dir.display().to_string(),
-            message: "no such directory; create it (`retort init` copies the built-in templates) \
-                      or remove `templates` from migrate.toml"
-                .into(),
+        return Err(Error::TemplateDirectoryMissing {
+            dir: dir.to_path_buf(),
         });
     }
     for (name, _) in builtin_templates() {
@@ -94,13 +91,10 @@ fn render_template(env: &Environment<'_>, name: &str, context: impl Serialize) -
 }
 
 fn template_error(name: &str, error: &minijinja::Error) -> Error {
-    let mut message = error.to_string();
-    if let Some(line) = error.line() {
-        message.push_str(&format!(" (line {line})"));
-    }
-    Error::Template {
+    Error::TemplateFailed {
         name: name.to_string(),
-        message,
+        detail: error.to_string(),
+        line: error.line(),
     }
 }
 

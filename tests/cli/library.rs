@@ -424,8 +424,6 @@ fn unknown_version_rows_fail_reads_and_purging_stamp_recovers() {
             },
             RunOptions::default(),
         )
-        .unwrap()
-        .into_result()
         .unwrap();
     assert_eq!(migrator.current().unwrap(), ["3568e282dfe1"]);
 }

@@ -7,10 +7,10 @@ use crate::cli::args::{DowngradeArgs, RunArgs, UpgradeArgs};
 use crate::cli::progress::{describe_heads, StepDisplay};
 use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
-use crate::exec::{Outcome, RunReport};
 use crate::migrator::{version_table, PlannedRun};
 use crate::ops::{self, run::RunOutcome};
 use crate::output::Printer;
+use crate::report::{Outcome, RunReport};
 use crate::settings::{Mode, RunFlags, RunSettings};
 
 pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
@@ -87,11 +87,8 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
     if checks.ok {
         return Ok(0);
     }
-    Err(Error::CheckFailed {
-        message: format!(
-            "the migration succeeded, but verify found {} problem(s) in the database",
-            checks.problem_count()
-        ),
+    Err(Error::VerifyFoundProblemsAfterRun {
+        count: checks.problem_count(),
     })
 }
 
@@ -102,10 +99,8 @@ fn offline_dialect(ctx: &Context, config: &Config, dialect: Option<Dialect>) -> 
         None => ctx
             .database_url(config)
             .map(|url| url.dialect())
-            .map_err(|e| Error::Usage {
-                message: format!(
-                    "{e}; with `--sql`, pass `--dialect sqlite|postgresql|mysql` instead"
-                ),
+            .map_err(|error| Error::OfflineDialectUnknown {
+                error: Box::new(error),
             }),
     }
 }

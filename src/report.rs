@@ -1,0 +1,107 @@
+//! What a run does and did: the direction of a step, how it ended, the report of a run. A
+//! leaf module (it imports nothing of the crate), so that `Error` can carry a run's report.
+
+use std::path::PathBuf;
+
+/// What a step does.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StepKind {
+    Upgrade,
+    Downgrade,
+    Stamp,
+}
+
+impl StepKind {
+    /// The command's name, as the audit trail and `--report` record it (the serde name).
+    pub fn name(self) -> &'static str {
+        match self {
+            StepKind::Upgrade => "upgrade",
+            StepKind::Downgrade => "downgrade",
+            StepKind::Stamp => "stamp",
+        }
+    }
+
+    /// The kind a stored [`name`](Self::name) stands for.
+    pub fn from_name(name: &str) -> Option<StepKind> {
+        [StepKind::Upgrade, StepKind::Downgrade, StepKind::Stamp]
+            .into_iter()
+            .find(|kind| kind.name() == name)
+    }
+
+    /// The word Alembic prints in `-- Running <name> A -> B`.
+    pub fn running_name(self) -> &'static str {
+        match self {
+            StepKind::Upgrade => "upgrade",
+            StepKind::Downgrade => "downgrade",
+            StepKind::Stamp => "stamp_revision",
+        }
+    }
+}
+
+/// How a step ended, as the audit trail, `--report` and `--rehearse` spell it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Outcome {
+    /// Recorded before the step runs; stays so when the run dies before it can record more.
+    Started,
+    Success,
+    Failed,
+}
+
+impl Outcome {
+    /// The stored and serialised name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Outcome::Started => "started",
+            Outcome::Success => "success",
+            Outcome::Failed => "failed",
+        }
+    }
+
+    /// The outcome a stored name stands for.
+    pub fn from_name(name: &str) -> Option<Outcome> {
+        [Outcome::Started, Outcome::Success, Outcome::Failed]
+            .into_iter()
+            .find(|outcome| outcome.name() == name)
+    }
+}
+
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.pad(self.name())
+    }
+}
+
+/// Compares with the stored name (`"success"`, ...), as read back from the audit table.
+impl PartialEq<&str> for Outcome {
+    fn eq(&self, other: &&str) -> bool {
+        self.name() == *other
+    }
+}
+
+/// What happened to one step, for progress output, `--report` and `--rehearse`.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct StepReport {
+    pub revision: String,
+    pub kind: StepKind,
+    pub from: Vec<String>,
+    pub to: Vec<String>,
+    pub message: Option<String>,
+    pub path: Option<PathBuf>,
+    pub started_at: String,
+    pub duration_ms: i64,
+    pub checksum: Option<String>,
+    /// `success` or `failed`.
+    pub outcome: Outcome,
+    pub error: Option<String>,
+}
+
+/// The steps of a run. A run that fails is an `Error::MigrationFailed` holding its report,
+/// whose `steps` end with the failed step.
+#[derive(Debug, Default, serde::Serialize)]
+pub struct RunReport {
+    pub heads_before: Vec<String>,
+    pub heads_after: Vec<String>,
+    pub steps: Vec<StepReport>,
+}
