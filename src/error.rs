@@ -590,6 +590,22 @@ pub enum Error {
     /// A purging stamp cannot be rendered offline (Alembic's wording).
     #[error("Can't use --purge with --sql mode")]
     PurgeWithSql,
+
+    // settings
+    /// The config's `script_location` folder does not exist (Alembic's wording).
+    #[error(
+        "Path doesn't exist: {}.  Please use the 'init' command to create a new scripts folder.",
+        path.display()
+    )]
+    ScriptLocationMissing { path: PathBuf },
+
+    /// The database did not say which version it runs.
+    #[error("cannot read the server version of `{url}`: {cause}")]
+    ServerVersionUnreadable { url: String, cause: DbError },
+
+    /// A CI gate: the database is behind the graph's heads (Alembic's `check` wording).
+    #[error("Target database is not up to date.")]
+    NotUpToDate { pending: Vec<String> },
 }
 
 // graph
@@ -815,6 +831,16 @@ impl Error {
             Error::MissingConfig { .. } => {
                 Some("run `retort init` to create one, or pass `-c PATH`".into())
             }
+            Error::ScriptLocationMissing { .. } => Some(
+                "run `retort init`, or point `script_location` in migrate.toml at the folder that \
+                 holds `versions/`"
+                    .into(),
+            ),
+            Error::NotUpToDate { pending } => Some(format!(
+                "{} pending revision(s) ({}): run `retort upgrade heads`",
+                pending.len(),
+                pending.join(", ")
+            )),
             Error::NoDatabaseUrl { .. } => {
                 Some("or pass `--url` (from code: `Migrator::with_url`)".into())
             }

@@ -165,7 +165,7 @@ fn demo_scripts() -> Vec<retort::script::Script> {
         &|_| None,
     )
     .unwrap();
-    assert_eq!(config.database_url.as_deref(), Some("sqlite:///demo.db"));
+    assert_eq!(config.database_url().unwrap(), Some("sqlite:///demo.db"));
     assert_eq!(config.version_table, "retort_version");
     let (scripts, warnings) = retort::script::scan(&config.version_locations, false, None).unwrap();
     assert!(warnings.is_empty(), "{warnings:?}");
