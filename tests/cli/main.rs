@@ -17,5 +17,6 @@ mod offline;
 mod script_files;
 mod secrets;
 mod servers;
+mod settings_rules;
 mod sqlite_run;
 mod support;

@@ -358,8 +358,10 @@ fn a_config_error_names_the_key_and_line() {
         "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"${RETORT_TEST_UNSET}\"\n",
     )
     .unwrap();
+    std::fs::create_dir_all(tmp.path().join("migrations/versions")).unwrap();
+    // Only a command that uses the file's URL expands it (`heads` needs no database).
     retort(tmp.path())
-        .arg("heads")
+        .arg("current")
         .assert()
         .code(1)
         .stderr(predicate::str::contains(
