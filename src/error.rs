@@ -742,6 +742,22 @@ pub enum Error {
     /// why the URL is missing or invalid.
     #[error("{error}; with `--sql`, pass `--dialect sqlite|postgresql|mysql` instead")]
     OfflineDialectUnknown { error: Box<Error> },
+
+    // settings
+    /// The config's `script_location` folder does not exist (Alembic's wording).
+    #[error(
+        "Path doesn't exist: {}.  Please use the 'init' command to create a new scripts folder.",
+        path.display()
+    )]
+    ScriptLocationMissing { path: PathBuf },
+
+    /// The database did not say which version it runs.
+    #[error("cannot read the server version of `{url}`: {cause}")]
+    ServerVersionUnreadable { url: String, cause: DbError },
+
+    /// A CI gate: the database is behind the graph's heads (Alembic's `check` wording).
+    #[error("Target database is not up to date.")]
+    NotUpToDate { pending: Vec<String> },
 }
 
 /// A statement of a revision named in a message: its number in the section, its line, its text.
@@ -1178,6 +1194,16 @@ impl Error {
                  `Migrator::with_url`)"
                     .into(),
             ),
+            Error::ScriptLocationMissing { .. } => Some(
+                "run `retort init`, or point `script_location` in migrate.toml at the folder that \
+                 holds `versions/`"
+                    .into(),
+            ),
+            Error::NotUpToDate { pending } => Some(format!(
+                "{} pending revision(s) ({}): run `retort upgrade heads`",
+                pending.len(),
+                pending.join(", ")
+            )),
             Error::RehearseUnsupported { .. } => Some("use `--dry-run` or `--sql`".into()),
             Error::Irreversible { revision, path } => Some(format!(
                 "add a downgrade section to {}, or downgrade to a revision above `{revision}`",

@@ -32,7 +32,6 @@ use crate::error::{Error, Result};
 use crate::exec::prepare;
 use crate::ops::{self, check::CheckDatabase};
 use crate::project::Project;
-use crate::report::StepKind;
 use crate::script;
 use crate::settings::{self, ProcessEnv};
 
@@ -117,12 +116,10 @@ impl Migrator {
     pub fn from_config(path: impl AsRef<Path>) -> Result<Migrator> {
         let env = ProcessEnv;
         let project = Project::load(Config::load_existing(path.as_ref(), &env)?)?;
-        let url = settings::choose_url(None, &env, &project.config)
-            .map(|(raw, _)| DatabaseUrl::parse(&raw))
-            .transpose()?;
+        let url = settings::choose_url(None, &env, &project.config)?;
         let migrator = Migrator::from_project(project);
         Ok(match url {
-            Some(url) => migrator.with_database_url(url),
+            Some(resolved) => migrator.with_database_url(resolved.url),
             None => migrator,
         })
     }
@@ -607,13 +604,7 @@ impl Migrator {
         let graph = &self.project.graph;
         let current = graph.current(&rows)?;
         // Pending = what `upgrade heads` would run from here.
-        let plan = graph.plan_upgrade(&rows, "heads")?;
-        let pending: Vec<String> = plan
-            .steps
-            .iter()
-            .filter(|s| s.kind == StepKind::Upgrade)
-            .filter_map(|s| s.revision.clone())
-            .collect();
+        let pending = ops::check::pending(&self.project, &rows)?;
         Ok(Status {
             current,
             heads: graph.real_heads().into_iter().map(String::from).collect(),
@@ -678,7 +669,7 @@ impl Migrator {
             Database::Url(url) => CheckDatabase::Url(url),
             Database::Connection(conn) => CheckDatabase::Connection(conn.as_mut()),
         };
-        let found = ops::check::findings(&self.project, database)?;
+        let found = ops::check::findings(&self.project, database, false)?;
         Ok(CheckReport {
             problems: found.problems,
             warnings: found.warnings,

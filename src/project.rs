@@ -2,9 +2,21 @@
 
 use crate::config::Config;
 use crate::display::{RevisionJson, Shown};
-use crate::error::Result;
+use crate::error::{Error, Result};
 use crate::graph::RevisionGraph;
 use crate::script::{self, RevisionMeta, Script, Warning};
+
+/// Fails unless `script_location` exists: a misspelt path must not read as an empty project
+/// (which `revision` would then create), as in Alembic.
+pub(crate) fn require_script_location(config: &Config) -> Result<()> {
+    if config.script_location.is_dir() {
+        Ok(())
+    } else {
+        Err(Error::ScriptLocationMissing {
+            path: config.script_location.clone(),
+        })
+    }
+}
 
 /// Everything the graph commands need, loaded once.
 #[derive(Debug)]
@@ -36,6 +48,7 @@ impl Project {
     }
 
     fn scan(config: Config, cache: Option<&std::path::Path>) -> Result<Project> {
+        require_script_location(&config)?;
         let (scripts, warnings) = script::scan(
             &config.version_locations,
             config.recursive_version_locations,

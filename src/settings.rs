@@ -5,7 +5,7 @@
 //! keeps it so), which lets tests resolve settings from a map instead of the real environment.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::config::{Config, DatabaseUrl, Dialect};
@@ -54,17 +54,33 @@ pub(crate) enum UrlSource {
 #[derive(Debug, Clone)]
 pub(crate) struct ResolvedUrl {
     pub(crate) url: DatabaseUrl,
-    #[allow(dead_code, reason = "kept for messages that say which setting to fix")]
     pub(crate) source: UrlSource,
 }
 
+impl ResolvedUrl {
+    /// Parses `raw` from `source`. A relative SQLite path in the config file is taken from the
+    /// file's directory (as its other paths are); one in `--url` or `DATABASE_URL` from the
+    /// working directory, as Alembic and every command-line path argument do.
+    fn parse(raw: &str, source: UrlSource, config: &Config) -> Result<ResolvedUrl> {
+        let url = DatabaseUrl::parse(raw)?;
+        let url = match source {
+            // The config path as given: `../migrate.toml` gives `../app.db`, so messages keep
+            // the paths the user typed.
+            UrlSource::ConfigFile => url.relative_to(config.path.parent().unwrap_or(Path::new(""))),
+            UrlSource::Flag | UrlSource::Environment => url,
+        };
+        Ok(ResolvedUrl { url, source })
+    }
+}
+
 /// The URL by precedence: `flag` (`--url`), then `DATABASE_URL` from `env`, then the config
-/// file's `database_url`. `None` when none is set.
+/// file's `database_url`. `None` when none is set. The file's URL is expanded only when it is
+/// the one chosen, so an unset `${VAR}` there fails only commands that use it.
 pub(crate) fn choose_url(
     flag: Option<&str>,
     env: &dyn Env,
     config: &Config,
-) -> Option<(String, UrlSource)> {
+) -> Result<Option<ResolvedUrl>> {
     choose(flag, env.var("DATABASE_URL"), config)
 }
 
@@ -72,20 +88,39 @@ fn choose(
     flag: Option<&str>,
     environment: Option<String>,
     config: &Config,
-) -> Option<(String, UrlSource)> {
-    flag.map(|url| (url.to_string(), UrlSource::Flag))
-        .or_else(|| {
-            environment
-                .filter(|u| !u.is_empty())
-                .map(|url| (url, UrlSource::Environment))
-        })
-        .or_else(|| {
-            config
-                .database_url
-                .clone()
-                .map(|url| (url, UrlSource::ConfigFile))
-        })
+) -> Result<Option<ResolvedUrl>> {
+    let chosen = match (flag, environment.filter(|u| !u.is_empty())) {
+        (Some(url), _) => Some((url.to_string(), UrlSource::Flag)),
+        (None, Some(url)) => Some((url, UrlSource::Environment)),
+        (None, None) => config
+            .database_url()?
+            .map(|url| (url.to_string(), UrlSource::ConfigFile)),
+    };
+    chosen
+        .map(|(raw, source)| ResolvedUrl::parse(&raw, source, config))
+        .transpose()
 }
+
+/// The config file of a run: `-c PATH` as given; else the nearest `migrate.toml` in `cwd` or
+/// one of its parents, as cargo finds `Cargo.toml` (`migrate.toml` itself when there is none,
+/// for the error to name, and for `init`).
+pub(crate) fn find_config(flag: Option<PathBuf>, cwd: &Path) -> PathBuf {
+    let name = Path::new(CONFIG_FILE_NAME);
+    flag.or_else(|| {
+        // In the working directory, the relative name keeps messages as they were.
+        if cwd.join(name).is_file() {
+            return Some(name.to_path_buf());
+        }
+        cwd.ancestors()
+            .skip(1)
+            .map(|dir| dir.join(name))
+            .find(|path| path.is_file())
+    })
+    .unwrap_or_else(|| name.to_path_buf())
+}
+
+/// The config file's name, looked for when `-c` is not given.
+pub(crate) const CONFIG_FILE_NAME: &str = "migrate.toml";
 
 /// How much a command prints besides data and errors.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -170,13 +205,10 @@ impl GlobalSettings {
 
     /// The database URL of `config` with this run's precedence.
     pub(crate) fn database_url(&self, config: &Config) -> Result<ResolvedUrl> {
-        let (raw, source) = choose(self.url_flag.as_deref(), self.url_env.clone(), config)
-            .ok_or_else(|| Error::NoDatabaseUrl {
+        choose(self.url_flag.as_deref(), self.url_env.clone(), config)?.ok_or_else(|| {
+            Error::NoDatabaseUrl {
                 path: config.path.clone(),
-            })?;
-        Ok(ResolvedUrl {
-            url: DatabaseUrl::parse(&raw)?,
-            source,
+            }
         })
     }
 }
@@ -406,7 +438,10 @@ mod tests {
     fn url_precedence_is_flag_then_environment_then_file() {
         let file = config(Some("sqlite:///file.db"));
         let env = HashMap::from([("DATABASE_URL", "sqlite:///env.db")]);
-        let chosen = |flag, env: &dyn Env, config| choose_url(flag, env, config).unwrap();
+        let chosen = |flag, env: &dyn Env, config| {
+            let resolved = choose_url(flag, env, config).unwrap().unwrap();
+            (resolved.url.to_string(), resolved.source)
+        };
         assert_eq!(
             chosen(Some("sqlite:///flag.db"), &env, &file),
             ("sqlite:///flag.db".to_string(), UrlSource::Flag)
@@ -420,7 +455,67 @@ mod tests {
             chosen(None, &empty, &file),
             ("sqlite:///file.db".to_string(), UrlSource::ConfigFile)
         );
-        assert!(choose_url(None, &empty, &config(None)).is_none());
+        assert!(choose_url(None, &empty, &config(None)).unwrap().is_none());
+    }
+
+    #[test]
+    fn an_unset_variable_in_the_file_fails_only_when_its_url_is_chosen() {
+        let file = config(Some("${RETORT_UNIT_UNSET}"));
+        let env = HashMap::from([("DATABASE_URL", "sqlite:///env.db")]);
+        assert!(choose_url(Some("sqlite://"), &HashMap::new(), &file).is_ok());
+        assert!(choose_url(None, &env, &file).is_ok());
+        assert!(matches!(
+            choose_url(None, &HashMap::new(), &file),
+            Err(Error::ConfigInvalid { .. })
+        ));
+    }
+
+    #[test]
+    fn relative_sqlite_paths_of_the_file_are_taken_from_its_directory() {
+        let text = "[migrate]\nscript_location = \"m\"\ndatabase_url = \"sqlite:///app.db\"\n";
+        let file = Config::parse(
+            Path::new("proj/migrate.toml"),
+            Path::new("/abs/proj"),
+            text,
+            &|_| None,
+        )
+        .unwrap();
+        let path = |flag| {
+            choose_url(flag, &HashMap::new(), &file)
+                .unwrap()
+                .unwrap()
+                .url
+                .sqlite_path()
+        };
+        assert_eq!(path(None), Some(PathBuf::from("proj/app.db")));
+        assert_eq!(
+            path(Some("sqlite:///app.db")),
+            Some(PathBuf::from("app.db"))
+        );
+        assert_eq!(
+            path(Some("sqlite:////var/app.db")),
+            Some(PathBuf::from("/var/app.db"))
+        );
+    }
+
+    #[test]
+    fn the_config_file_is_found_in_the_working_directory_or_above() {
+        let tmp = tempfile::tempdir().unwrap();
+        let sub = tmp.path().join("a/b");
+        std::fs::create_dir_all(&sub).unwrap();
+        let name = PathBuf::from(CONFIG_FILE_NAME);
+        assert_eq!(
+            find_config(None, &sub),
+            name,
+            "none: the name, for the error"
+        );
+        std::fs::write(tmp.path().join(CONFIG_FILE_NAME), "").unwrap();
+        assert_eq!(find_config(None, &sub), tmp.path().join(CONFIG_FILE_NAME));
+        assert_eq!(find_config(None, tmp.path()), name);
+        assert_eq!(
+            find_config(Some("x.toml".into()), &sub),
+            PathBuf::from("x.toml")
+        );
     }
 
     #[test]

@@ -93,11 +93,11 @@ pub(crate) enum Command {
     Show(ShowArgs),
     /// Current revisions, pending revisions, and whether the database is up to date.
     ///
-    /// Examples: retort status; retort --url sqlite:///app.db status --json
-    Status(JsonArgs),
+    /// Examples: retort status; retort --url sqlite:///app.db status --json; retort status --exit-code
+    Status(StatusArgs),
     /// Validate the graph and every file; with a database, detect edited applied revisions.
     ///
-    /// Examples: retort check; retort check --no-db --json
+    /// Examples: retort check; retort check --no-db --json; retort check --strict
     Check(CheckArgs),
     /// Print the revision graph as Graphviz dot or Mermaid.
     ///
@@ -293,8 +293,21 @@ pub(crate) struct CheckArgs {
     /// Validate files and graph only; do not connect to the database.
     #[arg(long = "no-db")]
     pub no_db: bool,
+    /// Also fail (exit 1) on several heads and on a database that is not up to date.
+    #[arg(long)]
+    pub strict: bool,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct StatusArgs {
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Exit with status 1 when the database is not up to date (a CI gate).
+    #[arg(long)]
+    pub exit_code: bool,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -9,16 +9,24 @@ mod progress;
 use std::ffi::OsString;
 use std::io::IsTerminal;
 
-use clap::Parser;
+use clap::parser::ValueSource;
+use clap::{CommandFactory, FromArgMatches};
 
 use crate::output::Printer;
-use crate::settings::{GlobalSettings, ProcessEnv, Verbosity};
+use crate::settings::{find_config, GlobalSettings, ProcessEnv, Verbosity};
 use commands::Context;
 
 /// Runs retort with `args` (including the program name) and returns the exit status.
 pub(crate) fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let cli = match args::Cli::try_parse_from(args) {
-        Ok(cli) => cli,
+    let parsed = args::Cli::command()
+        .try_get_matches_from(args)
+        .and_then(|matches| {
+            // Only a `-c` the user typed is taken as is; else `migrate.toml` is looked for.
+            let typed = matches.value_source("config") == Some(ValueSource::CommandLine);
+            args::Cli::from_arg_matches(&matches).map(|cli| (cli, typed))
+        });
+    let (cli, config_typed) = match parsed {
+        Ok(parsed) => parsed,
         Err(e) => {
             // clap prints help/version on stdout (exit 0) and usage errors on stderr (exit 2).
             let _ = e.print();
@@ -26,8 +34,9 @@ pub(crate) fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
         }
     };
     let global = cli.global;
+    let cwd = std::env::current_dir().unwrap_or_default();
     let settings = GlobalSettings::resolve(
-        global.config,
+        find_config(config_typed.then_some(global.config), &cwd),
         global.url,
         Verbosity::from_flags(global.quiet, global.verbose),
         &ProcessEnv,

@@ -27,8 +27,10 @@ pub struct Config {
     /// Where revision files live, in load order (default `<script_location>/versions`).
     pub version_locations: Vec<PathBuf>,
     pub recursive_version_locations: bool,
-    /// The expanded `database_url`, if the file has one.
-    pub database_url: Option<String>,
+    /// The expanded `database_url`, if the file has one; a `${VAR}` that could not be expanded
+    /// is kept as its problem, an error only when the URL is used ([`Config::database_url`]),
+    /// so commands that need no database work without it.
+    database_url: Option<std::result::Result<String, ConfigProblem>>,
     pub version_table: String,
     /// PostgreSQL schema of the version table.
     pub version_table_schema: Option<String>,
@@ -66,7 +68,10 @@ impl std::fmt::Debug for Config {
             )
             .field(
                 "database_url",
-                &self.database_url.as_deref().map(url::redact),
+                &self
+                    .database_url
+                    .as_ref()
+                    .map(|url| url.as_deref().map(url::redact)),
             )
             .field("version_table", &self.version_table)
             .field("version_table_schema", &self.version_table_schema)
@@ -128,15 +133,20 @@ impl Config {
         let Some(migrate) = raw.migrate else {
             return Err(error(ConfigProblem::NoMigrateTable));
         };
-        let expand = |key: &str, value: &Spanned<String>| -> Result<String> {
-            interpolate::expand(value.get_ref(), env).map_err(|message| {
-                let (line, _) = line_at(text, value.span().start);
-                error(ConfigProblem::Interpolation {
-                    line,
-                    key: key.to_string(),
-                    detail: url::redact_text(&message),
+        // Why a value cannot be expanded, placed at its key and line.
+        let expand_or_problem =
+            |key: &str, value: &Spanned<String>| -> std::result::Result<String, ConfigProblem> {
+                interpolate::expand(value.get_ref(), env).map_err(|message| {
+                    let (line, _) = line_at(text, value.span().start);
+                    ConfigProblem::Interpolation {
+                        line,
+                        key: key.to_string(),
+                        detail: url::redact_text(&message),
+                    }
                 })
-            })
+            };
+        let expand = |key: &str, value: &Spanned<String>| -> Result<String> {
+            expand_or_problem(key, value).map_err(error)
         };
         let expand_path = |key: &str, value: &Spanned<String>| -> Result<PathBuf> {
             Ok(root.join(expand(key, value)?))
@@ -191,8 +201,11 @@ impl Config {
             version_locations,
             recursive_version_locations: migrate.recursive_version_locations.unwrap_or(false),
             // An empty URL (e.g. `${DATABASE_URL:-}`) means "not configured here".
-            database_url: optional_string("migrate.database_url", &migrate.database_url)?
-                .filter(|url| !url.is_empty()),
+            database_url: migrate
+                .database_url
+                .as_ref()
+                .map(|value| expand_or_problem("migrate.database_url", value))
+                .filter(|url| url.as_ref().map_or(true, |url| !url.is_empty())),
             version_table,
             version_table_schema: optional_string(
                 "migrate.version_table_schema",
@@ -203,6 +216,21 @@ impl Config {
             transaction_per_migration: migrate.transaction_per_migration.unwrap_or(false),
             backup,
         })
+    }
+}
+
+impl Config {
+    /// The expanded `database_url`, if the file has one; fails when it names a variable that is
+    /// not set.
+    pub fn database_url(&self) -> Result<Option<&str>> {
+        match &self.database_url {
+            None => Ok(None),
+            Some(Ok(url)) => Ok(Some(url)),
+            Some(Err(problem)) => Err(Error::ConfigInvalid {
+                path: self.path.clone(),
+                problem: problem.clone(),
+            }),
+        }
     }
 }
 
@@ -286,6 +314,17 @@ mod tests {
         }
     }
 
+    /// The error of a `database_url` that cannot be expanded: only when it is used.
+    fn url_failure(text: &str) -> String {
+        match parse(text).expect("parses").database_url() {
+            Err(Error::ConfigInvalid { path, problem }) => {
+                assert_eq!(path, Path::new(PATH));
+                problem.to_string()
+            }
+            other => panic!("expected a config error, got {other:?}"),
+        }
+    }
+
     #[test]
     fn debug_and_errors_hide_the_url_password() {
         let text = "[migrate]\nscript_location = \"m\"\ndatabase_url = \"postgresql://u:S3CRETpw@h/db?password=S3CRETpw\"\n";
@@ -295,12 +334,14 @@ mod tests {
             "{debug}"
         );
         assert!(!debug.contains("S3CRET"), "{debug}");
-        for text in [
+        let toml_error = failure(
             "[migrate]\nscript_location = \"m\"\ndatabase_url = \"mysql://u:S3CRETpw@h/db\" x\n",
-            "[migrate]\nscript_location = \"m\"\ndatabase_url = \"mysql://u:S3CRETpw@h/${X\"\n",
-            "[migrate]\nscript_location = \"m\"\ndatabase_url = \"host=h password=S3CRETpw ${1}\"\n",
+        );
+        for message in [
+            toml_error,
+            url_failure("[migrate]\nscript_location = \"m\"\ndatabase_url = \"mysql://u:S3CRETpw@h/${X\"\n"),
+            url_failure("[migrate]\nscript_location = \"m\"\ndatabase_url = \"host=h password=S3CRETpw ${1}\"\n"),
         ] {
-            let message = failure(text);
             assert!(message.starts_with("line 3"), "{message}");
             assert!(!message.contains("S3CRET"), "{message}");
         }
@@ -360,7 +401,7 @@ required = false
         );
         assert!(config.recursive_version_locations);
         assert_eq!(
-            config.database_url.as_deref(),
+            config.database_url().unwrap(),
             Some("postgresql://app:pw@db/app")
         );
         assert_eq!(config.version_table, "alembic_version");
@@ -385,17 +426,17 @@ required = false
         let text =
             "[migrate]\nscript_location = \"m\"\ndatabase_url = \"${NOPE:-sqlite:///app.db}\"\n";
         assert_eq!(
-            parse(text).unwrap().database_url.as_deref(),
+            parse(text).unwrap().database_url().unwrap(),
             Some("sqlite:///app.db")
         );
         let text = "[migrate]\nscript_location = \"m\"\ndatabase_url = \"${NOPE:-}\"\n";
-        assert_eq!(parse(text).unwrap().database_url, None);
+        assert_eq!(parse(text).unwrap().database_url().unwrap(), None);
     }
 
     #[test]
     fn unset_variable_names_variable_key_and_line() {
         let message =
-            failure("[migrate]\nscript_location = \"m\"\n\ndatabase_url = \"${DB_URL}\"\n");
+            url_failure("[migrate]\nscript_location = \"m\"\n\ndatabase_url = \"${DB_URL}\"\n");
         assert_eq!(
             message,
             "line 4: `migrate.database_url`: environment variable `DB_URL` is not set; set it or give a default with `${DB_URL:-value}`"

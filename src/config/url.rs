@@ -1,7 +1,7 @@
 //! Database URLs: which dialect, where, and a `Display` that never shows the password.
 
 use std::fmt;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result, UrlProblem};
 
@@ -12,6 +12,8 @@ pub use crate::dialect::Dialect;
 pub struct DatabaseUrl {
     raw: String,
     dialect: Dialect,
+    /// Where a relative SQLite path is taken from; `None`: the working directory.
+    base: Option<PathBuf>,
 }
 
 impl DatabaseUrl {
@@ -41,7 +43,20 @@ impl DatabaseUrl {
         if dialect == Dialect::Sqlite && !(rest.is_empty() || rest.starts_with('/')) {
             return Err(invalid(UrlProblem::SqliteWithHost));
         }
-        Ok(DatabaseUrl { raw, dialect })
+        Ok(DatabaseUrl {
+            raw,
+            dialect,
+            base: None,
+        })
+    }
+
+    /// The URL with a relative SQLite path taken from `dir` rather than the working directory
+    /// (a URL from `migrate.toml` is relative to the file's directory).
+    pub(crate) fn relative_to(self, dir: &Path) -> DatabaseUrl {
+        DatabaseUrl {
+            base: Some(dir.to_path_buf()),
+            ..self
+        }
     }
 
     /// The dialect the URL's scheme names.
@@ -54,16 +69,23 @@ impl DatabaseUrl {
         &self.raw
     }
 
-    /// For SQLite: the database file path (relative paths stay relative, resolved by the caller
-    /// against the working directory as Alembic/SQLAlchemy do); `None` for in-memory.
+    /// For SQLite: the database file path; `None` for in-memory. A relative path is taken from
+    /// the directory of the config file the URL came from, else (`--url`, `DATABASE_URL`, the
+    /// library's `with_url`) it stays relative to the working directory, as in Alembic.
     pub fn sqlite_path(&self) -> Option<PathBuf> {
         if self.dialect != Dialect::Sqlite {
             return None;
         }
         let rest = self.raw.split_once("://")?.1;
         let path = rest.strip_prefix('/')?;
-        let path = path.split('?').next().unwrap_or(path);
-        (!path.is_empty() && path != ":memory:").then(|| PathBuf::from(path))
+        let path = Path::new(path.split('?').next().unwrap_or(path));
+        if path.as_os_str().is_empty() || path == Path::new(":memory:") {
+            return None;
+        }
+        Some(match &self.base {
+            Some(base) if path.is_relative() => base.join(path),
+            _ => path.to_path_buf(),
+        })
     }
 
     /// For SQLite: whether the database file exists, the one question backup, restore and

@@ -114,6 +114,22 @@ pub trait Connection {
     fn current_user(&mut self) -> Option<String> {
         None
     }
+
+    /// The server's version as it reports it (`PostgreSQL 15.19 on …`, `10.11.6-MariaDB`,
+    /// SQLite's `3.46.0`), for the line that names the database before a change. The servers'
+    /// standard function is the default.
+    fn server_version(&mut self) -> Result<String, DbError> {
+        single_text(self.query("SELECT version()")?)
+    }
+}
+
+/// The one text value a `SELECT f()` returns.
+pub(crate) fn single_text(rows: Vec<Vec<Value>>) -> Result<String, DbError> {
+    rows.into_iter()
+        .next()
+        .and_then(|row| row.into_iter().next())
+        .and_then(|value| value.as_text())
+        .ok_or_else(|| DbError::new("the query returned no value"))
 }
 
 /// A driver compiled into this build: the dialect it speaks and how it connects.

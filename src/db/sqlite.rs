@@ -311,6 +311,10 @@ impl Connection for SqliteConnection {
     fn current_user(&mut self) -> Option<String> {
         None
     }
+
+    fn server_version(&mut self) -> Result<String, DbError> {
+        super::single_text(self.query("SELECT sqlite_version()")?)
+    }
 }
 
 #[cfg(test)]

@@ -49,8 +49,14 @@ pub(crate) struct Findings {
 }
 
 /// Scans every revision file of `config` (a bad file is a problem, not a stop), builds the
-/// graph and, when the files are sound, checks `database` against them.
-pub(crate) fn check(config: Config, database: CheckDatabase<'_>) -> Result<CheckOutcome> {
+/// graph and, when the files are sound, checks `database` against them. `strict` (a CI gate)
+/// makes several heads and a database that is not up to date problems.
+pub(crate) fn check(
+    config: Config,
+    database: CheckDatabase<'_>,
+    strict: bool,
+) -> Result<CheckOutcome> {
+    crate::project::require_script_location(&config)?;
     let scan = script::scan_all(
         &config.version_locations,
         config.recursive_version_locations,
@@ -81,7 +87,7 @@ pub(crate) fn check(config: Config, database: CheckDatabase<'_>) -> Result<Check
             } else {
                 CheckDatabase::Skipped
             };
-            let found = findings(&project, database)?;
+            let found = findings(&project, database, strict)?;
             outcome.problems.extend(found.problems);
             outcome.warnings.extend(found.warnings);
         }
@@ -97,16 +103,37 @@ fn problem(err: &Error) -> String {
 }
 
 /// The findings about a valid project: its graph's warnings and, for a database, version rows
-/// no file defines and drift. What `Migrator::check` reports.
-pub(crate) fn findings(project: &Project, database: CheckDatabase<'_>) -> Result<Findings> {
+/// no file defines and drift. What `Migrator::check` reports. `strict`: several heads and
+/// pending revisions are problems.
+pub(crate) fn findings(
+    project: &Project,
+    database: CheckDatabase<'_>,
+    strict: bool,
+) -> Result<Findings> {
     let located = |(path, err): &(PathBuf, Error)| format!("{}: {}", path.display(), problem(err));
     let mut found = Findings {
         problems: project.graph.name_problems().iter().map(located).collect(),
-        warnings: graph_warnings(project),
+        warnings: irreversible_warnings(project),
     };
     found
         .warnings
         .extend(project.graph.untargetable_labels().iter().map(located));
+    if let Some(heads) = several_heads(project) {
+        match strict {
+            true => found.problems.push(heads),
+            false => found.warnings.insert(0, heads),
+        }
+    }
+    // A gate on pending revisions: what `upgrade heads` would run from `rows`.
+    let gate_pending = |found: &mut Findings, rows: &[String]| -> Result<()> {
+        let pending = pending(project, rows)?;
+        if strict && !pending.is_empty() {
+            found
+                .problems
+                .push(problem(&Error::NotUpToDate { pending }));
+        }
+        Ok(())
+    };
     let mut opened: Box<dyn Connection>;
     let (conn, shown): (&mut dyn Connection, String) = match database {
         CheckDatabase::Skipped => return Ok(found),
@@ -125,6 +152,7 @@ pub(crate) fn findings(project: &Project, database: CheckDatabase<'_>) -> Result
                 found.warnings.push(format!(
                     "database `{url}` does not exist yet: nothing applied to check"
                 ));
+                gate_pending(&mut found, &[])?;
                 return Ok(found);
             }
         },
@@ -132,10 +160,11 @@ pub(crate) fn findings(project: &Project, database: CheckDatabase<'_>) -> Result
     };
     let table = version_table(&project.config, conn.dialect());
     let rows = read_heads(conn, &table)?;
-    if let Err(e) = project.graph.current(&rows) {
-        found
+    match project.graph.current(&rows) {
+        Ok(_) => gate_pending(&mut found, &rows)?,
+        Err(e) => found
             .problems
-            .push(format!("the version table of {shown}: {e}"));
+            .push(format!("the version table of {shown}: {e}")),
     }
     for d in drift(conn, &project.scripts, &table)? {
         found.problems.push(format!(
@@ -150,27 +179,43 @@ pub(crate) fn findings(project: &Project, database: CheckDatabase<'_>) -> Result
     Ok(found)
 }
 
-/// Findings about a valid graph that are worth a warning: several heads, irreversible revisions.
-fn graph_warnings(project: &Project) -> Vec<String> {
-    let mut warnings = Vec::new();
+/// The revisions `upgrade heads` would apply to a database at version rows `rows`, in order.
+pub(crate) fn pending(project: &Project, rows: &[String]) -> Result<Vec<String>> {
+    let plan = project.graph.plan_upgrade(rows, "heads")?;
+    Ok(plan
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::Upgrade)
+        .filter_map(|s| s.revision.clone())
+        .collect())
+}
+
+/// A graph with several heads, worth a warning (a problem under `check --strict`).
+fn several_heads(project: &Project) -> Option<String> {
     let heads = project.graph.heads();
-    if heads.len() > 1 {
-        warnings.push(format!(
+    (heads.len() > 1).then(|| {
+        format!(
             "{} heads ({}): `upgrade head` will fail; merge them with `retort merge heads` or target `heads`",
             heads.len(),
             heads.join(", ")
-        ));
-    }
-    for script in &project.scripts {
-        if !script.sections.is_reversible() {
-            warnings.push(format!(
+        )
+    })
+}
+
+/// Revisions without a downgrade section, worth a warning.
+fn irreversible_warnings(project: &Project) -> Vec<String> {
+    project
+        .scripts
+        .iter()
+        .filter(|script| !script.sections.is_reversible())
+        .map(|script| {
+            format!(
                 "revision `{}` ({}) has no downgrade section: downgrades through it are refused",
                 script.meta.revision,
                 script.path.display()
-            ));
-        }
-    }
-    warnings
+            )
+        })
+        .collect()
 }
 
 /// An applied revision whose file no longer holds the SQL that ran.

@@ -119,7 +119,7 @@ mod tests {
             config.version_locations,
             [PathBuf::from("/p/migrations/versions")]
         );
-        assert_eq!(config.database_url.as_deref(), Some("sqlite:///app.db"));
+        assert_eq!(config.database_url().unwrap(), Some("sqlite:///app.db"));
         assert_eq!(config.version_table, "retort_version");
         assert_eq!(config.templates, None);
     }

@@ -20,6 +20,7 @@ mod offline;
 mod script_files;
 mod secrets;
 mod servers;
+mod settings_rules;
 #[cfg(feature = "sqlite")]
 mod sqlite_pragmas;
 mod sqlite_run;

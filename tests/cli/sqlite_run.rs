@@ -702,7 +702,11 @@ fn progress_is_plain_lines_off_a_terminal_and_nothing_with_quiet() {
     assert!(out.status.success());
     assert_eq!(
         String::from_utf8_lossy(&out.stderr),
-        "Running upgrade  -> r001, rev r001\n"
+        format!(
+            "database: sqlite:///app.db (SQLite {}, from migrate.toml)\n\
+             Running upgrade  -> r001, rev r001\n",
+            rusqlite::version()
+        )
     );
     let out = p.run(&["-q", "upgrade", "heads", "--no-backup"]);
     assert!(out.status.success());

@@ -10,7 +10,7 @@ use crate::output::Printer;
 /// `backup [--json]`: backs the database up now; prints the backup's path (or its metadata).
 pub(super) fn run_backup(ctx: &Context, args: BackupArgs) -> Result<u8> {
     let config = ctx.config()?;
-    let url = ctx.database_url(&config)?;
+    let url = ctx.name_database(&config)?;
     let outcome = backup::backup_now(&config, &url)?;
     print_backup_outcome(&ctx.printer, &outcome);
     let record = outcome
@@ -81,8 +81,12 @@ pub(super) fn run_list(ctx: &Context, args: JsonArgs) -> Result<u8> {
 /// `restore FILE | --latest`: a checked, atomic restore with a pre-restore backup.
 pub(super) fn run_restore(ctx: &Context, args: RestoreArgs) -> Result<u8> {
     let config = ctx.config()?;
-    let url = ctx.database_url(&config)?;
-    let restored = backup::restore(&config, &url, args.file)?;
+    let resolved = ctx.settings.database_url(&config)?;
+    // Only an SQLite file can be restored: for any other URL, restore's own error says so.
+    if resolved.url.sqlite_path().is_some() {
+        ctx.announce(&config, &resolved)?;
+    }
+    let restored = backup::restore(&config, &resolved.url, args.file)?;
     let outcome = &restored.outcome;
     if let Some(original) = &restored.taken_of_another {
         ctx.printer.warn(format!(

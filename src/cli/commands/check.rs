@@ -15,7 +15,7 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
         (Some(url), false) => CheckDatabase::Url(url),
         (None, false) => CheckDatabase::Unset,
     };
-    let outcome = check(config, database)?;
+    let outcome = check(config, database, args.strict)?;
     print(ctx, &outcome, args.json);
     if outcome.ok {
         Ok(0)

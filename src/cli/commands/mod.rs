@@ -24,9 +24,10 @@ use crate::cli::doc;
 use crate::config::{Config, DatabaseUrl};
 use crate::error::Result;
 use crate::migrator::Migrator;
+use crate::ops;
 use crate::output::Printer;
 use crate::project::Project;
-use crate::settings::{GlobalSettings, ProcessEnv};
+use crate::settings::{GlobalSettings, ProcessEnv, ResolvedUrl, UrlSource, Verbosity};
 
 /// What every command gets: the global settings and the printer.
 pub(crate) struct Context {
@@ -62,6 +63,34 @@ impl Context {
     /// The database URL: `--url`, then `DATABASE_URL`, then the config file.
     pub(crate) fn database_url(&self, config: &Config) -> Result<DatabaseUrl> {
         Ok(self.settings.database_url(config)?.url)
+    }
+
+    /// The database URL, named on stderr (see [`Context::announce`]): for a command that changes
+    /// the database.
+    pub(crate) fn name_database(&self, config: &Config) -> Result<DatabaseUrl> {
+        let resolved = self.settings.database_url(config)?;
+        self.announce(config, &resolved)?;
+        Ok(resolved.url)
+    }
+
+    /// Names the database a command is about to change, on stderr: the masked URL, the engine
+    /// and version it reports, and the setting the URL came from. `-q` skips the line and the
+    /// query.
+    pub(crate) fn announce(&self, config: &Config, resolved: &ResolvedUrl) -> Result<()> {
+        if self.settings.output.verbosity == Verbosity::Quiet {
+            return Ok(());
+        }
+        let server = ops::identity::server_description(&resolved.url)?;
+        let from = match resolved.source {
+            UrlSource::Flag => "--url".to_string(),
+            UrlSource::Environment => "DATABASE_URL".to_string(),
+            UrlSource::ConfigFile => config.path.display().to_string(),
+        };
+        self.printer.status(format!(
+            "database: {} ({server}, from {from})",
+            resolved.url
+        ));
+        Ok(())
     }
 
     /// The library's view of `project` on the command's database (the online commands are thin

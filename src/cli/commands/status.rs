@@ -3,11 +3,11 @@
 
 use super::current::current_line;
 use super::Context;
-use crate::cli::args::JsonArgs;
+use crate::cli::args::StatusArgs;
 use crate::error::Result;
 use crate::migrator::Status;
 
-pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
+pub(super) fn run(ctx: &Context, args: StatusArgs) -> Result<u8> {
     let mut migrator = ctx.migrator(ctx.project()?)?;
     let Status {
         current,
@@ -31,7 +31,7 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
             "pending": documents(&pending, false),
             "up_to_date": up_to_date,
         }));
-        return Ok(0);
+        return Ok(exit_status(up_to_date, args.exit_code));
     }
     if current.is_empty() {
         printer.data("Current revision(s): <base> (empty database)");
@@ -55,5 +55,10 @@ pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
         }
         printer.data("Database is not up to date: run `retort upgrade heads`.");
     }
-    Ok(0)
+    Ok(exit_status(up_to_date, args.exit_code))
+}
+
+/// `--exit-code` (a CI gate): 1 when the database is not up to date.
+fn exit_status(up_to_date: bool, exit_code: bool) -> u8 {
+    u8::from(exit_code && !up_to_date)
 }

@@ -56,7 +56,10 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
         printer.data_raw(&offline.script);
         return Ok(0);
     }
-    let url = ctx.database_url(&project.config)?;
+    let url = match settings.mode {
+        Mode::Run | Mode::Rehearse => ctx.name_database(&project.config)?,
+        Mode::DryRun | Mode::Offline { .. } => ctx.database_url(&project.config)?,
+    };
     let mut migrator = ctx
         .migrator(project)?
         .with_lock_timeout(settings.lock_timeout);
