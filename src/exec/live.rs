@@ -13,11 +13,11 @@
 use std::time::Duration;
 
 use super::partial::commits_implicitly;
-use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
+use super::{run, BeforeChange, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::db::version_table::{read_existing_heads, read_heads, AuditEntry, VersionTable};
 use crate::db::{Connection, DbError};
 use crate::error::{Error, Result};
-use crate::graph::VersionOp;
+use crate::graph::{Plan, VersionOp};
 use crate::script::Script;
 
 /// How a live run behaves.
@@ -159,6 +159,38 @@ impl<'c> LiveSink<'c> {
             .map_err(|e| database_error(context())(e))
     }
 
+    /// Reads the version rows, plans from them with `plan_from` and, when the plan changes the
+    /// database, calls `before_change` with those rows before anything changes. The migration
+    /// lock is held. On SQLite the lock is a step's write transaction, so it is begun here and
+    /// kept for the first step: no other runner can move the rows between the hook (a backup)
+    /// and that step. A backup reads the file through its own connection, which SQLite allows
+    /// while this one holds the write lock but has written nothing yet.
+    fn plan_before_change(
+        &mut self,
+        plan_from: &Replanner<'_>,
+        before_change: &mut BeforeChange<'_>,
+    ) -> Result<Plan> {
+        if self.conn.dialect() == crate::config::Dialect::Sqlite {
+            self.begin()?;
+        }
+        let result = read_heads(&mut *self.conn, &self.table).and_then(|rows| {
+            let plan = plan_from(&rows)?;
+            if plan.changes_database() {
+                before_change(&mut *self.conn, &rows)?;
+            }
+            Ok(plan)
+        });
+        match result {
+            Ok(plan) if plan.changes_database() => Ok(plan),
+            Ok(plan) => self.rollback().map(|()| plan),
+            Err(error) => {
+                // The error that stopped the run matters more than one ending its transaction.
+                let _ = self.rollback();
+                Err(error)
+            }
+        }
+    }
+
     /// Ends a rehearsal: everything it did is rolled back.
     pub fn finish_rehearsal(&mut self) -> Result<()> {
         self.rollback()
@@ -184,6 +216,10 @@ impl Sink for LiveSink<'_> {
     }
 
     fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>> {
+        if self.in_transaction && !step.transactional && !self.rehearse {
+            // The transaction the plan was made under (SQLite's lock); this step runs outside any.
+            self.commit()?;
+        }
         if !self.in_transaction && (step.transactional || self.rehearse) {
             self.begin()?;
         }
@@ -269,11 +305,14 @@ impl Sink for LiveSink<'_> {
 /// A live run from start to end: take the migration lock (announcing a wait to `progress`),
 /// read the version rows inside it, plan with `plan_from`, run, release the lock.
 /// `plan_from` is also used to plan again when another runner moved the rows meanwhile.
+/// `before_change` runs once, under the lock, when the first plan changes the database (see
+/// [`BeforeChange`]); its error ends the run before anything changed.
 pub fn run_live(
     conn: &mut dyn Connection,
     options: &LiveOptions,
     scripts: &[Script],
     plan_from: &Replanner<'_>,
+    before_change: Option<&mut BeforeChange<'_>>,
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
     let key = format!("retort:{}", options.table.display_name());
@@ -294,7 +333,7 @@ pub fn run_live(
         progress.waiting_for_lock();
         conn.lock(&key, options.lock_timeout).map_err(lock_error)?;
     }
-    let result = run_locked(conn, options, scripts, plan_from, progress);
+    let result = run_locked(conn, options, scripts, plan_from, before_change, progress);
     // Releasing is best effort: the session ends right after, which releases it too.
     let _ = conn.unlock(&key);
     result
@@ -305,14 +344,17 @@ fn run_locked(
     options: &LiveOptions,
     scripts: &[Script],
     plan_from: &Replanner<'_>,
+    before_change: Option<&mut BeforeChange<'_>>,
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
-    let rows = read_heads(conn, &options.table)?;
-    let plan = plan_from(&rows)?;
     // The user recorded in the audit trail: the database's notion, else the operating system's.
     let applied_by = conn.current_user().or_else(|| options.os_user.clone());
     let dialect = conn.dialect();
     let mut sink = LiveSink::new(conn, options.table.clone(), options.rehearse);
+    let plan = match before_change {
+        Some(hook) => sink.plan_before_change(plan_from, hook)?,
+        None => plan_from(&read_heads(&mut *sink.conn, &options.table)?)?,
+    };
     let input = RunInput {
         plan,
         scripts,
@@ -358,7 +400,15 @@ mod tests {
         rehearse: bool,
     ) -> RunReport {
         let plan_from = move |_rows: &[String]| Ok(plan.clone());
-        run_live(conn, &options(rehearse), scripts, &plan_from, &mut Silent).unwrap()
+        run_live(
+            conn,
+            &options(rehearse),
+            scripts,
+            &plan_from,
+            None,
+            &mut Silent,
+        )
+        .unwrap()
     }
 
     fn tables(conn: &mut SqliteConnection) -> Vec<String> {
@@ -527,6 +577,7 @@ mod tests {
             &options(false),
             &scripts,
             &plan_from,
+            None,
             &mut Silent,
         )
         .unwrap();

@@ -243,6 +243,11 @@ impl Progress for Silent {}
 /// Recomputes the plan from version rows (after another runner moved them).
 pub type Replanner<'a> = dyn Fn(&[String]) -> Result<Plan> + 'a;
 
+/// Called by a live run once it holds the migration lock and its first plan changes the
+/// database, before any change, with the connection and the version rows the plan starts from
+/// (a backup of exactly those rows, a last check). An error ends the run with nothing changed.
+pub type BeforeChange<'a> = dyn FnMut(&mut dyn crate::db::Connection, &[String]) -> Result<()> + 'a;
+
 /// What a run needs besides the sink.
 pub struct RunInput<'a> {
     pub plan: Plan,
@@ -312,7 +317,7 @@ fn run_steps(
         let mut entry = AuditEntry {
             id: 0,
             revision: prepared.label(),
-            direction: prepared.step.kind,
+            direction: prepared.step.kind.into(),
             heads_before: expected.clone(),
             heads_after: prepared.step.heads_after.clone(),
             checksum: prepared.checksum.clone(),
