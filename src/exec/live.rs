@@ -372,7 +372,7 @@ fn run_locked(
 #[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::super::tests::{chain_plan, down_plan, script};
-    use super::super::Silent;
+    use super::super::{BeforeChange, Silent};
     use super::*;
     use crate::config::Dialect;
     use crate::db::sqlite::SqliteConnection;
@@ -468,6 +468,53 @@ mod tests {
         assert_eq!(audit[1].heads_before, ["a"]);
         assert_eq!(audit[1].heads_after, ["b"]);
         assert!(audit[0].checksum.as_deref().unwrap().starts_with("sha256:"));
+    }
+
+    #[test]
+    fn before_change_runs_once_under_the_lock_with_the_rows_and_its_error_changes_nothing() {
+        let scripts = [
+            script("a", &[], "CREATE TABLE t1 (x INTEGER)", None),
+            script("b", &["a"], "CREATE TABLE t2 (x INTEGER)", None),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let mut conn = SqliteConnection::open_path(Some(&path), true).unwrap();
+        go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        let run = |conn: &mut SqliteConnection, hook: &mut BeforeChange<'_>| {
+            let plan_from = |rows: &[String]| match rows {
+                [] => Ok(chain_plan(None, &["a", "b"])),
+                [a] if a == "a" => Ok(chain_plan(Some("a"), &["b"])),
+                _ => Ok(chain_plan(Some("b"), &[])),
+            };
+            run_live(
+                conn,
+                &options(false),
+                &scripts,
+                &plan_from,
+                Some(hook),
+                &mut Silent,
+            )
+        };
+        // The hook holds SQLite's write lock: another writer cannot begin.
+        let mut seen = Vec::new();
+        let mut record = |_: &mut dyn Connection, rows: &[String]| {
+            let mut other = SqliteConnection::open_path(Some(&path), true).unwrap();
+            other
+                .try_lock("k", Duration::from_millis(10))
+                .map(|free| {
+                    seen.push((rows.to_vec(), free));
+                })
+                .map_err(|e| Error::LockFailed { cause: e })
+        };
+        let refuse = |_: &mut dyn Connection, _: &[String]| Err(Error::AcceptReasonEmpty);
+        let err = run(&mut conn, &mut { refuse }).unwrap_err();
+        assert!(matches!(err, Error::AcceptReasonEmpty), "{err}");
+        assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["a"]);
+        run(&mut conn, &mut record).unwrap().into_result().unwrap();
+        assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["b"]);
+        // Nothing left to do: no call.
+        run(&mut conn, &mut record).unwrap().into_result().unwrap();
+        assert_eq!(seen, [(vec!["a".to_string()], false)]);
     }
 
     #[test]
