@@ -526,7 +526,8 @@ pub(crate) fn list_backups(dir: &Path) -> Result<Vec<BackupRecord>> {
 }
 
 /// Deletes the backups of `just_made`'s database in `dir` that are beyond `retention`, never
-/// `just_made` itself nor anything that is not a retort backup. Returns the deleted files.
+/// `just_made` itself nor anything that is not a retort backup; a file already gone is no
+/// error. Returns the deleted files.
 pub(crate) fn apply_retention(
     dir: &Path,
     retention: Retention,
@@ -554,10 +555,13 @@ pub(crate) fn apply_retention(
             _ => false,
         };
         if beyond_count || too_old {
-            std::fs::remove_file(&record.backup_path)
-                .map_err(|e| Error::io("delete old backup", &record.backup_path, e))?;
+            match std::fs::remove_file(&record.backup_path) {
+                Ok(()) => deleted.push(record.backup_path.clone()),
+                // Another process deleted it first (by hand, or a retort of an older version).
+                Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+                Err(e) => return Err(Error::io("delete old backup", &record.backup_path, e)),
+            }
             let _ = std::fs::remove_file(BackupRecord::metadata_path(&record.backup_path));
-            deleted.push(record.backup_path);
         }
     }
     Ok(deleted)
@@ -853,7 +857,7 @@ pub(crate) enum SkipReason {
     Requested,
     /// `[backup] enabled = false`.
     Disabled,
-    /// An SQLite database in memory or not created yet: there is nothing to lose.
+    /// An SQLite database in memory, not created yet or empty: there is nothing to lose.
     NothingToLose,
     /// A server database cannot be dumped and `[backup] required = false`; `cause` says why.
     NotRequired { cause: Error },
@@ -869,8 +873,8 @@ impl BackupOutcome {
     }
 }
 
-/// Backs up the database before `upgrade`, `downgrade` or `stamp` changes it. Call it first,
-/// before taking the migration lock or running any SQL: an error means nothing was changed.
+/// Backs up the database before `upgrade`, `downgrade` or `stamp` changes it. Call it under
+/// the migration lock, before any SQL runs: an error means nothing was changed.
 ///
 /// - SQLite file (not in-memory, and only when the file exists): an online backup into
 ///   [`backup_dir`] unless `[backup] enabled = false`, then retention (`keep`, `keep_days`).
@@ -895,8 +899,15 @@ pub(crate) fn backup_before_change(
     if config.backup.enabled == Some(false) {
         return Ok(BackupOutcome::skipped(SkipReason::Disabled));
     }
-    if let Some(SqliteFile::InMemory | SqliteFile::Missing(_)) = url.sqlite_file() {
-        return Ok(BackupOutcome::skipped(SkipReason::NothingToLose));
+    match url.sqlite_file() {
+        Some(SqliteFile::InMemory | SqliteFile::Missing(_)) => {
+            return Ok(BackupOutcome::skipped(SkipReason::NothingToLose));
+        }
+        // Opening the run's connection creates a missing file, empty until the first change.
+        Some(SqliteFile::Exists(path)) if std::fs::metadata(&path).is_ok_and(|m| m.len() == 0) => {
+            return Ok(BackupOutcome::skipped(SkipReason::NothingToLose));
+        }
+        _ => {}
     }
     match try_backup(config, url, trigger, version_rows)? {
         Some(outcome) => Ok(outcome),
@@ -932,19 +943,18 @@ fn try_backup(
     trigger: &str,
     version_rows: &[String],
 ) -> Result<Option<BackupOutcome>> {
-    let record = match url.dialect() {
-        Dialect::Sqlite => {
-            let db_path = existing_sqlite_file(url)?;
-            let dir = backup_dir(config, Some(&db_path));
-            backup_sqlite(&db_path, &dir, trigger, version_rows)?
-        }
-        Dialect::Postgresql | Dialect::Mysql => {
-            let dir = backup_dir(config, None);
-            match server::dump(config, url, &dir, trigger, version_rows)? {
-                Some(record) => record,
-                None => return Ok(None),
-            }
-        }
+    let db_path = match url.dialect() {
+        Dialect::Sqlite => Some(existing_sqlite_file(url)?),
+        Dialect::Postgresql | Dialect::Mysql => None,
+    };
+    let dir = backup_dir(config, db_path.as_deref());
+    let _turn = lock_dir(&dir)?;
+    let record = match &db_path {
+        Some(db_path) => backup_sqlite(db_path, &dir, trigger, version_rows)?,
+        None => match server::dump(config, url, &dir, trigger, version_rows)? {
+            Some(record) => record,
+            None => return Ok(None),
+        },
     };
     let dir = record
         .backup_path
@@ -957,6 +967,22 @@ fn try_backup(
         removed,
         skipped: None,
     }))
+}
+
+/// Waits for the backup directory `dir` (created if missing) to be this process's alone, until
+/// the handle returned is dropped. A backup and its retention take turns: two at the same
+/// moment could each delete the other's new backup as the older one.
+fn lock_dir(dir: &Path) -> Result<File> {
+    if !dir.is_dir() {
+        std::fs::create_dir_all(dir).map_err(|e| write_failure(dir, &e.to_string()))?;
+        if let Some(parent) = canonical_path(dir).parent() {
+            sync_dir(parent);
+        }
+    }
+    let handle = File::open(dir).map_err(|e| write_failure(dir, &e.to_string()))?;
+    rustix::fs::flock(&handle, rustix::fs::FlockOperation::LockExclusive)
+        .map_err(|e| write_failure(dir, &std::io::Error::from(e).to_string()))?;
+    Ok(handle)
 }
 
 /// The file of an SQLite URL, which must exist to be backed up.

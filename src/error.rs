@@ -362,6 +362,38 @@ pub enum Error {
     )]
     EmbedDirectoryMissing { path: PathBuf },
 
+    // drift
+    /// Applied revisions whose files no longer hold the SQL that ran: a run refuses to go on.
+    #[error("{}; nothing was changed", drift_lines(drifted))]
+    AppliedRevisionsChanged { drifted: Vec<Drift> },
+
+    /// `accept` of a revision the database has not applied.
+    #[error("revision `{revision}` is not applied to this database: there is no drift to accept")]
+    AcceptNotApplied { revision: String },
+
+    /// `accept` of an applied revision whose file still holds the SQL that ran.
+    #[error("revision `{revision}` ({}) has not changed since it was applied (checksum {checksum}): nothing to accept", path.display())]
+    AcceptNotDrifted {
+        revision: String,
+        path: PathBuf,
+        checksum: String,
+    },
+
+    /// `accept` names one revision; `argument` resolves to several.
+    #[error("`{argument}` names {} revisions ({}); accept one at a time", revisions.len(), revisions.join(", "))]
+    AcceptNeedsOneRevision {
+        argument: String,
+        revisions: Vec<String>,
+    },
+
+    /// An `accept` row cannot be written.
+    #[error("cannot record in audit table `{table}`: {cause}")]
+    AuditWriteFailed { table: String, cause: DbError },
+
+    /// `accept` needs a reason for the audit trail.
+    #[error("a reason is required to accept a changed revision")]
+    AcceptReasonEmpty,
+
     // new revisions
     /// A new revision's id is taken by a revision or a branch label.
     #[error("revision id `{id}` is already used in this project")]
@@ -1173,6 +1205,41 @@ fn feature_of(dialect: Dialect) -> &'static str {
     }
 }
 
+/// An applied revision whose file no longer holds the SQL that ran (or that was last accepted).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+pub struct Drift {
+    pub revision: String,
+    pub path: PathBuf,
+    /// The checksum recorded when it was applied, or by its last `accept`.
+    pub applied_checksum: String,
+    /// The checksum of the file's upgrade SQL now.
+    pub current_checksum: String,
+    /// When it was applied (RFC 3339).
+    pub applied_at: String,
+}
+
+impl std::fmt::Display for Drift {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "revision `{}` ({}) changed since it was applied at {}: checksum {} then, {} now",
+            self.revision,
+            self.path.display(),
+            self.applied_at,
+            self.applied_checksum,
+            self.current_checksum
+        )
+    }
+}
+
+fn drift_lines(drifted: &[Drift]) -> String {
+    drifted
+        .iter()
+        .map(Drift::to_string)
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
 impl Error {
     /// What the user can do about it, printed as a `hint:` paragraph.
     pub fn hint(&self) -> Option<String> {
@@ -1339,6 +1406,20 @@ impl Error {
                 "rehearse up to the revision before `{revision}`, or run the upgrade on a copy \
                  of the database file; everything was rolled back"
             )),
+
+            // drift
+            Error::AppliedRevisionsChanged { drifted } => {
+                let revision = drifted.first().map_or("REV", |d| d.revision.as_str());
+                Some(format!(
+                    "restore the file's SQL as it ran; or, if the change is intended, record it with `retort accept {revision} --reason \"…\"`; or run anyway with `--allow-drift`"
+                ))
+            }
+            Error::AcceptNotApplied { .. } | Error::AcceptNotDrifted { .. } => Some(
+                "`retort check` lists the applied revisions whose files changed".into(),
+            ),
+            Error::AcceptReasonEmpty => {
+                Some("say why the change is safe: `--reason \"…\"`".into())
+            }
             _ => None,
         }
     }
@@ -1361,7 +1442,9 @@ impl Error {
             | Error::VersionPathNeeded
             | Error::HistoryRangeSyntax
             | Error::RehearseUnsupported { .. }
-            | Error::PurgeWithSql => 2,
+            | Error::PurgeWithSql
+            | Error::AcceptReasonEmpty
+            | Error::AcceptNeedsOneRevision { .. } => 2,
             Error::MigrationFailed { error, .. } => error.exit_code(),
             _ => 1,
         }

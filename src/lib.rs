@@ -94,7 +94,9 @@ pub fn cli_main(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
 pub mod __test_support {
     pub use crate::config::Config;
     pub use crate::db::connect;
-    pub use crate::db::version_table::{read_audit, read_heads, VersionTable};
+    pub use crate::db::version_table::{
+        read_audit, read_heads, AuditEntry, Direction, VersionTable,
+    };
     pub use crate::graph::plan::{Plan, VersionOp};
     pub use crate::graph::RevisionGraph;
     pub use crate::project::Project;

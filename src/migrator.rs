@@ -697,6 +697,25 @@ impl Migrator {
         self.project
     }
 
+    /// The applied revisions whose files changed since they ran (or were last accepted with
+    /// `retort accept`), in the order they were applied. Read-only.
+    pub fn drift(&mut self) -> Result<Vec<crate::error::Drift>> {
+        let config = &self.project.config;
+        let scripts = &self.project.scripts;
+        let drift = |conn: &mut dyn Connection| {
+            let table = version_table(config, conn.dialect());
+            ops::check::drift(conn, scripts, &table)
+        };
+        match &mut self.database {
+            Database::Unset => Err(no_database(config)),
+            Database::Url(url) => match db::connect_existing(url)? {
+                Some(mut conn) => drift(conn.as_mut()),
+                None => Ok(Vec::new()),
+            },
+            Database::Connection(conn) => drift(conn.as_mut()),
+        }
+    }
+
     /// The version rows and the database's dialect, read without creating anything.
     fn read_version_rows(&mut self) -> Result<(Vec<String>, Dialect)> {
         let config = &self.project.config;

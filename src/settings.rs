@@ -294,6 +294,7 @@ pub(crate) struct RunFlags {
     pub(crate) rehearse: bool,
     pub(crate) report: Option<PathBuf>,
     pub(crate) no_backup: bool,
+    pub(crate) allow_drift: bool,
     pub(crate) lock_timeout: Option<Duration>,
     pub(crate) verify: bool,
     pub(crate) purge: bool,
@@ -308,6 +309,8 @@ pub(crate) struct RunSettings {
     pub(crate) lock_timeout: Duration,
     /// `--no-backup`.
     pub(crate) no_backup: bool,
+    /// `--allow-drift`: run although an applied revision's file changed since it ran.
+    pub(crate) allow_drift: bool,
     /// `--report PATH`: a JSON document of the run.
     pub(crate) report: Option<PathBuf>,
     /// `--verify`: integrity checks after the run.
@@ -398,6 +401,7 @@ impl RunSettings {
             mode,
             lock_timeout: flags.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
             no_backup: flags.no_backup,
+            allow_drift: flags.allow_drift,
             report: flags.report,
             verify: flags.verify,
         }

@@ -107,6 +107,11 @@ pub(crate) enum Command {
     ///
     /// Example: retort log -n 10
     Log(LogArgs),
+    /// Accept the changed file of an applied revision: record it, with a reason, in the audit
+    /// trail, so drift checks hold the file to its new SQL from then on.
+    ///
+    /// Example: retort accept ae1027a6acf --reason "reworded a comment inside a string"
+    Accept(AcceptArgs),
     /// Back up the database now.
     ///
     /// Example: retort backup --json
@@ -204,6 +209,9 @@ pub(crate) struct RunArgs {
     /// Do not back up the database first.
     #[arg(long = "no-backup")]
     pub no_backup: bool,
+    /// Run even though an applied revision's file changed since it ran (see `retort accept`).
+    #[arg(long = "allow-drift")]
+    pub allow_drift: bool,
     /// Seconds to wait for another runner's lock.
     #[arg(
         long = "lock-timeout",
@@ -329,6 +337,15 @@ pub(crate) struct LogArgs {
     pub limit: Option<usize>,
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct AcceptArgs {
+    /// The applied revision whose file changed.
+    pub rev: String,
+    /// Why the change is safe, recorded in the audit trail (required).
+    #[arg(long)]
+    pub reason: String,
 }
 
 #[derive(Debug, Args)]

@@ -5,7 +5,6 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::db::version_table::AuditEntry;
 use crate::exec::{PreparedStep, Progress};
 use crate::output::Printer;
 use crate::report::{Outcome, StepReport};
@@ -110,12 +109,10 @@ impl Progress for StepDisplay<'_> {
             .status("waiting for the database lock held by another process…");
     }
 
-    fn closed_interrupted(&mut self, entry: &AuditEntry) {
+    fn closed_interrupted(&mut self, direction: &str, revision: &str, started_at: &str) {
         self.printer.status(format!(
-            "closed the interrupted {} of `{}` (started at {}) in the audit trail",
-            entry.direction.name(),
-            entry.revision,
-            entry.started_at
+            "closed the interrupted {direction} of `{revision}` (started at {started_at}) in the \
+             audit trail"
         ));
     }
 

@@ -259,6 +259,53 @@ fn heads_text(heads: &[String]) -> String {
     serde_json::to_string(heads).unwrap_or_else(|_| "[]".to_string())
 }
 
+/// What an audit row records: a step of a run, or the acceptance of an applied revision's
+/// changed file (`retort accept`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Direction {
+    Upgrade,
+    Downgrade,
+    Stamp,
+    /// The row's checksum is the file's new one, to be taken as the applied one from then on;
+    /// its `error` column holds the previous checksum and the reason.
+    Accept,
+}
+
+impl Direction {
+    /// The stored and serialised name.
+    pub fn name(self) -> &'static str {
+        match self {
+            Direction::Upgrade => "upgrade",
+            Direction::Downgrade => "downgrade",
+            Direction::Stamp => "stamp",
+            Direction::Accept => "accept",
+        }
+    }
+
+    /// The direction a stored name stands for.
+    pub fn from_name(name: &str) -> Option<Direction> {
+        [
+            Direction::Upgrade,
+            Direction::Downgrade,
+            Direction::Stamp,
+            Direction::Accept,
+        ]
+        .into_iter()
+        .find(|direction| direction.name() == name)
+    }
+}
+
+impl From<StepKind> for Direction {
+    fn from(kind: StepKind) -> Direction {
+        match kind {
+            StepKind::Upgrade => Direction::Upgrade,
+            StepKind::Downgrade => Direction::Downgrade,
+            StepKind::Stamp => Direction::Stamp,
+        }
+    }
+}
+
 /// One row of the audit table.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct AuditEntry {
@@ -266,7 +313,7 @@ pub struct AuditEntry {
     pub id: i64,
     /// The revision that ran; for a stamp the revisions stamped, comma-separated (`base` if none).
     pub revision: String,
-    pub direction: StepKind,
+    pub direction: Direction,
     pub heads_before: Vec<String>,
     pub heads_after: Vec<String>,
     /// `sha256:<hex>` of the SQL that ran (see `exec::checksum`); none for a stamp.
@@ -276,6 +323,7 @@ pub struct AuditEntry {
     pub duration_ms: i64,
     /// `started` stays when a run died before it could record an outcome.
     pub outcome: Outcome,
+    /// Why a step failed; for an `accept`, the previous checksum and the reason.
     pub error: Option<String>,
     pub applied_by: Option<String>,
 }
@@ -353,7 +401,7 @@ pub fn read_audit(conn: &mut dyn Connection, audit: &VersionTable) -> Result<Vec
     };
     rows.iter()
         .map(|row| {
-            let direction = text(row, 2).as_deref().and_then(StepKind::from_name);
+            let direction = text(row, 2).as_deref().and_then(Direction::from_name);
             let outcome = text(row, 8).as_deref().and_then(Outcome::from_name);
             Ok(AuditEntry {
                 id: int(row, 0),

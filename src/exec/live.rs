@@ -18,14 +18,14 @@ use std::time::Duration;
 
 use super::foreign_keys;
 use super::partial::{self, TxEffect};
-use super::{run, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
+use super::{run, BeforeChange, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::config::Dialect;
 use crate::db::version_table::{
-    read_audit, read_existing_heads, read_heads, AuditEntry, VersionTable,
+    read_audit, read_existing_heads, read_heads, AuditEntry, Direction, VersionTable,
 };
 use crate::db::{Connection, DbError};
 use crate::error::{Bookkeeping, Error, Result, StatementRef};
-use crate::graph::VersionOp;
+use crate::graph::{Plan, VersionOp};
 use crate::report::{Outcome, StepKind};
 use crate::script::checksum::section_statements;
 use crate::script::{Script, SectionKind};
@@ -250,6 +250,38 @@ impl<'c> LiveSink<'c> {
             None => Ok(()),
         }
     }
+
+    /// Reads the version rows, plans from them with `plan_from` and, when the plan changes the
+    /// database, calls `before_change` with those rows before anything changes. The migration
+    /// lock is held. On SQLite the lock is a step's write transaction, so it is begun here and
+    /// kept for the first step: no other runner can move the rows between the hook (a backup)
+    /// and that step. A backup reads the file through its own connection, which SQLite allows
+    /// while this one holds the write lock but has written nothing yet.
+    fn plan_before_change(
+        &mut self,
+        plan_from: &Replanner<'_>,
+        before_change: &mut BeforeChange<'_>,
+    ) -> Result<Plan> {
+        if self.conn.dialect() == Dialect::Sqlite {
+            self.begin()?;
+        }
+        let result = read_heads(&mut *self.conn, &self.table).and_then(|rows| {
+            let plan = plan_from(&rows)?;
+            if plan.changes_database() {
+                before_change(&mut *self.conn, &rows)?;
+            }
+            Ok(plan)
+        });
+        match result {
+            Ok(plan) if plan.changes_database() => Ok(plan),
+            Ok(plan) => self.rollback().map(|()| plan),
+            Err(error) => {
+                // The error that stopped the run matters more than one ending its transaction.
+                let _ = self.rollback();
+                Err(error)
+            }
+        }
+    }
 }
 
 impl Sink for LiveSink<'_> {
@@ -270,11 +302,17 @@ impl Sink for LiveSink<'_> {
     }
 
     fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>> {
+        let sets_foreign_keys = self.conn.dialect() == Dialect::Sqlite
+            && foreign_keys::sets_foreign_keys(&step.statements);
+        if self.in_transaction && !self.rehearse && (!step.transactional || sets_foreign_keys) {
+            // The transaction the plan was made under (SQLite's lock): this step runs outside
+            // any, or must set `foreign_keys` before its own begins (SQLite ignores the pragma
+            // inside a transaction). The step's own transaction re-reads the rows.
+            self.commit()?;
+        }
         // After the previous step's commit or rollback, before anything else.
         self.restore_foreign_keys()?;
-        if self.conn.dialect() == Dialect::Sqlite
-            && foreign_keys::sets_foreign_keys(&step.statements)
-        {
+        if sets_foreign_keys {
             if self.rehearse {
                 return Err(Error::RehearseForeignKeys {
                     revision: step.label(),
@@ -396,11 +434,14 @@ fn settle(sql: &str, guess: TxEffect, open: Option<bool>, when_closed: TxEffect)
 /// A live run from start to end: take the migration lock (announcing a wait to `progress`),
 /// read the version rows inside it, plan with `plan_from`, run, release the lock.
 /// `plan_from` is also used to plan again when another runner moved the rows meanwhile.
+/// `before_change` runs once, under the lock, when the first plan changes the database (see
+/// [`BeforeChange`]); its error ends the run before anything changed.
 pub(crate) fn run_live(
     conn: &mut dyn Connection,
     options: &LiveOptions,
     scripts: &[Script],
     plan_from: &Replanner<'_>,
+    before_change: Option<&mut BeforeChange<'_>>,
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
     let key = format!("retort:{}", options.table.display_name());
@@ -421,7 +462,7 @@ pub(crate) fn run_live(
         progress.waiting_for_lock();
         conn.lock(&key, options.lock_timeout).map_err(lock_error)?;
     }
-    let result = run_locked(conn, options, scripts, plan_from, progress);
+    let result = run_locked(conn, options, scripts, plan_from, before_change, progress);
     // Releasing is best effort: the session ends right after, which releases it too.
     let _ = conn.unlock(&key);
     result
@@ -432,15 +473,18 @@ fn run_locked(
     options: &LiveOptions,
     scripts: &[Script],
     plan_from: &Replanner<'_>,
+    before_change: Option<&mut BeforeChange<'_>>,
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
-    let rows = read_heads(conn, &options.table)?;
-    handle_interrupted(conn, options, scripts, &rows, progress)?;
-    let plan = plan_from(&rows)?;
+    handle_interrupted(conn, options, scripts, progress)?;
     // The user recorded in the audit trail: the database's notion, else the operating system's.
     let applied_by = conn.current_user().or_else(|| options.os_user.clone());
     let dialect = conn.dialect();
     let mut sink = LiveSink::new(conn, options.table.clone(), options.rehearse);
+    let plan = match before_change {
+        Some(hook) => sink.plan_before_change(plan_from, hook)?,
+        None => plan_from(&read_heads(&mut *sink.conn, &options.table)?)?,
+    };
     let input = RunInput {
         plan,
         scripts,
@@ -461,12 +505,12 @@ fn handle_interrupted(
     conn: &mut dyn Connection,
     options: &LiveOptions,
     scripts: &[Script],
-    rows: &[String],
     progress: &mut dyn Progress,
 ) -> Result<()> {
     if conn.dialect() == Dialect::Sqlite || options.rehearse {
         return Ok(());
     }
+    let rows = read_heads(conn, &options.table)?;
     let audit = options.table.audit();
     let interrupted: Vec<AuditEntry> = read_audit(conn, &audit)?
         .into_iter()
@@ -493,7 +537,7 @@ fn handle_interrupted(
             .map_err(bookkeeping(Bookkeeping::CloseInterruptedRun {
                 table: audit.display_name(),
             }))?;
-        progress.closed_interrupted(entry);
+        progress.closed_interrupted(entry.direction.name(), &entry.revision, &entry.started_at);
     }
     Ok(())
 }
@@ -506,10 +550,11 @@ fn interrupted_error(
     audit: &VersionTable,
     scripts: &[Script],
 ) -> Error {
-    let section = match entry.direction {
-        StepKind::Upgrade => Some(SectionKind::Upgrade),
-        StepKind::Downgrade => Some(SectionKind::Downgrade),
-        StepKind::Stamp => None,
+    // An `accept` row is written whole in one transaction: it is never left `started`.
+    let (direction, section) = match entry.direction {
+        Direction::Upgrade => (StepKind::Upgrade, Some(SectionKind::Upgrade)),
+        Direction::Downgrade => (StepKind::Downgrade, Some(SectionKind::Downgrade)),
+        Direction::Stamp | Direction::Accept => (StepKind::Stamp, None),
     };
     let script = scripts.iter().find(|s| s.meta.revision == entry.revision);
     let statements = match (script, section) {
@@ -536,7 +581,7 @@ fn interrupted_error(
     });
     Error::InterruptedRun {
         revision: entry.revision.clone(),
-        direction: entry.direction,
+        direction,
         started_at: entry.started_at.clone(),
         audit_table: audit.display_name(),
         heads_before: entry.heads_before.clone(),
@@ -549,7 +594,7 @@ fn interrupted_error(
 #[cfg(all(test, feature = "sqlite"))]
 mod tests {
     use super::super::tests::{chain_plan, down_plan, script};
-    use super::super::Silent;
+    use super::super::{BeforeChange, Silent};
     use super::*;
     use crate::config::Dialect;
     use crate::db::sqlite::SqliteConnection;
@@ -584,6 +629,7 @@ mod tests {
             &options(rehearse),
             scripts,
             &plan_from,
+            None,
             &mut Silent,
         ))
     }
@@ -654,6 +700,53 @@ mod tests {
         assert_eq!(audit[1].heads_before, ["a"]);
         assert_eq!(audit[1].heads_after, ["b"]);
         assert!(audit[0].checksum.as_deref().unwrap().starts_with("sha256:"));
+    }
+
+    #[test]
+    fn before_change_runs_once_under_the_lock_with_the_rows_and_its_error_changes_nothing() {
+        let scripts = [
+            script("a", &[], "CREATE TABLE t1 (x INTEGER)", None),
+            script("b", &["a"], "CREATE TABLE t2 (x INTEGER)", None),
+        ];
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("h.db");
+        let mut conn = SqliteConnection::open_path(Some(&path), true).unwrap();
+        go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
+        let run = |conn: &mut SqliteConnection, hook: &mut BeforeChange<'_>| {
+            let plan_from = |rows: &[String]| match rows {
+                [] => Ok(chain_plan(None, &["a", "b"])),
+                [a] if a == "a" => Ok(chain_plan(Some("a"), &["b"])),
+                _ => Ok(chain_plan(Some("b"), &[])),
+            };
+            run_live(
+                conn,
+                &options(false),
+                &scripts,
+                &plan_from,
+                Some(hook),
+                &mut Silent,
+            )
+        };
+        // The hook holds SQLite's write lock: another writer cannot begin.
+        let mut seen = Vec::new();
+        let mut record = |_: &mut dyn Connection, rows: &[String]| {
+            let mut other = SqliteConnection::open_path(Some(&path), true).unwrap();
+            other
+                .try_lock("k", Duration::from_millis(10))
+                .map(|free| {
+                    seen.push((rows.to_vec(), free));
+                })
+                .map_err(|e| Error::LockFailed { cause: e })
+        };
+        let refuse = |_: &mut dyn Connection, _: &[String]| Err(Error::AcceptReasonEmpty);
+        let err = run(&mut conn, &mut { refuse }).unwrap_err();
+        assert!(matches!(err, Error::AcceptReasonEmpty), "{err}");
+        assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["a"]);
+        run(&mut conn, &mut record).unwrap();
+        assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["b"]);
+        // Nothing left to do: no call.
+        run(&mut conn, &mut record).unwrap();
+        assert_eq!(seen, [(vec!["a".to_string()], false)]);
     }
 
     #[test]
@@ -763,6 +856,7 @@ mod tests {
             &options(false),
             &scripts,
             &plan_from,
+            None,
             &mut Silent,
         ));
         // The rows read inside the step differ from the plan's, so it plans again (the same

@@ -218,8 +218,9 @@ pub trait Progress {
     fn replanned(&mut self, _heads: &[String]) {}
     /// Another runner holds the migration lock; the run waits for it (called at most once).
     fn waiting_for_lock(&mut self) {}
-    /// A stamp closed the audit row of a run that died in the middle of `entry`'s step.
-    fn closed_interrupted(&mut self, _entry: &AuditEntry) {}
+    /// A stamp closed the audit row of a run that died in the middle of its `direction` step
+    /// of `revision`, started at `started_at`.
+    fn closed_interrupted(&mut self, _direction: &str, _revision: &str, _started_at: &str) {}
 
     /// A statement (or verify query) of the running step, starting at `line` of its file,
     /// succeeded after `elapsed`.
@@ -232,6 +233,12 @@ impl Progress for Silent {}
 
 /// Recomputes the plan from version rows (after another runner moved them).
 pub(crate) type Replanner<'a> = dyn Fn(&[String]) -> Result<Plan> + 'a;
+
+/// Called by a live run once it holds the migration lock and its first plan changes the
+/// database, before any change, with the connection and the version rows the plan starts from
+/// (a backup of exactly those rows, a last check). An error ends the run with nothing changed.
+pub(crate) type BeforeChange<'a> =
+    dyn FnMut(&mut dyn crate::db::Connection, &[String]) -> Result<()> + 'a;
 
 /// What a run needs besides the sink.
 pub(crate) struct RunInput<'a> {
@@ -310,7 +317,7 @@ fn run_steps(
         let mut entry = AuditEntry {
             id: 0,
             revision: prepared.label(),
-            direction: prepared.step.kind,
+            direction: prepared.step.kind.into(),
             heads_before: expected.clone(),
             heads_after: prepared.step.heads_after.clone(),
             checksum: prepared.checksum.clone(),

@@ -44,6 +44,12 @@ pub struct Plan {
 }
 
 impl Plan {
+    /// Whether running it changes the database: a step, or a purge that deletes rows
+    /// (`stamp --purge base` plans no step but empties the version table).
+    pub fn changes_database(&self) -> bool {
+        !self.steps.is_empty() || (self.purge && !self.heads_before.is_empty())
+    }
+
     /// The version rows once every step ran, sorted.
     pub fn heads_after(&self) -> Vec<String> {
         match self.steps.last() {

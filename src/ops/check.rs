@@ -8,9 +8,9 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::{Config, DatabaseUrl};
-use crate::db::version_table::{read_audit, read_heads, VersionTable};
+use crate::db::version_table::{read_audit, read_heads, Direction, VersionTable};
 use crate::db::{self, Connection};
-use crate::error::{Error, Result};
+use crate::error::{Drift, Error, Result};
 use crate::ops::audit::version_table;
 use crate::output::error_paragraph;
 use crate::project::Project;
@@ -167,14 +167,7 @@ pub(crate) fn findings(
             .push(format!("the version table of {shown}: {e}")),
     }
     for d in drift(conn, &project.scripts, &table)? {
-        found.problems.push(format!(
-            "revision `{}` ({}) changed since it was applied at {}: checksum {} then, {} now",
-            d.revision,
-            d.path.display(),
-            d.applied_at,
-            d.applied_checksum,
-            d.current_checksum
-        ));
+        found.problems.push(d.to_string());
     }
     Ok(found)
 }
@@ -218,68 +211,96 @@ fn irreversible_warnings(project: &Project) -> Vec<String> {
         .collect()
 }
 
-/// An applied revision whose file no longer holds the SQL that ran.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
-pub(crate) struct Drift {
-    pub revision: String,
-    pub path: PathBuf,
-    /// The checksum recorded when it was applied.
-    pub applied_checksum: String,
-    /// The checksum of the file's upgrade SQL now.
-    pub current_checksum: String,
-    /// When it was applied (RFC 3339).
-    pub applied_at: String,
-}
-
 /// Every drifted revision among `scripts`, in the order they were applied. The audit trail
 /// keeps the checksum of the SQL each step ran (see [`checksum`]); a revision is applied when
-/// its last successful upgrade or downgrade row is an upgrade. `table` is the version table;
-/// the audit table beside it is read, never created.
+/// its last successful upgrade or downgrade row is an upgrade, and an `accept` row after that
+/// upgrade replaces the checksum it ran with. `table` is the version table; the audit table
+/// beside it is read, never created.
 pub(crate) fn drift(
     conn: &mut dyn Connection,
     scripts: &[Script],
     table: &VersionTable,
 ) -> Result<Vec<Drift>> {
-    let audit = read_audit(conn, &table.audit())?;
-    let mut last: HashMap<&str, usize> = HashMap::new();
-    for (i, entry) in audit.iter().enumerate() {
-        if entry.outcome == Outcome::Success && entry.direction != StepKind::Stamp {
-            last.insert(entry.revision.as_str(), i);
-        }
-    }
-    let mut applied: Vec<usize> = last
-        .values()
-        .copied()
-        .filter(|&i| audit[i].direction == StepKind::Upgrade)
-        .collect();
-    applied.sort_unstable();
     let dialect = conn.dialect();
     let mut drifted = Vec::new();
-    for i in applied {
-        let entry = &audit[i];
-        let (Some(recorded), Some(script)) = (
-            &entry.checksum,
-            scripts.iter().find(|s| s.meta.revision == entry.revision),
-        ) else {
+    for applied in applied_checksums(conn, table)? {
+        let Some(script) = scripts.iter().find(|s| s.meta.revision == applied.revision) else {
             continue;
         };
-        let statements = section_statements(script, SectionKind::Upgrade, dialect)?;
-        let now = checksum(statements.iter().map(|s| s.sql.as_str()));
-        if &now != recorded {
+        let now = current_checksum(script, dialect)?;
+        if now != applied.checksum {
             drifted.push(Drift {
-                revision: entry.revision.clone(),
+                revision: applied.revision,
                 path: script.path.clone(),
-                applied_checksum: recorded.clone(),
+                applied_checksum: applied.checksum,
                 current_checksum: now,
-                applied_at: entry.started_at.clone(),
+                applied_at: applied.applied_at,
             });
         }
     }
     Ok(drifted)
 }
 
+/// An applied revision and the checksum its file is held to.
+#[derive(Debug)]
+pub(crate) struct AppliedChecksum {
+    pub revision: String,
+    /// Of the SQL that ran, or of the last `accept`.
+    pub checksum: String,
+    pub applied_at: String,
+}
+
+/// Every applied revision with a recorded checksum, in the order they were applied.
+pub(crate) fn applied_checksums(
+    conn: &mut dyn Connection,
+    table: &VersionTable,
+) -> Result<Vec<AppliedChecksum>> {
+    let audit = read_audit(conn, &table.audit())?;
+    // Per revision: the index of its last successful upgrade or downgrade, and the checksum
+    // it is held to.
+    let mut last: HashMap<&str, (usize, Option<&str>)> = HashMap::new();
+    for (i, entry) in audit.iter().enumerate() {
+        if entry.outcome != Outcome::Success {
+            continue;
+        }
+        match entry.direction {
+            Direction::Upgrade | Direction::Downgrade => {
+                last.insert(&entry.revision, (i, entry.checksum.as_deref()));
+            }
+            Direction::Accept => {
+                if let Some((_, checksum)) = last.get_mut(entry.revision.as_str()) {
+                    *checksum = entry.checksum.as_deref();
+                }
+            }
+            Direction::Stamp => {}
+        }
+    }
+    let mut applied: Vec<(usize, &str)> = last
+        .into_values()
+        .filter(|&(i, _)| audit[i].direction == Direction::Upgrade)
+        .filter_map(|(i, checksum)| Some((i, checksum?)))
+        .collect();
+    applied.sort_unstable();
+    Ok(applied
+        .into_iter()
+        .map(|(i, checksum)| AppliedChecksum {
+            revision: audit[i].revision.clone(),
+            checksum: checksum.to_string(),
+            applied_at: audit[i].started_at.clone(),
+        })
+        .collect())
+}
+
+/// The checksum of `script`'s upgrade SQL as it would run on `dialect`.
+pub(crate) fn current_checksum(script: &Script, dialect: crate::config::Dialect) -> Result<String> {
+    let statements = section_statements(script, SectionKind::Upgrade, dialect)?;
+    Ok(checksum(statements.iter().map(|s| s.sql.as_str())))
+}
+
 #[cfg(all(test, feature = "sqlite"))]
 mod tests {
+    use std::path::PathBuf;
+
     use super::*;
     use crate::config::Dialect;
     use crate::db::sqlite::SqliteConnection;
@@ -304,7 +325,7 @@ mod tests {
         };
         let plan = chain_plan(None, &["a", "b"]);
         let plan_from = |_: &[String]| Ok(plan.clone());
-        run_live(&mut conn, &options, &scripts, &plan_from, &mut Silent).unwrap();
+        run_live(&mut conn, &options, &scripts, &plan_from, None, &mut Silent).unwrap();
         assert!(drift(&mut conn, &scripts, &table).unwrap().is_empty());
         // A comment or line-ending change is not drift; a changed statement is.
         scripts[0].sections.upgrade.as_mut().unwrap().sql =

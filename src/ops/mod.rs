@@ -2,6 +2,7 @@
 //! executor, drivers): the command line and [`Migrator`](crate::Migrator) both call these, and
 //! they print nothing. Each returns a typed outcome for the caller to show.
 
+pub(crate) mod accept;
 pub(crate) mod audit;
 pub(crate) mod backup;
 pub(crate) mod check;

@@ -6,12 +6,14 @@ use std::time::Instant;
 
 use crate::backup::{self, BackupOutcome, BackupRecord};
 use crate::config::{DatabaseUrl, Dialect};
+use crate::db::version_table::VersionTable;
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
 use crate::exec::live::{run_live, LiveOptions};
-use crate::exec::{PreparedStep, Progress, Silent};
+use crate::exec::{BeforeChange, PreparedStep, Progress, Silent};
 use crate::graph::Plan;
 use crate::ops::audit::version_table;
+use crate::ops::check::drift;
 use crate::project::Project;
 use crate::report::{Outcome, RunReport as MigrationReport, StepReport};
 use crate::settings::{Mode, Operation, RunSettings};
@@ -79,21 +81,31 @@ pub(crate) fn run(
             ))
         }
     };
-    let backup = if rehearse {
-        None
-    } else {
-        backup_if_changing(migrator, url, settings)?
+    let config = &migrator.project().config.clone();
+    let trigger = format!("{} {}", operation.kind().name(), operation.target_text());
+    let mut backup = None;
+    // Under the lock, once the plan is known to change something: a backup of exactly the rows
+    // the run starts from, and none when another runner left nothing to do.
+    let mut backup_first = |_: &mut dyn Connection, rows: &[String]| -> Result<()> {
+        if !rehearse {
+            let outcome =
+                backup::backup_before_change(config, url, &trigger, rows, settings.no_backup)?;
+            on_backup(&outcome);
+            backup = Some(outcome);
+        }
+        Ok(())
     };
-    if let Some(outcome) = &backup {
-        on_backup(outcome);
-    }
     let started_at = chrono::Utc::now();
     let clock = Instant::now();
+    let refuse_drift = !settings.allow_drift
+        && matches!(operation, Operation::Upgrade(_) | Operation::Downgrade(_));
     let result = migrator.execute(
         operation,
         RunOptions {
             rehearse,
+            refuse_drift,
             progress: Some(progress),
+            before_change: Some(&mut backup_first),
         },
     );
     let (report, failure) = match result {
@@ -151,29 +163,6 @@ pub(crate) fn run(
     }))
 }
 
-/// Backs the database up when the plan would change it (before every upgrade, downgrade and
-/// stamp). A database that does not exist yet holds nothing to lose.
-fn backup_if_changing(
-    migrator: &mut dyn Runner,
-    url: &DatabaseUrl,
-    settings: &RunSettings,
-) -> Result<Option<BackupOutcome>> {
-    let planned = migrator.plan(&settings.operation)?;
-    if !planned.changes_database() {
-        return Ok(None);
-    }
-    let operation = &settings.operation;
-    let trigger = format!("{} {}", operation.kind().name(), operation.target_text());
-    backup::backup_before_change(
-        &migrator.project().config,
-        url,
-        &trigger,
-        &planned.heads_before,
-        settings.no_backup,
-    )
-    .map(Some)
-}
-
 /// Runs `operation` on `target` under the migration lock: the executor of
 /// [`Migrator::execute`](crate::Migrator::execute).
 /// A step that fails is an [`Error::MigrationFailed`] with the steps that ran.
@@ -211,7 +200,33 @@ pub(crate) fn execute(
         None => &mut silent,
     };
     let planner = |rows: &[String]| plan(operation, project, rows);
-    run_live(conn, &live, &project.scripts, &planner, progress)
+    let mut caller_hook = options.before_change;
+    let mut before_change = |conn: &mut dyn Connection, rows: &[String]| -> Result<()> {
+        if options.refuse_drift {
+            refuse_drift(conn, project, &live.table)?;
+        }
+        match caller_hook.as_mut() {
+            Some(hook) => hook(conn, rows),
+            None => Ok(()),
+        }
+    };
+    run_live(
+        conn,
+        &live,
+        &project.scripts,
+        &planner,
+        Some(&mut before_change),
+        progress,
+    )
+}
+
+/// Refuses to run while an applied revision's file no longer holds the SQL that ran.
+fn refuse_drift(conn: &mut dyn Connection, project: &Project, table: &VersionTable) -> Result<()> {
+    let drifted = drift(conn, &project.scripts, table)?;
+    if drifted.is_empty() {
+        return Ok(());
+    }
+    Err(Error::AppliedRevisionsChanged { drifted })
 }
 
 /// A rehearsal rolls everything back at the end, which needs transactional DDL.
@@ -258,6 +273,11 @@ pub struct RunOptions<'a> {
     pub rehearse: bool,
     /// Told about each step as it starts and ends, and when the run waits for the lock.
     pub progress: Option<&'a mut dyn Progress>,
+    /// Refuse to change anything while an applied revision's file changed since it ran
+    /// ([`Error::AppliedRevisionsChanged`]); checked under the lock.
+    pub refuse_drift: bool,
+    /// Called under the lock before the first change (see [`BeforeChange`]).
+    pub before_change: Option<&'a mut BeforeChange<'a>>,
 }
 
 /// What a run would do, computed without changing anything (the CLI's `--dry-run`).
@@ -274,8 +294,7 @@ pub struct PlannedRun {
 }
 
 impl PlannedRun {
-    /// Whether running it would change the database: a step to run, or a purge that deletes
-    /// rows (`stamp --purge base` plans no step but empties the version table).
+    /// Whether running it would change the database (as [`Plan::changes_database`]).
     pub fn changes_database(&self) -> bool {
         !self.steps.is_empty() || (self.purge && !self.heads_before.is_empty())
     }

@@ -20,6 +20,7 @@ const SUBCOMMANDS: &[&str] = &[
     "check",
     "graph",
     "log",
+    "accept",
     "backup",
     "backups",
     "restore",

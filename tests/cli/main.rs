@@ -8,9 +8,11 @@ mod alembic_oracle;
 mod backup;
 mod backup_on_change;
 mod backup_safety;
+mod backup_under_lock;
 mod cli_conventions;
 #[cfg(feature = "sqlite")]
 mod crash_recovery;
+mod drift_refusal;
 mod graph_cli;
 mod graph_rules;
 mod library;

@@ -1,7 +1,8 @@
-//! `log [-n N] [--json]`: prints the audit trail, newest first. Read-only.
+//! `log [-n N] [--json]`: prints the audit trail (runs and `accept`s), newest first. Read-only.
 
 use super::Context;
 use crate::cli::args::LogArgs;
+use crate::db::version_table::Direction;
 use crate::error::Result;
 use crate::ops::audit;
 
@@ -40,8 +41,12 @@ pub(super) fn run(ctx: &Context, args: LogArgs) -> Result<u8> {
                 .map(|u| format!("  by {u}"))
                 .unwrap_or_default()
         ));
-        if let Some(error) = &e.error {
-            printer.data(format!("    error: {error}"));
+        if let Some(note) = &e.error {
+            let label = match e.direction {
+                Direction::Accept => "accepted",
+                _ => "error",
+            };
+            printer.data(format!("    {label}: {note}"));
         }
     }
     Ok(0)

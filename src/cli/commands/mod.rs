@@ -2,6 +2,7 @@
 //! the `Migrator` or graph, and prints the outcome through the `Printer`. No SQL, graph, backup,
 //! lock or verify logic lives here.
 
+mod accept;
 mod backup;
 mod branches;
 mod check;
@@ -145,6 +146,7 @@ pub(crate) fn run(ctx: &Context, command: Command) -> Result<u8> {
         Command::Check(args) => check::run(ctx, args),
         Command::Graph(args) => graph::run(ctx, args),
         Command::Log(args) => log::run(ctx, args),
+        Command::Accept(args) => accept::run(ctx, args),
         Command::Backup(args) => backup::run_backup(ctx, args),
         Command::Backups(args) => backup::run_list(ctx, args),
         Command::Restore(args) => backup::run_restore(ctx, args),

@@ -15,6 +15,7 @@ pub(super) fn run(ctx: &Context, args: StatusArgs) -> Result<u8> {
         pending,
         up_to_date,
     } = migrator.status()?;
+    let drifted = migrator.drift()?;
     let project = migrator.project();
     let printer = &ctx.printer;
     if args.json {
@@ -30,6 +31,7 @@ pub(super) fn run(ctx: &Context, args: StatusArgs) -> Result<u8> {
             "heads": heads,
             "pending": documents(&pending, false),
             "up_to_date": up_to_date,
+            "drifted": drifted,
         }));
         return Ok(exit_status(up_to_date, args.exit_code));
     }
@@ -54,6 +56,18 @@ pub(super) fn run(ctx: &Context, args: StatusArgs) -> Result<u8> {
             printer.data(format!("  {id}{message}"));
         }
         printer.data("Database is not up to date: run `retort upgrade heads`.");
+    }
+    if !drifted.is_empty() {
+        printer.data(format!(
+            "Changed since applied: {} revision(s); `upgrade` and `downgrade` refuse to run:",
+            drifted.len()
+        ));
+        for d in &drifted {
+            printer.data(format!("  {d}"));
+        }
+        printer.data(
+            "Restore the files, or record an intended change with `retort accept REV --reason \"…\"`.",
+        );
     }
     Ok(exit_status(up_to_date, args.exit_code))
 }

@@ -37,6 +37,7 @@ fn run_flags(args: RunArgs) -> RunFlags {
         dry_run: args.dry_run,
         report: args.report,
         no_backup: args.no_backup,
+        allow_drift: args.allow_drift,
         lock_timeout: Some(args.lock_timeout.0),
         ..RunFlags::default()
     }

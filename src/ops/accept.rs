@@ -1,0 +1,129 @@
+//! `accept REV --reason`: records in the audit trail that an applied revision's changed file is
+//! intended, so drift checks hold that file to its new checksum from then on.
+
+use crate::config::url::SqliteFile;
+use crate::config::DatabaseUrl;
+use crate::db::version_table::{read_heads, AuditEntry, Direction, VersionTable};
+use crate::db::{self, Connection, DbError};
+use crate::error::{Error, Result};
+use crate::ops::audit::version_table;
+use crate::ops::check::{applied_checksums, current_checksum};
+use crate::project::Project;
+use crate::report::Outcome;
+
+/// What `accept` recorded.
+#[derive(Debug, serde::Serialize)]
+pub(crate) struct Accepted {
+    pub revision: String,
+    pub path: std::path::PathBuf,
+    pub previous_checksum: String,
+    pub checksum: String,
+    pub accepted_by: Option<String>,
+    pub reason: String,
+}
+
+/// Accepts the changed file of the applied revision `argument` (any form naming one revision)
+/// on the database of `url`, for `reason`. `os_user` is recorded when the database has no user.
+pub(crate) fn accept(
+    project: &Project,
+    url: &DatabaseUrl,
+    argument: &str,
+    reason: &str,
+    os_user: Option<String>,
+) -> Result<Accepted> {
+    let reason = reason.trim();
+    if reason.is_empty() {
+        return Err(Error::AcceptReasonEmpty);
+    }
+    let revision = match project.graph.resolve(argument)?.as_slice() {
+        [one] => one.clone(),
+        many => {
+            return Err(Error::AcceptNeedsOneRevision {
+                argument: argument.to_string(),
+                revisions: many.to_vec(),
+            })
+        }
+    };
+    if let Some(SqliteFile::Missing(_)) = url.sqlite_file() {
+        return Err(Error::AcceptNotApplied { revision });
+    }
+    let mut conn = db::connect(url)?;
+    let table = version_table(&project.config, conn.dialect());
+    let write_failed = |cause: DbError| Error::AuditWriteFailed {
+        table: table.audit().display_name(),
+        cause,
+    };
+    // One transaction: the drift seen is the drift accepted, even with a runner about.
+    conn.begin().map_err(write_failed)?;
+    let result = record(conn.as_mut(), project, &table, revision, reason, os_user);
+    match result {
+        Ok(accepted) => {
+            conn.commit().map_err(write_failed)?;
+            Ok(accepted)
+        }
+        Err(error) => {
+            let _ = conn.rollback();
+            Err(error)
+        }
+    }
+}
+
+fn record(
+    conn: &mut dyn Connection,
+    project: &Project,
+    table: &VersionTable,
+    revision: String,
+    reason: &str,
+    os_user: Option<String>,
+) -> Result<Accepted> {
+    let Some(applied) = applied_checksums(conn, table)?
+        .into_iter()
+        .find(|applied| applied.revision == revision)
+    else {
+        return Err(Error::AcceptNotApplied { revision });
+    };
+    let script = project
+        .scripts
+        .iter()
+        .find(|s| s.meta.revision == revision)
+        .ok_or_else(|| {
+            Error::Internal(format!("the graph names `{revision}`, which has no file"))
+        })?;
+    let checksum = current_checksum(script, conn.dialect())?;
+    if checksum == applied.checksum {
+        return Err(Error::AcceptNotDrifted {
+            revision,
+            path: script.path.clone(),
+            checksum,
+        });
+    }
+    let rows = read_heads(conn, table)?;
+    let accepted_by = conn.current_user().or(os_user);
+    let entry = AuditEntry {
+        id: 0,
+        revision: revision.clone(),
+        direction: Direction::Accept,
+        heads_before: rows.clone(),
+        heads_after: rows,
+        checksum: Some(checksum.clone()),
+        started_at: chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true),
+        duration_ms: 0,
+        outcome: Outcome::Success,
+        error: Some(format!("was {}; {reason}", applied.checksum)),
+        applied_by: accepted_by.clone(),
+    };
+    let audit = table.audit();
+    conn.execute(&audit.insert_audit_sql(&entry))
+        .map_err(|cause| Error::AuditWriteFailed {
+            table: audit.display_name(),
+            cause,
+        })?;
+    Ok(Accepted {
+        revision,
+        path: script.path.clone(),
+        previous_checksum: applied.checksum,
+        checksum,
+        accepted_by,
+        reason: reason.to_string(),
+    })
+}
