@@ -484,11 +484,12 @@ impl Migrator {
     /// use retort::Operation;
     /// let mut migrator = retort::Migrator::from_sources(&[
     ///     ("a1.sql", "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n"),
+    ///     ("a2.sql", "-- revision = \"a2\"\n-- down_revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE u (id INTEGER);\n"),
     /// ])?
     /// .with_url(&url)?;
     /// let upgrade = Operation::Upgrade("heads".into());
     /// assert_eq!(migrator.backup(&upgrade)?, None, "no database file yet: nothing to lose");
-    /// migrator.stamp(&["base"])?;
+    /// migrator.upgrade("a1")?;
     /// let backup = migrator.backup(&upgrade)?.expect("a backup of the existing file");
     /// assert!(backup.is_file());
     /// migrator.upgrade("heads")?;
