@@ -276,7 +276,9 @@ pub struct RunOptions<'a> {
     /// Refuse to change anything while an applied revision's file changed since it ran
     /// ([`Error::AppliedRevisionsChanged`]); checked under the lock.
     pub refuse_drift: bool,
-    /// Called under the lock before the first change (see [`BeforeChange`]).
+    /// Called once under the migration lock, with the connection and the version rows just
+    /// read, when the plan changes the database and before anything changes (the CLI takes its
+    /// backup there); an error ends the run with nothing changed.
     pub before_change: Option<&'a mut BeforeChange<'a>>,
 }
 
