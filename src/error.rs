@@ -532,6 +532,8 @@ pub enum Error {
     MultipleHeads {
         argument: String,
         heads: Vec<String>,
+        /// The argument is the start of an offline `FROM:TO` range, which is one revision.
+        offline_start: bool,
     },
 
     /// A stamp target names several heads.
@@ -542,11 +544,18 @@ pub enum Error {
     #[error(
         "Multiple heads are present; please specify the head revision on which the new revision should be based, or perform a merge."
     )]
-    MultipleHeadsForNewRevision { heads: Vec<String> },
+    MultipleHeadsForNewRevision {
+        heads: Vec<String>,
+        /// Asked by `merge` (whose parents are arguments) rather than `revision` (`--head`).
+        merge: bool,
+    },
 
     /// A relative step meets a merge (down) or a branch point (up).
     #[error("Ambiguous walk")]
-    AmbiguousWalk,
+    AmbiguousWalk {
+        /// The relative step as signed: up (`+N`) or down (`-N`).
+        steps: i64,
+    },
 
     /// A walk went past base or a head where the target needs it to stop on a revision.
     #[error("Walked too far")]
@@ -607,6 +616,10 @@ pub enum Error {
         "Revision {revision} is not a head revision; please specify --splice to create a new branch from this revision"
     )]
     NotAHead { revision: String },
+
+    /// A `merge` argument that is not a head: merge joins heads only.
+    #[error("Revision {revision} is not a head revision; merge joins heads only")]
+    MergeOfNonHead { revision: String },
 
     /// The planner would insert a version row that is already there.
     #[error(
@@ -691,6 +704,13 @@ pub enum Error {
         report: Box<crate::report::RunReport>,
         error: Box<Error>,
     },
+
+    /// `current` (in a `history` range or `show`) names the database's revisions, and the
+    /// database could not be read; `error` says why.
+    #[error(
+        "`{argument}` names the database's current revisions, which could not be read: {error}"
+    )]
+    CurrentUnreadable { argument: String, error: Box<Error> },
 
     /// A purging stamp cannot be rendered offline (Alembic's wording).
     #[error("Can't use --purge with --sql mode")]
@@ -1353,6 +1373,10 @@ impl Error {
                     install
                 })
             }
+            Error::CurrentUnreadable { error, .. } => Some(error.hint().unwrap_or_else(|| {
+                "name revisions instead of `current`, or point `--url` at a database retort can read"
+                    .into()
+            })),
             Error::DumpFailed { .. } => Some(
                 "fix `command` under `[backup]` in migrate.toml, or run again with `--no-backup`"
                     .into(),
@@ -1374,12 +1398,41 @@ impl Error {
                 backticked(files.iter().map(|f| f.display()))
             )),
             Error::UnknownRevision { detail, .. } => detail.as_ref().map(ToString::to_string),
+            Error::MultipleHeads {
+                heads,
+                offline_start: true,
+                ..
+            } => Some(format!(
+                "an offline run starts from one revision: write one of {} (or `<label>@head`) \
+                 before the `:`, one run per head",
+                backticked(heads)
+            )),
+            Error::MultipleHeads {
+                argument, heads, ..
+            } if argument == "heads" || argument.ends_with("@heads") => Some(format!(
+                "`{argument}` names several revisions where one is needed: name one of {} or \
+                 use `<label>@head`",
+                backticked(heads)
+            )),
+            Error::MultipleHeadsForNewRevision {
+                heads,
+                merge: false,
+            } => Some(format!(
+                "the heads are {}; build on one with `--head <revision>` (or `--head \
+                 <label>@head`), or join them first with `retort merge heads`",
+                backticked(heads)
+            )),
             Error::MultipleHeads { heads, .. }
             | Error::MultipleHeadsToStamp { heads }
-            | Error::MultipleHeadsForNewRevision { heads } => Some(format!(
+            | Error::MultipleHeadsForNewRevision { heads, .. } => Some(format!(
                 "the heads are {}; use `heads` for all of them or `<label>@head` for one branch",
                 backticked(heads)
             )),
+            Error::MergeOfNonHead { .. } => Some(
+                "name heads only (`retort heads` lists them, `heads` names them all); to start \
+                 a branch from an older revision use `retort revision --head <revision> --splice`"
+                    .into(),
+            ),
             Error::ReservedName { .. } => Some(
                 "choose another name: `head`, `heads`, `base` and `current` always mean what targets say".into(),
             ),
@@ -1391,10 +1444,9 @@ impl Error {
                  after its first word (`release-2`)"
                     .into(),
             ),
-            Error::AmbiguousWalk => Some(
-                "a relative step cannot choose between the parents of a merge or the branches of a branch point; name the revision to go to, or use `<label>@-N`"
-                    .into(),
-            ),
+            Error::AmbiguousWalk { steps } => Some(format!(
+                "a relative step cannot choose between the parents of a merge or the branches of a branch point; name the revision to go to, or use `<label>@{steps:+}`"
+            )),
             // running: SQLite foreign keys
             Error::ForeignKeyViolations { .. } => Some(
                 "its changes were rolled back; the database is at the last revision that \

@@ -20,6 +20,7 @@ use petgraph::graph::{DiGraph, NodeIndex};
 use crate::error::{Error, Result};
 use crate::script::Script;
 
+pub(crate) use order::CURRENT;
 pub(crate) use plan::{Plan, Step, VersionOp};
 
 /// Kinds of edge, child → parent.

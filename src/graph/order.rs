@@ -192,16 +192,23 @@ impl RevisionGraph {
 
     /// Revisions between `lower` and `upper`, both included, newest first
     /// (Alembic `walk_revisions` / `iterate_revisions(inclusive=True, implicit_base=False)`).
-    fn walk_range(&self, lower: &str, upper: &str) -> Result<Vec<usize>> {
+    fn walk_range(&self, lower_end: RangeEnd<'_>, upper_end: RangeEnd<'_>) -> Result<Vec<usize>> {
+        let (lower, upper) = (lower_end.text, upper_end.text);
         let lower_ref = RevisionRef::parse(lower);
-        let mut lower_revs: Vec<Option<usize>> = self.get_revisions(&lower_ref)?;
+        let mut lower_revs: Vec<Option<usize>> = match lower_end.rows {
+            Some(rows) => rows.iter().copied().map(Some).collect(),
+            None => self.get_revisions(&lower_ref)?,
+        };
         let lower_ids: Vec<usize> = lower_revs.iter().flatten().copied().collect();
-        let mut targets: Vec<usize> = self
-            .parse_upgrade_target(&lower_ids, &parse_target(upper), false)?
-            .into_iter()
-            .flatten()
-            .collect();
-        if let Some(branch) = lower_ref.branch {
+        let mut targets: Vec<usize> = match upper_end.rows {
+            Some(rows) => rows.to_vec(),
+            None => self
+                .parse_upgrade_target(&lower_ids, &parse_target(upper), false)?
+                .into_iter()
+                .flatten()
+                .collect(),
+        };
+        if let Some(branch) = lower_ref.branch.filter(|_| lower_end.rows.is_none()) {
             // `label@x:` limits the range to that branch.
             let label = match self.get_revision(&RevisionRef::parse(branch))? {
                 Some(r) if self.rev(r).id() == branch => {
@@ -222,11 +229,14 @@ impl RevisionGraph {
         }
         if matches!(lower_revs.first(), Some(None)) {
             // A relative lower bound walks down from the upper end.
-            let upper_revs: Vec<usize> = self
-                .get_revisions(&RevisionRef::parse(upper))?
-                .into_iter()
-                .flatten()
-                .collect();
+            let upper_revs: Vec<usize> = match upper_end.rows {
+                Some(rows) => rows.to_vec(),
+                None => self
+                    .get_revisions(&RevisionRef::parse(upper))?
+                    .into_iter()
+                    .flatten()
+                    .collect(),
+            };
             let (_, rev) = self.parse_downgrade_target(&upper_revs, &parse_target(lower), false)?;
             lower_revs = rev.map(Some).into_iter().collect();
         }
@@ -257,6 +267,17 @@ impl RevisionGraph {
 
     /// `history`: the revisions of a range (`A:B`, `A:`, `:B`; `None` for all), newest first.
     pub fn history(&self, range: Option<&str>) -> Result<Vec<String>> {
+        self.history_at(range, None)
+    }
+
+    /// [`history`](Self::history) given the database's version rows (read by the caller):
+    /// an end written `current` stands for all of them, as in Alembic. Without rows, `current`
+    /// is looked up as a name like any other.
+    pub fn history_at(
+        &self,
+        range: Option<&str>,
+        current: Option<&[String]>,
+    ) -> Result<Vec<String>> {
         let (lower, upper) = match range {
             None => ("base", "heads"),
             Some(r) => {
@@ -269,10 +290,35 @@ impl RevisionGraph {
                 )
             }
         };
+        let rows = current.map(|rows| self.resolve_rows(rows)).transpose()?;
+        let end = |text| RangeEnd {
+            text,
+            rows: rows.as_deref().filter(|_| text == CURRENT),
+        };
         // Alembic names the upper end in a "several heads" error, whichever end failed.
         let order = self
-            .walk_range(lower, upper)
+            .walk_range(end(lower), end(upper))
             .map_err(|e| reword_heads(e, HeadsWording::Given(upper)))?;
         Ok(self.ids_of(&order))
     }
+
+    /// What a `show` argument names: the revisions of any target, or, given the database's
+    /// version rows, exactly those rows for `current` (Alembic `show current`).
+    pub fn show(&self, target: &str, current: Option<&[String]>) -> Result<Vec<String>> {
+        match current {
+            Some(rows) if target == CURRENT => Ok(self.ids_of(&self.resolve_rows(rows)?)),
+            _ => self.resolve(target),
+        }
+    }
+}
+
+/// The keyword for the database's current revisions in `history` ranges and `show`.
+pub(crate) const CURRENT: &str = "current";
+
+/// One end of a history range: as written, and the version rows it stands for when it is
+/// `current` and the rows were read.
+#[derive(Clone, Copy)]
+struct RangeEnd<'a> {
+    text: &'a str,
+    rows: Option<&'a [usize]>,
 }

@@ -24,9 +24,13 @@ pub(crate) fn reword_heads(error: Error, wording: HeadsWording<'_>) -> Error {
         HeadsWording::Given(given) => Error::MultipleHeads {
             argument: given.to_string(),
             heads,
+            offline_start: false,
         },
         HeadsWording::Stamp => Error::MultipleHeadsToStamp { heads },
-        HeadsWording::NewRevision => Error::MultipleHeadsForNewRevision { heads },
+        HeadsWording::NewRevision => Error::MultipleHeadsForNewRevision {
+            heads,
+            merge: false,
+        },
     }
 }
 
@@ -97,6 +101,7 @@ impl RevisionGraph {
                     None => "head".into(),
                 },
                 heads: self.ids_of(&heads),
+                offline_start: false,
             });
         }
         Ok(heads.first().copied())
@@ -143,6 +148,7 @@ impl RevisionGraph {
             return Err(Error::MultipleHeads {
                 argument: reference.text.to_string(),
                 heads: resolved,
+                offline_start: false,
             });
         }
         self.revision_for_ident(resolved.first().map(String::as_str), branch_label)
@@ -322,7 +328,7 @@ impl RevisionGraph {
             match children.as_slice() {
                 [] => return Ok(if no_overwalk { None } else { Some(current) }),
                 [one] => current = *one,
-                _ => return Err(Error::AmbiguousWalk),
+                _ => return Err(Error::AmbiguousWalk { steps }),
             }
         }
         Ok(Some(current))
@@ -553,7 +559,18 @@ impl RevisionGraph {
         if start.is_empty() || start == "base" {
             return Ok(Vec::new());
         }
-        let rev = self.get_revision(&RevisionRef::parse(start))?;
+        let rev = self
+            .get_revision(&RevisionRef::parse(start))
+            .map_err(|error| match error {
+                Error::MultipleHeads {
+                    argument, heads, ..
+                } => Error::MultipleHeads {
+                    argument,
+                    heads,
+                    offline_start: true,
+                },
+                other => other,
+            })?;
         Ok(rev
             .map(|i| vec![self.rev(i).id().to_string()])
             .unwrap_or_default())

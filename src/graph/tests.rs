@@ -718,6 +718,29 @@ fn history_is_reverse_upgrade_order_and_ranges_work() {
     assert!(g.history(Some("nocolon")).is_err());
 }
 
+#[test]
+fn current_in_history_and_show_stands_for_the_rows_given() {
+    let g = br();
+    let at = |range, current: &[&str]| g.history_at(Some(range), Some(&rows(current))).unwrap();
+    assert_eq!(at("current:", &["c1"]), vec!["d1", "c1"]);
+    assert_eq!(at(":current", &["c1"]), vec!["c1", "b", "a"]);
+    assert_eq!(at("current:", &["c1", "c2"]), vec!["d1", "c1", "d2", "c2"]);
+    assert_eq!(
+        at(":current", &["c1", "d2"]),
+        vec!["c1", "d2", "c2", "b", "a"]
+    );
+    assert_eq!(at("current:", &[]), g.history(None).unwrap());
+    assert!(at(":current", &[]).is_empty());
+    // Unread rows leave `current` a name, which no revision has.
+    assert!(g.history(Some("current:")).is_err());
+    assert_eq!(
+        g.show("current", Some(&rows(&["d1", "c2"]))).unwrap(),
+        ["d1", "c2"]
+    );
+    assert!(g.show("current", None).is_err());
+    assert!(g.show("current", Some(&rows(&["zzzz"]))).is_err());
+}
+
 /// `history -r X:` where the only head above `X` is reached through `depends_on`: Alembic fails
 /// an assertion; retort lists `X` and its descendants, as the range means elsewhere.
 #[test]

@@ -16,7 +16,7 @@ script_location = "migrations"             # revisions live in <script_location>
 database_url = "${DATABASE_URL:-sqlite:///app.db}"  # ${VAR} and ${VAR:-default} are expanded
 version_table = "retort_version"           # "alembic_version" adopts an Alembic-managed database
 # version_table_schema = "public"          # PostgreSQL schema of the version table
-# templates = "templates"                  # use the (editable) copies in templates/
+templates = "templates"                    # the (editable) copies `revision` and `--sql` render; remove for the built-in ones
 # transaction_per_migration = true
 
 # [backup]                                 # a backup before upgrade/downgrade/stamp (SQLite file or server dump)
@@ -121,7 +121,7 @@ mod tests {
         );
         assert_eq!(config.database_url().unwrap(), Some("sqlite:///app.db"));
         assert_eq!(config.version_table, "retort_version");
-        assert_eq!(config.templates, None);
+        assert_eq!(config.templates, Some("/p/templates".into()));
     }
 
     #[test]

@@ -27,4 +27,6 @@ mod settings_rules;
 mod sqlite_pragmas;
 mod sqlite_run;
 mod support;
+#[cfg(feature = "sqlite")]
+mod targets_and_hints;
 mod verbose;

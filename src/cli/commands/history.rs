@@ -3,22 +3,22 @@
 use super::Context;
 use crate::cli::args::HistoryArgs;
 use crate::display::LineParts;
-use crate::error::Result;
+use crate::error::{Error, Result};
+use crate::graph::CURRENT;
+use crate::project::Project;
 
 pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
-    let project = ctx.project()?;
-    let (project, current) = if args.indicate_current {
-        let mut migrator = ctx.migrator(project)?;
-        let rows = migrator.version_rows()?;
-        (migrator.into_project(), rows)
-    } else {
-        (project, Vec::new())
-    };
-    let range = args
-        .rev_range
-        .as_deref()
-        .map(|range| with_current(range, &current));
-    let revisions = project.graph.history(range.as_deref())?;
+    let range = args.rev_range.as_deref().map(str::trim);
+    let names_current = range.is_some_and(|range| {
+        range
+            .split_once(':')
+            .is_some_and(|(lower, upper)| lower == CURRENT || upper == CURRENT)
+    });
+    let naming_current = range.filter(|_| names_current);
+    let (project, rows) = current_rows(ctx, ctx.project()?, naming_current, args.indicate_current)?;
+    let revisions = project.graph.history_at(range, rows.as_deref())?;
+    // Alembic marks the current revisions only with `-i`, even when the range names them.
+    let current = rows.filter(|_| args.indicate_current).unwrap_or_default();
     let is_current = |id: &str| current.iter().any(|c| c == id);
     if args.json {
         let indicate = args.indicate_current.then_some(());
@@ -47,34 +47,28 @@ pub(super) fn run(ctx: &Context, args: HistoryArgs) -> Result<u8> {
     Ok(0)
 }
 
-/// `range` with `current` as an end of it standing for the database's one revision (with
-/// several, `current` is left for the graph to refuse).
-fn with_current(range: &str, current: &[String]) -> String {
-    match (range.split_once(':'), current) {
-        (Some((lower, upper)), [row]) => {
-            let end = |end: &str| {
-                if end == "current" {
-                    row.clone()
-                } else {
-                    end.to_string()
-                }
-            };
-            format!("{}:{}", end(lower), end(upper))
+/// The database's version rows, with the project back, when an `argument` names `current` or
+/// `also_needed` (`-i`). A database that cannot be read for `current` fails naming the argument.
+pub(super) fn current_rows(
+    ctx: &Context,
+    project: Project,
+    argument: Option<&str>,
+    also_needed: bool,
+) -> Result<(Project, Option<Vec<String>>)> {
+    if argument.is_none() && !also_needed {
+        return Ok((project, None));
+    }
+    let unreadable = |error: Error| match (argument, error) {
+        // An unknown row is the graph's to report, as it always is.
+        (Some(argument), error) if !matches!(error, Error::VersionRowWithoutFile { .. }) => {
+            Error::CurrentUnreadable {
+                argument: argument.to_string(),
+                error: Box::new(error),
+            }
         }
-        _ => range.to_string(),
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::with_current;
-
-    #[test]
-    fn current_stands_for_the_one_database_revision_at_either_end_only() {
-        let row = ["ae10".to_string()];
-        assert_eq!(with_current("current:", &row), "ae10:");
-        assert_eq!(with_current("base:current", &row), "base:ae10");
-        assert_eq!(with_current("currently:heads", &row), "currently:heads");
-        assert_eq!(with_current("current:", &[]), "current:");
-    }
+        (_, error) => error,
+    };
+    let mut migrator = ctx.migrator(project).map_err(unreadable)?;
+    let rows = migrator.version_rows().map_err(unreadable)?;
+    Ok((migrator.into_project(), Some(rows)))
 }
