@@ -1,0 +1,67 @@
+//! Issue 11 items 24 and 25: the library inside an async runtime, and the CLI's rough edges
+//! (help texts, empty database files, the audit table setting).
+
+use retort::{Dialect, Migrator};
+
+use crate::support::server::TestDatabase;
+
+const REVISION: &str =
+    "-- revision = \"a1\"\n\n-- migrate:upgrade\nCREATE TABLE t (id INTEGER);\n\n-- migrate:downgrade\nDROP TABLE t;\n";
+
+/// The README's migrate-on-startup code, run from inside a tokio runtime of either flavour.
+fn migrate_inside_tokio(dialect: Dialect, flavour: &str) {
+    let Some(db) = TestDatabase::create(dialect, &format!("tokio_{flavour}")) else {
+        return;
+    };
+    let runtime = match flavour {
+        "current_thread" => tokio::runtime::Builder::new_current_thread().build(),
+        _ => tokio::runtime::Builder::new_multi_thread().build(),
+    }
+    .unwrap();
+    let url = db.url.clone();
+    let heads: retort::Result<Vec<String>> = runtime.block_on(async move {
+        let mut migrator = Migrator::from_sources(&[("a1.sql", REVISION)])?.with_url(&url)?;
+        migrator.upgrade("heads")?;
+        let current = migrator.current()?;
+        assert!(migrator.check()?.is_ok());
+        migrator.downgrade("base")?;
+        migrator.upgrade("heads")?;
+        Ok(current)
+    });
+    assert_eq!(heads.unwrap(), ["a1"]);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_migrates_inside_a_current_thread_tokio_runtime() {
+    migrate_inside_tokio(Dialect::Postgresql, "current_thread");
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgres_migrates_inside_a_multi_thread_tokio_runtime() {
+    migrate_inside_tokio(Dialect::Postgresql, "multi_thread");
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mysql_migrates_inside_a_tokio_runtime() {
+    migrate_inside_tokio(Dialect::Mysql, "current_thread");
+    migrate_inside_tokio(Dialect::Mysql, "multi_thread");
+}
+
+/// `#[tokio::main]` as the README writes it: the migrator is called straight from `main`.
+#[cfg(feature = "postgres")]
+#[tokio::test]
+async fn postgres_migrates_from_an_async_test() {
+    let Some(url) = crate::support::server::server_url(Dialect::Postgresql) else {
+        return;
+    };
+    // Only the read: the admin database is shared, so nothing is created in it.
+    let mut migrator = Migrator::from_sources(&[("a1.sql", REVISION)])
+        .unwrap()
+        .with_url(&url)
+        .unwrap()
+        .with_version_table("retort_polish_never_created");
+    assert!(migrator.current().unwrap().is_empty());
+}
