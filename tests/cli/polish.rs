@@ -65,3 +65,37 @@ async fn postgres_migrates_from_an_async_test() {
         .with_version_table("retort_polish_never_created");
     assert!(migrator.current().unwrap().is_empty());
 }
+
+/// A run with nothing to do on a missing SQLite file leaves no file behind, from the CLI and
+/// from the library; one with something to do still creates it.
+#[cfg(feature = "sqlite")]
+#[test]
+fn nothing_to_do_creates_no_database_file() {
+    let project = crate::support::TestProject::new();
+    let db = project.path().join("app.db");
+    for args in [
+        &["downgrade", "base"][..],
+        &["stamp", "head"],
+        &["stamp", "base"],
+        &["stamp", "--purge", "base"],
+        &["upgrade", "heads"],
+        &["upgrade", "heads", "--verify"],
+    ] {
+        let (code, _, stderr) = project.run(args);
+        assert_eq!(code, 0, "{args:?}: {stderr}");
+        assert!(stderr.contains("nothing to do"), "{args:?}: {stderr}");
+        assert!(!db.exists(), "{args:?} created an empty database file");
+    }
+    project.revision("a1", &[], "");
+    assert_eq!(project.run(&["downgrade", "base"]).0, 0);
+    assert!(!db.exists(), "downgrade base at base created the file");
+    let url = format!("sqlite:///{}", db.display());
+    let mut migrator = Migrator::from_config(project.path().join("migrate.toml"))
+        .unwrap()
+        .with_url(&url)
+        .unwrap();
+    assert!(migrator.downgrade("base").unwrap().steps.is_empty());
+    assert!(!db.exists(), "Migrator::downgrade at base created the file");
+    assert_eq!(migrator.upgrade("heads").unwrap().steps.len(), 1);
+    assert!(db.exists());
+}
