@@ -99,3 +99,109 @@ fn nothing_to_do_creates_no_database_file() {
     assert_eq!(migrator.upgrade("heads").unwrap().steps.len(), 1);
     assert!(db.exists());
 }
+
+/// The sorted table names of an SQLite file.
+#[cfg(feature = "sqlite")]
+fn sqlite_tables(path: &std::path::Path) -> Vec<String> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut statement = conn
+        .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+        .unwrap();
+    let names = statement.query_map([], |row| row.get(0)).unwrap();
+    names.map(Result::unwrap).collect()
+}
+
+/// A project with one revision whose `[migrate]` gets `audit_line`.
+fn audit_project(audit_line: &str) -> crate::support::TestProject {
+    let project = crate::support::TestProject::new();
+    project.file(
+        "migrate.toml",
+        &format!(
+            "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"sqlite:///app.db\"\n{audit_line}\n"
+        ),
+    );
+    project.revision("a1", &[], "");
+    project
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn the_audit_table_name_is_configurable() {
+    let project = audit_project("audit_table = \"migration_audit\"");
+    assert_eq!(project.run(&["upgrade", "heads"]).0, 0);
+    assert_eq!(
+        sqlite_tables(&project.path().join("app.db")),
+        ["migration_audit", "retort_version", "t_a1"]
+    );
+    let (code, stdout, stderr) = project.run(&["log"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stdout.contains("a1"), "{stdout}");
+}
+
+/// `audit_table = false`: no audit table is created, and `log` and drift detection say they
+/// need it instead of reporting an empty trail.
+#[cfg(feature = "sqlite")]
+#[test]
+fn the_audit_table_can_be_turned_off() {
+    let project = audit_project("audit_table = false");
+    let (code, _, stderr) = project.run(&["upgrade", "heads"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(
+        sqlite_tables(&project.path().join("app.db")),
+        ["retort_version", "t_a1"]
+    );
+    assert_eq!(project.run(&["downgrade", "base"]).0, 0);
+    assert_eq!(project.run(&["stamp", "heads"]).0, 0);
+    let (code, _, stderr) = project.run(&["log"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("error: there is no audit trail to read: `audit_table = false`"),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains("hint: remove `audit_table = false`"),
+        "{stderr}"
+    );
+    let (code, stdout, stderr) = project.run(&["check"]);
+    assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stdout.contains("warning: drift detection needs the audit table"),
+        "{stdout}"
+    );
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn a_bad_audit_table_value_is_a_config_error() {
+    for (line, message) in [
+        ("audit_table = \"\"", "`audit_table` is empty"),
+        (
+            "audit_table = 3",
+            "`audit_table` must be a table name or `false`",
+        ),
+    ] {
+        let (code, _, stderr) = audit_project(line).run(&["heads"]);
+        assert_eq!(code, 1, "{line}");
+        assert!(
+            stderr.contains(&format!("line 4: {message}")),
+            "{line}: {stderr}"
+        );
+    }
+}
+
+/// The audit table is the server's too (PostgreSQL, with a schema-less name).
+#[cfg(feature = "postgres")]
+#[test]
+fn the_audit_table_setting_reaches_postgres() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "audit_table") else {
+        return;
+    };
+    let project = audit_project("audit_table = \"migration_audit\"");
+    let (code, _, stderr) = project.run(&["--url", &db.url, "upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows = db
+        .connect()
+        .query("SELECT count(*) FROM migration_audit")
+        .unwrap();
+    assert_eq!(rows[0][0], retort::Value::Int(1));
+}
