@@ -205,3 +205,27 @@ fn the_audit_table_setting_reaches_postgres() {
         .unwrap();
     assert_eq!(rows[0][0], retort::Value::Int(1));
 }
+
+/// `man` is listed; `init`, `completions` and `man` read no config and open no database, so
+/// their help leaves out `-c` and `--url` (still accepted: they are global).
+#[test]
+fn help_lists_man_and_hides_project_options_where_they_mean_nothing() {
+    let project = crate::support::TestProject::new();
+    let (_, help, _) = project.run(&["--help"]);
+    assert!(help.contains("\n  man "), "{help}");
+    for sub in ["init", "completions", "man"] {
+        let (code, help, _) = project.run(&[sub, "--help"]);
+        assert_eq!(code, 0);
+        assert!(
+            !help.contains("--url") && !help.contains("--config"),
+            "{sub}: {help}"
+        );
+    }
+    let (_, help, _) = project.run(&["upgrade", "--help"]);
+    assert!(
+        help.contains("--url") && help.contains("--config"),
+        "{help}"
+    );
+    let (code, _, stderr) = project.run(&["--url", "sqlite://", "completions", "bash"]);
+    assert_eq!(code, 0, "{stderr}");
+}
