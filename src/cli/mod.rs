@@ -5,6 +5,7 @@ pub(crate) mod args;
 mod commands;
 mod doc;
 mod progress;
+mod table;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;

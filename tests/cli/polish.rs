@@ -229,3 +229,41 @@ fn help_lists_man_and_hides_project_options_where_they_mean_nothing() {
     let (code, _, stderr) = project.run(&["--url", "sqlite://", "completions", "bash"]);
     assert_eq!(code, 0, "{stderr}");
 }
+
+/// `log` and `backups` print a header (with the status lines, so stdout keeps one line per
+/// entry) and columns that line up whatever the widths of their cells.
+#[cfg(feature = "sqlite")]
+#[test]
+fn log_and_backups_columns_line_up_under_a_header() {
+    let project = crate::support::TestProject::new();
+    project.revision("a1", &[], "");
+    project.revision("b2_longer_id", &["a1"], "");
+    assert_eq!(project.run(&["upgrade", "a1"]).0, 0);
+    assert_eq!(project.run(&["upgrade", "heads"]).0, 0);
+    assert_eq!(project.run(&["downgrade", "-1"]).0, 0);
+    for (command, heading, column) in [
+        ("log", "STARTED", "VERSIONS"),
+        ("backups", "CREATED", "VERSIONS"),
+    ] {
+        // Raw output: `run` shortens the temp path in the rows, not in the header's widths.
+        let out = project.retort().arg(command).output().unwrap();
+        let (stdout, stderr) = (
+            String::from_utf8(out.stdout).unwrap(),
+            String::from_utf8(out.stderr).unwrap(),
+        );
+        assert!(out.status.success(), "{stderr}");
+        let header = stderr.lines().find(|l| l.starts_with(heading)).unwrap();
+        let at = header.find(column).unwrap();
+        let lines: Vec<&str> = stdout.lines().collect();
+        assert!(lines.len() >= 2, "{stdout}");
+        for line in &lines {
+            assert!(
+                line[..at].ends_with("  ") && !line[at..].starts_with(' '),
+                "`{column}` does not line up:\n{header}\n{stdout}"
+            );
+            assert_eq!(line.trim_end(), *line);
+        }
+    }
+    let (_, _, quiet) = project.run(&["-q", "log"]);
+    assert!(quiet.is_empty(), "{quiet}");
+}
