@@ -488,7 +488,10 @@ impl Migrator {
     /// .with_url(&url)?;
     /// let upgrade = Operation::Upgrade("heads".into());
     /// assert_eq!(migrator.backup(&upgrade)?, None, "no database file yet: nothing to lose");
+    /// // A run with nothing to do creates no file either; the application's own data does.
     /// migrator.stamp(&["base"])?;
+    /// # let path = dir.path().join("app.db");
+    /// rusqlite::Connection::open(&path).unwrap().execute_batch("CREATE TABLE app (id INTEGER)").unwrap();
     /// let backup = migrator.backup(&upgrade)?.expect("a backup of the existing file");
     /// assert!(backup.is_file());
     /// migrator.upgrade("heads")?;

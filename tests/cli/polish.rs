@@ -267,3 +267,25 @@ fn log_and_backups_columns_line_up_under_a_header() {
     let (_, _, quiet) = project.run(&["-q", "log"]);
     assert!(quiet.is_empty(), "{quiet}");
 }
+
+/// The README's async guidance compiles and runs: the migrator inside `spawn_blocking`, its
+/// error type crossing the task boundary.
+#[cfg(feature = "postgres")]
+#[tokio::test(flavor = "multi_thread")]
+async fn the_readme_spawn_blocking_example_runs() {
+    fn error_crosses_threads<E: std::error::Error + Send + Sync + 'static>() {}
+    error_crosses_threads::<retort::Error>();
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "spawn_blocking") else {
+        return;
+    };
+    let url = db.url.clone();
+    let report = tokio::task::spawn_blocking(move || {
+        Migrator::from_sources(&[("a1.sql", REVISION)])?
+            .with_url(&url)?
+            .upgrade("heads")
+    })
+    .await
+    .unwrap()
+    .unwrap();
+    assert_eq!(report.heads_after, ["a1"]);
+}
