@@ -770,6 +770,11 @@ pub enum Error {
     )]
     RehearseForeignKeys { revision: String, path: PathBuf },
 
+    // audit trail
+    /// The audit trail was asked for while `audit_table = false` keeps none.
+    #[error("there is no audit trail to read: `audit_table = false` in `{}`", path.display())]
+    AuditTrailOff { path: PathBuf },
+
     // usage
     /// An offline downgrade without a `FROM:TO` range (Alembic's wording).
     #[error("downgrade with --sql requires <fromrev>:<torev>")]
@@ -980,6 +985,14 @@ pub enum ConfigProblem {
 
     #[error("line {line}: `version_table` is empty")]
     EmptyVersionTable { line: usize },
+
+    #[error(
+        "line {line}: `audit_table` is empty; write `audit_table = false` to keep no audit trail"
+    )]
+    EmptyAuditTable { line: usize },
+
+    #[error("line {line}: `audit_table` must be a table name or `false`")]
+    AuditTableType { line: usize },
 }
 
 // graph
@@ -1273,6 +1286,10 @@ impl Error {
                 Some("retry later or raise `--lock-timeout`".into())
             }
             Error::UnknownVersionRow { .. } => Some("repair it with `stamp --purge REV`".into()),
+            Error::AuditTrailOff { .. } => Some(
+                "remove `audit_table = false` from `[migrate]` to record one from the next run on"
+                    .into(),
+            ),
             Error::MissingConfig { .. } => {
                 Some("run `retort init` to create one, or pass `-c PATH`".into())
             }

@@ -4,7 +4,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand, ValueEnum};
+use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
 use crate::settings::{parse_seconds, Seconds, DEFAULT_LOCK_TIMEOUT};
 
@@ -21,6 +21,26 @@ pub(crate) struct Cli {
     pub global: GlobalArgs,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// Commands that read no config and open no database: `-c` and `--url` are accepted (they are
+/// global) but mean nothing there, so their help leaves them out.
+const WITHOUT_PROJECT: [&str; 3] = ["init", "completions", "man"];
+
+/// The command line definition, as parsed and as printed in help, completions and the man page.
+pub(crate) fn command() -> clap::Command {
+    let mut command = Cli::command();
+    // A subcommand that already has an argument keeps it when the global one is propagated:
+    // a hidden copy leaves it out of that command's help.
+    let hidden: Vec<clap::Arg> = command
+        .get_arguments()
+        .filter(|arg| ["config", "url"].contains(&arg.get_id().as_str()))
+        .map(|arg| arg.clone().hide(true))
+        .collect();
+    for name in WITHOUT_PROJECT {
+        command = command.mut_subcommand(name, |sub| sub.args(hidden.iter().cloned()));
+    }
+    command
 }
 
 /// Options every command accepts.
@@ -135,7 +155,6 @@ pub(crate) enum Command {
     /// Print the man page (roff).
     ///
     /// Example: retort man > /usr/local/share/man/man1/retort.1
-    #[command(hide = true)]
     Man,
 }
 
@@ -183,10 +202,13 @@ pub(crate) struct MergeArgs {
     /// Revisions to merge (`heads` for all heads).
     #[arg(required = true)]
     pub revisions: Vec<String>,
+    /// The merge revision's message.
     #[arg(short, long)]
     pub message: Option<String>,
+    /// A branch label for the merge revision.
     #[arg(long = "branch-label")]
     pub branch_label: Option<String>,
+    /// Use this id instead of a random one.
     #[arg(long = "rev-id")]
     pub rev_id: Option<String>,
 }
@@ -252,12 +274,16 @@ pub(crate) struct StampArgs {
     /// Delete every version row first.
     #[arg(long)]
     pub purge: bool,
+    /// Print the SQL instead of running it (offline mode; each revision may be `FROM:TO`).
     #[arg(long)]
     pub sql: bool,
+    /// Dialect for --sql when the URL does not say.
     #[arg(long, value_enum)]
     pub dialect: Option<DialectArg>,
+    /// Do not back up the database first.
     #[arg(long = "no-backup")]
     pub no_backup: bool,
+    /// Seconds to wait for another runner's lock.
     #[arg(
         long = "lock-timeout",
         value_parser = parse_seconds,
@@ -271,6 +297,7 @@ pub(crate) struct HeadsArgs {
     /// Only heads with nothing depending on them.
     #[arg(long = "resolve-dependencies")]
     pub resolve_dependencies: bool,
+    /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -283,6 +310,7 @@ pub(crate) struct HistoryArgs {
     /// Mark the database's current revisions.
     #[arg(short = 'i', long = "indicate-current")]
     pub indicate_current: bool,
+    /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -292,6 +320,7 @@ pub(crate) struct ShowArgs {
     /// Any target form: a revision, `heads`, `label@head`, ...
     #[arg(allow_hyphen_values = true)]
     pub rev: String,
+    /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -304,6 +333,7 @@ pub(crate) struct CheckArgs {
     /// Also fail (exit 1) on several heads and on a database that is not up to date.
     #[arg(long)]
     pub strict: bool,
+    /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -326,6 +356,7 @@ pub(crate) enum GraphFormat {
 
 #[derive(Debug, Args)]
 pub(crate) struct GraphArgs {
+    /// The output format.
     #[arg(long, value_enum, default_value = "dot")]
     pub format: GraphFormat,
 }
@@ -335,6 +366,7 @@ pub(crate) struct LogArgs {
     /// Show only the newest N entries.
     #[arg(short = 'n', long)]
     pub limit: Option<usize>,
+    /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
 }
@@ -374,6 +406,7 @@ pub(crate) enum Shell {
 
 #[derive(Debug, Args)]
 pub(crate) struct CompletionsArgs {
+    /// The shell to complete for.
     #[arg(value_enum)]
     pub shell: Shell,
 }
@@ -403,6 +436,41 @@ mod tests {
     #[test]
     fn clap_definition_is_consistent() {
         Cli::command().debug_assert();
+    }
+
+    /// Every argument of every command says what it is for in `--help`.
+    #[test]
+    fn every_argument_has_help() {
+        fn missing(command: &clap::Command, path: &str, out: &mut Vec<String>) {
+            for arg in command.get_arguments() {
+                let builtin = matches!(arg.get_id().as_str(), "help" | "version");
+                if !builtin && arg.get_help().is_none() && arg.get_long_help().is_none() {
+                    out.push(format!("{path} {}", arg.get_id()));
+                }
+            }
+            for sub in command.get_subcommands() {
+                missing(sub, &format!("{path} {}", sub.get_name()), out);
+            }
+        }
+        let mut out = Vec::new();
+        missing(&command(), "retort", &mut out);
+        assert!(out.is_empty(), "arguments without help: {out:?}");
+    }
+
+    #[test]
+    fn commands_without_a_project_hide_config_and_url() {
+        let command = command();
+        for sub in command.get_subcommands() {
+            let hidden = |id: &str| {
+                sub.get_arguments()
+                    .find(|arg| arg.get_id() == id)
+                    .is_some_and(|arg| arg.is_hide_set())
+            };
+            let expected = WITHOUT_PROJECT.contains(&sub.get_name());
+            assert_eq!(hidden("config"), expected, "{}", sub.get_name());
+            assert_eq!(hidden("url"), expected, "{}", sub.get_name());
+        }
+        assert!(!command.find_subcommand("man").unwrap().is_hide_set());
     }
 
     #[test]

@@ -1,8 +1,6 @@
 //! Documents generated from the clap definitions: shell completions and the man page.
 
-use clap::CommandFactory;
-
-use super::args::{Cli, Shell};
+use super::args::{self, Shell};
 use crate::error::{Error, Result};
 
 /// `completions bash|zsh|fish`: the completion script.
@@ -13,13 +11,13 @@ pub(super) fn completions(shell: Shell) -> String {
         Shell::Fish => clap_complete::Shell::Fish,
     };
     let mut script = Vec::new();
-    clap_complete::generate(shell, &mut Cli::command(), "retort", &mut script);
+    clap_complete::generate(shell, &mut args::command(), "retort", &mut script);
     String::from_utf8_lossy(&script).into_owned()
 }
 
 /// `man`: the man page (roff), every subcommand included.
 pub(super) fn man() -> Result<String> {
-    let command = Cli::command();
+    let command = args::command();
     let mut page = Vec::new();
     let render_error =
         |e: std::io::Error| Error::Internal(format!("cannot render the man page: {e}"));

@@ -5,12 +5,13 @@ pub(crate) mod args;
 mod commands;
 mod doc;
 mod progress;
+mod table;
 
 use std::ffi::OsString;
 use std::io::IsTerminal;
 
 use clap::parser::ValueSource;
-use clap::{CommandFactory, FromArgMatches};
+use clap::FromArgMatches;
 
 use crate::output::Printer;
 use crate::settings::{find_config, GlobalSettings, ProcessEnv, Verbosity};
@@ -18,7 +19,7 @@ use commands::Context;
 
 /// Runs retort with `args` (including the program name) and returns the exit status.
 pub(crate) fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
-    let parsed = args::Cli::command()
+    let parsed = args::command()
         .try_get_matches_from(args)
         .and_then(|matches| {
             // Only a `-c` the user typed is taken as is; else `migrate.toml` is looked for.

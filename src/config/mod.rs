@@ -34,10 +34,26 @@ pub struct Config {
     pub version_table: String,
     /// PostgreSQL schema of the version table.
     pub version_table_schema: Option<String>,
+    /// Where the audit trail goes (`audit_table`).
+    pub audit_table: AuditTable,
     /// Project overrides of the built-in templates.
     pub templates: Option<PathBuf>,
     pub transaction_per_migration: bool,
     pub backup: BackupConfig,
+}
+
+/// `audit_table` in `[migrate]`: the table of the audit trail (every step with its checksum,
+/// read by `log` and drift detection), or none.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub enum AuditTable {
+    /// `<version_table>_log`, the default (also `audit_table = true`).
+    #[default]
+    BesideVersionTable,
+    /// `audit_table = "name"`.
+    Named(String),
+    /// `audit_table = false`: no audit trail is written, e.g. for a database shared with
+    /// Alembic's autogenerate, which would otherwise see an unknown table.
+    Off,
 }
 
 /// `[backup]` in migrate.toml.
@@ -75,6 +91,7 @@ impl std::fmt::Debug for Config {
             )
             .field("version_table", &self.version_table)
             .field("version_table_schema", &self.version_table_schema)
+            .field("audit_table", &self.audit_table)
             .field("templates", &self.templates)
             .field("transaction_per_migration", &self.transaction_per_migration)
             .field("backup", &self.backup)
@@ -183,6 +200,25 @@ impl Config {
                 name
             }
         };
+        let audit_table = match &migrate.audit_table {
+            None => AuditTable::default(),
+            Some(value) => {
+                let (line, _) = line_at(text, value.span().start);
+                match value.get_ref() {
+                    toml::Value::Boolean(true) => AuditTable::BesideVersionTable,
+                    toml::Value::Boolean(false) => AuditTable::Off,
+                    toml::Value::String(name) => {
+                        let spanned = Spanned::new(value.span(), name.clone());
+                        let name = expand("migrate.audit_table", &spanned)?;
+                        if name.trim().is_empty() {
+                            return Err(error(ConfigProblem::EmptyAuditTable { line }));
+                        }
+                        AuditTable::Named(name)
+                    }
+                    _ => return Err(error(ConfigProblem::AuditTableType { line })),
+                }
+            }
+        };
         let backup = match &raw.backup {
             None => BackupConfig::default(),
             Some(b) => BackupConfig {
@@ -212,6 +248,7 @@ impl Config {
                 &migrate.version_table_schema,
             )?
             .filter(|schema| !schema.is_empty()),
+            audit_table,
             templates: optional_path("migrate.templates", &migrate.templates)?,
             transaction_per_migration: migrate.transaction_per_migration.unwrap_or(false),
             backup,
@@ -271,6 +308,8 @@ struct RawMigrate {
     database_url: Option<Spanned<String>>,
     version_table: Option<Spanned<String>>,
     version_table_schema: Option<Spanned<String>>,
+    /// A table name, or a boolean (see [`AuditTable`]).
+    audit_table: Option<Spanned<toml::Value>>,
     templates: Option<Spanned<String>>,
     transaction_per_migration: Option<bool>,
 }
@@ -361,6 +400,7 @@ mod tests {
                 database_url: None,
                 version_table: "retort_version".into(),
                 version_table_schema: None,
+                audit_table: AuditTable::default(),
                 templates: None,
                 transaction_per_migration: false,
                 backup: BackupConfig::default(),

@@ -18,6 +18,9 @@ pub(crate) mod sqlite;
 #[cfg(feature = "postgres")]
 pub(crate) mod postgres;
 
+#[cfg(feature = "postgres")]
+mod own_thread;
+
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
 

@@ -16,6 +16,7 @@ use postgres::config::SslMode;
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
+use super::own_thread::OwnThread;
 use super::server::{lock_id, scrub_password};
 use super::version_table::quoted_ident;
 use super::{Connection, DbError, Value};
@@ -27,6 +28,13 @@ const LOCK_NOT_AVAILABLE: &str = "55P03";
 
 /// Opens a connection.
 pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
+    if tokio::runtime::Handle::try_current().is_ok() {
+        // The client blocks on a runtime of its own, which tokio refuses inside another
+        // (`#[tokio::main]` calling the library): it runs on a thread of its own instead.
+        let raw_url = url.expose_secret().to_string();
+        let conn = OwnThread::open(url, move || Ok(Box::new(Postgres::connect(&raw_url)?)))?;
+        return Ok(Box::new(conn));
+    }
     Ok(Box::new(Postgres::connect(url.expose_secret())?))
 }
 

@@ -18,6 +18,8 @@ pub struct VersionTable {
     pub dialect: Dialect,
     pub schema: Option<String>,
     pub name: String,
+    /// The audit table beside it, in the same schema; `None` when the audit trail is off.
+    audit: Option<String>,
 }
 
 /// Words that must be quoted as identifiers in every supported dialect (the common core of the
@@ -107,19 +109,29 @@ impl VersionTable {
     pub fn new(dialect: Dialect, schema: Option<String>, name: impl Into<String>) -> Self {
         // Only PostgreSQL has schemas in Alembic's sense; elsewhere the option is ignored.
         let schema = schema.filter(|_| dialect == Dialect::Postgresql);
+        let name = name.into();
         VersionTable {
             dialect,
             schema,
-            name: name.into(),
+            audit: Some(format!("{name}_log")),
+            name,
         }
     }
 
-    /// The audit table beside this version table: `<version_table>_log`.
-    pub fn audit(&self) -> VersionTable {
-        VersionTable {
-            name: format!("{}_log", self.name),
+    /// Names the audit table (`None`: no audit trail) instead of `<version_table>_log`.
+    pub fn with_audit_table(self, audit: Option<String>) -> Self {
+        VersionTable { audit, ..self }
+    }
+
+    /// The audit table beside this version table, `<version_table>_log` unless configured;
+    /// `None` when the audit trail is off.
+    pub fn audit(&self) -> Option<VersionTable> {
+        let name = self.audit.clone()?;
+        Some(VersionTable {
+            name,
+            audit: None,
             ..self.clone()
-        }
+        })
     }
 
     fn ident(&self, name: &str) -> String {
@@ -492,7 +504,9 @@ mod tests {
 
     #[test]
     fn audit_table_is_named_after_the_version_table() {
-        let t = VersionTable::new(Dialect::Sqlite, None, "retort_version").audit();
+        let t = VersionTable::new(Dialect::Sqlite, None, "retort_version")
+            .audit()
+            .unwrap();
         assert_eq!(t.name, "retort_version_log");
         assert!(t.create_audit_sql().contains("id INTEGER PRIMARY KEY, "));
     }

@@ -49,7 +49,8 @@ pub(crate) struct LiveOptions {
 pub(crate) struct LiveSink<'c> {
     conn: &'c mut dyn Connection,
     table: VersionTable,
-    audit: VersionTable,
+    /// `None` when the audit trail is off (`audit_table = false`).
+    audit: Option<VersionTable>,
     /// Both tables are known to exist in the current transaction's view.
     tables_ready: bool,
     in_transaction: bool,
@@ -118,10 +119,12 @@ impl<'c> LiveSink<'c> {
         if self.tables_ready {
             return Ok(());
         }
-        for (table, ddl) in [
-            (self.table.clone(), self.table.create_sql()),
-            (self.audit.clone(), self.audit.create_audit_sql()),
-        ] {
+        let audit = self
+            .audit
+            .as_ref()
+            .map(|audit| (audit.clone(), audit.create_audit_sql()));
+        let version = (self.table.clone(), self.table.create_sql());
+        for (table, ddl) in std::iter::once(version).chain(audit) {
             let context = || {
                 bookkeeping(Bookkeeping::CreateTable {
                     table: table.display_name(),
@@ -175,22 +178,25 @@ impl<'c> LiveSink<'c> {
     /// Records the step's outcome: completes its `started` row if one was written (and
     /// survived), else adds the row.
     fn write_audit(&mut self, entry: &AuditEntry) -> Result<()> {
+        let Some(audit) = &self.audit else {
+            return Ok(());
+        };
         let context = || {
             bookkeeping(Bookkeeping::RecordAudit {
-                table: self.audit.display_name(),
+                table: audit.display_name(),
             })
         };
         if std::mem::take(&mut self.started_row) {
             let updated = self
                 .conn
-                .execute(&self.audit.finish_audit_sql(entry))
+                .execute(&audit.finish_audit_sql(entry))
                 .map_err(context())?;
             if updated > 0 {
                 return Ok(());
             }
         }
         self.conn
-            .execute(&self.audit.insert_audit_sql(entry))
+            .execute(&audit.insert_audit_sql(entry))
             .map(|_| ())
             .map_err(context())
     }
@@ -511,7 +517,10 @@ fn handle_interrupted(
         return Ok(());
     }
     let rows = read_heads(conn, &options.table)?;
-    let audit = options.table.audit();
+    // Without an audit trail an interrupted run leaves no trace to find.
+    let Some(audit) = options.table.audit() else {
+        return Ok(());
+    };
     let interrupted: Vec<AuditEntry> = read_audit(conn, &audit)?
         .into_iter()
         .filter(|entry| entry.outcome == Outcome::Started)
@@ -683,7 +692,7 @@ mod tests {
         );
         assert!(failure.is_none(), "{:?}", failure);
         assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
-        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        let audit = read_audit(&mut conn, &table().audit().unwrap()).unwrap();
         let summary: Vec<_> = audit
             .iter()
             .map(|e| (e.revision.as_str(), e.direction.name(), e.outcome.name()))
@@ -783,7 +792,7 @@ mod tests {
         }
         assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["a"]);
         assert!(!tables(&mut conn).contains(&"t2".to_string()));
-        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        let audit = read_audit(&mut conn, &table().audit().unwrap()).unwrap();
         assert_eq!(audit.len(), 2);
         assert_eq!(audit[1].outcome, "failed");
         assert!(audit[1].error.as_deref().unwrap().contains("nope"));
@@ -801,7 +810,7 @@ mod tests {
         let (_, failure) = go(&mut conn, &scripts, chain_plan(None, &["a"]), false);
         assert!(failure.is_some());
         assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
-        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        let audit = read_audit(&mut conn, &table().audit().unwrap()).unwrap();
         assert_eq!(audit.len(), 1);
         assert_eq!(audit[0].outcome, "failed");
         assert!(!tables(&mut conn).contains(&"t1".to_string()));
@@ -938,7 +947,7 @@ mod tests {
         );
         assert_eq!(children(&mut conn).len(), 2);
         assert!(foreign_keys::enabled(&mut conn).unwrap());
-        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        let audit = read_audit(&mut conn, &table().audit().unwrap()).unwrap();
         assert_eq!(audit[0].outcome, "failed");
     }
 
@@ -992,7 +1001,7 @@ mod tests {
         assert_eq!(read_heads(&mut conn, &table()).unwrap(), ["a"]);
         // Without a transaction, what ran before the failing statement stays.
         assert!(tables(&mut conn).contains(&"t2".to_string()));
-        let audit = read_audit(&mut conn, &table().audit()).unwrap();
+        let audit = read_audit(&mut conn, &table().audit().unwrap()).unwrap();
         let outcomes: Vec<_> = audit
             .iter()
             .map(|e| (e.revision.as_str(), e.outcome.name()))

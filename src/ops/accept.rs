@@ -49,13 +49,26 @@ pub(crate) fn accept(
     }
     let mut conn = db::connect(url)?;
     let table = version_table(&project.config, conn.dialect());
+    let Some(audit) = table.audit() else {
+        return Err(Error::AuditTrailOff {
+            path: project.config.path.clone(),
+        });
+    };
     let write_failed = |cause: DbError| Error::AuditWriteFailed {
-        table: table.audit().display_name(),
+        table: audit.display_name(),
         cause,
     };
     // One transaction: the drift seen is the drift accepted, even with a runner about.
     conn.begin().map_err(write_failed)?;
-    let result = record(conn.as_mut(), project, &table, revision, reason, os_user);
+    let result = record(
+        conn.as_mut(),
+        project,
+        &table,
+        &audit,
+        revision,
+        reason,
+        os_user,
+    );
     match result {
         Ok(accepted) => {
             conn.commit().map_err(write_failed)?;
@@ -72,11 +85,12 @@ fn record(
     conn: &mut dyn Connection,
     project: &Project,
     table: &VersionTable,
+    audit: &VersionTable,
     revision: String,
     reason: &str,
     os_user: Option<String>,
 ) -> Result<Accepted> {
-    let Some(applied) = applied_checksums(conn, table)?
+    let Some(applied) = applied_checksums(conn, audit)?
         .into_iter()
         .find(|applied| applied.revision == revision)
     else {
@@ -112,7 +126,6 @@ fn record(
         error: Some(format!("was {}; {reason}", applied.checksum)),
         applied_by: accepted_by.clone(),
     };
-    let audit = table.audit();
     conn.execute(&audit.insert_audit_sql(&entry))
         .map_err(|cause| Error::AuditWriteFailed {
             table: audit.display_name(),

@@ -1,18 +1,23 @@
 //! Reading a database's version and audit tables without changing anything (`log`, the rows a
 //! backup records).
 
-use crate::config::{Config, DatabaseUrl, Dialect};
+use crate::config::{AuditTable, Config, DatabaseUrl, Dialect};
 use crate::db::version_table::{read_audit, read_heads, AuditEntry, VersionTable};
 use crate::db::{self, Connection};
-use crate::error::Result;
+use crate::error::{Error, Result};
 
 /// The version table of `config` spelled for `dialect`.
 pub(crate) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
-    VersionTable::new(
+    let table = VersionTable::new(
         dialect,
         config.version_table_schema.clone(),
         config.version_table.clone(),
-    )
+    );
+    match &config.audit_table {
+        AuditTable::BesideVersionTable => table,
+        AuditTable::Named(name) => table.with_audit_table(Some(name.clone())),
+        AuditTable::Off => table.with_audit_table(None),
+    }
 }
 
 /// Reads from the version table of the database of `url` with `read`, creating nothing: a
@@ -39,7 +44,12 @@ pub(crate) fn log(
     url: &DatabaseUrl,
     limit: Option<usize>,
 ) -> Result<Vec<AuditEntry>> {
-    let mut entries = read_existing(config, url, |conn, table| read_audit(conn, &table.audit()))?;
+    let Some(audit) = version_table(config, url.dialect()).audit() else {
+        return Err(Error::AuditTrailOff {
+            path: config.path.clone(),
+        });
+    };
+    let mut entries = read_existing(config, url, |conn, _| read_audit(conn, &audit))?;
     entries.reverse();
     if let Some(limit) = limit {
         entries.truncate(limit);

@@ -166,7 +166,13 @@ pub(crate) fn findings(
             .problems
             .push(format!("the version table of {shown}: {e}")),
     }
-    for d in drift(conn, &project.scripts, &table)? {
+    let Some(audit) = table.audit() else {
+        found.warnings.push(
+            "drift detection needs the audit table, which `audit_table = false` turns off".into(),
+        );
+        return Ok(found);
+    };
+    for d in drift(conn, &project.scripts, &audit)? {
         found.problems.push(d.to_string());
     }
     Ok(found)
@@ -214,16 +220,15 @@ fn irreversible_warnings(project: &Project) -> Vec<String> {
 /// Every drifted revision among `scripts`, in the order they were applied. The audit trail
 /// keeps the checksum of the SQL each step ran (see [`checksum`]); a revision is applied when
 /// its last successful upgrade or downgrade row is an upgrade, and an `accept` row after that
-/// upgrade replaces the checksum it ran with. `table` is the version table; the audit table
-/// beside it is read, never created.
+/// upgrade replaces the checksum it ran with. `audit` is the audit table, read, never created.
 pub(crate) fn drift(
     conn: &mut dyn Connection,
     scripts: &[Script],
-    table: &VersionTable,
+    audit: &VersionTable,
 ) -> Result<Vec<Drift>> {
     let dialect = conn.dialect();
     let mut drifted = Vec::new();
-    for applied in applied_checksums(conn, table)? {
+    for applied in applied_checksums(conn, audit)? {
         let Some(script) = scripts.iter().find(|s| s.meta.revision == applied.revision) else {
             continue;
         };
@@ -253,9 +258,9 @@ pub(crate) struct AppliedChecksum {
 /// Every applied revision with a recorded checksum, in the order they were applied.
 pub(crate) fn applied_checksums(
     conn: &mut dyn Connection,
-    table: &VersionTable,
+    audit: &VersionTable,
 ) -> Result<Vec<AppliedChecksum>> {
-    let audit = read_audit(conn, &table.audit())?;
+    let audit = read_audit(conn, audit)?;
     // Per revision: the index of its last successful upgrade or downgrade, and the checksum
     // it is held to.
     let mut last: HashMap<&str, (usize, Option<&str>)> = HashMap::new();
@@ -326,13 +331,14 @@ mod tests {
         let plan = chain_plan(None, &["a", "b"]);
         let plan_from = |_: &[String]| Ok(plan.clone());
         run_live(&mut conn, &options, &scripts, &plan_from, None, &mut Silent).unwrap();
-        assert!(drift(&mut conn, &scripts, &table).unwrap().is_empty());
+        let audit = table.audit().unwrap();
+        assert!(drift(&mut conn, &scripts, &audit).unwrap().is_empty());
         // A comment or line-ending change is not drift; a changed statement is.
         scripts[0].sections.upgrade.as_mut().unwrap().sql =
             "-- note\r\nCREATE TABLE t1 (x INTEGER);\r\n".into();
-        assert!(drift(&mut conn, &scripts, &table).unwrap().is_empty());
+        assert!(drift(&mut conn, &scripts, &audit).unwrap().is_empty());
         scripts[1].sections.upgrade.as_mut().unwrap().sql = "CREATE TABLE t2 (y TEXT)".into();
-        let found = drift(&mut conn, &scripts, &table).unwrap();
+        let found = drift(&mut conn, &scripts, &audit).unwrap();
         assert_eq!(found.len(), 1);
         assert_eq!(found[0].revision, "b");
         assert_eq!(found[0].path, PathBuf::from("versions/b_x.sql"));

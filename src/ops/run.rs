@@ -116,7 +116,13 @@ pub(crate) fn run(
     // `--verify` checks the database the run left behind.
     let checks = match &report {
         Ok(_) if settings.verify && failure.is_none() => {
-            Some(verify::run_checks(db::connect(url)?.as_mut())?)
+            // Read-only; an SQLite file a run with nothing to do never created is an empty
+            // database, which an in-memory one stands in for.
+            let mut conn = match db::connect_existing(url)? {
+                Some(conn) => conn,
+                None => db::connect(&DatabaseUrl::parse("sqlite://")?)?,
+            };
+            Some(verify::run_checks(conn.as_mut())?)
         }
         _ => None,
     };
@@ -182,6 +188,9 @@ pub(crate) fn execute(
     let mut opened;
     let conn: &mut dyn Connection = match target {
         Target::Url(url) => {
+            if let Some(nothing) = nothing_to_do_on_missing_file(project, url, operation)? {
+                return Ok(nothing);
+            }
             opened = db::connect(url)?;
             opened.as_mut()
         }
@@ -227,6 +236,26 @@ fn refuse_drift(conn: &mut dyn Connection, project: &Project, table: &VersionTab
         return Ok(());
     }
     Err(Error::AppliedRevisionsChanged { drifted })
+}
+
+/// The empty report of a run with nothing to do on an SQLite file that does not exist (a
+/// database at base), so that connecting never leaves an empty file behind; `None` otherwise.
+fn nothing_to_do_on_missing_file(
+    project: &Project,
+    url: &DatabaseUrl,
+    operation: &Operation,
+) -> Result<Option<MigrationReport>> {
+    let missing =
+        url.dialect() == Dialect::Sqlite && url.sqlite_path().is_some_and(|p| !p.exists());
+    if !missing {
+        return Ok(None);
+    }
+    let plan = plan(operation, project, &[])?;
+    Ok(plan.steps.is_empty().then(|| MigrationReport {
+        heads_after: plan.heads_after(),
+        heads_before: Vec::new(),
+        steps: Vec::new(),
+    }))
 }
 
 /// A rehearsal rolls everything back at the end, which needs transactional DDL.

@@ -92,7 +92,7 @@ fn version_rows(db: &Path) -> Vec<String> {
 /// `(revision, direction, outcome)` of every audit row, oldest first.
 fn audit(db: &Path) -> Vec<(String, String, String)> {
     let mut conn = SqliteConnection::open_path(Some(db), false).unwrap();
-    read_audit(&mut conn, &table().audit())
+    read_audit(&mut conn, &table().audit().expect("an audit table"))
         .unwrap()
         .into_iter()
         .map(|e| {

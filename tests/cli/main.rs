@@ -19,6 +19,7 @@ mod library;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;
+mod polish;
 mod script_files;
 mod secrets;
 mod servers;

@@ -3,6 +3,7 @@
 use super::Context;
 use crate::backup::{BackupOutcome, SkipReason};
 use crate::cli::args::{BackupArgs, JsonArgs, RestoreArgs};
+use crate::cli::table::{aligned, Align};
 use crate::error::{Error, Result};
 use crate::ops::backup;
 use crate::output::Printer;
@@ -60,20 +61,42 @@ pub(super) fn run_list(ctx: &Context, args: JsonArgs) -> Result<u8> {
             list.dir.display()
         ));
     }
-    for listed in &list.backups {
-        let record = &listed.record;
-        let flag = match &listed.problem {
-            Some(problem) => format!("  CHANGED: {problem}"),
-            None => String::new(),
-        };
-        ctx.printer.data(format!(
-            "{}  {}  {:>10} bytes  {}  [{}]{flag}",
-            record.created_at,
-            record.backup_path.display(),
-            record.size,
-            describe_versions(&record.version_rows),
-            record.command
-        ));
+    let rows: Vec<Vec<String>> = list
+        .backups
+        .iter()
+        .map(|listed| {
+            let record = &listed.record;
+            vec![
+                record.created_at.clone(),
+                record.backup_path.display().to_string(),
+                format!("{} bytes", record.size),
+                describe_versions(&record.version_rows),
+                format!("[{}]", record.command),
+                listed
+                    .problem
+                    .as_ref()
+                    .map(|problem| format!("CHANGED: {problem}"))
+                    .unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let (header, lines) = aligned(
+        &[
+            ("CREATED", Align::Left),
+            ("FILE", Align::Left),
+            ("SIZE", Align::Right),
+            ("VERSIONS", Align::Left),
+            ("COMMAND", Align::Left),
+            ("CHECK", Align::Left),
+        ],
+        &rows,
+    );
+    if !rows.is_empty() {
+        // The header goes with the status lines: stdout stays one line per backup.
+        ctx.printer.status(header);
+    }
+    for line in lines {
+        ctx.printer.data(line.trim_end());
     }
     Ok(0)
 }

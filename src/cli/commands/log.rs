@@ -2,6 +2,7 @@
 
 use super::Context;
 use crate::cli::args::LogArgs;
+use crate::cli::table::{aligned, Align};
 use crate::db::version_table::Direction;
 use crate::error::Result;
 use crate::ops::audit;
@@ -25,22 +26,40 @@ pub(super) fn run(ctx: &Context, args: LogArgs) -> Result<u8> {
             h.join(",")
         }
     };
-    for e in &entries {
-        printer.data(format!(
-            "{}  {:<9} {:<12} {:<7} {:>6} ms  {} -> {}  {}{}",
-            e.started_at,
-            e.direction.name(),
-            e.revision,
-            e.outcome,
-            e.duration_ms,
-            heads(&e.heads_before),
-            heads(&e.heads_after),
-            e.checksum.as_deref().unwrap_or("-"),
-            e.applied_by
-                .as_deref()
-                .map(|u| format!("  by {u}"))
-                .unwrap_or_default()
-        ));
+    let rows: Vec<Vec<String>> = entries
+        .iter()
+        .map(|e| {
+            vec![
+                e.started_at.clone(),
+                e.direction.name().to_string(),
+                e.revision.clone(),
+                e.outcome.to_string(),
+                format!("{} ms", e.duration_ms),
+                format!("{} -> {}", heads(&e.heads_before), heads(&e.heads_after)),
+                e.checksum.clone().unwrap_or_else(|| "-".into()),
+                e.applied_by.clone().unwrap_or_default(),
+            ]
+        })
+        .collect();
+    let (header, lines) = aligned(
+        &[
+            ("STARTED", Align::Left),
+            ("DIRECTION", Align::Left),
+            ("REVISION", Align::Left),
+            ("OUTCOME", Align::Left),
+            ("DURATION", Align::Right),
+            ("VERSIONS", Align::Left),
+            ("CHECKSUM", Align::Left),
+            ("BY", Align::Left),
+        ],
+        &rows,
+    );
+    if !entries.is_empty() {
+        // The header goes with the status lines: stdout stays one line per entry.
+        printer.status(header);
+    }
+    for (e, line) in entries.iter().zip(lines) {
+        printer.data(line.trim_end());
         if let Some(note) = &e.error {
             let label = match e.direction {
                 Direction::Accept => "accepted",
