@@ -27,6 +27,22 @@ pub enum Error {
         problem: ScriptProblem,
     },
 
+    /// A revision file is larger than retort reads (revision files are read whole).
+    #[error(
+        "revision file `{}` is {size} bytes, over the limit of {} MiB ({limit} bytes); it was not read",
+        path.display(),
+        limit >> 20
+    )]
+    RevisionFileTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+
+    /// A path that named a regular file when listed is something else when opened.
+    #[error("revision file `{}` is not a regular file; it was not read", path.display())]
+    RevisionFileNotRegular { path: PathBuf },
+
     /// A revision id given outside a revision file (a new revision's id) is malformed.
     #[error(transparent)]
     InvalidRevisionId(#[from] InvalidId),
@@ -49,8 +65,9 @@ pub enum Error {
 
     /// A statement of a revision failed; the database is left at the last good revision.
     #[error(
-        "revision `{revision}` ({}) failed at statement {statement_index} (line {line}): {message}\n  statement: {statement}",
-        path.display()
+        "revision `{revision}` ({}) failed at statement {statement_index} (line {line}): {message}\n  statement: {}",
+        path.display(),
+        clip(statement, QUOTED_STATEMENT_CHARS)
     )]
     Migration {
         revision: String,
@@ -67,7 +84,7 @@ pub enum Error {
     // A `DbError` is part of the message, not a `#[source]`: its text is the driver's, scrubbed
     // of passwords, which the driver's own error (`DbError`'s source) may still show.
     /// A database URL cannot be parsed. `url` has its password hidden.
-    #[error("invalid database URL `{url}`: {problem}")]
+    #[error("invalid database URL `{}`: {problem}", clip(url, QUOTED_CHARS))]
     InvalidDatabaseUrl { url: String, problem: UrlProblem },
 
     /// A database URL names a driver this build of retort does not contain.
@@ -108,17 +125,18 @@ pub enum Error {
 
     /// A database server refused or did not answer. `url` has its password hidden.
     #[error(
-        "cannot connect to `{url}`: {cause}; check the host, port, user, password and database \
-         name of the URL"
+        "cannot connect to `{}`: {cause}; check the host, port, user, password and database \
+         name of the URL",
+        clip(url, QUOTED_CHARS)
     )]
     ConnectFailed { url: String, cause: DbError },
 
     /// The MySQL driver cannot use a URL; `reason` is its text, password hidden.
-    #[error("cannot connect to `{url}`: {reason}")]
+    #[error("cannot connect to `{}`: {reason}", clip(url, QUOTED_CHARS))]
     MysqlUrlInvalid { url: String, reason: String },
 
     /// The PostgreSQL driver cannot use a URL.
-    #[error("invalid PostgreSQL URL `{url}`: {cause}")]
+    #[error("invalid PostgreSQL URL `{}`: {cause}", clip(url, QUOTED_CHARS))]
     PostgresUrlInvalid { url: String, cause: DbError },
 
     /// A PostgreSQL URL asks for TLS, which this build does not have.
@@ -1186,6 +1204,9 @@ impl Error {
                 Some("retry later or raise `--lock-timeout`".into())
             }
             Error::UnknownVersionRow { .. } => Some("repair it with `stamp --purge REV`".into()),
+            Error::RevisionFileTooLarge { .. } => Some(
+                "split it into several revisions, or load bulk data outside retort".into(),
+            ),
             Error::MissingConfig { .. } => {
                 Some("run `retort init` to create one, or pass `-c PATH`".into())
             }
@@ -1381,6 +1402,25 @@ impl Error {
             action,
             path: path.into(),
             source,
+        }
+    }
+}
+
+/// The most characters of user input (a file's line, a URL, a parser's text) that a message
+/// quotes: enough to recognise it, while a 400 KB line of a damaged file stays off the terminal.
+pub(crate) const QUOTED_CHARS: usize = 200;
+
+/// The most characters of a failing statement that its error shows: a whole hand-written
+/// statement, but not a generated multi-megabyte `INSERT`.
+pub(crate) const QUOTED_STATEMENT_CHARS: usize = 2000;
+
+/// `text` cut to `max` characters, with `…` and the number of characters left out when cut.
+pub(crate) fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some((end, _)) => {
+            let left_out = text[end..].chars().count();
+            format!("{}… ({left_out} more characters)", &text[..end]).into()
         }
     }
 }
