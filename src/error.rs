@@ -116,6 +116,20 @@ pub enum Error {
         directory: PathBuf,
     },
 
+    /// An SQLite database cannot be changed because its directory cannot be written: SQLite
+    /// creates the rollback journal (or the WAL) beside the file before the first change.
+    #[error(
+        "cannot change SQLite database `{}`: its directory `{}` cannot be written, and SQLite \
+         creates the database's journal there before any change ({cause})",
+        database.display(),
+        directory.display()
+    )]
+    SqliteDirectoryReadOnly {
+        database: PathBuf,
+        directory: PathBuf,
+        cause: DbError,
+    },
+
     /// An SQLite file to change cannot be written.
     #[error(
         "cannot open SQLite database `{database}`: the file is read-only; check its permissions \
@@ -861,6 +875,8 @@ pub enum Bookkeeping {
     Begin,
     #[error("cannot commit the transaction")]
     Commit,
+    #[error("cannot commit revision `{revision}`")]
+    CommitRevision { revision: String },
     #[error("cannot roll back the transaction")]
     Rollback,
     #[error("cannot create table `{table}`")]
@@ -1204,6 +1220,11 @@ impl Error {
                 Some("retry later or raise `--lock-timeout`".into())
             }
             Error::UnknownVersionRow { .. } => Some("repair it with `stamp --purge REV`".into()),
+            Error::SqliteDirectoryReadOnly { .. } => Some(
+                "make the directory writable for this user, or move the database into a writable \
+                 directory"
+                    .into(),
+            ),
             Error::RevisionFileTooLarge { .. } => Some(
                 "split it into several revisions, or load bulk data outside retort".into(),
             ),
@@ -1432,6 +1453,9 @@ pub struct DbError {
     pub message: String,
     /// True when the failure was waiting for a lock (busy database, lock timeout).
     pub is_lock_timeout: bool,
+    /// The SQLite database whose write failed because its directory cannot be written (for
+    /// the journal): the statement is not to blame.
+    pub unwritable_directory_of: Option<PathBuf>,
     /// The driver's own error, kept for code that inspects it; unlike `message` its text may
     /// show a password, so retort never prints it.
     driver: Option<Arc<dyn std::error::Error + Send + Sync>>,
@@ -1443,6 +1467,7 @@ impl DbError {
         DbError {
             message: message.into(),
             is_lock_timeout: false,
+            unwritable_directory_of: None,
             driver: None,
         }
     }
@@ -1464,6 +1489,7 @@ impl DbError {
         DbError {
             message: message.into(),
             is_lock_timeout,
+            unwritable_directory_of: None,
             driver: Some(Arc::new(driver)),
         }
     }

@@ -204,6 +204,27 @@ fn to_db_error(err: rusqlite::Error) -> DbError {
     DbError::from_driver(err.to_string(), is_busy(&err), err)
 }
 
+impl SqliteConnection {
+    /// `to_db_error` for a change: a read-only failure whose cause is the directory (SQLite
+    /// could not create the journal beside the file) says so, instead of blaming the statement.
+    fn write_error(&self, err: rusqlite::Error) -> DbError {
+        let read_only = err.sqlite_error_code() == Some(ErrorCode::ReadOnly)
+            || err.sqlite_error_code() == Some(ErrorCode::CannotOpen);
+        let mut error = to_db_error(err);
+        if let Some(path) = self.path.as_deref().filter(|_| read_only) {
+            let dir = match path.parent() {
+                Some(dir) if !dir.as_os_str().is_empty() => dir,
+                _ => Path::new("."),
+            };
+            let writable = rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_ok();
+            if !writable {
+                error.unwritable_directory_of = Some(path.to_path_buf());
+            }
+        }
+        error
+    }
+}
+
 fn to_value(value: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef;
     match value {
@@ -225,10 +246,20 @@ impl Connection for SqliteConnection {
         if stmt.column_count() > 0 {
             // A statement that returns rows (`SELECT 'x'`, many PRAGMAs) still runs to completion.
             let mut rows = stmt.raw_query();
-            while rows.next().map_err(to_db_error)?.is_some() {}
-            return Ok(0);
+            let done = loop {
+                match rows.next() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break Ok(0),
+                    Err(e) => break Err(e),
+                }
+            };
+            drop(rows);
+            drop(stmt);
+            return done.map_err(|e| self.write_error(e));
         }
-        stmt.raw_execute().map_err(to_db_error)?;
+        let ran = stmt.raw_execute();
+        drop(stmt);
+        ran.map_err(|e| self.write_error(e))?;
         Ok(self.conn.changes())
     }
 
@@ -254,7 +285,8 @@ impl Connection for SqliteConnection {
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        self.conn.execute_batch("COMMIT").map_err(to_db_error)
+        let committed = self.conn.execute_batch("COMMIT");
+        committed.map_err(|e| self.write_error(e))
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {

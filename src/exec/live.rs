@@ -96,8 +96,13 @@ impl<'c> LiveSink<'c> {
     }
 
     fn commit(&mut self) -> Result<()> {
+        self.commit_as(Bookkeeping::Commit)
+    }
+
+    /// Commits; a failure (a full disk) is reported as `task`.
+    fn commit_as(&mut self, task: Bookkeeping) -> Result<()> {
         self.in_transaction = false;
-        self.conn.commit().map_err(bookkeeping(Bookkeeping::Commit))
+        self.conn.commit().map_err(bookkeeping(task))
     }
 
     fn rollback(&mut self) -> Result<()> {
@@ -364,7 +369,9 @@ impl Sink for LiveSink<'_> {
         }
         self.write_audit(entry)?;
         if self.in_transaction && !self.rehearse {
-            self.commit()?;
+            self.commit_as(Bookkeeping::CommitRevision {
+                revision: step.label(),
+            })?;
         }
         Ok(())
     }

@@ -13,7 +13,7 @@ pub(crate) mod offline;
 pub(crate) mod partial;
 
 use std::collections::HashMap;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use crate::config::Dialect;
@@ -414,6 +414,13 @@ fn run_one(
         match sink.execute(&statement.sql) {
             Ok(effect) => effects.push(effect),
             Err(e) => {
+                if let Some(database) = &e.unwritable_directory_of {
+                    return Err(Error::SqliteDirectoryReadOnly {
+                        directory: database.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                        database: database.clone(),
+                        cause: e,
+                    });
+                }
                 let failed = sink.failed_statement(&statement.sql);
                 return Err(fail(
                     index,

@@ -136,3 +136,182 @@ fn a_huge_database_url_is_quoted_cut_short() {
     assert!(!stderr.contains("secret"), "{stderr}");
     assert!(stderr.len() < 10_000, "{} bytes of stderr", stderr.len());
 }
+
+/// A file system mounted for one test (a small tmpfs, or a read-only view of a folder),
+/// unmounted when dropped. Mounting needs root: `None` (the test says it is skipped) otherwise.
+struct Mount {
+    at: std::path::PathBuf,
+}
+
+impl Mount {
+    fn run(args: &[&str]) -> bool {
+        std::process::Command::new("mount")
+            .args(args)
+            .stderr(std::process::Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success())
+    }
+
+    /// A tmpfs of `size` (`mount -o size=`) at `at`.
+    fn tmpfs(at: &std::path::Path, size: &str) -> Option<Mount> {
+        std::fs::create_dir_all(at).unwrap();
+        let at_text = at.to_str().unwrap();
+        Self::run(&[
+            "-t",
+            "tmpfs",
+            "-o",
+            &format!("size={size}"),
+            "tmpfs",
+            at_text,
+        ])
+        .then(|| Mount {
+            at: at.to_path_buf(),
+        })
+    }
+
+    /// `from` seen read-only at `at`.
+    fn read_only(from: &std::path::Path, at: &std::path::Path) -> Option<Mount> {
+        std::fs::create_dir_all(at).unwrap();
+        let (from, at_text) = (from.to_str().unwrap(), at.to_str().unwrap());
+        if !Self::run(&["--bind", from, at_text]) {
+            return None;
+        }
+        let mount = Mount {
+            at: at.to_path_buf(),
+        };
+        Self::run(&["-o", "remount,bind,ro", at_text]).then_some(mount)
+    }
+}
+
+impl Drop for Mount {
+    fn drop(&mut self) {
+        let _ = std::process::Command::new("umount").arg(&self.at).status();
+    }
+}
+
+fn skipped(test: &str) {
+    eprintln!("SKIPPED {test}: mounting a file system needs root");
+}
+
+/// A project whose database lives in `dir` (given as an absolute path).
+fn project_with_database_in(dir: &std::path::Path) -> TestProject {
+    let p = TestProject::new();
+    p.file(
+        "migrate.toml",
+        &format!(
+            "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"sqlite:///{}/app.db\"\n\n[backup]\ndir = \"backups\"\n",
+            dir.display()
+        ),
+    );
+    p
+}
+
+#[test]
+fn a_full_disk_at_commit_names_the_revision() {
+    let scratch = TestProject::new();
+    let Some(disk) = Mount::tmpfs(&scratch.path().join("disk"), "64k") else {
+        return skipped("a_full_disk_at_commit_names_the_revision");
+    };
+    let p2 = project_with_database_in(&disk.at);
+    // About 200 KB of rows: SQLite keeps them in its page cache until the commit writes them.
+    p2.file(
+        "migrations/versions/aa01_fill.sql",
+        "-- revision = \"aa01\"\n\n-- migrate:upgrade\nCREATE TABLE t (x TEXT);\n\
+         WITH RECURSIVE c(n) AS (SELECT 1 UNION ALL SELECT n + 1 FROM c WHERE n < 2000) \
+         INSERT INTO t SELECT hex(randomblob(100)) FROM c;\n",
+    );
+    let (code, _, stderr) = p2.run(&["upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("error: cannot commit revision `aa01`: database or disk is full"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn a_full_disk_during_a_backup_gives_the_real_cause() {
+    let p = TestProject::new();
+    p.revision("aa01", &[], "");
+    let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 0, "{stderr}");
+    let Some(_disk) = Mount::tmpfs(&p.path().join("backups"), "8k") else {
+        return skipped("a_full_disk_during_a_backup_gives_the_real_cause");
+    };
+    p.file("migrate.toml", "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"sqlite:///app.db\"\n\n[backup]\ndir = \"backups\"\n");
+    let (code, _, stderr) = p.run(&["backup"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("not an error"), "{stderr}");
+    assert!(stderr.contains("database is full"), "{stderr}");
+}
+
+#[test]
+fn verify_and_backup_read_a_read_only_database() {
+    let p = TestProject::new();
+    let data = p.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let writer = project_with_database_in(&data);
+    writer.revision("aa01", &[], "");
+    let (code, _, stderr) = writer.run(&["upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 0, "{stderr}");
+    let Some(view) = Mount::read_only(&data, &p.path().join("ro")) else {
+        return skipped("verify_and_backup_read_a_read_only_database");
+    };
+    let reader = project_with_database_in(&view.at);
+    reader.revision("aa01", &[], "");
+    for command in ["verify", "backup"] {
+        let (code, _, stderr) = reader.run(&[command]);
+        assert_eq!(code, 0, "{command}: {stderr}");
+    }
+}
+
+/// Whether the tests run as root (`/proc/self` belongs to the effective user).
+fn running_as_root() -> bool {
+    use std::os::unix::fs::MetadataExt;
+    std::fs::metadata("/proc/self").is_ok_and(|m| m.uid() == 0)
+}
+
+#[test]
+fn a_read_only_directory_is_named_instead_of_the_statement() {
+    use std::os::unix::fs::PermissionsExt;
+    use std::os::unix::process::CommandExt;
+    // Root writes anywhere: the run drops to `nobody`, a user whose directory is read-only.
+    if !running_as_root() {
+        return eprintln!(
+            "SKIPPED a_read_only_directory_is_named_instead_of_the_statement: needs root"
+        );
+    }
+    let p = TestProject::new();
+    let data = p.path().join("data");
+    std::fs::create_dir_all(&data).unwrap();
+    let p2 = project_with_database_in(&data);
+    p2.revision("aa01", &[], "");
+    let (code, _, stderr) = p2.run(&["upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 0, "{stderr}");
+    p2.revision("bb01", &["aa01"], "");
+    let mode = |path: &std::path::Path, mode| {
+        std::fs::set_permissions(path, std::fs::Permissions::from_mode(mode)).unwrap()
+    };
+    mode(p.path(), 0o755);
+    mode(p2.path(), 0o755);
+    mode(&data, 0o555);
+    mode(&data.join("app.db"), 0o666);
+    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("retort"))
+        .args(["upgrade", "heads", "--no-backup"])
+        .current_dir(p2.path())
+        .env("RETORT_NO_CACHE", "1")
+        .env_remove("DATABASE_URL")
+        .uid(65534)
+        .gid(65534)
+        .output()
+        .unwrap();
+    mode(&data, 0o755);
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("its directory `")
+            && stderr
+                .contains("` cannot be written, and SQLite creates the database's journal there"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("fix the statement"), "{stderr}");
+}
