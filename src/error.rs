@@ -137,6 +137,20 @@ pub enum Error {
     )]
     SqliteReadOnly { database: String },
 
+    /// The version table, its audit table or its schema has a name the engine would cut or
+    /// refuse.
+    #[error(
+        "the table name `{name}` is {length} {unit} long, over {engine}'s limit of {limit} {unit} \
+         for identifiers"
+    )]
+    IdentifierTooLong {
+        name: String,
+        length: usize,
+        engine: &'static str,
+        limit: usize,
+        unit: &'static str,
+    },
+
     /// A database server refused or did not answer. `url` has its password hidden.
     #[error(
         "cannot connect to `{}`: {cause}; check the host, port, user, password and database \
@@ -1220,6 +1234,10 @@ impl Error {
                 Some("retry later or raise `--lock-timeout`".into())
             }
             Error::UnknownVersionRow { .. } => Some("repair it with `stamp --purge REV`".into()),
+            Error::IdentifierTooLong { limit, unit, .. } => Some(format!(
+                "shorten `version_table` (or `version_table_schema`) in migrate.toml: the audit \
+                 table `<version_table>_log` must fit in {limit} {unit} too"
+            )),
             Error::SqliteDirectoryReadOnly { .. } => Some(
                 "make the directory writable for this user, or move the database into a writable \
                  directory"

@@ -705,14 +705,14 @@ impl Migrator {
             Database::Url(url) => {
                 let dialect = url.dialect();
                 let rows = match db::connect_existing(url)? {
-                    Some(mut conn) => read_heads(conn.as_mut(), &version_table(config, dialect))?,
+                    Some(mut conn) => read_heads(conn.as_mut(), &version_table(config, dialect)?)?,
                     None => Vec::new(),
                 };
                 Ok((rows, dialect))
             }
             Database::Connection(conn) => {
                 let dialect = conn.dialect();
-                let rows = read_heads(conn.as_mut(), &version_table(config, dialect))?;
+                let rows = read_heads(conn.as_mut(), &version_table(config, dialect)?)?;
                 Ok((rows, dialect))
             }
         }

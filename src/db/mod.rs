@@ -107,6 +107,13 @@ pub trait Connection {
     /// Takes the migration lock named `key`, waiting at most `timeout` for another session to
     /// release it (a `DbError` with `is_lock_timeout` when it does not).
     fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError>;
+    /// Who holds the migration lock named `key`, described for the line that says the run
+    /// waits (a session, its application, its state and since when); `None` when the
+    /// backend cannot say.
+    fn lock_holder(&mut self, _key: &str) -> Option<String> {
+        None
+    }
+
     /// Releases the migration lock named `key`.
     fn unlock(&mut self, key: &str) -> Result<(), DbError>;
 

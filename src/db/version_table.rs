@@ -114,6 +114,35 @@ impl VersionTable {
         }
     }
 
+    /// Fails when the engine would not keep a name whole: PostgreSQL silently cuts identifiers
+    /// to 63 bytes (so a 63-byte version table and its cut audit table `<name>_log` would be
+    /// the same table, "already exists"), MySQL refuses names over 64 characters; SQLite has
+    /// no limit.
+    pub(crate) fn check_name_lengths(&self) -> crate::error::Result<()> {
+        let (engine, limit, unit, length): (_, _, _, fn(&str) -> usize) = match self.dialect {
+            Dialect::Sqlite => return Ok(()),
+            Dialect::Postgresql => ("PostgreSQL", 63, "bytes", str::len),
+            Dialect::Mysql => ("MySQL", 64, "characters", |name| name.chars().count()),
+        };
+        let audit = self.audit();
+        let names = [self.schema.as_ref(), Some(&self.name), Some(&audit.name)];
+        let too_long = names
+            .into_iter()
+            .flatten()
+            .map(|name| (name, length(name)))
+            .find(|(_, n)| *n > limit);
+        match too_long {
+            None => Ok(()),
+            Some((name, name_length)) => Err(crate::error::Error::IdentifierTooLong {
+                name: name.clone(),
+                length: name_length,
+                engine,
+                limit,
+                unit,
+            }),
+        }
+    }
+
     /// The audit table beside this version table: `<version_table>_log`.
     pub fn audit(&self) -> VersionTable {
         VersionTable {

@@ -425,7 +425,7 @@ pub(crate) fn run_live(
         .try_lock(&key, options.lock_timeout)
         .map_err(lock_error)?
     {
-        progress.waiting_for_lock();
+        progress.waiting_for_lock(conn.lock_holder(&key).as_deref());
         conn.lock(&key, options.lock_timeout).map_err(lock_error)?;
     }
     let result = run_locked(conn, options, scripts, plan_from, progress);

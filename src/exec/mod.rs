@@ -217,7 +217,8 @@ pub trait Progress {
     /// Another runner changed the version rows; the remaining plan was recomputed.
     fn replanned(&mut self, _heads: &[String]) {}
     /// Another runner holds the migration lock; the run waits for it (called at most once).
-    fn waiting_for_lock(&mut self) {}
+    /// `holder` describes the session holding it, when the database can say.
+    fn waiting_for_lock(&mut self, _holder: Option<&str>) {}
     /// A stamp closed the audit row of a run that died in the middle of `entry`'s step.
     fn closed_interrupted(&mut self, _entry: &AuditEntry) {}
 

@@ -6,13 +6,16 @@ use crate::db::version_table::{read_audit, read_heads, AuditEntry, VersionTable}
 use crate::db::{self, Connection};
 use crate::error::Result;
 
-/// The version table of `config` spelled for `dialect`.
-pub(crate) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
-    VersionTable::new(
+/// The version table of `config` spelled for `dialect`; fails when `dialect` would not keep
+/// its name (or its audit table's) whole.
+pub(crate) fn version_table(config: &Config, dialect: Dialect) -> Result<VersionTable> {
+    let table = VersionTable::new(
         dialect,
         config.version_table_schema.clone(),
         config.version_table.clone(),
-    )
+    );
+    table.check_name_lengths()?;
+    Ok(table)
 }
 
 /// Reads from the version table of the database of `url` with `read`, creating nothing: a
@@ -23,7 +26,7 @@ pub(crate) fn read_existing<T: Default>(
     read: impl FnOnce(&mut dyn Connection, &VersionTable) -> Result<T>,
 ) -> Result<T> {
     match db::connect_existing(url)? {
-        Some(mut conn) => read(conn.as_mut(), &version_table(config, url.dialect())),
+        Some(mut conn) => read(conn.as_mut(), &version_table(config, url.dialect())?),
         None => Ok(T::default()),
     }
 }

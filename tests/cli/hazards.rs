@@ -315,3 +315,83 @@ fn a_read_only_directory_is_named_instead_of_the_statement() {
     );
     assert!(!stderr.contains("fix the statement"), "{stderr}");
 }
+
+/// A project whose database is `url`, with one revision `aa01`.
+fn server_project(url: &str, extra_config: &str) -> TestProject {
+    let p = TestProject::new();
+    p.file(
+        "migrate.toml",
+        &format!(
+            "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"{url}\"\n{extra_config}"
+        ),
+    );
+    p.revision("aa01", &[], "");
+    p
+}
+
+#[test]
+fn a_version_table_name_the_engine_would_cut_is_refused_naming_the_limit() {
+    use crate::support::server::TestDatabase;
+    use retort::Dialect;
+    for (dialect, name_length, want) in [
+        // 63 bytes fit PostgreSQL, but the audit table `<name>_log` is cut to the same 63.
+        (
+            Dialect::Postgresql,
+            63,
+            "is 67 bytes long, over PostgreSQL's limit of 63 bytes for identifiers",
+        ),
+        (
+            Dialect::Mysql,
+            64,
+            "is 68 characters long, over MySQL's limit of 64 characters for identifiers",
+        ),
+    ] {
+        let Some(db) = TestDatabase::create(dialect, "long_version_table") else {
+            continue;
+        };
+        let table = "v".repeat(name_length);
+        let p = server_project(&db.url, &format!("version_table = \"{table}\"\n"));
+        let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup"]);
+        assert_eq!(code, 1, "{stderr}");
+        assert!(
+            stderr.contains(&format!("the table name `{table}_log` {want}")),
+            "{stderr}"
+        );
+        assert!(stderr.contains("shorten `version_table`"), "{stderr}");
+        // A name that fits runs.
+        let p = server_project(
+            &db.url,
+            &format!("version_table = \"{}\"\n", &table[..name_length - 4]),
+        );
+        let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup"]);
+        assert_eq!(code, 0, "{stderr}");
+    }
+}
+
+#[test]
+fn a_runner_waiting_for_the_postgresql_lock_names_the_session_holding_it() {
+    use crate::support::server::TestDatabase;
+    let Some(db) = TestDatabase::create(retort::Dialect::Postgresql, "lock_holder") else {
+        return;
+    };
+    // A session that holds the migration lock and sits idle, as a killed runner's does
+    // until the server notices.
+    let mut holder = db.connect();
+    assert!(holder
+        .try_lock("retort:retort_version", Duration::from_secs(1))
+        .unwrap());
+    let p = server_project(&db.url, "");
+    let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup", "--lock-timeout", "1"]);
+    assert_eq!(code, 1, "{stderr}");
+    let waiting = stderr
+        .lines()
+        .find(|line| line.starts_with("waiting for the database lock held by "))
+        .unwrap_or_else(|| panic!("{stderr}"));
+    assert!(
+        waiting.starts_with("waiting for the database lock held by PostgreSQL session ")
+            && waiting.contains(", idle since ")
+            && waiting.ends_with("s ago)…"),
+        "{waiting}"
+    );
+    holder.unlock("retort:retort_version").unwrap();
+}
