@@ -200,6 +200,19 @@ fn is_busy(err: &rusqlite::Error) -> bool {
     )
 }
 
+/// SQLite reads a statement only up to a NUL byte: what follows is dropped, and a statement
+/// that starts with one is empty, which rusqlite then reports as "not an error".
+fn refuse_nul(sql: &str) -> Result<(), DbError> {
+    match sql.find('\0') {
+        None => Ok(()),
+        Some(at) => Err(DbError::new(format!(
+            "the statement holds a NUL byte (at character {}), where SQLite would stop \
+             reading it; remove it from the file",
+            sql[..at].chars().count() + 1
+        ))),
+    }
+}
+
 fn to_db_error(err: rusqlite::Error) -> DbError {
     DbError::from_driver(err.to_string(), is_busy(&err), err)
 }
@@ -242,6 +255,7 @@ impl Connection for SqliteConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
+        refuse_nul(sql)?;
         let mut stmt = self.conn.prepare(sql).map_err(to_db_error)?;
         if stmt.column_count() > 0 {
             // A statement that returns rows (`SELECT 'x'`, many PRAGMAs) still runs to completion.
@@ -264,6 +278,7 @@ impl Connection for SqliteConnection {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        refuse_nul(sql)?;
         let mut stmt = self.conn.prepare(sql).map_err(to_db_error)?;
         let columns = stmt.column_count();
         let mut rows = stmt.raw_query();

@@ -395,3 +395,22 @@ fn a_runner_waiting_for_the_postgresql_lock_names_the_session_holding_it() {
     );
     holder.unlock("retort:retort_version").unwrap();
 }
+
+#[test]
+fn a_nul_byte_in_a_statement_is_named_as_the_cause() {
+    let p = project();
+    p.file(
+        "migrations/versions/bb01_x.sql",
+        "-- revision = \"bb01\"\n-- down_revision = \"aa01\"\n\n-- migrate:upgrade\n\0SELECT 1;\n",
+    );
+    let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(!stderr.contains("not an error"), "{stderr}");
+    assert!(
+        stderr.contains(
+            "failed at statement 1 (line 5): the statement holds a NUL byte (at character 1), \
+             where SQLite would stop reading it"
+        ),
+        "{stderr}"
+    );
+}
