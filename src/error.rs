@@ -116,11 +116,13 @@ pub enum Error {
         directory: PathBuf,
     },
 
-    /// An SQLite database cannot be changed because its directory cannot be written: SQLite
-    /// creates the rollback journal (or the WAL) beside the file before the first change.
+    /// An SQLite database cannot be used because its directory cannot be written: SQLite
+    /// creates the rollback journal beside the file before the first change, and in WAL mode
+    /// the WAL and its index before the first read.
     #[error(
-        "cannot change SQLite database `{}`: its directory `{}` cannot be written, and SQLite \
-         creates the database's journal there before any change ({cause})",
+        "cannot use SQLite database `{}`: its directory `{}` cannot be written, and SQLite \
+         creates the database's journal there (`-journal`, or `-wal` and `-shm` in WAL mode) \
+         ({cause})",
         database.display(),
         directory.display()
     )]
@@ -1530,5 +1532,18 @@ impl std::error::Error for DbError {
         self.driver
             .as_deref()
             .map(|driver| driver as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::clip;
+
+    #[test]
+    fn clip_cuts_at_a_character_and_says_how_much_is_left_out() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("abcdef", 6), "abcdef");
+        assert_eq!(clip("abcdefgh", 6), "abcdef… (2 more characters)");
+        assert_eq!(clip("ééééé", 2), "éé… (3 more characters)");
     }
 }

@@ -164,6 +164,15 @@ const DRIVERS: &[Driver] = &[
     },
 ];
 
+/// The directory of the database file `path` (`.` for a bare file name), where SQLite keeps
+/// its journal.
+pub(crate) fn directory_of(path: &std::path::Path) -> &std::path::Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    }
+}
+
 /// Opens a connection for `url`, or says which feature is missing.
 pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Connection>> {
     connect_with(DRIVERS, url)

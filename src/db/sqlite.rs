@@ -78,9 +78,16 @@ impl SqliteConnection {
     /// A hot journal a crashed writer left is rolled back either way, and recorded.
     pub fn open_path(path: Option<&Path>, write: bool) -> Result<SqliteConnection> {
         let database = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
-        let fail = |e: rusqlite::Error| Error::SqliteOpenFailed {
-            database: database.clone(),
-            cause: to_db_error(e),
+        let fail = |e: rusqlite::Error| match path {
+            Some(path) if directory_is_the_cause(path, &e) => Error::SqliteDirectoryReadOnly {
+                database: path.to_path_buf(),
+                directory: super::directory_of(path).to_path_buf(),
+                cause: to_db_error(e),
+            },
+            _ => Error::SqliteOpenFailed {
+                database: database.clone(),
+                cause: to_db_error(e),
+            },
         };
         if let Some(dir) = path.and_then(Path::parent) {
             if write && !dir.as_os_str().is_empty() && !dir.is_dir() {
@@ -221,21 +228,24 @@ impl SqliteConnection {
     /// `to_db_error` for a change: a read-only failure whose cause is the directory (SQLite
     /// could not create the journal beside the file) says so, instead of blaming the statement.
     fn write_error(&self, err: rusqlite::Error) -> DbError {
-        let read_only = err.sqlite_error_code() == Some(ErrorCode::ReadOnly)
-            || err.sqlite_error_code() == Some(ErrorCode::CannotOpen);
+        let unwritable = self
+            .path
+            .as_deref()
+            .filter(|path| directory_is_the_cause(path, &err))
+            .map(Path::to_path_buf);
         let mut error = to_db_error(err);
-        if let Some(path) = self.path.as_deref().filter(|_| read_only) {
-            let dir = match path.parent() {
-                Some(dir) if !dir.as_os_str().is_empty() => dir,
-                _ => Path::new("."),
-            };
-            let writable = rustix::fs::access(dir, rustix::fs::Access::WRITE_OK).is_ok();
-            if !writable {
-                error.unwritable_directory_of = Some(path.to_path_buf());
-            }
-        }
+        error.unwritable_directory_of = unwritable;
         error
     }
+}
+
+/// Whether `err` (read-only, or cannot open) comes from the directory of `path`, in which
+/// SQLite must create the journal, or the WAL and its index, and which cannot be written.
+fn directory_is_the_cause(path: &Path, err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen)
+    ) && rustix::fs::access(super::directory_of(path), rustix::fs::Access::WRITE_OK).is_err()
 }
 
 fn to_value(value: rusqlite::types::ValueRef<'_>) -> Value {

@@ -454,6 +454,31 @@ mod tests {
     }
 
     #[test]
+    fn names_are_checked_against_each_engines_identifier_limit() {
+        let fits = |dialect, schema: Option<&str>, name: &str| {
+            VersionTable::new(dialect, schema.map(String::from), name)
+                .check_name_lengths()
+                .map_err(|e| e.to_string())
+        };
+        // PostgreSQL counts bytes, and the audit table's `_log` must fit too.
+        assert!(fits(Dialect::Postgresql, None, &"v".repeat(59)).is_ok());
+        assert_eq!(
+            fits(Dialect::Postgresql, None, &"v".repeat(60)).unwrap_err(),
+            format!(
+                "the table name `{}_log` is 64 bytes long, over PostgreSQL's limit of 63 bytes \
+                 for identifiers",
+                "v".repeat(60)
+            )
+        );
+        assert!(fits(Dialect::Postgresql, None, &"é".repeat(30)).is_err());
+        assert!(fits(Dialect::Postgresql, Some(&"s".repeat(64)), "v").is_err());
+        // MySQL counts characters; SQLite has no limit.
+        assert!(fits(Dialect::Mysql, None, &"é".repeat(60)).is_ok());
+        assert!(fits(Dialect::Mysql, None, &"é".repeat(61)).is_err());
+        assert!(fits(Dialect::Sqlite, None, &"v".repeat(1000)).is_ok());
+    }
+
+    #[test]
     fn identifiers_are_quoted_only_when_needed() {
         assert_eq!(
             quote_ident(Dialect::Sqlite, "retort_version"),

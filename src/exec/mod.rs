@@ -13,7 +13,7 @@ pub(crate) mod offline;
 pub(crate) mod partial;
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::Dialect;
@@ -417,7 +417,7 @@ fn run_one(
             Err(e) => {
                 if let Some(database) = &e.unwritable_directory_of {
                     return Err(Error::SqliteDirectoryReadOnly {
-                        directory: database.parent().unwrap_or(Path::new(".")).to_path_buf(),
+                        directory: crate::db::directory_of(database).to_path_buf(),
                         database: database.clone(),
                         cause: e,
                     });

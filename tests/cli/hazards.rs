@@ -293,27 +293,39 @@ fn a_read_only_directory_is_named_instead_of_the_statement() {
     };
     mode(p.path(), 0o755);
     mode(p2.path(), 0o755);
-    mode(&data, 0o555);
     mode(&data.join("app.db"), 0o666);
-    let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("retort"))
-        .args(["upgrade", "heads", "--no-backup"])
-        .current_dir(p2.path())
-        .env("RETORT_NO_CACHE", "1")
-        .env_remove("DATABASE_URL")
-        .uid(65534)
-        .gid(65534)
-        .output()
-        .unwrap();
-    mode(&data, 0o755);
-    let stderr = String::from_utf8_lossy(&out.stderr);
-    assert_eq!(out.status.code(), Some(1), "{stderr}");
-    assert!(
-        stderr.contains("its directory `")
-            && stderr
-                .contains("` cannot be written, and SQLite creates the database's journal there"),
-        "{stderr}"
-    );
-    assert!(!stderr.contains("fix the statement"), "{stderr}");
+    let as_nobody = |args: &[&str]| {
+        mode(&data, 0o555);
+        let out = std::process::Command::new(assert_cmd::cargo::cargo_bin("retort"))
+            .args(args)
+            .current_dir(p2.path())
+            .env("RETORT_NO_CACHE", "1")
+            .env_remove("DATABASE_URL")
+            .uid(65534)
+            .gid(65534)
+            .output()
+            .unwrap();
+        mode(&data, 0o755);
+        let stderr = String::from_utf8_lossy(&out.stderr).into_owned();
+        assert_eq!(out.status.code(), Some(1), "{stderr}");
+        assert!(
+            stderr.contains(&format!(
+                "its directory `{}` cannot be written, and SQLite creates the database's journal \
+                 there (`-journal`, or `-wal` and `-shm` in WAL mode)",
+                data.display()
+            )),
+            "{stderr}"
+        );
+        assert!(!stderr.contains("fix the statement"), "{stderr}");
+    };
+    // Rollback-journal mode: the first change needs the journal.
+    as_nobody(&["upgrade", "heads", "--no-backup"]);
+    // WAL mode: even reading needs the WAL index.
+    let wal =
+        crate::support::server::connect(&format!("sqlite:///{}", data.join("app.db").display()))
+            .query("PRAGMA journal_mode = WAL");
+    assert!(wal.is_ok(), "{wal:?}");
+    as_nobody(&["current"]);
 }
 
 /// A project whose database is `url`, with one revision `aa01`.

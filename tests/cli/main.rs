@@ -13,6 +13,7 @@ mod cli_conventions;
 mod crash_recovery;
 mod graph_cli;
 mod graph_rules;
+#[cfg(feature = "sqlite")]
 mod hazards;
 mod library;
 #[cfg(feature = "mysql")]
