@@ -189,8 +189,16 @@ impl Drop for Mount {
     }
 }
 
-fn skipped(test: &str) {
-    eprintln!("SKIPPED {test}: mounting a file system needs root");
+const MOUNT_NEEDS_ROOT: &str = "mounting a file system needs root";
+
+/// Says on the terminal that `test` passes without running: libtest swallows a passing test's
+/// `eprintln!`, not a write to the stderr handle itself.
+fn skipped(test: &str, why: &str) {
+    use std::io::Write;
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {test} passes without running: {why}"
+    );
 }
 
 /// A project whose database lives in `dir` (given as an absolute path).
@@ -210,7 +218,7 @@ fn project_with_database_in(dir: &std::path::Path) -> TestProject {
 fn a_full_disk_at_commit_names_the_revision() {
     let scratch = TestProject::new();
     let Some(disk) = Mount::tmpfs(&scratch.path().join("disk"), "64k") else {
-        return skipped("a_full_disk_at_commit_names_the_revision");
+        return skipped("a_full_disk_at_commit_names_the_revision", MOUNT_NEEDS_ROOT);
     };
     let p2 = project_with_database_in(&disk.at);
     // About 200 KB of rows: SQLite keeps them in its page cache until the commit writes them.
@@ -235,7 +243,10 @@ fn a_full_disk_during_a_backup_gives_the_real_cause() {
     let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup"]);
     assert_eq!(code, 0, "{stderr}");
     let Some(_disk) = Mount::tmpfs(&p.path().join("backups"), "8k") else {
-        return skipped("a_full_disk_during_a_backup_gives_the_real_cause");
+        return skipped(
+            "a_full_disk_during_a_backup_gives_the_real_cause",
+            MOUNT_NEEDS_ROOT,
+        );
     };
     p.file("migrate.toml", "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"sqlite:///app.db\"\n\n[backup]\ndir = \"backups\"\n");
     let (code, _, stderr) = p.run(&["backup"]);
@@ -254,7 +265,10 @@ fn verify_and_backup_read_a_read_only_database() {
     let (code, _, stderr) = writer.run(&["upgrade", "heads", "--no-backup"]);
     assert_eq!(code, 0, "{stderr}");
     let Some(view) = Mount::read_only(&data, &p.path().join("ro")) else {
-        return skipped("verify_and_backup_read_a_read_only_database");
+        return skipped(
+            "verify_and_backup_read_a_read_only_database",
+            MOUNT_NEEDS_ROOT,
+        );
     };
     let reader = project_with_database_in(&view.at);
     reader.revision("aa01", &[], "");
@@ -276,8 +290,9 @@ fn a_read_only_directory_is_named_instead_of_the_statement() {
     use std::os::unix::process::CommandExt;
     // Root writes anywhere: the run drops to `nobody`, a user whose directory is read-only.
     if !running_as_root() {
-        return eprintln!(
-            "SKIPPED a_read_only_directory_is_named_instead_of_the_statement: needs root"
+        return skipped(
+            "a_read_only_directory_is_named_instead_of_the_statement",
+            "it needs root",
         );
     }
     let p = TestProject::new();
