@@ -272,7 +272,13 @@ fn copy_with_backup_api(source: &Path, target: &Path) -> rusqlite::Result<()> {
     // connection cannot make it start over. Busy/Locked only happen while a writer holds an
     // exclusive lock; retry for about as long as the busy timeout.
     for _ in 0..600 {
-        match backup.step(-1)? {
+        // A failed step sets no message on either connection, so the one rusqlite reads from
+        // the destination is stale ("not an error" on a full disk): the code says what failed.
+        let step = backup.step(-1).map_err(|e| match e {
+            rusqlite::Error::SqliteFailure(code, _) => rusqlite::Error::SqliteFailure(code, None),
+            other => other,
+        });
+        match step? {
             StepResult::Done => return Ok(()),
             StepResult::More => {}
             _ => std::thread::sleep(Duration::from_millis(50)),

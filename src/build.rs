@@ -124,7 +124,8 @@ fn embed(root: &Path, dir: &Path) -> Result<Embedding> {
     if !location.is_dir() {
         return Err(Error::EmbedDirectoryMissing { path: location });
     }
-    let files: Vec<PathBuf> = script::list_sql_files(&location, false)?
+    let mut skipped = Vec::new();
+    let files: Vec<PathBuf> = script::list_sql_files(&location, false, &mut skipped)?
         .into_iter()
         .map(|(path, _)| path)
         .collect();
@@ -147,10 +148,15 @@ fn embed(root: &Path, dir: &Path) -> Result<Embedding> {
     code.push(']');
     let mut watched = vec![absolute(&location)];
     watched.extend(files.iter().map(|f| absolute(f)));
+    let mut warnings: Vec<String> = skipped
+        .iter()
+        .map(|w| format!("{}: {}", w.path.display(), w.message))
+        .collect();
+    warnings.extend(migrator.warnings());
     Ok(Embedding {
         code,
         watched,
-        warnings: migrator.warnings(),
+        warnings,
     })
 }
 

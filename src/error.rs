@@ -27,6 +27,22 @@ pub enum Error {
         problem: ScriptProblem,
     },
 
+    /// A revision file is larger than retort reads (revision files are read whole).
+    #[error(
+        "revision file `{}` is {size} bytes, over the limit of {} MiB ({limit} bytes); it was not read",
+        path.display(),
+        limit >> 20
+    )]
+    RevisionFileTooLarge {
+        path: PathBuf,
+        size: u64,
+        limit: u64,
+    },
+
+    /// A path that named a regular file when listed is something else when opened.
+    #[error("revision file `{}` is not a regular file; it was not read", path.display())]
+    RevisionFileNotRegular { path: PathBuf },
+
     /// A revision id given outside a revision file (a new revision's id) is malformed.
     #[error(transparent)]
     InvalidRevisionId(#[from] InvalidId),
@@ -49,8 +65,9 @@ pub enum Error {
 
     /// A statement of a revision failed; the database is left at the last good revision.
     #[error(
-        "revision `{revision}` ({}) failed at statement {statement_index} (line {line}): {message}\n  statement: {statement}",
-        path.display()
+        "revision `{revision}` ({}) failed at statement {statement_index} (line {line}): {message}\n  statement: {}",
+        path.display(),
+        clip(statement, QUOTED_STATEMENT_CHARS)
     )]
     Migration {
         revision: String,
@@ -67,7 +84,7 @@ pub enum Error {
     // A `DbError` is part of the message, not a `#[source]`: its text is the driver's, scrubbed
     // of passwords, which the driver's own error (`DbError`'s source) may still show.
     /// A database URL cannot be parsed. `url` has its password hidden.
-    #[error("invalid database URL `{url}`: {problem}")]
+    #[error("invalid database URL `{}`: {problem}", clip(url, QUOTED_CHARS))]
     InvalidDatabaseUrl { url: String, problem: UrlProblem },
 
     /// A database URL names a driver this build of retort does not contain.
@@ -99,6 +116,22 @@ pub enum Error {
         directory: PathBuf,
     },
 
+    /// An SQLite database cannot be used because its directory cannot be written: SQLite
+    /// creates the rollback journal beside the file before the first change, and in WAL mode
+    /// the WAL and its index before the first read.
+    #[error(
+        "cannot use SQLite database `{}`: its directory `{}` cannot be written, and SQLite \
+         creates the database's journal there (`-journal`, or `-wal` and `-shm` in WAL mode) \
+         ({cause})",
+        database.display(),
+        directory.display()
+    )]
+    SqliteDirectoryReadOnly {
+        database: PathBuf,
+        directory: PathBuf,
+        cause: DbError,
+    },
+
     /// An SQLite file to change cannot be written.
     #[error(
         "cannot open SQLite database `{database}`: the file is read-only; check its permissions \
@@ -106,19 +139,34 @@ pub enum Error {
     )]
     SqliteReadOnly { database: String },
 
+    /// The version table, its audit table or its schema has a name the engine would cut or
+    /// refuse.
+    #[error(
+        "the table name `{name}` is {length} {unit} long, over {engine}'s limit of {limit} {unit} \
+         for identifiers"
+    )]
+    IdentifierTooLong {
+        name: String,
+        length: usize,
+        engine: &'static str,
+        limit: usize,
+        unit: &'static str,
+    },
+
     /// A database server refused or did not answer. `url` has its password hidden.
     #[error(
-        "cannot connect to `{url}`: {cause}; check the host, port, user, password and database \
-         name of the URL"
+        "cannot connect to `{}`: {cause}; check the host, port, user, password and database \
+         name of the URL",
+        clip(url, QUOTED_CHARS)
     )]
     ConnectFailed { url: String, cause: DbError },
 
     /// The MySQL driver cannot use a URL; `reason` is its text, password hidden.
-    #[error("cannot connect to `{url}`: {reason}")]
+    #[error("cannot connect to `{}`: {reason}", clip(url, QUOTED_CHARS))]
     MysqlUrlInvalid { url: String, reason: String },
 
     /// The PostgreSQL driver cannot use a URL.
-    #[error("invalid PostgreSQL URL `{url}`: {cause}")]
+    #[error("invalid PostgreSQL URL `{}`: {cause}", clip(url, QUOTED_CHARS))]
     PostgresUrlInvalid { url: String, cause: DbError },
 
     /// A PostgreSQL URL asks for TLS, which this build does not have.
@@ -900,6 +948,8 @@ pub enum Bookkeeping {
     Begin,
     #[error("cannot commit the transaction")]
     Commit,
+    #[error("cannot commit revision `{revision}`")]
+    CommitRevision { revision: String },
     #[error("cannot roll back the transaction")]
     Rollback,
     #[error("cannot create table `{table}`")]
@@ -1290,6 +1340,18 @@ impl Error {
                 "remove `audit_table = false` from `[migrate]` to record one from the next run on"
                     .into(),
             ),
+            Error::IdentifierTooLong { limit, unit, .. } => Some(format!(
+                "shorten `version_table` (or `version_table_schema`) in migrate.toml: the audit \
+                 table `<version_table>_log` must fit in {limit} {unit} too"
+            )),
+            Error::SqliteDirectoryReadOnly { .. } => Some(
+                "make the directory writable for this user, or move the database into a writable \
+                 directory"
+                    .into(),
+            ),
+            Error::RevisionFileTooLarge { .. } => Some(
+                "split it into several revisions, or load bulk data outside retort".into(),
+            ),
             Error::MissingConfig { .. } => {
                 Some("run `retort init` to create one, or pass `-c PATH`".into())
             }
@@ -1537,6 +1599,25 @@ impl Error {
     }
 }
 
+/// The most characters of user input (a file's line, a URL, a parser's text) that a message
+/// quotes: enough to recognise it, while a 400 KB line of a damaged file stays off the terminal.
+pub(crate) const QUOTED_CHARS: usize = 200;
+
+/// The most characters of a failing statement that its error shows: a whole hand-written
+/// statement, but not a generated multi-megabyte `INSERT`.
+pub(crate) const QUOTED_STATEMENT_CHARS: usize = 2000;
+
+/// `text` cut to `max` characters, with `…` and the number of characters left out when cut.
+pub(crate) fn clip(text: &str, max: usize) -> std::borrow::Cow<'_, str> {
+    match text.char_indices().nth(max) {
+        None => text.into(),
+        Some((end, _)) => {
+            let left_out = text[end..].chars().count();
+            format!("{}… ({left_out} more characters)", &text[..end]).into()
+        }
+    }
+}
+
 /// A driver error, with the database's own text (already scrubbed of passwords). It lives here
 /// rather than in `db` so that `Error` can carry it without an `error -> db` import.
 #[derive(Debug, Clone)]
@@ -1544,6 +1625,9 @@ pub struct DbError {
     pub message: String,
     /// True when the failure was waiting for a lock (busy database, lock timeout).
     pub is_lock_timeout: bool,
+    /// The SQLite database whose write failed because its directory cannot be written (for
+    /// the journal): the statement is not to blame.
+    pub unwritable_directory_of: Option<PathBuf>,
     /// The driver's own error, kept for code that inspects it; unlike `message` its text may
     /// show a password, so retort never prints it.
     driver: Option<Arc<dyn std::error::Error + Send + Sync>>,
@@ -1555,6 +1639,7 @@ impl DbError {
         DbError {
             message: message.into(),
             is_lock_timeout: false,
+            unwritable_directory_of: None,
             driver: None,
         }
     }
@@ -1576,6 +1661,7 @@ impl DbError {
         DbError {
             message: message.into(),
             is_lock_timeout,
+            unwritable_directory_of: None,
             driver: Some(Arc::new(driver)),
         }
     }
@@ -1598,5 +1684,18 @@ impl std::error::Error for DbError {
         self.driver
             .as_deref()
             .map(|driver| driver as &(dyn std::error::Error + 'static))
+    }
+}
+
+#[cfg(test)]
+mod clip_tests {
+    use super::clip;
+
+    #[test]
+    fn clip_cuts_at_a_character_and_says_how_much_is_left_out() {
+        assert_eq!(clip("short", 10), "short");
+        assert_eq!(clip("abcdef", 6), "abcdef");
+        assert_eq!(clip("abcdefgh", 6), "abcdef… (2 more characters)");
+        assert_eq!(clip("ééééé", 2), "éé… (3 more characters)");
     }
 }

@@ -704,8 +704,11 @@ impl Migrator {
         let config = &self.project.config;
         let scripts = &self.project.scripts;
         let drift = |conn: &mut dyn Connection| {
-            let table = version_table(config, conn.dialect());
-            ops::check::drift(conn, scripts, &table)
+            // Without an audit trail nothing records what ran, so nothing can have drifted.
+            match version_table(config, conn.dialect())?.audit() {
+                Some(audit) => ops::check::drift(conn, scripts, &audit),
+                None => Ok(Vec::new()),
+            }
         };
         match &mut self.database {
             Database::Unset => Err(no_database(config)),
@@ -725,14 +728,14 @@ impl Migrator {
             Database::Url(url) => {
                 let dialect = url.dialect();
                 let rows = match db::connect_existing(url)? {
-                    Some(mut conn) => read_heads(conn.as_mut(), &version_table(config, dialect))?,
+                    Some(mut conn) => read_heads(conn.as_mut(), &version_table(config, dialect)?)?,
                     None => Vec::new(),
                 };
                 Ok((rows, dialect))
             }
             Database::Connection(conn) => {
                 let dialect = conn.dialect();
-                let rows = read_heads(conn.as_mut(), &version_table(config, dialect))?;
+                let rows = read_heads(conn.as_mut(), &version_table(config, dialect)?)?;
                 Ok((rows, dialect))
             }
         }

@@ -104,9 +104,11 @@ impl Progress for StepDisplay<'_> {
         }
     }
 
-    fn waiting_for_lock(&mut self) {
-        self.printer
-            .status("waiting for the database lock held by another process…");
+    fn waiting_for_lock(&mut self, holder: Option<&str>) {
+        self.printer.status(match holder {
+            Some(holder) => format!("waiting for the database lock held by {holder}…"),
+            None => "waiting for the database lock held by another process…".to_string(),
+        });
     }
 
     fn closed_interrupted(&mut self, direction: &str, revision: &str, started_at: &str) {

@@ -140,7 +140,10 @@ impl Config {
         let raw: RawFile = toml::from_str(text).map_err(|e| {
             let place = e.span().map(|span| {
                 let (line, source) = line_at(text, span.start);
-                (line, url::redact_text(source))
+                (
+                    line,
+                    url::redact_text(&crate::error::clip(source, crate::error::QUOTED_CHARS)),
+                )
             });
             error(ConfigProblem::Toml {
                 place,
@@ -276,10 +279,12 @@ pub(crate) const DEFAULT_VERSION_TABLE: &str = "retort_version";
 
 /// toml's error message in the words of our documentation: TOML has keys, not serde's fields.
 pub(crate) fn toml_error_message(error: &toml::de::Error) -> String {
-    error
-        .message()
-        .trim_end()
-        .replacen("unknown field", "unknown key", 1)
+    let message = error.message().trim_end();
+    crate::error::clip(message, crate::error::QUOTED_CHARS).replacen(
+        "unknown field",
+        "unknown key",
+        1,
+    )
 }
 
 /// The 1-based line holding byte `offset` of `text`, and that line's text (trimmed).

@@ -110,6 +110,13 @@ pub trait Connection {
     /// Takes the migration lock named `key`, waiting at most `timeout` for another session to
     /// release it (a `DbError` with `is_lock_timeout` when it does not).
     fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError>;
+    /// Who holds the migration lock named `key`, described for the line that says the run
+    /// waits (a session, its application, its state and since when); `None` when the
+    /// backend cannot say.
+    fn lock_holder(&mut self, _key: &str) -> Option<String> {
+        None
+    }
+
     /// Releases the migration lock named `key`.
     fn unlock(&mut self, key: &str) -> Result<(), DbError>;
 
@@ -159,6 +166,15 @@ const DRIVERS: &[Driver] = &[
         open: mysql::open,
     },
 ];
+
+/// The directory of the database file `path` (`.` for a bare file name), where SQLite keeps
+/// its journal.
+pub(crate) fn directory_of(path: &std::path::Path) -> &std::path::Path {
+    match path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    }
+}
 
 /// Opens a connection for `url`, or says which feature is missing.
 pub fn connect(url: &DatabaseUrl) -> Result<Box<dyn Connection>> {

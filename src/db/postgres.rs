@@ -331,6 +331,45 @@ impl Connection for Postgres {
         Ok(session.held)
     }
 
+    /// The session holding the advisory lock, from `pg_locks` and `pg_stat_activity`: a
+    /// runner killed mid-statement leaves its server session (and the lock) behind until the
+    /// server notices, and this names it (`pg_terminate_backend(pid)` ends it).
+    fn lock_holder(&mut self, key: &str) -> Option<String> {
+        let id = self.lock.as_ref().filter(|s| s.key == key)?.id;
+        // A bigint advisory key is split over `classid` (high half) and `objid` (low half).
+        let row = self
+            .client
+            .query_opt(
+                "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.state, 'unknown'), \
+                 to_char(a.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
+                 extract(epoch FROM now() - a.state_change)::bigint \
+                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
+                 AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
+                 AND l.objid = ($1::bigint & 4294967295)::oid \
+                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                 LIMIT 1",
+                &[&id],
+            )
+            .ok()??;
+        let pid: i32 = row.get(0);
+        let application: String = row.get(1);
+        let state: String = row.get(2);
+        let since: Option<String> = row.get(3);
+        let seconds: Option<i64> = row.get(4);
+        let application = match application.as_str() {
+            "" => String::new(),
+            name => format!("application `{}`, ", crate::error::clip(name, 60)),
+        };
+        let since = match (since, seconds) {
+            (Some(at), Some(seconds)) => format!(" since {at} UTC, {seconds}s ago"),
+            _ => String::new(),
+        };
+        Some(format!(
+            "PostgreSQL session {pid} ({application}{state}{since})"
+        ))
+    }
+
     fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError> {
         let raw_url = self.raw_url.clone();
         let session = self.lock_session(key)?;

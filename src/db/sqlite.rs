@@ -78,9 +78,16 @@ impl SqliteConnection {
     /// A hot journal a crashed writer left is rolled back either way, and recorded.
     pub fn open_path(path: Option<&Path>, write: bool) -> Result<SqliteConnection> {
         let database = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
-        let fail = |e: rusqlite::Error| Error::SqliteOpenFailed {
-            database: database.clone(),
-            cause: to_db_error(e),
+        let fail = |e: rusqlite::Error| match path {
+            Some(path) if directory_is_the_cause(path, &e) => Error::SqliteDirectoryReadOnly {
+                database: path.to_path_buf(),
+                directory: super::directory_of(path).to_path_buf(),
+                cause: to_db_error(e),
+            },
+            _ => Error::SqliteOpenFailed {
+                database: database.clone(),
+                cause: to_db_error(e),
+            },
         };
         if let Some(dir) = path.and_then(Path::parent) {
             if write && !dir.as_os_str().is_empty() && !dir.is_dir() {
@@ -200,8 +207,45 @@ fn is_busy(err: &rusqlite::Error) -> bool {
     )
 }
 
+/// SQLite reads a statement only up to a NUL byte: what follows is dropped, and a statement
+/// that starts with one is empty, which rusqlite then reports as "not an error".
+fn refuse_nul(sql: &str) -> Result<(), DbError> {
+    match sql.find('\0') {
+        None => Ok(()),
+        Some(at) => Err(DbError::new(format!(
+            "the statement holds a NUL byte (at character {}), where SQLite would stop \
+             reading it; remove it from the file",
+            sql[..at].chars().count() + 1
+        ))),
+    }
+}
+
 fn to_db_error(err: rusqlite::Error) -> DbError {
     DbError::from_driver(err.to_string(), is_busy(&err), err)
+}
+
+impl SqliteConnection {
+    /// `to_db_error` for a change: a read-only failure whose cause is the directory (SQLite
+    /// could not create the journal beside the file) says so, instead of blaming the statement.
+    fn write_error(&self, err: rusqlite::Error) -> DbError {
+        let unwritable = self
+            .path
+            .as_deref()
+            .filter(|path| directory_is_the_cause(path, &err))
+            .map(Path::to_path_buf);
+        let mut error = to_db_error(err);
+        error.unwritable_directory_of = unwritable;
+        error
+    }
+}
+
+/// Whether `err` (read-only, or cannot open) comes from the directory of `path`, in which
+/// SQLite must create the journal, or the WAL and its index, and which cannot be written.
+fn directory_is_the_cause(path: &Path, err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::ReadOnly | ErrorCode::CannotOpen)
+    ) && rustix::fs::access(super::directory_of(path), rustix::fs::Access::WRITE_OK).is_err()
 }
 
 fn to_value(value: rusqlite::types::ValueRef<'_>) -> Value {
@@ -221,18 +265,30 @@ impl Connection for SqliteConnection {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
+        refuse_nul(sql)?;
         let mut stmt = self.conn.prepare(sql).map_err(to_db_error)?;
         if stmt.column_count() > 0 {
             // A statement that returns rows (`SELECT 'x'`, many PRAGMAs) still runs to completion.
             let mut rows = stmt.raw_query();
-            while rows.next().map_err(to_db_error)?.is_some() {}
-            return Ok(0);
+            let done = loop {
+                match rows.next() {
+                    Ok(Some(_)) => {}
+                    Ok(None) => break Ok(0),
+                    Err(e) => break Err(e),
+                }
+            };
+            drop(rows);
+            drop(stmt);
+            return done.map_err(|e| self.write_error(e));
         }
-        stmt.raw_execute().map_err(to_db_error)?;
+        let ran = stmt.raw_execute();
+        drop(stmt);
+        ran.map_err(|e| self.write_error(e))?;
         Ok(self.conn.changes())
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        refuse_nul(sql)?;
         let mut stmt = self.conn.prepare(sql).map_err(to_db_error)?;
         let columns = stmt.column_count();
         let mut rows = stmt.raw_query();
@@ -254,7 +310,8 @@ impl Connection for SqliteConnection {
     }
 
     fn commit(&mut self) -> Result<(), DbError> {
-        self.conn.execute_batch("COMMIT").map_err(to_db_error)
+        let committed = self.conn.execute_batch("COMMIT");
+        committed.map_err(|e| self.write_error(e))
     }
 
     fn rollback(&mut self) -> Result<(), DbError> {

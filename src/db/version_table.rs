@@ -118,6 +118,39 @@ impl VersionTable {
         }
     }
 
+    /// Fails when the engine would not keep a name whole: PostgreSQL silently cuts identifiers
+    /// to 63 bytes (so a 63-byte version table and its cut audit table `<name>_log` would be
+    /// the same table, "already exists"), MySQL refuses names over 64 characters; SQLite has
+    /// no limit.
+    pub(crate) fn check_name_lengths(&self) -> crate::error::Result<()> {
+        let (engine, limit, unit, length): (_, _, _, fn(&str) -> usize) = match self.dialect {
+            Dialect::Sqlite => return Ok(()),
+            Dialect::Postgresql => ("PostgreSQL", 63, "bytes", str::len),
+            Dialect::Mysql => ("MySQL", 64, "characters", |name| name.chars().count()),
+        };
+        let audit = self.audit();
+        let names = [
+            self.schema.as_ref(),
+            Some(&self.name),
+            audit.as_ref().map(|a| &a.name),
+        ];
+        let too_long = names
+            .into_iter()
+            .flatten()
+            .map(|name| (name, length(name)))
+            .find(|(_, n)| *n > limit);
+        match too_long {
+            None => Ok(()),
+            Some((name, name_length)) => Err(crate::error::Error::IdentifierTooLong {
+                name: name.clone(),
+                length: name_length,
+                engine,
+                limit,
+                unit,
+            }),
+        }
+    }
+
     /// Names the audit table (`None`: no audit trail) instead of `<version_table>_log`.
     pub fn with_audit_table(self, audit: Option<String>) -> Self {
         VersionTable { audit, ..self }
@@ -482,6 +515,31 @@ mod tests {
         // Other dialects have no schema in this sense.
         let s = VersionTable::new(Dialect::Sqlite, Some("myschema".into()), "v");
         assert_eq!(s.qualified(), "v");
+    }
+
+    #[test]
+    fn names_are_checked_against_each_engines_identifier_limit() {
+        let fits = |dialect, schema: Option<&str>, name: &str| {
+            VersionTable::new(dialect, schema.map(String::from), name)
+                .check_name_lengths()
+                .map_err(|e| e.to_string())
+        };
+        // PostgreSQL counts bytes, and the audit table's `_log` must fit too.
+        assert!(fits(Dialect::Postgresql, None, &"v".repeat(59)).is_ok());
+        assert_eq!(
+            fits(Dialect::Postgresql, None, &"v".repeat(60)).unwrap_err(),
+            format!(
+                "the table name `{}_log` is 64 bytes long, over PostgreSQL's limit of 63 bytes \
+                 for identifiers",
+                "v".repeat(60)
+            )
+        );
+        assert!(fits(Dialect::Postgresql, None, &"é".repeat(30)).is_err());
+        assert!(fits(Dialect::Postgresql, Some(&"s".repeat(64)), "v").is_err());
+        // MySQL counts characters; SQLite has no limit.
+        assert!(fits(Dialect::Mysql, None, &"é".repeat(60)).is_ok());
+        assert!(fits(Dialect::Mysql, None, &"é".repeat(61)).is_err());
+        assert!(fits(Dialect::Sqlite, None, &"v".repeat(1000)).is_ok());
     }
 
     #[test]

@@ -97,8 +97,13 @@ impl<'c> LiveSink<'c> {
     }
 
     fn commit(&mut self) -> Result<()> {
+        self.commit_as(Bookkeeping::Commit)
+    }
+
+    /// Commits; a failure (a full disk) is reported as `task`.
+    fn commit_as(&mut self, task: Bookkeeping) -> Result<()> {
         self.in_transaction = false;
-        self.conn.commit().map_err(bookkeeping(Bookkeeping::Commit))
+        self.conn.commit().map_err(bookkeeping(task))
     }
 
     fn rollback(&mut self) -> Result<()> {
@@ -408,7 +413,9 @@ impl Sink for LiveSink<'_> {
         }
         self.write_audit(entry)?;
         if self.in_transaction && !self.rehearse {
-            self.commit()?;
+            self.commit_as(Bookkeeping::CommitRevision {
+                revision: step.label(),
+            })?;
         }
         Ok(())
     }
@@ -465,7 +472,7 @@ pub(crate) fn run_live(
         .try_lock(&key, options.lock_timeout)
         .map_err(lock_error)?
     {
-        progress.waiting_for_lock();
+        progress.waiting_for_lock(conn.lock_holder(&key).as_deref());
         conn.lock(&key, options.lock_timeout).map_err(lock_error)?;
     }
     let result = run_locked(conn, options, scripts, plan_from, before_change, progress);

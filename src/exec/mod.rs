@@ -217,7 +217,8 @@ pub trait Progress {
     /// Another runner changed the version rows; the remaining plan was recomputed.
     fn replanned(&mut self, _heads: &[String]) {}
     /// Another runner holds the migration lock; the run waits for it (called at most once).
-    fn waiting_for_lock(&mut self) {}
+    /// `holder` describes the session holding it, when the database can say.
+    fn waiting_for_lock(&mut self, _holder: Option<&str>) {}
     /// A stamp closed the audit row of a run that died in the middle of its `direction` step
     /// of `revision`, started at `started_at`.
     fn closed_interrupted(&mut self, _direction: &str, _revision: &str, _started_at: &str) {}
@@ -421,6 +422,13 @@ fn run_one(
         match sink.execute(&statement.sql) {
             Ok(effect) => effects.push(effect),
             Err(e) => {
+                if let Some(database) = &e.unwritable_directory_of {
+                    return Err(Error::SqliteDirectoryReadOnly {
+                        directory: crate::db::directory_of(database).to_path_buf(),
+                        database: database.clone(),
+                        cause: e,
+                    });
+                }
                 let failed = sink.failed_statement(&statement.sql);
                 return Err(fail(
                     index,

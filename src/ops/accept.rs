@@ -48,7 +48,7 @@ pub(crate) fn accept(
         return Err(Error::AcceptNotApplied { revision });
     }
     let mut conn = db::connect(url)?;
-    let table = version_table(&project.config, conn.dialect());
+    let table = version_table(&project.config, conn.dialect())?;
     let Some(audit) = table.audit() else {
         return Err(Error::AuditTrailOff {
             path: project.config.path.clone(),

@@ -6,18 +6,21 @@ use crate::db::version_table::{read_audit, read_heads, AuditEntry, VersionTable}
 use crate::db::{self, Connection};
 use crate::error::{Error, Result};
 
-/// The version table of `config` spelled for `dialect`.
-pub(crate) fn version_table(config: &Config, dialect: Dialect) -> VersionTable {
+/// The version table of `config` spelled for `dialect`; fails when `dialect` would not keep
+/// its name (or its audit table's) whole.
+pub(crate) fn version_table(config: &Config, dialect: Dialect) -> Result<VersionTable> {
     let table = VersionTable::new(
         dialect,
         config.version_table_schema.clone(),
         config.version_table.clone(),
     );
-    match &config.audit_table {
+    let table = match &config.audit_table {
         AuditTable::BesideVersionTable => table,
         AuditTable::Named(name) => table.with_audit_table(Some(name.clone())),
         AuditTable::Off => table.with_audit_table(None),
-    }
+    };
+    table.check_name_lengths()?;
+    Ok(table)
 }
 
 /// Reads from the version table of the database of `url` with `read`, creating nothing: a
@@ -28,7 +31,7 @@ pub(crate) fn read_existing<T: Default>(
     read: impl FnOnce(&mut dyn Connection, &VersionTable) -> Result<T>,
 ) -> Result<T> {
     match db::connect_existing(url)? {
-        Some(mut conn) => read(conn.as_mut(), &version_table(config, url.dialect())),
+        Some(mut conn) => read(conn.as_mut(), &version_table(config, url.dialect())?),
         None => Ok(T::default()),
     }
 }
@@ -44,7 +47,7 @@ pub(crate) fn log(
     url: &DatabaseUrl,
     limit: Option<usize>,
 ) -> Result<Vec<AuditEntry>> {
-    let Some(audit) = version_table(config, url.dialect()).audit() else {
+    let Some(audit) = version_table(config, url.dialect())?.audit() else {
         return Err(Error::AuditTrailOff {
             path: config.path.clone(),
         });

@@ -158,7 +158,7 @@ pub(crate) fn findings(
         },
         CheckDatabase::Connection(conn) => (conn, "the database".to_string()),
     };
-    let table = version_table(&project.config, conn.dialect());
+    let table = version_table(&project.config, conn.dialect())?;
     let rows = read_heads(conn, &table)?;
     match project.graph.current(&rows) {
         Ok(_) => gate_pending(&mut found, &rows)?,

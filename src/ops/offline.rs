@@ -37,7 +37,7 @@ pub(crate) fn render(project: &Project, plan: Plan, dialect: Dialect) -> Result<
     let script = run_offline(
         plan,
         &project.scripts,
-        version_table(config, dialect),
+        version_table(config, dialect)?,
         config.transaction_per_migration,
         config.templates.as_deref(),
         &mut lines,

@@ -197,7 +197,7 @@ pub(crate) fn execute(
         Target::Open(conn) => conn,
     };
     let live = LiveOptions {
-        table: version_table(&project.config, dialect),
+        table: version_table(&project.config, dialect)?,
         lock_timeout,
         rehearse: options.rehearse,
         os_user,

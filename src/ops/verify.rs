@@ -5,11 +5,16 @@ use crate::config::DatabaseUrl;
 use crate::error::{Error, Result};
 use crate::verify::{self, VerifyReport};
 
-/// Checks the database of `url`. A missing SQLite file is an error: connecting would create an
-/// empty database and report it sound.
+/// Checks the database of `url`, read-only (verify changes nothing, so a read-only file is
+/// fine). A missing SQLite file is an error: there is nothing to report sound.
 pub(crate) fn verify(url: &DatabaseUrl) -> Result<VerifyReport> {
+    let missing = |path| Error::SqliteFileMissing { path };
     if let Some(SqliteFile::Missing(path)) = url.sqlite_file() {
-        return Err(Error::SqliteFileMissing { path });
+        return Err(missing(path));
     }
-    verify::run_checks(crate::db::connect(url)?.as_mut())
+    match crate::db::connect_existing(url)? {
+        Some(mut conn) => verify::run_checks(conn.as_mut()),
+        // Removed since the check above.
+        None => Err(missing(url.sqlite_path().unwrap_or_default())),
+    }
 }

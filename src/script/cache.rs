@@ -30,7 +30,7 @@ use std::path::{Path, PathBuf};
 use rustix::fs::{AtFlags, Mode, OFlags};
 use serde::{Deserialize, Serialize, Serializer};
 
-use super::{parse_file, read_revision, Script};
+use super::{open_revision, parse_file, read_revision, Script};
 use crate::error::{Error, Result};
 use crate::parallel;
 
@@ -192,7 +192,7 @@ pub(super) fn load(dir: &Path, paths: &[&PathBuf]) -> Result<Vec<Result<Script>>
         stamp.filter(|s| clock.as_ref().is_some_and(|c| s.older_than(c.now)))
     };
     let fresh = parallel::map(misses, |path| {
-        let file = File::open(path).map_err(|e| Error::io("read revision file", path, e))?;
+        let file = open_revision(path)?;
         // The stamp of the file actually read, even if the path was replaced meanwhile.
         let stamp = rustix::fs::fstat(&file).ok().map(|st| Stamp::of(&st));
         Ok((storable(stamp), parse_file(path, file)?))

@@ -148,10 +148,9 @@ impl HeaderLines {
         let detail = toml_error_message(error);
         let line = error.span().map_or(1, |span| self.file_line(span.start));
         let names_a_key = detail.contains(" key `");
-        let line_text = error
-            .span()
-            .filter(|_| !names_a_key)
-            .map(|span| self.source(span.start).to_string());
+        let line_text = error.span().filter(|_| !names_a_key).map(|span| {
+            crate::error::clip(self.source(span.start), crate::error::QUOTED_CHARS).into_owned()
+        });
         let prose = detail.contains("expected `.`, `=`");
         let problem = ScriptProblem::InvalidHeader {
             detail,

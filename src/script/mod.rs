@@ -177,8 +177,9 @@ pub(crate) fn scan_all(
     let mut files: Vec<(PathBuf, bool)> = Vec::new();
     let mut loaded = HashSet::new();
     let existing: Vec<&PathBuf> = locations.iter().filter(|l| l.is_dir()).collect();
+    let mut skipped = Vec::new();
     for location in &existing {
-        for (path, canonical_dir) in list_sql_files(location, recursive)? {
+        for (path, canonical_dir) in list_sql_files(location, recursive, &mut skipped)? {
             // Overlapping locations reach one file twice; Alembic warns and loads it once.
             // One location cannot overlap itself: a walk does not follow links to folders.
             let first_time = existing.len() == 1
@@ -198,7 +199,10 @@ pub(crate) fn scan_all(
         None => parallel::map(to_load, |p| read_revision(p))?,
     }
     .into_iter();
-    let mut report = ScanReport::default();
+    let mut report = ScanReport {
+        warnings: skipped,
+        ..ScanReport::default()
+    };
     for (path, load) in &files {
         if !load {
             report.warnings.push(Warning {
@@ -218,17 +222,47 @@ pub(crate) fn scan_all(
     Ok(report)
 }
 
+/// The largest revision file retort reads. Files are read whole (and parsed into a copy), so a
+/// stray dump in a versions folder would otherwise take twice its size in memory; 64 MiB is
+/// far beyond any hand-written revision and small enough for any machine that runs migrations.
+pub(crate) const MAX_REVISION_FILE_BYTES: u64 = 64 * 1024 * 1024;
+
 /// Reads and parses one revision file.
 fn read_revision(path: &Path) -> Result<Script> {
-    let file = std::fs::File::open(path).map_err(|e| Error::io("read revision file", path, e))?;
-    parse_file(path, file)
+    parse_file(path, open_revision(path)?)
+}
+
+/// Opens a revision file without blocking: a path replaced by a FIFO since it was listed would
+/// otherwise hang the open until a writer appears (`parse_file` then refuses it).
+pub(super) fn open_revision(path: &Path) -> Result<std::fs::File> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::File::options()
+        .read(true)
+        .custom_flags(rustix::fs::OFlags::NONBLOCK.bits() as i32)
+        .open(path)
+        .map_err(|e| Error::io("read revision file", path, e))
 }
 
 /// Reads `file` (opened from `path`) to its end in plain reads and parses it: `fs::read` and
 /// `read_to_end` first probe the size (`statx` and `lseek`), two more system calls per file
-/// than revision files need.
+/// than revision files need. Only a regular file within `MAX_REVISION_FILE_BYTES` is read.
 fn parse_file(path: &Path, mut file: std::fs::File) -> Result<Script> {
     use std::io::Read;
+    let meta = file
+        .metadata()
+        .map_err(|e| Error::io("read revision file", path, e))?;
+    if !meta.is_file() {
+        return Err(Error::RevisionFileNotRegular {
+            path: path.to_path_buf(),
+        });
+    }
+    if meta.len() > MAX_REVISION_FILE_BYTES {
+        return Err(Error::RevisionFileTooLarge {
+            path: path.to_path_buf(),
+            size: meta.len(),
+            limit: MAX_REVISION_FILE_BYTES,
+        });
+    }
     let mut bytes = Vec::new();
     let mut chunk = [0u8; 8192];
     loop {
@@ -246,32 +280,71 @@ fn parse_file(path: &Path, mut file: std::fs::File) -> Result<Script> {
 /// subfolder (sorted), depth first, as Alembic's `os.walk` does (not following links to
 /// folders). Each comes with its canonical folder, which identifies a file reached through
 /// overlapping locations; folders are resolved once, not every file, since a history of
-/// 10,000 files would otherwise spend most of its time in `readlink`.
-pub(crate) fn list_sql_files(dir: &Path, recursive: bool) -> Result<Vec<(PathBuf, Rc<Path>)>> {
+/// 10,000 files would otherwise spend most of its time in `readlink`. A `*.sql` entry that is
+/// not a regular file (a FIFO would hang the read, a device never end) is left out with a
+/// warning in `skipped`; a link to a regular file is read, a dangling link fails its read.
+pub(crate) fn list_sql_files(
+    dir: &Path,
+    recursive: bool,
+    skipped: &mut Vec<Warning>,
+) -> Result<Vec<(PathBuf, Rc<Path>)>> {
     let canonical_dir: Rc<Path> = std::fs::canonicalize(dir)
         .map_err(|e| Error::io("resolve version location", dir, e))?
         .into();
     let mut entries = std::fs::read_dir(dir)
         .map_err(|e| Error::io("list version location", dir, e))?
-        // The file type comes with the directory listing: no extra stat per file.
-        .map(|entry| entry.and_then(|e| Ok((e.file_name(), e.file_type()?.is_dir()))))
+        // The file type comes with the directory listing: no extra stat per regular file.
+        .map(|entry| entry.and_then(|e| Ok((e.file_name(), e.file_type()?))))
         .collect::<std::io::Result<Vec<_>>>()
         .map_err(|e| Error::io("list version location", dir, e))?;
-    entries.sort_unstable();
+    entries.sort_unstable_by(|a, b| a.0.cmp(&b.0));
     // Hidden files are editor swap and lock files (`.#x.sql`), never revisions.
     entries.retain(|(name, _)| !name.as_encoded_bytes().starts_with(b"."));
-    let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(_, is_dir)| *is_dir);
-    let mut found: Vec<(PathBuf, Rc<Path>)> = files
-        .into_iter()
-        .filter(|(name, _)| Path::new(name).extension().is_some_and(|e| e == "sql"))
-        .map(|(name, _)| (dir.join(&name), Rc::clone(&canonical_dir)))
-        .collect();
+    let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(_, kind)| kind.is_dir());
+    let mut found: Vec<(PathBuf, Rc<Path>)> = Vec::new();
+    for (name, kind) in files {
+        if !Path::new(&name).extension().is_some_and(|e| e == "sql") {
+            continue;
+        }
+        let path = dir.join(&name);
+        match not_a_regular_file(&path, kind) {
+            Some(what) => skipped.push(Warning {
+                path,
+                message: format!("skipped: {what}, not a regular file"),
+            }),
+            None => found.push((path, Rc::clone(&canonical_dir))),
+        }
+    }
     if recursive {
         for (sub, _) in dirs {
-            found.extend(list_sql_files(&dir.join(sub), true)?);
+            found.extend(list_sql_files(&dir.join(sub), true, skipped)?);
         }
     }
     Ok(found)
+}
+
+/// What the entry at `path` is when it is neither a regular file nor a link to one; `None` for
+/// a dangling link, whose read then reports the missing target.
+fn not_a_regular_file(path: &Path, kind: std::fs::FileType) -> Option<&'static str> {
+    use std::os::unix::fs::FileTypeExt;
+    let kind = if kind.is_symlink() {
+        std::fs::metadata(path).ok()?.file_type()
+    } else {
+        kind
+    };
+    Some(if kind.is_file() {
+        return None;
+    } else if kind.is_dir() {
+        "a link to a folder"
+    } else if kind.is_fifo() {
+        "a FIFO"
+    } else if kind.is_char_device() || kind.is_block_device() {
+        "a device"
+    } else if kind.is_socket() {
+        "a socket"
+    } else {
+        "a special file"
+    })
 }
 
 /// The file's text without a UTF-8 byte-order mark; non-UTF-8 is an error naming where it starts.

@@ -15,6 +15,8 @@ mod crash_recovery;
 mod drift_refusal;
 mod graph_cli;
 mod graph_rules;
+#[cfg(feature = "sqlite")]
+mod hazards;
 mod library;
 #[cfg(feature = "mysql")]
 mod mysql_partial;

@@ -72,7 +72,7 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
     display.finish();
     let ran = match outcome? {
         RunOutcome::Planned(planned) => {
-            let table = version_table(&migrator.project().config, url.dialect());
+            let table = version_table(&migrator.project().config, url.dialect())?;
             print_plan(printer, &url.to_string(), &table.display_name(), &planned);
             return Ok(0);
         }
