@@ -214,7 +214,7 @@ pub enum Error {
 
     /// Another runner held the migration lock for longer than the lock timeout.
     #[error(
-        "gave up waiting for the database lock after {:.0}s: {cause}; another retort run may \
+        "gave up waiting for the database lock after {}s: {cause}; another retort run may \
          still be going",
         waited.as_secs_f64()
     )]
@@ -1688,7 +1688,7 @@ impl std::error::Error for DbError {
 }
 
 #[cfg(test)]
-mod clip_tests {
+mod tests {
     use super::clip;
 
     #[test]
@@ -1697,5 +1697,18 @@ mod clip_tests {
         assert_eq!(clip("abcdef", 6), "abcdef");
         assert_eq!(clip("abcdefgh", 6), "abcdef… (2 more characters)");
         assert_eq!(clip("ééééé", 2), "éé… (3 more characters)");
+    }
+
+    #[test]
+    fn a_lock_timeout_says_the_wait_as_it_was_given() {
+        let waited = |seconds: f64| {
+            super::Error::LockTimeout {
+                waited: std::time::Duration::from_secs_f64(seconds),
+                cause: super::DbError::lock_timeout("held"),
+            }
+            .to_string()
+        };
+        assert!(waited(1.5).starts_with("gave up waiting for the database lock after 1.5s: held"));
+        assert!(waited(60.0).contains("after 60s:"));
     }
 }

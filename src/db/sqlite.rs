@@ -348,7 +348,7 @@ impl Connection for SqliteConnection {
         while !self.try_lock(key, timeout)? {
             if started.elapsed() >= timeout {
                 return Err(DbError::lock_timeout(format!(
-                    "another process held the write lock of `{}` for more than {:.1}s",
+                    "another process held the write lock of `{}` for more than {}s",
                     self.path
                         .as_deref()
                         .map_or_else(|| ":memory:".into(), |p| p.display().to_string()),
