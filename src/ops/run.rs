@@ -229,9 +229,13 @@ pub(crate) fn execute(
     )
 }
 
-/// Refuses to run while an applied revision's file no longer holds the SQL that ran.
+/// Refuses to run while an applied revision's file no longer holds the SQL that ran. Without
+/// an audit trail (`audit_table = false`) nothing records what ran, so nothing is refused.
 fn refuse_drift(conn: &mut dyn Connection, project: &Project, table: &VersionTable) -> Result<()> {
-    let drifted = drift(conn, &project.scripts, table)?;
+    let Some(audit) = table.audit() else {
+        return Ok(());
+    };
+    let drifted = drift(conn, &project.scripts, &audit)?;
     if drifted.is_empty() {
         return Ok(());
     }
