@@ -1581,6 +1581,17 @@ impl Error {
         }
     }
 
+    /// The revision file an error of reading or parsing one names.
+    pub(crate) fn revision_file(&self) -> Option<&std::path::Path> {
+        match self {
+            Error::Script { path, .. }
+            | Error::RevisionFileTooLarge { path, .. }
+            | Error::RevisionFileNotRegular { path }
+            | Error::Io { path, .. } => Some(path),
+            _ => None,
+        }
+    }
+
     /// The error itself, without the partial report of [`Error::MigrationFailed`].
     pub(crate) fn without_report(self) -> Error {
         match self {

@@ -345,3 +345,24 @@ fn the_revision_cache_follows_edits_and_can_be_turned_off() {
         .success()
         .stdout("aaaa0001 (head)\nbbbb0002 (head)\n");
 }
+
+/// One unreadable file is one problem: the revisions whose parent it declares do not add a
+/// "no revision file declares" problem of their own.
+#[test]
+fn check_reports_an_unreadable_file_once_not_its_children_as_well() {
+    let p = TestProject::new();
+    p.revision("aaaa0001", &[], "");
+    p.revision("bbbb0002", &["aaaa0001"], "");
+    p.revision("cccc0003", &["bbbb0002"], "");
+    p.file(
+        "migrations/versions/bbbb0002_rev.sql",
+        "-- revision = \"bbbb0002\"\n-- down_revision = \"aaaa0001\"\n-- bogus_key = 1\n\n-- migrate:upgrade\nSELECT 1;\n",
+    );
+    let (code, stdout, _) = p.run(&["check", "--no-db"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(stdout.contains("bbbb0002_rev.sql:3"), "{stdout}");
+    assert!(
+        !stdout.contains("which no revision file declares"),
+        "{stdout}"
+    );
+}
