@@ -219,14 +219,28 @@ pub(crate) fn execute(
             None => Ok(()),
         }
     };
-    run_live(
+    let ran = run_live(
         conn,
         &live,
         &project.scripts,
         &planner,
         Some(&mut before_change),
         progress,
-    )
+    );
+    match ran {
+        Err(Error::MigrationFailed { report, mut error }) if options.rehearse => {
+            // The step's hint speaks of one revision rolled back; a rehearsal undid them all.
+            if let Error::Migration { hint, .. } = error.as_mut() {
+                *hint = Some(
+                    "fix the statement and rehearse again; the rehearsal rolled everything \
+                     back, so the database is unchanged"
+                        .into(),
+                );
+            }
+            Err(Error::MigrationFailed { report, error })
+        }
+        other => other,
+    }
 }
 
 /// Refuses to run while an applied revision's file no longer holds the SQL that ran. Without

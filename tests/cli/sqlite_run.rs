@@ -553,6 +553,8 @@ fn rehearse_runs_everything_then_changes_nothing() {
     p.rev("r004", Some("r003"), "SELECT * FROM nowhere;", None);
     let err = p.fails(&["upgrade", "heads", "--rehearse"]);
     assert!(err.contains("r004") && err.contains("nowhere"), "{err}");
+    assert!(err.contains("the database is unchanged"), "{err}");
+    assert!(!err.contains("last revision that succeeded"), "{err}");
     assert_eq!(p.snapshot(), before);
 }
 
