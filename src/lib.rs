@@ -37,7 +37,7 @@
 //! | `db` | one trait, one file per driver, version/audit table SQL | hold migration logic |
 //! | `exec` | order side effects of a plan: lock, transactions, audit | parse targets |
 //! | `render` | minijinja templates for offline SQL and new revisions | execute SQL |
-//! | `backup` | SQLite backups, checksums, restore | plan migrations |
+//! | `backup` | SQLite backups and server dumps, checksums, retention, restore | plan migrations |
 //! | `verify` | integrity and orphaned-row checks of a live database | change data |
 //! | `migrator` | the library API (`Migrator`): typed results, the executor's lock | print |
 //! | `build` | embed revision files from an application's build script | run at run time |
@@ -46,6 +46,12 @@
 //! | `cli` | clap, and one file per command: resolve, call one op, print | contain SQL or graph logic |
 //! | `display` | Alembic-style revision lines and the JSON revision object | decide anything |
 //! | `output` | stdout for data, stderr for everything else | — |
+//! | `project` | a loaded project: config, revision files, the validated graph | connect |
+//! | `error` | the one `Error`: conditions with data, each text and hint written once | print |
+//! | `report` | what a run reports: steps, directions, outcomes (a leaf: imports nothing) | — |
+//! | `dialect` | the three SQL dialects and what each can do | — |
+//! | `env` | the process environment behind a trait, so settings can be tested | — |
+//! | `parallel` | splitting work over the cores (parsing, SQL preparation) | — |
 
 mod backup;
 pub mod build;
