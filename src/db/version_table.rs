@@ -284,8 +284,14 @@ impl VersionTable {
     }
 
     pub fn select_audit_sql(&self) -> String {
+        self.select_audit_sql_where("1 = 1")
+    }
+
+    /// The audit rows that meet `condition` (SQL over the audit columns), oldest first.
+    fn select_audit_sql_where(&self, condition: &str) -> String {
         format!(
-            "SELECT id, revision, direction, heads_before, heads_after, checksum, started_at, duration_ms, outcome, error, applied_by FROM {} ORDER BY id",
+            "SELECT id, revision, direction, heads_before, heads_after, checksum, started_at, \
+             duration_ms, outcome, error, applied_by FROM {} WHERE {condition} ORDER BY id",
             self.qualified()
         )
     }
@@ -413,6 +419,25 @@ fn unreadable(table: &VersionTable, cause: DbError) -> Error {
 
 /// Every audit row, oldest first; a missing audit table means no rows.
 pub fn read_audit(conn: &mut dyn Connection, audit: &VersionTable) -> Result<Vec<AuditEntry>> {
+    read_audit_sql(conn, audit, &audit.select_audit_sql())
+}
+
+/// The audit rows still `started`, oldest first: steps of runs that died before recording an
+/// outcome. Reads those rows only, however long the audit trail.
+pub(crate) fn read_started_audit(
+    conn: &mut dyn Connection,
+    audit: &VersionTable,
+) -> Result<Vec<AuditEntry>> {
+    let condition = format!("outcome = {}", audit.literal(Outcome::Started.name()));
+    read_audit_sql(conn, audit, &audit.select_audit_sql_where(&condition))
+}
+
+/// The audit rows `sql` selects; a missing audit table means no rows.
+fn read_audit_sql(
+    conn: &mut dyn Connection,
+    audit: &VersionTable,
+    sql: &str,
+) -> Result<Vec<AuditEntry>> {
     let audit_unreadable = |cause| Error::AuditTableUnreadable {
         table: audit.display_name(),
         cause,
@@ -423,9 +448,7 @@ pub fn read_audit(conn: &mut dyn Connection, audit: &VersionTable) -> Result<Vec
     if !exists {
         return Ok(Vec::new());
     }
-    let rows = conn
-        .query(&audit.select_audit_sql())
-        .map_err(audit_unreadable)?;
+    let rows = conn.query(sql).map_err(audit_unreadable)?;
     let text = |row: &[Value], i: usize| row.get(i).and_then(Value::as_text);
     let int = |row: &[Value], i: usize| match row.get(i) {
         Some(Value::Int(n)) => *n,

@@ -21,7 +21,7 @@ use super::partial::{self, TxEffect};
 use super::{run, BeforeChange, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::config::Dialect;
 use crate::db::version_table::{
-    read_audit, read_existing_heads, read_heads, AuditEntry, Direction, VersionTable,
+    read_existing_heads, read_heads, read_started_audit, AuditEntry, Direction, VersionTable,
 };
 use crate::db::{Connection, DbError};
 use crate::error::{Bookkeeping, Error, Result, StatementRef};
@@ -523,21 +523,18 @@ fn handle_interrupted(
     if conn.dialect() == Dialect::Sqlite || options.rehearse {
         return Ok(());
     }
-    let rows = read_heads(conn, &options.table)?;
     // Without an audit trail an interrupted run leaves no trace to find.
     let Some(audit) = options.table.audit() else {
         return Ok(());
     };
-    let interrupted: Vec<AuditEntry> = read_audit(conn, &audit)?
-        .into_iter()
-        .filter(|entry| entry.outcome == Outcome::Started)
-        .collect();
+    let interrupted = read_started_audit(conn, &audit)?;
     let Some(last) = interrupted.last() else {
         return Ok(());
     };
     if !options.close_interrupted {
         return Err(interrupted_error(conn.dialect(), last, &audit, scripts));
     }
+    let rows = read_heads(conn, &options.table)?;
     let closed_at = chrono::Utc::now().to_rfc3339_opts(chrono::SecondsFormat::Millis, true);
     for entry in &interrupted {
         let closed = AuditEntry {
