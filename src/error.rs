@@ -1299,6 +1299,9 @@ pub struct Drift {
     pub current_checksum: String,
     /// When it was applied (RFC 3339).
     pub applied_at: String,
+    /// Which statements changed, in file order; `None` when the audit row holding the checksum
+    /// predates statement checksums (only the whole-file checksum can be compared).
+    pub statements: Option<Vec<StatementChange>>,
 }
 
 impl std::fmt::Display for Drift {
@@ -1311,7 +1314,63 @@ impl std::fmt::Display for Drift {
             self.applied_at,
             self.applied_checksum,
             self.current_checksum
-        )
+        )?;
+        match &self.statements {
+            None => write!(
+                f,
+                "\n    which statements changed is not recorded (its audit row predates \
+                 statement checksums): only the whole-file checksum differs"
+            ),
+            Some(changes) => changes
+                .iter()
+                .try_for_each(|change| write!(f, "\n    {change}")),
+        }
+    }
+}
+
+/// How one statement of a drifted revision differs from the statement recorded when it ran.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
+#[serde(tag = "change", rename_all = "lowercase")]
+pub enum StatementChange {
+    /// Statement `index` (from 1, in the file now) at `line` holds other SQL than the one that
+    /// ran at `was_line`.
+    Changed {
+        index: usize,
+        line: usize,
+        was_line: usize,
+    },
+    /// Statement `index` at `line` did not run.
+    Added { index: usize, line: usize },
+    /// Statement `index` of those that ran (at `was_line`) is no longer in the file.
+    Removed { index: usize, was_line: usize },
+}
+
+impl std::fmt::Display for StatementChange {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            StatementChange::Changed {
+                index,
+                line,
+                was_line,
+            } if line == was_line => write!(f, "statement {index} (line {line}) changed"),
+            StatementChange::Changed {
+                index,
+                line,
+                was_line,
+            } => write!(
+                f,
+                "statement {index} (line {line}, was line {was_line}) changed"
+            ),
+            StatementChange::Added { index, line } => {
+                write!(
+                    f,
+                    "a statement was added at line {line} (statement {index})"
+                )
+            }
+            StatementChange::Removed { index, was_line } => {
+                write!(f, "statement {index} (was line {was_line}) was removed")
+            }
+        }
     }
 }
 

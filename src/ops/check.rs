@@ -8,10 +8,12 @@ use std::path::PathBuf;
 use serde::Serialize;
 
 use crate::config::{Config, DatabaseUrl};
-use crate::db::version_table::{read_audit, read_heads, Direction, VersionTable};
+use crate::db::audit_details::StatementChecksum;
+use crate::db::version_table::{read_audit, read_heads, AuditEntry, Direction, VersionTable};
 use crate::db::{self, Connection};
 use crate::error::{Drift, Error, Result};
 use crate::ops::audit::version_table;
+use crate::ops::statement_diff::statement_changes;
 use crate::output::error_paragraph;
 use crate::project::Project;
 use crate::report::Outcome;
@@ -247,9 +249,14 @@ pub(crate) fn drift(
         let Some(script) = scripts.iter().find(|s| s.meta.revision == applied.revision) else {
             continue;
         };
-        let now = current_checksum(script, dialect)?;
+        let statements = section_statements(script, SectionKind::Upgrade, dialect)?;
+        let now = checksum(statements.iter().map(|s| s.sql.as_str()));
         if now != applied.checksum {
             drifted.push(Drift {
+                statements: applied
+                    .statements
+                    .as_deref()
+                    .map(|recorded| statement_changes(recorded, &statements)),
                 revision: applied.revision,
                 path: script.path.clone(),
                 applied_checksum: applied.checksum,
@@ -268,6 +275,9 @@ pub(crate) struct AppliedChecksum {
     /// Of the SQL that ran, or of the last `accept`.
     pub checksum: String,
     pub applied_at: String,
+    /// The statements of the row that recorded `checksum`; `None` when that row predates
+    /// statement checksums.
+    pub statements: Option<Vec<StatementChecksum>>,
 }
 
 /// Every applied revision with a recorded checksum, in the order they were applied.
@@ -278,43 +288,46 @@ pub(crate) fn applied_checksums(
     let audit = read_audit(conn, audit)?;
     // Per revision: the index of its last successful upgrade or downgrade, and the checksum
     // it is held to.
-    let mut last: HashMap<&str, (usize, Option<&str>)> = HashMap::new();
+    // it is held to (of that row or of a later `accept` row).
+    let mut last: HashMap<&str, (usize, &AuditEntry)> = HashMap::new();
     for (i, entry) in audit.iter().enumerate() {
         if entry.outcome != Outcome::Success {
             continue;
         }
         match entry.direction {
             Direction::Upgrade | Direction::Downgrade => {
-                last.insert(&entry.revision, (i, entry.checksum.as_deref()));
+                last.insert(&entry.revision, (i, entry));
             }
             Direction::Accept => {
-                if let Some((_, checksum)) = last.get_mut(entry.revision.as_str()) {
-                    *checksum = entry.checksum.as_deref();
+                if let Some((_, held_to)) = last.get_mut(entry.revision.as_str()) {
+                    *held_to = entry;
                 }
             }
             Direction::Stamp => {}
         }
     }
-    let mut applied: Vec<(usize, &str)> = last
+    let mut applied: Vec<(usize, &AuditEntry, &str)> = last
         .into_values()
         .filter(|&(i, _)| audit[i].direction == Direction::Upgrade)
-        .filter_map(|(i, checksum)| Some((i, checksum?)))
+        .filter_map(|(i, held_to)| Some((i, held_to, held_to.checksum.as_deref()?)))
         .collect();
-    applied.sort_unstable();
+    applied.sort_unstable_by_key(|&(i, _, _)| i);
     Ok(applied
         .into_iter()
-        .map(|(i, checksum)| AppliedChecksum {
+        .map(|(i, held_to, checksum)| AppliedChecksum {
             revision: audit[i].revision.clone(),
             checksum: checksum.to_string(),
             applied_at: audit[i].started_at.clone(),
+            statements: recorded_statements(held_to, checksum),
         })
         .collect())
 }
 
-/// The checksum of `script`'s upgrade SQL as it would run on `dialect`.
-pub(crate) fn current_checksum(script: &Script, dialect: crate::config::Dialect) -> Result<String> {
-    let statements = section_statements(script, SectionKind::Upgrade, dialect)?;
-    Ok(checksum(statements.iter().map(|s| s.sql.as_str())))
+/// The statements `entry` recorded; an empty section records none, which its checksum tells
+/// apart from a row of before statement checksums.
+fn recorded_statements(entry: &AuditEntry, checksum: &str) -> Option<Vec<StatementChecksum>> {
+    let statements = &entry.details.statements;
+    (!statements.is_empty() || checksum == self::checksum([])).then(|| statements.clone())
 }
 
 #[cfg(all(test, feature = "sqlite"))]

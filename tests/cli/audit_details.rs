@@ -116,3 +116,138 @@ fn postgresql_audit_rows_record_their_statements_and_old_tables_gain_the_column(
 fn mariadb_audit_rows_record_their_statements_and_old_tables_gain_the_column() {
     on_server(Dialect::Mysql);
 }
+
+/// Rewrites the upgrade section of `bbbb0002` to `statements` (one per line from line 5).
+fn rewrite_b(p: &TestProject, statements: &[&str]) {
+    p.file(
+        "migrations/versions/bbbb0002_rev.sql",
+        &format!(
+            "-- revision = \"bbbb0002\"\n-- down_revision = \"aaaa0001\"\n\n-- migrate:upgrade\n\
+             {}\n\n-- migrate:downgrade\nDROP TABLE t_b;\n",
+            statements.join("\n")
+        ),
+    );
+}
+
+/// The drift refusal, `check` and `status --json` name the statements that changed, from the
+/// statement checksums of the applying row, or of the last `accept`; a row without them says so.
+fn drift_names_statements(p: &TestProject, url: &str) {
+    let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 0, "{stderr}");
+    // Something to run, so that runs check for drift.
+    p.revision("cccc0003", &["bbbb0002"], "");
+    rewrite_b(
+        p,
+        &[
+            "CREATE TABLE t_b (id INTEGER PRIMARY KEY);",
+            "INSERT INTO t_b (id) VALUES (2);",
+            "INSERT INTO t_b (id) VALUES (3);",
+        ],
+    );
+    let named = [
+        "    statement 2 (line 6, was line 7) changed\n",
+        "    a statement was added at line 7 (statement 3)",
+    ]
+    .concat();
+    let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(&named), "{stderr}");
+    let (code, _, stderr) = p.run(&["downgrade", "base", "--no-backup"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(stderr.contains(&named), "{stderr}");
+    let (code, stdout, _) = p.run(&["check"]);
+    assert_eq!(code, 1, "{stdout}");
+    assert!(
+        stdout.contains("statement 2 (line 6, was line 7) changed"),
+        "{stdout}"
+    );
+    let (_, stdout, stderr) = p.run(&["status", "--json"]);
+    let status: Value = serde_json::from_str(&stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    assert_eq!(
+        status["drifted"][0]["statements"],
+        serde_json::json!([
+            {"change": "changed", "index": 2, "line": 6, "was_line": 7},
+            {"change": "added", "index": 3, "line": 7}
+        ])
+    );
+
+    // `accept` records the file's statements: later drift is measured from them.
+    let (code, _, stderr) = p.run(&["accept", "bbbb0002", "--reason", "more rows"]);
+    assert_eq!(code, 0, "{stderr}");
+    let accepted = log(p).pop().unwrap();
+    assert_eq!(accepted["direction"], "accept");
+    assert_eq!(
+        accepted["details"]["statements"].as_array().map(Vec::len),
+        Some(3)
+    );
+    rewrite_b(
+        p,
+        &[
+            "CREATE TABLE t_b (id INTEGER PRIMARY KEY);",
+            "INSERT INTO t_b (id) VALUES (3);",
+        ],
+    );
+    let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains("    statement 2 (was line 6) was removed"),
+        "{stderr}"
+    );
+
+    // A row written before statement checksums: only the whole-file checksum differs.
+    let mut conn = server::connect(url);
+    conn.execute("UPDATE retort_version_log SET details = NULL WHERE revision = 'aaaa0001'")
+        .expect("clear the details");
+    drop(conn);
+    let a = p.path().join("migrations/versions/aaaa0001_rev.sql");
+    let text = std::fs::read_to_string(&a).unwrap();
+    std::fs::write(
+        &a,
+        text.replace("PRIMARY KEY);", "PRIMARY KEY, note TEXT);"),
+    )
+    .unwrap();
+    let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "revision `aaaa0001` ([TMP]/migrations/versions/aaaa0001_rev.sql) changed since it \
+             was applied"
+        ),
+        "{stderr}"
+    );
+    assert!(
+        stderr.contains(
+            "    which statements changed is not recorded (its audit row predates statement \
+             checksums): only the whole-file checksum differs"
+        ),
+        "{stderr}"
+    );
+    let (_, stdout, _) = p.run(&["status", "--json"]);
+    let status: Value = serde_json::from_str(&stdout).unwrap();
+    assert_eq!(status["drifted"][0]["revision"], "aaaa0001");
+    assert_eq!(status["drifted"][0]["statements"], Value::Null);
+}
+
+#[cfg(feature = "sqlite")]
+#[test]
+fn sqlite_drift_names_the_changed_statements() {
+    let p = project(None);
+    let url = format!("sqlite:///{}", p.path().join("app.db").display());
+    drift_names_statements(&p, &url);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn postgresql_drift_names_the_changed_statements() {
+    if let Some(db) = TestDatabase::create(Dialect::Postgresql, "drift_statements") {
+        drift_names_statements(&project(Some(&db.url)), &db.url);
+    }
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn mariadb_drift_names_the_changed_statements() {
+    if let Some(db) = TestDatabase::create(Dialect::Mysql, "drift_statements") {
+        drift_names_statements(&project(Some(&db.url)), &db.url);
+    }
+}
