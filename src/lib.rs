@@ -51,6 +51,7 @@
 //! | `report` | what a run reports: steps, directions, outcomes (a leaf: imports nothing) | — |
 //! | `dialect` | the three SQL dialects and what each can do | — |
 //! | `env` | the process environment behind a trait, so settings can be tested | — |
+//! | `git` | which files a branch added, asked of the `git` command | know revisions |
 //! | `parallel` | splitting work over the cores (parsing, SQL preparation) | — |
 
 mod backup;
@@ -63,6 +64,7 @@ mod display;
 mod env;
 mod error;
 mod exec;
+mod git;
 mod graph;
 mod migrator;
 mod ops;

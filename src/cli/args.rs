@@ -333,6 +333,14 @@ pub(crate) struct CheckArgs {
     /// Also fail (exit 1) on several heads and on a database that is not up to date.
     #[arg(long)]
     pub strict: bool,
+    /// Only check that the graph has one head (a CI gate for parallel branches); reads no
+    /// database.
+    #[arg(long = "single-head", conflicts_with_all = ["no_db", "strict"])]
+    pub single_head: bool,
+    /// With --single-head: name the revisions this branch added since git REF and the
+    /// `retort rebase` that moves them.
+    #[arg(long = "git-base", value_name = "REF", requires = "single_head")]
+    pub git_base: Option<String>,
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,

@@ -26,6 +26,7 @@ mod script_files;
 mod secrets;
 mod servers;
 mod settings_rules;
+mod single_head;
 #[cfg(feature = "sqlite")]
 mod sqlite_pragmas;
 mod sqlite_run;
