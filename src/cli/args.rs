@@ -79,6 +79,11 @@ pub(crate) enum Command {
     ///
     /// Example: retort merge heads -m "merge billing and main"
     Merge(MergeArgs),
+    /// Move revisions onto another parent: rewrite their `down_revision`, nothing else.
+    /// Refused for revisions a database has applied (`merge` is the answer for those).
+    ///
+    /// Example: retort rebase 3f9a2c1d7b8e --onto heads
+    Rebase(RebaseArgs),
     /// Apply revisions up to TARGET.
     ///
     /// Examples: retort upgrade heads; retort upgrade +1; retort upgrade heads --sql
@@ -211,6 +216,22 @@ pub(crate) struct MergeArgs {
     /// Use this id instead of a random one.
     #[arg(long = "rev-id")]
     pub rev_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RebaseArgs {
+    /// Revisions to move (their descendants move with them).
+    #[arg(required = true)]
+    pub revisions: Vec<String>,
+    /// The new parent: a revision, `label@head`, `head`, or `base` for a new root.
+    #[arg(long)]
+    pub onto: String,
+    /// Move them without a database to check: you know no database has applied them.
+    #[arg(long)]
+    pub unchecked: bool,
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 /// Options shared by upgrade and downgrade.
