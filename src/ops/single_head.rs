@@ -47,7 +47,12 @@ pub(crate) fn single_head(project: &Project, git_base: Option<&str>) -> SingleHe
     let Some(base) = git_base else {
         return outcome;
     };
-    let added = match crate::git::added_files(&project.config.script_location, base) {
+    // The folder of migrate.toml: version locations may lie beside the script location.
+    let dir = match project.config.path.parent() {
+        Some(dir) if !dir.as_os_str().is_empty() => dir,
+        _ => std::path::Path::new("."),
+    };
+    let added = match crate::git::added_files(dir, base) {
         Ok(files) => added_revisions(project, &files),
         Err(problem) => {
             outcome.git_problem = Some(problem);

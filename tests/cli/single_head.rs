@@ -83,7 +83,7 @@ fn without_git_base_or_git_it_still_fails_and_says_why() {
     assert_eq!(code, 1);
     assert!(
         out.contains(
-            "cannot tell which revisions this branch added: `git rev-parse --show-toplevel` failed"
+            "cannot tell which revisions this branch added: `git ls-files --others --exclude-standard -z` failed: fatal: not a git repository"
         ),
         "{out}"
     );
