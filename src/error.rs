@@ -669,6 +669,31 @@ pub enum Error {
     #[error("Revision {revision} is not a head revision; merge joins heads only")]
     MergeOfNonHead { revision: String },
 
+    // import
+    /// A file of the folder being imported that retort cannot read as that tool's migration.
+    #[error("cannot import `{}`: {detail}; nothing was written", path.display())]
+    ImportBadSource { path: PathBuf, detail: String },
+
+    /// Two migrations of the folder being imported have one version.
+    #[error("version {version} is defined twice, by `{}` and `{}`; nothing was written", first.display(), second.display())]
+    ImportDuplicateVersion {
+        version: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+
+    /// A numbered folder skips a number.
+    #[error("no migration numbered between {after} and `{}`: a file is missing; nothing was written", next.display())]
+    ImportGap { after: String, next: PathBuf },
+
+    /// An imported revision would clash with a file the project already has.
+    #[error("cannot import `{}` as `{revision}`: {detail}; nothing was written", source_file.display())]
+    ImportConflict {
+        source_file: PathBuf,
+        revision: String,
+        detail: String,
+    },
+
     // rebase
     /// `rebase` of a revision a database has applied (or of one below an applied revision).
     #[error("revision `{revision}` is applied in the database: its place in the graph is history, so it cannot move")]

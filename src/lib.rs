@@ -51,6 +51,7 @@
 //! | `report` | what a run reports: steps, directions, outcomes (a leaf: imports nothing) | — |
 //! | `dialect` | the three SQL dialects and what each can do | — |
 //! | `env` | the process environment behind a trait, so settings can be tested | — |
+//! | `import` | other tools' migration folders, one file per tool | write files |
 //! | `git` | which files a branch added, asked of the `git` command | know revisions |
 //! | `parallel` | splitting work over the cores (parsing, SQL preparation) | — |
 
@@ -66,6 +67,7 @@ mod error;
 mod exec;
 mod git;
 mod graph;
+mod import;
 mod migrator;
 mod ops;
 mod output;

@@ -84,6 +84,10 @@ pub(crate) enum Command {
     ///
     /// Example: retort rebase 3f9a2c1d7b8e --onto heads
     Rebase(RebaseArgs),
+    /// Turn another tool's migration folder into a linear chain of revisions.
+    ///
+    /// Example: retort import flyway db/migration
+    Import(ImportArgs),
     /// Apply revisions up to TARGET.
     ///
     /// Examples: retort upgrade heads; retort upgrade +1; retort upgrade heads --sql
@@ -216,6 +220,18 @@ pub(crate) struct MergeArgs {
     /// Use this id instead of a random one.
     #[arg(long = "rev-id")]
     pub rev_id: Option<String>,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The tool the folder was written for.
+    #[arg(value_enum)]
+    pub tool: crate::import::Tool,
+    /// The folder of migrations.
+    pub dir: PathBuf,
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]

@@ -7,6 +7,7 @@ pub(crate) mod audit;
 pub(crate) mod backup;
 pub(crate) mod check;
 pub(crate) mod identity;
+pub(crate) mod import;
 pub(crate) mod init;
 pub(crate) mod offline;
 pub(crate) mod rebase;

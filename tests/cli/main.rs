@@ -17,6 +17,8 @@ mod graph_cli;
 mod graph_rules;
 #[cfg(feature = "sqlite")]
 mod hazards;
+#[cfg(feature = "sqlite")]
+mod import;
 mod library;
 #[cfg(feature = "mysql")]
 mod mysql_partial;

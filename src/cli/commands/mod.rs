@@ -10,6 +10,7 @@ mod current;
 mod graph;
 mod heads;
 mod history;
+mod import;
 mod init;
 mod log;
 mod merge;
@@ -136,6 +137,7 @@ pub(crate) fn run(ctx: &Context, command: Command) -> Result<u8> {
         Command::Revision(args) => revision::run(ctx, args),
         Command::Merge(args) => merge::run(ctx, args),
         Command::Rebase(args) => rebase::run(ctx, args),
+        Command::Import(args) => import::run(ctx, args),
         Command::Upgrade(args) => upgrade::run_upgrade(ctx, args),
         Command::Downgrade(args) => upgrade::run_downgrade(ctx, args),
         Command::Stamp(args) => stamp::run(ctx, args),
