@@ -669,6 +669,55 @@ pub enum Error {
     #[error("Revision {revision} is not a head revision; merge joins heads only")]
     MergeOfNonHead { revision: String },
 
+    // import
+    /// A file of the folder being imported that retort cannot read as that tool's migration.
+    #[error("cannot import `{}`: {detail}; nothing was written", path.display())]
+    ImportBadSource { path: PathBuf, detail: String },
+
+    /// Two migrations of the folder being imported have one version.
+    #[error("version {version} is defined twice, by `{}` and `{}`; nothing was written", first.display(), second.display())]
+    ImportDuplicateVersion {
+        version: String,
+        first: PathBuf,
+        second: PathBuf,
+    },
+
+    /// A numbered folder skips a number.
+    #[error("no migration numbered between {after} and `{}`: a file is missing; nothing was written", next.display())]
+    ImportGap { after: String, next: PathBuf },
+
+    /// An imported revision would clash with a file the project already has.
+    #[error("cannot import `{}` as `{revision}`: {detail}; nothing was written", source_file.display())]
+    ImportConflict {
+        source_file: PathBuf,
+        revision: String,
+        detail: String,
+    },
+
+    // rebase
+    /// `rebase` of a revision a database has applied (or of one below an applied revision).
+    #[error("revision `{revision}` is applied in the database: its place in the graph is history, so it cannot move")]
+    RebaseApplied { revision: String },
+
+    /// `rebase` could not read a database to see what it applied.
+    #[error("cannot check whether a database has applied the revisions to move: {reason}")]
+    RebaseUnchecked { reason: String },
+
+    /// `rebase` of a merge revision, which has several parents to replace with one.
+    #[error("revision `{revision}` is a merge of {}: rebase moves revisions with one parent", parents.join(", "))]
+    RebaseMerge {
+        revision: String,
+        parents: Vec<String>,
+    },
+
+    /// `rebase` onto a revision that would move along: the graph would have a circle.
+    #[error("rebase onto `{onto}` would make a cycle: {cycle}")]
+    RebaseCycle { onto: String, cycle: Box<Error> },
+
+    /// A revision file whose header `rebase` cannot find the `down_revision` of.
+    #[error("cannot find the header of `{}` to rewrite its down_revision", path.display())]
+    RebaseUnreadableHeader { path: PathBuf },
+
     /// The planner would insert a version row that is already there.
     #[error(
         "version row '{revision}' is already present; the version table does not match the revision graph"
@@ -1394,6 +1443,14 @@ impl Error {
             Error::LockTimeout { .. } | Error::LockFailed { .. } => {
                 Some("retry later or raise `--lock-timeout`".into())
             }
+            Error::RebaseApplied { .. } => Some(
+                "join the heads with `retort merge heads` instead: merge keeps applied revisions where they are".into(),
+            ),
+            Error::RebaseUnchecked { .. } => Some(
+                "set the database URL (`--url`, DATABASE_URL), or pass `--unchecked` if you know no database has applied them; revisions already applied somewhere need `retort merge heads`".into(),
+            ),
+            Error::RebaseMerge { .. } => Some("rebase the revisions below the merge instead".into()),
+            Error::RebaseCycle { .. } => Some("choose a target that is not among or below the revisions that move".into()),
             Error::UnknownVersionRow { .. } => Some("repair it with `stamp --purge REV`".into()),
             Error::AuditTrailOff { .. } => Some(
                 "remove `audit_table = false` from `[migrate]` to record one from the next run on"

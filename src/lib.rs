@@ -51,6 +51,8 @@
 //! | `report` | what a run reports: steps, directions, outcomes (a leaf: imports nothing) | — |
 //! | `dialect` | the three SQL dialects and what each can do | — |
 //! | `env` | the process environment behind a trait, so settings can be tested | — |
+//! | `import` | other tools' migration folders, one file per tool | write files |
+//! | `git` | which files a branch added, asked of the `git` command | know revisions |
 //! | `parallel` | splitting work over the cores (parsing, SQL preparation) | — |
 
 mod backup;
@@ -63,7 +65,9 @@ mod display;
 mod env;
 mod error;
 mod exec;
+mod git;
 mod graph;
+mod import;
 mod migrator;
 mod ops;
 mod output;

@@ -79,6 +79,15 @@ pub(crate) enum Command {
     ///
     /// Example: retort merge heads -m "merge billing and main"
     Merge(MergeArgs),
+    /// Move revisions onto another parent: rewrite their `down_revision`, nothing else.
+    /// Refused for revisions a database has applied (`merge` is the answer for those).
+    ///
+    /// Example: retort rebase 3f9a2c1d7b8e --onto heads
+    Rebase(RebaseArgs),
+    /// Turn another tool's migration folder into a linear chain of revisions.
+    ///
+    /// Example: retort import flyway db/migration
+    Import(ImportArgs),
     /// Apply revisions up to TARGET.
     ///
     /// Examples: retort upgrade heads; retort upgrade +1; retort upgrade heads --sql
@@ -213,6 +222,34 @@ pub(crate) struct MergeArgs {
     pub rev_id: Option<String>,
 }
 
+#[derive(Debug, Args)]
+pub(crate) struct ImportArgs {
+    /// The tool the folder was written for.
+    #[arg(value_enum)]
+    pub tool: crate::import::Tool,
+    /// The folder of migrations.
+    pub dir: PathBuf,
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct RebaseArgs {
+    /// Revisions to move (their descendants move with them).
+    #[arg(required = true)]
+    pub revisions: Vec<String>,
+    /// The new parent: a revision, `label@head`, `head`, or `base` for a new root.
+    #[arg(long)]
+    pub onto: String,
+    /// Move them without a database to check: you know no database has applied them.
+    #[arg(long)]
+    pub unchecked: bool,
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+}
+
 /// Options shared by upgrade and downgrade.
 #[derive(Debug, Args)]
 pub(crate) struct RunArgs {
@@ -333,6 +370,14 @@ pub(crate) struct CheckArgs {
     /// Also fail (exit 1) on several heads and on a database that is not up to date.
     #[arg(long)]
     pub strict: bool,
+    /// Only check that the graph has one head (a CI gate for parallel branches); reads no
+    /// database.
+    #[arg(long = "single-head", conflicts_with_all = ["no_db", "strict"])]
+    pub single_head: bool,
+    /// With --single-head: name the revisions this branch added since git REF and the
+    /// `retort rebase` that moves them.
+    #[arg(long = "git-base", value_name = "REF", requires = "single_head")]
+    pub git_base: Option<String>,
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,

@@ -141,6 +141,16 @@ impl RevisionGraph {
         Ok(out)
     }
 
+    /// Exactly one revision for `text` (an id, a prefix, a label, `label@head`); `base` or
+    /// nothing is an unknown revision.
+    pub(crate) fn resolve_one(&self, text: &str) -> Result<usize> {
+        self.get_revision(&RevisionRef::parse(text))?
+            .ok_or_else(|| Error::UnknownRevision {
+                argument: text.to_string(),
+                detail: None,
+            })
+    }
+
     /// Exactly one revision or base (Alembic `get_revision`).
     pub(crate) fn get_revision(&self, reference: &RevisionRef<'_>) -> Result<Option<usize>> {
         let (resolved, branch_label) = self.resolve_revision_number(reference)?;

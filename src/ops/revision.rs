@@ -130,7 +130,7 @@ fn absolute(path: &Path) -> PathBuf {
 
 /// Alembic's slug: the message's words joined by `_`, lower-case, cut at 40 characters on a
 /// word boundary (then ending in `_`).
-fn slug(message: &str) -> String {
+pub(crate) fn slug(message: &str) -> String {
     let words: Vec<String> = message
         .split(|c: char| !(c.is_alphanumeric() || c == '_'))
         .filter(|w| !w.is_empty())

@@ -175,6 +175,53 @@ pub(crate) fn parse_header(path: &Path, text: &str) -> Result<(Header, usize)> {
     Ok((header, lines.end))
 }
 
+/// Where to write a new `down_revision` value into a revision file's `text`: the byte range of
+/// the value as written (`"a"`, `["a", "b"]`), or, without the key, the empty range at the start
+/// of the line after `revision = ...`, where a whole `-- down_revision = ...` line goes.
+/// Everything outside the range is left as it is. `None` when the header cannot be read.
+pub(crate) fn down_revision_slot(text: &str) -> Option<DownRevisionSlot> {
+    let lines = HeaderLines::collect(text);
+    let raw = lines.raw().ok()?;
+    let bom = text.len() - text.strip_prefix('\u{feff}').unwrap_or(text).len();
+    // Byte offset in `text` of each line's start (`lines()` splits at `\n` as this does).
+    let mut starts = vec![bom];
+    starts.extend(text[bom..].match_indices('\n').map(|(i, _)| bom + i + 1));
+    // A TOML offset of the header as a byte offset in `text`.
+    let file_offset = |offset: usize| -> Option<usize> {
+        let line = lines.header_line(offset);
+        let toml_line_start = lines.toml[..offset].rfind('\n').map_or(0, |i| i + 1);
+        let file_line = *lines.file_lines.get(line)?;
+        let start = *starts.get(file_line - 1)?;
+        let raw_line = &text[start..];
+        let indent = raw_line.len() - raw_line.trim_start().len();
+        let after_dashes = &raw_line[indent + 2..];
+        let space = usize::from(after_dashes.starts_with(' '));
+        Some(start + indent + 2 + space + offset - toml_line_start)
+    };
+    match &raw.down_revision {
+        Some(value) => {
+            let span = value.span();
+            Some(DownRevisionSlot::Value(
+                file_offset(span.start)?..file_offset(span.end)?,
+            ))
+        }
+        None => {
+            let end = file_offset(raw.revision.as_ref()?.span().end)?;
+            let next_line = text[end..].find('\n').map_or(text.len(), |i| end + i + 1);
+            Some(DownRevisionSlot::NewLine(next_line))
+        }
+    }
+}
+
+/// See [`down_revision_slot`].
+#[derive(Debug, PartialEq, Eq)]
+pub(crate) enum DownRevisionSlot {
+    /// The value's bytes.
+    Value(std::ops::Range<usize>),
+    /// Where a new header line goes.
+    NewLine(usize),
+}
+
 impl RawHeader {
     /// Checks each key's type and rules, in the order of the keys in a new revision file.
     fn into_header(self, lines: &HeaderLines) -> Result<Header, Located> {
@@ -449,6 +496,26 @@ mod tests {
         ] {
             assert!(super::parse_simple(text).is_none(), "{text}");
         }
+    }
+
+    #[test]
+    fn down_revision_slot_is_the_value_as_written() {
+        let slot = |text: &str| down_revision_slot(text).unwrap();
+        let text =
+            "\u{feff}-- revision = \"b\"\r\n--down_revision = [\"a\",\n--   \"c\"] # two\n\n";
+        let DownRevisionSlot::Value(range) = slot(text) else {
+            panic!("no value")
+        };
+        assert_eq!(&text[range], "[\"a\",\n--   \"c\"]");
+        let text = "  -- revision = 'b'\n  -- down_revision = \"\"\n-- message = \"m\"\n";
+        let DownRevisionSlot::Value(range) = slot(text) else {
+            panic!("no value")
+        };
+        assert_eq!(&text[range], "\"\"");
+        let text = "-- message = \"m\"\n-- revision = \"b\"\n-- migrate:upgrade\n";
+        assert_eq!(slot(text), DownRevisionSlot::NewLine(35));
+        assert_eq!(&text[35..], "-- migrate:upgrade\n");
+        assert_eq!(down_revision_slot("-- revision = \n"), None);
     }
 
     #[test]

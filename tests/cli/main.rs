@@ -19,15 +19,19 @@ mod graph_rules;
 #[cfg(feature = "sqlite")]
 mod hazards;
 mod killed_nontransactional;
+#[cfg(feature = "sqlite")]
+mod import;
 mod library;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;
 mod polish;
+mod rebase;
 mod script_files;
 mod secrets;
 mod servers;
 mod settings_rules;
+mod single_head;
 #[cfg(feature = "sqlite")]
 mod sqlite_pragmas;
 mod sqlite_run;

@@ -5,8 +5,18 @@ use super::Context;
 use crate::cli::args::CheckArgs;
 use crate::error::{Error, Result};
 use crate::ops::check::{check, CheckDatabase, CheckOutcome};
+use crate::ops::single_head::{single_head, SingleHeadOutcome};
 
 pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
+    if args.single_head {
+        let project = ctx.project()?;
+        let outcome = single_head(&project, args.git_base.as_deref());
+        print_single_head(ctx, &outcome, args.json);
+        return match outcome.ok {
+            true => Ok(0),
+            false => Err(Error::CheckFoundProblems { count: 1 }),
+        };
+    }
     let config = ctx.config()?;
     // Without a usable URL, the check says drift was not checked.
     let url = ctx.database_url(&config).ok();
@@ -43,5 +53,50 @@ fn print(ctx: &Context, outcome: &CheckOutcome, json: bool) {
             outcome.revisions,
             outcome.heads.len()
         ));
+    }
+}
+
+fn print_single_head(ctx: &Context, outcome: &SingleHeadOutcome, json: bool) {
+    if json {
+        ctx.printer.json(outcome);
+        return;
+    }
+    if outcome.ok {
+        ctx.printer
+            .data(format!("ok: {} revision(s), one head", outcome.revisions));
+        return;
+    }
+    ctx.printer.data(format!(
+        "problem: {} heads ({}): `upgrade head` will fail once they reach one branch",
+        outcome.heads.len(),
+        outcome.heads.join(", ")
+    ));
+    let Some(base) = &outcome.git_base else {
+        ctx.printer.data(
+            "hint: pass `--git-base REF` (the branch this one merges into) to name the revisions to move, or merge them with `retort merge heads`",
+        );
+        return;
+    };
+    if let Some(problem) = &outcome.git_problem {
+        ctx.printer.data(format!(
+            "cannot tell which revisions this branch added: {problem}"
+        ));
+        return;
+    }
+    match outcome.added.as_slice() {
+        [] => ctx.printer.data(format!(
+            "this branch added no revision file since `{base}`: the heads come from `{base}` itself; merge them with `retort merge heads`"
+        )),
+        added => ctx.printer.data(format!(
+            "this branch added since `{base}`, and must move: {}",
+            added.join(", ")
+        )),
+    }
+    match &outcome.fix {
+        Some(fix) => ctx.printer.data(format!("fix: {fix}")),
+        None if !outcome.added.is_empty() => ctx
+            .printer
+            .data("the other side has several heads itself: merge them with `retort merge heads`"),
+        None => {}
     }
 }

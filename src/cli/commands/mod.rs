@@ -10,9 +10,11 @@ mod current;
 mod graph;
 mod heads;
 mod history;
+mod import;
 mod init;
 mod log;
 mod merge;
+mod rebase;
 mod revision;
 mod show;
 mod stamp;
@@ -134,6 +136,8 @@ pub(crate) fn run(ctx: &Context, command: Command) -> Result<u8> {
         Command::Init(args) => init::run(ctx, args),
         Command::Revision(args) => revision::run(ctx, args),
         Command::Merge(args) => merge::run(ctx, args),
+        Command::Rebase(args) => rebase::run(ctx, args),
+        Command::Import(args) => import::run(ctx, args),
         Command::Upgrade(args) => upgrade::run_upgrade(ctx, args),
         Command::Downgrade(args) => upgrade::run_downgrade(ctx, args),
         Command::Stamp(args) => stamp::run(ctx, args),

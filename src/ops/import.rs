@@ -1,0 +1,154 @@
+//! `import TOOL DIR`: another tool's migration folder as a linear chain of retort revisions in
+//! the project's version location. Ids come from the source versions, so a second import finds
+//! the first one's files and writes nothing; existing files are never overwritten. Everything is
+//! converted and checked before anything is written, and the files are written into a temporary
+//! folder beside the version location and moved into place only then.
+
+use std::path::{Path, PathBuf};
+
+use serde::Serialize;
+
+use crate::config::Config;
+use crate::error::{Error, Result};
+use crate::import::{read_folder, revision_file, Tool};
+use crate::project::Project;
+use crate::script::{self, id};
+
+/// One source migration and the revision it is.
+#[derive(Debug, Serialize)]
+pub(crate) struct Imported {
+    pub version: String,
+    pub revision: String,
+    pub path: PathBuf,
+    /// The source files it came from.
+    pub sources: Vec<PathBuf>,
+    /// `true`: written now; `false`: already imported, left alone.
+    pub written: bool,
+    pub reversible: bool,
+    pub transactional: bool,
+    /// What the source accepted and retort does not express, or changed on the way.
+    pub notes: Vec<String>,
+}
+
+/// What `import` did.
+#[derive(Debug, Serialize)]
+pub(crate) struct ImportOutcome {
+    pub tool: Tool,
+    pub revisions: Vec<Imported>,
+    /// Source files not imported, and why.
+    pub skipped: Vec<Skipped>,
+}
+
+#[derive(Debug, Serialize)]
+pub(crate) struct Skipped {
+    pub path: PathBuf,
+    pub reason: String,
+}
+
+impl ImportOutcome {
+    pub(crate) fn written(&self) -> usize {
+        self.revisions.iter().filter(|r| r.written).count()
+    }
+}
+
+/// Imports the migrations of `dir`, written for `tool`, into the version location of `config`.
+pub(crate) fn import(config: Config, tool: Tool, dir: &Path) -> Result<ImportOutcome> {
+    let folder = read_folder(tool, dir)?;
+    let project = Project::load(config)?;
+    let versions = match project.config.version_locations.first() {
+        Some(dir) => dir.clone(),
+        None => return Err(Error::VersionPathNeeded),
+    };
+    let mut revisions = Vec::new();
+    let mut new_files = Vec::new();
+    let mut parent: Option<String> = None;
+    for m in &folder.migrations {
+        let revision = tool.revision_id(&m.version);
+        let source = m.files[0].clone();
+        let conflict = |detail: String| Error::ImportConflict {
+            source_file: source.clone(),
+            revision: revision.clone(),
+            detail,
+        };
+        id::validate(&revision).map_err(|e| conflict(e.to_string()))?;
+        let slug = crate::ops::revision::slug(&m.message);
+        let name = match slug.is_empty() {
+            true => format!("{revision}.sql"),
+            false => format!("{revision}_{slug}.sql"),
+        };
+        let text = revision_file(&revision, parent.as_deref(), m);
+        let (path, written) = match project.script(&revision) {
+            Some(existing) => {
+                if existing.meta.down_revisions != parent.iter().cloned().collect::<Vec<_>>() {
+                    return Err(conflict(format!(
+                        "`{}` already has that id on another parent",
+                        existing.path.display()
+                    )));
+                }
+                (existing.path.clone(), false)
+            }
+            None => {
+                let path = versions.join(&name);
+                if path.exists() {
+                    return Err(conflict(format!("`{}` exists", path.display())));
+                }
+                // What retort will read back: any problem is the source file's.
+                script::parse_revision(&path, &text).map_err(|e| {
+                    crate::import::bad_source(&source, format!("as a revision file: {e}"))
+                })?;
+                new_files.push((path.clone(), text));
+                (path, true)
+            }
+        };
+        revisions.push(Imported {
+            version: m.version.to_string(),
+            revision: revision.clone(),
+            path,
+            sources: m.files.clone(),
+            written,
+            reversible: m.down.is_some(),
+            transactional: m.transactional,
+            notes: m.notes.clone(),
+        });
+        parent = Some(revision);
+    }
+    if !new_files.is_empty() {
+        write_all(&versions, &new_files)?;
+    }
+    Ok(ImportOutcome {
+        tool,
+        revisions,
+        skipped: folder
+            .skipped
+            .into_iter()
+            .map(|(path, reason)| Skipped { path, reason })
+            .collect(),
+    })
+}
+
+/// Writes `files` (all in `versions`) into a temporary folder beside `versions`, then links
+/// each into place; a name taken meanwhile is an error, never overwritten.
+fn write_all(versions: &Path, files: &[(PathBuf, String)]) -> Result<()> {
+    std::fs::create_dir_all(versions).map_err(|e| Error::io("create directory", versions, e))?;
+    let parent = versions.parent().unwrap_or(versions);
+    let temp = parent.join(format!(".retort-import-{}", std::process::id()));
+    std::fs::create_dir_all(&temp).map_err(|e| Error::io("create directory", &temp, e))?;
+    let result = (|| {
+        let mut staged = Vec::new();
+        for (path, text) in files {
+            let name = path.file_name().unwrap_or_default();
+            let staged_path = temp.join(name);
+            std::fs::write(&staged_path, text)
+                .map_err(|e| Error::io("write revision file", &staged_path, e))?;
+            staged.push((staged_path, path));
+        }
+        for (staged_path, path) in staged {
+            // A hard link fails on a taken name, where a rename would replace the file.
+            std::fs::hard_link(&staged_path, path)
+                .map_err(|e| Error::io("write revision file", path, e))?;
+        }
+        Ok(())
+    })();
+    let _ = std::fs::remove_dir_all(&temp);
+    result
+}
