@@ -18,6 +18,8 @@ mod graph_rules;
 #[cfg(feature = "sqlite")]
 mod hazards;
 mod library;
+#[cfg(feature = "sqlite")]
+mod lint;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;

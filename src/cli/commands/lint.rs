@@ -13,10 +13,13 @@ use crate::project::Project;
 
 pub(super) fn run(ctx: &Context, args: LintArgs) -> Result<u8> {
     let project = ctx.project()?;
-    let url = match args.no_db {
-        true => None,
-        false => ctx.database_url(&project.config).ok(),
-    };
+    let url = ctx.database_url(&project.config).ok();
+    // `--no-db` still takes the dialect from the URL; it only does not connect.
+    let dialect = args
+        .dialect
+        .map(Into::into)
+        .or(url.as_ref().map(|u| u.dialect()));
+    let url = url.filter(|_| !args.no_db);
     let selection = match (args.all, args.git_base) {
         (_, Some(reference)) => Selection::ChangedSince(reference),
         (true, None) => Selection::All,
@@ -26,7 +29,7 @@ pub(super) fn run(ctx: &Context, args: LintArgs) -> Result<u8> {
         &project,
         LintSettings {
             selection,
-            dialect: args.dialect.map(Into::into),
+            dialect,
             server_version: args.server_version,
             database: database(url.as_ref()),
         },
