@@ -394,3 +394,90 @@ fn apply_suppressions(script: &Script, text: &str, raw: Vec<Finding>, result: &m
     }
     result.findings[first_of_file..].sort_by_key(|f| (f.line, f.column));
 }
+
+#[cfg(test)]
+mod tests {
+    use std::path::Path;
+
+    use super::*;
+    use crate::lint::version::VersionSource;
+    use crate::script::parse_revision;
+
+    fn lint_text(text: &str) -> LintResult {
+        let script = parse_revision(Path::new("v/b_x.sql"), text).unwrap();
+        let options = LintOptions {
+            dialect: Dialect::Postgresql,
+            server: ServerVersion::parse(Dialect::Postgresql, "15", VersionSource::Flag).unwrap(),
+            timeouts_configured: false,
+        };
+        lint(
+            &[Input {
+                script: &script,
+                text: Some(text),
+            }],
+            &options,
+        )
+        .unwrap()
+    }
+
+    fn codes(findings: &[Finding]) -> Vec<(&'static str, usize)> {
+        findings.iter().map(|f| (f.code.id(), f.line)).collect()
+    }
+
+    #[test]
+    fn an_allow_covers_the_whole_statement_below_its_comment_block_only() {
+        let result = lint_text(
+            "-- revision = \"b\"\n\n-- migrate:upgrade\nSET lock_timeout = '1s';\n\
+             -- retort:allow RT113,RT154 reason=\"backfilled in b0\"\n-- another comment\n\
+             ALTER TABLE users\n  DROP COLUMN a,\n  ALTER COLUMN b SET NOT NULL;\n\
+             -- retort:allow RT153 reason=\"a blank line ends the block\"\n\nDROP TABLE t;\n",
+        );
+        assert_eq!(codes(&result.findings), vec![("RT153", 12)]);
+        assert_eq!(
+            result
+                .allowed
+                .iter()
+                .map(|a| (a.finding.code.id(), a.finding.line, a.allow_line))
+                .collect::<Vec<_>>(),
+            vec![("RT154", 8, 5), ("RT113", 9, 5)]
+        );
+    }
+
+    #[test]
+    fn what_earlier_revisions_created_is_known_to_later_ones() {
+        let a = parse_revision(
+            Path::new("v/a.sql"),
+            "-- revision = \"a\"\n\n-- migrate:upgrade\nCREATE TABLE t (c VARCHAR(10));\n\
+             ALTER TABLE t ADD CONSTRAINT c_nn CHECK (c IS NOT NULL) NOT VALID;\n",
+        )
+        .unwrap();
+        let b_text = "-- revision = \"b\"\n-- down_revision = \"a\"\n\n-- migrate:upgrade\n\
+             SET lock_timeout = '1s';\nALTER TABLE t VALIDATE CONSTRAINT c_nn;\n\
+             ALTER TABLE t ALTER COLUMN c SET NOT NULL;\nALTER TABLE t ALTER COLUMN c TYPE TEXT;\n";
+        let b = parse_revision(Path::new("v/b.sql"), b_text).unwrap();
+        let options = LintOptions {
+            dialect: Dialect::Postgresql,
+            server: ServerVersion::parse(Dialect::Postgresql, "15", VersionSource::Flag).unwrap(),
+            timeouts_configured: false,
+        };
+        let inputs = [
+            Input {
+                script: &a,
+                text: None,
+            },
+            Input {
+                script: &b,
+                text: Some(b_text),
+            },
+        ];
+        let result = lint(&inputs, &options).unwrap();
+        assert_eq!(codes(&result.findings), vec![]);
+        // Judged for PostgreSQL 11, the validated check does not spare the scan.
+        let old = LintOptions {
+            server: ServerVersion::parse(Dialect::Postgresql, "11", VersionSource::Flag).unwrap(),
+            ..options
+        };
+        let result = lint(&inputs, &old).unwrap();
+        assert_eq!(codes(&result.findings), vec![("RT113", 7)]);
+    }
+}

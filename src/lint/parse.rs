@@ -805,6 +805,25 @@ fn alter_from_tokens(words: &[Word], at: usize) -> Vec<(Pos, Action)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use proptest::prelude::*;
+
+    proptest! {
+        #[test]
+        fn any_statement_is_read_without_a_panic(
+            sql in prop::collection::vec(prop::sample::select(vec![
+                "ALTER", "TABLE", "t", "ADD", "DROP", "COLUMN", "CONSTRAINT", "CHECK", "(", ")",
+                ",", "'", "\"", "$$", "NOT", "VALID", "RENAME", "TO", "CREATE", "INDEX",
+                "CONCURRENTLY", "ON", "SET", "UPDATE", "DELETE", "FROM", "ALGORITHM", "=",
+                "IF", "EXISTS", ".", "é", "--", "/*", "REFERENCES", "DEFAULT", "random()",
+            ]), 0..30).prop_map(|words| words.join(" ")),
+            raw in "\\PC{0,80}",
+        ) {
+            for dialect in [Dialect::Sqlite, Dialect::Postgresql, Dialect::Mysql] {
+                parse_statement(&sql, dialect);
+                parse_statement(&raw, dialect);
+            }
+        }
+    }
 
     fn pg(sql: &str) -> Parsed {
         parse_statement(sql, Dialect::Postgresql)

@@ -480,6 +480,13 @@ fn check_with_lint_reports_findings_as_problems_or_warnings() {
         stdout.contains("warning: migrations/versions/b_rev.sql:5:1: RT153"),
         "{stdout}"
     );
+    // Without the database every revision is linted, for the URL's dialect.
+    let (code, stdout, stderr) = p.run(&["check", "--no-db", "--lint=deny"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stdout.contains("problem: migrations/versions/b_rev.sql:5:1: RT153"),
+        "{stdout}"
+    );
 }
 
 /// `migrate.toml` pointing at `url`.

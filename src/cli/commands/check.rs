@@ -21,8 +21,10 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
         // Only a sound project can be linted: its problems are already reported.
         if outcome.ok {
             let project = ctx.project()?;
+            // `--no-db` still takes the dialect from the URL; it only does not connect.
+            let dialect = url.as_ref().map(|u| u.dialect());
             let url = url.filter(|_| !args.no_db);
-            let report = lint::gate(&project, Selection::Unapplied, url.as_ref(), None)?;
+            let report = lint::gate(&project, Selection::Unapplied, url.as_ref(), dialect)?;
             let base = lint::working_dir();
             let lines = report
                 .result
