@@ -387,6 +387,26 @@ pub enum Error {
     #[error("check found {count} problem(s)")]
     CheckFoundProblems { count: usize },
 
+    /// `lint` found findings no suppression covers; the report was already printed.
+    #[error("lint found {count} finding(s) not allowed by a `retort:allow` with a reason")]
+    LintFoundProblems { count: usize },
+
+    /// `upgrade --lint=deny` found findings in the revisions it would run: nothing ran.
+    #[error("upgrade refused: lint found {count} finding(s) in the revisions it would run; nothing was changed")]
+    LintRefused { count: usize },
+
+    /// `--server-version` or `[lint] server_version` is not a version number.
+    #[error("`{value}` (from {from}) is not a server version")]
+    LintServerVersionInvalid { value: String, from: &'static str },
+
+    /// `lint` has neither `--dialect` nor a database URL to take the dialect from.
+    #[error("lint needs a dialect, and no database URL is set to take it from")]
+    LintDialectUnknown,
+
+    /// `lint --git-base REF`: git could not list the files changed since `REF`.
+    #[error("cannot list the files changed since `{reference}` with git: {detail}")]
+    LintGitFailed { reference: String, detail: String },
+
     /// `verify` found problems in a database; the report was already printed.
     #[error("verify found {count} problem(s) in `{database}`")]
     VerifyFoundProblems { count: u64, database: String },
@@ -1452,6 +1472,18 @@ impl Error {
             Error::RebaseMerge { .. } => Some("rebase the revisions below the merge instead".into()),
             Error::RebaseCycle { .. } => Some("choose a target that is not among or below the revisions that move".into()),
             Error::UnknownVersionRow { .. } => Some("repair it with `stamp --purge REV`".into()),
+            Error::LintFoundProblems { .. } | Error::LintRefused { .. } => Some(
+                "fix each finding as its help line says, or accept it on purpose with `-- retort:allow CODE reason=\"...\"` on the line before the statement".into(),
+            ),
+            Error::LintServerVersionInvalid { .. } => Some(
+                "write a version number such as `15`, `15.4`, `8.0.36` or `mariadb-10.11`".into(),
+            ),
+            Error::LintDialectUnknown => Some(
+                "pass `--dialect postgresql|mysql|sqlite`, or set `--url`, DATABASE_URL or `database_url`".into(),
+            ),
+            Error::LintGitFailed { .. } => Some(
+                "run inside a git checkout and name a commit, branch or tag git knows (e.g. `origin/main`)".into(),
+            ),
             Error::AuditTrailOff { .. } => Some(
                 "remove `audit_table = false` from `[migrate]` to record one from the next run on"
                     .into(),

@@ -38,6 +38,7 @@
 //! | `exec` | order side effects of a plan: lock, transactions, audit | parse targets |
 //! | `render` | minijinja templates for offline SQL and new revisions | execute SQL |
 //! | `backup` | SQLite backups and server dumps, checksums, retention, restore | plan migrations |
+//! | `lint` | lock-risky and breaking DDL in revision files: rules, parser bridge, renderings | connect, print |
 //! | `verify` | integrity and orphaned-row checks of a live database | change data |
 //! | `migrator` | the library API (`Migrator`): typed results, the executor's lock | print |
 //! | `build` | embed revision files from an application's build script | run at run time |
@@ -68,6 +69,7 @@ mod exec;
 mod git;
 mod graph;
 mod import;
+mod lint;
 mod migrator;
 mod ops;
 mod output;

@@ -128,6 +128,10 @@ pub(crate) enum Command {
     ///
     /// Examples: retort check; retort check --no-db --json; retort check --strict
     Check(CheckArgs),
+    /// Lint revision files for lock-risky and breaking DDL, judged with how retort runs them.
+    ///
+    /// Examples: retort lint; retort lint --all --server-version 15; retort lint --git-base origin/main --format sarif
+    Lint(LintArgs),
     /// Print the revision graph as Graphviz dot or Mermaid.
     ///
     /// Examples: retort graph | dot -Tsvg > graph.svg; retort graph --format mermaid
@@ -292,6 +296,10 @@ pub(crate) struct UpgradeArgs {
     /// Run `verify` (integrity and referential checks) after the upgrade.
     #[arg(long)]
     pub verify: bool,
+    /// Lint the revisions the upgrade would run first: `deny` refuses on a finding, before any
+    /// lock or change; `warn` prints the findings and goes on.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub lint: Option<LintMode>,
 }
 
 #[derive(Debug, Args)]
@@ -378,9 +386,54 @@ pub(crate) struct CheckArgs {
     /// `retort rebase` that moves them.
     #[arg(long = "git-base", value_name = "REF", requires = "single_head")]
     pub git_base: Option<String>,
+    /// Also lint the unapplied revisions (`retort lint`): `deny` makes findings problems.
+    #[arg(long, value_enum, value_name = "MODE")]
+    pub lint: Option<LintMode>,
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct LintArgs {
+    /// Lint every revision, applied or not.
+    #[arg(long, conflicts_with = "git_base")]
+    pub all: bool,
+    /// Lint the revisions whose files changed since this git reference (`git diff --name-only REF`).
+    #[arg(long = "git-base", value_name = "REF")]
+    pub git_base: Option<String>,
+    /// The server version to judge for when no database answers, e.g. `15`, `8.0.36`, `mariadb-10.11`.
+    #[arg(long = "server-version", value_name = "VERSION")]
+    pub server_version: Option<String>,
+    /// The dialect, when no database URL says.
+    #[arg(long, value_enum)]
+    pub dialect: Option<DialectArg>,
+    /// Do not connect: lint every revision (or those of --git-base), for --server-version.
+    #[arg(long = "no-db")]
+    pub no_db: bool,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = LintFormat::Text)]
+    pub format: LintFormat,
+    /// Print a JSON document on stdout (the same as `--format json`).
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LintFormat {
+    Text,
+    Json,
+    /// SARIF 2.1.0, for code-scanning UIs.
+    Sarif,
+}
+
+/// What a finding of `--lint` does to `check` or `upgrade`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+pub(crate) enum LintMode {
+    /// A finding fails the command before it does anything else.
+    Deny,
+    /// Findings are printed as warnings.
+    Warn,
 }
 
 #[derive(Debug, Args)]

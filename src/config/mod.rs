@@ -40,6 +40,9 @@ pub struct Config {
     pub templates: Option<PathBuf>,
     pub transaction_per_migration: bool,
     pub backup: BackupConfig,
+    /// `[lint] server_version`: the server version `retort lint` judges against when no
+    /// database answers.
+    pub lint_server_version: Option<String>,
 }
 
 /// `audit_table` in `[migrate]`: the table of the audit trail (every step with its checksum,
@@ -95,6 +98,7 @@ impl std::fmt::Debug for Config {
             .field("templates", &self.templates)
             .field("transaction_per_migration", &self.transaction_per_migration)
             .field("backup", &self.backup)
+            .field("lint_server_version", &self.lint_server_version)
             .finish()
     }
 }
@@ -255,6 +259,10 @@ impl Config {
             templates: optional_path("migrate.templates", &migrate.templates)?,
             transaction_per_migration: migrate.transaction_per_migration.unwrap_or(false),
             backup,
+            lint_server_version: match &raw.lint {
+                Some(lint) => optional_string("lint.server_version", &lint.server_version)?,
+                None => None,
+            },
         })
     }
 }
@@ -302,6 +310,13 @@ fn line_at(text: &str, offset: usize) -> (usize, &str) {
 struct RawFile {
     migrate: Option<RawMigrate>,
     backup: Option<RawBackup>,
+    lint: Option<RawLint>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawLint {
+    server_version: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -409,6 +424,7 @@ mod tests {
                 templates: None,
                 transaction_per_migration: false,
                 backup: BackupConfig::default(),
+                lint_server_version: None,
             }
         );
     }

@@ -9,6 +9,7 @@ pub(crate) mod check;
 pub(crate) mod identity;
 pub(crate) mod import;
 pub(crate) mod init;
+pub(crate) mod lint;
 pub(crate) mod offline;
 pub(crate) mod rebase;
 pub(crate) mod revision;

@@ -61,6 +61,11 @@ pub(crate) fn marker_rest(line: &str) -> Option<&str> {
         .strip_prefix("migrate:")
 }
 
+/// Whether a comment's text (after `--`) is a `retort:` directive such as `retort:allow`.
+pub(crate) fn is_directive(comment: &str) -> bool {
+    comment.trim_start().starts_with("retort:")
+}
+
 /// The header text with the `--` prefixes removed, and where its lines sit in the file.
 struct HeaderLines {
     toml: String,
@@ -87,6 +92,11 @@ impl HeaderLines {
             };
             if marker_rest(line).is_some() {
                 break;
+            }
+            end = index + 1;
+            // `-- retort:allow ...` lines are directives for `retort lint`, not TOML.
+            if is_directive(content) {
+                continue;
             }
             toml.push_str(content.strip_prefix(' ').unwrap_or(content));
             toml.push('\n');
@@ -461,6 +471,17 @@ mod tests {
 
     fn failure(text: &str) -> (usize, String) {
         crate::script::tests::script_error(parse(text), "v/abc.sql")
+    }
+
+    #[test]
+    fn lint_directives_in_the_header_are_not_toml() {
+        let text = "-- revision = \"abc\"\n-- retort:allow RT101 reason=\"small table\"\n-- message = \"m\"\n\n";
+        let (header, end) = parse(text).unwrap();
+        assert_eq!(header.meta.message.as_deref(), Some("m"));
+        assert_eq!(end, 3);
+        // An error after a directive still names its own file line.
+        let text = "-- revision = \"abc\"\n-- retort:allow RT101 reason=\"x\"\n-- message = 3\n\n";
+        assert_eq!(failure(text).0, 3);
     }
 
     #[test]

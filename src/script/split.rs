@@ -18,6 +18,8 @@ pub(crate) struct Statement {
     pub sql: String,
     /// 1-based line in the section text where the statement starts.
     pub line: usize,
+    /// 1-based column (in characters) of the statement's first character on that line.
+    pub column: usize,
 }
 
 /// The SQL could not be split (e.g. an unterminated quote).
@@ -134,9 +136,12 @@ impl<'a> Splitter<'a> {
         if let Some(start) = self.pending.take() {
             let sql = self.src[start..end].trim_end();
             if !sql.is_empty() {
+                let line = self.line_of(start);
+                let line_start = self.line_starts[line - 1];
                 self.statements.push(Statement {
                     sql: sql.to_string(),
-                    line: self.line_of(start),
+                    line,
+                    column: self.src[line_start..start].chars().count() + 1,
                 });
             }
         }
@@ -440,14 +445,22 @@ mod tests {
             vec![
                 Statement {
                     sql: "CREATE TABLE a (x INT)".into(),
-                    line: 2
+                    line: 2,
+                    column: 1
                 },
                 Statement {
                     sql: "INSERT INTO a VALUES (1)\n-- tail".into(),
-                    line: 5
+                    line: 5,
+                    column: 1
                 },
             ]
         );
+    }
+
+    #[test]
+    fn a_statement_knows_its_column_in_characters() {
+        let got = split_statements("SELECT 1; /* é */ SELECT 2;", Dialect::Sqlite).unwrap();
+        assert_eq!((got[1].line, got[1].column), (1, 19));
     }
 
     #[test]

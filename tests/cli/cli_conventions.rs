@@ -18,6 +18,7 @@ const SUBCOMMANDS: &[&str] = &[
     "show",
     "status",
     "check",
+    "lint",
     "graph",
     "log",
     "accept",

@@ -22,6 +22,8 @@ mod killed_nontransactional;
 #[cfg(feature = "sqlite")]
 mod import;
 mod library;
+#[cfg(feature = "sqlite")]
+mod lint;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;

@@ -1,11 +1,12 @@
 //! `check`: prints what [`ops::check`](crate::ops::check) found in the revision files, the graph
 //! and, unless `--no-db`, the database.
 
-use super::Context;
-use crate::cli::args::CheckArgs;
+use super::{lint, Context};
+use crate::cli::args::{CheckArgs, LintMode};
 use crate::error::{Error, Result};
 use crate::ops::check::{check, CheckDatabase, CheckOutcome};
 use crate::ops::single_head::{single_head, SingleHeadOutcome};
+use crate::ops::lint::Selection;
 
 pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
     if args.single_head {
@@ -25,7 +26,28 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
         (Some(url), false) => CheckDatabase::Url(url),
         (None, false) => CheckDatabase::Unset,
     };
-    let outcome = check(config, database, args.strict)?;
+    let mut outcome = check(config, database, args.strict)?;
+    if let Some(mode) = args.lint {
+        // Only a sound project can be linted: its problems are already reported.
+        if outcome.ok {
+            let project = ctx.project()?;
+            // `--no-db` still takes the dialect from the URL; it only does not connect.
+            let dialect = url.as_ref().map(|u| u.dialect());
+            let url = url.filter(|_| !args.no_db);
+            let report = lint::gate(&project, Selection::Unapplied, url.as_ref(), dialect)?;
+            let base = lint::working_dir();
+            let lines = report
+                .result
+                .findings
+                .iter()
+                .map(|f| crate::lint::output::located(f, &base));
+            match mode {
+                LintMode::Deny => outcome.problems.extend(lines),
+                LintMode::Warn => outcome.warnings.extend(lines),
+            }
+            outcome.ok = outcome.problems.is_empty();
+        }
+    }
     print(ctx, &outcome, args.json);
     if outcome.ok {
         Ok(0)

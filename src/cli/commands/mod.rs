@@ -12,6 +12,7 @@ mod heads;
 mod history;
 mod import;
 mod init;
+mod lint;
 mod log;
 mod merge;
 mod rebase;
@@ -148,6 +149,7 @@ pub(crate) fn run(ctx: &Context, command: Command) -> Result<u8> {
         Command::Show(args) => show::run(ctx, args),
         Command::Status(args) => status::run(ctx, args),
         Command::Check(args) => check::run(ctx, args),
+        Command::Lint(args) => lint::run(ctx, args),
         Command::Graph(args) => graph::run(ctx, args),
         Command::Log(args) => log::run(ctx, args),
         Command::Accept(args) => accept::run(ctx, args),

@@ -16,5 +16,5 @@ pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
         purge: args.purge,
         ..RunFlags::default()
     };
-    upgrade::run(ctx, &RunSettings::stamp(&args.revisions, flags)?)
+    upgrade::run(ctx, &RunSettings::stamp(&args.revisions, flags)?, None)
 }

@@ -2,12 +2,13 @@
 //! printing `stamp` shares with them.
 
 use super::backup::print_backup_outcome;
-use super::Context;
-use crate::cli::args::{DowngradeArgs, RunArgs, UpgradeArgs};
+use super::{lint, Context};
+use crate::cli::args::{DowngradeArgs, LintMode, RunArgs, UpgradeArgs};
 use crate::cli::progress::{describe_heads, StepDisplay};
 use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
 use crate::migrator::{version_table, PlannedRun};
+use crate::ops::lint::Selection;
 use crate::ops::{self, run::RunOutcome};
 use crate::output::Printer;
 use crate::report::{Outcome, RunReport};
@@ -19,13 +20,14 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
         verify: args.verify,
         ..run_flags(args.run)
     };
-    run(ctx, &RunSettings::upgrade(&args.target, flags)?)
+    run(ctx, &RunSettings::upgrade(&args.target, flags)?, args.lint)
 }
 
 pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
     run(
         ctx,
         &RunSettings::downgrade(&args.target, run_flags(args.run))?,
+        None,
     )
 }
 
@@ -43,13 +45,18 @@ fn run_flags(args: RunArgs) -> RunFlags {
     }
 }
 
-/// Runs `settings` (online or offline) and prints what happened.
-pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
+/// Runs `settings` (online or offline) and prints what happened; with `lint`, lints the
+/// revisions it would run first (see [`lint_gate`]).
+pub(super) fn run(ctx: &Context, settings: &RunSettings, lint: Option<LintMode>) -> Result<u8> {
     let project = ctx.project()?;
     let printer = &ctx.printer;
     if let Mode::Offline { from, dialect } = &settings.mode {
         let plan = ops::offline::plan(&project, &settings.operation, from)?;
         let dialect = offline_dialect(ctx, &project.config, *dialect)?;
+        if let Some(mode) = lint {
+            let ids = plan.steps.iter().filter_map(|s| s.revision.clone());
+            lint_gate(ctx, &project, ids.collect(), None, Some(dialect), mode)?;
+        }
         let offline = ops::offline::render(&project, plan, dialect)?;
         if !offline.running_lines.is_empty() {
             printer.status(offline.running_lines.join("\n").trim_end());
@@ -64,6 +71,19 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
     let mut migrator = ctx
         .migrator(project)?
         .with_lock_timeout(settings.lock_timeout);
+    if let Some(mode) = lint {
+        // What the run would apply, read without a lock; nothing has changed yet.
+        let planned = migrator.plan(&settings.operation)?;
+        let ids = planned.steps.iter().filter_map(|s| s.step.revision.clone());
+        lint_gate(
+            ctx,
+            migrator.project(),
+            ids.collect(),
+            Some(&url),
+            None,
+            mode,
+        )?;
+    }
     let rehearse = settings.mode == Mode::Rehearse;
     let mut display = StepDisplay::new(printer, rehearse);
     let outcome = ops::run::run(&mut migrator, &url, settings, &mut display, &mut |backup| {
@@ -94,6 +114,24 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
     Err(Error::VerifyFoundProblemsAfterRun {
         count: checks.problem_count(),
     })
+}
+
+/// `--lint`: lints the revisions `ids` a run would apply and prints the findings; under `deny`
+/// a finding refuses the run before it takes a lock or changes anything.
+fn lint_gate(
+    ctx: &Context,
+    project: &crate::project::Project,
+    ids: std::collections::HashSet<String>,
+    url: Option<&crate::config::DatabaseUrl>,
+    dialect: Option<Dialect>,
+    mode: LintMode,
+) -> Result<()> {
+    let report = lint::gate(project, Selection::Revisions(ids), url, dialect)?;
+    lint::print_gate(ctx, &report);
+    match (mode, report.result.findings.len()) {
+        (LintMode::Deny, count @ 1..) => Err(Error::LintRefused { count }),
+        _ => Ok(()),
+    }
 }
 
 /// The dialect of an offline run: `--dialect`, else the URL's.

@@ -1,0 +1,109 @@
+//! `lint`: prints what [`ops::lint`](crate::ops::lint) found, as text, JSON or SARIF; the
+//! `--lint` gate of `check` and `upgrade` shares its resolution and printing.
+
+use std::path::PathBuf;
+
+use super::Context;
+use crate::cli::args::{LintArgs, LintFormat};
+use crate::config::{DatabaseUrl, Dialect};
+use crate::error::{Error, Result};
+use crate::lint::{output, LintReport};
+use crate::ops::lint::{lint, LintDatabase, LintSettings, Selection};
+use crate::project::Project;
+
+pub(super) fn run(ctx: &Context, args: LintArgs) -> Result<u8> {
+    let project = ctx.project()?;
+    let url = ctx.database_url(&project.config).ok();
+    // `--no-db` still takes the dialect from the URL; it only does not connect.
+    let dialect = args
+        .dialect
+        .map(Into::into)
+        .or(url.as_ref().map(|u| u.dialect()));
+    let url = url.filter(|_| !args.no_db);
+    let selection = match (args.all, args.git_base) {
+        (_, Some(reference)) => Selection::ChangedSince(reference),
+        (true, None) => Selection::All,
+        (false, None) => Selection::Unapplied,
+    };
+    let report = lint(
+        &project,
+        LintSettings {
+            selection,
+            dialect,
+            server_version: args.server_version,
+            database: database(url.as_ref()),
+        },
+    )?;
+    let format = if args.json {
+        LintFormat::Json
+    } else {
+        args.format
+    };
+    match format {
+        LintFormat::Json => ctx.printer.json(&report),
+        LintFormat::Sarif => {
+            ctx.printer.json(&output::sarif(&report, &working_dir()));
+        }
+        LintFormat::Text => print_text(ctx, &report),
+    }
+    verdict(&report)
+}
+
+/// The database a lint reads: the command's URL, when one is set.
+pub(super) fn database(url: Option<&DatabaseUrl>) -> LintDatabase<'_> {
+    url.map_or(LintDatabase::None, LintDatabase::Url)
+}
+
+/// The lint's exit: 0 when every finding is allowed.
+fn verdict(report: &LintReport) -> Result<u8> {
+    match report.result.findings.len() {
+        0 => Ok(0),
+        count => Err(Error::LintFoundProblems { count }),
+    }
+}
+
+/// Findings on stdout; notes and the summary on stderr.
+fn print_text(ctx: &Context, report: &LintReport) {
+    ctx.printer
+        .data_lines(output::text_findings(report, &working_dir()));
+    print_notes(ctx, report);
+}
+
+/// A gate's findings, notes and summary, all on stderr (stdout is the command's own).
+pub(super) fn print_gate(ctx: &Context, report: &LintReport) {
+    for line in output::text_findings(report, &working_dir()) {
+        ctx.printer.status(line);
+    }
+    print_notes(ctx, report);
+}
+
+fn print_notes(ctx: &Context, report: &LintReport) {
+    for line in output::text_notes(report, ctx.printer.is_verbose(), &working_dir()) {
+        ctx.printer.status(line);
+    }
+}
+
+/// The `--lint` gate of `check` and `upgrade`: lints `selection` of `project` for the database
+/// of `url` (or `dialect`, offline). `Ok(report)` either way: the caller decides what a finding
+/// means.
+pub(super) fn gate(
+    project: &Project,
+    selection: Selection,
+    url: Option<&DatabaseUrl>,
+    dialect: Option<Dialect>,
+) -> Result<LintReport> {
+    lint(
+        project,
+        LintSettings {
+            selection,
+            dialect,
+            server_version: None,
+            database: database(url),
+        },
+    )
+}
+
+/// Where relative paths in the output start.
+pub(super) fn working_dir() -> PathBuf {
+    std::env::current_dir().unwrap_or_default()
+}
