@@ -115,7 +115,11 @@ impl Migrator {
     /// ```
     pub fn from_config(path: impl AsRef<Path>) -> Result<Migrator> {
         let env = ProcessEnv;
-        let project = Project::load(Config::load_existing(path.as_ref(), &env)?)?;
+        let project = Project::load(Config::load_existing(
+            path.as_ref(),
+            &env,
+            settings::chosen_environment(None, &env).as_deref(),
+        )?)?;
         let url = settings::choose_url(None, &env, &project.config)?;
         let migrator = Migrator::from_project(project);
         Ok(match url {
