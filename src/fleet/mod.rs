@@ -30,6 +30,8 @@ pub(crate) enum TargetOutcome {
     Problems,
     /// The command failed on this target; `error` says why.
     Failed,
+    /// Ctrl-C stopped it between two revisions; the rest runs on the next run or `--resume`.
+    Interrupted,
     /// Not started: the run stopped first (`--canary`, `--max-failures`, Ctrl-C).
     NotStarted,
 }
@@ -54,6 +56,7 @@ impl TargetOutcome {
             TargetOutcome::Behind => "behind",
             TargetOutcome::Problems => "problems",
             TargetOutcome::Failed => "failed",
+            TargetOutcome::Interrupted => "interrupted",
             TargetOutcome::NotStarted => "not-started",
         }
     }

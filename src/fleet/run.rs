@@ -3,7 +3,7 @@
 //! target on its own thread (for the progress bar and the manifest).
 
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::{mpsc, Arc};
+use std::sync::{mpsc, Arc, OnceLock};
 use std::time::Instant;
 
 use super::{Done, Target, TargetRecord};
@@ -142,19 +142,38 @@ fn run_stage(
     });
 }
 
-/// A flag Ctrl-C sets, for the sweeps of this process: a first Ctrl-C stops new targets from
-/// starting and lets running ones finish; a second one ends the process at once (exit 130, as
-/// a shell reports SIGINT).
-pub(crate) fn interrupt_flag() -> Arc<AtomicBool> {
-    let flag = Arc::new(AtomicBool::new(false));
-    #[cfg(unix)]
-    {
-        use signal_hook::consts::SIGINT;
-        // Registered in this order, the shutdown sees the flag as it was before this signal.
-        let _ = signal_hook::flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&flag));
-        let _ = signal_hook::flag::register(SIGINT, Arc::clone(&flag));
+/// The flag Ctrl-C sets, for the fleet runs of this process (registered on first use): a
+/// first Ctrl-C stops new targets from starting and lets running ones finish their current
+/// revision ([`StopOnInterrupt`]); a second one ends the process at once (exit 130, as a shell
+/// reports SIGINT).
+pub(crate) fn interrupt_flag() -> &'static AtomicBool {
+    static FLAG: OnceLock<Arc<AtomicBool>> = OnceLock::new();
+    FLAG.get_or_init(|| {
+        let flag = Arc::new(AtomicBool::new(false));
+        #[cfg(unix)]
+        {
+            use signal_hook::consts::SIGINT;
+            // In this order, the shutdown sees the flag as it was before this signal.
+            let _ =
+                signal_hook::flag::register_conditional_shutdown(SIGINT, 130, Arc::clone(&flag));
+            let _ = signal_hook::flag::register(SIGINT, Arc::clone(&flag));
+        }
+        flag
+    })
+}
+
+/// The progress of one target's run: stops it between revisions once Ctrl-C was pressed, and
+/// remembers that it did (the target is then `interrupted`, not done).
+pub(crate) struct StopOnInterrupt<'a> {
+    pub(crate) flag: &'a AtomicBool,
+    pub(crate) stopped: bool,
+}
+
+impl crate::exec::Progress for StopOnInterrupt<'_> {
+    fn stop_requested(&mut self) -> bool {
+        self.stopped = self.flag.load(Ordering::SeqCst);
+        self.stopped
     }
-    flag
 }
 
 #[cfg(test)]

@@ -134,7 +134,7 @@ pub(super) fn run(
         &all,
         &order,
         limits,
-        &interrupted,
+        interrupted,
         failed_before,
         command.op,
         &mut |i, record| {
@@ -170,7 +170,12 @@ pub(super) fn run(
             fleet: name.to_string(),
             not_started: records
                 .iter()
-                .filter(|r| r.outcome == TargetOutcome::NotStarted)
+                .filter(|r| {
+                    matches!(
+                        r.outcome,
+                        TargetOutcome::NotStarted | TargetOutcome::Interrupted
+                    )
+                })
                 .count(),
             why: why.to_string(),
             manifest: manifest_path.filter(|_| why != Stopped::Canary || failed > 0),
@@ -216,14 +221,23 @@ fn print(ctx: &Context, records: &[TargetRecord], json: bool, changes: bool) {
         _ => String::new(),
     };
     let time = |r: &TargetRecord| format!("{} ms", r.duration_ms);
+    // A target that failed before its version table was read is at an unknown revision.
+    let heads = |r: &TargetRecord, rows: &[String]| match r.outcome {
+        TargetOutcome::Failed | TargetOutcome::NotStarted
+            if r.before.is_empty() && r.after.is_empty() =>
+        {
+            "-".to_string()
+        }
+        _ => describe_heads(rows),
+    };
     let (header, lines) = if changes {
         let rows: Vec<Vec<String>> = records
             .iter()
             .map(|r| {
                 vec![
                     r.target.clone(),
-                    describe_heads(&r.before),
-                    describe_heads(&r.after),
+                    heads(r, &r.before),
+                    heads(r, &r.after),
                     r.steps.to_string(),
                     time(r),
                     r.outcome.name().to_string(),
@@ -249,7 +263,7 @@ fn print(ctx: &Context, records: &[TargetRecord], json: bool, changes: bool) {
             .map(|r| {
                 vec![
                     r.target.clone(),
-                    describe_heads(&r.after),
+                    heads(r, &r.after),
                     r.pending
                         .as_ref()
                         .map_or(String::new(), |p| p.len().to_string()),

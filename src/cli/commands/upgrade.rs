@@ -8,7 +8,7 @@ use crate::cli::args::{DowngradeArgs, FleetArgs, RolloutArgs, RunArgs, UpgradeAr
 use crate::cli::progress::{describe_heads, StepDisplay};
 use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
-use crate::exec::Silent;
+use crate::fleet::run::{interrupt_flag, StopOnInterrupt};
 use crate::fleet::{Done, Target, TargetOutcome};
 use crate::migrator::Migrator;
 use crate::migrator::{version_table, PlannedRun};
@@ -68,11 +68,15 @@ pub(super) fn run_fleet(
             .with_database_url(target.url.clone())
             .with_os_user(ctx.settings.user.clone())
             .with_lock_timeout(settings.lock_timeout);
+        let mut progress = StopOnInterrupt {
+            flag: interrupt_flag(),
+            stopped: false,
+        };
         let outcome = ops::run::run(
             &mut migrator,
             &target.url,
             settings,
-            &mut Silent,
+            &mut progress,
             &mut |_| {},
         )?;
         Ok(match outcome {
@@ -99,6 +103,10 @@ pub(super) fn run_fleet(
                 let verify_failed = ran.verify.as_ref().is_some_and(|v| !v.ok);
                 let (outcome, error) = match (&ran.failure, verify_failed) {
                     (Some(e), _) => (TargetOutcome::Failed, Some(crate::fleet::describe(e))),
+                    (None, _) if progress.stopped => (
+                        TargetOutcome::Interrupted,
+                        Some(format!("Ctrl-C: stopped after {steps} revision(s)")),
+                    ),
                     (None, true) => (
                         TargetOutcome::Problems,
                         ran.verify
