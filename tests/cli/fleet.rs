@@ -354,15 +354,30 @@ fn slow_tenants(tenants: usize) -> TestProject {
     p
 }
 
-fn spawn_fleet(p: &TestProject, args: &[&str]) -> std::process::Child {
-    StdCommand::new(assert_cmd::cargo::cargo_bin("retort"))
+/// Starts `upgrade heads --fleet tenants --jobs JOBS --manifest <project>/run.json` and waits
+/// until it writes to the first tenant; returns the runner and the manifest's path.
+fn start_fleet_run(p: &TestProject, jobs: &str) -> (std::process::Child, String) {
+    let manifest = p.path().join("run.json").display().to_string();
+    let args = [
+        "upgrade",
+        "heads",
+        "--fleet",
+        "tenants",
+        "--jobs",
+        jobs,
+        "--manifest",
+        &manifest,
+    ];
+    let runner = StdCommand::new(assert_cmd::cargo::cargo_bin("retort"))
         .args(args)
         .current_dir(p.path())
         .env_remove("DATABASE_URL")
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("spawn retort")
+        .expect("spawn retort");
+    wait_for_write(p);
+    (runner, manifest)
 }
 
 /// Waits until a journal shows a transaction writing to the first tenant.
@@ -391,22 +406,7 @@ fn assert_every_tenant_at_c3_once(p: &TestProject, tenants: usize) {
 #[test]
 fn ctrl_c_lets_the_running_target_finish_its_revision_and_resume_completes() {
     let p = slow_tenants(3);
-    let manifest = p.path().join("run.json");
-    let manifest_arg = manifest.display().to_string();
-    let runner = spawn_fleet(
-        &p,
-        &[
-            "upgrade",
-            "heads",
-            "--fleet",
-            "tenants",
-            "--jobs",
-            "1",
-            "--manifest",
-            &manifest_arg,
-        ],
-    );
-    wait_for_write(&p);
+    let (runner, manifest_arg) = start_fleet_run(&p, "1");
     // `a1` is quick: the write that lasts is `b2`'s.
     std::thread::sleep(Duration::from_millis(300));
     let pid = runner.id().to_string();
@@ -425,7 +425,7 @@ fn ctrl_c_lets_the_running_target_finish_its_revision_and_resume_completes() {
     assert!(stdout.contains("interrupted"), "{stdout}");
     assert!(stdout.contains("not-started"), "{stdout}");
     let recorded: Value =
-        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+        serde_json::from_str(&std::fs::read_to_string(&manifest_arg).unwrap()).unwrap();
     assert_eq!(recorded["state"], "stopped");
     let (code, out, err) = p.run(&[
         "upgrade",
@@ -443,26 +443,11 @@ fn ctrl_c_lets_the_running_target_finish_its_revision_and_resume_completes() {
 #[test]
 fn a_runner_killed_mid_run_is_completed_by_resume_with_each_revision_once() {
     let p = slow_tenants(4);
-    let manifest = p.path().join("run.json");
-    let manifest_arg = manifest.display().to_string();
-    let mut runner = spawn_fleet(
-        &p,
-        &[
-            "upgrade",
-            "heads",
-            "--fleet",
-            "tenants",
-            "--jobs",
-            "2",
-            "--manifest",
-            &manifest_arg,
-        ],
-    );
-    wait_for_write(&p);
+    let (mut runner, manifest_arg) = start_fleet_run(&p, "2");
     std::thread::sleep(Duration::from_millis(200));
     runner.kill().expect("SIGKILL");
     runner.wait().unwrap();
-    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap())
+    let recorded: Value = serde_json::from_str(&std::fs::read_to_string(&manifest_arg).unwrap())
         .expect("the manifest is whole after a SIGKILL");
     assert_eq!(recorded["state"], "running");
     let (code, out, err) = p.run(&[

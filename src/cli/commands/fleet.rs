@@ -230,61 +230,44 @@ fn print(ctx: &Context, records: &[TargetRecord], json: bool, changes: bool) {
         }
         _ => describe_heads(rows),
     };
-    let (header, lines) = if changes {
-        let rows: Vec<Vec<String>> = records
-            .iter()
-            .map(|r| {
-                vec![
-                    r.target.clone(),
-                    heads(r, &r.before),
-                    heads(r, &r.after),
-                    r.steps.to_string(),
-                    time(r),
-                    r.outcome.name().to_string(),
-                    reason(r),
-                ]
-            })
-            .collect();
-        aligned(
-            &[
-                ("TARGET", Align::Left),
-                ("BEFORE", Align::Left),
-                ("AFTER", Align::Left),
-                ("STEPS", Align::Right),
-                ("TIME", Align::Right),
-                ("OUTCOME", Align::Left),
-                ("REASON", Align::Left),
-            ],
-            &rows,
-        )
-    } else {
-        let rows: Vec<Vec<String>> = records
-            .iter()
-            .map(|r| {
-                vec![
-                    r.target.clone(),
-                    heads(r, &r.after),
-                    r.pending
-                        .as_ref()
-                        .map_or(String::new(), |p| p.len().to_string()),
-                    time(r),
-                    r.outcome.name().to_string(),
-                    reason(r),
-                ]
-            })
-            .collect();
-        aligned(
-            &[
-                ("TARGET", Align::Left),
-                ("CURRENT", Align::Left),
-                ("PENDING", Align::Right),
-                ("TIME", Align::Right),
-                ("OUTCOME", Align::Left),
-                ("REASON", Align::Left),
-            ],
-            &rows,
-        )
+    // A column: its heading, alignment, and its cell of a record.
+    type Column<'c> = (&'static str, Align, &'c dyn Fn(&TargetRecord) -> String);
+    let target = |r: &TargetRecord| r.target.clone();
+    let before = |r: &TargetRecord| heads(r, &r.before);
+    let after = |r: &TargetRecord| heads(r, &r.after);
+    let steps = |r: &TargetRecord| r.steps.to_string();
+    let pending = |r: &TargetRecord| {
+        r.pending
+            .as_ref()
+            .map_or(String::new(), |p| p.len().to_string())
     };
+    let outcome = |r: &TargetRecord| r.outcome.name().to_string();
+    let columns: Vec<Column<'_>> = if changes {
+        vec![
+            ("TARGET", Align::Left, &target),
+            ("BEFORE", Align::Left, &before),
+            ("AFTER", Align::Left, &after),
+            ("STEPS", Align::Right, &steps),
+            ("TIME", Align::Right, &time),
+            ("OUTCOME", Align::Left, &outcome),
+            ("REASON", Align::Left, &reason),
+        ]
+    } else {
+        vec![
+            ("TARGET", Align::Left, &target),
+            ("CURRENT", Align::Left, &after),
+            ("PENDING", Align::Right, &pending),
+            ("TIME", Align::Right, &time),
+            ("OUTCOME", Align::Left, &outcome),
+            ("REASON", Align::Left, &reason),
+        ]
+    };
+    let rows: Vec<Vec<String>> = records
+        .iter()
+        .map(|r| columns.iter().map(|(_, _, cell)| cell(r)).collect())
+        .collect();
+    let headings: Vec<(&str, Align)> = columns.iter().map(|(h, a, _)| (*h, *a)).collect();
+    let (header, lines) = aligned(&headings, &rows);
     ctx.printer.data(header.trim_end());
     for line in lines {
         ctx.printer.data(line.trim_end());
