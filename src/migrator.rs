@@ -96,7 +96,8 @@ impl CheckReport {
 impl Migrator {
     /// Opens the project of a `migrate.toml`: loads every revision file and validates the graph
     /// with the CLI's checks and messages. The database URL is resolved as the CLI does without
-    /// `--url`: the `DATABASE_URL` environment variable, then the file's `database_url`.
+    /// `--url`: the `DATABASE_URL` environment variable, then the file's `database_url`; as
+    /// without `--env`, `RETORT_ENV` names the `[env.NAME]` whose settings apply.
     ///
     /// ```
     /// # fn main() -> retort::Result<()> {

@@ -14,7 +14,7 @@ use crate::cli::progress::describe_heads;
 use crate::cli::table::{aligned, Align};
 use crate::error::{Error, Result};
 use crate::fleet::manifest::{self, Manifest};
-use crate::fleet::run::{interrupt_flag, sweep, Limits, Stopped, TargetOp};
+use crate::fleet::run::{interrupt_flag, sweep, Limits, TargetOp};
 use crate::fleet::{targets, Target, TargetOutcome, TargetRecord};
 use crate::project::Project;
 
@@ -178,7 +178,7 @@ pub(super) fn run(
                 })
                 .count(),
             why: why.to_string(),
-            manifest: manifest_path.filter(|_| why != Stopped::Canary || failed > 0),
+            manifest: manifest_path,
         });
     }
     if failed > 0 {
