@@ -81,6 +81,41 @@ pub enum Error {
 
     // database
     //
+    // fleets
+    /// The targets of a fleet cannot be listed (its file, glob or query failed).
+    #[error("cannot list the targets of fleet `{fleet}`: {detail}")]
+    FleetListFailed { fleet: String, detail: String },
+
+    #[error("fleet `{fleet}` has no targets")]
+    FleetEmpty { fleet: String },
+
+    #[error("the query `{}` failed: {cause}", clip(sql, QUOTED_CHARS))]
+    FleetQueryFailed { sql: String, cause: DbError },
+
+    /// Some targets of a fleet run failed or found problems; each says why on its row.
+    #[error("{failed} of {total} target(s) of fleet `{fleet}` failed (see their rows above)")]
+    FleetTargetsFailed {
+        fleet: String,
+        failed: usize,
+        total: usize,
+    },
+
+    /// A fleet run stopped before every target ran (`--canary`, `--max-failures`, Ctrl-C).
+    #[error("the run of fleet `{fleet}` stopped with {not_started} target(s) not started: {why}")]
+    FleetStopped {
+        fleet: String,
+        not_started: usize,
+        why: String,
+        manifest: Option<PathBuf>,
+    },
+
+    #[error("`{flag}` works on one database; it cannot be used with `--fleet`")]
+    FleetFlagConflict { flag: &'static str },
+
+    /// `--resume` names a manifest that cannot be read or is of another run.
+    #[error("cannot resume from `{}`: {detail}", path.display())]
+    ManifestUnusable { path: PathBuf, detail: String },
+
     // A `DbError` is part of the message, not a `#[source]`: its text is the driver's, scrubbed
     // of passwords, which the driver's own error (`DbError`'s source) may still show.
     /// A database URL cannot be parsed. `url` has its password hidden.
@@ -1112,6 +1147,45 @@ pub enum ConfigProblem {
 
     #[error("line {line}: `audit_table` must be a table name or `false`")]
     AuditTableType { line: usize },
+
+    #[error(
+        "no environment `{name}` (from --env or RETORT_ENV); {}",
+        defined_list("environments", "[env.NAME]", defined)
+    )]
+    UnknownEnvironment { name: String, defined: Vec<String> },
+
+    #[error(
+        "no fleet `{name}`; {}",
+        defined_list("fleets", "[fleet.NAME]", defined)
+    )]
+    UnknownFleet { name: String, defined: Vec<String> },
+
+    #[error(
+        "line {line}: fleet `{fleet}` needs exactly one of `urls_file`, `urls`, `sqlite_glob`, \
+         `query` or `schemas`{}",
+        if given.is_empty() { String::new() } else { format!("; it has {}", given.join(", ")) }
+    )]
+    FleetSources {
+        fleet: String,
+        line: usize,
+        given: Vec<String>,
+    },
+
+    #[error(
+        "line {line}: `schemas` of fleet `{fleet}` needs `url` and exactly one of `sql`, `list` \
+         or `glob`"
+    )]
+    FleetSchemaSources { fleet: String, line: usize },
+}
+
+/// `the environments defined are a, b` or, when there are none, how to define one.
+fn defined_list(what: &str, table: &str, defined: &[String]) -> String {
+    if defined.is_empty() {
+        format!("migrate.toml defines no {what}; add a `{table}` table")
+    } else {
+        let names: Vec<String> = defined.iter().map(|n| format!("`{n}`")).collect();
+        format!("the {what} defined are {}", names.join(", "))
+    }
 }
 
 // graph
@@ -1484,6 +1558,18 @@ impl Error {
             Error::LintGitFailed { .. } => Some(
                 "run inside a git checkout and name a commit, branch or tag git knows (e.g. `origin/main`)".into(),
             ),
+            Error::FleetStopped {
+                manifest: Some(path),
+                ..
+            } => Some(format!(
+                "fix what stopped it, then continue with `--resume {}`",
+                path.display()
+            )),
+            Error::FleetTargetsFailed { .. } => Some(
+                "fix the failed targets and run the same command again: targets already done \
+                 are skipped without taking their locks"
+                    .into(),
+            ),
             Error::AuditTrailOff { .. } => Some(
                 "remove `audit_table = false` from `[migrate]` to record one from the next run on"
                     .into(),
@@ -1723,7 +1809,8 @@ impl Error {
             | Error::RehearseUnsupported { .. }
             | Error::PurgeWithSql
             | Error::AcceptReasonEmpty
-            | Error::AcceptNeedsOneRevision { .. } => 2,
+            | Error::AcceptNeedsOneRevision { .. }
+            | Error::FleetFlagConflict { .. } => 2,
             Error::MigrationFailed { error, .. } => error.exit_code(),
             _ => 1,
         }

@@ -43,6 +43,7 @@
 //! | `migrator` | the library API (`Migrator`): typed results, the executor's lock | print |
 //! | `build` | embed revision files from an application's build script | run at run time |
 //! | `settings` | flags, environment and config resolved into typed settings | run anything |
+//! | `fleet` | many targets: listing a fleet, running one per-target op over it, the manifest | print |
 //! | `ops` | one function per workflow: backup, lock, run, verify, report data | print |
 //! | `cli` | clap, and one file per command: resolve, call one op, print | contain SQL or graph logic |
 //! | `display` | Alembic-style revision lines and the JSON revision object | decide anything |
@@ -67,6 +68,7 @@ mod env;
 mod error;
 mod exec;
 mod git;
+mod fleet;
 mod graph;
 mod import;
 mod lint;

@@ -96,7 +96,8 @@ impl CheckReport {
 impl Migrator {
     /// Opens the project of a `migrate.toml`: loads every revision file and validates the graph
     /// with the CLI's checks and messages. The database URL is resolved as the CLI does without
-    /// `--url`: the `DATABASE_URL` environment variable, then the file's `database_url`.
+    /// `--url`: the `DATABASE_URL` environment variable, then the file's `database_url`; as
+    /// without `--env`, `RETORT_ENV` names the `[env.NAME]` whose settings apply.
     ///
     /// ```
     /// # fn main() -> retort::Result<()> {
@@ -115,7 +116,11 @@ impl Migrator {
     /// ```
     pub fn from_config(path: impl AsRef<Path>) -> Result<Migrator> {
         let env = ProcessEnv;
-        let project = Project::load(Config::load_existing(path.as_ref(), &env)?)?;
+        let project = Project::load(Config::load_existing(
+            path.as_ref(),
+            &env,
+            settings::chosen_environment(None, &env).as_deref(),
+        )?)?;
         let url = settings::choose_url(None, &env, &project.config)?;
         let migrator = Migrator::from_project(project);
         Ok(match url {

@@ -3,6 +3,8 @@
 use crate::config::Config;
 use crate::display::{RevisionJson, Shown};
 use crate::error::{Error, Result};
+use std::sync::Arc;
+
 use crate::graph::RevisionGraph;
 use crate::script::{self, RevisionMeta, Script, Warning};
 
@@ -18,13 +20,14 @@ pub(crate) fn require_script_location(config: &Config) -> Result<()> {
     }
 }
 
-/// Everything the graph commands need, loaded once.
-#[derive(Debug)]
+/// Everything the graph commands need, loaded once. Cloning shares the files and the graph
+/// (a fleet gives each schema-per-tenant target its own config over the same history).
+#[derive(Debug, Clone)]
 pub struct Project {
     pub(crate) config: Config,
     /// In load order; `scripts[i]` is the graph's revision `i`.
-    pub(crate) scripts: Vec<Script>,
-    pub(crate) graph: RevisionGraph,
+    pub(crate) scripts: Arc<Vec<Script>>,
+    pub(crate) graph: Arc<RevisionGraph>,
     pub(crate) warnings: Vec<Warning>,
 }
 
@@ -66,8 +69,8 @@ impl Project {
         let graph = RevisionGraph::build(&scripts)?;
         Ok(Project {
             config,
-            scripts,
-            graph,
+            scripts: Arc::new(scripts),
+            graph: Arc::new(graph),
             warnings,
         })
     }

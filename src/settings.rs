@@ -176,6 +176,8 @@ pub(crate) struct GlobalSettings {
     url_flag: Option<String>,
     /// `DATABASE_URL`, read once.
     url_env: Option<String>,
+    /// The `[env.NAME]` of migrate.toml: `--env`, else `RETORT_ENV`; `None` is `[migrate]`.
+    pub(crate) environment: Option<String>,
     pub(crate) output: OutputSettings,
     /// The revision cache (off with `RETORT_NO_CACHE`).
     pub(crate) cache: bool,
@@ -189,6 +191,7 @@ impl GlobalSettings {
     pub(crate) fn resolve(
         config_path: PathBuf,
         url_flag: Option<String>,
+        env_flag: Option<String>,
         verbosity: Verbosity,
         env: &dyn Env,
         stderr_terminal: bool,
@@ -197,6 +200,7 @@ impl GlobalSettings {
             config_path,
             url_flag,
             url_env: env.var("DATABASE_URL"),
+            environment: chosen_environment(env_flag, env),
             output: OutputSettings::resolve(verbosity, env, stderr_terminal),
             cache: cache_enabled(env),
             user: os_user(env),
@@ -211,6 +215,12 @@ impl GlobalSettings {
             }
         })
     }
+}
+
+/// The environment of a run: `--env`, else `RETORT_ENV`; empty means the default one.
+pub(crate) fn chosen_environment(flag: Option<String>, env: &dyn Env) -> Option<String> {
+    flag.or_else(|| env.var("RETORT_ENV"))
+        .filter(|name| !name.is_empty())
 }
 
 /// A number of seconds on the command line (`--lock-timeout 0.5`).
@@ -530,7 +540,7 @@ mod tests {
             ("USERNAME", "ada"),
         ]);
         let settings =
-            GlobalSettings::resolve("m.toml".into(), None, Verbosity::Default, &env, true);
+            GlobalSettings::resolve("m.toml".into(), None, None, Verbosity::Default, &env, true);
         assert!(!settings.output.color);
         assert!(
             settings.output.progress,
@@ -541,6 +551,7 @@ mod tests {
         let quiet = GlobalSettings::resolve(
             "m.toml".into(),
             None,
+            None,
             Verbosity::Quiet,
             &HashMap::new(),
             true,
@@ -549,6 +560,7 @@ mod tests {
         assert!(
             !GlobalSettings::resolve(
                 "m.toml".into(),
+                None,
                 None,
                 Verbosity::Default,
                 &HashMap::from([("NO_COLOR", "")]),

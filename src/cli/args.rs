@@ -57,6 +57,10 @@ pub(crate) struct GlobalArgs {
     /// Database URL; overrides DATABASE_URL and the config file.
     #[arg(long, global = true)]
     pub url: Option<String>,
+    /// The `[env.NAME]` of migrate.toml whose settings override `[migrate]`; default:
+    /// RETORT_ENV, else `[migrate]` itself.
+    #[arg(long = "env", global = true, value_name = "NAME")]
+    pub env: Option<String>,
     /// Print nothing but data and errors.
     #[arg(short, long, global = true)]
     pub quiet: bool,
@@ -103,7 +107,7 @@ pub(crate) enum Command {
     /// Show the database's current revision(s).
     ///
     /// Examples: retort current; retort current --verbose; retort current --json
-    Current(JsonArgs),
+    Current(ReadArgs),
     /// Show the graph's heads.
     ///
     /// Examples: retort heads --verbose; retort heads --resolve-dependencies
@@ -160,7 +164,7 @@ pub(crate) enum Command {
     /// Integrity and referential checks of the live database.
     ///
     /// Example: retort verify --json
-    Verify(JsonArgs),
+    Verify(ReadArgs),
     /// Print a shell completion script.
     ///
     /// Example: retort completions bash > /etc/bash_completion.d/retort
@@ -176,6 +180,48 @@ pub(crate) struct JsonArgs {
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+}
+
+/// `current` and `verify`: `--json`, and `--fleet`.
+#[derive(Debug, Args)]
+pub(crate) struct ReadArgs {
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+}
+
+/// `--fleet NAME` and how its targets run.
+#[derive(Debug, Args)]
+pub(crate) struct FleetArgs {
+    /// Run on every target of `[fleet.NAME]` in migrate.toml (see docs/fleets.md).
+    #[arg(long, value_name = "NAME")]
+    pub fleet: Option<String>,
+    /// Targets of the fleet run at once.
+    #[arg(long, value_name = "N", default_value_t = 4, requires = "fleet")]
+    pub jobs: usize,
+    /// Write the fleet run's manifest to PATH (commands that change databases write one to
+    /// .retort/ by default).
+    #[arg(long, value_name = "PATH", requires = "fleet")]
+    pub manifest: Option<PathBuf>,
+}
+
+/// The staged rollout of a fleet run that changes databases.
+#[derive(Debug, Args)]
+pub(crate) struct RolloutArgs {
+    /// Run N targets first; stop if any of them fails.
+    #[arg(long, value_name = "N", default_value_t = 0, requires = "fleet")]
+    pub canary: usize,
+    /// After the canary, run the rest in waves of N targets.
+    #[arg(long, value_name = "N", requires = "fleet")]
+    pub wave: Option<usize>,
+    /// Start no new target once K targets have failed.
+    #[arg(long = "max-failures", value_name = "K", requires = "fleet")]
+    pub max_failures: Option<usize>,
+    /// Continue the fleet run of this manifest: targets it records as done are skipped.
+    #[arg(long, value_name = "MANIFEST", requires = "fleet")]
+    pub resume: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]
@@ -300,6 +346,10 @@ pub(crate) struct UpgradeArgs {
     /// lock or change; `warn` prints the findings and goes on.
     #[arg(long, value_enum, value_name = "MODE")]
     pub lint: Option<LintMode>,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
 }
 
 #[derive(Debug, Args)]
@@ -309,6 +359,10 @@ pub(crate) struct DowngradeArgs {
     pub target: String,
     #[command(flatten)]
     pub run: RunArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
 }
 
 #[derive(Debug, Args)]
@@ -335,6 +389,10 @@ pub(crate) struct StampArgs {
         default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT)
     )]
     pub(crate) lock_timeout: Seconds,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
+    #[command(flatten)]
+    pub rollout: RolloutArgs,
 }
 
 #[derive(Debug, Args)]
@@ -392,6 +450,8 @@ pub(crate) struct CheckArgs {
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[derive(Debug, Args)]
@@ -444,6 +504,8 @@ pub(crate) struct StatusArgs {
     /// Exit with status 1 when the database is not up to date (a CI gate).
     #[arg(long)]
     pub exit_code: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]

@@ -39,6 +39,7 @@ pub(crate) fn main(args: impl IntoIterator<Item = OsString>) -> u8 {
     let settings = GlobalSettings::resolve(
         find_config(config_typed.then_some(global.config), &cwd),
         global.url,
+        global.env,
         Verbosity::from_flags(global.quiet, global.verbose),
         &ProcessEnv,
         std::io::stderr().is_terminal(),

@@ -3,11 +3,14 @@
 //! `Config::load` reads the file; parsing and expansion are pure (`Config::parse` takes the text
 //! and an environment lookup) so they are unit-tested without disk or process environment.
 
+pub(crate) mod fleet;
 pub(crate) mod interpolate;
 pub(crate) mod url;
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
+use fleet::FleetSource;
 pub use url::{DatabaseUrl, Dialect};
 
 use serde::Deserialize;
@@ -43,6 +46,12 @@ pub struct Config {
     /// `[lint] server_version`: the server version `retort lint` judges against when no
     /// database answers.
     pub lint_server_version: Option<String>,
+    /// The `[env.NAME]` whose settings override `[migrate]` and `[backup]`; `None` is the
+    /// top-level `[migrate]`, the default environment.
+    pub environment: Option<String>,
+    /// `[fleet.NAME]`: each fleet's source, or why it cannot be used (an error only when that
+    /// fleet is asked for, like an unset `${VAR}` in `database_url`).
+    fleets: BTreeMap<String, std::result::Result<FleetSource, ConfigProblem>>,
 }
 
 /// `audit_table` in `[migrate]`: the table of the audit trail (every step with its checksum,
@@ -99,6 +108,9 @@ impl std::fmt::Debug for Config {
             .field("transaction_per_migration", &self.transaction_per_migration)
             .field("backup", &self.backup)
             .field("lint_server_version", &self.lint_server_version)
+            .field("environment", &self.environment)
+            // Fleet sources hold URLs: their names say enough.
+            .field("fleets", &self.fleets.keys().collect::<Vec<_>>())
             .finish()
     }
 }
@@ -106,27 +118,36 @@ impl std::fmt::Debug for Config {
 impl Config {
     /// Reads and parses `path`, expanding `${VAR}` from the process environment.
     pub fn load(path: &Path) -> Result<Config> {
-        Config::load_in(path, &crate::env::ProcessEnv)
+        Config::load_in(path, &crate::env::ProcessEnv, None)
     }
 
-    /// Reads and parses the config file `path`, which must exist, expanding `${VAR}` from `env`.
-    pub(crate) fn load_existing(path: &Path, env: &dyn crate::env::Env) -> Result<Config> {
+    /// Reads and parses the config file `path`, which must exist, expanding `${VAR}` from `env`,
+    /// with the settings of `[env.ENVIRONMENT]` when one is named.
+    pub(crate) fn load_existing(
+        path: &Path,
+        env: &dyn crate::env::Env,
+        environment: Option<&str>,
+    ) -> Result<Config> {
         if !path.exists() {
             return Err(Error::MissingConfig {
                 path: path.to_path_buf(),
             });
         }
-        Config::load_in(path, env)
+        Config::load_in(path, env, environment)
     }
 
-    fn load_in(path: &Path, env: &dyn crate::env::Env) -> Result<Config> {
+    fn load_in(
+        path: &Path,
+        env: &dyn crate::env::Env,
+        environment: Option<&str>,
+    ) -> Result<Config> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io("read config", path, e))?;
         let dir = path
             .parent()
             .filter(|p| !p.as_os_str().is_empty())
             .unwrap_or(Path::new("."));
         let root = std::path::absolute(dir).map_err(|e| Error::io("resolve", dir, e))?;
-        Config::parse(path, &root, &text, &|name| env.var(name))
+        Config::parse_in(path, &root, &text, &|name| env.var(name), environment)
     }
 
     /// Parses config text. `env` looks up variables for `${VAR}` expansion.
@@ -135,6 +156,17 @@ impl Config {
         root: &Path,
         text: &str,
         env: &dyn Fn(&str) -> Option<String>,
+    ) -> Result<Config> {
+        Config::parse_in(path, root, text, env, None)
+    }
+
+    /// Parses config text with the settings of `[env.ENVIRONMENT]` over the top-level ones.
+    pub(crate) fn parse_in(
+        path: &Path,
+        root: &Path,
+        text: &str,
+        env: &dyn Fn(&str) -> Option<String>,
+        environment: Option<&str>,
     ) -> Result<Config> {
         // TOML and `${…}` errors quote the line or the value, which may hold a password.
         let error = |problem| Error::ConfigInvalid {
@@ -154,9 +186,20 @@ impl Config {
                 detail: url::redact_text(&toml_error_message(&e)),
             })
         })?;
-        let Some(migrate) = raw.migrate else {
+        let Some(mut migrate) = raw.migrate else {
             return Err(error(ConfigProblem::NoMigrateTable));
         };
+        let mut backup = raw.backup;
+        if let Some(name) = environment {
+            let mut environments = raw.env.unwrap_or_default();
+            let Some(chosen) = environments.remove(name) else {
+                return Err(error(ConfigProblem::UnknownEnvironment {
+                    name: name.to_string(),
+                    defined: environments.into_keys().collect(),
+                }));
+            };
+            chosen.apply(&mut migrate, &mut backup);
+        }
         // Why a value cannot be expanded, placed at its key and line.
         let expand_or_problem =
             |key: &str, value: &Spanned<String>| -> std::result::Result<String, ConfigProblem> {
@@ -226,7 +269,7 @@ impl Config {
                 }
             }
         };
-        let backup = match &raw.backup {
+        let backup = match &backup {
             None => BackupConfig::default(),
             Some(b) => BackupConfig {
                 enabled: b.enabled,
@@ -263,6 +306,19 @@ impl Config {
                 Some(lint) => optional_string("lint.server_version", &lint.server_version)?,
                 None => None,
             },
+            environment: environment.map(str::to_string),
+            fleets: raw
+                .fleet
+                .unwrap_or_default()
+                .into_iter()
+                .map(|(name, fleet)| {
+                    let (line, _) = line_at(text, fleet.span().start);
+                    let source = fleet
+                        .get_ref()
+                        .resolve(&name, line, root, &expand_or_problem);
+                    (name, source)
+                })
+                .collect(),
         })
     }
 }
@@ -278,6 +334,33 @@ impl Config {
                 path: self.path.clone(),
                 problem: problem.clone(),
             }),
+        }
+    }
+}
+
+impl Config {
+    /// The source of the fleet `name`; fails naming the fleets defined when there is none.
+    pub(crate) fn fleet(&self, name: &str) -> Result<&FleetSource> {
+        let problem = match self.fleets.get(name) {
+            Some(Ok(source)) => return Ok(source),
+            Some(Err(problem)) => problem.clone(),
+            None => ConfigProblem::UnknownFleet {
+                name: name.to_string(),
+                defined: self.fleets.keys().cloned().collect(),
+            },
+        };
+        Err(Error::ConfigInvalid {
+            path: self.path.clone(),
+            problem,
+        })
+    }
+
+    /// This config for one target of a PostgreSQL schema-per-tenant fleet: the version and
+    /// audit tables live in `schema`.
+    pub(crate) fn in_schema(&self, schema: &str) -> Config {
+        Config {
+            version_table_schema: Some(schema.to_string()),
+            ..self.clone()
         }
     }
 }
@@ -311,12 +394,55 @@ struct RawFile {
     migrate: Option<RawMigrate>,
     backup: Option<RawBackup>,
     lint: Option<RawLint>,
+    env: Option<BTreeMap<String, RawEnvironment>>,
+    fleet: Option<BTreeMap<String, Spanned<fleet::RawFleet>>>,
 }
 
 #[derive(Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawLint {
     server_version: Option<Spanned<String>>,
+}
+
+/// `[env.NAME]`: the keys of `[migrate]` and `[backup]` an environment may override.
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawEnvironment {
+    database_url: Option<Spanned<String>>,
+    version_table: Option<Spanned<String>>,
+    version_table_schema: Option<Spanned<String>>,
+    audit_table: Option<Spanned<toml::Value>>,
+    transaction_per_migration: Option<bool>,
+    backup: Option<RawBackup>,
+}
+
+impl RawEnvironment {
+    /// Puts this environment's keys over the top-level ones, key by key.
+    fn apply(self, migrate: &mut RawMigrate, backup: &mut Option<RawBackup>) {
+        fn over<T>(base: &mut Option<T>, value: Option<T>) {
+            if value.is_some() {
+                *base = value;
+            }
+        }
+        over(&mut migrate.database_url, self.database_url);
+        over(&mut migrate.version_table, self.version_table);
+        over(&mut migrate.version_table_schema, self.version_table_schema);
+        over(&mut migrate.audit_table, self.audit_table);
+        over(
+            &mut migrate.transaction_per_migration,
+            self.transaction_per_migration,
+        );
+        let Some(env) = self.backup else {
+            return;
+        };
+        let base = backup.get_or_insert_with(RawBackup::default);
+        over(&mut base.enabled, env.enabled);
+        over(&mut base.dir, env.dir);
+        over(&mut base.keep, env.keep);
+        over(&mut base.keep_days, env.keep_days);
+        over(&mut base.command, env.command);
+        over(&mut base.required, env.required);
+    }
 }
 
 #[derive(Deserialize)]
@@ -334,7 +460,7 @@ struct RawMigrate {
     transaction_per_migration: Option<bool>,
 }
 
-#[derive(Deserialize)]
+#[derive(Default, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct RawBackup {
     enabled: Option<bool>,
@@ -406,6 +532,142 @@ mod tests {
         }
     }
 
+    fn parse_env(text: &str, environment: &str) -> Result<Config> {
+        Config::parse_in(
+            Path::new(PATH),
+            Path::new("/proj"),
+            text,
+            &env,
+            Some(environment),
+        )
+    }
+
+    const ENVIRONMENTS: &str = r#"
+[migrate]
+script_location = "m"
+database_url = "sqlite:///dev.db"
+version_table = "v"
+[backup]
+keep = 3
+dir = "bk"
+[env.prod]
+database_url = "${DATABASE_URL}"
+version_table_schema = "ops"
+audit_table = false
+backup = { required = true, keep = 10 }
+[env.staging]
+version_table = "staging_v"
+"#;
+
+    #[test]
+    fn an_environment_overrides_the_top_level_key_by_key() {
+        let default = parse(ENVIRONMENTS).unwrap();
+        assert_eq!(default.environment, None);
+        assert_eq!(default.database_url().unwrap(), Some("sqlite:///dev.db"));
+        let prod = parse_env(ENVIRONMENTS, "prod").unwrap();
+        assert_eq!(prod.environment.as_deref(), Some("prod"));
+        assert_eq!(
+            prod.database_url().unwrap(),
+            Some("postgresql://app:pw@db/app")
+        );
+        assert_eq!(prod.version_table, "v", "not overridden: kept");
+        assert_eq!(prod.version_table_schema.as_deref(), Some("ops"));
+        assert_eq!(prod.audit_table, AuditTable::Off);
+        assert_eq!(
+            prod.backup,
+            BackupConfig {
+                keep: Some(10),
+                required: Some(true),
+                dir: Some("/proj/bk".into()),
+                ..BackupConfig::default()
+            }
+        );
+        let staging = parse_env(ENVIRONMENTS, "staging").unwrap();
+        assert_eq!(staging.version_table, "staging_v");
+        assert_eq!(staging.database_url().unwrap(), Some("sqlite:///dev.db"));
+    }
+
+    #[test]
+    fn an_unknown_environment_lists_the_defined_ones() {
+        let Err(Error::ConfigInvalid { problem, .. }) = parse_env(ENVIRONMENTS, "qa") else {
+            panic!("qa is not defined");
+        };
+        assert_eq!(
+            problem.to_string(),
+            "no environment `qa` (from --env or RETORT_ENV); the environments defined are \
+             `prod`, `staging`"
+        );
+        let Err(Error::ConfigInvalid { problem, .. }) =
+            parse_env("[migrate]\nscript_location = \"m\"\n", "qa")
+        else {
+            panic!("qa is not defined");
+        };
+        assert!(problem
+            .to_string()
+            .contains("defines no environments; add a `[env.NAME]`"));
+        assert!(
+            failure("[migrate]\nscript_location = \"m\"\n[env.x]\nscript_location = \"y\"\n")
+                .contains("unknown key `script_location`")
+        );
+    }
+
+    #[test]
+    fn fleets_have_exactly_one_source_and_fail_only_when_used() {
+        let text = r#"
+[migrate]
+script_location = "m"
+[fleet.files]
+urls_file = "tenants.txt"
+[fleet.glob]
+sqlite_glob = "tenants/*.db"
+[fleet.listed]
+urls = ["${DATABASE_URL}", "sqlite:///a.db"]
+[fleet.control]
+query = { url = "${DATABASE_URL}", sql = "SELECT url FROM tenants" }
+[fleet.schemas]
+schemas = { url = "${DATABASE_URL}", glob = "tenant_*" }
+[fleet.two]
+urls = []
+sqlite_glob = "x"
+[fleet.unset]
+urls = ["${NOPE}"]
+[fleet.bad_schemas]
+schemas = { url = "x", list = ["a"], sql = "SELECT 1" }
+"#;
+        let config = parse(text).unwrap();
+        assert!(
+            matches!(config.fleet("files").unwrap(), FleetSource::UrlsFile(p) if p == Path::new("/proj/tenants.txt"))
+        );
+        assert!(
+            matches!(config.fleet("glob").unwrap(), FleetSource::SqliteGlob(p) if p == "/proj/tenants/*.db")
+        );
+        assert!(
+            matches!(config.fleet("listed").unwrap(), FleetSource::Urls(u) if u[0] == "postgresql://app:pw@db/app")
+        );
+        assert!(matches!(
+            config.fleet("control").unwrap(),
+            FleetSource::Query { sql, .. } if sql == "SELECT url FROM tenants"
+        ));
+        assert!(matches!(
+            config.fleet("schemas").unwrap(),
+            FleetSource::Schemas { list: fleet::SchemaList::Glob(g), .. } if g == "tenant_*"
+        ));
+        let message = |name| config.fleet(name).unwrap_err().to_string();
+        assert!(
+            message("two").contains("line 14: fleet `two` needs exactly one of"),
+            "{}",
+            message("two")
+        );
+        assert!(
+            message("two").contains("it has urls, sqlite_glob"),
+            "{}",
+            message("two")
+        );
+        assert!(message("unset").contains("NOPE"), "{}", message("unset"));
+        assert!(message("bad_schemas").contains("exactly one of `sql`, `list` or `glob`"));
+        assert!(message("nope").contains("the fleets defined are `bad_schemas`, `control`"));
+    }
+
     #[test]
     fn minimal_config_gets_defaults() {
         let config = parse("[migrate]\nscript_location = \"migrations\"\n").unwrap();
@@ -425,6 +687,8 @@ mod tests {
                 transaction_per_migration: false,
                 backup: BackupConfig::default(),
                 lint_server_version: None,
+                environment: None,
+                fleets: BTreeMap::new(),
             }
         );
     }

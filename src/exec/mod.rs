@@ -222,6 +222,11 @@ pub trait Progress {
     /// A stamp closed the audit row of a run that died in the middle of its `direction` step
     /// of `revision`, started at `started_at`.
     fn closed_interrupted(&mut self, _direction: &str, _revision: &str, _started_at: &str) {}
+    /// Asked between steps: `true` ends the run after the step that just ended, as if its plan
+    /// stopped there (a fleet's Ctrl-C lets a running target finish its current revision).
+    fn stop_requested(&mut self) -> bool {
+        false
+    }
 
     /// A statement (or verify query) of the running step, starting at `line` of its file,
     /// succeeded after `elapsed`.
@@ -297,6 +302,9 @@ fn run_steps(
     report.heads_after = expected.clone();
     let mut index = 0;
     while index < steps.len() {
+        if index > 0 && progress.stop_requested() {
+            return Ok(());
+        }
         let prepared = &steps[index];
         let rows = sink.begin_step(prepared)?;
         if let (Some(rows), Some(replan)) = (rows, input.replan) {

@@ -95,7 +95,7 @@ pub(crate) fn rebase(
         unchanged: Vec::new(),
         not_checked,
     };
-    let mut scripts = project.scripts.clone();
+    let mut scripts: Vec<_> = project.scripts.as_ref().clone();
     let mut writes = Vec::new();
     for &i in &moving {
         let script = &project.scripts[i];

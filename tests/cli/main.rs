@@ -14,6 +14,8 @@ mod cli_conventions;
 #[cfg(feature = "sqlite")]
 mod crash_recovery;
 mod drift_refusal;
+#[cfg(feature = "sqlite")]
+mod fleet;
 mod graph_cli;
 mod graph_rules;
 #[cfg(feature = "sqlite")]

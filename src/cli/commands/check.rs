@@ -1,9 +1,12 @@
 //! `check`: prints what [`ops::check`](crate::ops::check) found in the revision files, the graph
 //! and, unless `--no-db`, the database.
 
+use super::fleet::{self, FleetCommand};
 use super::{lint, Context};
 use crate::cli::args::{CheckArgs, LintMode};
+use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::fleet::{Done, Target, TargetOutcome};
 use crate::ops::check::{check, CheckDatabase, CheckOutcome};
 use crate::ops::single_head::{single_head, SingleHeadOutcome};
 use crate::ops::lint::Selection;
@@ -19,6 +22,9 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
         };
     }
     let config = ctx.config()?;
+    if args.fleet.fleet.is_some() {
+        return run_fleet(ctx, &args, &config);
+    }
     // Without a usable URL, the check says drift was not checked.
     let url = ctx.database_url(&config).ok();
     let database = match (&url, args.no_db) {
@@ -121,4 +127,39 @@ fn print_single_head(ctx: &Context, outcome: &SingleHeadOutcome, json: bool) {
             .data("the other side has several heads itself: merge them with `retort merge heads`"),
         None => {}
     }
+}
+
+/// `check --fleet`: the files and graph, and each target's database (drift, unknown rows).
+fn run_fleet(ctx: &Context, args: &CheckArgs, config: &Config) -> Result<u8> {
+    let op = |target: &Target| -> Result<Done> {
+        let outcome = check(
+            target.config(config),
+            CheckDatabase::Url(&target.url),
+            args.strict,
+        )?;
+        Ok(Done {
+            error: (!outcome.ok).then(|| outcome.problems.join("; ")),
+            detail: serde_json::to_value(&outcome).ok(),
+            ..Done::at(
+                if outcome.ok {
+                    TargetOutcome::Ok
+                } else {
+                    TargetOutcome::Problems
+                },
+                Vec::new(),
+            )
+        })
+    };
+    fleet::run(
+        ctx,
+        &args.fleet,
+        FleetCommand {
+            name: "check".into(),
+            changes: None,
+            probe: None,
+            op: &op,
+            json: args.json,
+        },
+    )
+    .map(|_| 0)
 }

@@ -1,10 +1,13 @@
 //! `current [--verbose] [--json]`: the database's current revision(s). Read-only: a missing
 //! database file or version table means base and is never created.
 
+use super::fleet::{self, project_for, FleetCommand};
 use super::Context;
-use crate::cli::args::JsonArgs;
+use crate::cli::args::ReadArgs;
 use crate::display::LineParts;
 use crate::error::Result;
+use crate::fleet::{Done, Target, TargetOutcome};
+use crate::migrator::Migrator;
 use crate::project::Project;
 
 /// Alembic's `current` line: `<rev>[ (head)|(effective head)][ (branchpoint)][ (mergepoint)]`.
@@ -20,7 +23,28 @@ pub(super) fn current_line(project: &Project, id: &str) -> String {
     )
 }
 
-pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
+pub(super) fn run(ctx: &Context, args: ReadArgs) -> Result<u8> {
+    if args.fleet.fleet.is_some() {
+        let project = ctx.project()?;
+        let op = |target: &Target| -> Result<Done> {
+            let rows = Migrator::from_project(project_for(&project, target))
+                .with_database_url(target.url.clone())
+                .current()?;
+            Ok(Done::at(TargetOutcome::Ok, rows))
+        };
+        return fleet::run(
+            ctx,
+            &args.fleet,
+            FleetCommand {
+                name: "current".into(),
+                changes: None,
+                probe: None,
+                op: &op,
+                json: args.json,
+            },
+        )
+        .map(|_| 0);
+    }
     let mut migrator = ctx.migrator(ctx.project()?)?;
     let current = migrator.current()?;
     let project = migrator.project();

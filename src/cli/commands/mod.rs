@@ -7,6 +7,7 @@ mod backup;
 mod branches;
 mod check;
 mod current;
+mod fleet;
 mod graph;
 mod heads;
 mod history;
@@ -46,7 +47,11 @@ impl Context {
 
     /// Loads `migrate.toml`.
     pub(crate) fn config(&self) -> Result<Config> {
-        Config::load_existing(&self.settings.config_path, &ProcessEnv)
+        Config::load_existing(
+            &self.settings.config_path,
+            &ProcessEnv,
+            self.settings.environment.as_deref(),
+        )
     }
 
     /// Loads the config, every revision file and the graph; prints load warnings.

@@ -8,6 +8,7 @@ use crate::error::Result;
 use crate::settings::{RunFlags, RunSettings};
 
 pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
+    super::fleet::refuse_with_fleet(&args.fleet, "--sql", args.sql)?;
     let flags = RunFlags {
         sql: args.sql,
         dialect: args.dialect.map(Dialect::from),
@@ -16,5 +17,9 @@ pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
         purge: args.purge,
         ..RunFlags::default()
     };
-    upgrade::run(ctx, &RunSettings::stamp(&args.revisions, flags)?, None)
+    let settings = RunSettings::stamp(&args.revisions, flags)?;
+    match &args.fleet.fleet {
+        Some(_) => upgrade::run_fleet(ctx, &settings, &args.fleet, &args.rollout),
+        None => upgrade::run(ctx, &settings, None),
+    }
 }

@@ -2,12 +2,17 @@
 //! date. Read-only, like `current`.
 
 use super::current::current_line;
+use super::fleet::{self, project_for, FleetCommand};
 use super::Context;
 use crate::cli::args::StatusArgs;
 use crate::error::Result;
-use crate::migrator::Status;
+use crate::fleet::{Done, Target, TargetOutcome};
+use crate::migrator::{Migrator, Status};
 
 pub(super) fn run(ctx: &Context, args: StatusArgs) -> Result<u8> {
+    if args.fleet.fleet.is_some() {
+        return run_fleet(ctx, &args);
+    }
     let mut migrator = ctx.migrator(ctx.project()?)?;
     let Status {
         current,
@@ -75,4 +80,39 @@ pub(super) fn run(ctx: &Context, args: StatusArgs) -> Result<u8> {
 /// `--exit-code` (a CI gate): 1 when the database is not up to date.
 fn exit_status(up_to_date: bool, exit_code: bool) -> u8 {
     u8::from(exit_code && !up_to_date)
+}
+
+/// `status --fleet`: which targets are behind, and by which revisions. A target that is behind
+/// is not a failure (exit 0) unless `--exit-code` asks.
+fn run_fleet(ctx: &Context, args: &StatusArgs) -> Result<u8> {
+    let project = ctx.project()?;
+    let op = |target: &Target| -> Result<Done> {
+        let mut migrator = Migrator::from_project(project_for(&project, target))
+            .with_database_url(target.url.clone());
+        let status = migrator.status()?;
+        let drifted = migrator.drift()?;
+        let outcome = if status.up_to_date {
+            TargetOutcome::UpToDate
+        } else {
+            TargetOutcome::Behind
+        };
+        Ok(Done {
+            pending: Some(status.pending),
+            detail: (!drifted.is_empty()).then(|| serde_json::json!({ "drifted": drifted })),
+            ..Done::at(outcome, status.current)
+        })
+    };
+    let records = fleet::run(
+        ctx,
+        &args.fleet,
+        FleetCommand {
+            name: "status".into(),
+            changes: None,
+            probe: None,
+            op: &op,
+            json: args.json,
+        },
+    )?;
+    let behind = records.iter().any(|r| r.outcome == TargetOutcome::Behind);
+    Ok(exit_status(!behind, args.exit_code))
 }

@@ -2,11 +2,15 @@
 //! printing `stamp` shares with them.
 
 use super::backup::print_backup_outcome;
+use super::fleet::{project_for, refuse_with_fleet, FleetCommand};
 use super::{lint, Context};
-use crate::cli::args::{DowngradeArgs, LintMode, RunArgs, UpgradeArgs};
+use crate::cli::args::{DowngradeArgs, FleetArgs, LintMode, RolloutArgs, RunArgs, UpgradeArgs};
 use crate::cli::progress::{describe_heads, StepDisplay};
 use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
+use crate::fleet::run::{interrupt_flag, StopOnInterrupt};
+use crate::fleet::{Done, Target, TargetOutcome};
+use crate::migrator::Migrator;
 use crate::migrator::{version_table, PlannedRun};
 use crate::ops::lint::Selection;
 use crate::ops::{self, run::RunOutcome};
@@ -15,20 +19,133 @@ use crate::report::{Outcome, RunReport};
 use crate::settings::{Mode, RunFlags, RunSettings};
 
 pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
+    refuse_with_fleet(&args.fleet, "--sql", args.run.sql)?;
+    refuse_with_fleet(&args.fleet, "--report", args.run.report.is_some())?;
     let flags = RunFlags {
         rehearse: args.rehearse,
         verify: args.verify,
         ..run_flags(args.run)
     };
-    run(ctx, &RunSettings::upgrade(&args.target, flags)?, args.lint)
+    let settings = RunSettings::upgrade(&args.target, flags)?;
+    match &args.fleet.fleet {
+        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout),
+        None => run(ctx, &settings, args.lint),
+    }
 }
 
 pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
-    run(
+    refuse_with_fleet(&args.fleet, "--sql", args.run.sql)?;
+    refuse_with_fleet(&args.fleet, "--report", args.run.report.is_some())?;
+    let settings = RunSettings::downgrade(&args.target, run_flags(args.run))?;
+    match &args.fleet.fleet {
+        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout),
+        None => run(ctx, &settings, None),
+    }
+}
+
+/// `upgrade`, `downgrade` or `stamp` with `--fleet`: a read-only first pass finds the targets
+/// with something to do (without their locks), then each of those runs as one `upgrade` would.
+pub(super) fn run_fleet(
+    ctx: &Context,
+    settings: &RunSettings,
+    fleet: &FleetArgs,
+    rollout: &RolloutArgs,
+) -> Result<u8> {
+    let project = ctx.project()?;
+    let operation = &settings.operation;
+    let probe = |target: &Target| -> Result<Done> {
+        let project = project_for(&project, target);
+        let rows = ops::audit::version_rows(&project.config, &target.url)?;
+        let plan = ops::run::plan(operation, &project, &rows)?;
+        let outcome = if plan.changes_database() {
+            TargetOutcome::Behind
+        } else {
+            TargetOutcome::UpToDate
+        };
+        Ok(Done::at(outcome, rows))
+    };
+    let op = |target: &Target| -> Result<Done> {
+        let mut migrator = Migrator::from_project(project_for(&project, target))
+            .with_database_url(target.url.clone())
+            .with_os_user(ctx.settings.user.clone())
+            .with_lock_timeout(settings.lock_timeout);
+        let mut progress = StopOnInterrupt {
+            flag: interrupt_flag(),
+            stopped: false,
+        };
+        let outcome = ops::run::run(
+            &mut migrator,
+            &target.url,
+            settings,
+            &mut progress,
+            &mut |_| {},
+        )?;
+        Ok(match outcome {
+            RunOutcome::Planned(planned) => Done {
+                steps: planned.steps.len(),
+                before: planned.heads_before.clone(),
+                after: planned.heads_after.clone(),
+                ..Done::at(
+                    if planned.changes_database() {
+                        TargetOutcome::Behind
+                    } else {
+                        TargetOutcome::UpToDate
+                    },
+                    Vec::new(),
+                )
+            },
+            RunOutcome::Ran(ran) => {
+                let steps = ran
+                    .report
+                    .steps
+                    .iter()
+                    .filter(|s| s.outcome == Outcome::Success)
+                    .count();
+                let verify_failed = ran.verify.as_ref().is_some_and(|v| !v.ok);
+                let (outcome, error) = match (&ran.failure, verify_failed) {
+                    (Some(e), _) => (TargetOutcome::Failed, Some(crate::fleet::describe(e))),
+                    (None, _) if progress.stopped => (
+                        TargetOutcome::Interrupted,
+                        Some(format!("Ctrl-C: stopped after {steps} revision(s)")),
+                    ),
+                    (None, true) => (
+                        TargetOutcome::Problems,
+                        ran.verify
+                            .as_ref()
+                            .map(|v| format!("verify found {} problem(s)", v.problem_count())),
+                    ),
+                    (None, false)
+                        if steps > 0 || ran.report.heads_before != ran.report.heads_after =>
+                    {
+                        (TargetOutcome::Migrated, None)
+                    }
+                    (None, false) => (TargetOutcome::UpToDate, None),
+                };
+                Done {
+                    outcome,
+                    before: ran.report.heads_before,
+                    after: ran.report.heads_after,
+                    steps,
+                    pending: None,
+                    error,
+                    detail: ran.verify.and_then(|v| serde_json::to_value(v).ok()),
+                }
+            }
+        })
+    };
+    let dry_run = settings.mode == Mode::DryRun;
+    super::fleet::run(
         ctx,
-        &RunSettings::downgrade(&args.target, run_flags(args.run))?,
-        None,
+        fleet,
+        FleetCommand {
+            name: format!("{} {}", operation.kind().name(), operation.target_text()),
+            changes: (!dry_run).then_some(rollout),
+            probe: (!dry_run).then_some(&probe),
+            op: &op,
+            json: false,
+        },
     )
+    .map(|_| 0)
 }
 
 /// The flags `upgrade` and `downgrade` share.

@@ -1,11 +1,43 @@
 //! `verify [--json]`: prints the integrity and referential checks of the live database.
 
+use super::fleet::{self, FleetCommand};
 use super::Context;
-use crate::cli::args::JsonArgs;
+use crate::cli::args::ReadArgs;
 use crate::error::{Error, Result};
+use crate::fleet::{Done, Target, TargetOutcome};
 use crate::ops::verify::verify;
 
-pub(super) fn run(ctx: &Context, args: JsonArgs) -> Result<u8> {
+pub(super) fn run(ctx: &Context, args: ReadArgs) -> Result<u8> {
+    if args.fleet.fleet.is_some() {
+        let op = |target: &Target| -> Result<Done> {
+            let report = verify(&target.url)?;
+            let problems = report.problem_count();
+            Ok(Done {
+                error: (!report.ok).then(|| format!("{problems} problem(s)")),
+                detail: serde_json::to_value(&report).ok(),
+                ..Done::at(
+                    if report.ok {
+                        TargetOutcome::Ok
+                    } else {
+                        TargetOutcome::Problems
+                    },
+                    Vec::new(),
+                )
+            })
+        };
+        return fleet::run(
+            ctx,
+            &args.fleet,
+            FleetCommand {
+                name: "verify".into(),
+                changes: None,
+                probe: None,
+                op: &op,
+                json: args.json,
+            },
+        )
+        .map(|_| 0);
+    }
     let config = ctx.config()?;
     let url = ctx.database_url(&config)?;
     let report = verify(&url)?;
