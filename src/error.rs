@@ -467,7 +467,7 @@ pub enum Error {
 
     // drift
     /// Applied revisions whose files no longer hold the SQL that ran: a run refuses to go on.
-    #[error("{}; nothing was changed", drift_lines(drifted))]
+    #[error("{}\nnothing was changed", drift_lines(drifted))]
     AppliedRevisionsChanged { drifted: Vec<Drift> },
 
     /// `accept` of a revision the database has not applied.

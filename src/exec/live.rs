@@ -389,6 +389,12 @@ impl Sink for LiveSink<'_> {
     }
 
     fn version_op(&mut self, op: &VersionOp) -> Result<()> {
+        if !self.in_transaction && !self.rehearse {
+            // A step run outside a transaction still records its version row and completes
+            // its audit row in one: a run killed between the two would otherwise leave the
+            // step recorded as applied and as interrupted at once.
+            self.begin()?;
+        }
         let table = self.table.display_name();
         let (sql, what) = match op {
             VersionOp::Insert { revision } => (self.table.insert_sql(revision), None),
@@ -1022,5 +1028,34 @@ mod tests {
             .map(|e| (e.revision.as_str(), e.outcome.name()))
             .collect();
         assert_eq!(outcomes, [("a", "success"), ("b", "failed")]);
+    }
+
+    /// A step outside a transaction records its version row and completes its audit row in
+    /// one transaction: when the audit row cannot be completed (here a trigger refuses it;
+    /// in the field, a kill between the two), the version row does not claim the step either.
+    #[test]
+    fn a_non_transactional_steps_version_row_commits_with_its_audit_row() {
+        let mut step = script("a", &[], "CREATE TABLE t1 (x INTEGER)", None);
+        step.transactional = false;
+        let dir = tempfile::tempdir().unwrap();
+        let mut conn = SqliteConnection::open_path(Some(&dir.path().join("n.db")), true).unwrap();
+        let audit = table().audit().unwrap();
+        for sql in [
+            table().create_sql(),
+            audit.create_audit_sql(),
+            "CREATE TRIGGER no_finish BEFORE UPDATE ON retort_version_log \
+             BEGIN SELECT RAISE(ABORT, 'cannot complete the audit row'); END"
+                .to_string(),
+        ] {
+            conn.execute(&sql).unwrap();
+        }
+        let (_, failure) = go(&mut conn, &[step], chain_plan(None, &["a"]), false);
+        let err = failure.unwrap();
+        assert!(
+            err.to_string().contains("cannot complete the audit row"),
+            "{err}"
+        );
+        assert!(read_heads(&mut conn, &table()).unwrap().is_empty());
+        assert!(tables(&mut conn).contains(&"t1".to_string()));
     }
 }

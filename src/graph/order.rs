@@ -291,13 +291,16 @@ impl RevisionGraph {
             }
         };
         let rows = current.map(|rows| self.resolve_rows(rows)).transpose()?;
-        let end = |text| RangeEnd {
-            text,
-            rows: rows.as_deref().filter(|_| text == CURRENT),
-        };
+        // As Alembic 1.20 does: one end only stands for the rows, the upper one when both are
+        // `current` (the lower is then looked up as a name, and fails); and an empty database's
+        // rows (its empty tuple) fall back to that end's default, so on an empty database
+        // `:current` and `base:current` list everything, as `current:` does.
+        let rows = rows.as_deref();
+        let lower_end = RangeEnd::of(lower, lower == CURRENT && upper != CURRENT, "base", rows);
+        let upper_end = RangeEnd::of(upper, upper == CURRENT, "heads", rows);
         // Alembic names the upper end in a "several heads" error, whichever end failed.
         let order = self
-            .walk_range(end(lower), end(upper))
+            .walk_range(lower_end, upper_end)
             .map_err(|e| reword_heads(e, HeadsWording::Given(upper)))?;
         Ok(self.ids_of(&order))
     }
@@ -321,4 +324,27 @@ pub(crate) const CURRENT: &str = "current";
 struct RangeEnd<'a> {
     text: &'a str,
     rows: Option<&'a [usize]>,
+}
+
+impl<'a> RangeEnd<'a> {
+    /// The end written `text`; when it is `substituted` by the version rows `rows` (if read),
+    /// no rows mean the end's `default`.
+    fn of(
+        text: &'a str,
+        substituted: bool,
+        default: &'a str,
+        rows: Option<&'a [usize]>,
+    ) -> RangeEnd<'a> {
+        match rows {
+            Some([]) if substituted => RangeEnd {
+                text: default,
+                rows: None,
+            },
+            Some(rows) if substituted => RangeEnd {
+                text,
+                rows: Some(rows),
+            },
+            _ => RangeEnd { text, rows: None },
+        }
+    }
 }

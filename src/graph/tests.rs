@@ -730,7 +730,13 @@ fn current_in_history_and_show_stands_for_the_rows_given() {
         vec!["c1", "d2", "c2", "b", "a"]
     );
     assert_eq!(at("current:", &[]), g.history(None).unwrap());
-    assert!(at(":current", &[]).is_empty());
+    // As in Alembic, no rows fall back to the end's default (`:current` is `base:heads`), and
+    // of `current:current` only the upper end stands for the rows.
+    assert_eq!(at(":current", &[]), g.history(None).unwrap());
+    assert!(g
+        .history_at(Some("current:current"), Some(&rows(&["c1"])))
+        .is_err());
+    assert_eq!(at("b:current", &["c1"]), vec!["c1", "b"]);
     // Unread rows leave `current` a name, which no revision has.
     assert!(g.history(Some("current:")).is_err());
     assert_eq!(

@@ -2,11 +2,9 @@
 //! statements took effect: the rerun must name the interrupted revision and the statements
 //! that may have taken effect, and never say they were rolled back (issue 11, item 4).
 
-use std::time::{Duration, Instant};
-
 use retort::Dialect;
 
-use crate::support::server::TestDatabase;
+use crate::support::server::{kill_upgrade_once_table_exists, TestDatabase};
 use crate::support::TestProject;
 
 /// The statement that keeps the revision busy long enough to be killed in it.
@@ -60,23 +58,9 @@ fn killed_nontransactional_run_is_named(dialect: Dialect) {
             sleep_statement(dialect)
         ),
     );
-    let mut runner = std::process::Command::new(assert_cmd::cargo::cargo_bin("retort"))
-        .current_dir(p.path())
-        .env_remove("DATABASE_URL")
-        .args(["--url", &db.url, "upgrade", "heads", "--no-backup"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait (polling, no timing assumption) until bbb's first statement took effect.
+    // Killed once bbb's first statement took effect.
     let mut conn = db.connect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !conn.table_exists(None, "t_bbb").unwrap() {
-        assert!(Instant::now() < deadline, "the runner never got to bbb");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    runner.kill().unwrap(); // SIGKILL
-    runner.wait().unwrap();
+    kill_upgrade_once_table_exists(&p, &db.url, conn.as_mut(), "t_bbb");
     end_other_sessions(&db);
 
     let run = |args: &[&str]| {

@@ -3,12 +3,10 @@
 //! ("may have taken effect", never "rolled back"); a rerun after a killed runner must name the
 //! interrupted revision instead of failing on what it left behind.
 
-use std::time::{Duration, Instant};
-
 use retort::Dialect;
 use retort::{Connection, Value};
 
-use crate::support::server::TestDatabase;
+use crate::support::server::{kill_upgrade_once_table_exists, TestDatabase};
 use crate::support::TestProject;
 
 /// A project migrating its own MariaDB database, which holds table `t` and the procedures
@@ -259,23 +257,9 @@ fn a_rerun_after_a_killed_runner_names_the_interrupted_revision() {
         "CREATE TABLE t_bbb (id INTEGER PRIMARY KEY);\nSELECT SLEEP(5);\n\
          INSERT INTO t_bbb VALUES (1);",
     );
-    let mut runner = std::process::Command::new(assert_cmd::cargo::cargo_bin("retort"))
-        .current_dir(case.project.path())
-        .env_remove("DATABASE_URL")
-        .args(["--url", &case.db.url, "upgrade", "heads", "--no-backup"])
-        .stdout(std::process::Stdio::null())
-        .stderr(std::process::Stdio::null())
-        .spawn()
-        .unwrap();
-    // Wait (polling, no timing assumption) until bbb's CREATE TABLE committed.
+    // Killed once bbb's CREATE TABLE committed.
     let mut conn = case.conn();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while !conn.table_exists(None, "t_bbb").unwrap() {
-        assert!(Instant::now() < deadline, "the runner never got to bbb");
-        std::thread::sleep(Duration::from_millis(20));
-    }
-    runner.kill().unwrap(); // SIGKILL
-    runner.wait().unwrap();
+    kill_upgrade_once_table_exists(&case.project, &case.db.url, conn.as_mut(), "t_bbb");
 
     let stderr = case.upgrade_fails();
     assert!(!stderr.contains("already exists"), "{stderr}");

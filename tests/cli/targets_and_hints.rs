@@ -30,9 +30,8 @@ fn ok(p: &TestProject, args: &[&str]) -> String {
 #[test]
 fn current_in_a_history_range_reads_the_database_rows() {
     let p = forked();
-    // An empty database: `current` is base.
+    // An empty database: see `current_on_an_empty_database_lists_what_alembic_lists`.
     assert_eq!(ok(&p, &["history", "-r", "current:"]), ok(&p, &["history"]));
-    assert!(ok(&p, &["history", "-r", ":current"]).is_empty());
     ok(&p, &["upgrade", "cc01", "-q"]);
     assert_eq!(listed(&ok(&p, &["history", "-r", "current:"])), ["cc01"]);
     assert_eq!(
@@ -50,6 +49,48 @@ fn current_in_a_history_range_reads_the_database_rows() {
     let marked = ok(&p, &["history", "-r", ":current", "-i"]);
     assert_eq!(listed(&marked), ["cc01", "cc02", "bbbb", "aaaa"]);
     assert_eq!(marked.matches("(current)").count(), 2, "{marked}");
+}
+
+/// What Alembic 1.20.1 prints for the same two revisions on an SQLite database that does not
+/// exist yet (`alembic history -r …`, run for this test): its empty tuple of current heads
+/// falls back to the end's default, so `:current` and `base:current` list everything too;
+/// when both ends are `current` only the upper one stands for the rows.
+#[test]
+fn current_on_an_empty_database_lists_what_alembic_lists() {
+    let p = TestProject::new();
+    p.file(
+        "migrations/versions/aaaa0001_one.sql",
+        "-- revision = \"aaaa0001\"\n-- message = \"one\"\n\n-- migrate:upgrade\nSELECT 1;\n",
+    );
+    p.file(
+        "migrations/versions/bbbb0002_two.sql",
+        "-- revision = \"bbbb0002\"\n-- down_revision = \"aaaa0001\"\n-- message = \"two\"\n\n\
+         -- migrate:upgrade\nSELECT 2;\n",
+    );
+    let alembic = "aaaa0001 -> bbbb0002 (head), two\n<base> -> aaaa0001, one\n";
+    for range in [
+        ":current",
+        "current:",
+        "base:current",
+        "current:head",
+        "current:heads",
+    ] {
+        assert_eq!(ok(&p, &["history", "-r", range]), alembic, "{range}");
+    }
+    assert_eq!(ok(&p, &["history", "-i", "-r", ":current"]), alembic);
+    let (code, _, stderr) = p.run(&["history", "-r", "current:current"]);
+    assert_eq!(code, 1);
+    assert!(
+        stderr.contains("Can't locate revision identified by 'current'"),
+        "{stderr}"
+    );
+    // Reading the database created nothing; at a revision, `:current` stops there.
+    assert!(!p.path().join("app.db").exists());
+    ok(&p, &["stamp", "aaaa0001", "-q"]);
+    assert_eq!(
+        ok(&p, &["history", "-r", ":current"]),
+        "<base> -> aaaa0001, one\n"
+    );
 }
 
 #[test]

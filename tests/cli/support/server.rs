@@ -145,3 +145,32 @@ pub(crate) fn quote(dialect: Dialect, name: &str) -> String {
         _ => format!("\"{}\"", name.replace('"', "\"\"")),
     }
 }
+
+/// Runs `retort --url <url> upgrade heads --no-backup` in `project` and SIGKILLs it as soon as
+/// `table` exists in the database `conn` reaches (polling, no timing assumption): a runner
+/// killed in the middle of the revision that creates `table`.
+pub(crate) fn kill_upgrade_once_table_exists(
+    project: &crate::support::TestProject,
+    url: &str,
+    conn: &mut dyn Connection,
+    table: &str,
+) {
+    let mut runner = std::process::Command::new(assert_cmd::cargo::cargo_bin("retort"))
+        .current_dir(project.path())
+        .env_remove("DATABASE_URL")
+        .args(["--url", url, "upgrade", "heads", "--no-backup"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while !conn.table_exists(None, table).unwrap() {
+        assert!(
+            std::time::Instant::now() < deadline,
+            "the runner never created {table}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    runner.kill().unwrap(); // SIGKILL
+    runner.wait().unwrap();
+}
