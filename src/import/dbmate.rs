@@ -85,6 +85,10 @@ impl SourceTool for Dbmate {
         let Some((up_sql, up_tx)) = up else {
             return Err(bad_source(path, "it has no `-- migrate:up` block"));
         };
+        // dbmate refuses such a file too; an empty down block is its way to say "nothing".
+        if down.is_none() {
+            return Err(bad_source(path, "it has no `-- migrate:down` block, which dbmate requires (an empty one reverts nothing)"));
+        }
         let mut notes = Vec::new();
         let down_tx = down.as_ref().map_or(true, |(_, tx)| *tx);
         if up_tx != down_tx {

@@ -14,4 +14,5 @@ pub(crate) mod rebase;
 pub(crate) mod revision;
 pub(crate) mod run;
 pub(crate) mod single_head;
+pub(crate) mod stamp_from;
 pub(crate) mod verify;

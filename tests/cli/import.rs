@@ -254,7 +254,7 @@ fn bad_sources_are_refused_naming_the_file_or_version() {
     );
     refused(
         &[
-            ("20240101000000_a.sql", "-- migrate:up\nSELECT 1;\n"),
+            ("20240101000000_a.sql", "-- migrate:up\nSELECT 1;\n-- migrate:down\n"),
             ("20240102000000_b.sql", "SELECT 1;\n"),
         ],
         "dbmate",
