@@ -231,6 +231,35 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
         .unwrap_or(text))
 }
 
+/// `stem`'s version and description: `<digits>_<description>` (`split_at_underscore`) or
+/// `<digits><anything>` (the leading digits); `None` when it does not start so. A file that
+/// does not is the tool's business only if it is named like its migrations: skipped, with
+/// `expected` (the name pattern) as the reason.
+pub(crate) fn versioned_name<'s>(
+    stem: &'s str,
+    split_at_underscore: bool,
+    path: &Path,
+    expected: &str,
+    folder: &mut SourceFolder,
+) -> Option<(Version, &'s str)> {
+    let parsed = match split_at_underscore {
+        true => stem
+            .split_once('_')
+            .and_then(|(v, d)| Some((Version::parse_number(v)?, d))),
+        false => {
+            let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+            Version::parse_number(&stem[..digits])
+                .map(|v| (v, stem[digits..].trim_start_matches(['_', '-'])))
+        }
+    };
+    if parsed.is_none() {
+        folder
+            .skipped
+            .push((path.to_path_buf(), format!("not named `{expected}`")));
+    }
+    parsed
+}
+
 /// A description from a file name: underscores are spaces, as the tools show them.
 pub(crate) fn description(raw: &str) -> String {
     raw.replace('_', " ").trim().to_string()

@@ -30,18 +30,24 @@ fn originals(tool: &str, files: &[&str], start: Option<&str>, end: Option<&str>)
 }
 
 fn sqlite3(db: &Path, sql: &str) -> String {
-    let mut child = Command::new("sqlite3")
-        .arg(db)
+    let mut cmd = Command::new("sqlite3");
+    cmd.arg(db);
+    piped(cmd, sql)
+}
+
+/// Runs `cmd` with `sql` on its stdin; its stdout (it must succeed).
+fn piped(mut cmd: Command, sql: &str) -> String {
+    let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("run sqlite3");
+        .expect("run the database client");
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), sql.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "sqlite3: {}",
+        "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -312,7 +318,7 @@ fn an_existing_file_is_never_overwritten() {
 /// `sql` run by the server's own client (`psql`, `mariadb`) on the database at `url`; its
 /// output, tab-separated.
 fn client(dialect: retort::Dialect, url: &str, sql: &str) -> String {
-    let mut cmd = match dialect {
+    let cmd = match dialect {
         retort::Dialect::Postgresql => {
             let mut cmd = Command::new("psql");
             cmd.args([
@@ -349,20 +355,7 @@ fn client(dialect: retort::Dialect, url: &str, sql: &str) -> String {
             cmd
         }
     };
-    let mut child = cmd
-        .stdin(std::process::Stdio::piped())
-        .stdout(std::process::Stdio::piped())
-        .stderr(std::process::Stdio::piped())
-        .spawn()
-        .expect("run the database client");
-    std::io::Write::write_all(&mut child.stdin.take().unwrap(), sql.as_bytes()).unwrap();
-    let out = child.wait_with_output().unwrap();
-    assert!(
-        out.status.success(),
-        "client: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
+    piped(cmd, sql)
 }
 
 /// Columns, indexes and the rows of `tables` of a server database, retort's tables left out.
