@@ -749,6 +749,49 @@ pub enum Error {
         detail: String,
     },
 
+    // stamp --from
+    /// `stamp --from` a tool that keeps no history table.
+    #[error("`{tool}` keeps no history table in the database; stamp the revision yourself")]
+    StampFromNoHistory { tool: &'static str },
+
+    /// A tool's history table could not be read.
+    #[error("cannot read `{table}`: {cause}")]
+    HistoryUnreadable { table: String, cause: DbError },
+
+    /// A tool's history table holds a version that tool could not have written.
+    #[error("`{table}` holds the version `{version}`, which is not a version of that tool")]
+    HistoryBadVersion { table: String, version: String },
+
+    /// A tool's history records a failed or unfinished migration.
+    #[error("`{table}` records version {version} as {state}: {tool} did not finish it; nothing was stamped")]
+    HistoryDirty {
+        tool: &'static str,
+        /// How that tool repairs it.
+        repair: &'static str,
+        table: String,
+        version: String,
+        state: String,
+    },
+
+    /// A tool's history names versions the import does not have.
+    #[error("`{table}` records version(s) {} that no imported revision stands for; nothing was stamped", versions.join(", "))]
+    HistoryUnknownVersions {
+        table: String,
+        versions: Vec<String>,
+    },
+
+    /// A tool's history applied a version but not an earlier one: the chain cannot say that.
+    #[error("`{table}` records version {applied} as applied but not the earlier {missing}: stamping retort's linear chain at {applied} would count {missing} as applied; nothing was stamped")]
+    HistoryOutOfOrder {
+        table: String,
+        applied: String,
+        missing: String,
+    },
+
+    /// `stamp --from` found no database.
+    #[error("database `{url}` does not exist: there is no history to adopt")]
+    StampFromNoDatabase { url: String },
+
     // rebase
     /// `rebase` of a revision a database has applied (or of one below an applied revision).
     #[error("revision `{revision}` is applied in the database: its place in the graph is history, so it cannot move")]
@@ -1537,6 +1580,12 @@ impl Error {
             Error::LockTimeout { .. } | Error::LockFailed { .. } => {
                 Some("retry later or raise `--lock-timeout`".into())
             }
+            Error::HistoryDirty { tool, repair, .. } => Some(format!(
+                "repair the history with {tool} first ({repair}), then stamp"
+            )),
+            Error::HistoryUnknownVersions { .. } => Some(
+                "import the tool's current migration folder first (`retort import TOOL DIR`)".into(),
+            ),
             Error::RebaseApplied { .. } => Some(
                 "join the heads with `retort merge heads` instead: merge keeps applied revisions where they are".into(),
             ),

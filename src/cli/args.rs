@@ -368,8 +368,19 @@ pub(crate) struct DowngradeArgs {
 #[derive(Debug, Args)]
 pub(crate) struct StampArgs {
     /// Revisions to stamp (with --sql, each may be `FROM:TO`).
-    #[arg(required = true, allow_negative_numbers = true)]
+    #[arg(
+        required_unless_present = "from",
+        conflicts_with = "from",
+        allow_negative_numbers = true
+    )]
     pub revisions: Vec<String>,
+    /// Adopt a database this tool migrated: stamp the imported revisions its history table
+    /// says ran (see `retort import`).
+    #[arg(long, value_enum, conflicts_with_all = ["purge", "sql"])]
+    pub from: Option<crate::import::Tool>,
+    /// With --from: say what would be stamped; change nothing.
+    #[arg(long = "dry-run", requires = "from")]
+    pub dry_run: bool,
     /// Delete every version row first.
     #[arg(long)]
     pub purge: bool,

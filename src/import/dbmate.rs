@@ -5,7 +5,7 @@
 use std::path::Path;
 
 use super::{
-    bad_source, description, read_text, SourceFolder, SourceMigration, SourceTool, Version,
+    bad_source, description, read_text, versioned_name, SourceFolder, SourceMigration, SourceTool,
 };
 use crate::error::Result;
 
@@ -16,12 +16,8 @@ impl SourceTool for Dbmate {
         let Some(stem) = name.strip_suffix(".sql") else {
             return Ok(());
         };
-        let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
-        let Some(version) = Version::parse_number(&stem[..digits]) else {
-            folder.skipped.push((
-                path.to_path_buf(),
-                "not a dbmate migration name (`<version>_<name>.sql`)".into(),
-            ));
+        let expected = "<version>_<name>.sql";
+        let Some((version, desc)) = versioned_name(stem, false, path, expected, folder) else {
             return Ok(());
         };
         let text = read_text(path)?;
@@ -85,6 +81,10 @@ impl SourceTool for Dbmate {
         let Some((up_sql, up_tx)) = up else {
             return Err(bad_source(path, "it has no `-- migrate:up` block"));
         };
+        // dbmate refuses such a file too; an empty down block is its way to say "nothing".
+        if down.is_none() {
+            return Err(bad_source(path, "it has no `-- migrate:down` block, which dbmate requires (an empty one reverts nothing)"));
+        }
         let mut notes = Vec::new();
         let down_tx = down.as_ref().map_or(true, |(_, tx)| *tx);
         if up_tx != down_tx {
@@ -95,7 +95,6 @@ impl SourceTool for Dbmate {
                 if up_tx { "in one" } else { "outside one" }
             ));
         }
-        let desc = stem[digits..].trim_start_matches('_');
         folder.migrations.push(SourceMigration {
             version,
             message: description(desc),

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{add_half, description, read_text, SourceFolder, SourceTool, Version};
+use super::{add_half, description, read_text, versioned_name, SourceFolder, SourceTool};
 use crate::error::Result;
 
 pub(super) struct GolangMigrate;
@@ -25,14 +25,8 @@ impl SourceTool for GolangMigrate {
                 return Ok(());
             }
         };
-        let Some((version, title)) = stem
-            .split_once('_')
-            .and_then(|(v, t)| Some((Version::parse_number(v)?, t)))
-        else {
-            folder.skipped.push((
-                path.to_path_buf(),
-                "not a golang-migrate name (`<version>_<title>.up.sql`)".into(),
-            ));
+        let expected = "<version>_<title>.up.sql";
+        let Some((version, title)) = versioned_name(stem, true, path, expected, folder) else {
             return Ok(());
         };
         let (sql, unwrapped) = without_own_transaction(&read_text(path)?);

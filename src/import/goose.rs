@@ -7,7 +7,7 @@ use std::path::Path;
 
 use super::dbmate::is_comment_or_blank;
 use super::{
-    bad_source, description, read_text, SourceFolder, SourceMigration, SourceTool, Version,
+    bad_source, description, read_text, versioned_name, SourceFolder, SourceMigration, SourceTool,
 };
 use crate::error::Result;
 
@@ -20,14 +20,8 @@ impl SourceTool for Goose {
             (None, Some(stem)) => (stem, true),
             _ => return Ok(()),
         };
-        let Some((version, desc)) = stem
-            .split_once('_')
-            .and_then(|(v, d)| Some((Version::parse_number(v)?, d)))
-        else {
-            folder.skipped.push((
-                path.to_path_buf(),
-                "not a goose migration name (`<version>_<name>.sql`)".into(),
-            ));
+        let expected = "<version>_<name>.sql";
+        let Some((version, desc)) = versioned_name(stem, true, path, expected, folder) else {
             return Ok(());
         };
         if go {

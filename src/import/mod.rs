@@ -7,6 +7,7 @@ mod dbmate;
 mod flyway;
 mod golang_migrate;
 mod goose;
+pub(crate) mod history;
 mod numbered;
 mod sqlx;
 
@@ -39,6 +40,28 @@ impl Tool {
         }
     }
 
+    /// The tool's name as typed.
+    pub(crate) fn name(self) -> &'static str {
+        match self {
+            Tool::Flyway => "flyway",
+            Tool::Dbmate => "dbmate",
+            Tool::Goose => "goose",
+            Tool::GolangMigrate => "golang-migrate",
+            Tool::Sqlx => "sqlx",
+            Tool::Numbered => "numbered",
+        }
+    }
+
+    /// How the tool repairs a failed or dirty history.
+    pub(crate) fn repair_hint(self) -> &'static str {
+        match self {
+            Tool::Flyway => "`flyway repair`",
+            Tool::GolangMigrate => "`migrate force VERSION`",
+            Tool::Sqlx => "delete the failed row of _sqlx_migrations after fixing the schema",
+            Tool::Dbmate | Tool::Goose | Tool::Numbered => "rerun the failed migration",
+        }
+    }
+
     /// The first part of the ids of revisions imported from this tool.
     pub(crate) fn id_prefix(self) -> &'static str {
         match self {
@@ -56,6 +79,18 @@ impl Tool {
     pub(crate) fn revision_id(self, version: &Version) -> String {
         let parts: Vec<String> = version.0.iter().map(u64::to_string).collect();
         format!("{}_{}", self.id_prefix(), parts.join("_"))
+    }
+}
+
+impl Tool {
+    /// The source version of a revision id this tool's import wrote (see [`Tool::revision_id`]).
+    pub(crate) fn version_of_id(self, id: &str) -> Option<Version> {
+        let rest = id.strip_prefix(self.id_prefix())?.strip_prefix('_')?;
+        let parts = rest
+            .split('_')
+            .map(|p| p.parse().ok())
+            .collect::<Option<Vec<u64>>>()?;
+        Some(Version(parts))
     }
 }
 
@@ -194,6 +229,35 @@ pub(crate) fn read_text(path: &Path) -> Result<String> {
         .strip_prefix('\u{feff}')
         .map(String::from)
         .unwrap_or(text))
+}
+
+/// `stem`'s version and description: `<digits>_<description>` (`split_at_underscore`) or
+/// `<digits><anything>` (the leading digits); `None` when it does not start so. A file that
+/// does not is the tool's business only if it is named like its migrations: skipped, with
+/// `expected` (the name pattern) as the reason.
+pub(crate) fn versioned_name<'s>(
+    stem: &'s str,
+    split_at_underscore: bool,
+    path: &Path,
+    expected: &str,
+    folder: &mut SourceFolder,
+) -> Option<(Version, &'s str)> {
+    let parsed = match split_at_underscore {
+        true => stem
+            .split_once('_')
+            .and_then(|(v, d)| Some((Version::parse_number(v)?, d))),
+        false => {
+            let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
+            Version::parse_number(&stem[..digits])
+                .map(|v| (v, stem[digits..].trim_start_matches(['_', '-'])))
+        }
+    };
+    if parsed.is_none() {
+        folder
+            .skipped
+            .push((path.to_path_buf(), format!("not named `{expected}`")));
+    }
+    parsed
 }
 
 /// A description from a file name: underscores are spaces, as the tools show them.

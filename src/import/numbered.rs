@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{description, read_text, SourceFolder, SourceMigration, SourceTool, Version};
+use super::{description, read_text, versioned_name, SourceFolder, SourceMigration, SourceTool};
 use crate::error::Result;
 
 pub(super) struct Numbered;
@@ -14,17 +14,13 @@ impl SourceTool for Numbered {
         let Some(stem) = name.strip_suffix(".sql") else {
             return Ok(());
         };
-        let digits = stem.bytes().take_while(u8::is_ascii_digit).count();
-        let Some(version) = Version::parse_number(&stem[..digits]) else {
-            folder.skipped.push((
-                path.to_path_buf(),
-                "not a numbered file (`<number>_<name>.sql`)".into(),
-            ));
+        let expected = "<number>_<name>.sql";
+        let Some((version, desc)) = versioned_name(stem, false, path, expected, folder) else {
             return Ok(());
         };
         folder.migrations.push(SourceMigration {
             version,
-            message: description(stem[digits..].trim_start_matches(['_', '-'])),
+            message: description(desc),
             up: read_text(path)?,
             down: None,
             transactional: true,

@@ -4,7 +4,7 @@
 
 use std::path::Path;
 
-use super::{add_half, description, read_text, SourceFolder, SourceTool, Version};
+use super::{add_half, description, read_text, versioned_name, SourceFolder, SourceTool};
 use crate::error::Result;
 
 pub(super) struct Sqlx;
@@ -19,14 +19,8 @@ impl SourceTool for Sqlx {
             (None, Some(stem)) => (stem, Some(false)),
             _ => (stem, None),
         };
-        let Some((version, desc)) = stem
-            .split_once('_')
-            .and_then(|(v, d)| Some((Version::parse_number(v)?, d)))
-        else {
-            folder.skipped.push((
-                path.to_path_buf(),
-                "not a sqlx migration name (`<version>_<description>.sql`)".into(),
-            ));
+        let expected = "<version>_<description>.sql";
+        let Some((version, desc)) = versioned_name(stem, true, path, expected, folder) else {
             return Ok(());
         };
         let text = read_text(path)?;

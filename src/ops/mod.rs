@@ -16,4 +16,5 @@ pub(crate) mod revision;
 pub(crate) mod run;
 pub(crate) mod statement_diff;
 pub(crate) mod single_head;
+pub(crate) mod stamp_from;
 pub(crate) mod verify;

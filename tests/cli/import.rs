@@ -30,18 +30,24 @@ fn originals(tool: &str, files: &[&str], start: Option<&str>, end: Option<&str>)
 }
 
 fn sqlite3(db: &Path, sql: &str) -> String {
-    let mut child = Command::new("sqlite3")
-        .arg(db)
+    let mut cmd = Command::new("sqlite3");
+    cmd.arg(db);
+    piped(cmd, sql)
+}
+
+/// Runs `cmd` with `sql` on its stdin; its stdout (it must succeed).
+fn piped(mut cmd: Command, sql: &str) -> String {
+    let mut child = cmd
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()
-        .expect("run sqlite3");
+        .expect("run the database client");
     std::io::Write::write_all(&mut child.stdin.take().unwrap(), sql.as_bytes()).unwrap();
     let out = child.wait_with_output().unwrap();
     assert!(
         out.status.success(),
-        "sqlite3: {}",
+        "{cmd:?}: {}",
         String::from_utf8_lossy(&out.stderr)
     );
     String::from_utf8_lossy(&out.stdout).into_owned()
@@ -254,7 +260,10 @@ fn bad_sources_are_refused_naming_the_file_or_version() {
     );
     refused(
         &[
-            ("20240101000000_a.sql", "-- migrate:up\nSELECT 1;\n"),
+            (
+                "20240101000000_a.sql",
+                "-- migrate:up\nSELECT 1;\n-- migrate:down\n",
+            ),
             ("20240102000000_b.sql", "SELECT 1;\n"),
         ],
         "dbmate",
@@ -304,4 +313,131 @@ fn an_existing_file_is_never_overwritten() {
             .count(),
         1
     );
+}
+
+/// `sql` run by the server's own client (`psql`, `mariadb`) on the database at `url`; its
+/// output, tab-separated.
+fn client(dialect: retort::Dialect, url: &str, sql: &str) -> String {
+    let cmd = match dialect {
+        retort::Dialect::Postgresql => {
+            let mut cmd = Command::new("psql");
+            cmd.args([
+                url,
+                "-X",
+                "-q",
+                "-A",
+                "-t",
+                "-v",
+                "ON_ERROR_STOP=1",
+                "-F",
+                "\t",
+            ]);
+            cmd
+        }
+        _ => {
+            // mysql://user@host:port/db
+            let rest = url.split_once("://").unwrap().1;
+            let (auth, rest) = rest.split_once('@').unwrap();
+            let (host_port, db) = rest.split_once('/').unwrap();
+            let (host, port) = host_port.split_once(':').unwrap_or((host_port, "3306"));
+            let mut cmd = Command::new("mariadb");
+            cmd.args([
+                "-h",
+                host,
+                "-P",
+                port,
+                "-u",
+                auth.split(':').next().unwrap(),
+                "-N",
+                "-B",
+                db,
+            ]);
+            cmd
+        }
+    };
+    piped(cmd, sql)
+}
+
+/// Columns, indexes and the rows of `tables` of a server database, retort's tables left out.
+fn server_catalog(dialect: retort::Dialect, url: &str, tables: &[&str]) -> String {
+    let (schema, indexes) = match dialect {
+        retort::Dialect::Postgresql => (
+            "table_schema = 'public'",
+            "SELECT tablename, indexname, indexdef FROM pg_indexes WHERE schemaname = 'public' \
+             AND tablename NOT LIKE 'retort%' ORDER BY 1, 2;",
+        ),
+        _ => (
+            "table_schema = DATABASE()",
+            "SELECT table_name, index_name, column_name, non_unique FROM information_schema.statistics \
+             WHERE table_schema = DATABASE() AND table_name NOT LIKE 'retort%' ORDER BY 1, 2, 3;",
+        ),
+    };
+    let mut sql = format!(
+        "SELECT table_name, column_name, data_type, is_nullable, column_default \
+         FROM information_schema.columns WHERE {schema} AND table_name NOT LIKE 'retort%' \
+         ORDER BY 1, 2;\n{indexes}\n"
+    );
+    for table in tables {
+        sql.push_str(&format!("SELECT * FROM {table} ORDER BY 1;\n"));
+    }
+    client(dialect, url, &sql)
+}
+
+#[test]
+fn imports_run_like_the_originals_on_the_servers() {
+    use crate::support::server::TestDatabase;
+    let cases = [
+        (
+            "dbmate",
+            originals(
+                "dbmate",
+                &[
+                    "20240101120000_create_users.sql",
+                    "20240102093000_add_users_email_index.sql",
+                    "20240103080000_seed_users.sql",
+                ],
+                None,
+                Some("-- migrate:down"),
+            ),
+            "users",
+        ),
+        (
+            "flyway",
+            originals(
+                "flyway",
+                &[
+                    "V1__Create_person_table.sql",
+                    "V1.1__Add_people.sql",
+                    "V2__Add_email.sql",
+                    "V3__Person_name_index.sql",
+                ],
+                None,
+                None,
+            ),
+            "person",
+        ),
+    ];
+    for dialect in [retort::Dialect::Postgresql, retort::Dialect::Mysql] {
+        for (tool, originals, table) in &cases {
+            let (Some(ours), Some(theirs)) = (
+                TestDatabase::create(dialect, "import_ours"),
+                TestDatabase::create(dialect, "import_theirs"),
+            ) else {
+                return;
+            };
+            let p = TestProject::new();
+            let (code, _, err) = p.run(&["import", tool, fixture(tool).to_str().unwrap()]);
+            assert_eq!(code, 0, "{err}");
+            let (code, _, err) = p.run(&["--url", &ours.url, "upgrade", "heads", "--no-backup"]);
+            assert_eq!(code, 0, "{tool} {dialect:?}: {err}");
+            client(dialect, &theirs.url, originals);
+            let got = server_catalog(dialect, &ours.url, &[table]);
+            assert!(got.contains(table), "{got}");
+            assert_eq!(
+                got,
+                server_catalog(dialect, &theirs.url, &[table]),
+                "{tool} {dialect:?}"
+            );
+        }
+    }
 }

@@ -4,6 +4,8 @@
 // Tests read the environment they run in (server URLs, CI) as users' programs would.
 #![allow(clippy::disallowed_methods)]
 
+#[cfg(feature = "sqlite")]
+mod adopt;
 mod alembic_oracle;
 mod audit_details;
 mod backup;
