@@ -195,6 +195,41 @@ pub(crate) fn findings(
     Ok(found)
 }
 
+/// The status of the database of `url` and its drifted revisions, read on one session
+/// without creating anything (a fleet's `status` asks it of every target, where a second
+/// connection per target would be most of the time).
+pub(crate) fn status_and_drift(
+    project: &Project,
+    url: &DatabaseUrl,
+) -> Result<(crate::migrator::Status, Vec<Drift>)> {
+    let table = version_table(&project.config, url.dialect())?;
+    let (rows, drifted) = match db::connect_existing(url)? {
+        Some(mut conn) => {
+            let rows = read_heads(conn.as_mut(), &table)?;
+            crate::migrator::check_rows_known(project, &rows)?;
+            let drifted = match table.audit() {
+                Some(audit) => drift(conn.as_mut(), &project.scripts, &audit)?,
+                None => Vec::new(),
+            };
+            (rows, drifted)
+        }
+        None => (Vec::new(), Vec::new()),
+    };
+    let pending = pending(project, &rows)?;
+    let status = crate::migrator::Status {
+        current: project.graph.current(&rows)?,
+        heads: project
+            .graph
+            .real_heads()
+            .into_iter()
+            .map(String::from)
+            .collect(),
+        up_to_date: pending.is_empty(),
+        pending,
+    };
+    Ok((status, drifted))
+}
+
 /// The revisions `upgrade heads` would apply to a database at version rows `rows`, in order.
 pub(crate) fn pending(project: &Project, rows: &[String]) -> Result<Vec<String>> {
     let plan = project.graph.plan_upgrade(rows, "heads")?;

@@ -327,6 +327,12 @@ fn a_urls_file_lists_targets_relative_to_the_config_and_passwords_stay_hidden() 
     assert_eq!(manifest["state"], "finished");
     assert_eq!(manifest["command"], "upgrade heads");
     assert_eq!(manifest["targets"].as_array().unwrap().len(), 3);
+    let (code, _, err) = p.run(&["upgrade", "heads", "--fleet", "listed", "--sql"]);
+    assert_eq!(code, 2);
+    assert!(
+        err.contains("`--sql` works on one database; it cannot be used with `--fleet`"),
+        "{err}"
+    );
     let (code, _, err) = p.run(&["status", "--fleet", "nope"]);
     assert_eq!(code, 1);
     assert!(

@@ -7,7 +7,8 @@ use super::Context;
 use crate::cli::args::StatusArgs;
 use crate::error::Result;
 use crate::fleet::{Done, Target, TargetOutcome};
-use crate::migrator::{Migrator, Status};
+use crate::migrator::Status;
+use crate::ops;
 
 pub(super) fn run(ctx: &Context, args: StatusArgs) -> Result<u8> {
     if args.fleet.fleet.is_some() {
@@ -87,10 +88,8 @@ fn exit_status(up_to_date: bool, exit_code: bool) -> u8 {
 fn run_fleet(ctx: &Context, args: &StatusArgs) -> Result<u8> {
     let project = ctx.project()?;
     let op = |target: &Target| -> Result<Done> {
-        let mut migrator = Migrator::from_project(project_for(&project, target))
-            .with_database_url(target.url.clone());
-        let status = migrator.status()?;
-        let drifted = migrator.drift()?;
+        let (status, drifted) =
+            ops::check::status_and_drift(&project_for(&project, target), &target.url)?;
         let outcome = if status.up_to_date {
             TargetOutcome::UpToDate
         } else {
