@@ -1043,6 +1043,14 @@ pub enum ConfigProblem {
 
     #[error("line {line}: `audit_table` must be a table name or `false`")]
     AuditTableType { line: usize },
+
+    /// A timeout or the retry budget is not a duration; `detail` says why.
+    #[error("line {line}: `{key}`: {detail}")]
+    InvalidDuration {
+        line: usize,
+        key: String,
+        detail: String,
+    },
 }
 
 // graph
@@ -1161,6 +1169,10 @@ pub enum ScriptProblem {
         /// The value found, described (`integer 12`, `an array`).
         found: String,
     },
+
+    /// A header timeout is not a duration; `detail` says why.
+    #[error("`{key}`: {detail}")]
+    InvalidDuration { key: &'static str, detail: String },
 
     /// A revision id in the header is malformed; `reason` is the id rule it breaks.
     #[error("`{key}`: {reason}")]

@@ -487,6 +487,7 @@ pub(crate) mod tests {
                 ..RevisionMeta::default()
             },
             transactional: true,
+            timeouts: Default::default(),
             path: PathBuf::from(format!("versions/{rev}_x.sql")),
             sections: Sections {
                 upgrade: Some(Section {
