@@ -96,6 +96,19 @@ pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
         .ok_or_else(|| format!("`{text}` is out of range (at most 100 days)"))
 }
 
+/// A duration as the docs and messages write it: `200ms`, `2s`, `1.5s`, `5min`.
+pub(crate) fn display(duration: Duration) -> String {
+    let ms = duration.as_millis();
+    if ms < 1000 {
+        format!("{ms}ms")
+    } else if ms % 60_000 == 0 {
+        format!("{}min", ms / 60_000)
+    } else {
+        let text = format!("{:.1}", duration.as_secs_f64());
+        format!("{}s", text.trim_end_matches(".0"))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -131,6 +144,14 @@ mod tests {
         assert!(parse_duration("1000d")
             .unwrap_err()
             .contains("out of range"));
+    }
+
+    #[test]
+    fn durations_display_in_the_largest_fitting_unit() {
+        assert_eq!(display(Duration::from_millis(200)), "200ms");
+        assert_eq!(display(Duration::from_millis(2000)), "2s");
+        assert_eq!(display(Duration::from_millis(1500)), "1.5s");
+        assert_eq!(display(Duration::from_secs(300)), "5min");
     }
 
     #[test]

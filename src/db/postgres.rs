@@ -16,6 +16,7 @@ use postgres::config::SslMode;
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
+use super::blocker::{scrub_query, watched, Blocker};
 use super::own_thread::OwnThread;
 use super::server::{lock_id, scrub_password};
 use super::version_table::quoted_ident;
@@ -25,6 +26,8 @@ use crate::error::{Error, Result};
 
 /// SQLSTATE `lock_not_available` (e.g. `lock_timeout` expired).
 const LOCK_NOT_AVAILABLE: &str = "55P03";
+/// SQLSTATE `deadlock_detected`.
+const DEADLOCK_DETECTED: &str = "40P01";
 
 /// Opens a connection.
 pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
@@ -46,6 +49,15 @@ struct Postgres {
     lock: Option<LockSession>,
     /// `table_exists` runs once per step; preparing it once saves a round trip each time.
     table_exists_statement: Option<postgres::Statement>,
+    /// The `lock_timeout` statements run under (zero: none), and whether it was set for the
+    /// session (to reset) rather than the transaction.
+    lock_timeout: Duration,
+    session_timeouts: bool,
+    /// The session that watches who blocks a statement waiting for a lock, with this
+    /// session's pid; opened when a lock timeout is first set.
+    observer: Option<(Client, i32)>,
+    /// Who blocked the last statement, as the observer saw it.
+    blocker: Option<Blocker>,
 }
 
 /// The session for the advisory lock of `key`; kept after a failed `try_lock` for `lock`.
@@ -70,7 +82,26 @@ impl Postgres {
             raw_url: raw_url.to_string(),
             lock: None,
             table_exists_statement: None,
+            lock_timeout: Duration::ZERO,
+            session_timeouts: false,
+            observer: None,
+            blocker: None,
         })
+    }
+
+    /// Opens the observer session unless there is one; without it (no connection slot left)
+    /// the retry lines cannot name the blocker, which is no reason to fail the run.
+    fn open_observer(&mut self) {
+        if self.observer.is_some() {
+            return;
+        }
+        let pid = match self.client.query_one("SELECT pg_backend_pid()", &[]) {
+            Ok(row) => row.get(0),
+            Err(_) => return,
+        };
+        if let Ok(client) = self.config.connect(NoTls) {
+            self.observer = Some((client, pid));
+        }
     }
 
     fn db_error(&self, e: postgres::Error) -> DbError {
@@ -116,10 +147,29 @@ impl Postgres {
     }
 
     fn simple(&mut self, sql: &str) -> Result<u64, DbError> {
-        let messages = self
-            .client
-            .simple_query(sql)
-            .map_err(|e| self.db_error(e))?;
+        let Postgres {
+            client,
+            observer,
+            lock_timeout,
+            ..
+        } = self;
+        let messages = match observer {
+            Some((observer, pid)) if !lock_timeout.is_zero() => {
+                let pid = *pid;
+                let (result, seen) = watched(
+                    observer,
+                    *lock_timeout,
+                    |o| blocker_of(o, pid),
+                    || client.simple_query(sql),
+                );
+                if result.is_err() {
+                    self.blocker = seen;
+                }
+                result
+            }
+            _ => client.simple_query(sql),
+        }
+        .map_err(|e| self.db_error(e))?;
         Ok(messages
             .iter()
             .map(|m| match m {
@@ -191,8 +241,34 @@ fn parse_config(raw_url: &str) -> Result<postgres::Config> {
 }
 
 fn db_error(e: postgres::Error, raw_url: &str) -> DbError {
-    let is_lock_timeout = e.code().is_some_and(|c| c.code() == LOCK_NOT_AVAILABLE);
-    DbError::from_driver(describe(&e, raw_url), is_lock_timeout, e)
+    let code = e.code().map(|c| c.code().to_string());
+    let is_lock_timeout = code.as_deref() == Some(LOCK_NOT_AVAILABLE);
+    let mut error = DbError::from_driver(describe(&e, raw_url), is_lock_timeout, e);
+    error.is_deadlock = code.as_deref() == Some(DEADLOCK_DETECTED);
+    error
+}
+
+/// The first session that blocks `pid` (`pg_blocking_pids`: lock holders, and waiters queued
+/// ahead for a conflicting lock), from `pg_stat_activity`.
+fn blocker_of(observer: &mut Client, pid: i32) -> Option<Blocker> {
+    // language=PostgreSQL
+    let sql = "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), \
+               coalesce(a.state, ''), extract(epoch FROM clock_timestamp() - a.xact_start)::float8, \
+               coalesce(a.query, ''), cardinality(b.pids) - 1 \
+               FROM (SELECT pg_blocking_pids($1) AS pids) b \
+               JOIN pg_stat_activity a ON a.pid = b.pids[1]";
+    let row = observer.query_opt(sql, &[&pid]).ok()??;
+    let age: Option<f64> = row.get(4);
+    let others: i32 = row.get(6);
+    Some(Blocker {
+        id: i64::from(row.get::<_, i32>(0)),
+        user: row.get(1),
+        application: row.get(2),
+        state: row.get(3),
+        transaction_age: age.and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok()),
+        query: scrub_query(row.get(5)),
+        others: usize::try_from(others).unwrap_or(0),
+    })
 }
 
 /// A driver error as one line: the server's message, SQLSTATE, detail and hint; passwords removed.
@@ -231,6 +307,16 @@ fn describe(e: &postgres::Error, raw_url: &str) -> String {
         }
     };
     scrub_password(&text, raw_url)
+}
+
+/// A duration as the servers take it in a `SET`: whole milliseconds, at least 1 unless zero.
+fn millis(duration: Duration) -> u128 {
+    let ms = duration.as_millis();
+    if ms == 0 && !duration.is_zero() {
+        1
+    } else {
+        ms
+    }
 }
 
 /// Converts one text-format column to a `Value` by its PostgreSQL type.
@@ -418,6 +504,46 @@ impl Connection for Postgres {
         }
     }
 
+    fn set_timeouts(
+        &mut self,
+        lock: Duration,
+        statement: Duration,
+        in_transaction: bool,
+    ) -> Result<(), DbError> {
+        let scope = if in_transaction { "LOCAL" } else { "SESSION" };
+        // `0` turns PostgreSQL's lock timeout off; an unset statement timeout leaves the
+        // server's (or role's) own.
+        let mut sql = format!("SET {scope} lock_timeout = '{}ms'", millis(lock));
+        if !statement.is_zero() {
+            sql.push_str(&format!(
+                "; SET {scope} statement_timeout = '{}ms'",
+                millis(statement)
+            ));
+        }
+        self.simple(&sql)?;
+        self.session_timeouts = !in_transaction;
+        self.lock_timeout = lock;
+        self.blocker = None;
+        if !lock.is_zero() {
+            self.open_observer();
+        }
+        Ok(())
+    }
+
+    fn reset_timeouts(&mut self) -> Result<(), DbError> {
+        self.lock_timeout = Duration::ZERO;
+        if std::mem::take(&mut self.session_timeouts) {
+            self.simple("RESET lock_timeout; RESET statement_timeout")?;
+        }
+        Ok(())
+    }
+
+    fn blocker(&mut self) -> Option<String> {
+        self.blocker
+            .take()
+            .map(|b| b.describe("PostgreSQL", "application"))
+    }
+
     fn current_user(&mut self) -> Option<String> {
         self.client
             .query_one("SELECT current_user::text", &[])
@@ -462,6 +588,13 @@ mod tests {
                 config.get_hosts()
             );
         }
+    }
+
+    #[test]
+    fn timeouts_are_whole_milliseconds_and_never_round_to_off() {
+        assert_eq!(millis(Duration::from_micros(500)), 1);
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(millis(Duration::ZERO), 0);
     }
 
     #[test]

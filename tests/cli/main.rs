@@ -18,6 +18,8 @@ mod graph_rules;
 #[cfg(feature = "sqlite")]
 mod hazards;
 mod library;
+#[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod lock_retry;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;

@@ -3,7 +3,9 @@
 
 use super::backup::print_backup_outcome;
 use super::Context;
-use crate::cli::args::{DowngradeArgs, RunArgs, UpgradeArgs};
+use std::time::Duration;
+
+use crate::cli::args::{DowngradeArgs, LockWaitArgs, RunArgs, UpgradeArgs};
 use crate::cli::progress::{describe_heads, StepDisplay};
 use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
@@ -17,7 +19,7 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     let flags = RunFlags {
         rehearse: args.rehearse,
         verify: args.verify,
-        ..run_flags(args.run)
+        ..run_flags(ctx, args.run)
     };
     run(ctx, &RunSettings::upgrade(&args.target, flags)?)
 }
@@ -25,12 +27,21 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
 pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
     run(
         ctx,
-        &RunSettings::downgrade(&args.target, run_flags(args.run))?,
+        &RunSettings::downgrade(&args.target, run_flags(ctx, args.run))?,
     )
 }
 
+/// `--migration-lock-wait`, or its old name `--lock-timeout` with a note on stderr.
+pub(super) fn migration_lock_wait(ctx: &Context, args: &LockWaitArgs) -> Option<Duration> {
+    let (wait, note) = args.resolve();
+    if let Some(note) = note {
+        ctx.printer.warn(note);
+    }
+    Some(wait)
+}
+
 /// The flags `upgrade` and `downgrade` share.
-fn run_flags(args: RunArgs) -> RunFlags {
+fn run_flags(ctx: &Context, args: RunArgs) -> RunFlags {
     RunFlags {
         sql: args.sql,
         dialect: args.dialect.map(Dialect::from),
@@ -38,7 +49,7 @@ fn run_flags(args: RunArgs) -> RunFlags {
         report: args.report,
         no_backup: args.no_backup,
         allow_drift: args.allow_drift,
-        lock_timeout: Some(args.lock_timeout.0),
+        migration_lock_wait: migration_lock_wait(ctx, &args.lock_wait),
         ..RunFlags::default()
     }
 }
@@ -63,7 +74,7 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
     };
     let mut migrator = ctx
         .migrator(project)?
-        .with_lock_timeout(settings.lock_timeout);
+        .with_migration_lock_wait(settings.migration_lock_wait);
     let rehearse = settings.mode == Mode::Rehearse;
     let mut display = StepDisplay::new(printer, rehearse);
     let outcome = ops::run::run(&mut migrator, &url, settings, &mut display, &mut |backup| {
