@@ -396,7 +396,7 @@ fn run_steps(
             // The step's own error is what the user needs; a failure to record it is secondary.
             let _ = sink.fail_step(prepared, &entry);
         }
-        retry = None;
+        let lost_attempts = retry.take().map(|r| r.attempts).unwrap_or_default();
         let step_report = StepReport {
             revision: entry.revision.clone(),
             kind: prepared.step.kind,
@@ -409,6 +409,7 @@ fn run_steps(
             checksum: entry.checksum.clone(),
             outcome: entry.outcome,
             error: entry.error.clone(),
+            attempts: lost_attempts,
         };
         progress.step_finished(&step_report);
         report.steps.push(step_report);

@@ -15,27 +15,11 @@ use std::time::{Duration, Instant};
 
 use super::partial::{self, leading_words, strip_leading_comments, TxEffect};
 use crate::config::{Dialect, Timeouts};
+pub use crate::report::Attempt;
 
 /// The first wait; each next one doubles, up to [`MAX_BACKOFF`].
 pub(crate) const FIRST_BACKOFF: Duration = Duration::from_millis(100);
 pub(crate) const MAX_BACKOFF: Duration = Duration::from_secs(5);
-
-/// One attempt of a revision that lost a lock conflict, for the retry line and the audit row.
-#[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
-pub struct Attempt {
-    /// 1 for the first run of the revision.
-    pub attempt: u32,
-    /// `lock timeout` or `deadlock`.
-    pub cause: String,
-    /// The file line of the statement that lost.
-    pub line: usize,
-    /// How long the attempt ran before it lost, in milliseconds.
-    pub ran_ms: u64,
-    /// How long retort waited before the next attempt (0 for the last).
-    pub backoff_ms: u64,
-    /// The session that held the lock, as the server described it.
-    pub blocker: Option<String>,
-}
 
 /// A lost lock conflict, as the retry line shows it.
 #[derive(Debug, Clone, PartialEq)]
