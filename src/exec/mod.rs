@@ -18,7 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::{Dialect, Timeouts};
-use crate::db::version_table::AuditEntry;
+use crate::db::version_table::{AuditDetails, AuditEntry};
 use crate::db::DbError;
 use crate::error::{Error, Result, ScriptProblem};
 use crate::graph::{Plan, Step, VersionOp};
@@ -357,6 +357,7 @@ fn run_steps(
             outcome: Outcome::Started,
             error: None,
             applied_by: input.applied_by.clone(),
+            details: AuditDetails::default(),
         };
         // A retry completes the `started` row of the first attempt (a live sink keeps it).
         let outcome = if first_attempt {
@@ -365,8 +366,18 @@ fn run_steps(
             Ok(())
         };
         let mut lost = None;
-        let mut outcome = outcome
-            .and_then(|()| run_one(prepared, input.dialect, sink, progress, attempts, &mut lost));
+        let mut ran = 0;
+        let mut outcome = outcome.and_then(|()| {
+            run_one(
+                prepared,
+                input.dialect,
+                sink,
+                progress,
+                attempts,
+                &mut lost,
+                &mut ran,
+            )
+        });
         if let Some(conflict) = lost.filter(|_| outcome.is_err() && sink.can_retry()) {
             // Rolled back whole, then a wait with no transaction open.
             sink.abandon_step()?;
@@ -386,6 +397,12 @@ fn run_steps(
                 }
             }
         }
+        entry.details.statements = AuditDetails::of_statements(
+            prepared.statements[..ran]
+                .iter()
+                .map(|s| (s.sql.as_str(), s.line)),
+        );
+        entry.details.attempts = attempts.attempts.clone();
         entry.duration_ms = i64::try_from(attempts.elapsed().as_millis()).unwrap_or(i64::MAX);
         entry.outcome = Outcome::Success;
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
@@ -499,7 +516,7 @@ fn retries_exhausted(
 /// The body of one step: statements, verify queries, version-table ops. A statement that loses
 /// a lock conflict in a revision that can run again whole is left in `lost` for the caller to
 /// roll back and retry; in a non-transactional revision the statement alone runs again here
-/// when that is safe (see [`retry::repeatable`]).
+/// when that is safe (see [`retry::repeatable`]). `ran` counts the statements that succeeded.
 fn run_one(
     prepared: &PreparedStep,
     dialect: Dialect,
@@ -507,6 +524,7 @@ fn run_one(
     progress: &mut dyn Progress,
     attempts: &mut Retry,
     lost: &mut Option<retry::Lost>,
+    ran: &mut usize,
 ) -> Result<()> {
     let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
         Error::Migration {
@@ -532,10 +550,10 @@ fn run_one(
                 leftover_index = None;
             }
         }
-        let ran = cleaned.and_then(|()| sink.execute(&statement.sql));
-        let e = match ran {
+        let e = match cleaned.and_then(|()| sink.execute(&statement.sql)) {
             Ok(effect) => {
                 effects.push(effect);
+                *ran += 1;
                 progress.statement_ran(statement.line, &statement.sql, clock.elapsed());
                 index += 1;
                 continue;
