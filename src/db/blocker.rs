@@ -94,11 +94,63 @@ pub(super) fn scrub_query(sql: &str) -> String {
     clip(&scrubbed, 100)
 }
 
+/// The observer session of a connection and what it saw: statements run under an armed lock
+/// timeout are watched, and the blocker of the last one that failed is kept.
+pub(super) struct Watch<O> {
+    /// The observer session and the id of the session it watches; opened on first need.
+    pub observer: Option<(O, u64)>,
+    /// The lock timeout statements run under; zero: none, so nothing is watched.
+    pub lock_timeout: Duration,
+    blocker: Option<Blocker>,
+}
+
+impl<O: Send> Watch<O> {
+    pub(super) fn new() -> Watch<O> {
+        Watch {
+            observer: None,
+            lock_timeout: Duration::ZERO,
+            blocker: None,
+        }
+    }
+
+    /// Statements from now on wait at most `lock_timeout` for a lock.
+    pub(super) fn arm(&mut self, lock_timeout: Duration) {
+        self.lock_timeout = lock_timeout;
+        self.blocker = None;
+    }
+
+    /// Runs `statement`, watched by `sample(observer, id)` when a lock timeout is armed.
+    pub(super) fn run<R, E>(
+        &mut self,
+        sample: fn(&mut O, u64) -> Option<Blocker>,
+        statement: impl FnOnce() -> Result<R, E>,
+    ) -> Result<R, E> {
+        let Some((observer, id)) = self
+            .observer
+            .as_mut()
+            .filter(|_| !self.lock_timeout.is_zero())
+        else {
+            return statement();
+        };
+        let id = *id;
+        let (result, seen) = watched(observer, self.lock_timeout, |o| sample(o, id), statement);
+        if result.is_err() {
+            self.blocker = seen;
+        }
+        result
+    }
+
+    /// The blocker of the last statement that failed, described for `engine`.
+    pub(super) fn take(&mut self, engine: &str, application: &str) -> Option<String> {
+        self.blocker.take().map(|b| b.describe(engine, application))
+    }
+}
+
 /// Runs `statement` while another thread asks `sample` on `observer` who blocks it: first
 /// after half of `lock_timeout`, then every quarter of it (at most every [`MAX_SAMPLE_GAP`],
 /// so that a deadlock, which the server breaks after its own `deadlock_timeout`, is seen
 /// too), until the statement ends. Returns the statement's result and the last blocker seen.
-pub(super) fn watched<O: Send, R>(
+fn watched<O: Send, R>(
     observer: &mut O,
     lock_timeout: Duration,
     sample: impl Fn(&mut O) -> Option<Blocker> + Send,

@@ -11,7 +11,7 @@ use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
 
-use super::blocker::{scrub_query, watched, Blocker};
+use super::blocker::{scrub_query, Blocker, Watch};
 use super::server::{lock_id, scrub_password};
 use super::version_table::quote_literal;
 use super::{Connection, DbError, Value};
@@ -42,11 +42,9 @@ struct Mysql {
     /// The session's timeouts before [`Connection::set_timeouts`], as `SET` assignments to
     /// put them back; `None` when they were not changed.
     saved_timeouts: Option<String>,
-    /// The lock wait the server was given (whole seconds), zero when none is set.
-    lock_timeout: Duration,
-    /// The session that watches who blocks a statement, with this session's id.
-    observer: Option<(Conn, u64)>,
-    blocker: Option<Blocker>,
+    /// Who blocks a statement waiting for a lock (armed with the whole seconds the server
+    /// was given), seen from a second session.
+    watch: Watch<Conn>,
     /// The server says it is MariaDB (known once timeouts were set).
     mariadb: bool,
 }
@@ -65,16 +63,14 @@ impl Mysql {
             raw_url: raw_url.to_string(),
             lock: None,
             saved_timeouts: None,
-            lock_timeout: Duration::ZERO,
-            observer: None,
-            blocker: None,
+            watch: Watch::new(),
             mariadb: false,
         })
     }
 
     /// Opens the observer session unless there is one (best effort, as for PostgreSQL).
     fn open_observer(&mut self) {
-        if self.observer.is_some() {
+        if self.watch.observer.is_some() {
             return;
         }
         let id = self.conn.connection_id();
@@ -82,7 +78,7 @@ impl Mysql {
             .ok()
             .and_then(|opts| Conn::new(opts).ok())
         {
-            self.observer = Some((conn, u64::from(id)));
+            self.watch.observer = Some((conn, u64::from(id)));
         }
     }
 
@@ -315,29 +311,10 @@ impl Connection for Mysql {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
-        let Mysql {
-            conn,
-            observer,
-            lock_timeout,
-            ..
-        } = self;
-        let result = match observer {
-            Some((observer, id)) if !lock_timeout.is_zero() => {
-                let id = *id;
-                let (result, seen) = watched(
-                    observer,
-                    *lock_timeout,
-                    |o| blocker_of(o, id),
-                    || conn.query_drop(sql),
-                );
-                if result.is_err() {
-                    self.blocker = seen;
-                }
-                result
-            }
-            _ => conn.query_drop(sql),
-        };
-        result.map_err(|e| self.db_error(e))?;
+        let conn = &mut self.conn;
+        self.watch
+            .run(blocker_of, || conn.query_drop(sql))
+            .map_err(|e| self.db_error(e))?;
         Ok(self.conn.affected_rows())
     }
 
@@ -394,12 +371,11 @@ impl Connection for Mysql {
             });
         }
         self.execute(&format!("SET SESSION {}", assignments.join(", ")))?;
-        self.lock_timeout = if lock.is_zero() {
+        self.watch.arm(if lock.is_zero() {
             Duration::ZERO
         } else {
             Duration::from_secs(whole_seconds(lock))
-        };
-        self.blocker = None;
+        });
         if !lock.is_zero() {
             self.open_observer();
         }
@@ -407,7 +383,7 @@ impl Connection for Mysql {
     }
 
     fn reset_timeouts(&mut self) -> Result<(), DbError> {
-        self.lock_timeout = Duration::ZERO;
+        self.watch.arm(Duration::ZERO);
         match self.saved_timeouts.take() {
             Some(saved) => self.execute(&format!("SET SESSION {saved}")).map(drop),
             None => Ok(()),
@@ -416,7 +392,7 @@ impl Connection for Mysql {
 
     fn blocker(&mut self) -> Option<String> {
         let engine = if self.mariadb { "MariaDB" } else { "MySQL" };
-        self.blocker.take().map(|b| b.describe(engine, "host"))
+        self.watch.take(engine, "host")
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {

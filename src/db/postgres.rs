@@ -16,7 +16,7 @@ use postgres::config::SslMode;
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
-use super::blocker::{scrub_query, watched, Blocker};
+use super::blocker::{scrub_query, Blocker, Watch};
 use super::own_thread::OwnThread;
 use super::server::{lock_id, scrub_password};
 use super::version_table::quoted_ident;
@@ -49,15 +49,11 @@ struct Postgres {
     lock: Option<LockSession>,
     /// `table_exists` runs once per step; preparing it once saves a round trip each time.
     table_exists_statement: Option<postgres::Statement>,
-    /// The `lock_timeout` statements run under (zero: none), and whether it was set for the
-    /// session (to reset) rather than the transaction.
-    lock_timeout: Duration,
+    /// Whether the timeouts were set for the session (to reset) rather than the transaction.
     session_timeouts: bool,
-    /// The session that watches who blocks a statement waiting for a lock, with this
-    /// session's pid; opened when a lock timeout is first set.
-    observer: Option<(Client, i32)>,
-    /// Who blocked the last statement, as the observer saw it.
-    blocker: Option<Blocker>,
+    /// Who blocks a statement waiting for a lock, seen from a second session opened when a
+    /// lock timeout is first set.
+    watch: Watch<Client>,
 }
 
 /// The session for the advisory lock of `key`; kept after a failed `try_lock` for `lock`.
@@ -82,25 +78,23 @@ impl Postgres {
             raw_url: raw_url.to_string(),
             lock: None,
             table_exists_statement: None,
-            lock_timeout: Duration::ZERO,
             session_timeouts: false,
-            observer: None,
-            blocker: None,
+            watch: Watch::new(),
         })
     }
 
     /// Opens the observer session unless there is one; without it (no connection slot left)
     /// the retry lines cannot name the blocker, which is no reason to fail the run.
     fn open_observer(&mut self) {
-        if self.observer.is_some() {
+        if self.watch.observer.is_some() {
             return;
         }
-        let pid = match self.client.query_one("SELECT pg_backend_pid()", &[]) {
+        let pid: i32 = match self.client.query_one("SELECT pg_backend_pid()", &[]) {
             Ok(row) => row.get(0),
             Err(_) => return,
         };
-        if let Ok(client) = self.config.connect(NoTls) {
-            self.observer = Some((client, pid));
+        if let (Ok(client), Ok(pid)) = (self.config.connect(NoTls), u64::try_from(pid)) {
+            self.watch.observer = Some((client, pid));
         }
     }
 
@@ -147,29 +141,11 @@ impl Postgres {
     }
 
     fn simple(&mut self, sql: &str) -> Result<u64, DbError> {
-        let Postgres {
-            client,
-            observer,
-            lock_timeout,
-            ..
-        } = self;
-        let messages = match observer {
-            Some((observer, pid)) if !lock_timeout.is_zero() => {
-                let pid = *pid;
-                let (result, seen) = watched(
-                    observer,
-                    *lock_timeout,
-                    |o| blocker_of(o, pid),
-                    || client.simple_query(sql),
-                );
-                if result.is_err() {
-                    self.blocker = seen;
-                }
-                result
-            }
-            _ => client.simple_query(sql),
-        }
-        .map_err(|e| self.db_error(e))?;
+        let client = &mut self.client;
+        let messages = self
+            .watch
+            .run(blocker_of, || client.simple_query(sql))
+            .map_err(|e| self.db_error(e))?;
         Ok(messages
             .iter()
             .map(|m| match m {
@@ -250,7 +226,8 @@ fn db_error(e: postgres::Error, raw_url: &str) -> DbError {
 
 /// The first session that blocks `pid` (`pg_blocking_pids`: lock holders, and waiters queued
 /// ahead for a conflicting lock), from `pg_stat_activity`.
-fn blocker_of(observer: &mut Client, pid: i32) -> Option<Blocker> {
+fn blocker_of(observer: &mut Client, pid: u64) -> Option<Blocker> {
+    let pid = i32::try_from(pid).ok()?;
     // language=PostgreSQL
     let sql = "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), \
                coalesce(a.state, ''), extract(epoch FROM clock_timestamp() - a.xact_start)::float8, \
@@ -522,8 +499,7 @@ impl Connection for Postgres {
         }
         self.simple(&sql)?;
         self.session_timeouts = !in_transaction;
-        self.lock_timeout = lock;
-        self.blocker = None;
+        self.watch.arm(lock);
         if !lock.is_zero() {
             self.open_observer();
         }
@@ -531,7 +507,7 @@ impl Connection for Postgres {
     }
 
     fn reset_timeouts(&mut self) -> Result<(), DbError> {
-        self.lock_timeout = Duration::ZERO;
+        self.watch.arm(Duration::ZERO);
         if std::mem::take(&mut self.session_timeouts) {
             self.simple("RESET lock_timeout; RESET statement_timeout")?;
         }
@@ -539,9 +515,7 @@ impl Connection for Postgres {
     }
 
     fn blocker(&mut self) -> Option<String> {
-        self.blocker
-            .take()
-            .map(|b| b.describe("PostgreSQL", "application"))
+        self.watch.take("PostgreSQL", "application")
     }
 
     fn current_user(&mut self) -> Option<String> {
