@@ -255,6 +255,26 @@ pub enum Error {
     )]
     LockTimeout { waited: Duration, cause: DbError },
 
+    /// A revision lost a lock conflict (lock timeout or deadlock) on every attempt its
+    /// `retries` and the `retry_budget` allowed. `outcome` says what it left behind.
+    #[error(
+        "`{revision}` gave up after {attempts} attempt(s) in {:.1}s: each lost a lock conflict \
+         at line {line} of `{}` ({cause}){}; {outcome}",
+        elapsed.as_secs_f64(),
+        path.display(),
+        blocker.as_ref().map(|b| format!("; the lock was last held by {b}")).unwrap_or_default()
+    )]
+    LockRetriesExhausted {
+        revision: String,
+        path: PathBuf,
+        line: usize,
+        attempts: usize,
+        elapsed: Duration,
+        cause: String,
+        blocker: Option<String>,
+        outcome: String,
+    },
+
     /// The migration lock cannot be taken (other than by waiting too long).
     #[error("cannot take the migration lock: {cause}; another retort run may still be going")]
     LockFailed { cause: DbError },
@@ -1113,6 +1133,10 @@ pub enum Bookkeeping {
     CheckForeignKeys { revision: String },
     #[error("cannot restore SQLite's `foreign_keys` setting")]
     RestoreForeignKeys,
+    #[error("cannot set the lock and statement timeouts of revision `{revision}`")]
+    SetTimeouts { revision: String },
+    #[error("cannot reset the session's lock and statement timeouts after a revision")]
+    ResetTimeouts,
     #[error("cannot close the interrupted run's row in `{table}`")]
     CloseInterruptedRun { table: String },
 }
@@ -1219,6 +1243,14 @@ pub enum ConfigProblem {
          or `glob`"
     )]
     FleetSchemaSources { fleet: String, line: usize },
+
+    /// A timeout or the retry budget is not a duration; `detail` says why.
+    #[error("line {line}: `{key}`: {detail}")]
+    InvalidDuration {
+        line: usize,
+        key: String,
+        detail: String,
+    },
 }
 
 /// `the environments defined are a, b` or, when there are none, how to define one.
@@ -1347,6 +1379,10 @@ pub enum ScriptProblem {
         /// The value found, described (`integer 12`, `an array`).
         found: String,
     },
+
+    /// A header timeout is not a duration; `detail` says why.
+    #[error("`{key}`: {detail}")]
+    InvalidDuration { key: &'static str, detail: String },
 
     /// A revision id in the header is malformed; `reason` is the id rule it breaks.
     #[error("`{key}`: {reason}")]
@@ -1577,8 +1613,15 @@ impl Error {
                 "rebuild retort with `--features {}`, or in Cargo.toml: `retort = {{ features = [\"{0}\"] }}`",
                 feature_of(*dialect)
             )),
+            Error::LockRetriesExhausted { .. } => Some(
+                "run again once the blocking session is gone (PostgreSQL: \
+                 `SELECT pg_terminate_backend(<session>)` ends it; MySQL: `KILL <session>`), or \
+                 give the revision more time: raise `lock_timeout`, `retries` or `retry_budget` \
+                 (its header or migrate.toml)"
+                    .into(),
+            ),
             Error::LockTimeout { .. } | Error::LockFailed { .. } => {
-                Some("retry later or raise `--lock-timeout`".into())
+                Some("retry later or raise `--migration-lock-wait`".into())
             }
             Error::HistoryDirty { tool, repair, .. } => Some(format!(
                 "repair the history with {tool} first ({repair}), then stamp"
@@ -1920,6 +1963,9 @@ pub struct DbError {
     pub message: String,
     /// True when the failure was waiting for a lock (busy database, lock timeout).
     pub is_lock_timeout: bool,
+    /// True when the server ended the statement to break a deadlock (PostgreSQL `40P01`,
+    /// MySQL 1213): like a lock timeout, trying again later may succeed.
+    pub is_deadlock: bool,
     /// The SQLite database whose write failed because its directory cannot be written (for
     /// the journal): the statement is not to blame.
     pub unwritable_directory_of: Option<PathBuf>,
@@ -1934,6 +1980,7 @@ impl DbError {
         DbError {
             message: message.into(),
             is_lock_timeout: false,
+            is_deadlock: false,
             unwritable_directory_of: None,
             driver: None,
         }
@@ -1956,9 +2003,18 @@ impl DbError {
         DbError {
             message: message.into(),
             is_lock_timeout,
+            is_deadlock: false,
             unwritable_directory_of: None,
             driver: Some(Arc::new(driver)),
         }
+    }
+}
+
+impl DbError {
+    /// The error of a statement that lost a lock conflict: it waited past the lock timeout or
+    /// was chosen to break a deadlock. Nothing it did remains; trying again may succeed.
+    pub fn is_lock_conflict(&self) -> bool {
+        self.is_lock_timeout || self.is_deadlock
     }
 }
 

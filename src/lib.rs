@@ -83,15 +83,19 @@ mod script;
 mod settings;
 mod verify;
 
+pub use config::Timeouts;
 pub use config::{DatabaseUrl, Dialect};
 #[cfg(feature = "sqlite")]
 pub use db::sqlite::SqliteConnection;
 pub use db::{Connection, Value};
 pub use error::{DbError, Error, InvalidId, Result, ScriptProblem, Unresolved};
+pub use exec::{Attempt, LockRetry};
 pub use exec::{PreparedStep, Progress};
+#[allow(deprecated)]
+pub use migrator::DEFAULT_LOCK_TIMEOUT;
 pub use migrator::{
     CheckReport, Embedded, MigrationReport, Migrator, Operation, PlannedRun, RunOptions, Status,
-    DEFAULT_LOCK_TIMEOUT,
+    DEFAULT_MIGRATION_LOCK_WAIT,
 };
 pub use report::{Outcome, StepKind, StepReport};
 
@@ -106,7 +110,7 @@ pub fn cli_main(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
 /// server tests read the audit trail). Not part of the API: no stability promise.
 #[doc(hidden)]
 pub mod __test_support {
-    pub use crate::config::Config;
+    pub use crate::config::{Config, TimeoutOverrides};
     pub use crate::db::audit_details::{AuditDetails, StatementChecksum};
     pub use crate::db::connect;
     pub use crate::db::version_table::{

@@ -25,6 +25,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use crate::backup;
+use crate::config::Timeouts;
 use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::db::version_table::read_heads;
 use crate::db::{self, Connection};
@@ -41,14 +42,19 @@ pub use crate::ops::run::{PlannedRun, RunOptions};
 pub use crate::report::RunReport as MigrationReport;
 pub use crate::settings::Operation;
 /// How long a run waits for another runner's migration lock by default (the CLI's
-/// `--lock-timeout` default).
-pub use crate::settings::DEFAULT_LOCK_TIMEOUT;
+/// `--migration-lock-wait` default).
+pub use crate::settings::DEFAULT_MIGRATION_LOCK_WAIT;
+
+/// The old name of [`DEFAULT_MIGRATION_LOCK_WAIT`], easy to confuse with PostgreSQL's
+/// `lock_timeout` (see [`Timeouts`]).
+#[deprecated(since = "0.2.0", note = "renamed DEFAULT_MIGRATION_LOCK_WAIT")]
+pub const DEFAULT_LOCK_TIMEOUT: Duration = DEFAULT_MIGRATION_LOCK_WAIT;
 
 /// A project and a database to migrate. See the [crate documentation](crate) for an example.
 pub struct Migrator {
     project: Project,
     database: Database,
-    lock_timeout: Duration,
+    migration_lock_wait: Duration,
     /// Recorded in the audit trail when the database has no notion of its user.
     os_user: Option<String>,
 }
@@ -195,7 +201,7 @@ impl Migrator {
         Migrator {
             project,
             database: Database::Unset,
-            lock_timeout: DEFAULT_LOCK_TIMEOUT,
+            migration_lock_wait: DEFAULT_MIGRATION_LOCK_WAIT,
             os_user: settings::os_user(&ProcessEnv),
         }
     }
@@ -283,16 +289,43 @@ impl Migrator {
     }
 
     /// How long a run waits for another runner's migration lock before failing (default
-    /// [`DEFAULT_LOCK_TIMEOUT`]).
+    /// [`DEFAULT_MIGRATION_LOCK_WAIT`]). Not PostgreSQL's `lock_timeout`, which bounds each
+    /// statement's wait for a table lock: see [`Migrator::with_timeouts`].
     ///
     /// ```
     /// # fn main() -> retort::Result<()> {
     /// let migrator = retort::Migrator::from_sources::<&str, &str>(&[])?
-    ///     .with_lock_timeout(std::time::Duration::from_secs(5));
+    ///     .with_migration_lock_wait(std::time::Duration::from_secs(5));
     /// # let _ = migrator; Ok(()) }
     /// ```
-    pub fn with_lock_timeout(mut self, timeout: Duration) -> Migrator {
-        self.lock_timeout = timeout;
+    pub fn with_migration_lock_wait(mut self, wait: Duration) -> Migrator {
+        self.migration_lock_wait = wait;
+        self
+    }
+
+    /// The old name of [`Migrator::with_migration_lock_wait`].
+    #[deprecated(since = "0.2.0", note = "renamed with_migration_lock_wait")]
+    pub fn with_lock_timeout(self, wait: Duration) -> Migrator {
+        self.with_migration_lock_wait(wait)
+    }
+
+    /// The table-lock and statement timeouts each revision runs under, and how a revision
+    /// that loses a lock conflict is retried (default: `migrate.toml`'s `lock_timeout`,
+    /// `statement_timeout`, `retries` and `retry_budget`, else [`Timeouts::default`]); a
+    /// revision's header still overrides them.
+    ///
+    /// ```
+    /// # fn main() -> retort::Result<()> {
+    /// let migrator = retort::Migrator::from_sources::<&str, &str>(&[])?.with_timeouts(
+    ///     retort::Timeouts {
+    ///         lock_timeout: std::time::Duration::from_millis(500),
+    ///         ..retort::Timeouts::default()
+    ///     },
+    /// );
+    /// # let _ = migrator; Ok(()) }
+    /// ```
+    pub fn with_timeouts(mut self, timeouts: Timeouts) -> Migrator {
+        self.project.config.timeouts = timeouts;
         self
     }
 
@@ -464,7 +497,7 @@ impl Migrator {
         ops::run::execute(
             &self.project,
             target,
-            self.lock_timeout,
+            self.migration_lock_wait,
             operation,
             options,
             self.os_user.clone(),
@@ -566,7 +599,12 @@ impl Migrator {
     pub fn plan(&mut self, operation: &Operation) -> Result<PlannedRun> {
         let (rows, dialect) = self.read_version_rows()?;
         let plan = ops::run::plan(operation, &self.project, &rows)?;
-        let steps = prepare(&plan, &self.project.scripts, dialect)?;
+        let steps = prepare(
+            &plan,
+            &self.project.scripts,
+            dialect,
+            self.project.config.timeouts,
+        )?;
         Ok(PlannedRun {
             heads_after: plan.heads_after(),
             heads_before: rows,
@@ -773,7 +811,7 @@ impl std::fmt::Debug for Migrator {
         f.debug_struct("Migrator")
             .field("revisions", &self.project.scripts.len())
             .field("database", &database)
-            .field("lock_timeout", &self.lock_timeout)
+            .field("migration_lock_wait", &self.migration_lock_wait)
             .finish()
     }
 }

@@ -95,6 +95,27 @@ pub struct StepReport {
     /// `success` or `failed`.
     pub outcome: Outcome,
     pub error: Option<String>,
+    /// The attempts that lost a lock conflict before the last one (all of them when the
+    /// retries ran out); empty when the step ran once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<Attempt>,
+}
+
+/// One attempt of a revision that lost a lock conflict, for the retry line and the audit row.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Attempt {
+    /// 1 for the first run of the revision.
+    pub attempt: u32,
+    /// `lock timeout` or `deadlock`.
+    pub cause: String,
+    /// The file line of the statement that lost.
+    pub line: usize,
+    /// How long the attempt ran before it lost, in milliseconds.
+    pub ran_ms: u64,
+    /// How long retort waited before the next attempt (0 for the last).
+    pub backoff_ms: u64,
+    /// The session that held the lock, as the server described it.
+    pub blocker: Option<String>,
 }
 
 /// The steps of a run. A run that fails is an `Error::MigrationFailed` holding its report,

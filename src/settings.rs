@@ -14,7 +14,7 @@ use crate::error::{Error, Result};
 use crate::report::StepKind;
 
 /// How long a run waits for another runner's migration lock by default.
-pub const DEFAULT_LOCK_TIMEOUT: Duration = Duration::from_secs(60);
+pub const DEFAULT_MIGRATION_LOCK_WAIT: Duration = Duration::from_secs(60);
 
 /// Whether the revision cache is used: unless `RETORT_NO_CACHE` is set to anything but empty
 /// or `0`.
@@ -223,7 +223,7 @@ pub(crate) fn chosen_environment(flag: Option<String>, env: &dyn Env) -> Option<
         .filter(|name| !name.is_empty())
 }
 
-/// A number of seconds on the command line (`--lock-timeout 0.5`).
+/// A number of seconds on the command line (`--migration-lock-wait 0.5`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Seconds(pub(crate) Duration);
 
@@ -305,7 +305,7 @@ pub(crate) struct RunFlags {
     pub(crate) report: Option<PathBuf>,
     pub(crate) no_backup: bool,
     pub(crate) allow_drift: bool,
-    pub(crate) lock_timeout: Option<Duration>,
+    pub(crate) migration_lock_wait: Option<Duration>,
     pub(crate) verify: bool,
     pub(crate) purge: bool,
 }
@@ -316,7 +316,8 @@ pub(crate) struct RunSettings {
     /// What to do; offline, its targets are the `TO` of a `FROM:TO`.
     pub(crate) operation: Operation,
     pub(crate) mode: Mode,
-    pub(crate) lock_timeout: Duration,
+    /// `--migration-lock-wait`.
+    pub(crate) migration_lock_wait: Duration,
     /// `--no-backup`.
     pub(crate) no_backup: bool,
     /// `--allow-drift`: run although an applied revision's file changed since it ran.
@@ -409,7 +410,9 @@ impl RunSettings {
         RunSettings {
             operation,
             mode,
-            lock_timeout: flags.lock_timeout.unwrap_or(DEFAULT_LOCK_TIMEOUT),
+            migration_lock_wait: flags
+                .migration_lock_wait
+                .unwrap_or(DEFAULT_MIGRATION_LOCK_WAIT),
             no_backup: flags.no_backup,
             allow_drift: flags.allow_drift,
             report: flags.report,
@@ -576,8 +579,8 @@ mod tests {
     }
 
     #[test]
-    fn the_default_lock_timeout_prints_as_clap_shows_it() {
-        assert_eq!(Seconds(DEFAULT_LOCK_TIMEOUT).to_string(), "60");
+    fn the_default_migration_lock_wait_prints_as_clap_shows_it() {
+        assert_eq!(Seconds(DEFAULT_MIGRATION_LOCK_WAIT).to_string(), "60");
         assert_eq!(
             parse_seconds("0.5"),
             Ok(Seconds(Duration::from_millis(500)))
@@ -626,8 +629,8 @@ mod tests {
         );
         let up = RunSettings::upgrade("heads", RunFlags::default()).unwrap();
         assert_eq!(
-            (up.mode, up.lock_timeout),
-            (Mode::Run, DEFAULT_LOCK_TIMEOUT)
+            (up.mode, up.migration_lock_wait),
+            (Mode::Run, DEFAULT_MIGRATION_LOCK_WAIT)
         );
     }
 }

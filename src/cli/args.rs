@@ -6,7 +6,7 @@ use std::path::PathBuf;
 
 use clap::{Args, CommandFactory, Parser, Subcommand, ValueEnum};
 
-use crate::settings::{parse_seconds, Seconds, DEFAULT_LOCK_TIMEOUT};
+use crate::settings::{parse_seconds, Seconds, DEFAULT_MIGRATION_LOCK_WAIT};
 
 /// retort: schema migrations as a graph of SQL revisions, in the spirit of Alembic.
 #[derive(Debug, Parser)]
@@ -321,13 +321,47 @@ pub(crate) struct RunArgs {
     /// Run even though an applied revision's file changed since it ran (see `retort accept`).
     #[arg(long = "allow-drift")]
     pub allow_drift: bool,
-    /// Seconds to wait for another runner's lock.
+    #[command(flatten)]
+    pub(crate) lock_wait: LockWaitArgs,
+}
+
+/// How long to wait for another runner's migration lock; `--lock-timeout` is its old name.
+#[derive(Debug, Args)]
+pub(crate) struct LockWaitArgs {
+    /// Seconds to wait for another retort run's migration lock (not PostgreSQL's
+    /// `lock_timeout`, which is set in migrate.toml or a revision's header).
+    #[arg(
+        long = "migration-lock-wait",
+        value_name = "SECS",
+        value_parser = parse_seconds,
+        default_value_t = Seconds(DEFAULT_MIGRATION_LOCK_WAIT)
+    )]
+    migration_lock_wait: Seconds,
+    /// The old name of `--migration-lock-wait`, kept working with a note.
     #[arg(
         long = "lock-timeout",
+        value_name = "SECS",
         value_parser = parse_seconds,
-        default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT)
+        hide = true,
+        conflicts_with = "migration_lock_wait"
     )]
-    pub(crate) lock_timeout: Seconds,
+    lock_timeout: Option<Seconds>,
+}
+
+impl LockWaitArgs {
+    /// The wait, and the deprecation note to show when it was given by its old name.
+    pub(crate) fn resolve(&self) -> (std::time::Duration, Option<&'static str>) {
+        match &self.lock_timeout {
+            Some(old) => (
+                old.0,
+                Some(
+                    "`--lock-timeout` is now `--migration-lock-wait` (PostgreSQL's lock_timeout \
+                     is set in migrate.toml); the old name will be removed",
+                ),
+            ),
+            None => (self.migration_lock_wait.0, None),
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -393,13 +427,8 @@ pub(crate) struct StampArgs {
     /// Do not back up the database first.
     #[arg(long = "no-backup")]
     pub no_backup: bool,
-    /// Seconds to wait for another runner's lock.
-    #[arg(
-        long = "lock-timeout",
-        value_parser = parse_seconds,
-        default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT)
-    )]
-    pub(crate) lock_timeout: Seconds,
+    #[command(flatten)]
+    pub(crate) lock_wait: LockWaitArgs,
     #[command(flatten)]
     pub fleet: FleetArgs,
     #[command(flatten)]

@@ -5,7 +5,8 @@ use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
-use crate::exec::{PreparedStep, Progress};
+use crate::config::timeouts::display;
+use crate::exec::{LockRetry, PreparedStep, Progress};
 use crate::output::Printer;
 use crate::report::{Outcome, StepReport};
 
@@ -109,6 +110,35 @@ impl Progress for StepDisplay<'_> {
             Some(holder) => format!("waiting for the database lock held by {holder}…"),
             None => "waiting for the database lock held by another process…".to_string(),
         });
+    }
+
+    fn lock_retry(&mut self, retry: &LockRetry) {
+        let blocker = match &retry.blocker {
+            Some(blocker) => format!("; blocked by {blocker}"),
+            None => String::new(),
+        };
+        let what = match (&retry.drops_invalid_index, retry.statement_only) {
+            (Some(index), _) => format!(
+                "dropping the invalid index `{index}` the failed CREATE INDEX CONCURRENTLY left \
+                 (DROP INDEX CONCURRENTLY IF EXISTS), then retrying the statement"
+            ),
+            (None, true) => "retrying the statement".to_string(),
+            (None, false) => "rolled back; retrying the revision".to_string(),
+        };
+        let line = format!(
+            "{} in `{}` at line {} after {}{blocker}; {what} in {} (attempt {} of {})",
+            retry.cause,
+            retry.revision,
+            retry.line,
+            display(retry.ran),
+            display(retry.wait),
+            retry.attempt + 1,
+            retry.attempts_allowed
+        );
+        match &self.bar {
+            Some(bar) => bar.println(line),
+            None => self.printer.status(line),
+        }
     }
 
     fn closed_interrupted(&mut self, direction: &str, revision: &str, started_at: &str) {

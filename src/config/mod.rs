@@ -5,12 +5,15 @@
 
 pub(crate) mod fleet;
 pub(crate) mod interpolate;
+pub(crate) mod timeouts;
 pub(crate) mod url;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::time::Duration;
 
 use fleet::FleetSource;
+pub use timeouts::{TimeoutOverrides, Timeouts};
 pub use url::{DatabaseUrl, Dialect};
 
 use serde::Deserialize;
@@ -42,6 +45,8 @@ pub struct Config {
     /// Project overrides of the built-in templates.
     pub templates: Option<PathBuf>,
     pub transaction_per_migration: bool,
+    /// `lock_timeout`, `statement_timeout`, `retries`, `retry_budget`.
+    pub timeouts: Timeouts,
     pub backup: BackupConfig,
     /// `[lint] server_version`: the server version `retort lint` judges against when no
     /// database answers.
@@ -106,6 +111,7 @@ impl std::fmt::Debug for Config {
             .field("audit_table", &self.audit_table)
             .field("templates", &self.templates)
             .field("transaction_per_migration", &self.transaction_per_migration)
+            .field("timeouts", &self.timeouts)
             .field("backup", &self.backup)
             .field("lint_server_version", &self.lint_server_version)
             .field("environment", &self.environment)
@@ -269,6 +275,31 @@ impl Config {
                 }
             }
         };
+        let duration = |key: &str, value: &Option<Spanned<String>>, default: Duration| {
+            let Some(value) = value else {
+                return Ok(default);
+            };
+            let written = expand(key, value)?;
+            timeouts::parse_duration(&written).map_err(|detail| {
+                let (line, _) = line_at(text, value.span().start);
+                error(ConfigProblem::InvalidDuration {
+                    line,
+                    key: key.to_string(),
+                    detail,
+                })
+            })
+        };
+        let defaults = Timeouts::default();
+        let timeouts = Timeouts {
+            lock_timeout: duration("lock_timeout", &migrate.lock_timeout, defaults.lock_timeout)?,
+            statement_timeout: duration(
+                "statement_timeout",
+                &migrate.statement_timeout,
+                defaults.statement_timeout,
+            )?,
+            retries: migrate.retries.unwrap_or(defaults.retries),
+            retry_budget: duration("retry_budget", &migrate.retry_budget, defaults.retry_budget)?,
+        };
         let backup = match &backup {
             None => BackupConfig::default(),
             Some(b) => BackupConfig {
@@ -301,6 +332,7 @@ impl Config {
             audit_table,
             templates: optional_path("migrate.templates", &migrate.templates)?,
             transaction_per_migration: migrate.transaction_per_migration.unwrap_or(false),
+            timeouts,
             backup,
             lint_server_version: match &raw.lint {
                 Some(lint) => optional_string("lint.server_version", &lint.server_version)?,
@@ -458,6 +490,10 @@ struct RawMigrate {
     audit_table: Option<Spanned<toml::Value>>,
     templates: Option<Spanned<String>>,
     transaction_per_migration: Option<bool>,
+    lock_timeout: Option<Spanned<String>>,
+    statement_timeout: Option<Spanned<String>>,
+    retries: Option<u32>,
+    retry_budget: Option<Spanned<String>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -685,6 +721,7 @@ schemas = { url = "x", list = ["a"], sql = "SELECT 1" }
                 audit_table: AuditTable::default(),
                 templates: None,
                 transaction_per_migration: false,
+                timeouts: Timeouts::default(),
                 backup: BackupConfig::default(),
                 lint_server_version: None,
                 environment: None,
@@ -705,6 +742,10 @@ version_table = "alembic_version"
 version_table_schema = "ops"
 templates = "tpl"
 transaction_per_migration = true
+lock_timeout = "500ms"
+statement_timeout = "30min"
+retries = 3
+retry_budget = "1min"
 
 [backup]
 enabled = true
@@ -734,6 +775,15 @@ required = false
         assert_eq!(config.templates, Some("/proj/tpl".into()));
         assert!(config.transaction_per_migration);
         assert_eq!(
+            config.timeouts,
+            Timeouts {
+                lock_timeout: Duration::from_millis(500),
+                statement_timeout: Duration::from_secs(1800),
+                retries: 3,
+                retry_budget: Duration::from_secs(60),
+            }
+        );
+        assert_eq!(
             config.backup,
             BackupConfig {
                 enabled: Some(true),
@@ -743,6 +793,20 @@ required = false
                 command: Some("pg_dump \"$PGDB\" > $HOME/x".into()),
                 required: Some(false),
             }
+        );
+    }
+
+    #[test]
+    fn a_timeout_that_is_not_a_duration_names_its_line_and_key() {
+        let message = failure("[migrate]\nscript_location = \"m\"\nlock_timeout = \"5\"\n");
+        assert_eq!(
+            message,
+            "line 3: `lock_timeout`: `5` has no unit; write e.g. `5ms` or `5s`"
+        );
+        let message = failure("[migrate]\nscript_location = \"m\"\n\nretry_budget = \"2 weeks\"\n");
+        assert!(
+            message.starts_with("line 4: `retry_budget`: unknown unit"),
+            "{message}"
         );
     }
 

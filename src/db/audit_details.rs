@@ -16,6 +16,10 @@ pub struct AuditDetails {
     /// statements were recorded.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub statements: Vec<StatementChecksum>,
+    /// The attempts of the step that lost a lock conflict (a lock timeout or a deadlock) and
+    /// were retried, or all of them when the retries ran out; empty when it ran once.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub attempts: Vec<crate::report::Attempt>,
 }
 
 /// One statement of a revision as it was when a step ran it.
@@ -75,6 +79,14 @@ mod tests {
         assert_eq!(AuditDetails::default().to_json(), None);
         let details = AuditDetails {
             statements: AuditDetails::of_statements([("SELECT 1", 8), ("SELECT 2", 9)]),
+            attempts: vec![crate::report::Attempt {
+                attempt: 1,
+                cause: "lock timeout".into(),
+                line: 8,
+                ran_ms: 2001,
+                backoff_ms: 97,
+                blocker: Some("PostgreSQL session 7 (user `app`)".into()),
+            }],
         };
         let text = details.to_json().unwrap();
         assert_eq!(AuditDetails::from_json(&text), Some(details.clone()));
@@ -88,7 +100,7 @@ mod tests {
     #[test]
     fn unknown_keys_are_ignored_and_missing_ones_default() {
         assert_eq!(
-            AuditDetails::from_json(r#"{"attempts": 3, "later": {"x": 1}}"#),
+            AuditDetails::from_json(r#"{"later": {"x": 1}}"#),
             Some(AuditDetails::default())
         );
         assert_eq!(AuditDetails::from_json("{}"), Some(AuditDetails::default()));

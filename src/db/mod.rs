@@ -28,6 +28,9 @@ pub(crate) mod mysql;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod server;
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod blocker;
+
 /// One value read back from the database.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {
@@ -120,6 +123,33 @@ pub trait Connection {
 
     /// Releases the migration lock named `key`.
     fn unlock(&mut self, key: &str) -> Result<(), DbError>;
+
+    /// Bounds how long each following statement may wait for a table or row lock (`lock`) and
+    /// run (`statement`); zero leaves that one unbounded. Inside a transaction on PostgreSQL
+    /// the settings end with it (`SET LOCAL`); otherwise they hold for the session until
+    /// [`Connection::reset_timeouts`]. The default does nothing (SQLite has neither).
+    fn set_timeouts(
+        &mut self,
+        _lock: Duration,
+        _statement: Duration,
+        _in_transaction: bool,
+    ) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    /// Puts the session's timeouts back as they were before [`Connection::set_timeouts`].
+    fn reset_timeouts(&mut self) -> Result<(), DbError> {
+        Ok(())
+    }
+
+    /// The session that held the lock the last failed statement waited for, described for the
+    /// line that says the revision is retried (session id, user, application or host, state,
+    /// how long its transaction has been open, its query clipped and without literals).
+    /// Backends watch for it while a statement runs under a lock timeout; `None` when none
+    /// was seen.
+    fn blocker(&mut self) -> Option<String> {
+        None
+    }
 
     /// The user the session runs as, for the audit trail.
     fn current_user(&mut self) -> Option<String> {

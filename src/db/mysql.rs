@@ -11,14 +11,18 @@ use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
 use mysql::{Conn, Opts};
 
+use super::blocker::{scrub_query, Blocker, Watch};
 use super::server::{lock_id, scrub_password};
 use super::version_table::quote_literal;
 use super::{Connection, DbError, Value};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
-/// `ER_LOCK_WAIT_TIMEOUT`.
+/// `ER_LOCK_WAIT_TIMEOUT`: a row lock (`innodb_lock_wait_timeout`) or a metadata lock
+/// (`lock_wait_timeout`, e.g. behind `LOCK TABLES` or an open transaction) waited too long.
 const LOCK_WAIT_TIMEOUT: u16 = 1205;
+/// `ER_LOCK_DEADLOCK`.
+const LOCK_DEADLOCK: u16 = 1213;
 /// The `binary` collation id: such string columns hold bytes, not text.
 const BINARY_CHARSET: u16 = 63;
 /// `GET_LOCK` names are limited to 64 characters.
@@ -35,6 +39,14 @@ struct Mysql {
     raw_url: String,
     /// The `GET_LOCK` name held, with the key it was taken for.
     lock: Option<(String, String)>,
+    /// The session's timeouts before [`Connection::set_timeouts`], as `SET` assignments to
+    /// put them back; `None` when they were not changed.
+    saved_timeouts: Option<String>,
+    /// Who blocks a statement waiting for a lock (armed with the whole seconds the server
+    /// was given), seen from a second session.
+    watch: Watch<Conn>,
+    /// The server says it is MariaDB (known once timeouts were set).
+    mariadb: bool,
 }
 
 impl Mysql {
@@ -50,7 +62,24 @@ impl Mysql {
             conn,
             raw_url: raw_url.to_string(),
             lock: None,
+            saved_timeouts: None,
+            watch: Watch::new(),
+            mariadb: false,
         })
+    }
+
+    /// Opens the observer session unless there is one (best effort, as for PostgreSQL).
+    fn open_observer(&mut self) {
+        if self.watch.observer.is_some() {
+            return;
+        }
+        let id = self.conn.connection_id();
+        if let Some(conn) = parse_opts(&self.raw_url)
+            .ok()
+            .and_then(|opts| Conn::new(opts).ok())
+        {
+            self.watch.observer = Some((conn, u64::from(id)));
+        }
     }
 
     fn db_error(&self, e: mysql::Error) -> DbError {
@@ -127,8 +156,81 @@ fn parse_opts(raw_url: &str) -> Result<Opts, String> {
 }
 
 fn db_error(e: mysql::Error, raw_url: &str) -> DbError {
-    let is_lock_timeout = matches!(&e, mysql::Error::MySqlError(m) if m.code == LOCK_WAIT_TIMEOUT);
-    DbError::from_driver(describe(&e, raw_url), is_lock_timeout, e)
+    let code = match &e {
+        mysql::Error::MySqlError(m) => Some(m.code),
+        _ => None,
+    };
+    let mut error = DbError::from_driver(describe(&e, raw_url), code == Some(LOCK_WAIT_TIMEOUT), e);
+    error.is_deadlock = code == Some(LOCK_DEADLOCK);
+    error
+}
+
+/// Who blocks session `id`: the InnoDB transaction holding the row lock it waits for
+/// (`INNODB_LOCK_WAITS` on MariaDB and MySQL 5.7, `performance_schema.data_lock_waits` on
+/// MySQL 8), else the holder of a metadata lock on a table of this database
+/// (`METADATA_LOCK_INFO`, MariaDB's plugin, when installed), described from `PROCESSLIST`.
+fn blocker_of(observer: &mut Conn, id: u64) -> Option<Blocker> {
+    // language=MySQL
+    let row_lock_holders = [
+        format!(
+            "SELECT b.trx_mysql_thread_id FROM information_schema.INNODB_LOCK_WAITS w \
+             JOIN information_schema.INNODB_TRX b ON b.trx_id = w.blocking_trx_id \
+             JOIN information_schema.INNODB_TRX r ON r.trx_id = w.requesting_trx_id \
+             WHERE r.trx_mysql_thread_id = {id}"
+        ),
+        format!(
+            "SELECT b.trx_mysql_thread_id FROM performance_schema.data_lock_waits w \
+             JOIN information_schema.INNODB_TRX b ON b.trx_id = w.BLOCKING_ENGINE_TRANSACTION_ID \
+             JOIN information_schema.INNODB_TRX r ON r.trx_id = w.REQUESTING_ENGINE_TRANSACTION_ID \
+             WHERE r.trx_mysql_thread_id = {id}"
+        ),
+        // The waiting statement is not in METADATA_LOCK_INFO (only granted locks are); a
+        // session waiting for a metadata lock is blocked by a holder of one on a table here.
+        format!(
+            "SELECT m.THREAD_ID FROM information_schema.METADATA_LOCK_INFO m \
+             JOIN information_schema.PROCESSLIST p ON p.ID = {id} \
+             WHERE p.STATE LIKE 'Waiting for%metadata lock' AND m.THREAD_ID <> {id} \
+             AND m.TABLE_SCHEMA = DATABASE() AND m.LOCK_TYPE LIKE 'Table%' \
+             ORDER BY m.THREAD_ID"
+        ),
+    ];
+    let holders: Vec<u64> = row_lock_holders
+        .iter()
+        .map(|sql| observer.query::<u64, _>(sql).unwrap_or_default())
+        .find(|ids| !ids.is_empty())?;
+    let mut holders = holders;
+    holders.dedup();
+    let holder = holders[0];
+    // language=MySQL
+    let sql = format!(
+        "SELECT p.USER, p.HOST, p.COMMAND, coalesce(p.STATE, ''), coalesce(p.INFO, ''), \
+         (SELECT TIMESTAMPDIFF(MICROSECOND, t.trx_started, NOW(6)) \
+          FROM information_schema.INNODB_TRX t WHERE t.trx_mysql_thread_id = p.ID LIMIT 1) \
+         FROM information_schema.PROCESSLIST p WHERE p.ID = {holder}"
+    );
+    let row: Option<(String, String, String, String, String, Option<i64>)> =
+        observer.query_first(sql).ok()?;
+    let (user, host, command, state, info, age) = row?;
+    let state = match state.as_str() {
+        "" => command,
+        _ => format!("{command}, {state}"),
+    };
+    Some(Blocker {
+        id: i64::try_from(holder).unwrap_or(i64::MAX),
+        user,
+        application: host,
+        state,
+        transaction_age: age
+            .and_then(|us| u64::try_from(us).ok())
+            .map(Duration::from_micros),
+        query: scrub_query(&info),
+        others: holders.len() - 1,
+    })
+}
+
+/// A lock wait in the whole seconds the servers take (at least 1).
+fn whole_seconds(duration: Duration) -> u64 {
+    duration.as_secs().max(1) + u64::from(duration.as_secs() > 0 && duration.subsec_nanos() > 0)
 }
 
 /// A driver error as one line, with the server's code and SQLSTATE; passwords removed.
@@ -209,8 +311,88 @@ impl Connection for Mysql {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
-        self.conn.query_drop(sql).map_err(|e| self.db_error(e))?;
+        let conn = &mut self.conn;
+        self.watch
+            .run(blocker_of, || conn.query_drop(sql))
+            .map_err(|e| self.db_error(e))?;
         Ok(self.conn.affected_rows())
+    }
+
+    /// `lock_wait_timeout` (metadata locks: `ALTER TABLE` behind an open transaction or
+    /// `LOCK TABLES`) and `innodb_lock_wait_timeout` (row locks) both get the lock timeout,
+    /// in whole seconds, at least 1. The statement timeout is MariaDB's `max_statement_time`;
+    /// MySQL's `max_execution_time` bounds only `SELECT`, so on MySQL it bounds nothing a
+    /// migration's DDL does. Session settings (MySQL has no `SET LOCAL`), put back by
+    /// [`Connection::reset_timeouts`].
+    fn set_timeouts(
+        &mut self,
+        lock: Duration,
+        statement: Duration,
+        _in_transaction: bool,
+    ) -> Result<(), DbError> {
+        if lock.is_zero() && statement.is_zero() {
+            return Ok(());
+        }
+        let version = self.query_scalar("SELECT @@version")?;
+        let mariadb = matches!(&version, mysql::Value::Bytes(b) if String::from_utf8_lossy(b).contains("MariaDB"));
+        self.mariadb = mariadb;
+        let statement_variable = if mariadb {
+            "max_statement_time"
+        } else {
+            "max_execution_time"
+        };
+        if self.saved_timeouts.is_none() {
+            let saved: Option<(String, String, String)> = self
+                .conn
+                .query_first(format!(
+                    "SELECT CAST(@@session.lock_wait_timeout AS CHAR), \
+                     CAST(@@session.innodb_lock_wait_timeout AS CHAR), \
+                     CAST(@@session.{statement_variable} AS CHAR)"
+                ))
+                .map_err(|e| self.db_error(e))?;
+            let (lock_wait, innodb, statement_time) = saved.unwrap_or_default();
+            self.saved_timeouts = Some(format!(
+                "lock_wait_timeout = {lock_wait}, innodb_lock_wait_timeout = {innodb}, \
+                 {statement_variable} = {statement_time}"
+            ));
+        }
+        let mut assignments = Vec::new();
+        if !lock.is_zero() {
+            let seconds = whole_seconds(lock);
+            assignments.push(format!(
+                "lock_wait_timeout = {seconds}, innodb_lock_wait_timeout = {seconds}"
+            ));
+        }
+        if !statement.is_zero() {
+            assignments.push(if mariadb {
+                format!("max_statement_time = {:.3}", statement.as_secs_f64())
+            } else {
+                format!("max_execution_time = {}", statement.as_millis())
+            });
+        }
+        self.execute(&format!("SET SESSION {}", assignments.join(", ")))?;
+        self.watch.arm(if lock.is_zero() {
+            Duration::ZERO
+        } else {
+            Duration::from_secs(whole_seconds(lock))
+        });
+        if !lock.is_zero() {
+            self.open_observer();
+        }
+        Ok(())
+    }
+
+    fn reset_timeouts(&mut self) -> Result<(), DbError> {
+        self.watch.arm(Duration::ZERO);
+        match self.saved_timeouts.take() {
+            Some(saved) => self.execute(&format!("SET SESSION {saved}")).map(drop),
+            None => Ok(()),
+        }
+    }
+
+    fn blocker(&mut self) -> Option<String> {
+        let engine = if self.mariadb { "MariaDB" } else { "MySQL" };
+        self.watch.take(engine, "host")
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {

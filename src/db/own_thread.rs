@@ -135,9 +135,27 @@ impl Connection for OwnThread {
         let key = key.to_string();
         self.try_call(move |conn| conn.lock(&key, timeout))
     }
+    fn lock_holder(&mut self, key: &str) -> Option<String> {
+        let key = key.to_string();
+        self.call(move |conn| conn.lock_holder(&key)).flatten()
+    }
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
         let key = key.to_string();
         self.try_call(move |conn| conn.unlock(&key))
+    }
+    fn set_timeouts(
+        &mut self,
+        lock: Duration,
+        statement: Duration,
+        in_transaction: bool,
+    ) -> Result<(), DbError> {
+        self.try_call(move |conn| conn.set_timeouts(lock, statement, in_transaction))
+    }
+    fn reset_timeouts(&mut self) -> Result<(), DbError> {
+        self.try_call(|conn| conn.reset_timeouts())
+    }
+    fn blocker(&mut self) -> Option<String> {
+        self.call(|conn| conn.blocker()).flatten()
     }
     fn current_user(&mut self) -> Option<String> {
         self.call(|conn| conn.current_user()).flatten()

@@ -16,6 +16,7 @@ use postgres::config::SslMode;
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
 
+use super::blocker::{scrub_query, Blocker, Watch};
 use super::own_thread::OwnThread;
 use super::server::{lock_id, scrub_password};
 use super::version_table::quoted_ident;
@@ -25,6 +26,8 @@ use crate::error::{Error, Result};
 
 /// SQLSTATE `lock_not_available` (e.g. `lock_timeout` expired).
 const LOCK_NOT_AVAILABLE: &str = "55P03";
+/// SQLSTATE `deadlock_detected`.
+const DEADLOCK_DETECTED: &str = "40P01";
 
 /// Opens a connection.
 pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
@@ -46,6 +49,11 @@ struct Postgres {
     lock: Option<LockSession>,
     /// `table_exists` runs once per step; preparing it once saves a round trip each time.
     table_exists_statement: Option<postgres::Statement>,
+    /// Whether the timeouts were set for the session (to reset) rather than the transaction.
+    session_timeouts: bool,
+    /// Who blocks a statement waiting for a lock, seen from a second session opened when a
+    /// lock timeout is first set.
+    watch: Watch<Client>,
 }
 
 /// The session for the advisory lock of `key`; kept after a failed `try_lock` for `lock`.
@@ -70,7 +78,24 @@ impl Postgres {
             raw_url: raw_url.to_string(),
             lock: None,
             table_exists_statement: None,
+            session_timeouts: false,
+            watch: Watch::new(),
         })
+    }
+
+    /// Opens the observer session unless there is one; without it (no connection slot left)
+    /// the retry lines cannot name the blocker, which is no reason to fail the run.
+    fn open_observer(&mut self) {
+        if self.watch.observer.is_some() {
+            return;
+        }
+        let pid: i32 = match self.client.query_one("SELECT pg_backend_pid()", &[]) {
+            Ok(row) => row.get(0),
+            Err(_) => return,
+        };
+        if let (Ok(client), Ok(pid)) = (self.config.connect(NoTls), u64::try_from(pid)) {
+            self.watch.observer = Some((client, pid));
+        }
     }
 
     fn db_error(&self, e: postgres::Error) -> DbError {
@@ -116,9 +141,10 @@ impl Postgres {
     }
 
     fn simple(&mut self, sql: &str) -> Result<u64, DbError> {
+        let client = &mut self.client;
         let messages = self
-            .client
-            .simple_query(sql)
+            .watch
+            .run(blocker_of, || client.simple_query(sql))
             .map_err(|e| self.db_error(e))?;
         Ok(messages
             .iter()
@@ -191,8 +217,35 @@ fn parse_config(raw_url: &str) -> Result<postgres::Config> {
 }
 
 fn db_error(e: postgres::Error, raw_url: &str) -> DbError {
-    let is_lock_timeout = e.code().is_some_and(|c| c.code() == LOCK_NOT_AVAILABLE);
-    DbError::from_driver(describe(&e, raw_url), is_lock_timeout, e)
+    let code = e.code().map(|c| c.code().to_string());
+    let is_lock_timeout = code.as_deref() == Some(LOCK_NOT_AVAILABLE);
+    let mut error = DbError::from_driver(describe(&e, raw_url), is_lock_timeout, e);
+    error.is_deadlock = code.as_deref() == Some(DEADLOCK_DETECTED);
+    error
+}
+
+/// The first session that blocks `pid` (`pg_blocking_pids`: lock holders, and waiters queued
+/// ahead for a conflicting lock), from `pg_stat_activity`.
+fn blocker_of(observer: &mut Client, pid: u64) -> Option<Blocker> {
+    let pid = i32::try_from(pid).ok()?;
+    // language=PostgreSQL
+    let sql = "SELECT a.pid, coalesce(a.usename::text, ''), coalesce(a.application_name, ''), \
+               coalesce(a.state, ''), extract(epoch FROM clock_timestamp() - a.xact_start)::float8, \
+               coalesce(a.query, ''), cardinality(b.pids) - 1 \
+               FROM (SELECT pg_blocking_pids($1) AS pids) b \
+               JOIN pg_stat_activity a ON a.pid = b.pids[1]";
+    let row = observer.query_opt(sql, &[&pid]).ok()??;
+    let age: Option<f64> = row.get(4);
+    let others: i32 = row.get(6);
+    Some(Blocker {
+        id: i64::from(row.get::<_, i32>(0)),
+        user: row.get(1),
+        application: row.get(2),
+        state: row.get(3),
+        transaction_age: age.and_then(|s| Duration::try_from_secs_f64(s.max(0.0)).ok()),
+        query: scrub_query(row.get(5)),
+        others: usize::try_from(others).unwrap_or(0),
+    })
 }
 
 /// A driver error as one line: the server's message, SQLSTATE, detail and hint; passwords removed.
@@ -231,6 +284,16 @@ fn describe(e: &postgres::Error, raw_url: &str) -> String {
         }
     };
     scrub_password(&text, raw_url)
+}
+
+/// A duration as the servers take it in a `SET`: whole milliseconds, at least 1 unless zero.
+fn millis(duration: Duration) -> u128 {
+    let ms = duration.as_millis();
+    if ms == 0 && !duration.is_zero() {
+        1
+    } else {
+        ms
+    }
 }
 
 /// Converts one text-format column to a `Value` by its PostgreSQL type.
@@ -418,6 +481,43 @@ impl Connection for Postgres {
         }
     }
 
+    fn set_timeouts(
+        &mut self,
+        lock: Duration,
+        statement: Duration,
+        in_transaction: bool,
+    ) -> Result<(), DbError> {
+        let scope = if in_transaction { "LOCAL" } else { "SESSION" };
+        // `0` turns PostgreSQL's lock timeout off; an unset statement timeout leaves the
+        // server's (or role's) own.
+        let mut sql = format!("SET {scope} lock_timeout = '{}ms'", millis(lock));
+        if !statement.is_zero() {
+            sql.push_str(&format!(
+                "; SET {scope} statement_timeout = '{}ms'",
+                millis(statement)
+            ));
+        }
+        self.simple(&sql)?;
+        self.session_timeouts = !in_transaction;
+        self.watch.arm(lock);
+        if !lock.is_zero() {
+            self.open_observer();
+        }
+        Ok(())
+    }
+
+    fn reset_timeouts(&mut self) -> Result<(), DbError> {
+        self.watch.arm(Duration::ZERO);
+        if std::mem::take(&mut self.session_timeouts) {
+            self.simple("RESET lock_timeout; RESET statement_timeout")?;
+        }
+        Ok(())
+    }
+
+    fn blocker(&mut self) -> Option<String> {
+        self.watch.take("PostgreSQL", "application")
+    }
+
     fn current_user(&mut self) -> Option<String> {
         self.client
             .query_one("SELECT current_user::text", &[])
@@ -462,6 +562,13 @@ mod tests {
                 config.get_hosts()
             );
         }
+    }
+
+    #[test]
+    fn timeouts_are_whole_milliseconds_and_never_round_to_off() {
+        assert_eq!(millis(Duration::from_micros(500)), 1);
+        assert_eq!(millis(Duration::from_millis(1500)), 1500);
+        assert_eq!(millis(Duration::ZERO), 0);
     }
 
     #[test]

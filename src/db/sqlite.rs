@@ -21,7 +21,7 @@ use super::{Connection, DbError, Value};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
-/// How long plain reads wait for a writer that is committing, before any `--lock-timeout`.
+/// How long plain reads wait for a writer that is committing, before any `--migration-lock-wait`.
 const DEFAULT_BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Between two attempts to take the write lock while another process holds it.

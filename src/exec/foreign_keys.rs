@@ -202,18 +202,29 @@ mod tests {
         use crate::exec::tests::{chain_plan, script};
         let sql = "DROP TABLE c;\nPRAGMA foreign_keys = OFF;\nDROP TABLE p";
         let plan = chain_plan(None, &["a"]);
-        let err = prepare(&plan, &[script("a", &[], sql, None)], Dialect::Sqlite)
-            .unwrap_err()
-            .to_string();
+        let err = prepare(
+            &plan,
+            &[script("a", &[], sql, None)],
+            Dialect::Sqlite,
+            Default::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(
             err.starts_with("versions/a_x.sql:9: `PRAGMA foreign_keys = OFF` would have no effect"),
             "{err}"
         );
         let mut one_by_one = script("a", &[], sql, None);
         one_by_one.transactional = false;
-        assert!(prepare(&plan, &[one_by_one], Dialect::Sqlite).is_ok());
+        assert!(prepare(&plan, &[one_by_one], Dialect::Sqlite, Default::default()).is_ok());
         // Other engines have no such pragma; their server says so when it runs.
-        assert!(prepare(&plan, &[script("a", &[], sql, None)], Dialect::Postgresql).is_ok());
+        assert!(prepare(
+            &plan,
+            &[script("a", &[], sql, None)],
+            Dialect::Postgresql,
+            Default::default()
+        )
+        .is_ok());
     }
 
     #[cfg(feature = "sqlite")]

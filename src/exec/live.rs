@@ -35,8 +35,10 @@ use crate::script::{Script, SectionKind};
 #[derive(Debug, Clone)]
 pub(crate) struct LiveOptions {
     pub table: VersionTable,
-    /// How long to wait for another runner's lock before failing.
-    pub lock_timeout: Duration,
+    /// How long to wait for another runner's migration lock before failing.
+    pub migration_lock_wait: Duration,
+    /// The project's table-lock and statement timeouts and retries.
+    pub timeouts: crate::config::Timeouts,
     /// Run everything in one transaction and roll it back at the end.
     pub rehearse: bool,
     /// The operating system's user, recorded when the database has no notion of its own.
@@ -63,6 +65,8 @@ pub(crate) struct LiveSink<'c> {
     /// The step turned SQLite's foreign keys off that are on again after it: check them
     /// before the commit (step 10 of SQLite's table-rebuild procedure).
     check_foreign_keys: bool,
+    /// The step's timeouts are set on the session and must be reset when it ends.
+    timeouts_set: bool,
 }
 
 fn bookkeeping(task: Bookkeeping) -> impl FnOnce(DbError) -> Error {
@@ -81,7 +85,19 @@ impl<'c> LiveSink<'c> {
             started_row: false,
             foreign_keys_before: None,
             check_foreign_keys: false,
+            timeouts_set: false,
         }
+    }
+
+    /// Puts the session's timeouts back once a step ended (committed, rolled back or given
+    /// up), before anything else runs: the bookkeeping after a step is not the step's.
+    fn reset_timeouts(&mut self) -> Result<()> {
+        if !std::mem::take(&mut self.timeouts_set) {
+            return Ok(());
+        }
+        self.conn
+            .reset_timeouts()
+            .map_err(bookkeeping(Bookkeeping::ResetTimeouts))
     }
 
     fn begin(&mut self) -> Result<()> {
@@ -361,7 +377,31 @@ impl Sink for LiveSink<'_> {
     }
 
     fn abandon_step(&mut self) -> Result<()> {
-        self.rollback()
+        self.rollback()?;
+        self.reset_timeouts()
+    }
+
+    fn set_timeouts(&mut self, step: &PreparedStep) -> Result<()> {
+        let timeouts = step.timeouts;
+        self.conn
+            .set_timeouts(
+                timeouts.lock_timeout,
+                timeouts.statement_timeout,
+                self.in_transaction,
+            )
+            .map_err(bookkeeping(Bookkeeping::SetTimeouts {
+                revision: step.label(),
+            }))?;
+        self.timeouts_set = true;
+        Ok(())
+    }
+
+    fn can_retry(&self) -> bool {
+        !self.rehearse
+    }
+
+    fn blocker(&mut self) -> Option<String> {
+        self.conn.blocker()
     }
 
     fn execute(&mut self, sql: &str) -> Result<TxEffect, DbError> {
@@ -434,11 +474,12 @@ impl Sink for LiveSink<'_> {
                 revision: step.label(),
             })?;
         }
-        Ok(())
+        self.reset_timeouts()
     }
 
     fn fail_step(&mut self, _step: &PreparedStep, entry: &AuditEntry) -> Result<()> {
         self.rollback()?;
+        self.reset_timeouts()?;
         if self.rehearse {
             return Ok(());
         }
@@ -478,7 +519,7 @@ pub(crate) fn run_live(
     let lock_error = |cause: DbError| {
         if cause.is_lock_timeout {
             Error::LockTimeout {
-                waited: options.lock_timeout,
+                waited: options.migration_lock_wait,
                 cause,
             }
         } else {
@@ -486,11 +527,12 @@ pub(crate) fn run_live(
         }
     };
     if !conn
-        .try_lock(&key, options.lock_timeout)
+        .try_lock(&key, options.migration_lock_wait)
         .map_err(lock_error)?
     {
         progress.waiting_for_lock(conn.lock_holder(&key).as_deref());
-        conn.lock(&key, options.lock_timeout).map_err(lock_error)?;
+        conn.lock(&key, options.migration_lock_wait)
+            .map_err(lock_error)?;
     }
     let result = run_locked(conn, options, scripts, plan_from, before_change, progress);
     // Releasing is best effort: the session ends right after, which releases it too.
@@ -521,6 +563,7 @@ fn run_locked(
         dialect,
         replan: Some(plan_from),
         applied_by,
+        timeouts: options.timeouts,
     };
     let ran = run(input, &mut sink, progress);
     sink.finish_run()?;
@@ -639,7 +682,8 @@ mod tests {
     fn options(rehearse: bool) -> LiveOptions {
         LiveOptions {
             table: table(),
-            lock_timeout: Duration::from_secs(1),
+            migration_lock_wait: Duration::from_secs(1),
+            timeouts: crate::config::Timeouts::default(),
             rehearse,
             os_user: None,
             close_interrupted: false,

@@ -11,12 +11,13 @@ mod foreign_keys;
 pub(crate) mod live;
 pub(crate) mod offline;
 pub(crate) mod partial;
+pub(crate) mod retry;
 
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
-use crate::config::Dialect;
+use crate::config::{Dialect, Timeouts};
 use crate::db::version_table::{AuditDetails, AuditEntry};
 use crate::db::DbError;
 use crate::error::{Error, Result, ScriptProblem};
@@ -24,6 +25,8 @@ use crate::graph::{Plan, Step, VersionOp};
 use crate::report::{Outcome, RunReport, StepKind, StepReport};
 use crate::script::checksum::{checksum, section_statements, SqlStatement};
 use crate::script::{Script, SectionKind};
+pub use retry::{Attempt, LockRetry};
+use retry::{Next, Repeat, Retry};
 
 /// A plan step with everything needed to run it: its SQL split into statements.
 #[derive(Debug, Clone)]
@@ -39,6 +42,8 @@ pub struct PreparedStep {
     pub(crate) verify: Vec<SqlStatement>,
     /// See [`checksum`]; `None` for a stamp.
     pub(crate) checksum: Option<String>,
+    /// The project's timeouts with the revision header's overrides.
+    pub(crate) timeouts: Timeouts,
 }
 
 impl PreparedStep {
@@ -74,6 +79,7 @@ pub(crate) fn prepare(
     plan: &Plan,
     scripts: &[Script],
     dialect: Dialect,
+    timeouts: Timeouts,
 ) -> Result<Vec<PreparedStep>> {
     let by_id: HashMap<&str, &Script> = scripts
         .iter()
@@ -91,6 +97,7 @@ pub(crate) fn prepare(
                 statements: Vec::new(),
                 verify: Vec::new(),
                 checksum: None,
+                timeouts,
             });
         };
         let script = by_id.get(revision.as_str()).ok_or_else(|| {
@@ -133,6 +140,7 @@ pub(crate) fn prepare(
             checksum: Some(checksum(statements.iter().map(|s| s.sql.as_str()))),
             statements,
             verify,
+            timeouts: timeouts.with(&script.timeouts),
         })
     })?
     .into_iter()
@@ -184,6 +192,15 @@ fn refused_statement(
 pub(crate) trait Sink {
     /// `stamp --purge`: every version row goes, before the first step.
     fn purge(&mut self) -> Result<()>;
+    /// Sets the step's lock and statement timeouts (see [`crate::db::Connection::set_timeouts`])
+    /// once it has begun, so the migration lock's wait is not bounded by them; they end with
+    /// the step.
+    fn set_timeouts(&mut self, step: &PreparedStep) -> Result<()>;
+    /// Whether a step that lost a lock conflict may be rolled back and run again (not in a
+    /// rehearsal, whose one transaction holds the steps before it).
+    fn can_retry(&self) -> bool;
+    /// Who held the lock the last failed statement waited for, when the database could say.
+    fn blocker(&mut self) -> Option<String>;
     /// Starts `step` (a transaction unless the step is non-transactional). A live sink returns
     /// the version rows it read inside the transaction, so a concurrent runner's progress is
     /// seen before anything runs; an offline sink returns `None`.
@@ -231,6 +248,10 @@ pub trait Progress {
     /// A statement (or verify query) of the running step, starting at `line` of its file,
     /// succeeded after `elapsed`.
     fn statement_ran(&mut self, _line: usize, _sql: &str, _elapsed: Duration) {}
+
+    /// A revision lost a lock conflict (a lock timeout or a deadlock) and runs again after a
+    /// wait: the whole revision, rolled back, or only the statement of a non-transactional one.
+    fn lock_retry(&mut self, _retry: &LockRetry) {}
 }
 
 /// Progress that shows nothing.
@@ -254,6 +275,8 @@ pub(crate) struct RunInput<'a> {
     /// For a live run: how to plan again when another runner changed the rows.
     pub replan: Option<&'a Replanner<'a>>,
     pub applied_by: Option<String>,
+    /// The project's lock and statement timeouts and retries.
+    pub timeouts: Timeouts,
 }
 
 fn sorted(rows: &[String]) -> Vec<String> {
@@ -293,7 +316,7 @@ fn run_steps(
     progress: &mut dyn Progress,
     report: &mut RunReport,
 ) -> Result<()> {
-    let mut steps = prepare(&input.plan, input.scripts, input.dialect)?;
+    let mut steps = prepare(&input.plan, input.scripts, input.dialect, input.timeouts)?;
     let mut expected = report.heads_before.clone();
     if input.plan.purge {
         sink.purge()?;
@@ -301,6 +324,8 @@ fn run_steps(
     }
     report.heads_after = expected.clone();
     let mut index = 0;
+    // The attempts of the step at `index`, once it has started.
+    let mut retry: Option<Retry> = None;
     while index < steps.len() {
         if index > 0 && progress.stop_requested() {
             return Ok(());
@@ -314,15 +339,20 @@ fn run_steps(
                 sink.abandon_step()?;
                 progress.replanned(&rows);
                 let plan = replan(&rows)?;
-                steps = prepare(&plan, input.scripts, input.dialect)?;
+                steps = prepare(&plan, input.scripts, input.dialect, input.timeouts)?;
                 expected = rows;
                 report.heads_after = expected.clone();
                 index = 0;
+                retry = None;
                 continue;
             }
         }
-        progress.step_started(prepared, index, steps.len());
-        let clock = Instant::now();
+        sink.set_timeouts(prepared)?;
+        let first_attempt = retry.is_none();
+        let attempts = retry.get_or_insert_with(|| Retry::new(prepared.timeouts));
+        if first_attempt {
+            progress.step_started(prepared, index, steps.len());
+        }
         let mut entry = AuditEntry {
             id: 0,
             revision: prepared.label(),
@@ -330,23 +360,58 @@ fn run_steps(
             heads_before: expected.clone(),
             heads_after: prepared.step.heads_after.clone(),
             checksum: prepared.checksum.clone(),
-            started_at: now_rfc3339(),
+            started_at: attempts.started_at.clone(),
             duration_ms: 0,
             outcome: Outcome::Started,
             error: None,
             applied_by: input.applied_by.clone(),
             details: AuditDetails::default(),
         };
+        // A retry completes the `started` row of the first attempt (a live sink keeps it).
+        let outcome = if first_attempt {
+            sink.record_start(prepared, &entry)
+        } else {
+            Ok(())
+        };
+        let mut lost = None;
         let mut ran = 0;
-        let outcome = sink
-            .record_start(prepared, &entry)
-            .and_then(|()| run_one(prepared, sink, progress, &mut ran));
+        let mut outcome = outcome.and_then(|()| {
+            run_one(
+                prepared,
+                input.dialect,
+                sink,
+                progress,
+                attempts,
+                &mut lost,
+                &mut ran,
+            )
+        });
+        if let Some(conflict) = lost.filter(|_| outcome.is_err() && sink.can_retry()) {
+            // Rolled back whole, then a wait with no transaction open.
+            sink.abandon_step()?;
+            match attempts.lost(conflict.cause, conflict.line, conflict.blocker.clone()) {
+                Next::Wait(wait) => {
+                    progress.lock_retry(&attempts.notice(&prepared.label(), wait, false));
+                    attempts.wait(wait);
+                    continue;
+                }
+                Next::GiveUp => {
+                    outcome = Err(retries_exhausted(
+                        prepared,
+                        attempts,
+                        &conflict,
+                        aftermath(prepared, &[], partial::TxEffect::Stays),
+                    ))
+                }
+            }
+        }
         entry.details.statements = AuditDetails::of_statements(
             prepared.statements[..ran]
                 .iter()
                 .map(|s| (s.sql.as_str(), s.line)),
         );
-        entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
+        entry.details.attempts = attempts.attempts.clone();
+        entry.duration_ms = i64::try_from(attempts.elapsed().as_millis()).unwrap_or(i64::MAX);
         entry.outcome = Outcome::Success;
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
         if let Err(err) = &outcome {
@@ -356,6 +421,7 @@ fn run_steps(
             // The step's own error is what the user needs; a failure to record it is secondary.
             let _ = sink.fail_step(prepared, &entry);
         }
+        let lost_attempts = retry.take().map(|r| r.attempts).unwrap_or_default();
         let step_report = StepReport {
             revision: entry.revision.clone(),
             kind: prepared.step.kind,
@@ -368,6 +434,7 @@ fn run_steps(
             checksum: entry.checksum.clone(),
             outcome: entry.outcome,
             error: entry.error.clone(),
+            attempts: lost_attempts,
         };
         progress.step_finished(&step_report);
         report.steps.push(step_report);
@@ -377,6 +444,26 @@ fn run_steps(
         index += 1;
     }
     Ok(())
+}
+
+/// Drops the index `name` if it exists and is invalid: what a failed `CREATE INDEX
+/// CONCURRENTLY` left (PostgreSQL). A valid index of that name is not the statement's and stays.
+fn drop_invalid_index(sink: &mut dyn Sink, name: &str) -> Result<(), DbError> {
+    let dropped = sink
+        .verify(&retry::invalid_index_sql(name))
+        .and_then(|invalid| {
+            if invalid {
+                sink.execute(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))?;
+            }
+            Ok(())
+        });
+    dropped.map_err(|mut e| {
+        e.message = format!(
+            "cannot drop the invalid index `{name}` the failed attempt left: {}",
+            e.message
+        );
+        e
+    })
 }
 
 /// What a failure after `effects` (what each statement that ran did to the transaction; all
@@ -414,12 +501,37 @@ fn aftermath(
     )
 }
 
-/// The body of one step: statements, verify queries, version-table ops. `ran` counts the
-/// statements that succeeded.
+/// [`Error::LockRetriesExhausted`] for `prepared`, whose last attempt lost `conflict`;
+/// `outcome` says what the revision left behind.
+fn retries_exhausted(
+    prepared: &PreparedStep,
+    attempts: &Retry,
+    conflict: &retry::Lost,
+    outcome: String,
+) -> Error {
+    Error::LockRetriesExhausted {
+        revision: prepared.label(),
+        path: prepared.path.clone().unwrap_or_default(),
+        line: conflict.line,
+        attempts: attempts.attempts.len(),
+        elapsed: attempts.elapsed(),
+        cause: conflict.message.clone(),
+        blocker: conflict.blocker.clone(),
+        outcome,
+    }
+}
+
+/// The body of one step: statements, verify queries, version-table ops. A statement that loses
+/// a lock conflict in a revision that can run again whole is left in `lost` for the caller to
+/// roll back and retry; in a non-transactional revision the statement alone runs again here
+/// when that is safe (see [`retry::repeatable`]). `ran` counts the statements that succeeded.
 fn run_one(
     prepared: &PreparedStep,
+    dialect: Dialect,
     sink: &mut dyn Sink,
     progress: &mut dyn Progress,
+    attempts: &mut Retry,
+    lost: &mut Option<retry::Lost>,
     ran: &mut usize,
 ) -> Result<()> {
     let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
@@ -434,34 +546,82 @@ fn run_one(
         }
     };
     let mut effects = Vec::with_capacity(prepared.statements.len());
-    for (index, statement) in prepared.statements.iter().enumerate() {
+    // The invalid index a failed `CREATE INDEX CONCURRENTLY` left, to drop before it runs again.
+    let mut leftover_index: Option<String> = None;
+    let mut index = 0;
+    while let Some(statement) = prepared.statements.get(index) {
         let clock = Instant::now();
-        match sink.execute(&statement.sql) {
+        let mut cleaned = Ok(());
+        if let Some(name) = &leftover_index {
+            cleaned = drop_invalid_index(sink, name);
+            if cleaned.is_ok() {
+                leftover_index = None;
+            }
+        }
+        let e = match cleaned.and_then(|()| sink.execute(&statement.sql)) {
             Ok(effect) => {
                 effects.push(effect);
                 *ran += 1;
+                progress.statement_ran(statement.line, &statement.sql, clock.elapsed());
+                index += 1;
+                continue;
             }
-            Err(e) => {
-                if let Some(database) = &e.unwritable_directory_of {
-                    return Err(Error::SqliteDirectoryReadOnly {
-                        directory: crate::db::directory_of(database).to_path_buf(),
-                        database: database.clone(),
-                        cause: e,
-                    });
+            Err(e) => e,
+        };
+        if let Some(database) = &e.unwritable_directory_of {
+            return Err(Error::SqliteDirectoryReadOnly {
+                directory: crate::db::directory_of(database).to_path_buf(),
+                database: database.clone(),
+                cause: e,
+            });
+        }
+        let failed = sink.failed_statement(&statement.sql);
+        let mut note = String::new();
+        if e.is_lock_conflict() && dialect != Dialect::Sqlite {
+            let conflict = retry::Lost {
+                cause: retry::cause(&e),
+                line: statement.line,
+                blocker: sink.blocker(),
+                message: e.message.clone(),
+            };
+            let repeat = retry::repeatable(dialect, &statement.sql);
+            if prepared.transactional {
+                if retry::whole_revision_repeatable(dialect, &effects, &statement.sql) {
+                    *lost = Some(conflict);
+                } else {
+                    note = "; it was not retried: statements before it committed implicitly"
+                        .to_string();
                 }
-                let failed = sink.failed_statement(&statement.sql);
-                return Err(fail(
-                    index,
-                    statement,
-                    e.message,
-                    Some(format!(
-                        "fix the statement and run again; {}",
-                        aftermath(prepared, &effects, failed)
-                    )),
-                ));
+            } else if let Repeat::No(why) = repeat {
+                note = format!("; it was not retried: {why}");
+            } else if sink.can_retry() {
+                match attempts.lost(conflict.cause, conflict.line, conflict.blocker.clone()) {
+                    Next::Wait(wait) => {
+                        let mut notice = attempts.notice(&prepared.label(), wait, true);
+                        if let Repeat::AfterDropping(name) = repeat {
+                            notice.drops_invalid_index = Some(name.clone());
+                            leftover_index = leftover_index.or(Some(name));
+                        }
+                        progress.lock_retry(&notice);
+                        attempts.wait(wait);
+                        continue;
+                    }
+                    Next::GiveUp => {
+                        let outcome = aftermath(prepared, &effects, failed);
+                        return Err(retries_exhausted(prepared, attempts, &conflict, outcome));
+                    }
+                }
             }
         }
-        progress.statement_ran(statement.line, &statement.sql, clock.elapsed());
+        return Err(fail(
+            index,
+            statement,
+            e.message,
+            Some(format!(
+                "fix the statement and run again{note}; {}",
+                aftermath(prepared, &effects, failed)
+            )),
+        ));
     }
     let rolled_back = aftermath(prepared, &effects, partial::TxEffect::Stays);
     for (index, statement) in prepared.verify.iter().enumerate() {
@@ -507,6 +667,7 @@ pub(crate) mod tests {
                 ..RevisionMeta::default()
             },
             transactional: true,
+            timeouts: Default::default(),
             path: PathBuf::from(format!("versions/{rev}_x.sql")),
             sections: Sections {
                 upgrade: Some(Section {
@@ -590,7 +751,13 @@ pub(crate) mod tests {
     #[test]
     fn irreversible_revision_is_refused_before_anything_runs() {
         let scripts = [script("a", &[], "CREATE TABLE t (x INTEGER);", None)];
-        let err = prepare(&down_plan(&[("a", None)]), &scripts, Dialect::Sqlite).unwrap_err();
+        let err = prepare(
+            &down_plan(&[("a", None)]),
+            &scripts,
+            Dialect::Sqlite,
+            Default::default(),
+        )
+        .unwrap_err();
         let text = err.to_string();
         assert!(
             text.contains("`a`") && text.contains("irreversible"),
@@ -606,9 +773,14 @@ pub(crate) mod tests {
             "CREATE TABLE t (x INTEGER);\nCOMMIT;\nCREATE TABLE u (x INTEGER)",
             None,
         )];
-        let err = prepare(&chain_plan(None, &["a"]), &scripts, Dialect::Postgresql)
-            .unwrap_err()
-            .to_string();
+        let err = prepare(
+            &chain_plan(None, &["a"]),
+            &scripts,
+            Dialect::Postgresql,
+            Default::default(),
+        )
+        .unwrap_err()
+        .to_string();
         assert!(err.contains(":9:"), "the COMMIT's line: {err}");
         assert!(err.contains("`COMMIT`"), "{err}");
         assert!(err.contains("transactional = false"), "{err}");
@@ -617,7 +789,8 @@ pub(crate) mod tests {
         assert!(prepare(
             &chain_plan(None, &["a"]),
             &[non_transactional],
-            Dialect::Postgresql
+            Dialect::Postgresql,
+            Default::default()
         )
         .is_ok());
     }
@@ -632,7 +805,7 @@ pub(crate) mod tests {
             None,
         )];
         let plan = chain_plan(None, &["a"]);
-        let steps = prepare(&plan, &scripts, Dialect::Mysql).unwrap();
+        let steps = prepare(&plan, &scripts, Dialect::Mysql, Default::default()).unwrap();
         let hint = aftermath(&steps[0], &[Commits, Stays], Stays);
         assert!(
             hint.contains("statement 1 (line 8): CREATE TABLE t (x INTEGER)"),

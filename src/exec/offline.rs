@@ -50,6 +50,18 @@ impl OfflineSink {
 }
 
 impl Sink for OfflineSink {
+    fn set_timeouts(&mut self, _step: &PreparedStep) -> Result<()> {
+        Ok(())
+    }
+
+    fn can_retry(&self) -> bool {
+        false
+    }
+
+    fn blocker(&mut self) -> Option<String> {
+        None
+    }
+
     fn purge(&mut self) -> Result<()> {
         Err(Error::PurgeWithSql)
     }
@@ -129,6 +141,8 @@ pub(crate) fn run_offline(
         dialect,
         replan: None,
         applied_by: None,
+        // Timeouts are set by a live run; the script leaves them to whoever runs it.
+        timeouts: crate::config::Timeouts::default(),
     };
     run(input, &mut sink, progress).map_err(Error::without_report)?;
     let mut env = render::environment();

@@ -26,6 +26,7 @@ pub(crate) fn try_graph(specs: &[Spec<'_>]) -> Result<RevisionGraph> {
                 ..RevisionMeta::default()
             },
             transactional: true,
+            timeouts: Default::default(),
             path: PathBuf::from(format!("versions/{id}.sql")),
             sections: Sections::default(),
         })
@@ -873,6 +874,7 @@ mod properties {
                     ..RevisionMeta::default()
                 },
                 transactional: true,
+                timeouts: Default::default(),
                 path: PathBuf::from(format!("{}.sql", name(i))),
                 sections: Sections::default(),
             })

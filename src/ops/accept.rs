@@ -62,7 +62,7 @@ pub(crate) fn accept(
     // Under the migration lock, so an audit table of before the `details` column gets it
     // from one session only.
     let key = table.lock_key();
-    let timeout = crate::settings::DEFAULT_LOCK_TIMEOUT;
+    let timeout = crate::settings::DEFAULT_MIGRATION_LOCK_WAIT;
     conn.lock(&key, timeout).map_err(|cause| {
         if cause.is_lock_timeout {
             Error::LockTimeout {
@@ -181,6 +181,7 @@ fn record(
             statements: AuditDetails::of_statements(
                 statements.iter().map(|s| (s.sql.as_str(), s.line)),
             ),
+            ..AuditDetails::default()
         },
     };
     conn.execute(&audit.insert_audit_sql(&entry))

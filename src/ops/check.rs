@@ -386,7 +386,8 @@ mod tests {
         let mut conn = SqliteConnection::open_path(None, true).unwrap();
         let options = LiveOptions {
             table: table.clone(),
-            lock_timeout: std::time::Duration::from_secs(1),
+            migration_lock_wait: std::time::Duration::from_secs(1),
+            timeouts: crate::config::Timeouts::default(),
             rehearse: false,
             os_user: None,
             close_interrupted: false,

@@ -175,7 +175,7 @@ pub(crate) fn run(
 pub(crate) fn execute(
     project: &Project,
     target: Target<'_>,
-    lock_timeout: std::time::Duration,
+    migration_lock_wait: std::time::Duration,
     operation: &Operation,
     options: RunOptions<'_>,
     os_user: Option<String>,
@@ -198,7 +198,8 @@ pub(crate) fn execute(
     };
     let live = LiveOptions {
         table: version_table(&project.config, dialect)?,
-        lock_timeout,
+        migration_lock_wait,
+        timeouts: project.config.timeouts,
         rehearse: options.rehearse,
         os_user,
         close_interrupted: matches!(operation, Operation::Stamp { .. }),

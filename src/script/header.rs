@@ -7,7 +7,8 @@ use serde::Deserialize;
 use toml::{Spanned, Value};
 
 use super::{id, RevisionMeta};
-use crate::config::toml_error_message;
+use crate::config::timeouts::parse_duration;
+use crate::config::{toml_error_message, TimeoutOverrides};
 use crate::error::{Error, Result, ScriptProblem};
 
 /// The header of a revision file: what the revision says about itself, and how it runs.
@@ -15,6 +16,7 @@ use crate::error::{Error, Result, ScriptProblem};
 pub(crate) struct Header {
     pub meta: RevisionMeta,
     pub transactional: bool,
+    pub timeouts: TimeoutOverrides,
 }
 
 /// A problem and the 1-based file line it is on.
@@ -29,6 +31,9 @@ pub(crate) const HEADER_KEYS: &[&str] = &[
     "message",
     "create_date",
     "transactional",
+    "lock_timeout",
+    "statement_timeout",
+    "retries",
 ];
 
 /// The header key a comment line seems to set (`-- down_revision = ...`), if any.
@@ -50,6 +55,9 @@ struct RawHeader {
     message: Option<Spanned<Value>>,
     create_date: Option<Spanned<Value>>,
     transactional: Option<Spanned<Value>>,
+    lock_timeout: Option<Spanned<Value>>,
+    statement_timeout: Option<Spanned<Value>>,
+    retries: Option<Spanned<Value>>,
 }
 
 /// For a section marker line (`-- migrate:...`, which also ends the header), the text after
@@ -249,6 +257,13 @@ impl RawHeader {
         let message = read(lines, &self.message, |v| string(v, "message"))?;
         let create_date = read(lines, &self.create_date, create_date)?;
         let transactional = read(lines, &self.transactional, transactional)?;
+        let timeouts = TimeoutOverrides {
+            lock_timeout: read(lines, &self.lock_timeout, |v| duration(v, "lock_timeout"))?,
+            statement_timeout: read(lines, &self.statement_timeout, |v| {
+                duration(v, "statement_timeout")
+            })?,
+            retries: read(lines, &self.retries, retries)?,
+        };
         Ok(Header {
             meta: RevisionMeta {
                 revision,
@@ -259,6 +274,7 @@ impl RawHeader {
                 create_date,
             },
             transactional: transactional.unwrap_or(true),
+            timeouts,
         })
     }
 }
@@ -317,6 +333,20 @@ fn transactional(value: &Value) -> Result<bool, ScriptProblem> {
     match value {
         Value::Boolean(b) => Ok(*b),
         other => Err(wrong_type("transactional", "`true` or `false`", other)),
+    }
+}
+
+fn duration(value: &Value, key: &'static str) -> Result<std::time::Duration, ScriptProblem> {
+    let text = string(value, key)?;
+    parse_duration(&text).map_err(|detail| ScriptProblem::InvalidDuration { key, detail })
+}
+
+fn retries(value: &Value) -> Result<u32, ScriptProblem> {
+    match value {
+        Value::Integer(n) => {
+            u32::try_from(*n).map_err(|_| wrong_type("retries", "a whole number from 0 up", value))
+        }
+        other => Err(wrong_type("retries", "a whole number from 0 up", other)),
     }
 }
 
@@ -429,6 +459,9 @@ fn parse_simple(toml: &str) -> Option<RawHeader> {
         message: None,
         create_date: None,
         transactional: None,
+        lock_timeout: None,
+        statement_timeout: None,
+        retries: None,
     };
     let mut offset = 0;
     for line in toml.split_inclusive('\n') {
@@ -451,6 +484,9 @@ fn parse_simple(toml: &str) -> Option<RawHeader> {
             "message" => &mut raw.message,
             "create_date" => &mut raw.create_date,
             "transactional" => &mut raw.transactional,
+            "lock_timeout" => &mut raw.lock_timeout,
+            "statement_timeout" => &mut raw.statement_timeout,
+            // Integers go through the TOML parser.
             _ => return None,
         };
         if slot.replace(spanned).is_some() {
@@ -563,9 +599,37 @@ mod tests {
                     create_date: Some("2026-11-23T10:15:02Z".into()),
                 },
                 transactional: false,
+                timeouts: TimeoutOverrides::default(),
             }
         );
         assert_eq!(end, 7);
+    }
+
+    #[test]
+    fn timeouts_and_retries_are_read_and_bad_values_name_their_line() {
+        let text = "-- revision = \"ab\"\n-- lock_timeout = \"5s\"\n\
+                    -- statement_timeout = \"30min\"\n-- retries = 3\n\n-- migrate:upgrade\n";
+        let (header, _) = parse(text).unwrap();
+        assert_eq!(
+            header.timeouts,
+            TimeoutOverrides {
+                lock_timeout: Some(std::time::Duration::from_secs(5)),
+                statement_timeout: Some(std::time::Duration::from_secs(1800)),
+                retries: Some(3),
+            }
+        );
+        let (line, message) = failure("-- revision = \"ab\"\n-- lock_timeout = \"5 sec\"\n");
+        assert_eq!(line, 2);
+        assert!(
+            message.contains("`lock_timeout`: unknown unit `sec`"),
+            "{message}"
+        );
+        let (line, message) = failure("-- revision = \"ab\"\n-- retries = -1\n");
+        assert_eq!(line, 2);
+        assert!(
+            message.contains("`retries` must be a whole number"),
+            "{message}"
+        );
     }
 
     #[test]
@@ -670,10 +734,11 @@ mod tests {
     #[test]
     fn every_listed_key_is_accepted() {
         for key in HEADER_KEYS.iter().filter(|k| **k != "revision") {
-            let value = if *key == "transactional" {
-                "true"
-            } else {
-                "\"x\""
+            let value = match *key {
+                "transactional" => "true",
+                "lock_timeout" | "statement_timeout" => "\"1s\"",
+                "retries" => "2",
+                _ => "\"x\"",
             };
             parse(&format!("-- revision = \"ab\"\n-- {key} = {value}\n")).unwrap();
         }

@@ -42,6 +42,9 @@ pub struct Script {
     pub meta: RevisionMeta,
     /// `false` runs the revision outside a transaction.
     pub transactional: bool,
+    /// The header's `lock_timeout`, `statement_timeout` and `retries`.
+    #[serde(default)]
+    pub timeouts: crate::config::TimeoutOverrides,
     pub path: PathBuf,
     pub sections: Sections,
 }
@@ -112,6 +115,7 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Script> {
     Ok(Script {
         meta: header.meta,
         transactional: header.transactional,
+        timeouts: header.timeouts,
         path: path.to_path_buf(),
         sections,
     })

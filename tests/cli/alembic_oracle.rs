@@ -106,6 +106,7 @@ fn build(case: &Case) -> retort::Result<RevisionGraph> {
                 ..RevisionMeta::default()
             },
             transactional: true,
+            timeouts: Default::default(),
             path: PathBuf::from(format!("{}.sql", r.revision)),
             sections: Sections::default(),
         })

@@ -81,7 +81,7 @@ fn revision_tables(found: &dyn Fn(&str) -> bool) -> Vec<String> {
 /// Races `RUNNERS` upgrades to heads and checks what the issue asks; `dump_tables` lists the
 /// revision tables a backup file holds.
 fn check_race(p: &TestProject, dump_tables: &dyn Fn(&Path) -> Vec<String>) -> usize {
-    for (code, stderr) in race(p, &["upgrade", "heads", "--lock-timeout", "120"]) {
+    for (code, stderr) in race(p, &["upgrade", "heads", "--migration-lock-wait", "120"]) {
         assert_eq!(code, 0, "{stderr}");
     }
     // Each revision ran once.

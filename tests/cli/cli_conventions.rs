@@ -52,7 +52,7 @@ fn completions_for_each_shell_name_every_subcommand() {
             assert!(script.contains(sub), "{shell} completions lack `{sub}`");
         }
         // Options of subcommands are completed too.
-        assert!(script.contains("lock-timeout"), "{shell}");
+        assert!(script.contains("migration-lock-wait"), "{shell}");
     }
     let (bash, _) = retort(&["completions", "bash"]);
     assert!(bash.contains("complete -F _retort"), "{bash}");
@@ -86,7 +86,7 @@ fn the_man_page_documents_every_subcommand() {
     }
     // Each section carries the subcommand's options and example.
     assert!(page.contains("Examples: retort upgrade heads"));
-    assert!(page.contains("\\-\\-lock\\-timeout"));
+    assert!(page.contains("\\-\\-migration\\-lock\\-wait"));
 }
 
 #[test]

@@ -408,7 +408,13 @@ fn a_runner_waiting_for_the_postgresql_lock_names_the_session_holding_it() {
         .try_lock("retort:retort_version", Duration::from_secs(1))
         .unwrap());
     let p = server_project(&db.url, "");
-    let (code, _, stderr) = p.run(&["upgrade", "heads", "--no-backup", "--lock-timeout", "1"]);
+    let (code, _, stderr) = p.run(&[
+        "upgrade",
+        "heads",
+        "--no-backup",
+        "--migration-lock-wait",
+        "1",
+    ]);
     assert_eq!(code, 1, "{stderr}");
     let waiting = stderr
         .lines()

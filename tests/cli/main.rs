@@ -28,6 +28,8 @@ mod import;
 mod library;
 #[cfg(feature = "sqlite")]
 mod lint;
+#[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod lock_retry;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;

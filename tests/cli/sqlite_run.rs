@@ -433,7 +433,7 @@ fn locked_database_fails_after_the_timeout_with_a_clear_message() {
     let holder = p.conn();
     holder.execute_batch("BEGIN IMMEDIATE").unwrap();
     let started = Instant::now();
-    let err = p.fails(&["upgrade", "heads", "--lock-timeout", "0.5"]);
+    let err = p.fails(&["upgrade", "heads", "--migration-lock-wait", "0.5"]);
     assert!(started.elapsed() < Duration::from_secs(30), "it hung");
     assert!(
         err.contains("waiting for the database lock held by another process"),
@@ -454,7 +454,7 @@ fn eight_concurrent_runners_apply_each_revision_exactly_once() {
     let children: Vec<_> = (0..8)
         .map(|_| {
             StdCommand::new(&binary)
-                .args(["-q", "upgrade", "heads", "--lock-timeout", "120"])
+                .args(["-q", "upgrade", "heads", "--migration-lock-wait", "120"])
                 .current_dir(p.path())
                 .env_remove("DATABASE_URL")
                 .stdout(Stdio::piped())

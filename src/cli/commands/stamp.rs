@@ -13,11 +13,12 @@ use crate::settings::{RunFlags, RunSettings};
 pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
     super::fleet::refuse_with_fleet(&args.fleet, "--sql", args.sql)?;
     super::fleet::refuse_with_fleet(&args.fleet, "--from", args.from.is_some())?;
+    let migration_lock_wait = upgrade::migration_lock_wait(ctx, &args.lock_wait);
     let flags = RunFlags {
         sql: args.sql,
         dialect: args.dialect.map(Dialect::from),
         no_backup: args.no_backup,
-        lock_timeout: Some(args.lock_timeout.0),
+        migration_lock_wait,
         purge: args.purge,
         ..RunFlags::default()
     };

@@ -4,7 +4,11 @@
 use super::backup::print_backup_outcome;
 use super::fleet::{project_for, refuse_with_fleet, FleetCommand};
 use super::{lint, Context};
-use crate::cli::args::{DowngradeArgs, FleetArgs, LintMode, RolloutArgs, RunArgs, UpgradeArgs};
+use std::time::Duration;
+
+use crate::cli::args::{
+    DowngradeArgs, FleetArgs, LintMode, LockWaitArgs, RolloutArgs, RunArgs, UpgradeArgs,
+};
 use crate::cli::progress::{describe_heads, StepDisplay};
 use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
@@ -24,7 +28,7 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     let flags = RunFlags {
         rehearse: args.rehearse,
         verify: args.verify,
-        ..run_flags(args.run)
+        ..run_flags(ctx, args.run)
     };
     let settings = RunSettings::upgrade(&args.target, flags)?;
     match &args.fleet.fleet {
@@ -36,7 +40,7 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
 pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
     refuse_with_fleet(&args.fleet, "--sql", args.run.sql)?;
     refuse_with_fleet(&args.fleet, "--report", args.run.report.is_some())?;
-    let settings = RunSettings::downgrade(&args.target, run_flags(args.run))?;
+    let settings = RunSettings::downgrade(&args.target, run_flags(ctx, args.run))?;
     match &args.fleet.fleet {
         Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout),
         None => run(ctx, &settings, None),
@@ -68,7 +72,7 @@ pub(super) fn run_fleet(
         let mut migrator = Migrator::from_project(project_for(&project, target))
             .with_database_url(target.url.clone())
             .with_os_user(ctx.settings.user.clone())
-            .with_lock_timeout(settings.lock_timeout);
+            .with_migration_lock_wait(settings.migration_lock_wait);
         let mut progress = StopOnInterrupt {
             flag: interrupt_flag(),
             stopped: false,
@@ -148,8 +152,17 @@ pub(super) fn run_fleet(
     .map(|_| 0)
 }
 
+/// `--migration-lock-wait`, or its old name `--lock-timeout` with a note on stderr.
+pub(super) fn migration_lock_wait(ctx: &Context, args: &LockWaitArgs) -> Option<Duration> {
+    let (wait, note) = args.resolve();
+    if let Some(note) = note {
+        ctx.printer.warn(note);
+    }
+    Some(wait)
+}
+
 /// The flags `upgrade` and `downgrade` share.
-fn run_flags(args: RunArgs) -> RunFlags {
+fn run_flags(ctx: &Context, args: RunArgs) -> RunFlags {
     RunFlags {
         sql: args.sql,
         dialect: args.dialect.map(Dialect::from),
@@ -157,7 +170,7 @@ fn run_flags(args: RunArgs) -> RunFlags {
         report: args.report,
         no_backup: args.no_backup,
         allow_drift: args.allow_drift,
-        lock_timeout: Some(args.lock_timeout.0),
+        migration_lock_wait: migration_lock_wait(ctx, &args.lock_wait),
         ..RunFlags::default()
     }
 }
@@ -187,7 +200,7 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings, lint: Option<LintMode>)
     };
     let mut migrator = ctx
         .migrator(project)?
-        .with_lock_timeout(settings.lock_timeout);
+        .with_migration_lock_wait(settings.migration_lock_wait);
     if let Some(mode) = lint {
         // What the run would apply, read without a lock; nothing has changed yet.
         let planned = migrator.plan(&settings.operation)?;

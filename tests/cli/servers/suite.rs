@@ -762,7 +762,7 @@ fn passwords_never_appear_in_output() {
     }
 }
 
-/// `--lock-timeout` is honoured: while another session holds the migration lock, `upgrade`
+/// `--migration-lock-wait` is honoured: while another session holds the migration lock, `upgrade`
 /// gives up after the timeout with a clear message and changes nothing.
 #[test]
 fn lock_timeout_is_honoured() {
@@ -777,12 +777,27 @@ fn lock_timeout_is_honoured() {
         holder
             .lock("retort:retort_version", std::time::Duration::from_secs(5))
             .unwrap();
-        let stderr = project.fails(&["upgrade", "heads", "--no-backup", "--lock-timeout", "1"]);
+        let stderr = project.fails(&[
+            "upgrade",
+            "heads",
+            "--no-backup",
+            "--migration-lock-wait",
+            "1",
+        ]);
         assert!(stderr.contains("lock"), "{dialect:?}: {stderr}");
-        assert!(stderr.contains("--lock-timeout"), "{dialect:?}: {stderr}");
+        assert!(
+            stderr.contains("--migration-lock-wait"),
+            "{dialect:?}: {stderr}"
+        );
         assert!(version_rows(&backend, "retort_version").is_empty());
         holder.unlock("retort:retort_version").unwrap();
-        project.ok(&["upgrade", "heads", "--no-backup", "--lock-timeout", "1"]);
+        project.ok(&[
+            "upgrade",
+            "heads",
+            "--no-backup",
+            "--migration-lock-wait",
+            "1",
+        ]);
         assert_eq!(version_rows(&backend, "retort_version"), ["aaa"]);
     }
 }
