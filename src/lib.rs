@@ -79,7 +79,7 @@ pub use config::{DatabaseUrl, Dialect};
 #[cfg(feature = "sqlite")]
 pub use db::sqlite::SqliteConnection;
 pub use db::{Connection, Value};
-pub use error::{DbError, Error, InvalidId, Result, ScriptProblem, Unresolved};
+pub use error::{DbError, Error, InvalidId, Result, ScriptProblem, TlsProblem, Unresolved};
 pub use exec::{PreparedStep, Progress};
 pub use migrator::{
     CheckReport, Embedded, MigrationReport, Migrator, Operation, PlannedRun, RunOptions, Status,

@@ -4,6 +4,7 @@
 //! and an environment lookup) so they are unit-tested without disk or process environment.
 
 pub(crate) mod interpolate;
+pub(crate) mod tls;
 pub(crate) mod url;
 
 use std::path::{Path, PathBuf};

@@ -27,6 +27,9 @@ pub(crate) mod mysql;
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod server;
 
+#[cfg(any(feature = "postgres", feature = "mysql"))]
+mod tls;
+
 /// One value read back from the database.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Value {

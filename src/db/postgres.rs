@@ -1,4 +1,5 @@
-//! PostgreSQL backend (postgres crate, synchronous, without TLS).
+//! PostgreSQL backend (postgres crate, synchronous; TLS with rustls as libpq's `sslmode`s ask,
+//! see `db/tls.rs`).
 //!
 //! Statements go through the simple query protocol, one per call, as `psql` sends them: one
 //! round trip each, and `$1` inside a statement body is left to the server. Queries first
@@ -15,11 +16,13 @@ use std::time::{Duration, Instant};
 use postgres::config::SslMode;
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::own_thread::OwnThread;
 use super::server::{lock_id, scrub_password};
 use super::version_table::quoted_ident;
-use super::{Connection, DbError, Value};
+use super::{tls, Connection, DbError, Value};
+use crate::config::tls::{TlsMode, TlsSettings};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
@@ -40,7 +43,9 @@ pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
 
 struct Postgres {
     client: Client,
+    /// The settings the connection was made with, for the lock's session.
     config: postgres::Config,
+    tls: Option<MakeRustlsConnect>,
     /// The URL as given, only to scrub its password from driver messages.
     raw_url: String,
     lock: Option<LockSession>,
@@ -57,19 +62,60 @@ struct LockSession {
     held: bool,
 }
 
+/// One way to connect: the driver's `sslmode` and the TLS connector, if any.
+struct Attempt {
+    config: postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+}
+
+impl Attempt {
+    fn connect(&self) -> Result<Client, postgres::Error> {
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+    }
+}
+
 impl Postgres {
     fn connect(raw_url: &str) -> Result<Postgres> {
-        let config = parse_config(raw_url)?;
-        let client = config.connect(NoTls).map_err(|e| Error::ConnectFailed {
-            url: scrub_password(raw_url, raw_url),
-            cause: db_error(e, raw_url),
-        })?;
-        Ok(Postgres {
-            client,
-            config,
-            raw_url: raw_url.to_string(),
-            lock: None,
-            table_exists_statement: None,
+        let shown = scrub_password(raw_url, raw_url);
+        let (settings, mut attempt, mut fallback) = parse_config(raw_url)?;
+        let outcome = loop {
+            match (attempt.connect(), fallback.take()) {
+                (Err(_), Some(next)) => attempt = next,
+                (outcome, _) => break outcome,
+            }
+        };
+        let e = match outcome {
+            Ok(client) => {
+                return Ok(Postgres {
+                    client,
+                    config: attempt.config,
+                    tls: attempt.tls,
+                    raw_url: raw_url.to_string(),
+                    lock: None,
+                    table_exists_statement: None,
+                })
+            }
+            Err(e) => e,
+        };
+        let problem = attempt
+            .tls
+            .as_ref()
+            .and_then(|_| tls::problem(&e, &settings, Some("server does not support TLS")));
+        Err(match problem {
+            Some(problem) => Error::TlsFailed {
+                url: shown,
+                dialect: Dialect::Postgresql,
+                mode_param: settings.names().mode,
+                mode: settings.mode_name(),
+                problem,
+            },
+            None => Error::ConnectFailed {
+                url: shown,
+                cause: db_error(e, raw_url),
+            },
         })
     }
 
@@ -99,7 +145,11 @@ impl Postgres {
             .query_one("SELECT current_database()", &[])
             .map_err(|e| self.db_error(e))?
             .get(0);
-        let client = self.config.connect(NoTls).map_err(|e| {
+        let attempt = Attempt {
+            config: self.config.clone(),
+            tls: self.tls.clone(),
+        };
+        let client = attempt.connect().map_err(|e| {
             let message = format!(
                 "cannot open the session for the migration lock: {}",
                 describe(&e, &self.raw_url)
@@ -141,53 +191,48 @@ impl LockSession {
     }
 }
 
-/// Parses a `postgresql://` URL into driver settings. `sslmode` is checked here because this
-/// build has no TLS: `require` and stronger must fail clearly rather than connect in plain text.
-fn parse_config(raw_url: &str) -> Result<postgres::Config> {
+/// Parses a `postgresql://` URL into its TLS settings and the way to connect, with the one to
+/// try when that fails (`sslmode=allow`: plain text, then TLS).
+fn parse_config(raw_url: &str) -> Result<(TlsSettings, Attempt, Option<Attempt>)> {
     let url = || scrub_password(raw_url, raw_url);
-    let (base, query) = raw_url.split_once('?').unwrap_or((raw_url, ""));
-    let mut params = Vec::new();
-    for param in query.split('&').filter(|p| !p.is_empty()) {
-        match param.split_once('=') {
-            Some(("sslmode", "disable" | "allow")) => params.push("sslmode=disable"),
-            Some(("sslmode", "prefer")) => params.push(param),
-            Some(("sslmode", mode @ ("require" | "verify-ca" | "verify-full"))) => {
-                return Err(Error::TlsUnsupported {
-                    url: url(),
-                    sslmode: mode.to_string(),
-                })
-            }
-            Some(("sslmode", other)) => {
-                return Err(Error::UnknownSslMode {
-                    url: url(),
-                    sslmode: other.to_string(),
-                })
-            }
-            _ => params.push(param),
-        }
-    }
-    let joined = if params.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", params.join("&"))
-    };
+    // The driver knows only `disable`, `prefer` and `require`, and no certificate parameters.
+    let (settings, stripped) = TlsSettings::from_url(Dialect::Postgresql, raw_url, &url())?;
     let mut config: postgres::Config =
-        joined
+        stripped
             .parse()
             .map_err(|e: postgres::Error| Error::PostgresUrlInvalid {
                 url: url(),
                 cause: db_error(e, raw_url),
             })?;
-    if config.get_ssl_mode() == SslMode::Require {
-        return Err(Error::TlsRequired { url: url() });
-    }
     if config.get_application_name().is_none() {
         config.application_name("retort");
     }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(30));
     }
-    Ok(config)
+    let sockets_only = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, postgres::config::Host::Unix(_)));
+    let with = |mode: SslMode, tls: Option<MakeRustlsConnect>| {
+        let mut config = config.clone();
+        config.ssl_mode(mode);
+        Attempt { config, tls }
+    };
+    // libpq does not use TLS on a Unix socket, whatever the mode.
+    if sockets_only || settings.mode == TlsMode::Disable {
+        return Ok((settings, with(SslMode::Disable, None), None));
+    }
+    let connector = MakeRustlsConnect::new(tls::client_config(&settings, &url())?);
+    Ok(match settings.mode {
+        TlsMode::Allow => (
+            settings,
+            with(SslMode::Disable, None),
+            Some(with(SslMode::Require, Some(connector))),
+        ),
+        TlsMode::Prefer => (settings, with(SslMode::Prefer, Some(connector)), None),
+        _ => (settings, with(SslMode::Require, Some(connector)), None),
+    })
 }
 
 fn db_error(e: postgres::Error, raw_url: &str) -> DbError {
@@ -256,7 +301,7 @@ fn value_from_text(ty: &Type, text: Option<&str>) -> Value {
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())
@@ -431,23 +476,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sslmode_require_is_refused_clearly_and_others_accepted() {
-        let err = parse_config("postgresql://u:secret@localhost/db?sslmode=require")
+    fn sslmodes_map_to_driver_modes_and_connectors() {
+        let modes = |url: &str| {
+            let (_, first, fallback) = parse_config(url).unwrap();
+            let describe = |a: &Attempt| (a.config.get_ssl_mode(), a.tls.is_some());
+            (describe(&first), fallback.as_ref().map(describe))
+        };
+        let url = |mode: &str| format!("postgresql://u@localhost/db?sslmode={mode}");
+        assert_eq!(modes(&url("disable")), ((SslMode::Disable, false), None));
+        assert_eq!(
+            modes(&url("allow")),
+            ((SslMode::Disable, false), Some((SslMode::Require, true)))
+        );
+        // libpq's default is `prefer`.
+        assert_eq!(
+            modes("postgresql://u@localhost/db"),
+            ((SslMode::Prefer, true), None)
+        );
+        assert_eq!(modes(&url("require")), ((SslMode::Require, true), None));
+        // No TLS on a Unix socket, as libpq.
+        assert_eq!(
+            modes("postgresql://u@/db?host=/var/run/postgresql&sslmode=require"),
+            ((SslMode::Disable, false), None)
+        );
+        let err = parse_config("postgresql://u:secret@localhost/db?sslmode=verify-full")
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("not supported in this build"), "{err}");
+        assert!(err.contains("no `sslrootcert`"), "{err}");
         assert!(!err.contains("secret"), "{err}");
-        for mode in ["disable", "allow", "prefer"] {
-            let config =
-                parse_config(&format!("postgresql://u@localhost/db?sslmode={mode}")).unwrap();
-            assert_ne!(config.get_ssl_mode(), SslMode::Require);
-        }
     }
 
     #[test]
     fn urls_with_encoded_passwords_ports_and_sockets() {
-        let config = parse_config("postgresql://app:p%40ss%2Fw@db.local:6543/prod").unwrap();
+        let config = parse_config("postgresql://app:p%40ss%2Fw@db.local:6543/prod")
+            .unwrap()
+            .1
+            .config;
         assert_eq!(config.get_password(), Some(&b"p@ss/w"[..]));
         assert_eq!(config.get_ports(), &[6543]);
         assert_eq!(config.get_dbname(), Some("prod"));
@@ -455,7 +520,7 @@ mod tests {
             "postgresql://postgres@%2Fvar%2Frun%2Fpostgresql/test",
             "postgresql://postgres@/test?host=/var/run/postgresql",
         ] {
-            let config = parse_config(url).unwrap();
+            let config = parse_config(url).unwrap().1.config;
             assert!(
                 matches!(config.get_hosts(), [postgres::config::Host::Unix(p)] if p.ends_with("postgresql")),
                 "{url}: {:?}",

@@ -374,7 +374,7 @@ impl Sink for LiveSink<'_> {
         Ok(rows
             .first()
             .and_then(|row| row.first())
-            .map_or(true, |value| value.is_truthy()))
+            .is_none_or(|value| value.is_truthy()))
     }
 
     fn version_op(&mut self, op: &VersionOp) -> Result<()> {

@@ -32,4 +32,6 @@ mod sqlite_run;
 mod support;
 #[cfg(feature = "sqlite")]
 mod targets_and_hints;
+#[cfg(all(feature = "postgres", feature = "mysql"))]
+mod tls;
 mod verbose;
