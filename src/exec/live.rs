@@ -476,8 +476,12 @@ pub(crate) fn run_live(
         conn.lock(&key, options.lock_timeout).map_err(lock_error)?;
     }
     let result = run_locked(conn, options, scripts, plan_from, before_change, progress);
-    // Releasing is best effort: the session ends right after, which releases it too.
-    let _ = conn.unlock(&key);
+    // The run's outcome stands either way; a lock that was not held (or not released) is said,
+    // since it means another runner may have been inside too. The session's end releases a
+    // lock it still has.
+    if let Err(e) = conn.unlock(&key) {
+        progress.lock_not_released(&e.to_string());
+    }
     result
 }
 

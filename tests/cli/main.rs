@@ -18,6 +18,8 @@ mod graph_rules;
 #[cfg(feature = "sqlite")]
 mod hazards;
 mod library;
+#[cfg(feature = "postgres")]
+mod lock_release;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;
