@@ -125,6 +125,14 @@ fn postgres_verifies_certificates_as_libpq_does() {
             .unwrap();
     }
     conn.execute("ALTER SYSTEM SET ssl = on").unwrap();
+    // From now on plain text is refused: a dump that ignored the URL's TLS settings fails.
+    let hba = data.join("pg_hba.conf");
+    let rules = std::fs::read_to_string(&hba).unwrap();
+    std::fs::write(
+        &hba,
+        format!("hostnossl all all 127.0.0.1/32 reject\nhostnossl all all ::1/128 reject\n{rules}"),
+    )
+    .unwrap();
     conn.query("SELECT pg_reload_conf()").unwrap();
     drop(conn);
     std::thread::sleep(std::time::Duration::from_millis(300));
@@ -144,6 +152,22 @@ fn postgres_verifies_certificates_as_libpq_does() {
     );
     let (code, stderr) = current(&project, &url);
     assert_eq!(code, 0, "{stderr}");
+    // The backup before a change goes through `pg_dump` with the same TLS settings, whatever
+    // `PGSSLMODE` retort itself runs with.
+    project.file(
+        "migrations/versions/a_rev.sql",
+        "-- revision = \"a\"\n-- message = \"a\"\n\n-- migrate:upgrade\nCREATE TABLE t (id int);\n\n\
+         -- migrate:downgrade\nDROP TABLE t;\n",
+    );
+    let out = project
+        .retort()
+        .args(["--url", &url, "upgrade", "head"])
+        .env("PGSSLMODE", "disable")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(out.status.success(), "{stderr}");
+    assert!(stderr.contains("backed up to "), "{stderr}");
 
     // A wrong CA: refused under verify-full, verify-ca, and require with a root certificate
     // (libpq's rule), accepted by require without one.
