@@ -257,6 +257,10 @@ pub enum Error {
     )]
     LockTimeout { waited: Duration, cause: DbError },
 
+    /// The migration lock cannot work on this connection at all.
+    #[error("cannot take the migration lock: {cause}")]
+    LockUnsupported { cause: DbError },
+
     /// The migration lock cannot be taken (other than by waiting too long).
     #[error("cannot take the migration lock: {cause}; another retort run may still be going")]
     LockFailed { cause: DbError },
@@ -1422,6 +1426,11 @@ impl Error {
             Error::LockTimeout { .. } | Error::LockFailed { .. } => {
                 Some("retry later or raise `--lock-timeout`".into())
             }
+            Error::LockUnsupported { .. } => Some(
+                "run migrations on a direct connection to PostgreSQL, or through the pooler in \
+                 session mode (PgBouncer: a database entry or port with `pool_mode = session`)"
+                    .into(),
+            ),
             Error::TlsFileUnusable { .. } => Some(
                 "name a readable PEM file (a relative path is taken from the working directory)"
                     .into(),
@@ -1741,6 +1750,8 @@ pub struct DbError {
     /// The SQLite database whose write failed because its directory cannot be written (for
     /// the journal): the statement is not to blame.
     pub unwritable_directory_of: Option<PathBuf>,
+    /// The migration lock cannot work on this connection (a pooler in transaction mode).
+    pub(crate) lock_unsupported: bool,
     /// The driver's own error, kept for code that inspects it; unlike `message` its text may
     /// show a password, so retort never prints it.
     driver: Option<Arc<dyn std::error::Error + Send + Sync>>,
@@ -1753,7 +1764,16 @@ impl DbError {
             message: message.into(),
             is_lock_timeout: false,
             unwritable_directory_of: None,
+            lock_unsupported: false,
             driver: None,
+        }
+    }
+
+    /// A migration lock this connection cannot hold, said in `message`.
+    pub(crate) fn lock_unsupported(message: impl Into<String>) -> Self {
+        DbError {
+            lock_unsupported: true,
+            ..DbError::new(message)
         }
     }
 
@@ -1775,6 +1795,7 @@ impl DbError {
             message: message.into(),
             is_lock_timeout,
             unwritable_directory_of: None,
+            lock_unsupported: false,
             driver: Some(Arc::new(driver)),
         }
     }

@@ -4,7 +4,9 @@
 //! Statements go through the simple query protocol, one per call, as `psql` sends them: one
 //! round trip each, and `$1` inside a statement body is left to the server. Queries first
 //! `prepare` the statement (which also refuses more than one statement) to learn the column
-//! types, then read the rows as text and convert them by type.
+//! types, then read the rows as text and convert them by type. retort's own parameterized
+//! queries use unnamed statements (`query_typed`): one round trip, and nothing left behind on a
+//! server session that a pooler may hand to another client.
 //!
 //! The migration lock is `pg_try_advisory_lock`, polled on a separate session: a runner that
 //! waits never sits inside a long statement, so a `CREATE INDEX CONCURRENTLY` of a
@@ -49,8 +51,9 @@ struct Postgres {
     /// The URL as given, only to scrub its password from driver messages.
     raw_url: String,
     lock: Option<LockSession>,
-    /// `table_exists` runs once per step; preparing it once saves a round trip each time.
-    table_exists_statement: Option<postgres::Statement>,
+    /// The server is reached through a proxy or pooler (see [`behind_proxy`]): queries use
+    /// unnamed statements only.
+    proxied: bool,
 }
 
 /// The session for the advisory lock of `key`; kept after a failed `try_lock` for `lock`.
@@ -88,15 +91,21 @@ impl Postgres {
             }
         };
         let e = match outcome {
-            Ok(client) => {
+            Ok(mut client) => {
+                let proxied = behind_proxy(&mut client, &attempt.config).map_err(|e| {
+                    Error::ConnectFailed {
+                        url: shown,
+                        cause: db_error(e, raw_url),
+                    }
+                })?;
                 return Ok(Postgres {
                     client,
                     config: attempt.config,
                     tls: attempt.tls,
                     raw_url: raw_url.to_string(),
                     lock: None,
-                    table_exists_statement: None,
-                })
+                    proxied,
+                });
             }
             Err(e) => e,
         };
@@ -142,20 +151,30 @@ impl Postgres {
     fn open_lock_session(&mut self, key: &str) -> Result<LockSession, DbError> {
         let database: String = self
             .client
-            .query_one("SELECT current_database()", &[])
+            .query_typed_one("SELECT current_database()::text", &[])
             .map_err(|e| self.db_error(e))?
             .get(0);
         let attempt = Attempt {
             config: self.config.clone(),
             tls: self.tls.clone(),
         };
-        let client = attempt.connect().map_err(|e| {
+        let mut client = attempt.connect().map_err(|e| {
             let message = format!(
                 "cannot open the session for the migration lock: {}",
                 describe(&e, &self.raw_url)
             );
             DbError::from_driver(message, false, e)
         })?;
+        let pooled = self.proxied
+            && transaction_pooling(&mut self.client, &mut client)
+                .map_err(|e| db_error(e, &self.raw_url))?;
+        if pooled {
+            return Err(DbError::lock_unsupported(
+                "the server is reached through a pooler in transaction mode (two sessions of \
+                 this run were served by one server session): PostgreSQL's session advisory \
+                 lock cannot keep runners apart there",
+            ));
+        }
         Ok(LockSession {
             client,
             key: key.to_string(),
@@ -185,7 +204,7 @@ impl LockSession {
     fn try_acquire(&mut self, raw_url: &str) -> Result<bool, DbError> {
         let row = self
             .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.id])
+            .query_typed_one("SELECT pg_try_advisory_lock($1)", &[(&self.id, Type::INT8)])
             .map_err(|e| db_error(e, raw_url))?;
         Ok(row.get(0))
     }
@@ -278,6 +297,194 @@ fn describe(e: &postgres::Error, raw_url: &str) -> String {
     scrub_password(&text, raw_url)
 }
 
+/// Whether the session reaches the server through a proxy or pooler (PgBouncer, RDS Proxy, a
+/// forwarded port): the server's own port is not the one connected to. Behind a pooler in
+/// transaction mode each transaction may run on another server session, so the driver's named
+/// prepared statements (`s0`, `s1`, ...) collide with other clients' ("prepared statement
+/// \"s0\" already exists"); such a session uses unnamed statements only. Mistaking a forwarded
+/// port for a pooler costs nothing but that.
+fn behind_proxy(client: &mut Client, config: &postgres::Config) -> Result<bool, postgres::Error> {
+    let port = client
+        .simple_query("SELECT inet_server_port()")?
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_string)),
+            _ => None,
+        })
+        .flatten();
+    let tcp = matches!(config.get_hosts(), [postgres::config::Host::Tcp(_), ..]);
+    let asked = config.get_ports().first().copied().unwrap_or(5432);
+    Ok(tcp && port != Some(asked.to_string()))
+}
+
+/// Whether two sessions of a proxied connection share server sessions, which only a pooler in
+/// transaction mode does: `main` asks for its server's PID (and lets the server go back to the
+/// pool); `other` opens a transaction and asks for its server's PID. Directly or in session
+/// mode the two are different sessions; in transaction mode PgBouncer hands out the most
+/// recently used server first, which is `main`'s. (`main` asking again while `other` holds the
+/// server would wait forever on a pool of one.)
+fn transaction_pooling(main: &mut Client, other: &mut Client) -> Result<bool, postgres::Error> {
+    fn pid(client: &mut Client, sql: &str) -> Result<Option<String>, postgres::Error> {
+        Ok(client.simple_query(sql)?.iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        }))
+    }
+    let first = pid(main, "SELECT pg_backend_pid()")?;
+    let held = pid(other, "BEGIN; SELECT pg_backend_pid()")?;
+    other.simple_query("COMMIT")?;
+    Ok(held == first)
+}
+
+/// A column's value as the server sent it in binary, for the types without a decoder here.
+struct Raw(Vec<u8>);
+
+impl<'a> postgres::types::FromSql<'a> for Raw {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw.to_vec()))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// Converts column `i` of a binary-format row to a `Value` by its PostgreSQL type, as
+/// [`value_from_text`] does for text: numbers and booleans typed, NUMERIC, dates and timestamps
+/// as PostgreSQL prints them, other text-like types as text, anything else as its bytes.
+fn value_from_binary(row: &postgres::Row, i: usize) -> Value {
+    let Some(column) = row.columns().get(i) else {
+        return Value::Null;
+    };
+    let ty = column.type_();
+    let get = |row: &postgres::Row| row.try_get::<_, Option<Raw>>(i).ok().flatten();
+    let value = match *ty {
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Bool),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)
+            .ok()
+            .flatten()
+            .map(|n| Value::Int(n.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)
+            .ok()
+            .flatten()
+            .map(|n| Value::Int(n.into())),
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Int),
+        Type::OID => row
+            .try_get::<_, Option<u32>>(i)
+            .ok()
+            .flatten()
+            .map(|n| Value::Int(n.into())),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)
+            .ok()
+            .flatten()
+            .map(|f| Value::Real(f.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Real),
+        Type::BYTEA => get(row).map(|Raw(bytes)| Value::Bytes(bytes)),
+        Type::NUMERIC => get(row)
+            .map(|Raw(bytes)| decode_numeric(&bytes).map_or(Value::Bytes(bytes), Value::Text)),
+        Type::DATE | Type::TIMESTAMP | Type::TIMESTAMPTZ => get(row)
+            .map(|Raw(bytes)| decode_time(ty, &bytes).map_or(Value::Bytes(bytes), Value::Text)),
+        // JSONB's binary form is a version byte, then the text.
+        Type::JSONB => get(row).map(|Raw(bytes)| {
+            Value::Text(String::from_utf8_lossy(bytes.get(1..).unwrap_or_default()).into_owned())
+        }),
+        _ => get(row).map(|Raw(bytes)| match std::str::from_utf8(&bytes) {
+            Ok(text) if is_text_like(ty) => Value::Text(text.to_string()),
+            _ => Value::Bytes(bytes),
+        }),
+    };
+    value.unwrap_or(Value::Null)
+}
+
+/// Types whose binary form is their text.
+fn is_text_like(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::TEXT
+            | Type::VARCHAR
+            | Type::BPCHAR
+            | Type::NAME
+            | Type::UNKNOWN
+            | Type::JSON
+            | Type::XML
+    ) || matches!(ty.kind(), postgres::types::Kind::Enum(_))
+}
+
+/// NUMERIC's binary form (base-10000 digits, weight, sign, display scale) as PostgreSQL prints it.
+fn decode_numeric(bytes: &[u8]) -> Option<String> {
+    let word = |at: usize| Some(i16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
+    let (count, weight, sign, scale) = (word(0)?, word(2)?, word(4)? as u16, word(6)?);
+    let digits: Vec<i16> = (0..usize::try_from(count).ok()?)
+        .map(|k| word(8 + 2 * k))
+        .collect::<Option<_>>()?;
+    match sign {
+        0xC000 => return Some("NaN".into()),
+        0xD000 => return Some("Infinity".into()),
+        0xF000 => return Some("-Infinity".into()),
+        _ => {}
+    }
+    let digit = |position: i32| -> i16 {
+        usize::try_from(i32::from(weight) - position)
+            .ok()
+            .and_then(|k| digits.get(k).copied())
+            .unwrap_or(0)
+    };
+    let mut text = String::new();
+    if sign == 0x4000 {
+        text.push('-');
+    }
+    let mut integer = String::new();
+    for position in (0..=i32::from(weight).max(0)).rev() {
+        integer.push_str(&format!("{:04}", digit(position)));
+    }
+    let integer = integer.trim_start_matches('0');
+    text.push_str(if integer.is_empty() { "0" } else { integer });
+    if scale > 0 {
+        let mut fraction = String::new();
+        for position in 1..=(i32::from(scale) + 3) / 4 {
+            fraction.push_str(&format!("{:04}", digit(-position)));
+        }
+        text.push('.');
+        text.push_str(fraction.get(..usize::try_from(scale).ok()?)?);
+    }
+    Some(text)
+}
+
+/// DATE (days) and TIMESTAMP[TZ] (microseconds) since 2000-01-01, as PostgreSQL prints them
+/// (TIMESTAMPTZ in UTC).
+fn decode_time(ty: &Type, bytes: &[u8]) -> Option<String> {
+    let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)?;
+    if *ty == Type::DATE {
+        let days = i32::from_be_bytes(bytes.try_into().ok()?);
+        return Some((epoch + chrono::Duration::days(days.into())).to_string());
+    }
+    let micros = i64::from_be_bytes(bytes.try_into().ok()?);
+    let at = epoch.and_hms_opt(0, 0, 0)? + chrono::Duration::microseconds(micros);
+    let mut text = at.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+    // PostgreSQL prints the fraction without trailing zeros, and none at all when it is zero.
+    text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
+    Some(if *ty == Type::TIMESTAMPTZ {
+        format!("{text}+00")
+    } else {
+        text
+    })
+}
+
 /// Converts one text-format column to a `Value` by its PostgreSQL type.
 fn value_from_text(ty: &Type, text: Option<&str>) -> Value {
     let Some(text) = text else {
@@ -320,6 +527,17 @@ impl Connection for Postgres {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        if self.proxied {
+            // One unnamed statement: its rows come in binary, converted by type.
+            let rows = self
+                .client
+                .query_typed(sql, &[])
+                .map_err(|e| self.db_error(e))?;
+            return Ok(rows
+                .iter()
+                .map(|row| (0..row.len()).map(|i| value_from_binary(row, i)).collect())
+                .collect());
+        }
         let statement = self.client.prepare(sql).map_err(|e| self.db_error(e))?;
         let types: Vec<Type> = statement
             .columns()
@@ -354,17 +572,9 @@ impl Connection for Postgres {
         // statements do; views count as tables (a version table may be exposed as one).
         let sql = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class \
                    WHERE oid = to_regclass($1) AND relkind IN ('r', 'p', 'v', 'f', 'm'))";
-        let statement = match &self.table_exists_statement {
-            Some(statement) => statement.clone(),
-            None => {
-                let statement = self.client.prepare(sql).map_err(|e| self.db_error(e))?;
-                self.table_exists_statement = Some(statement.clone());
-                statement
-            }
-        };
         let row = self
             .client
-            .query_one(&statement, &[&name])
+            .query_typed_one(sql, &[(&name, Type::TEXT)])
             .map_err(|e| self.db_error(e))?;
         Ok(row.get(0))
     }
@@ -384,7 +594,7 @@ impl Connection for Postgres {
         // A bigint advisory key is split over `classid` (high half) and `objid` (low half).
         let row = self
             .client
-            .query_opt(
+            .query_typed_opt(
                 "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.state, 'unknown'), \
                  to_char(a.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
                  extract(epoch FROM now() - a.state_change)::bigint \
@@ -394,7 +604,7 @@ impl Connection for Postgres {
                  AND l.objid = ($1::bigint & 4294967295)::oid \
                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                  LIMIT 1",
-                &[&id],
+                &[(&id, Type::INT8)],
             )
             .ok()??;
         let pid: i32 = row.get(0);
@@ -443,7 +653,10 @@ impl Connection for Postgres {
             Some(mut session) if session.held && session.key == key => {
                 let released: bool = session
                     .client
-                    .query_one("SELECT pg_advisory_unlock($1)", &[&session.id])
+                    .query_typed_one(
+                        "SELECT pg_advisory_unlock($1)",
+                        &[(&session.id, Type::INT8)],
+                    )
                     .map_err(|e| self.db_error(e))?
                     .get(0);
                 if released {
@@ -465,7 +678,7 @@ impl Connection for Postgres {
 
     fn current_user(&mut self) -> Option<String> {
         self.client
-            .query_one("SELECT current_user::text", &[])
+            .query_typed_one("SELECT current_user::text", &[])
             .ok()
             .map(|row| row.get(0))
     }
@@ -527,6 +740,27 @@ mod tests {
                 config.get_hosts()
             );
         }
+    }
+
+    #[test]
+    fn binary_numerics_and_times_print_as_postgres_does() {
+        let numeric = |words: &[i16]| {
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+            decode_numeric(&bytes).unwrap()
+        };
+        // count, weight, sign, scale, digits (base 10000)
+        assert_eq!(numeric(&[2, 0, 0, 2, 2, 5000]), "2.50");
+        assert_eq!(numeric(&[2, 1, 0x4000, 0, 1, 2]), "-10002");
+        assert_eq!(numeric(&[1, -1, 0, 4, 5]), "0.0005");
+        assert_eq!(numeric(&[0, 0, 0, 0]), "0");
+        assert_eq!(numeric(&[0, 0, 0xC000u16 as i16, 0]), "NaN");
+        let days = 9466_i32.to_be_bytes();
+        assert_eq!(decode_time(&Type::DATE, &days).unwrap(), "2025-12-01");
+        let micros = (86_400_000_000_i64 + 1_500_000).to_be_bytes();
+        assert_eq!(
+            decode_time(&Type::TIMESTAMPTZ, &micros).unwrap(),
+            "2000-01-02 00:00:01.5+00"
+        );
     }
 
     #[test]

@@ -459,7 +459,9 @@ pub(crate) fn run_live(
 ) -> Result<RunReport> {
     let key = format!("retort:{}", options.table.display_name());
     let lock_error = |cause: DbError| {
-        if cause.is_lock_timeout {
+        if cause.lock_unsupported {
+            Error::LockUnsupported { cause }
+        } else if cause.is_lock_timeout {
             Error::LockTimeout {
                 waited: options.lock_timeout,
                 cause,

@@ -23,6 +23,8 @@ mod lock_release;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;
+#[cfg(feature = "postgres")]
+mod pgbouncer;
 mod polish;
 mod script_files;
 mod secrets;

@@ -294,3 +294,67 @@ impl Drop for PrivateMariadb {
         let _ = self.child.wait();
     }
 }
+
+/// A PgBouncer of its own on a free port in front of the server of `RETORT_TEST_PG_URL`
+/// (Debian's `pgbouncer` package), trusting every user.
+pub(crate) struct PrivatePgbouncer {
+    dir: tempfile::TempDir,
+    pub port: u16,
+}
+
+impl PrivatePgbouncer {
+    /// `pool_mode` (`transaction`, `session`) with `pool_size` server sessions per database and
+    /// user; `None` (and a note) where pgbouncer is not installed, except under `CI=true`.
+    pub(crate) fn start(
+        server_port: u16,
+        pool_mode: &str,
+        pool_size: u32,
+    ) -> Option<PrivatePgbouncer> {
+        let program = "/usr/sbin/pgbouncer";
+        if !Path::new(program).exists() {
+            assert!(
+                std::env::var("CI").map_or(true, |v| v != "true"),
+                "pgbouncer is needed when CI=true"
+            );
+            eprintln!("skipped: pgbouncer not installed");
+            return None;
+        }
+        let dir = tempfile::tempdir().expect("temp dir");
+        let port = free_port();
+        let path = |name: &str| dir.path().join(name).display().to_string();
+        std::fs::write(dir.path().join("users.txt"), "\"postgres\" \"\"\n").expect("userlist");
+        let ini = format!(
+            "[databases]\n* = host=127.0.0.1 port={server_port}\n\n[pgbouncer]\n\
+             listen_addr = 127.0.0.1\nlisten_port = {port}\nunix_socket_dir =\n\
+             auth_type = trust\nauth_file = {}\npool_mode = {pool_mode}\n\
+             default_pool_size = {pool_size}\nlogfile = {}\npidfile = {}\n",
+            path("users.txt"),
+            path("pgbouncer.log"),
+            path("pgbouncer.pid"),
+        );
+        std::fs::write(dir.path().join("pgbouncer.ini"), ini).expect("ini");
+        give_to("postgres", dir.path());
+        let mut command = command_as("postgres", program);
+        command.arg("-d").arg(dir.path().join("pgbouncer.ini"));
+        run(command);
+        wait_listening(port);
+        Some(PrivatePgbouncer { dir, port })
+    }
+
+    fn pid(&self) -> Option<u32> {
+        std::fs::read_to_string(self.dir.path().join("pgbouncer.pid"))
+            .ok()?
+            .trim()
+            .parse()
+            .ok()
+    }
+}
+
+impl Drop for PrivatePgbouncer {
+    fn drop(&mut self) {
+        if let Some(pid) = self.pid() {
+            kill(pid, "INT");
+            wait_gone(pid);
+        }
+    }
+}
