@@ -1770,6 +1770,7 @@ impl DbError {
     }
 
     /// A migration lock this connection cannot hold, said in `message`.
+    #[cfg(feature = "postgres")]
     pub(crate) fn lock_unsupported(message: impl Into<String>) -> Self {
         DbError {
             lock_unsupported: true,
