@@ -204,24 +204,61 @@ pub enum Error {
     #[error("invalid PostgreSQL URL `{}`: {cause}", clip(url, QUOTED_CHARS))]
     PostgresUrlInvalid { url: String, cause: DbError },
 
-    /// A PostgreSQL URL asks for TLS, which this build does not have.
+    /// A URL's TLS mode (`sslmode`, `ssl-mode`) is not one its engine's client knows.
     #[error(
-        "invalid PostgreSQL URL `{url}`: `sslmode={sslmode}` needs TLS, which is not supported in \
-         this build of retort; use `sslmode=disable` or `sslmode=prefer`, or connect through a \
-         TLS tunnel"
+        "invalid database URL `{}`: unknown `{param}={value}`; use {known}",
+        clip(url, QUOTED_CHARS)
     )]
-    TlsUnsupported { url: String, sslmode: String },
+    UnknownSslMode {
+        url: String,
+        param: &'static str,
+        value: String,
+        known: &'static str,
+    },
 
-    /// A PostgreSQL URL requires TLS some other way than `sslmode`.
-    #[error("invalid PostgreSQL URL `{url}`: TLS is not supported in this build of retort")]
-    TlsRequired { url: String },
+    /// A URL's TLS parameters contradict each other.
+    #[error("invalid database URL `{}`: {problem}", clip(url, QUOTED_CHARS))]
+    TlsSettingInvalid { url: String, problem: String },
 
-    /// A PostgreSQL URL has an `sslmode` libpq does not know.
+    /// A certificate or key file named in a URL cannot be read or holds no usable PEM.
     #[error(
-        "invalid PostgreSQL URL `{url}`: unknown `sslmode={sslmode}`; use `disable`, `allow`, \
-         `prefer` or `require`"
+        "cannot use `{param}={}` of `{}`: {problem}",
+        path.display(),
+        clip(url, QUOTED_CHARS)
     )]
-    UnknownSslMode { url: String, sslmode: String },
+    TlsFileUnusable {
+        url: String,
+        param: &'static str,
+        path: PathBuf,
+        problem: String,
+    },
+
+    /// A verifying TLS mode without root certificates to verify against.
+    #[error(
+        "`{mode_param}={mode}` of `{}` verifies the server's certificate, but no `{root_param}` \
+         names the certificate authority to verify it against",
+        clip(url, QUOTED_CHARS)
+    )]
+    TlsRootCertMissing {
+        url: String,
+        mode_param: &'static str,
+        mode: &'static str,
+        root_param: &'static str,
+    },
+
+    /// A TLS connection was asked for and could not be made as asked: nothing was sent in plain
+    /// text.
+    #[error(
+        "cannot connect to `{}` over TLS ({mode_param}={mode}): {problem}",
+        clip(url, QUOTED_CHARS)
+    )]
+    TlsFailed {
+        url: String,
+        dialect: Dialect,
+        mode_param: &'static str,
+        mode: &'static str,
+        problem: TlsProblem,
+    },
 
     /// The version table exists but cannot be read.
     #[error("cannot read version table `{table}`: {cause}")]
@@ -274,6 +311,9 @@ pub enum Error {
         blocker: Option<String>,
         outcome: String,
     },
+    /// The migration lock cannot work on this connection at all.
+    #[error("cannot take the migration lock: {cause}")]
+    LockUnsupported { cause: DbError },
 
     /// The migration lock cannot be taken (other than by waiting too long).
     #[error("cannot take the migration lock: {cause}; another retort run may still be going")]
@@ -1141,6 +1181,24 @@ pub enum Bookkeeping {
     CloseInterruptedRun { table: String },
 }
 
+/// Why a TLS connection failed: the `problem` of [`Error::TlsFailed`].
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TlsProblem {
+    /// The server answered the request for TLS with "no".
+    #[error("the server does not accept TLS connections")]
+    ServerRefused,
+    /// The certificate does not chain to the root certificates given.
+    #[error("the server's certificate is not signed by a trusted certificate authority ({roots})")]
+    UnknownIssuer { roots: String },
+    /// The certificate is valid, but not for the host connected to.
+    #[error("the server's certificate is not issued for host `{host}`{}", if names.is_empty() { String::new() } else { format!(" (it names {names})") })]
+    NameMismatch { host: String, names: String },
+    /// Anything else: expired, revoked, a bad signature, a protocol failure.
+    #[error("{0}")]
+    Other(String),
+}
+
 /// Why a database URL cannot be parsed: the `problem` of [`Error::InvalidDatabaseUrl`].
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
@@ -1604,6 +1662,38 @@ fn drift_lines(drifted: &[Drift]) -> String {
         .join("\n")
 }
 
+/// What to do about a failed TLS connection, in the engine's own parameter names.
+fn tls_hint(dialect: Dialect, mode_param: &str, problem: &TlsProblem) -> String {
+    let mysql = dialect == Dialect::Mysql;
+    let mode = |pg: &str, my: &str| format!("`{mode_param}={}`", if mysql { my } else { pg });
+    let root_param = if mysql { "ssl-ca" } else { "sslrootcert" };
+    match problem {
+        TlsProblem::ServerRefused => format!(
+            "turn TLS on at the server ({}), or use {} to fall back to plain text on a network \
+             you trust",
+            if mysql {
+                "`ssl_cert` and `ssl_key` in the server's configuration"
+            } else {
+                "`ssl = on` with `ssl_cert_file` and `ssl_key_file` in postgresql.conf"
+            },
+            mode("prefer", "PREFERRED")
+        ),
+        TlsProblem::UnknownIssuer { .. } => format!(
+            "set `{root_param}` to the certificate of the authority that signed the server's \
+             certificate, or use {} to encrypt without verifying the server",
+            mode("require", "REQUIRED")
+        ),
+        TlsProblem::NameMismatch { .. } => format!(
+            "connect with a host name the certificate names, or use {} to verify the \
+             certificate's authority only",
+            mode("verify-ca", "VERIFY_CA")
+        ),
+        TlsProblem::Other(_) => {
+            "check the certificate files of the URL and the server's TLS settings".to_string()
+        }
+    }
+}
+
 impl Error {
     /// What the user can do about it, printed as a `hint:` paragraph.
     pub fn hint(&self) -> Option<String> {
@@ -1637,6 +1727,26 @@ impl Error {
             ),
             Error::RebaseMerge { .. } => Some("rebase the revisions below the merge instead".into()),
             Error::RebaseCycle { .. } => Some("choose a target that is not among or below the revisions that move".into()),
+            Error::LockUnsupported { .. } => Some(
+                "run migrations on a direct connection to PostgreSQL, or through the pooler in \
+                 session mode (PgBouncer: a database entry or port with `pool_mode = session`)"
+                    .into(),
+            ),
+            Error::TlsFileUnusable { .. } => Some(
+                "name a readable PEM file (a relative path is taken from the working directory)"
+                    .into(),
+            ),
+            Error::TlsRootCertMissing { root_param, .. } => Some(format!(
+                "add `{root_param}=/path/to/ca.pem` with the certificate of the authority that \
+                 signed the server's (managed services publish theirs), or \
+                 `{root_param}=system` for a server certificate from a public authority"
+            )),
+            Error::TlsFailed {
+                dialect,
+                mode_param,
+                problem,
+                ..
+            } => Some(tls_hint(*dialect, mode_param, problem)),
             Error::UnknownVersionRow { .. } => Some("repair it with `stamp --purge REV`".into()),
             Error::LintFoundProblems { .. } | Error::LintRefused { .. } => Some(
                 "fix each finding as its help line says, or accept it on purpose with `-- retort:allow CODE reason=\"...\"` on the line before the statement".into(),
@@ -1969,6 +2079,8 @@ pub struct DbError {
     /// The SQLite database whose write failed because its directory cannot be written (for
     /// the journal): the statement is not to blame.
     pub unwritable_directory_of: Option<PathBuf>,
+    /// The migration lock cannot work on this connection (a pooler in transaction mode).
+    pub(crate) lock_unsupported: bool,
     /// The driver's own error, kept for code that inspects it; unlike `message` its text may
     /// show a password, so retort never prints it.
     driver: Option<Arc<dyn std::error::Error + Send + Sync>>,
@@ -1982,7 +2094,17 @@ impl DbError {
             is_lock_timeout: false,
             is_deadlock: false,
             unwritable_directory_of: None,
+            lock_unsupported: false,
             driver: None,
+        }
+    }
+
+    /// A migration lock this connection cannot hold, said in `message`.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn lock_unsupported(message: impl Into<String>) -> Self {
+        DbError {
+            lock_unsupported: true,
+            ..DbError::new(message)
         }
     }
 
@@ -2005,6 +2127,7 @@ impl DbError {
             is_lock_timeout,
             is_deadlock: false,
             unwritable_directory_of: None,
+            lock_unsupported: false,
             driver: Some(Arc::new(driver)),
         }
     }

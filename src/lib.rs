@@ -88,7 +88,7 @@ pub use config::{DatabaseUrl, Dialect};
 #[cfg(feature = "sqlite")]
 pub use db::sqlite::SqliteConnection;
 pub use db::{Connection, Value};
-pub use error::{DbError, Error, InvalidId, Result, ScriptProblem, Unresolved};
+pub use error::{DbError, Error, InvalidId, Result, ScriptProblem, TlsProblem, Unresolved};
 pub use exec::{Attempt, LockRetry};
 pub use exec::{PreparedStep, Progress};
 #[allow(deprecated)]

@@ -33,10 +33,7 @@ pub(crate) fn os_user(env: &dyn Env) -> Option<String> {
 /// Colour only on a terminal, and never when `NO_COLOR` is set to anything but the empty
 /// string (<https://no-color.org>).
 fn use_color(terminal: bool, env: &dyn Env) -> bool {
-    terminal
-        && env
-            .var_os("NO_COLOR")
-            .map_or(true, |value| value.is_empty())
+    terminal && env.var_os("NO_COLOR").is_none_or(|value| value.is_empty())
 }
 
 /// Where the database URL came from.

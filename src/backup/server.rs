@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
 use super::{create_backup_file, finish_backup, BackupRecord};
+use crate::config::tls::{RootCert, TlsMode, TlsSettings, Verify};
 use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
@@ -50,6 +51,8 @@ pub(super) fn dump(
     version_rows: &[String],
 ) -> Result<Option<BackupRecord>> {
     let target = parse_server_url(url.expose_secret());
+    // The dump travels as the run does: same TLS mode and certificates.
+    let (tls, _) = TlsSettings::from_url(url.dialect(), url.expose_secret(), &url.to_string())?;
     let mut command = match &config.backup.command {
         Some(line) => {
             let mut command = Command::new("sh");
@@ -60,7 +63,7 @@ pub(super) fn dump(
             .iter()
             .find_map(|t| find_on_path(t))
         {
-            Some(tool) => default_command(&tool, url.dialect(), &target),
+            Some(tool) => default_command(&tool, url.dialect(), &target, &tls),
             None => return Ok(None),
         },
     };
@@ -79,7 +82,7 @@ pub(super) fn dump(
         .file
         .try_clone()
         .map_err(|e| Error::io("write", &partial.temp_path, e))?;
-    set_environment(&mut command, url.dialect(), &target, &partial.temp_path);
+    set_environment(&mut command, &target, &tls, &partial.temp_path);
     let output = command
         .stdin(Stdio::null())
         .stdout(Stdio::from(stdout))
@@ -114,7 +117,12 @@ pub(super) fn dump(
     .map(Some)
 }
 
-fn default_command(tool: &Path, dialect: Dialect, target: &ServerTarget) -> Command {
+fn default_command(
+    tool: &Path,
+    dialect: Dialect,
+    target: &ServerTarget,
+    tls: &TlsSettings,
+) -> Command {
     let mut command = Command::new(tool);
     match dialect {
         // Everything comes from PG* variables; --no-password never blocks on a prompt.
@@ -132,15 +140,70 @@ fn default_command(tool: &Path, dialect: Dialect, target: &ServerTarget) -> Comm
             if let Some(user) = &target.user {
                 command.arg(format!("--user={user}"));
             }
+            command.args(mysql_tls_args(tls, is_mariadb_tool(tool)));
             command.arg("--").arg(&target.database);
         }
     }
     command
 }
 
+/// Whether a MySQL dump tool is MariaDB's (`mysqldump` is often a link to `mariadb-dump`), whose
+/// TLS options differ from MySQL's.
+fn is_mariadb_tool(tool: &Path) -> bool {
+    Command::new(tool)
+        .arg("--version")
+        .stdin(Stdio::null())
+        .stderr(Stdio::null())
+        .output()
+        .is_ok_and(|out| String::from_utf8_lossy(&out.stdout).contains("MariaDB"))
+}
+
+/// The dump tool's TLS options for the URL's `ssl-*` parameters (paths only: no secret).
+/// MySQL's tools take `--ssl-mode`; MariaDB's take `--ssl` and `--ssl-verify-server-cert`,
+/// which checks the host name too (they have no check of the chain alone).
+fn mysql_tls_args(tls: &TlsSettings, mariadb: bool) -> Vec<String> {
+    let mut args = Vec::new();
+    if mariadb {
+        match tls.mode {
+            TlsMode::Disable | TlsMode::Allow => args.push("--skip-ssl".to_string()),
+            TlsMode::Prefer => {}
+            _ => args.push("--ssl".to_string()),
+        }
+    } else {
+        let effective = match (tls.mode, tls.verify()) {
+            (TlsMode::Require, Verify::Chain) => TlsMode::VerifyCa,
+            (mode, _) => mode,
+        };
+        let mode = crate::config::tls::mode_name(Dialect::Mysql, effective);
+        args.push(format!("--ssl-mode={mode}"));
+    }
+    let files = [
+        (
+            "--ssl-ca",
+            match &tls.root_cert {
+                Some(RootCert::File(path)) => Some(path),
+                _ => None,
+            },
+        ),
+        ("--ssl-cert", tls.cert.as_ref()),
+        ("--ssl-key", tls.key.as_ref()),
+    ];
+    for (option, path) in files {
+        if let Some(path) = path {
+            args.push(format!("{option}={}", path.display()));
+        }
+    }
+    if mariadb && tls.mode > TlsMode::Prefer && tls.verify() != Verify::Nothing {
+        args.push("--ssl-verify-server-cert".to_string());
+    }
+    args
+}
+
 /// The connection settings as the dump tools read them, plus `RETORT_*` variables for a user's
-/// command. The password is only ever in `PGPASSWORD` / `MYSQL_PWD`.
-fn set_environment(command: &mut Command, dialect: Dialect, target: &ServerTarget, out: &Path) {
+/// command. The password is only ever in `PGPASSWORD` / `MYSQL_PWD`; for PostgreSQL the TLS
+/// settings go in libpq's `PGSSL*` variables (a user's command gets them too).
+fn set_environment(command: &mut Command, target: &ServerTarget, tls: &TlsSettings, out: &Path) {
+    let dialect = tls.dialect;
     let server_vars = match dialect {
         Dialect::Postgresql => [
             ("PGHOST", &target.host),
@@ -167,6 +230,24 @@ fn set_environment(command: &mut Command, dialect: Dialect, target: &ServerTarge
     }
     if dialect == Dialect::Postgresql {
         command.env("PGDATABASE", &target.database);
+        // Always set, so that a `PGSSLMODE` of retort's own environment does not apply.
+        command.env("PGSSLMODE", tls.mode_name());
+        let root = match &tls.root_cert {
+            Some(RootCert::File(path)) => Some(path.as_os_str()),
+            Some(RootCert::System) => Some("system".as_ref()),
+            None => None,
+        };
+        let files = [
+            ("PGSSLROOTCERT", root),
+            ("PGSSLCERT", tls.cert.as_ref().map(|p| p.as_os_str())),
+            ("PGSSLKEY", tls.key.as_ref().map(|p| p.as_os_str())),
+        ];
+        for (name, value) in files {
+            match value {
+                Some(value) => command.env(name, value),
+                None => command.env_remove(name),
+            };
+        }
     }
     command.env("RETORT_DB_NAME", &target.database);
     command.env("RETORT_BACKUP_FILE", out);
@@ -314,14 +395,11 @@ command = "echo no route to host >&2; exit 3""#,
 
     #[test]
     fn password_goes_to_the_environment_not_the_arguments() {
-        let target = parse_server_url("mysql://root:s3cret@127.0.0.1:3306/test");
-        let mut command = default_command(Path::new("mysqldump"), Dialect::Mysql, &target);
-        set_environment(
-            &mut command,
-            Dialect::Mysql,
-            &target,
-            Path::new("/tmp/x.sql"),
-        );
+        let raw = "mysql://root:s3cret@127.0.0.1:3306/test";
+        let target = parse_server_url(raw);
+        let (tls, _) = TlsSettings::from_url(Dialect::Mysql, raw, raw).unwrap();
+        let mut command = default_command(Path::new("mysqldump"), Dialect::Mysql, &target, &tls);
+        set_environment(&mut command, &target, &tls, Path::new("/tmp/x.sql"));
         let args: Vec<_> = command
             .get_args()
             .map(|a| a.to_string_lossy().into_owned())
@@ -333,5 +411,61 @@ command = "echo no route to host >&2; exit 3""#,
             .find(|(name, _)| *name == "MYSQL_PWD")
             .and_then(|(_, value)| value.map(|v| v.to_string_lossy().into_owned()));
         assert_eq!(pwd.as_deref(), Some("s3cret"));
+    }
+
+    #[test]
+    fn tls_settings_reach_the_dump_tools() {
+        let tls = |raw: &str| {
+            TlsSettings::from_url(DatabaseUrl::parse(raw).unwrap().dialect(), raw, raw)
+                .unwrap()
+                .0
+        };
+        let raw = "postgresql://app:s3cret@db/shop?sslmode=verify-full&sslrootcert=/etc/ca.pem";
+        let mut command = Command::new("pg_dump");
+        set_environment(
+            &mut command,
+            &parse_server_url(raw),
+            &tls(raw),
+            Path::new("/tmp/x.sql"),
+        );
+        let env = |name: &str| {
+            command
+                .get_envs()
+                .find(|(n, _)| *n == name)
+                .and_then(|(_, v)| v.map(|v| v.to_string_lossy().into_owned()))
+        };
+        assert_eq!(env("PGSSLMODE").as_deref(), Some("verify-full"));
+        assert_eq!(env("PGSSLROOTCERT").as_deref(), Some("/etc/ca.pem"));
+        assert_eq!(env("PGSSLCERT"), None);
+
+        let raw = "mysql://root@db/shop?ssl-mode=REQUIRED&ssl-ca=/etc/ca.pem&ssl-cert=c.pem&ssl-key=k.pem";
+        // With a CA, REQUIRED checks the chain (as the run does).
+        assert_eq!(
+            mysql_tls_args(&tls(raw), false),
+            [
+                "--ssl-mode=VERIFY_CA",
+                "--ssl-ca=/etc/ca.pem",
+                "--ssl-cert=c.pem",
+                "--ssl-key=k.pem"
+            ]
+        );
+        assert_eq!(
+            mysql_tls_args(&tls(raw), true),
+            [
+                "--ssl",
+                "--ssl-ca=/etc/ca.pem",
+                "--ssl-cert=c.pem",
+                "--ssl-key=k.pem",
+                "--ssl-verify-server-cert"
+            ]
+        );
+        assert_eq!(
+            mysql_tls_args(&tls("mysql://root@db/shop?ssl-mode=DISABLED"), true),
+            ["--skip-ssl"]
+        );
+        assert_eq!(
+            mysql_tls_args(&tls("mysql://root@db/shop"), false),
+            ["--ssl-mode=PREFERRED"]
+        );
     }
 }

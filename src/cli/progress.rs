@@ -141,6 +141,11 @@ impl Progress for StepDisplay<'_> {
         }
     }
 
+    fn lock_not_released(&mut self, cause: &str) {
+        self.printer
+            .warn(format!("releasing the migration lock failed: {cause}"));
+    }
+
     fn closed_interrupted(&mut self, direction: &str, revision: &str, started_at: &str) {
         self.printer.status(format!(
             "closed the interrupted {direction} of `{revision}` (started at {started_at}) in the \

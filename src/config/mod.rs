@@ -6,6 +6,7 @@
 pub(crate) mod fleet;
 pub(crate) mod interpolate;
 pub(crate) mod timeouts;
+pub(crate) mod tls;
 pub(crate) mod url;
 
 use std::collections::BTreeMap;

@@ -30,6 +30,7 @@ mod server;
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod blocker;
+mod tls;
 
 /// One value read back from the database.
 #[derive(Debug, Clone, PartialEq)]

@@ -9,14 +9,15 @@ use std::time::Duration;
 
 use mysql::consts::ColumnType;
 use mysql::prelude::Queryable;
-use mysql::{Conn, Opts};
+use mysql::{ClientIdentity, Conn, Opts, OptsBuilder, SslOpts};
 
 use super::blocker::{scrub_query, Blocker, Watch};
 use super::server::{lock_id, scrub_password};
 use super::version_table::quote_literal;
-use super::{Connection, DbError, Value};
+use super::{tls, Connection, DbError, Value};
+use crate::config::tls::{RootCert, TlsMode, TlsSettings, Verify};
 use crate::config::{DatabaseUrl, Dialect};
-use crate::error::{Error, Result};
+use crate::error::{Error, Result, TlsProblem};
 
 /// `ER_LOCK_WAIT_TIMEOUT`: a row lock (`innodb_lock_wait_timeout`) or a metadata lock
 /// (`lock_wait_timeout`, e.g. behind `LOCK TABLES` or an open transaction) waited too long.
@@ -51,12 +52,59 @@ struct Mysql {
 
 impl Mysql {
     fn connect(raw_url: &str) -> Result<Mysql> {
-        let url = || scrub_password(raw_url, raw_url);
-        let opts =
-            parse_opts(raw_url).map_err(|reason| Error::MysqlUrlInvalid { url: url(), reason })?;
-        let conn = Conn::new(opts).map_err(|e| Error::ConnectFailed {
-            url: url(),
-            cause: db_error(e, raw_url),
+        let shown = scrub_password(raw_url, raw_url);
+        // The driver refuses parameters it does not know, the `ssl-*` ones among them.
+        let (settings, stripped) = TlsSettings::from_url(Dialect::Mysql, raw_url, &shown)?;
+        let opts = parse_opts(&stripped).map_err(|reason| Error::MysqlUrlInvalid {
+            url: shown.clone(),
+            reason,
+        })?;
+        let ssl = ssl_opts(&settings, &shown)?;
+        let with_tls = ssl.is_some();
+        let mut builder = OptsBuilder::from_opts(opts.clone()).ssl_opts(ssl);
+        if settings.mode >= TlsMode::Require {
+            // On a loopback address the driver switches to the server's Unix socket, where it
+            // does not use TLS: a connection that must be TLS stays on TCP.
+            builder = builder.prefer_socket(false);
+        }
+        let outcome = match Conn::new(builder) {
+            // PREFERRED: plain text when the server has no TLS.
+            Err(mysql::Error::DriverError(mysql::DriverError::TlsNotSupported))
+                if settings.mode == TlsMode::Prefer =>
+            {
+                Conn::new(opts)
+            }
+            outcome => outcome,
+        };
+        let conn = outcome.map_err(|e| {
+            // The driver's errors name their cause with the old `cause()` only.
+            let inner: Option<&(dyn std::error::Error + 'static)> = match &e {
+                mysql::Error::IoError(io) => Some(io),
+                mysql::Error::CodecError(codec) => Some(codec),
+                mysql::Error::TlsError(tls) => Some(tls),
+                _ => None,
+            };
+            let problem = match &e {
+                mysql::Error::DriverError(mysql::DriverError::TlsNotSupported) => {
+                    Some(TlsProblem::ServerRefused)
+                }
+                _ => inner
+                    .filter(|_| with_tls)
+                    .and_then(|inner| tls::problem(inner, &settings, None)),
+            };
+            match problem {
+                Some(problem) => Error::TlsFailed {
+                    url: shown.clone(),
+                    dialect: Dialect::Mysql,
+                    mode_param: settings.names().mode,
+                    mode: settings.mode_name(),
+                    problem,
+                },
+                None => Error::ConnectFailed {
+                    url: shown.clone(),
+                    cause: db_error(e, raw_url),
+                },
+            }
         })?;
         Ok(Mysql {
             conn,
@@ -125,6 +173,33 @@ impl Mysql {
             self.conn.query_first(sql).map_err(|e| self.db_error(e))?;
         Ok(value.unwrap_or(mysql::Value::NULL))
     }
+}
+
+/// The driver's TLS options for `settings`: none for `DISABLED`; `PREFERRED` and `REQUIRED`
+/// encrypt without checking the certificate unless `ssl-ca` is given (then they check its
+/// chain, as `VERIFY_CA`); `VERIFY_IDENTITY` also checks the host name. The files are read
+/// first, so that a missing one is named (the driver reports a bare I/O error).
+fn ssl_opts(settings: &TlsSettings, url: &str) -> Result<Option<SslOpts>> {
+    if settings.mode <= TlsMode::Allow {
+        return Ok(None);
+    }
+    tls::install_provider();
+    let names = settings.names();
+    let mut ssl = SslOpts::default();
+    if let Some(RootCert::File(path)) = &settings.root_cert {
+        tls::read_file(path, names.root_cert, url)?;
+        ssl = ssl.with_root_cert_path(Some(path.clone()));
+    }
+    if let (Some(cert), Some(key)) = (&settings.cert, &settings.key) {
+        tls::read_file(cert, names.cert, url)?;
+        tls::read_file(key, names.key, url)?;
+        ssl = ssl.with_client_identity(Some(ClientIdentity::new(cert.clone(), key.clone())));
+    }
+    Ok(Some(match settings.verify() {
+        Verify::Nothing => ssl.with_danger_accept_invalid_certs(true),
+        Verify::Chain => ssl.with_danger_skip_domain_validation(true),
+        Verify::ChainAndHost => ssl,
+    }))
 }
 
 /// Turns a `mysql://` or `mariadb://` URL into driver options. A Unix socket can be given as

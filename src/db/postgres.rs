@@ -1,9 +1,12 @@
-//! PostgreSQL backend (postgres crate, synchronous, without TLS).
+//! PostgreSQL backend (postgres crate, synchronous; TLS with rustls as libpq's `sslmode`s ask,
+//! see `db/tls.rs`).
 //!
 //! Statements go through the simple query protocol, one per call, as `psql` sends them: one
 //! round trip each, and `$1` inside a statement body is left to the server. Queries first
 //! `prepare` the statement (which also refuses more than one statement) to learn the column
-//! types, then read the rows as text and convert them by type.
+//! types, then read the rows as text and convert them by type. retort's own parameterized
+//! queries use unnamed statements (`query_typed`): one round trip, and nothing left behind on a
+//! server session that a pooler may hand to another client.
 //!
 //! The migration lock is `pg_try_advisory_lock`, polled on a separate session: a runner that
 //! waits never sits inside a long statement, so a `CREATE INDEX CONCURRENTLY` of a
@@ -15,12 +18,14 @@ use std::time::{Duration, Instant};
 use postgres::config::SslMode;
 use postgres::types::Type;
 use postgres::{Client, NoTls, SimpleQueryMessage};
+use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::blocker::{scrub_query, Blocker, Watch};
 use super::own_thread::OwnThread;
 use super::server::{lock_id, scrub_password};
 use super::version_table::quoted_ident;
-use super::{Connection, DbError, Value};
+use super::{tls, Connection, DbError, Value};
+use crate::config::tls::{TlsMode, TlsSettings};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
 
@@ -43,17 +48,20 @@ pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
 
 struct Postgres {
     client: Client,
+    /// The settings the connection was made with, for the lock's session.
     config: postgres::Config,
+    tls: Option<MakeRustlsConnect>,
     /// The URL as given, only to scrub its password from driver messages.
     raw_url: String,
     lock: Option<LockSession>,
-    /// `table_exists` runs once per step; preparing it once saves a round trip each time.
-    table_exists_statement: Option<postgres::Statement>,
     /// Whether the timeouts were set for the session (to reset) rather than the transaction.
     session_timeouts: bool,
     /// Who blocks a statement waiting for a lock, seen from a second session opened when a
     /// lock timeout is first set.
     watch: Watch<Client>,
+    /// The server is reached through a proxy or pooler (see [`behind_proxy`]): queries use
+    /// unnamed statements only.
+    proxied: bool,
 }
 
 /// The session for the advisory lock of `key`; kept after a failed `try_lock` for `lock`.
@@ -65,22 +73,78 @@ struct LockSession {
     held: bool,
 }
 
+/// One way to connect: the driver's `sslmode` and the TLS connector, if any.
+struct Attempt {
+    config: postgres::Config,
+    tls: Option<MakeRustlsConnect>,
+}
+
+impl Attempt {
+    fn connect(&self) -> Result<Client, postgres::Error> {
+        match &self.tls {
+            Some(tls) => self.config.connect(tls.clone()),
+            None => self.config.connect(NoTls),
+        }
+    }
+}
+
 impl Postgres {
     fn connect(raw_url: &str) -> Result<Postgres> {
-        let config = parse_config(raw_url)?;
-        let client = config.connect(NoTls).map_err(|e| Error::ConnectFailed {
-            url: scrub_password(raw_url, raw_url),
-            cause: db_error(e, raw_url),
-        })?;
-        Ok(Postgres {
-            client,
-            config,
-            raw_url: raw_url.to_string(),
-            lock: None,
-            table_exists_statement: None,
-            session_timeouts: false,
-            watch: Watch::new(),
+        let shown = scrub_password(raw_url, raw_url);
+        let (settings, mut attempt, mut fallback) = parse_config(raw_url)?;
+        let outcome = loop {
+            match (attempt.connect(), fallback.take()) {
+                (Err(_), Some(next)) => attempt = next,
+                (outcome, _) => break outcome,
+            }
+        };
+        let e = match outcome {
+            Ok(mut client) => {
+                let proxied = behind_proxy(&mut client, &attempt.config).map_err(|e| {
+                    Error::ConnectFailed {
+                        url: shown,
+                        cause: db_error(e, raw_url),
+                    }
+                })?;
+                return Ok(Postgres {
+                    client,
+                    config: attempt.config,
+                    tls: attempt.tls,
+                    raw_url: raw_url.to_string(),
+                    lock: None,
+                    proxied,
+                    session_timeouts: false,
+                    watch: Watch::new(),
+                });
+            }
+            Err(e) => e,
+        };
+        let problem = attempt
+            .tls
+            .as_ref()
+            .and_then(|_| tls::problem(&e, &settings, Some("server does not support TLS")));
+        Err(match problem {
+            Some(problem) => Error::TlsFailed {
+                url: shown,
+                dialect: Dialect::Postgresql,
+                mode_param: settings.names().mode,
+                mode: settings.mode_name(),
+                problem,
+            },
+            None => Error::ConnectFailed {
+                url: shown,
+                cause: db_error(e, raw_url),
+            },
         })
+    }
+
+    /// Another session to the same server, over the same TLS as this one.
+    fn new_session(&self) -> Result<Client, postgres::Error> {
+        Attempt {
+            config: self.config.clone(),
+            tls: self.tls.clone(),
+        }
+        .connect()
     }
 
     /// Opens the observer session unless there is one; without it (no connection slot left)
@@ -89,11 +153,11 @@ impl Postgres {
         if self.watch.observer.is_some() {
             return;
         }
-        let pid: i32 = match self.client.query_one("SELECT pg_backend_pid()", &[]) {
+        let pid: i32 = match self.client.query_typed_one("SELECT pg_backend_pid()", &[]) {
             Ok(row) => row.get(0),
             Err(_) => return,
         };
-        if let (Ok(client), Ok(pid)) = (self.config.connect(NoTls), u64::try_from(pid)) {
+        if let (Ok(client), Ok(pid)) = (self.new_session(), u64::try_from(pid)) {
             self.watch.observer = Some((client, pid));
         }
     }
@@ -121,16 +185,26 @@ impl Postgres {
     fn open_lock_session(&mut self, key: &str) -> Result<LockSession, DbError> {
         let database: String = self
             .client
-            .query_one("SELECT current_database()", &[])
+            .query_typed_one("SELECT current_database()::text", &[])
             .map_err(|e| self.db_error(e))?
             .get(0);
-        let client = self.config.connect(NoTls).map_err(|e| {
+        let mut client = self.new_session().map_err(|e| {
             let message = format!(
                 "cannot open the session for the migration lock: {}",
                 describe(&e, &self.raw_url)
             );
             DbError::from_driver(message, false, e)
         })?;
+        let pooled = self.proxied
+            && transaction_pooling(&mut self.client, &mut client)
+                .map_err(|e| db_error(e, &self.raw_url))?;
+        if pooled {
+            return Err(DbError::lock_unsupported(
+                "the server is reached through a pooler in transaction mode (two sessions of \
+                 this run were served by one server session): PostgreSQL's session advisory \
+                 lock cannot keep runners apart there",
+            ));
+        }
         Ok(LockSession {
             client,
             key: key.to_string(),
@@ -161,59 +235,54 @@ impl LockSession {
     fn try_acquire(&mut self, raw_url: &str) -> Result<bool, DbError> {
         let row = self
             .client
-            .query_one("SELECT pg_try_advisory_lock($1)", &[&self.id])
+            .query_typed_one("SELECT pg_try_advisory_lock($1)", &[(&self.id, Type::INT8)])
             .map_err(|e| db_error(e, raw_url))?;
         Ok(row.get(0))
     }
 }
 
-/// Parses a `postgresql://` URL into driver settings. `sslmode` is checked here because this
-/// build has no TLS: `require` and stronger must fail clearly rather than connect in plain text.
-fn parse_config(raw_url: &str) -> Result<postgres::Config> {
+/// Parses a `postgresql://` URL into its TLS settings and the way to connect, with the one to
+/// try when that fails (`sslmode=allow`: plain text, then TLS).
+fn parse_config(raw_url: &str) -> Result<(TlsSettings, Attempt, Option<Attempt>)> {
     let url = || scrub_password(raw_url, raw_url);
-    let (base, query) = raw_url.split_once('?').unwrap_or((raw_url, ""));
-    let mut params = Vec::new();
-    for param in query.split('&').filter(|p| !p.is_empty()) {
-        match param.split_once('=') {
-            Some(("sslmode", "disable" | "allow")) => params.push("sslmode=disable"),
-            Some(("sslmode", "prefer")) => params.push(param),
-            Some(("sslmode", mode @ ("require" | "verify-ca" | "verify-full"))) => {
-                return Err(Error::TlsUnsupported {
-                    url: url(),
-                    sslmode: mode.to_string(),
-                })
-            }
-            Some(("sslmode", other)) => {
-                return Err(Error::UnknownSslMode {
-                    url: url(),
-                    sslmode: other.to_string(),
-                })
-            }
-            _ => params.push(param),
-        }
-    }
-    let joined = if params.is_empty() {
-        base.to_string()
-    } else {
-        format!("{base}?{}", params.join("&"))
-    };
+    // The driver knows only `disable`, `prefer` and `require`, and no certificate parameters.
+    let (settings, stripped) = TlsSettings::from_url(Dialect::Postgresql, raw_url, &url())?;
     let mut config: postgres::Config =
-        joined
+        stripped
             .parse()
             .map_err(|e: postgres::Error| Error::PostgresUrlInvalid {
                 url: url(),
                 cause: db_error(e, raw_url),
             })?;
-    if config.get_ssl_mode() == SslMode::Require {
-        return Err(Error::TlsRequired { url: url() });
-    }
     if config.get_application_name().is_none() {
         config.application_name("retort");
     }
     if config.get_connect_timeout().is_none() {
         config.connect_timeout(Duration::from_secs(30));
     }
-    Ok(config)
+    let sockets_only = config
+        .get_hosts()
+        .iter()
+        .all(|h| matches!(h, postgres::config::Host::Unix(_)));
+    let with = |mode: SslMode, tls: Option<MakeRustlsConnect>| {
+        let mut config = config.clone();
+        config.ssl_mode(mode);
+        Attempt { config, tls }
+    };
+    // libpq does not use TLS on a Unix socket, whatever the mode.
+    if sockets_only || settings.mode == TlsMode::Disable {
+        return Ok((settings, with(SslMode::Disable, None), None));
+    }
+    let connector = MakeRustlsConnect::new(tls::client_config(&settings, &url())?);
+    Ok(match settings.mode {
+        TlsMode::Allow => (
+            settings,
+            with(SslMode::Disable, None),
+            Some(with(SslMode::Require, Some(connector))),
+        ),
+        TlsMode::Prefer => (settings, with(SslMode::Prefer, Some(connector)), None),
+        _ => (settings, with(SslMode::Require, Some(connector)), None),
+    })
 }
 
 fn db_error(e: postgres::Error, raw_url: &str) -> DbError {
@@ -296,6 +365,194 @@ fn millis(duration: Duration) -> u128 {
     }
 }
 
+/// Whether the session reaches the server through a proxy or pooler (PgBouncer, RDS Proxy, a
+/// forwarded port): the server's own port is not the one connected to. Behind a pooler in
+/// transaction mode each transaction may run on another server session, so the driver's named
+/// prepared statements (`s0`, `s1`, ...) collide with other clients' ("prepared statement
+/// \"s0\" already exists"); such a session uses unnamed statements only. Mistaking a forwarded
+/// port for a pooler costs nothing but that.
+fn behind_proxy(client: &mut Client, config: &postgres::Config) -> Result<bool, postgres::Error> {
+    let port = client
+        .simple_query("SELECT inet_server_port()")?
+        .iter()
+        .find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => Some(row.get(0).map(str::to_string)),
+            _ => None,
+        })
+        .flatten();
+    let tcp = matches!(config.get_hosts(), [postgres::config::Host::Tcp(_), ..]);
+    let asked = config.get_ports().first().copied().unwrap_or(5432);
+    Ok(tcp && port != Some(asked.to_string()))
+}
+
+/// Whether two sessions of a proxied connection share server sessions, which only a pooler in
+/// transaction mode does: `main` asks for its server's PID (and lets the server go back to the
+/// pool); `other` opens a transaction and asks for its server's PID. Directly or in session
+/// mode the two are different sessions; in transaction mode PgBouncer hands out the most
+/// recently used server first, which is `main`'s. (`main` asking again while `other` holds the
+/// server would wait forever on a pool of one.)
+fn transaction_pooling(main: &mut Client, other: &mut Client) -> Result<bool, postgres::Error> {
+    fn pid(client: &mut Client, sql: &str) -> Result<Option<String>, postgres::Error> {
+        Ok(client.simple_query(sql)?.iter().find_map(|m| match m {
+            SimpleQueryMessage::Row(row) => row.get(0).map(str::to_string),
+            _ => None,
+        }))
+    }
+    let first = pid(main, "SELECT pg_backend_pid()")?;
+    let held = pid(other, "BEGIN; SELECT pg_backend_pid()")?;
+    other.simple_query("COMMIT")?;
+    Ok(held == first)
+}
+
+/// A column's value as the server sent it in binary, for the types without a decoder here.
+struct Raw(Vec<u8>);
+
+impl<'a> postgres::types::FromSql<'a> for Raw {
+    fn from_sql(_: &Type, raw: &'a [u8]) -> Result<Self, Box<dyn std::error::Error + Sync + Send>> {
+        Ok(Raw(raw.to_vec()))
+    }
+
+    fn accepts(_: &Type) -> bool {
+        true
+    }
+}
+
+/// Converts column `i` of a binary-format row to a `Value` by its PostgreSQL type, as
+/// [`value_from_text`] does for text: numbers and booleans typed, NUMERIC, dates and timestamps
+/// as PostgreSQL prints them, other text-like types as text, anything else as its bytes.
+fn value_from_binary(row: &postgres::Row, i: usize) -> Value {
+    let Some(column) = row.columns().get(i) else {
+        return Value::Null;
+    };
+    let ty = column.type_();
+    let get = |row: &postgres::Row| row.try_get::<_, Option<Raw>>(i).ok().flatten();
+    let value = match *ty {
+        Type::BOOL => row
+            .try_get::<_, Option<bool>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Bool),
+        Type::INT2 => row
+            .try_get::<_, Option<i16>>(i)
+            .ok()
+            .flatten()
+            .map(|n| Value::Int(n.into())),
+        Type::INT4 => row
+            .try_get::<_, Option<i32>>(i)
+            .ok()
+            .flatten()
+            .map(|n| Value::Int(n.into())),
+        Type::INT8 => row
+            .try_get::<_, Option<i64>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Int),
+        Type::OID => row
+            .try_get::<_, Option<u32>>(i)
+            .ok()
+            .flatten()
+            .map(|n| Value::Int(n.into())),
+        Type::FLOAT4 => row
+            .try_get::<_, Option<f32>>(i)
+            .ok()
+            .flatten()
+            .map(|f| Value::Real(f.into())),
+        Type::FLOAT8 => row
+            .try_get::<_, Option<f64>>(i)
+            .ok()
+            .flatten()
+            .map(Value::Real),
+        Type::BYTEA => get(row).map(|Raw(bytes)| Value::Bytes(bytes)),
+        Type::NUMERIC => get(row)
+            .map(|Raw(bytes)| decode_numeric(&bytes).map_or(Value::Bytes(bytes), Value::Text)),
+        Type::DATE | Type::TIMESTAMP | Type::TIMESTAMPTZ => get(row)
+            .map(|Raw(bytes)| decode_time(ty, &bytes).map_or(Value::Bytes(bytes), Value::Text)),
+        // JSONB's binary form is a version byte, then the text.
+        Type::JSONB => get(row).map(|Raw(bytes)| {
+            Value::Text(String::from_utf8_lossy(bytes.get(1..).unwrap_or_default()).into_owned())
+        }),
+        _ => get(row).map(|Raw(bytes)| match std::str::from_utf8(&bytes) {
+            Ok(text) if is_text_like(ty) => Value::Text(text.to_string()),
+            _ => Value::Bytes(bytes),
+        }),
+    };
+    value.unwrap_or(Value::Null)
+}
+
+/// Types whose binary form is their text.
+fn is_text_like(ty: &Type) -> bool {
+    matches!(
+        *ty,
+        Type::TEXT
+            | Type::VARCHAR
+            | Type::BPCHAR
+            | Type::NAME
+            | Type::UNKNOWN
+            | Type::JSON
+            | Type::XML
+    ) || matches!(ty.kind(), postgres::types::Kind::Enum(_))
+}
+
+/// NUMERIC's binary form (base-10000 digits, weight, sign, display scale) as PostgreSQL prints it.
+fn decode_numeric(bytes: &[u8]) -> Option<String> {
+    let word = |at: usize| Some(i16::from_be_bytes([*bytes.get(at)?, *bytes.get(at + 1)?]));
+    let (count, weight, sign, scale) = (word(0)?, word(2)?, word(4)? as u16, word(6)?);
+    let digits: Vec<i16> = (0..usize::try_from(count).ok()?)
+        .map(|k| word(8 + 2 * k))
+        .collect::<Option<_>>()?;
+    match sign {
+        0xC000 => return Some("NaN".into()),
+        0xD000 => return Some("Infinity".into()),
+        0xF000 => return Some("-Infinity".into()),
+        _ => {}
+    }
+    let digit = |position: i32| -> i16 {
+        usize::try_from(i32::from(weight) - position)
+            .ok()
+            .and_then(|k| digits.get(k).copied())
+            .unwrap_or(0)
+    };
+    let mut text = String::new();
+    if sign == 0x4000 {
+        text.push('-');
+    }
+    let mut integer = String::new();
+    for position in (0..=i32::from(weight).max(0)).rev() {
+        integer.push_str(&format!("{:04}", digit(position)));
+    }
+    let integer = integer.trim_start_matches('0');
+    text.push_str(if integer.is_empty() { "0" } else { integer });
+    if scale > 0 {
+        let mut fraction = String::new();
+        for position in 1..=(i32::from(scale) + 3) / 4 {
+            fraction.push_str(&format!("{:04}", digit(-position)));
+        }
+        text.push('.');
+        text.push_str(fraction.get(..usize::try_from(scale).ok()?)?);
+    }
+    Some(text)
+}
+
+/// DATE (days) and TIMESTAMP[TZ] (microseconds) since 2000-01-01, as PostgreSQL prints them
+/// (TIMESTAMPTZ in UTC).
+fn decode_time(ty: &Type, bytes: &[u8]) -> Option<String> {
+    let epoch = chrono::NaiveDate::from_ymd_opt(2000, 1, 1)?;
+    if *ty == Type::DATE {
+        let days = i32::from_be_bytes(bytes.try_into().ok()?);
+        return Some((epoch + chrono::Duration::days(days.into())).to_string());
+    }
+    let micros = i64::from_be_bytes(bytes.try_into().ok()?);
+    let at = epoch.and_hms_opt(0, 0, 0)? + chrono::Duration::microseconds(micros);
+    let mut text = at.format("%Y-%m-%d %H:%M:%S%.6f").to_string();
+    // PostgreSQL prints the fraction without trailing zeros, and none at all when it is zero.
+    text.truncate(text.trim_end_matches('0').trim_end_matches('.').len());
+    Some(if *ty == Type::TIMESTAMPTZ {
+        format!("{text}+00")
+    } else {
+        text
+    })
+}
+
 /// Converts one text-format column to a `Value` by its PostgreSQL type.
 fn value_from_text(ty: &Type, text: Option<&str>) -> Value {
     let Some(text) = text else {
@@ -319,7 +576,7 @@ fn value_from_text(ty: &Type, text: Option<&str>) -> Value {
 }
 
 fn decode_hex(hex: &str) -> Option<Vec<u8>> {
-    if hex.len() % 2 != 0 {
+    if !hex.len().is_multiple_of(2) {
         return None;
     }
     (0..hex.len())
@@ -338,6 +595,17 @@ impl Connection for Postgres {
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        if self.proxied {
+            // One unnamed statement: its rows come in binary, converted by type.
+            let rows = self
+                .client
+                .query_typed(sql, &[])
+                .map_err(|e| self.db_error(e))?;
+            return Ok(rows
+                .iter()
+                .map(|row| (0..row.len()).map(|i| value_from_binary(row, i)).collect())
+                .collect());
+        }
         let statement = self.client.prepare(sql).map_err(|e| self.db_error(e))?;
         let types: Vec<Type> = statement
             .columns()
@@ -372,17 +640,9 @@ impl Connection for Postgres {
         // statements do; views count as tables (a version table may be exposed as one).
         let sql = "SELECT EXISTS (SELECT 1 FROM pg_catalog.pg_class \
                    WHERE oid = to_regclass($1) AND relkind IN ('r', 'p', 'v', 'f', 'm'))";
-        let statement = match &self.table_exists_statement {
-            Some(statement) => statement.clone(),
-            None => {
-                let statement = self.client.prepare(sql).map_err(|e| self.db_error(e))?;
-                self.table_exists_statement = Some(statement.clone());
-                statement
-            }
-        };
         let row = self
             .client
-            .query_one(&statement, &[&name])
+            .query_typed_one(sql, &[(&name, Type::TEXT)])
             .map_err(|e| self.db_error(e))?;
         Ok(row.get(0))
     }
@@ -402,7 +662,7 @@ impl Connection for Postgres {
         // A bigint advisory key is split over `classid` (high half) and `objid` (low half).
         let row = self
             .client
-            .query_opt(
+            .query_typed_opt(
                 "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.state, 'unknown'), \
                  to_char(a.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
                  extract(epoch FROM now() - a.state_change)::bigint \
@@ -412,7 +672,7 @@ impl Connection for Postgres {
                  AND l.objid = ($1::bigint & 4294967295)::oid \
                  AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
                  LIMIT 1",
-                &[&id],
+                &[(&id, Type::INT8)],
             )
             .ok()??;
         let pid: i32 = row.get(0);
@@ -461,7 +721,10 @@ impl Connection for Postgres {
             Some(mut session) if session.held && session.key == key => {
                 let released: bool = session
                     .client
-                    .query_one("SELECT pg_advisory_unlock($1)", &[&session.id])
+                    .query_typed_one(
+                        "SELECT pg_advisory_unlock($1)",
+                        &[(&session.id, Type::INT8)],
+                    )
                     .map_err(|e| self.db_error(e))?
                     .get(0);
                 if released {
@@ -520,7 +783,7 @@ impl Connection for Postgres {
 
     fn current_user(&mut self) -> Option<String> {
         self.client
-            .query_one("SELECT current_user::text", &[])
+            .query_typed_one("SELECT current_user::text", &[])
             .ok()
             .map(|row| row.get(0))
     }
@@ -531,23 +794,43 @@ mod tests {
     use super::*;
 
     #[test]
-    fn sslmode_require_is_refused_clearly_and_others_accepted() {
-        let err = parse_config("postgresql://u:secret@localhost/db?sslmode=require")
+    fn sslmodes_map_to_driver_modes_and_connectors() {
+        let modes = |url: &str| {
+            let (_, first, fallback) = parse_config(url).unwrap();
+            let describe = |a: &Attempt| (a.config.get_ssl_mode(), a.tls.is_some());
+            (describe(&first), fallback.as_ref().map(describe))
+        };
+        let url = |mode: &str| format!("postgresql://u@localhost/db?sslmode={mode}");
+        assert_eq!(modes(&url("disable")), ((SslMode::Disable, false), None));
+        assert_eq!(
+            modes(&url("allow")),
+            ((SslMode::Disable, false), Some((SslMode::Require, true)))
+        );
+        // libpq's default is `prefer`.
+        assert_eq!(
+            modes("postgresql://u@localhost/db"),
+            ((SslMode::Prefer, true), None)
+        );
+        assert_eq!(modes(&url("require")), ((SslMode::Require, true), None));
+        // No TLS on a Unix socket, as libpq.
+        assert_eq!(
+            modes("postgresql://u@/db?host=/var/run/postgresql&sslmode=require"),
+            ((SslMode::Disable, false), None)
+        );
+        let err = parse_config("postgresql://u:secret@localhost/db?sslmode=verify-full")
             .err()
             .unwrap()
             .to_string();
-        assert!(err.contains("not supported in this build"), "{err}");
+        assert!(err.contains("no `sslrootcert`"), "{err}");
         assert!(!err.contains("secret"), "{err}");
-        for mode in ["disable", "allow", "prefer"] {
-            let config =
-                parse_config(&format!("postgresql://u@localhost/db?sslmode={mode}")).unwrap();
-            assert_ne!(config.get_ssl_mode(), SslMode::Require);
-        }
     }
 
     #[test]
     fn urls_with_encoded_passwords_ports_and_sockets() {
-        let config = parse_config("postgresql://app:p%40ss%2Fw@db.local:6543/prod").unwrap();
+        let config = parse_config("postgresql://app:p%40ss%2Fw@db.local:6543/prod")
+            .unwrap()
+            .1
+            .config;
         assert_eq!(config.get_password(), Some(&b"p@ss/w"[..]));
         assert_eq!(config.get_ports(), &[6543]);
         assert_eq!(config.get_dbname(), Some("prod"));
@@ -555,7 +838,7 @@ mod tests {
             "postgresql://postgres@%2Fvar%2Frun%2Fpostgresql/test",
             "postgresql://postgres@/test?host=/var/run/postgresql",
         ] {
-            let config = parse_config(url).unwrap();
+            let config = parse_config(url).unwrap().1.config;
             assert!(
                 matches!(config.get_hosts(), [postgres::config::Host::Unix(p)] if p.ends_with("postgresql")),
                 "{url}: {:?}",
@@ -569,6 +852,27 @@ mod tests {
         assert_eq!(millis(Duration::from_micros(500)), 1);
         assert_eq!(millis(Duration::from_millis(1500)), 1500);
         assert_eq!(millis(Duration::ZERO), 0);
+    }
+
+    #[test]
+    fn binary_numerics_and_times_print_as_postgres_does() {
+        let numeric = |words: &[i16]| {
+            let bytes: Vec<u8> = words.iter().flat_map(|w| w.to_be_bytes()).collect();
+            decode_numeric(&bytes).unwrap()
+        };
+        // count, weight, sign, scale, digits (base 10000)
+        assert_eq!(numeric(&[2, 0, 0, 2, 2, 5000]), "2.50");
+        assert_eq!(numeric(&[2, 1, 0x4000, 0, 1, 2]), "-10002");
+        assert_eq!(numeric(&[1, -1, 0, 4, 5]), "0.0005");
+        assert_eq!(numeric(&[0, 0, 0, 0]), "0");
+        assert_eq!(numeric(&[0, 0, 0xC000u16 as i16, 0]), "NaN");
+        let days = 9466_i32.to_be_bytes();
+        assert_eq!(decode_time(&Type::DATE, &days).unwrap(), "2025-12-01");
+        let micros = (86_400_000_000_i64 + 1_500_000).to_be_bytes();
+        assert_eq!(
+            decode_time(&Type::TIMESTAMPTZ, &micros).unwrap(),
+            "2000-01-02 00:00:01.5+00"
+        );
     }
 
     #[test]

@@ -425,7 +425,7 @@ impl Sink for LiveSink<'_> {
         Ok(rows
             .first()
             .and_then(|row| row.first())
-            .map_or(true, |value| value.is_truthy()))
+            .is_none_or(|value| value.is_truthy()))
     }
 
     fn version_op(&mut self, op: &VersionOp) -> Result<()> {
@@ -517,7 +517,9 @@ pub(crate) fn run_live(
 ) -> Result<RunReport> {
     let key = options.table.lock_key();
     let lock_error = |cause: DbError| {
-        if cause.is_lock_timeout {
+        if cause.lock_unsupported {
+            Error::LockUnsupported { cause }
+        } else if cause.is_lock_timeout {
             Error::LockTimeout {
                 waited: options.migration_lock_wait,
                 cause,
@@ -535,8 +537,12 @@ pub(crate) fn run_live(
             .map_err(lock_error)?;
     }
     let result = run_locked(conn, options, scripts, plan_from, before_change, progress);
-    // Releasing is best effort: the session ends right after, which releases it too.
-    let _ = conn.unlock(&key);
+    // The run's outcome stands either way; a lock that was not held (or not released) is said,
+    // since it means another runner may have been inside too. The session's end releases a
+    // lock it still has.
+    if let Err(e) = conn.unlock(&key) {
+        progress.lock_not_released(&e.to_string());
+    }
     result
 }
 

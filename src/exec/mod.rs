@@ -236,6 +236,10 @@ pub trait Progress {
     /// Another runner holds the migration lock; the run waits for it (called at most once).
     /// `holder` describes the session holding it, when the database can say.
     fn waiting_for_lock(&mut self, _holder: Option<&str>) {}
+    /// The migration lock could not be released after the run (`cause`: e.g. the server says it
+    /// was not held); the run's outcome stands, and the session's end releases a lock it still
+    /// has.
+    fn lock_not_released(&mut self, _cause: &str) {}
     /// A stamp closed the audit row of a run that died in the middle of its `direction` step
     /// of `revision`, started at `started_at`.
     fn closed_interrupted(&mut self, _direction: &str, _revision: &str, _started_at: &str) {}

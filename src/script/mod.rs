@@ -187,9 +187,9 @@ pub(crate) fn scan_all(
             // Overlapping locations reach one file twice; Alembic warns and loads it once.
             // One location cannot overlap itself: a walk does not follow links to folders.
             let first_time = existing.len() == 1
-                || path.file_name().map_or(true, |name| {
-                    loaded.insert(canonical_dir.join(name).into_os_string())
-                });
+                || path
+                    .file_name()
+                    .is_none_or(|name| loaded.insert(canonical_dir.join(name).into_os_string()));
             files.push((path, first_time));
         }
     }
@@ -307,7 +307,7 @@ pub(crate) fn list_sql_files(
     let (dirs, files): (Vec<_>, Vec<_>) = entries.into_iter().partition(|(_, kind)| kind.is_dir());
     let mut found: Vec<(PathBuf, Rc<Path>)> = Vec::new();
     for (name, kind) in files {
-        if !Path::new(&name).extension().is_some_and(|e| e == "sql") {
+        if Path::new(&name).extension().is_none_or(|e| e != "sql") {
             continue;
         }
         let path = dir.join(&name);

@@ -30,9 +30,13 @@ mod library;
 mod lint;
 #[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
 mod lock_retry;
+#[cfg(feature = "postgres")]
+mod lock_release;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;
+#[cfg(feature = "postgres")]
+mod pgbouncer;
 mod polish;
 mod rebase;
 mod script_files;
@@ -46,4 +50,6 @@ mod sqlite_run;
 mod support;
 #[cfg(feature = "sqlite")]
 mod targets_and_hints;
+#[cfg(all(feature = "postgres", feature = "mysql"))]
+mod tls;
 mod verbose;

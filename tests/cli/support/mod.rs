@@ -4,6 +4,7 @@ use std::path::{Path, PathBuf};
 
 use assert_cmd::Command;
 
+pub(crate) mod private;
 pub(crate) mod server;
 
 /// A temp directory with `migrate.toml` and `migrations/versions/`.
