@@ -87,10 +87,15 @@ pub(crate) struct Input<'a> {
 /// Lints `inputs`, given in upgrade order; only those with text are reported on, the others
 /// only teach the rules the schema they leave behind.
 pub(crate) fn lint(inputs: &[Input<'_>], options: &LintOptions) -> Result<LintResult> {
+    // Splitting and parsing each revision is independent work; the rules then walk the
+    // revisions in order, each learning from the ones before.
+    let read = crate::parallel::map(inputs.iter().collect(), |input| {
+        read_revision(input.script, options.dialect)
+    })?;
     let mut knowledge = Knowledge::default();
     let mut result = LintResult::default();
-    for input in inputs {
-        let raw = lint_revision(input.script, options, &mut knowledge)?;
+    for (input, statements) in inputs.iter().zip(read) {
+        let raw = lint_revision(input.script, &statements?, options, &mut knowledge);
         if let Some(text) = input.text {
             apply_suppressions(input.script, text, raw, &mut result);
         }
@@ -123,21 +128,40 @@ struct Located {
     statement_line: usize,
 }
 
+/// A statement of a revision's upgrade section, read: its file position and actions.
+struct ReadStatement {
+    line: usize,
+    column: usize,
+    parsed: parse::Parsed,
+}
+
+/// Splits and parses the upgrade section of `script` for `dialect`.
+fn read_revision(script: &Script, dialect: Dialect) -> Result<Vec<ReadStatement>> {
+    let Some(section) = script.sections.get(SectionKind::Upgrade, dialect) else {
+        return Ok(Vec::new());
+    };
+    let statements = split_statements(&section.sql, dialect).map_err(|e| Error::Script {
+        path: script.path.clone(),
+        line: section.first_line + e.line - 1,
+        problem: e.problem,
+    })?;
+    Ok(statements
+        .iter()
+        .map(|statement| ReadStatement {
+            line: section.first_line + statement.line - 1,
+            column: statement.column,
+            parsed: parse_statement(&statement.sql, dialect),
+        })
+        .collect())
+}
+
 /// Every finding of one revision before suppressions, teaching `knowledge` what it creates.
 fn lint_revision(
     script: &Script,
+    statements: &[ReadStatement],
     options: &LintOptions,
     knowledge: &mut Knowledge,
-) -> Result<Vec<Finding>> {
-    let Some(section) = script.sections.get(SectionKind::Upgrade, options.dialect) else {
-        return Ok(Vec::new());
-    };
-    let statements =
-        split_statements(&section.sql, options.dialect).map_err(|e| Error::Script {
-            path: script.path.clone(),
-            line: section.first_line + e.line - 1,
-            problem: e.problem,
-        })?;
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let finding = |code: Code, message: String, at: &Located, parsed: bool| Finding {
         code,
@@ -155,13 +179,12 @@ fn lint_revision(
     let mut first_lock: Option<(Located, bool)> = None;
     let mut locks_existing = false;
     let mut bulk_dml = Vec::new();
-    for statement in &statements {
-        let parsed = parse_statement(&statement.sql, options.dialect);
-        let line = section.first_line + statement.line - 1;
+    for statement in statements {
+        let parsed = &statement.parsed;
         let start = Located {
-            line,
+            line: statement.line,
             column: statement.column,
-            statement_line: line,
+            statement_line: statement.line,
         };
         let is_parsed = parsed.not_parsed.is_none();
         if let Some(reason) = &parsed.not_parsed {
@@ -236,7 +259,7 @@ fn lint_revision(
         }
     }
     findings.sort_by_key(|f| (f.line, f.column));
-    Ok(findings)
+    findings
 }
 
 /// What an action tells about the schema the revisions leave behind.
