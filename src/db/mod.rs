@@ -10,6 +10,7 @@ use crate::config::{DatabaseUrl, Dialect};
 pub(crate) use crate::error::DbError;
 use crate::error::{Error, Result};
 
+pub(crate) mod audit_details;
 pub(crate) mod version_table;
 
 #[cfg(feature = "sqlite")]

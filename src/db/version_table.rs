@@ -8,6 +8,7 @@
 //! print the returned row when a DBA runs the script.
 
 use crate::config::Dialect;
+pub(crate) use crate::db::audit_details::AuditDetails;
 use crate::db::{Connection, DbError, Value};
 use crate::error::{Error, Result};
 use crate::report::{Outcome, StepKind};
@@ -238,19 +239,24 @@ impl VersionTable {
             Dialect::Mysql => "id BIGINT NOT NULL AUTO_INCREMENT PRIMARY KEY",
         };
         format!(
-            "CREATE TABLE {} (\n    {id}, \n    revision VARCHAR(255) NOT NULL, \n    direction VARCHAR(16) NOT NULL, \n    heads_before TEXT NOT NULL, \n    heads_after TEXT NOT NULL, \n    checksum VARCHAR(80), \n    started_at VARCHAR(40) NOT NULL, \n    duration_ms BIGINT NOT NULL, \n    outcome VARCHAR(16) NOT NULL, \n    error TEXT, \n    applied_by VARCHAR(255)\n)",
+            "CREATE TABLE {} (\n    {id}, \n    revision VARCHAR(255) NOT NULL, \n    direction VARCHAR(16) NOT NULL, \n    heads_before TEXT NOT NULL, \n    heads_after TEXT NOT NULL, \n    checksum VARCHAR(80), \n    started_at VARCHAR(40) NOT NULL, \n    duration_ms BIGINT NOT NULL, \n    outcome VARCHAR(16) NOT NULL, \n    error TEXT, \n    applied_by VARCHAR(255), \n    details TEXT\n)",
             self.qualified()
         )
     }
 
-    /// One audit row (call on the audit table).
+    /// One audit row (call on the audit table). The `details` column is named only when there
+    /// are details, so a row without any also goes into an audit table of before the column.
     pub fn insert_audit_sql(&self, entry: &AuditEntry) -> String {
         let opt = |v: &Option<String>| match v {
             Some(v) => self.literal(v),
             None => "NULL".to_string(),
         };
+        let (details_column, details) = match entry.details.to_json() {
+            Some(json) => (", details", format!(", {}", self.literal(&json))),
+            None => ("", String::new()),
+        };
         format!(
-            "INSERT INTO {} (revision, direction, heads_before, heads_after, checksum, started_at, duration_ms, outcome, error, applied_by) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {})",
+            "INSERT INTO {} (revision, direction, heads_before, heads_after, checksum, started_at, duration_ms, outcome, error, applied_by{details_column}) VALUES ({}, {}, {}, {}, {}, {}, {}, {}, {}, {}{details})",
             self.qualified(),
             self.literal(&entry.revision),
             self.literal(entry.direction.name()),
@@ -266,13 +272,18 @@ impl VersionTable {
     }
 
     /// Completes a `started` row (written first where the revision cannot be rolled back).
+    /// Details are set only when there are some: closing a row keeps what it recorded.
     pub fn finish_audit_sql(&self, entry: &AuditEntry) -> String {
         let error = match &entry.error {
             Some(e) => self.literal(e),
             None => "NULL".to_string(),
         };
+        let details = match entry.details.to_json() {
+            Some(json) => format!(", details = {}", self.literal(&json)),
+            None => String::new(),
+        };
         format!(
-            "UPDATE {} SET outcome = {}, duration_ms = {}, heads_after = {}, error = {} WHERE revision = {} AND started_at = {} AND outcome = 'started'",
+            "UPDATE {} SET outcome = {}, duration_ms = {}, heads_after = {}, error = {}{details} WHERE revision = {} AND started_at = {} AND outcome = 'started'",
             self.qualified(),
             self.literal(entry.outcome.name()),
             entry.duration_ms,
@@ -283,17 +294,60 @@ impl VersionTable {
         )
     }
 
-    pub fn select_audit_sql(&self) -> String {
-        self.select_audit_sql_where("1 = 1")
+    /// A query whose one value is above 0 when the audit table has its `details` column
+    /// (audit tables of before it lack it; see [`ensure_audit_details`]).
+    fn details_column_sql(&self) -> String {
+        match self.dialect {
+            // language=SQLite
+            Dialect::Sqlite => format!(
+                "SELECT count(*) FROM pragma_table_info({}) WHERE name = 'details'",
+                self.literal(&self.name)
+            ),
+            // language=PostgreSQL
+            // `to_regclass` follows the search path as the unqualified statements do.
+            Dialect::Postgresql => format!(
+                "SELECT count(*) FROM pg_catalog.pg_attribute WHERE attrelid = to_regclass({}) \
+                 AND attname = 'details' AND NOT attisdropped",
+                self.literal(&self.quoted_qualified())
+            ),
+            // language=MySQL
+            Dialect::Mysql => format!(
+                "SELECT COUNT(*) FROM information_schema.columns WHERE table_schema = DATABASE() \
+                 AND table_name = {} AND column_name = 'details'",
+                self.literal(&self.name)
+            ),
+        }
     }
 
-    /// The audit rows that meet `condition` (SQL over the audit columns), oldest first.
-    fn select_audit_sql_where(&self, condition: &str) -> String {
+    /// Adds the `details` column to an audit table of before it.
+    fn add_details_column_sql(&self) -> String {
+        format!("ALTER TABLE {} ADD COLUMN details TEXT", self.qualified())
+    }
+
+    /// `schema.table` with both parts always quoted (for `to_regclass`).
+    fn quoted_qualified(&self) -> String {
+        let name = quoted_ident(self.dialect, &self.name);
+        match &self.schema {
+            Some(schema) => format!("{}.{name}", quoted_ident(self.dialect, schema)),
+            None => name,
+        }
+    }
+
+    /// The audit rows that meet `condition` (SQL over the audit columns), oldest first; an
+    /// audit table without the `details` column (`has_details` false) reads NULL details.
+    fn select_audit_sql_where(&self, condition: &str, has_details: bool) -> String {
+        let details = if has_details { "details" } else { "NULL" };
         format!(
             "SELECT id, revision, direction, heads_before, heads_after, checksum, started_at, \
-             duration_ms, outcome, error, applied_by FROM {} WHERE {condition} ORDER BY id",
+             duration_ms, outcome, error, applied_by, {details} FROM {} WHERE {condition} \
+             ORDER BY id",
             self.qualified()
         )
+    }
+
+    /// The name of the migration lock that runs on this version table take.
+    pub(crate) fn lock_key(&self) -> String {
+        format!("retort:{}", self.display_name())
     }
 
     /// A label for messages: `table` or `schema.table`, unquoted.
@@ -377,6 +431,9 @@ pub struct AuditEntry {
     /// Why a step failed; for an `accept`, the previous checksum and the reason.
     pub error: Option<String>,
     pub applied_by: Option<String>,
+    /// The `details` column (see [`AuditDetails`]); empty when it is NULL.
+    #[serde(skip_serializing_if = "AuditDetails::is_empty")]
+    pub details: AuditDetails,
 }
 
 /// The version rows, in table order. A missing table means base (empty); nothing is created.
@@ -419,7 +476,33 @@ fn unreadable(table: &VersionTable, cause: DbError) -> Error {
 
 /// Every audit row, oldest first; a missing audit table means no rows.
 pub fn read_audit(conn: &mut dyn Connection, audit: &VersionTable) -> Result<Vec<AuditEntry>> {
-    read_audit_sql(conn, audit, &audit.select_audit_sql())
+    read_audit_where(conn, audit, "1 = 1")
+}
+
+/// Whether the existing audit table has its `details` column.
+fn has_details_column(conn: &mut dyn Connection, audit: &VersionTable) -> Result<bool, DbError> {
+    let rows = conn.query(&audit.details_column_sql())?;
+    Ok(match rows.first().and_then(|row| row.first()) {
+        Some(Value::Int(n)) => *n > 0,
+        Some(other) => other.as_text().and_then(|t| t.parse::<i64>().ok()) > Some(0),
+        None => false,
+    })
+}
+
+/// Adds the `details` column to the existing audit table `audit` when it was created before
+/// the column existed. Call it under the migration lock, before the first write, so two
+/// runners never both add it. Returns the `ALTER TABLE` it ran, if any (on MySQL it commits
+/// the open transaction).
+pub(crate) fn ensure_audit_details(
+    conn: &mut dyn Connection,
+    audit: &VersionTable,
+) -> Result<Option<String>, DbError> {
+    if has_details_column(conn, audit)? {
+        return Ok(None);
+    }
+    let alter = audit.add_details_column_sql();
+    conn.execute(&alter)?;
+    Ok(Some(alter))
 }
 
 /// The audit rows still `started`, oldest first: steps of runs that died before recording an
@@ -429,14 +512,14 @@ pub(crate) fn read_started_audit(
     audit: &VersionTable,
 ) -> Result<Vec<AuditEntry>> {
     let condition = format!("outcome = {}", audit.literal(Outcome::Started.name()));
-    read_audit_sql(conn, audit, &audit.select_audit_sql_where(&condition))
+    read_audit_where(conn, audit, &condition)
 }
 
-/// The audit rows `sql` selects; a missing audit table means no rows.
-fn read_audit_sql(
+/// The audit rows that meet `condition`; a missing audit table means no rows.
+fn read_audit_where(
     conn: &mut dyn Connection,
     audit: &VersionTable,
-    sql: &str,
+    condition: &str,
 ) -> Result<Vec<AuditEntry>> {
     let audit_unreadable = |cause| Error::AuditTableUnreadable {
         table: audit.display_name(),
@@ -448,7 +531,9 @@ fn read_audit_sql(
     if !exists {
         return Ok(Vec::new());
     }
-    let rows = conn.query(sql).map_err(audit_unreadable)?;
+    let has_details = has_details_column(conn, audit).map_err(audit_unreadable)?;
+    let sql = audit.select_audit_sql_where(condition, has_details);
+    let rows = conn.query(&sql).map_err(audit_unreadable)?;
     let text = |row: &[Value], i: usize| row.get(i).and_then(Value::as_text);
     let int = |row: &[Value], i: usize| match row.get(i) {
         Some(Value::Int(n)) => *n,
@@ -471,6 +556,12 @@ fn read_audit_sql(
         .map(|row| {
             let direction = text(row, 2).as_deref().and_then(Direction::from_name);
             let outcome = text(row, 8).as_deref().and_then(Outcome::from_name);
+            let details = match text(row, 11) {
+                None => AuditDetails::default(),
+                Some(json) => {
+                    AuditDetails::from_json(&json).ok_or_else(|| unknown(row, 11, "details"))?
+                }
+            };
             Ok(AuditEntry {
                 id: int(row, 0),
                 revision: text(row, 1).unwrap_or_default(),
@@ -483,6 +574,7 @@ fn read_audit_sql(
                 outcome: outcome.ok_or_else(|| unknown(row, 8, "outcome"))?,
                 error: text(row, 9),
                 applied_by: text(row, 10),
+                details,
             })
         })
         .collect()
@@ -590,5 +682,42 @@ mod tests {
             .unwrap();
         assert_eq!(t.name, "retort_version_log");
         assert!(t.create_audit_sql().contains("id INTEGER PRIMARY KEY, "));
+        assert!(t.create_audit_sql().ends_with("details TEXT\n)"));
+    }
+
+    #[test]
+    fn the_details_column_is_written_only_when_there_are_details() {
+        let audit = alembic(Dialect::Mysql).audit().unwrap();
+        let mut entry = AuditEntry {
+            id: 0,
+            revision: "a".into(),
+            direction: Direction::Upgrade,
+            heads_before: vec![],
+            heads_after: vec!["a".into()],
+            checksum: None,
+            started_at: "t".into(),
+            duration_ms: 0,
+            outcome: Outcome::Success,
+            error: None,
+            applied_by: None,
+            details: AuditDetails::default(),
+        };
+        // A row without details also goes into an audit table of before the column.
+        assert!(!audit.insert_audit_sql(&entry).contains("details"));
+        assert!(!audit.finish_audit_sql(&entry).contains("details"));
+        entry.details.statements = AuditDetails::of_statements([("SELECT 'x'", 3)]);
+        let insert = audit.insert_audit_sql(&entry);
+        assert!(insert.contains("applied_by, details) VALUES"), "{insert}");
+        assert!(
+            insert.contains(r#"'{"statements":[{"index":1,"line":3,"#),
+            "{insert}"
+        );
+        assert!(audit
+            .finish_audit_sql(&entry)
+            .contains(", details = '{\"statements\""));
+        assert_eq!(
+            audit.add_details_column_sql(),
+            "ALTER TABLE alembic_version_log ADD COLUMN details TEXT"
+        );
     }
 }

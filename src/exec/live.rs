@@ -21,7 +21,8 @@ use super::partial::{self, TxEffect};
 use super::{run, BeforeChange, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::config::Dialect;
 use crate::db::version_table::{
-    read_existing_heads, read_heads, read_started_audit, AuditEntry, Direction, VersionTable,
+    ensure_audit_details, read_existing_heads, read_heads, read_started_audit, AuditEntry,
+    Direction, VersionTable,
 };
 use crate::db::{Connection, DbError};
 use crate::error::{Bookkeeping, Error, Result, StatementRef};
@@ -119,32 +120,42 @@ impl<'c> LiveSink<'c> {
     }
 
     /// Creates the version table and the audit table if they are missing (Alembic creates the
-    /// version table before the first step; `checkfirst`).
+    /// version table before the first step; `checkfirst`), and gives an audit table of before
+    /// the `details` column that column.
     fn ensure_tables(&mut self) -> Result<()> {
         if self.tables_ready {
             return Ok(());
         }
-        let audit = self
-            .audit
-            .as_ref()
-            .map(|audit| (audit.clone(), audit.create_audit_sql()));
-        let version = (self.table.clone(), self.table.create_sql());
-        for (table, ddl) in std::iter::once(version).chain(audit) {
-            let context = || {
-                bookkeeping(Bookkeeping::CreateTable {
-                    table: table.display_name(),
-                })
-            };
-            let exists = self
-                .conn
-                .table_exists(table.schema.as_deref(), &table.name)
-                .map_err(context())?;
-            if !exists {
-                self.conn.execute(&ddl).map_err(context())?;
-                self.after_statement(&ddl).map_err(context())?;
-            }
+        let version = self.table.clone();
+        self.ensure_table(&version, version.create_sql(), false)?;
+        if let Some(audit) = self.audit.clone() {
+            self.ensure_table(&audit, audit.create_audit_sql(), true)?;
         }
         self.tables_ready = true;
+        Ok(())
+    }
+
+    fn ensure_table(&mut self, table: &VersionTable, ddl: String, audit: bool) -> Result<()> {
+        let context = || {
+            bookkeeping(Bookkeeping::CreateTable {
+                table: table.display_name(),
+            })
+        };
+        let exists = self
+            .conn
+            .table_exists(table.schema.as_deref(), &table.name)
+            .map_err(context())?;
+        let ddl = if !exists {
+            self.conn.execute(&ddl).map_err(context())?;
+            Some(ddl)
+        } else if audit {
+            ensure_audit_details(self.conn, table).map_err(context())?
+        } else {
+            None
+        };
+        if let Some(ddl) = ddl {
+            self.after_statement(&ddl).map_err(context())?;
+        }
         Ok(())
     }
 
@@ -457,7 +468,7 @@ pub(crate) fn run_live(
     before_change: Option<&mut BeforeChange<'_>>,
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
-    let key = format!("retort:{}", options.table.display_name());
+    let key = options.table.lock_key();
     let lock_error = |cause: DbError| {
         if cause.is_lock_timeout {
             Error::LockTimeout {

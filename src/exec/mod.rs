@@ -17,7 +17,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::Dialect;
-use crate::db::version_table::AuditEntry;
+use crate::db::version_table::{AuditDetails, AuditEntry};
 use crate::db::DbError;
 use crate::error::{Error, Result, ScriptProblem};
 use crate::graph::{Plan, Step, VersionOp};
@@ -327,10 +327,17 @@ fn run_steps(
             outcome: Outcome::Started,
             error: None,
             applied_by: input.applied_by.clone(),
+            details: AuditDetails::default(),
         };
+        let mut ran = 0;
         let outcome = sink
             .record_start(prepared, &entry)
-            .and_then(|()| run_one(prepared, sink, progress));
+            .and_then(|()| run_one(prepared, sink, progress, &mut ran));
+        entry.details.statements = AuditDetails::of_statements(
+            prepared.statements[..ran]
+                .iter()
+                .map(|s| (s.sql.as_str(), s.line)),
+        );
         entry.duration_ms = i64::try_from(clock.elapsed().as_millis()).unwrap_or(i64::MAX);
         entry.outcome = Outcome::Success;
         let outcome = outcome.and_then(|()| sink.finish_step(prepared, &entry));
@@ -399,11 +406,13 @@ fn aftermath(
     )
 }
 
-/// The body of one step: statements, verify queries, version-table ops.
+/// The body of one step: statements, verify queries, version-table ops. `ran` counts the
+/// statements that succeeded.
 fn run_one(
     prepared: &PreparedStep,
     sink: &mut dyn Sink,
     progress: &mut dyn Progress,
+    ran: &mut usize,
 ) -> Result<()> {
     let fail = |index: usize, statement: &SqlStatement, message: String, hint: Option<String>| {
         Error::Migration {
@@ -420,7 +429,10 @@ fn run_one(
     for (index, statement) in prepared.statements.iter().enumerate() {
         let clock = Instant::now();
         match sink.execute(&statement.sql) {
-            Ok(effect) => effects.push(effect),
+            Ok(effect) => {
+                effects.push(effect);
+                *ran += 1;
+            }
             Err(e) => {
                 if let Some(database) = &e.unwritable_directory_of {
                     return Err(Error::SqliteDirectoryReadOnly {

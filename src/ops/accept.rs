@@ -3,13 +3,18 @@
 
 use crate::config::url::SqliteFile;
 use crate::config::DatabaseUrl;
-use crate::db::version_table::{read_heads, AuditEntry, Direction, VersionTable};
+use crate::config::Dialect;
+use crate::db::version_table::{
+    ensure_audit_details, read_heads, AuditDetails, AuditEntry, Direction, VersionTable,
+};
 use crate::db::{self, Connection, DbError};
 use crate::error::{Error, Result};
 use crate::ops::audit::version_table;
-use crate::ops::check::{applied_checksums, current_checksum};
+use crate::ops::check::applied_checksums;
 use crate::project::Project;
 use crate::report::Outcome;
+use crate::script::checksum::{checksum, section_statements};
+use crate::script::SectionKind;
 
 /// What `accept` recorded.
 #[derive(Debug, serde::Serialize)]
@@ -54,13 +59,21 @@ pub(crate) fn accept(
             path: project.config.path.clone(),
         });
     };
-    let write_failed = |cause: DbError| Error::AuditWriteFailed {
-        table: audit.display_name(),
-        cause,
-    };
-    // One transaction: the drift seen is the drift accepted, even with a runner about.
-    conn.begin().map_err(write_failed)?;
-    let result = record(
+    // Under the migration lock, so an audit table of before the `details` column gets it
+    // from one session only.
+    let key = table.lock_key();
+    let timeout = crate::settings::DEFAULT_LOCK_TIMEOUT;
+    conn.lock(&key, timeout).map_err(|cause| {
+        if cause.is_lock_timeout {
+            Error::LockTimeout {
+                waited: timeout,
+                cause,
+            }
+        } else {
+            Error::LockFailed { cause }
+        }
+    })?;
+    let result = accept_locked(
         conn.as_mut(),
         project,
         &table,
@@ -69,6 +82,30 @@ pub(crate) fn accept(
         reason,
         os_user,
     );
+    // Releasing is best effort: the session ends right after, which releases it too.
+    let _ = conn.unlock(&key);
+    result
+}
+
+/// [`accept`] under the migration lock, in one transaction: the drift seen is the drift
+/// accepted, even with a runner about.
+fn accept_locked(
+    conn: &mut dyn Connection,
+    project: &Project,
+    table: &VersionTable,
+    audit: &VersionTable,
+    revision: String,
+    reason: &str,
+    os_user: Option<String>,
+) -> Result<Accepted> {
+    let write_failed = |cause: DbError| Error::AuditWriteFailed {
+        table: audit.display_name(),
+        cause,
+    };
+    conn.begin().map_err(write_failed)?;
+    let result = upgrade_audit_table(conn, audit)
+        .map_err(write_failed)
+        .and_then(|()| record(conn, project, table, audit, revision, reason, os_user));
     match result {
         Ok(accepted) => {
             conn.commit().map_err(write_failed)?;
@@ -79,6 +116,20 @@ pub(crate) fn accept(
             Err(error)
         }
     }
+}
+
+/// Adds the `details` column to an existing audit table of before it, in the transaction
+/// just begun.
+fn upgrade_audit_table(conn: &mut dyn Connection, audit: &VersionTable) -> Result<(), DbError> {
+    if !conn.table_exists(audit.schema.as_deref(), &audit.name)? {
+        return Ok(());
+    }
+    let altered = ensure_audit_details(conn, audit)?;
+    // MySQL's ALTER TABLE committed the transaction just begun (it held nothing yet).
+    if altered.is_some() && conn.dialect() == Dialect::Mysql {
+        conn.begin()?;
+    }
+    Ok(())
 }
 
 fn record(
@@ -103,7 +154,8 @@ fn record(
         .ok_or_else(|| {
             Error::Internal(format!("the graph names `{revision}`, which has no file"))
         })?;
-    let checksum = current_checksum(script, conn.dialect())?;
+    let statements = section_statements(script, SectionKind::Upgrade, conn.dialect())?;
+    let checksum = checksum(statements.iter().map(|s| s.sql.as_str()));
     if checksum == applied.checksum {
         return Err(Error::AcceptNotDrifted {
             revision,
@@ -125,6 +177,11 @@ fn record(
         outcome: Outcome::Success,
         error: Some(format!("was {}; {reason}", applied.checksum)),
         applied_by: accepted_by.clone(),
+        details: AuditDetails {
+            statements: AuditDetails::of_statements(
+                statements.iter().map(|s| (s.sql.as_str(), s.line)),
+            ),
+        },
     };
     conn.execute(&audit.insert_audit_sql(&entry))
         .map_err(|cause| Error::AuditWriteFailed {

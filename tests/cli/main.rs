@@ -5,6 +5,7 @@
 #![allow(clippy::disallowed_methods)]
 
 mod alembic_oracle;
+mod audit_details;
 mod backup;
 mod backup_on_change;
 mod backup_safety;
