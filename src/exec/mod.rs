@@ -17,6 +17,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::Dialect;
+use crate::db::audit_details::LintAllowed;
 use crate::db::version_table::{AuditDetails, AuditEntry};
 use crate::db::DbError;
 use crate::error::{Error, Result, ScriptProblem};
@@ -39,6 +40,8 @@ pub struct PreparedStep {
     pub(crate) verify: Vec<SqlStatement>,
     /// See [`checksum`]; `None` for a stamp.
     pub(crate) checksum: Option<String>,
+    /// The lint suppressions of an upgrade's file, for its audit row.
+    pub(crate) lint_allowed: Vec<LintAllowed>,
 }
 
 impl PreparedStep {
@@ -91,6 +94,7 @@ pub(crate) fn prepare(
                 statements: Vec::new(),
                 verify: Vec::new(),
                 checksum: None,
+                lint_allowed: Vec::new(),
             });
         };
         let script = by_id.get(revision.as_str()).ok_or_else(|| {
@@ -131,6 +135,10 @@ pub(crate) fn prepare(
             message: script.meta.message.clone(),
             transactional: script.transactional,
             checksum: Some(checksum(statements.iter().map(|s| s.sql.as_str()))),
+            lint_allowed: match step.kind {
+                StepKind::Upgrade => AuditDetails::of_allows(&script.allows),
+                _ => Vec::new(),
+            },
             statements,
             verify,
         })
@@ -327,7 +335,10 @@ fn run_steps(
             outcome: Outcome::Started,
             error: None,
             applied_by: input.applied_by.clone(),
-            details: AuditDetails::default(),
+            details: AuditDetails {
+                lint_allowed: prepared.lint_allowed.clone(),
+                ..AuditDetails::default()
+            },
         };
         let mut ran = 0;
         let outcome = sink
@@ -499,6 +510,7 @@ pub(crate) mod tests {
                 ..RevisionMeta::default()
             },
             transactional: true,
+            allows: Vec::new(),
             path: PathBuf::from(format!("versions/{rev}_x.sql")),
             sections: Sections {
                 upgrade: Some(Section {

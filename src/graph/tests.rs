@@ -26,6 +26,7 @@ pub(crate) fn try_graph(specs: &[Spec<'_>]) -> Result<RevisionGraph> {
                 ..RevisionMeta::default()
             },
             transactional: true,
+            allows: Vec::new(),
             path: PathBuf::from(format!("versions/{id}.sql")),
             sections: Sections::default(),
         })
@@ -867,6 +868,7 @@ mod properties {
                     ..RevisionMeta::default()
                 },
                 transactional: true,
+                allows: Vec::new(),
                 path: PathBuf::from(format!("{}.sql", name(i))),
                 sections: Sections::default(),
             })

@@ -19,10 +19,10 @@ use serde::Serialize;
 
 use self::parse::{parse_statement, Action};
 use self::rules::{bounds_lock_waits, check_action, takes_table_lock, Code, Context, Knowledge};
-use self::suppress::Allow;
 use self::version::ServerVersion;
 use crate::config::Dialect;
 use crate::error::{Error, Result};
+use crate::script::directive::Allow;
 use crate::script::split::split_statements;
 use crate::script::{Script, SectionKind};
 
@@ -77,11 +77,10 @@ pub(crate) struct LintResult {
     pub not_parsed: Vec<Finding>,
 }
 
-/// A revision to lint: its parsed file and its text (for `retort:allow` directives), or `None`
-/// for a revision only read for what it creates.
+/// A revision to lint: reported on, or only read for what it creates.
 pub(crate) struct Input<'a> {
     pub script: &'a Script,
-    pub text: Option<&'a str>,
+    pub report: bool,
 }
 
 /// Lints `inputs`, given in upgrade order; only those with text are reported on, the others
@@ -96,8 +95,8 @@ pub(crate) fn lint(inputs: &[Input<'_>], options: &LintOptions) -> Result<LintRe
     let mut result = LintResult::default();
     for (input, statements) in inputs.iter().zip(read) {
         let raw = lint_revision(input.script, &statements?, options, &mut knowledge);
-        if let Some(text) = input.text {
-            apply_suppressions(input.script, text, raw, &mut result);
+        if input.report {
+            apply_suppressions(input.script, raw, &mut result);
         }
     }
     Ok(result)
@@ -337,9 +336,8 @@ fn learn(
 
 /// Sorts `raw` into findings and allowed ones by the file's directives, and adds the
 /// directives' own faults (no reason, unknown code).
-fn apply_suppressions(script: &Script, text: &str, raw: Vec<Finding>, result: &mut LintResult) {
+fn apply_suppressions(script: &Script, raw: Vec<Finding>, result: &mut LintResult) {
     let first_of_file = result.findings.len();
-    let directives = suppress::directives(text);
     // Directives above the first section marker are the header's: they cover the file.
     let body_start = [
         script.sections.upgrade.as_ref(),
@@ -358,48 +356,46 @@ fn apply_suppressions(script: &Script, text: &str, raw: Vec<Finding>, result: &m
     )
     .min()
     .unwrap_or(usize::MAX);
-    let lines: Vec<&str> = text.lines().collect();
-    let directive_finding = |allow: &Allow, code: Code, message: String| Finding {
-        code,
-        revision: script.meta.revision.clone(),
-        path: script.path.clone(),
-        line: allow.line,
-        column: 1,
-        message,
-        parsed: true,
-        statement_line: allow.line,
-    };
-    for allow in &directives {
-        if allow.reason.is_none() {
-            result.findings.push(directive_finding(
-                allow,
-                Code::AllowWithoutReason,
-                "this `retort:allow` has no reason; a suppression must say why the finding is safe"
-                    .into(),
-            ));
-        }
-        for unknown in &allow.unknown {
-            result.findings.push(directive_finding(
-                allow,
-                Code::AllowUnknownRule,
-                format!("`retort:allow` names `{unknown}`, which is no rule"),
-            ));
-        }
-    }
-    // The directive that covers a finding: the header's, or one in the comment block right
-    // above the statement's first line.
-    let covering = |finding: &Finding| -> Option<&Allow> {
-        directives.iter().find(|allow| {
-            allow.reason.is_some()
-                && allow.codes.contains(&finding.code)
-                && (allow.line < body_start
-                    || (allow.line < finding.statement_line
-                        && lines
-                            .get(allow.line..finding.statement_line - 1)
-                            .is_some_and(|between| {
-                                between.iter().all(|l| l.trim_start().starts_with("--"))
-                            })))
+    let directives: Vec<(&Allow, Vec<Code>)> = script
+        .allows
+        .iter()
+        .map(|allow| {
+            let (codes, unknown) = suppress::codes(allow);
+            let finding = |code: Code, message: String| Finding {
+                code,
+                revision: script.meta.revision.clone(),
+                path: script.path.clone(),
+                line: allow.line,
+                column: 1,
+                message,
+                parsed: true,
+                statement_line: allow.line,
+            };
+            if allow.reason.is_none() {
+                result.findings.push(finding(
+                    Code::AllowWithoutReason,
+                    "this `retort:allow` has no reason; a suppression must say why the finding is safe".into(),
+                ));
+            }
+            for word in unknown {
+                result.findings.push(finding(
+                    Code::AllowUnknownRule,
+                    format!("`retort:allow` names `{word}`, which is no rule"),
+                ));
+            }
+            (allow, codes)
         })
+        .collect();
+    // The directive that covers a finding: the header's, or the one right above its statement.
+    let covering = |finding: &Finding| -> Option<&Allow> {
+        directives
+            .iter()
+            .find(|(allow, codes)| {
+                allow.reason.is_some()
+                    && codes.contains(&finding.code)
+                    && (allow.line < body_start || allow.above_line == Some(finding.statement_line))
+            })
+            .map(|(allow, _)| *allow)
     };
     for finding in raw {
         if finding.code == Code::NotParsed {
@@ -436,7 +432,7 @@ mod tests {
         lint(
             &[Input {
                 script: &script,
-                text: Some(text),
+                report: true,
             }],
             &options,
         )
@@ -486,11 +482,11 @@ mod tests {
         let inputs = [
             Input {
                 script: &a,
-                text: None,
+                report: false,
             },
             Input {
                 script: &b,
-                text: Some(b_text),
+                report: true,
             },
         ];
         let result = lint(&inputs, &options).unwrap();

@@ -181,6 +181,7 @@ fn record(
             statements: AuditDetails::of_statements(
                 statements.iter().map(|s| (s.sql.as_str(), s.line)),
             ),
+            ..AuditDetails::default()
         },
     };
     conn.execute(&audit.insert_audit_sql(&entry))

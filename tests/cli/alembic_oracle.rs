@@ -108,6 +108,7 @@ fn build(case: &Case) -> retort::Result<RevisionGraph> {
             transactional: true,
             path: PathBuf::from(format!("{}.sql", r.revision)),
             sections: Sections::default(),
+            allows: Vec::new(),
         })
         .collect();
     RevisionGraph::build(&scripts)

@@ -662,3 +662,40 @@ fn squawk_agrees_except_where_retort_knows_more() {
     assert!(found.contains("RT132"));
     assert!(squawk_rules(&squawk, "default_before_11", "10").contains("adding-field-with-default"));
 }
+
+#[test]
+fn a_run_records_the_reasons_of_its_suppressions_in_the_audit_row() {
+    let p = TestProject::new();
+    revision(
+        &p,
+        "a",
+        None,
+        "",
+        "CREATE TABLE t1 (id INTEGER);\nCREATE TABLE t2 (id INTEGER);",
+    );
+    revision(
+        &p,
+        "b",
+        Some("a"),
+        "-- retort:allow RT161 reason=\"SQLite has no lock timeout\"\n",
+        "-- retort:allow RT153,drop-column reason=\"t1 retired in v3\"\nDROP TABLE t1;\n-- retort:allow RT154\nSELECT 1;",
+    );
+    let (code, _, stderr) = p.run(&["upgrade", "heads"]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows = crate::audit_details::log(&p);
+    assert_eq!(
+        rows[0]["details"].get("lint_allowed"),
+        None,
+        "{:?}",
+        rows[0]
+    );
+    // One entry per code of each directive with a reason; the one without a reason is none.
+    assert_eq!(
+        rows[1]["details"]["lint_allowed"],
+        serde_json::json!([
+            {"code": "RT161", "reason": "SQLite has no lock timeout", "line": 3},
+            {"code": "RT153", "reason": "t1 retired in v3", "line": 6},
+            {"code": "drop-column", "reason": "t1 retired in v3", "line": 6},
+        ])
+    );
+}
