@@ -44,7 +44,11 @@ cd "$project"
 lint=("$RETORT_BIN" lint --all --no-db --dialect postgresql --server-version 15 --json)
 # Warm the revision cache, and show what the lint found.
 "$RETORT_BIN" heads >/dev/null
-"${lint[@]}" | python3 -c 'import json,sys; d=json.load(sys.stdin); print(f"{len(d[\"linted\"])} revisions linted, {len(d[\"findings\"])} findings", file=sys.stderr)' || true
+("${lint[@]}" 2>/dev/null || true) | python3 -c '
+import json, sys
+d = json.load(sys.stdin)
+print(len(d["linted"]), "revisions linted,", len(d["findings"]), "findings", file=sys.stderr)'
+
 hyperfine --warmup 2 --runs "$runs" -N -i \
     "$RETORT_BIN heads" \
     "${lint[*]}" \

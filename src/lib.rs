@@ -111,7 +111,7 @@ pub fn cli_main(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
 #[doc(hidden)]
 pub mod __test_support {
     pub use crate::config::{Config, TimeoutOverrides};
-    pub use crate::db::audit_details::{AuditDetails, StatementChecksum};
+    pub use crate::db::audit_details::{AuditDetails, LintAllowed, StatementChecksum};
     pub use crate::db::connect;
     pub use crate::db::version_table::{
         read_audit, read_heads, AuditEntry, Direction, VersionTable,

@@ -20,6 +20,20 @@ pub struct AuditDetails {
     /// were retried, or all of them when the retries ran out; empty when it ran once.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub attempts: Vec<crate::report::Attempt>,
+    /// For an upgrade, the `retort lint` findings its file accepts on purpose
+    /// (`-- retort:allow CODE reason="…"`): one entry per code, with the reason.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub lint_allowed: Vec<LintAllowed>,
+}
+
+/// A lint finding a revision accepts, as its `retort:allow` directive says.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LintAllowed {
+    /// The rule, as the directive names it (`RT153` or `drop-table`).
+    pub code: String,
+    pub reason: String,
+    /// 1-based file line of the directive.
+    pub line: usize,
 }
 
 /// One statement of a revision as it was when a step ran it.
@@ -54,6 +68,21 @@ impl AuditDetails {
         serde_json::from_str(text).ok()
     }
 
+    /// The suppressions with a reason among `allows` (one entry per code).
+    pub(crate) fn of_allows(allows: &[crate::script::directive::Allow]) -> Vec<LintAllowed> {
+        allows
+            .iter()
+            .filter_map(|allow| Some((allow, allow.reason.as_ref()?)))
+            .flat_map(|(allow, reason)| {
+                allow.codes.iter().map(|code| LintAllowed {
+                    code: code.clone(),
+                    reason: reason.clone(),
+                    line: allow.line,
+                })
+            })
+            .collect()
+    }
+
     /// The statements of `statements` (text and line), with their checksums.
     pub(crate) fn of_statements<'a>(
         statements: impl IntoIterator<Item = (&'a str, usize)>,
@@ -86,6 +115,11 @@ mod tests {
                 ran_ms: 2001,
                 backoff_ms: 97,
                 blocker: Some("PostgreSQL session 7 (user `app`)".into()),
+            }],
+            lint_allowed: vec![LintAllowed {
+                code: "RT153".into(),
+                reason: "unused".into(),
+                line: 5,
             }],
         };
         let text = details.to_json().unwrap();

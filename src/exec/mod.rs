@@ -18,6 +18,7 @@ use std::path::PathBuf;
 use std::time::{Duration, Instant};
 
 use crate::config::{Dialect, Timeouts};
+use crate::db::audit_details::LintAllowed;
 use crate::db::version_table::{AuditDetails, AuditEntry};
 use crate::db::DbError;
 use crate::error::{Error, Result, ScriptProblem};
@@ -44,6 +45,8 @@ pub struct PreparedStep {
     pub(crate) checksum: Option<String>,
     /// The project's timeouts with the revision header's overrides.
     pub(crate) timeouts: Timeouts,
+    /// The lint suppressions of an upgrade's file, for its audit row.
+    pub(crate) lint_allowed: Vec<LintAllowed>,
 }
 
 impl PreparedStep {
@@ -98,6 +101,7 @@ pub(crate) fn prepare(
                 verify: Vec::new(),
                 checksum: None,
                 timeouts,
+                lint_allowed: Vec::new(),
             });
         };
         let script = by_id.get(revision.as_str()).ok_or_else(|| {
@@ -138,6 +142,10 @@ pub(crate) fn prepare(
             message: script.meta.message.clone(),
             transactional: script.transactional,
             checksum: Some(checksum(statements.iter().map(|s| s.sql.as_str()))),
+            lint_allowed: match step.kind {
+                StepKind::Upgrade => AuditDetails::of_allows(&script.allows),
+                _ => Vec::new(),
+            },
             statements,
             verify,
             timeouts: timeouts.with(&script.timeouts),
@@ -369,7 +377,10 @@ fn run_steps(
             outcome: Outcome::Started,
             error: None,
             applied_by: input.applied_by.clone(),
-            details: AuditDetails::default(),
+            details: AuditDetails {
+                lint_allowed: prepared.lint_allowed.clone(),
+                ..AuditDetails::default()
+            },
         };
         // A retry completes the `started` row of the first attempt (a live sink keeps it).
         let outcome = if first_attempt {
@@ -672,6 +683,7 @@ pub(crate) mod tests {
             },
             transactional: true,
             timeouts: Default::default(),
+            allows: Vec::new(),
             path: PathBuf::from(format!("versions/{rev}_x.sql")),
             sections: Sections {
                 upgrade: Some(Section {

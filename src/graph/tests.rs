@@ -27,6 +27,7 @@ pub(crate) fn try_graph(specs: &[Spec<'_>]) -> Result<RevisionGraph> {
             },
             transactional: true,
             timeouts: Default::default(),
+            allows: Vec::new(),
             path: PathBuf::from(format!("versions/{id}.sql")),
             sections: Sections::default(),
         })
@@ -875,6 +876,7 @@ mod properties {
                 },
                 transactional: true,
                 timeouts: Default::default(),
+                allows: Vec::new(),
                 path: PathBuf::from(format!("{}.sql", name(i))),
                 sections: Sections::default(),
             })

@@ -19,10 +19,10 @@ use serde::Serialize;
 
 use self::parse::{parse_statement, Action};
 use self::rules::{bounds_lock_waits, check_action, takes_table_lock, Code, Context, Knowledge};
-use self::suppress::Allow;
 use self::version::ServerVersion;
-use crate::config::Dialect;
+use crate::config::{Dialect, Timeouts};
 use crate::error::{Error, Result};
+use crate::script::directive::Allow;
 use crate::script::split::split_statements;
 use crate::script::{Script, SectionKind};
 
@@ -62,9 +62,18 @@ fn code_id<S: serde::Serializer>(code: &Code, s: S) -> std::result::Result<S::Ok
 pub(crate) struct LintOptions {
     pub dialect: Dialect,
     pub server: ServerVersion,
-    /// A lock or statement timeout applies to every run (configuration), so a revision need
-    /// not set one.
-    pub timeouts_configured: bool,
+    /// The project's lock and statement timeouts (migrate.toml), which retort sets on every
+    /// run unless they are zero.
+    pub timeouts: Timeouts,
+}
+
+impl LintOptions {
+    /// Whether retort bounds the lock waits of `script` itself: a lock or statement timeout
+    /// from migrate.toml or the revision's header.
+    fn timeouts_configured(&self, script: &Script) -> bool {
+        let timeouts = self.timeouts.with(&script.timeouts);
+        !timeouts.lock_timeout.is_zero() || !timeouts.statement_timeout.is_zero()
+    }
 }
 
 /// What a lint found in the revisions it was asked about.
@@ -77,22 +86,26 @@ pub(crate) struct LintResult {
     pub not_parsed: Vec<Finding>,
 }
 
-/// A revision to lint: its parsed file and its text (for `retort:allow` directives), or `None`
-/// for a revision only read for what it creates.
+/// A revision to lint: reported on, or only read for what it creates.
 pub(crate) struct Input<'a> {
     pub script: &'a Script,
-    pub text: Option<&'a str>,
+    pub report: bool,
 }
 
 /// Lints `inputs`, given in upgrade order; only those with text are reported on, the others
 /// only teach the rules the schema they leave behind.
 pub(crate) fn lint(inputs: &[Input<'_>], options: &LintOptions) -> Result<LintResult> {
+    // Splitting and parsing each revision is independent work; the rules then walk the
+    // revisions in order, each learning from the ones before.
+    let read = crate::parallel::map(inputs.iter().collect(), |input| {
+        read_revision(input.script, options.dialect)
+    })?;
     let mut knowledge = Knowledge::default();
     let mut result = LintResult::default();
-    for input in inputs {
-        let raw = lint_revision(input.script, options, &mut knowledge)?;
-        if let Some(text) = input.text {
-            apply_suppressions(input.script, text, raw, &mut result);
+    for (input, statements) in inputs.iter().zip(read) {
+        let raw = lint_revision(input.script, &statements?, options, &mut knowledge);
+        if input.report {
+            apply_suppressions(input.script, raw, &mut result);
         }
     }
     Ok(result)
@@ -123,21 +136,40 @@ struct Located {
     statement_line: usize,
 }
 
+/// A statement of a revision's upgrade section, read: its file position and actions.
+struct ReadStatement {
+    line: usize,
+    column: usize,
+    parsed: parse::Parsed,
+}
+
+/// Splits and parses the upgrade section of `script` for `dialect`.
+fn read_revision(script: &Script, dialect: Dialect) -> Result<Vec<ReadStatement>> {
+    let Some(section) = script.sections.get(SectionKind::Upgrade, dialect) else {
+        return Ok(Vec::new());
+    };
+    let statements = split_statements(&section.sql, dialect).map_err(|e| Error::Script {
+        path: script.path.clone(),
+        line: section.first_line + e.line - 1,
+        problem: e.problem,
+    })?;
+    Ok(statements
+        .iter()
+        .map(|statement| ReadStatement {
+            line: section.first_line + statement.line - 1,
+            column: statement.column,
+            parsed: parse_statement(&statement.sql, dialect),
+        })
+        .collect())
+}
+
 /// Every finding of one revision before suppressions, teaching `knowledge` what it creates.
 fn lint_revision(
     script: &Script,
+    statements: &[ReadStatement],
     options: &LintOptions,
     knowledge: &mut Knowledge,
-) -> Result<Vec<Finding>> {
-    let Some(section) = script.sections.get(SectionKind::Upgrade, options.dialect) else {
-        return Ok(Vec::new());
-    };
-    let statements =
-        split_statements(&section.sql, options.dialect).map_err(|e| Error::Script {
-            path: script.path.clone(),
-            line: section.first_line + e.line - 1,
-            problem: e.problem,
-        })?;
+) -> Vec<Finding> {
     let mut findings = Vec::new();
     let finding = |code: Code, message: String, at: &Located, parsed: bool| Finding {
         code,
@@ -155,13 +187,12 @@ fn lint_revision(
     let mut first_lock: Option<(Located, bool)> = None;
     let mut locks_existing = false;
     let mut bulk_dml = Vec::new();
-    for statement in &statements {
-        let parsed = parse_statement(&statement.sql, options.dialect);
-        let line = section.first_line + statement.line - 1;
+    for statement in statements {
+        let parsed = &statement.parsed;
         let start = Located {
-            line,
+            line: statement.line,
             column: statement.column,
-            statement_line: line,
+            statement_line: statement.line,
         };
         let is_parsed = parsed.not_parsed.is_none();
         if let Some(reason) = &parsed.not_parsed {
@@ -198,7 +229,7 @@ fn lint_revision(
                 locks_existing |=
                     !matches!(action, Action::DropIndex { .. } | Action::Reindex { .. });
                 if first_lock.is_none() {
-                    let bounded = bounds_lock_waits(options.timeouts_configured, &set);
+                    let bounded = bounds_lock_waits(options.timeouts_configured(script), &set);
                     first_lock = Some((at, bounded));
                 }
             } else if let Action::WholeTableDml { table, verb } = action {
@@ -236,7 +267,7 @@ fn lint_revision(
         }
     }
     findings.sort_by_key(|f| (f.line, f.column));
-    Ok(findings)
+    findings
 }
 
 /// What an action tells about the schema the revisions leave behind.
@@ -314,9 +345,8 @@ fn learn(
 
 /// Sorts `raw` into findings and allowed ones by the file's directives, and adds the
 /// directives' own faults (no reason, unknown code).
-fn apply_suppressions(script: &Script, text: &str, raw: Vec<Finding>, result: &mut LintResult) {
+fn apply_suppressions(script: &Script, raw: Vec<Finding>, result: &mut LintResult) {
     let first_of_file = result.findings.len();
-    let directives = suppress::directives(text);
     // Directives above the first section marker are the header's: they cover the file.
     let body_start = [
         script.sections.upgrade.as_ref(),
@@ -335,48 +365,46 @@ fn apply_suppressions(script: &Script, text: &str, raw: Vec<Finding>, result: &m
     )
     .min()
     .unwrap_or(usize::MAX);
-    let lines: Vec<&str> = text.lines().collect();
-    let directive_finding = |allow: &Allow, code: Code, message: String| Finding {
-        code,
-        revision: script.meta.revision.clone(),
-        path: script.path.clone(),
-        line: allow.line,
-        column: 1,
-        message,
-        parsed: true,
-        statement_line: allow.line,
-    };
-    for allow in &directives {
-        if allow.reason.is_none() {
-            result.findings.push(directive_finding(
-                allow,
-                Code::AllowWithoutReason,
-                "this `retort:allow` has no reason; a suppression must say why the finding is safe"
-                    .into(),
-            ));
-        }
-        for unknown in &allow.unknown {
-            result.findings.push(directive_finding(
-                allow,
-                Code::AllowUnknownRule,
-                format!("`retort:allow` names `{unknown}`, which is no rule"),
-            ));
-        }
-    }
-    // The directive that covers a finding: the header's, or one in the comment block right
-    // above the statement's first line.
-    let covering = |finding: &Finding| -> Option<&Allow> {
-        directives.iter().find(|allow| {
-            allow.reason.is_some()
-                && allow.codes.contains(&finding.code)
-                && (allow.line < body_start
-                    || (allow.line < finding.statement_line
-                        && lines
-                            .get(allow.line..finding.statement_line - 1)
-                            .is_some_and(|between| {
-                                between.iter().all(|l| l.trim_start().starts_with("--"))
-                            })))
+    let directives: Vec<(&Allow, Vec<Code>)> = script
+        .allows
+        .iter()
+        .map(|allow| {
+            let (codes, unknown) = suppress::codes(allow);
+            let finding = |code: Code, message: String| Finding {
+                code,
+                revision: script.meta.revision.clone(),
+                path: script.path.clone(),
+                line: allow.line,
+                column: 1,
+                message,
+                parsed: true,
+                statement_line: allow.line,
+            };
+            if allow.reason.is_none() {
+                result.findings.push(finding(
+                    Code::AllowWithoutReason,
+                    "this `retort:allow` has no reason; a suppression must say why the finding is safe".into(),
+                ));
+            }
+            for word in unknown {
+                result.findings.push(finding(
+                    Code::AllowUnknownRule,
+                    format!("`retort:allow` names `{word}`, which is no rule"),
+                ));
+            }
+            (allow, codes)
         })
+        .collect();
+    // The directive that covers a finding: the header's, or the one right above its statement.
+    let covering = |finding: &Finding| -> Option<&Allow> {
+        directives
+            .iter()
+            .find(|(allow, codes)| {
+                allow.reason.is_some()
+                    && codes.contains(&finding.code)
+                    && (allow.line < body_start || allow.above_line == Some(finding.statement_line))
+            })
+            .map(|(allow, _)| *allow)
     };
     for finding in raw {
         if finding.code == Code::NotParsed {
@@ -403,17 +431,26 @@ mod tests {
     use crate::lint::version::VersionSource;
     use crate::script::parse_revision;
 
+    /// A project that sets no lock or statement timeout (`lock_timeout = "0"`).
+    fn unbounded() -> Timeouts {
+        Timeouts {
+            lock_timeout: std::time::Duration::ZERO,
+            statement_timeout: std::time::Duration::ZERO,
+            ..Timeouts::default()
+        }
+    }
+
     fn lint_text(text: &str) -> LintResult {
         let script = parse_revision(Path::new("v/b_x.sql"), text).unwrap();
         let options = LintOptions {
             dialect: Dialect::Postgresql,
             server: ServerVersion::parse(Dialect::Postgresql, "15", VersionSource::Flag).unwrap(),
-            timeouts_configured: false,
+            timeouts: unbounded(),
         };
         lint(
             &[Input {
                 script: &script,
-                text: Some(text),
+                report: true,
             }],
             &options,
         )
@@ -458,16 +495,16 @@ mod tests {
         let options = LintOptions {
             dialect: Dialect::Postgresql,
             server: ServerVersion::parse(Dialect::Postgresql, "15", VersionSource::Flag).unwrap(),
-            timeouts_configured: false,
+            timeouts: unbounded(),
         };
         let inputs = [
             Input {
                 script: &a,
-                text: None,
+                report: false,
             },
             Input {
                 script: &b,
-                text: Some(b_text),
+                report: true,
             },
         ];
         let result = lint(&inputs, &options).unwrap();

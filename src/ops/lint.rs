@@ -120,39 +120,23 @@ pub(crate) fn lint(project: &Project, settings: LintSettings<'_>) -> Result<Lint
         .iter()
         .map(|s| (s.meta.revision.as_str(), s))
         .collect();
-    let mut texts = Vec::new();
-    let mut linted = Vec::new();
-    for id in &order {
-        let Some(script) = by_id.get(id.as_str()) else {
-            continue;
-        };
-        let text = if selected.contains(id) {
-            linted.push(id.clone());
-            Some(
-                std::fs::read_to_string(&script.path).map_err(|source| Error::Io {
-                    action: "read",
-                    path: script.path.clone(),
-                    source,
-                })?,
-            )
-        } else {
-            None
-        };
-        texts.push((*script, text));
-    }
-    let inputs: Vec<Input<'_>> = texts
+    let inputs: Vec<Input<'_>> = order
         .iter()
-        .map(|(script, text)| Input {
+        .filter_map(|id| by_id.get(id.as_str()))
+        .map(|script| Input {
             script,
-            text: text.as_deref(),
+            report: selected.contains(&script.meta.revision),
         })
+        .collect();
+    let linted: Vec<String> = inputs
+        .iter()
+        .filter(|i| i.report)
+        .map(|i| i.script.meta.revision.clone())
         .collect();
     let options = LintOptions {
         dialect,
         server,
-        // The `lock_timeout` / `statement_timeout` settings of migrate.toml, once they exist,
-        // make every run bounded; until then each revision must set its own.
-        timeouts_configured: false,
+        timeouts: project.config.timeouts,
     };
     let result = lint::lint(&inputs, &options)?;
     let skipped_applied = match (&settings.selection, &rows) {

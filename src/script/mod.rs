@@ -6,6 +6,7 @@
 pub(crate) mod body;
 pub(crate) mod cache;
 pub(crate) mod checksum;
+pub(crate) mod directive;
 pub(crate) mod header;
 pub(crate) mod id;
 pub(crate) mod split;
@@ -47,6 +48,8 @@ pub struct Script {
     pub timeouts: crate::config::TimeoutOverrides,
     pub path: PathBuf,
     pub sections: Sections,
+    /// The file's `-- retort:allow` lint suppressions.
+    pub allows: Vec<directive::Allow>,
 }
 
 /// The body of a revision file: the generic sections and per-dialect replacements.
@@ -118,6 +121,7 @@ pub fn parse_revision(path: &Path, text: &str) -> Result<Script> {
         timeouts: header.timeouts,
         path: path.to_path_buf(),
         sections,
+        allows: directive::allows(text),
     })
 }
 

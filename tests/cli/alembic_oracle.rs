@@ -109,6 +109,7 @@ fn build(case: &Case) -> retort::Result<RevisionGraph> {
             timeouts: Default::default(),
             path: PathBuf::from(format!("{}.sql", r.revision)),
             sections: Sections::default(),
+            allows: Vec::new(),
         })
         .collect();
     RevisionGraph::build(&scripts)

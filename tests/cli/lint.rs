@@ -32,6 +32,11 @@ fn revision(p: &TestProject, id: &str, down: Option<&str>, extra: &str, sql: &st
 /// A project with the `base` fixture as revision `a0` and `sql` as revision `b1`.
 fn on_base(sql: &str, transactional: bool) -> TestProject {
     let p = TestProject::new();
+    // No project-wide lock timeout, so each fixture is judged on its own SQL, as squawk judges it.
+    p.file(
+        "migrate.toml",
+        "[migrate]\nscript_location = \"migrations\"\ndatabase_url = \"sqlite:///app.db\"\nlock_timeout = \"0\"\n",
+    );
     revision(&p, "a0", None, "", &fixture("base"));
     let header = if transactional {
         ""
@@ -162,6 +167,28 @@ const CASES: &[Case] = &[
     mysql(case("RT182", "mysql_alter_rebuilds", "5.7")),
     outside_transaction(mysql(case("RT182", "mysql_alter_rebuilds", "mariadb-10.2"))),
 ];
+
+/// RT161 only fires when nothing bounds the wait: retort's own `lock_timeout` (2 s by default,
+/// or the revision header's) is set before every revision runs.
+#[test]
+fn configured_lock_timeouts_satisfy_rt161() {
+    let unbounded = on_base(&fixture("no_lock_timeout"), true);
+    let args = ["--no-db", "--dialect", "postgresql", "--server-version", "15"];
+    assert!(codes_of(&lint_json(&unbounded, &args).1, "b1").contains("RT161"));
+    let by_default = TestProject::new();
+    revision(&by_default, "a0", None, "", &fixture("base"));
+    revision(&by_default, "b1", Some("a0"), "", &fixture("no_lock_timeout"));
+    assert!(!codes_of(&lint_json(&by_default, &args).1, "b1").contains("RT161"));
+    let by_header = on_base("", true);
+    revision(
+        &by_header,
+        "b1",
+        Some("a0"),
+        "-- lock_timeout = \"5s\"\n",
+        &fixture("no_lock_timeout"),
+    );
+    assert!(!codes_of(&lint_json(&by_header, &args).1, "b1").contains("RT161"));
+}
 
 fn lint_case(sql: &str, transactional: bool, dialect: &str, server: &str) -> BTreeSet<String> {
     let p = on_base(sql, transactional);
@@ -661,4 +688,41 @@ fn squawk_agrees_except_where_retort_knows_more() {
     let found = lint_case(&fixture("default_before_11"), true, "postgresql", "10");
     assert!(found.contains("RT132"));
     assert!(squawk_rules(&squawk, "default_before_11", "10").contains("adding-field-with-default"));
+}
+
+#[test]
+fn a_run_records_the_reasons_of_its_suppressions_in_the_audit_row() {
+    let p = TestProject::new();
+    revision(
+        &p,
+        "a",
+        None,
+        "",
+        "CREATE TABLE t1 (id INTEGER);\nCREATE TABLE t2 (id INTEGER);",
+    );
+    revision(
+        &p,
+        "b",
+        Some("a"),
+        "-- retort:allow RT161 reason=\"SQLite has no lock timeout\"\n",
+        "-- retort:allow RT153,drop-column reason=\"t1 retired in v3\"\nDROP TABLE t1;\n-- retort:allow RT154\nSELECT 1;",
+    );
+    let (code, _, stderr) = p.run(&["upgrade", "heads"]);
+    assert_eq!(code, 0, "{stderr}");
+    let rows = crate::audit_details::log(&p);
+    assert_eq!(
+        rows[0]["details"].get("lint_allowed"),
+        None,
+        "{:?}",
+        rows[0]
+    );
+    // One entry per code of each directive with a reason; the one without a reason is none.
+    assert_eq!(
+        rows[1]["details"]["lint_allowed"],
+        serde_json::json!([
+            {"code": "RT161", "reason": "SQLite has no lock timeout", "line": 3},
+            {"code": "RT153", "reason": "t1 retired in v3", "line": 6},
+            {"code": "drop-column", "reason": "t1 retired in v3", "line": 6},
+        ])
+    );
 }
