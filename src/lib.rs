@@ -39,6 +39,7 @@
 //! | `render` | minijinja templates for offline SQL and new revisions | execute SQL |
 //! | `backup` | SQLite backups and server dumps, checksums, retention, restore | plan migrations |
 //! | `verify` | integrity and orphaned-row checks of a live database | change data |
+//! | `schema` | introspection into one model per engine, schema diffs, scratch databases | plan migrations |
 //! | `migrator` | the library API (`Migrator`): typed results, the executor's lock | print |
 //! | `build` | embed revision files from an application's build script | run at run time |
 //! | `settings` | flags, environment and config resolved into typed settings | run anything |
@@ -71,6 +72,7 @@ mod parallel;
 mod project;
 mod render;
 mod report;
+mod schema;
 mod script;
 mod settings;
 mod verify;

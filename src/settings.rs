@@ -213,6 +213,16 @@ impl GlobalSettings {
     }
 }
 
+/// The database a schema check builds in: `--dev-url`, else `[schema] dev_url` (a relative
+/// SQLite path taken from the config file's directory); `None`: a scratch database.
+pub(crate) fn dev_url(flag: Option<&str>, config: &Config) -> Result<Option<DatabaseUrl>> {
+    match (flag, &config.schema.dev_url) {
+        (Some(flag), _) => DatabaseUrl::parse(flag).map(Some),
+        (None, Some(url)) => Ok(Some(DatabaseUrl::parse(url)?.relative_to(&config.root))),
+        (None, None) => Ok(None),
+    }
+}
+
 /// A number of seconds on the command line (`--lock-timeout 0.5`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Seconds(pub(crate) Duration);

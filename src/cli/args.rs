@@ -148,6 +148,14 @@ pub(crate) enum Command {
     ///
     /// Example: retort verify --json
     Verify(JsonArgs),
+    /// Print the live database's schema: text, `--json`, or `--sql` (canonical DDL).
+    ///
+    /// Examples: retort schema; retort schema --table users; retort schema --sql > schema.sql
+    Schema(SchemaArgs),
+    /// Compare the live schema with the one the applied revisions build (exit 1 on drift).
+    ///
+    /// Examples: retort drift; retort drift --json; retort drift --dev-url postgresql://…/dev
+    Drift(DriftArgs),
     /// Print a shell completion script.
     ///
     /// Example: retort completions bash > /etc/bash_completion.d/retort
@@ -336,6 +344,50 @@ pub(crate) struct CheckArgs {
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also compare the live schema with the one the applied revisions build on a scratch
+    /// database (exit 1 on drift).
+    #[arg(long, conflicts_with = "no_db")]
+    pub schema: bool,
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
+}
+
+/// Where a schema check builds the schema its revisions produce.
+#[derive(Debug, Args)]
+pub(crate) struct ScratchArgs {
+    /// An empty database to build the expected schema in (default: `[schema] dev_url`, else
+    /// in memory for SQLite, a temporary database on the same server otherwise).
+    #[arg(long = "dev-url")]
+    pub dev_url: Option<String>,
+    /// Seconds to wait for another runner's lock.
+    #[arg(
+        long = "lock-timeout",
+        value_parser = parse_seconds,
+        default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT)
+    )]
+    pub(crate) lock_timeout: Seconds,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DriftArgs {
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SchemaArgs {
+    /// Print a JSON document on stdout.
+    #[arg(long, conflicts_with = "sql")]
+    pub json: bool,
+    /// Print the schema as DDL in dependency order (the same database gives the same bytes).
+    #[arg(long)]
+    pub sql: bool,
+    /// Only this table (with its triggers).
+    #[arg(long)]
+    pub table: Option<String>,
 }
 
 #[derive(Debug, Args)]

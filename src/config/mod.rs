@@ -40,6 +40,17 @@ pub struct Config {
     pub templates: Option<PathBuf>,
     pub transaction_per_migration: bool,
     pub backup: BackupConfig,
+    pub schema: SchemaConfig,
+}
+
+/// `[schema]` in migrate.toml: what schema introspection leaves out and where drift checks
+/// rebuild the expected schema.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemaConfig {
+    /// Globs (`tmp_*`) of object names left out of `schema`, drift checks and `test`.
+    pub ignore: Vec<String>,
+    /// An empty database to rebuild the expected schema in, instead of a temporary one.
+    pub dev_url: Option<String>,
 }
 
 /// `audit_table` in `[migrate]`: the table of the audit trail (every step with its checksum,
@@ -95,6 +106,11 @@ impl std::fmt::Debug for Config {
             .field("templates", &self.templates)
             .field("transaction_per_migration", &self.transaction_per_migration)
             .field("backup", &self.backup)
+            .field("schema.ignore", &self.schema.ignore)
+            .field(
+                "schema.dev_url",
+                &self.schema.dev_url.as_deref().map(url::redact),
+            )
             .finish()
     }
 }
@@ -233,6 +249,14 @@ impl Config {
                 required: b.required,
             },
         };
+        let schema = match &raw.schema {
+            None => SchemaConfig::default(),
+            Some(s) => SchemaConfig {
+                ignore: s.ignore.clone().unwrap_or_default(),
+                dev_url: optional_string("schema.dev_url", &s.dev_url)?
+                    .filter(|url| !url.is_empty()),
+            },
+        };
         Ok(Config {
             path: path.to_path_buf(),
             root: root.to_path_buf(),
@@ -255,6 +279,7 @@ impl Config {
             templates: optional_path("migrate.templates", &migrate.templates)?,
             transaction_per_migration: migrate.transaction_per_migration.unwrap_or(false),
             backup,
+            schema,
         })
     }
 }
@@ -302,6 +327,14 @@ fn line_at(text: &str, offset: usize) -> (usize, &str) {
 struct RawFile {
     migrate: Option<RawMigrate>,
     backup: Option<RawBackup>,
+    schema: Option<RawSchema>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchema {
+    ignore: Option<Vec<String>>,
+    dev_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -409,6 +442,7 @@ mod tests {
                 templates: None,
                 transaction_per_migration: false,
                 backup: BackupConfig::default(),
+                schema: SchemaConfig::default(),
             }
         );
     }

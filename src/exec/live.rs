@@ -444,6 +444,22 @@ fn settle(sql: &str, guess: TxEffect, open: Option<bool>, when_closed: TxEffect)
     }
 }
 
+/// The name of the migration lock of the project whose version table is `table`.
+pub(crate) fn lock_key(table: &VersionTable) -> String {
+    format!("retort:{}", table.display_name())
+}
+
+/// The error of taking the migration lock, whose wait was `waited` at most.
+pub(crate) fn lock_error(waited: Duration) -> impl Fn(DbError) -> Error + Copy {
+    move |cause: DbError| {
+        if cause.is_lock_timeout {
+            Error::LockTimeout { waited, cause }
+        } else {
+            Error::LockFailed { cause }
+        }
+    }
+}
+
 /// A live run from start to end: take the migration lock (announcing a wait to `progress`),
 /// read the version rows inside it, plan with `plan_from`, run, release the lock.
 /// `plan_from` is also used to plan again when another runner moved the rows meanwhile.
@@ -457,17 +473,8 @@ pub(crate) fn run_live(
     before_change: Option<&mut BeforeChange<'_>>,
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
-    let key = format!("retort:{}", options.table.display_name());
-    let lock_error = |cause: DbError| {
-        if cause.is_lock_timeout {
-            Error::LockTimeout {
-                waited: options.lock_timeout,
-                cause,
-            }
-        } else {
-            Error::LockFailed { cause }
-        }
-    };
+    let key = lock_key(&options.table);
+    let lock_error = lock_error(options.lock_timeout);
     if !conn
         .try_lock(&key, options.lock_timeout)
         .map_err(lock_error)?

@@ -12,6 +12,7 @@ use crate::db::version_table::{read_audit, read_heads, Direction, VersionTable};
 use crate::db::{self, Connection};
 use crate::error::{Drift, Error, Result};
 use crate::ops::audit::version_table;
+use crate::ops::schema::DriftReport;
 use crate::output::error_paragraph;
 use crate::project::Project;
 use crate::report::Outcome;
@@ -29,6 +30,15 @@ pub(crate) struct CheckOutcome {
     pub problems: Vec<String>,
     /// Worth knowing, not wrong: several heads, irreversible revisions, file-name mismatches.
     pub warnings: Vec<String>,
+    /// `--schema`: the database's schema against the one its applied revisions build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<DriftReport>,
+}
+
+/// `check --schema`: where to build the expected schema, and how long to wait for the lock.
+pub(crate) struct SchemaCheck<'a> {
+    pub dev_url: Option<&'a DatabaseUrl>,
+    pub lock_timeout: std::time::Duration,
 }
 
 /// The database `check` compares the files with.
@@ -55,6 +65,7 @@ pub(crate) fn check(
     config: Config,
     database: CheckDatabase<'_>,
     strict: bool,
+    schema: Option<SchemaCheck<'_>>,
 ) -> Result<CheckOutcome> {
     crate::project::require_script_location(&config)?;
     let scan = script::scan_all(
@@ -100,9 +111,24 @@ pub(crate) fn check(
             } else {
                 CheckDatabase::Skipped
             };
+            let url = match &database {
+                CheckDatabase::Url(url) => Some(*url),
+                _ => None,
+            };
             let found = findings(&project, database, strict)?;
             outcome.problems.extend(found.problems);
             outcome.warnings.extend(found.warnings);
+            if let (Some(url), Some(schema), true) = (url, schema, outcome.problems.is_empty()) {
+                let report =
+                    crate::ops::schema::drift(&project, url, schema.dev_url, schema.lock_timeout)?;
+                outcome.problems.extend(
+                    report
+                        .differences
+                        .iter()
+                        .map(|d| format!("schema drift: {d}")),
+                );
+                outcome.schema = Some(report);
+            }
         }
         // The file that could not be read, reported above, is the missing parent.
         Err(Error::MissingDownRevision { parent, .. }) if declared_by_unreadable(&parent) => {}

@@ -11,4 +11,5 @@ pub(crate) mod init;
 pub(crate) mod offline;
 pub(crate) mod revision;
 pub(crate) mod run;
+pub(crate) mod schema;
 pub(crate) mod verify;

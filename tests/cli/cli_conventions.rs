@@ -25,6 +25,8 @@ const SUBCOMMANDS: &[&str] = &[
     "backups",
     "restore",
     "verify",
+    "schema",
+    "drift",
     "completions",
     "man",
 ];

@@ -4,7 +4,8 @@
 use super::Context;
 use crate::cli::args::CheckArgs;
 use crate::error::{Error, Result};
-use crate::ops::check::{check, CheckDatabase, CheckOutcome};
+use crate::ops::check::{check, CheckDatabase, CheckOutcome, SchemaCheck};
+use crate::settings::dev_url;
 
 pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
     let config = ctx.config()?;
@@ -15,7 +16,12 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
         (Some(url), false) => CheckDatabase::Url(url),
         (None, false) => CheckDatabase::Unset,
     };
-    let outcome = check(config, database, args.strict)?;
+    let dev = dev_url(args.scratch.dev_url.as_deref(), &config)?;
+    let schema = args.schema.then_some(SchemaCheck {
+        dev_url: dev.as_ref(),
+        lock_timeout: args.scratch.lock_timeout.0,
+    });
+    let outcome = check(config, database, args.strict, schema)?;
     print(ctx, &outcome, args.json);
     if outcome.ok {
         Ok(0)
@@ -30,6 +36,10 @@ fn print(ctx: &Context, outcome: &CheckOutcome, json: bool) {
     if json {
         ctx.printer.json(outcome);
         return;
+    }
+    // Each difference is a problem line below; a clean comparison says so.
+    if let Some(report) = outcome.schema.as_ref().filter(|r| r.ok) {
+        super::drift::print(&ctx.printer, report);
     }
     for problem in &outcome.problems {
         ctx.printer.data(format!("problem: {problem}"));

@@ -7,6 +7,7 @@ mod backup;
 mod branches;
 mod check;
 mod current;
+mod drift;
 mod graph;
 mod heads;
 mod history;
@@ -14,6 +15,7 @@ mod init;
 mod log;
 mod merge;
 mod revision;
+mod schema;
 mod show;
 mod stamp;
 mod status;
@@ -151,6 +153,8 @@ pub(crate) fn run(ctx: &Context, command: Command) -> Result<u8> {
         Command::Backups(args) => backup::run_list(ctx, args),
         Command::Restore(args) => backup::run_restore(ctx, args),
         Command::Verify(args) => verify::run(ctx, args),
+        Command::Schema(args) => schema::run(ctx, args),
+        Command::Drift(args) => drift::run(ctx, args),
         Command::Completions(args) => {
             ctx.printer.data_raw(&doc::completions(args.shell));
             Ok(0)
