@@ -51,6 +51,8 @@ pub struct Migrator {
     lock_timeout: Duration,
     /// Recorded in the audit trail when the database has no notion of its user.
     os_user: Option<String>,
+    /// `upgrade --require-no-drift`: refuse a database whose schema drifted.
+    schema_gate: Option<ops::run::SchemaGate>,
 }
 
 /// Where the database is.
@@ -192,6 +194,7 @@ impl Migrator {
             database: Database::Unset,
             lock_timeout: DEFAULT_LOCK_TIMEOUT,
             os_user: settings::os_user(&ProcessEnv),
+            schema_gate: None,
         }
     }
 
@@ -295,6 +298,12 @@ impl Migrator {
     /// passes the one its settings resolved).
     pub(crate) fn with_os_user(mut self, user: Option<String>) -> Migrator {
         self.os_user = user;
+        self
+    }
+
+    /// Refuse to run on a database whose schema differs from what its revisions build.
+    pub(crate) fn with_schema_gate(mut self, gate: Option<ops::run::SchemaGate>) -> Migrator {
+        self.schema_gate = gate;
         self
     }
 
@@ -463,6 +472,7 @@ impl Migrator {
             operation,
             options,
             self.os_user.clone(),
+            self.schema_gate.as_ref(),
         )
     }
 

@@ -308,6 +308,8 @@ pub(crate) struct RunFlags {
     pub(crate) lock_timeout: Option<Duration>,
     pub(crate) verify: bool,
     pub(crate) purge: bool,
+    /// `--require-no-drift`, with its `--dev-url` if any.
+    pub(crate) require_no_drift: Option<Option<String>>,
 }
 
 /// A run of `upgrade`, `downgrade` or `stamp`, resolved.
@@ -325,6 +327,8 @@ pub(crate) struct RunSettings {
     pub(crate) report: Option<PathBuf>,
     /// `--verify`: integrity checks after the run.
     pub(crate) verify: bool,
+    /// `--require-no-drift`, with its `--dev-url` if any.
+    pub(crate) require_no_drift: Option<Option<String>>,
 }
 
 impl RunSettings {
@@ -414,6 +418,7 @@ impl RunSettings {
             allow_drift: flags.allow_drift,
             report: flags.report,
             verify: flags.verify,
+            require_no_drift: flags.require_no_drift,
         }
     }
 }

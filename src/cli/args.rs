@@ -263,6 +263,13 @@ pub(crate) struct UpgradeArgs {
     /// Run `verify` (integrity and referential checks) after the upgrade.
     #[arg(long)]
     pub verify: bool,
+    /// Refuse to run when the live schema differs from what the applied revisions build
+    /// (checked under the lock, on a scratch database; see `retort drift`).
+    #[arg(long = "require-no-drift", conflicts_with = "sql")]
+    pub require_no_drift: bool,
+    /// With --require-no-drift: an empty database to build the expected schema in.
+    #[arg(long = "dev-url", requires = "require_no_drift")]
+    pub dev_url: Option<String>,
 }
 
 #[derive(Debug, Args)]

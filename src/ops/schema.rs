@@ -147,6 +147,7 @@ pub(crate) fn build(
             &Operation::Upgrade(head.clone()),
             RunOptions::default(),
             None,
+            None,
         )
         .map_err(Error::without_report)?;
     }

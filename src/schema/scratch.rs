@@ -48,11 +48,35 @@ impl Scratch {
             });
         }
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
-        let nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| d.subsec_nanos());
+        let mut admin = db::connect(url)?;
+        let current = match url.dialect() {
+            Dialect::Postgresql => "SELECT current_database()",
+            _ => "SELECT DATABASE()",
+        };
+        let live = admin
+            .query(current)
+            .ok()
+            .and_then(|rows| db::single_text(rows).ok())
+            .unwrap_or_default();
+        // The end of the live database's name says whose it is; the process id and a counter
+        // keep concurrent checks apart. Identifiers hold 63 characters.
+        let tail: String = live
+            .chars()
+            .rev()
+            .take(20)
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .map(|c| {
+                if c.is_ascii_alphanumeric() {
+                    c.to_ascii_lowercase()
+                } else {
+                    '_'
+                }
+            })
+            .collect();
         let name = format!(
-            "retort_scratch_{}_{nanos}_{}",
+            "retort_scratch_{tail}_{}_{}",
             std::process::id(),
             COUNTER.fetch_add(1, Ordering::Relaxed)
         );
@@ -61,7 +85,6 @@ impl Scratch {
             database: name.clone(),
             cause,
         };
-        let mut admin = db::connect(url)?;
         let quoted = quoted_ident(url.dialect(), &name);
         admin
             .execute(&format!("CREATE DATABASE {quoted}"))

@@ -8,15 +8,17 @@ use crate::cli::progress::{describe_heads, StepDisplay};
 use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
 use crate::migrator::{version_table, PlannedRun};
+use crate::ops::run::SchemaGate;
 use crate::ops::{self, run::RunOutcome};
 use crate::output::Printer;
 use crate::report::{Outcome, RunReport};
-use crate::settings::{Mode, RunFlags, RunSettings};
+use crate::settings::{dev_url, Mode, RunFlags, RunSettings};
 
 pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     let flags = RunFlags {
         rehearse: args.rehearse,
         verify: args.verify,
+        require_no_drift: args.require_no_drift.then_some(args.dev_url),
         ..run_flags(args.run)
     };
     run(ctx, &RunSettings::upgrade(&args.target, flags)?)
@@ -61,9 +63,17 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings) -> Result<u8> {
         Mode::Run | Mode::Rehearse => ctx.name_database(&project.config)?,
         Mode::DryRun | Mode::Offline { .. } => ctx.database_url(&project.config)?,
     };
+    let gate = match &settings.require_no_drift {
+        Some(flag) => Some(SchemaGate {
+            url: url.clone(),
+            dev_url: dev_url(flag.as_deref(), &project.config)?,
+        }),
+        None => None,
+    };
     let mut migrator = ctx
         .migrator(project)?
-        .with_lock_timeout(settings.lock_timeout);
+        .with_lock_timeout(settings.lock_timeout)
+        .with_schema_gate(gate);
     let rehearse = settings.mode == Mode::Rehearse;
     let mut display = StepDisplay::new(printer, rehearse);
     let outcome = ops::run::run(&mut migrator, &url, settings, &mut display, &mut |backup| {
