@@ -433,7 +433,7 @@ pub enum Error {
     SchemaFileDiffers { path: PathBuf },
 
     /// `retort test` found failures; the report was already printed.
-    #[error("migration tests failed: {failed} of {total} revision(s)")]
+    #[error("migration tests failed: {failed} of {total} test(s)")]
     MigrationTestsFailed { failed: usize, total: usize },
 
     // embedding

@@ -156,6 +156,12 @@ pub(crate) enum Command {
     ///
     /// Examples: retort drift; retort drift --json; retort drift --dev-url postgresql://…/dev
     Drift(DriftArgs),
+    /// Test the migrations on a scratch database: each revision up, down (the schema must be
+    /// restored), up again, its `-- migrate:test` queries; then the end result against
+    /// `upgrade heads` from empty.
+    ///
+    /// Examples: retort test; retort test --junit report.xml; retort test --from ae10 --json
+    Test(TestArgs),
     /// Print a shell completion script.
     ///
     /// Example: retort completions bash > /etc/bash_completion.d/retort
@@ -373,6 +379,21 @@ pub(crate) struct ScratchArgs {
         default_value_t = Seconds(DEFAULT_LOCK_TIMEOUT)
     )]
     pub(crate) lock_timeout: Seconds,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the results as JUnit XML to PATH (for CI).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Build up to this revision first and test only the revisions after it.
+    #[arg(long)]
+    pub from: Option<String>,
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
 }
 
 #[derive(Debug, Args)]

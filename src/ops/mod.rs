@@ -8,6 +8,7 @@ pub(crate) mod backup;
 pub(crate) mod check;
 pub(crate) mod identity;
 pub(crate) mod init;
+pub(crate) mod migration_test;
 pub(crate) mod offline;
 pub(crate) mod revision;
 pub(crate) mod run;

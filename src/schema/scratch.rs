@@ -19,6 +19,7 @@ enum Cleanup {
     DropDatabase {
         admin: Box<dyn Connection>,
         name: String,
+        url: DatabaseUrl,
     },
     /// The `dev_url` database: every object retort finds in it is dropped.
     Empty,
@@ -96,10 +97,10 @@ impl Scratch {
             cleanup: Cleanup::DropDatabase {
                 admin,
                 name: name.clone(),
+                url: url.with_database(&name),
             },
         };
-        let scratch_url = url.with_database(&name);
-        scratch.conn = Some(db::connect(&scratch_url)?);
+        scratch.reconnect()?;
         Ok(scratch)
     }
 
@@ -119,6 +120,26 @@ impl Scratch {
             cleanup: Cleanup::Empty,
             shown: format!("the dev database `{dev}`"),
         })
+    }
+
+    /// Opens the session on a temporary database (`create` and `reset`).
+    fn reconnect(&mut self) -> Result<()> {
+        if let Cleanup::DropDatabase { url, .. } = &self.cleanup {
+            self.conn = Some(db::connect(url)?);
+        }
+        Ok(())
+    }
+
+    /// Empties the database again: every object retort finds in it is dropped (cheaper than
+    /// a new database, which costs a checkpoint on PostgreSQL).
+    pub(crate) fn reset(&mut self) -> Result<()> {
+        match self.cleanup {
+            Cleanup::Nothing => {
+                self.conn = Some(db::connect(&DatabaseUrl::parse("sqlite://")?)?);
+            }
+            Cleanup::DropDatabase { .. } | Cleanup::Empty => empty(self.conn()),
+        }
+        Ok(())
     }
 
     /// The session on the scratch database.
@@ -206,32 +227,42 @@ fn drop_everything(dialect: Dialect, schema: &Schema) -> Vec<String> {
     out
 }
 
+/// ` WITH (FORCE)` on PostgreSQL, where sessions left open must not keep a database alive.
+fn force(dialect: Dialect) -> &'static str {
+    if dialect == Dialect::Postgresql {
+        " WITH (FORCE)"
+    } else {
+        ""
+    }
+}
+
+/// Drops every object of the database `conn` is connected to (best effort).
+fn empty(conn: &mut dyn Connection) {
+    let dialect = conn.dialect();
+    let Ok(found) = super::introspector(dialect).and_then(|i| i.read(conn)) else {
+        return;
+    };
+    for statement in drop_everything(dialect, &found) {
+        let _ = conn.execute(&statement);
+    }
+}
+
 impl Drop for Scratch {
     /// Best effort and silent: a drop that fails leaves a database whose name says what it is.
     fn drop(&mut self) {
         let conn = self.conn.take();
         match &mut self.cleanup {
             Cleanup::Nothing => {}
-            Cleanup::DropDatabase { admin, name } => {
+            Cleanup::DropDatabase { admin, name, .. } => {
                 // PostgreSQL drops no database a session is connected to: close ours first.
                 drop(conn);
                 let quoted = quoted_ident(admin.dialect(), name);
-                let force = if admin.dialect() == Dialect::Postgresql {
-                    " WITH (FORCE)"
-                } else {
-                    ""
-                };
+                let force = force(admin.dialect());
                 let _ = admin.execute(&format!("DROP DATABASE IF EXISTS {quoted}{force}"));
             }
             Cleanup::Empty => {
-                let Some(mut conn) = conn else { return };
-                let dialect = conn.dialect();
-                let Ok(found) = super::introspector(dialect).and_then(|i| i.read(conn.as_mut()))
-                else {
-                    return;
-                };
-                for statement in drop_everything(dialect, &found) {
-                    let _ = conn.execute(&statement);
+                if let Some(mut conn) = conn {
+                    empty(conn.as_mut());
                 }
             }
         }

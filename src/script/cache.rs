@@ -35,7 +35,7 @@ use crate::error::{Error, Result};
 use crate::parallel;
 
 /// Bumped whenever what is stored changes shape.
-const FORMAT: u32 = 2;
+const FORMAT: u32 = 3;
 const FILE_NAME: &str = "revisions.bin";
 /// The folder below `script_location`.
 pub(crate) const DIR_NAME: &str = ".retort-cache";

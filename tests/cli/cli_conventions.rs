@@ -27,6 +27,7 @@ const SUBCOMMANDS: &[&str] = &[
     "verify",
     "schema",
     "drift",
+    "test",
     "completions",
     "man",
 ];

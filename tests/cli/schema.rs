@@ -515,3 +515,228 @@ fn a_role_without_createdb_is_told_to_set_dev_url_on_postgresql() {
 fn a_user_without_create_is_told_to_set_dev_url_on_mariadb() {
     without_create_database(Dialect::Mysql);
 }
+
+/// Writes revision `id` after `parents` with `up` and, when given, `down` and `test` sections.
+fn write_revision(
+    project: &TestProject,
+    id: &str,
+    parents: &[&str],
+    up: &str,
+    down: Option<&str>,
+    test: Option<&str>,
+) {
+    let mut text = format!(
+        "-- revision = \"{id}\"\n{}\n-- migrate:upgrade\n{up}\n",
+        crate::support::down_revision_header(parents)
+    );
+    if let Some(down) = down {
+        text.push_str(&format!("\n-- migrate:downgrade\n{down}\n"));
+    }
+    if let Some(test) = test {
+        text.push_str(&format!("\n-- migrate:test\n{test}\n"));
+    }
+    project.file(&format!("migrations/versions/{id}_r.sql"), &text);
+}
+
+/// A history with a branch and its merge, a data test and an irreversible revision, written
+/// in SQL every engine runs.
+fn good_history(project: &TestProject) {
+    write_revision(
+        project,
+        "a1",
+        &[],
+        "CREATE TABLE t (a integer, b integer);",
+        Some("DROP TABLE t;"),
+        None,
+    );
+    write_revision(
+        project,
+        "b1",
+        &["a1"],
+        "CREATE INDEX ix_t_a ON t (a);",
+        Some("DROP INDEX ix_t_a ON t;"),
+        None,
+    );
+    write_revision(project, "c1", &["a1"], "CREATE TABLE u (id integer PRIMARY KEY, n integer NOT NULL);\nINSERT INTO u VALUES (1, 5);", Some("DROP TABLE u;"), Some("SELECT count(*) = 1 FROM u;"));
+    write_revision(
+        project,
+        "d1",
+        &["b1", "c1"],
+        "ALTER TABLE t ADD COLUMN c integer;",
+        Some("ALTER TABLE t DROP COLUMN c;"),
+        None,
+    );
+    write_revision(
+        project,
+        "e1",
+        &["d1"],
+        "CREATE TABLE w (x integer);",
+        None,
+        None,
+    );
+}
+
+/// `DROP INDEX` is spelled per engine; the history above uses MySQL's form, which only
+/// MySQL accepts: SQLite and PostgreSQL get their own section.
+fn portable(project: &TestProject, dialect: Dialect) {
+    if dialect != Dialect::Mysql {
+        write_revision(
+            project,
+            "b1",
+            &["a1"],
+            "CREATE INDEX ix_t_a ON t (a);",
+            Some("DROP INDEX ix_t_a;"),
+            None,
+        );
+    }
+}
+
+fn tests_a_history(dialect: Dialect) {
+    let Some(engine) = Engine::new(dialect, &format!("migration_test_{dialect}")) else {
+        return;
+    };
+    good_history(&engine.project);
+    portable(&engine.project, dialect);
+    let (code, stdout, stderr) = engine.run(&["test", "--junit", "good.xml"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    let lines: Vec<&str> = stdout.lines().collect();
+    assert!(lines[0].starts_with("ok      a1 (up, down, up"), "{stdout}");
+    // The merge comes after both of its parents.
+    let position = |id: &str| {
+        lines
+            .iter()
+            .position(|l| l.contains(&format!(" {id} (")))
+            .unwrap()
+    };
+    assert!(
+        position("d1") > position("b1") && position("d1") > position("c1"),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("ok      c1 (up, data test, down, up"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("skipped e1 (irreversible"), "{stdout}");
+    assert!(
+        stdout.contains("ok      final schema equals `upgrade heads` from empty"),
+        "{stdout}"
+    );
+    // The database itself was never touched.
+    let (_, current, _) = engine.run(&["current"]);
+    assert_eq!(current.trim(), "", "{current}");
+
+    // A downgrade that forgets its index fails, naming it; so does a false data test.
+    write_revision(
+        &engine.project,
+        "f1",
+        &["e1"],
+        "CREATE INDEX ix_forgotten ON w (x);",
+        Some("SELECT 1;"),
+        None,
+    );
+    write_revision(
+        &engine.project,
+        "g1",
+        &["f1"],
+        "CREATE TABLE v (x integer);",
+        Some("DROP TABLE v;"),
+        Some("SELECT count(*) > 0 FROM v;"),
+    );
+    let (code, stdout, stderr) = engine.run(&["test", "--junit", "bad.xml"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.contains("FAILED  f1 (the downgrade did not restore the schema"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("+ index ix_forgotten on w(x)"), "{stdout}");
+    assert!(stdout.contains("not run g1"), "{stdout}");
+    assert!(
+        stderr.contains("migration tests failed: 1 of 8 test(s)"),
+        "{stderr}"
+    );
+
+    let (code, json, _) = engine.run(&["test", "--json", "--from", "e1"]);
+    assert_eq!(code, 1);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    let tested: Vec<&str> = json["revisions"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r["revision"].as_str().unwrap())
+        .collect();
+    assert_eq!(tested, ["f1", "g1"]);
+    assert_eq!(json["revisions"][0]["down_check"], "failed");
+    assert_eq!(
+        json["revisions"][0]["differences"][0]["name"],
+        "ix_forgotten"
+    );
+
+    // A data test that returns false fails the revision but not the walk.
+    write_revision(
+        &engine.project,
+        "f1",
+        &["e1"],
+        "CREATE INDEX ix_forgotten ON w (x);",
+        Some(if dialect == Dialect::Mysql {
+            "DROP INDEX ix_forgotten ON w;"
+        } else {
+            "DROP INDEX ix_forgotten;"
+        }),
+        None,
+    );
+    let (code, stdout, _) = engine.run(&["test", "--from", "e1"]);
+    assert_eq!(code, 1);
+    assert!(stdout.contains("FAILED  g1 (data test failed"), "{stdout}");
+    assert!(
+        stdout.contains("test query did not return true"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("ok      final schema"), "{stdout}");
+
+    for (file, failures) in [("good.xml", "0"), ("bad.xml", "1")] {
+        let xml = std::fs::read_to_string(engine.project.path().join(file)).unwrap();
+        let doc = roxmltree::Document::parse(&xml).unwrap_or_else(|e| panic!("{file}: {e}\n{xml}"));
+        let suite = doc
+            .descendants()
+            .find(|n| n.has_tag_name("testsuite"))
+            .unwrap();
+        assert_eq!(suite.attribute("failures"), Some(failures), "{xml}");
+        let cases = suite
+            .children()
+            .filter(|n| n.has_tag_name("testcase"))
+            .count();
+        assert_eq!(
+            suite.attribute("tests"),
+            Some(cases.to_string().as_str()),
+            "{xml}"
+        );
+        if failures == "1" {
+            let failure = doc
+                .descendants()
+                .find(|n| n.has_tag_name("failure"))
+                .unwrap();
+            assert!(
+                failure.text().unwrap().contains("+ index ix_forgotten"),
+                "{xml}"
+            );
+        }
+    }
+    assert_eq!(engine.scratch_databases(), Vec::<String>::new());
+}
+
+#[test]
+fn retort_test_walks_the_history_on_sqlite() {
+    tests_a_history(Dialect::Sqlite);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn retort_test_walks_the_history_on_postgresql() {
+    tests_a_history(Dialect::Postgresql);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn retort_test_walks_the_history_on_mariadb() {
+    tests_a_history(Dialect::Mysql);
+}

@@ -19,6 +19,7 @@ mod schema;
 mod show;
 mod stamp;
 mod status;
+mod test;
 mod upgrade;
 mod verify;
 
@@ -155,6 +156,7 @@ pub(crate) fn run(ctx: &Context, command: Command) -> Result<u8> {
         Command::Verify(args) => verify::run(ctx, args),
         Command::Schema(args) => schema::run(ctx, args),
         Command::Drift(args) => drift::run(ctx, args),
+        Command::Test(args) => test::run(ctx, args),
         Command::Completions(args) => {
             ctx.printer.data_raw(&doc::completions(args.shell));
             Ok(0)
