@@ -361,6 +361,10 @@ pub(crate) struct CheckArgs {
     /// database (exit 1 on drift).
     #[arg(long, conflicts_with = "no_db")]
     pub schema: bool,
+    /// Fail when the migrations, built from empty on a scratch database, no longer produce
+    /// this file (`retort schema --sql` output); prints a unified diff.
+    #[arg(long = "schema-file", value_name = "PATH", conflicts_with = "no_db")]
+    pub schema_file: Option<PathBuf>,
     #[command(flatten)]
     pub scratch: ScratchArgs,
 }

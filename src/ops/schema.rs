@@ -153,3 +153,44 @@ pub(crate) fn build(
     }
     Ok(())
 }
+
+/// `check --schema-file`: whether the migrations, built from empty on a scratch database,
+/// still produce the bytes of the file `path` (`schema --sql` output).
+#[derive(Debug, Serialize)]
+pub(crate) struct SchemaFileCheck {
+    pub ok: bool,
+    pub path: std::path::PathBuf,
+    /// A unified diff from the file to what the migrations build; empty when they agree.
+    pub diff: String,
+}
+
+/// Builds `upgrade heads` from empty on a scratch database beside `url` (or on `dev_url`) and
+/// compares its `schema --sql` with the file `path`.
+pub(crate) fn check_schema_file(
+    project: &Project,
+    url: &DatabaseUrl,
+    dev_url: Option<&DatabaseUrl>,
+    path: &std::path::Path,
+    lock_timeout: Duration,
+) -> Result<SchemaFileCheck> {
+    let committed = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let mut scratch = Scratch::create(url, dev_url)?;
+    let heads = project.graph.plan_upgrade(&[], "heads")?.heads_after();
+    build(project, scratch.conn(), &heads, lock_timeout)?;
+    let filter = Filter::new(&project.config, url.dialect())?;
+    let built = crate::schema::render::sql(&schema::introspect(scratch.conn(), &filter)?);
+    let diff = if built == committed {
+        String::new()
+    } else {
+        similar::TextDiff::from_lines(&committed, &built)
+            .unified_diff()
+            .context_radius(3)
+            .header(&path.display().to_string(), "built from the migrations")
+            .to_string()
+    };
+    Ok(SchemaFileCheck {
+        ok: diff.is_empty(),
+        path: path.to_path_buf(),
+        diff,
+    })
+}

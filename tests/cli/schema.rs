@@ -740,3 +740,58 @@ fn retort_test_walks_the_history_on_postgresql() {
 fn retort_test_walks_the_history_on_mariadb() {
     tests_a_history(Dialect::Mysql);
 }
+
+/// `check --schema-file`: passes while the migrations build the committed bytes, fails with a
+/// unified diff once a revision changes the schema.
+fn checks_a_schema_file(dialect: Dialect) {
+    let Some(engine) = Engine::new(dialect, &format!("schema_file_{dialect}")) else {
+        return;
+    };
+    engine.build_fixture();
+    let (_, sql, _) = engine.run(&["schema", "--sql"]);
+    engine.project.file("schema.sql", &sql);
+    let (code, stdout, stderr) = engine.run(&["check", "--schema-file", "schema.sql"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    write_revision(
+        &engine.project,
+        "a2",
+        &["a1"],
+        "CREATE INDEX ix_new ON tags (weight);",
+        None,
+        None,
+    );
+    let (code, stdout, stderr) = engine.run(&["check", "--schema-file", "schema.sql"]);
+    assert_eq!(code, 1, "{stdout}{stderr}");
+    assert!(
+        stdout.starts_with("--- schema.sql\n+++ built from the migrations\n"),
+        "{stdout}"
+    );
+    assert!(
+        stdout
+            .lines()
+            .any(|l| l.starts_with("+CREATE INDEX") && l.contains("ix_new")),
+        "{stdout}"
+    );
+    assert!(
+        stdout.contains("the migrations no longer build the schema in `schema.sql`"),
+        "{stdout}"
+    );
+    assert_eq!(engine.scratch_databases(), Vec::<String>::new());
+}
+
+#[test]
+fn a_schema_file_is_checked_on_sqlite() {
+    checks_a_schema_file(Dialect::Sqlite);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_schema_file_is_checked_on_postgresql() {
+    checks_a_schema_file(Dialect::Postgresql);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn a_schema_file_is_checked_on_mariadb() {
+    checks_a_schema_file(Dialect::Mysql);
+}

@@ -17,7 +17,10 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
         (None, false) => CheckDatabase::Unset,
     };
     let dev = dev_url(args.scratch.dev_url.as_deref(), &config)?;
-    let schema = args.schema.then_some(SchemaCheck {
+    let wanted = args.schema || args.schema_file.is_some();
+    let schema = wanted.then_some(SchemaCheck {
+        live: args.schema,
+        file: args.schema_file.as_deref(),
         dev_url: dev.as_ref(),
         lock_timeout: args.scratch.lock_timeout.0,
     });
@@ -40,6 +43,9 @@ fn print(ctx: &Context, outcome: &CheckOutcome, json: bool) {
     // Each difference is a problem line below; a clean comparison says so.
     if let Some(report) = outcome.schema.as_ref().filter(|r| r.ok) {
         super::drift::print(&ctx.printer, report);
+    }
+    if let Some(file) = outcome.schema_file.as_ref().filter(|f| !f.ok) {
+        ctx.printer.data_raw(&file.diff);
     }
     for problem in &outcome.problems {
         ctx.printer.data(format!("problem: {problem}"));
