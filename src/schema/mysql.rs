@@ -219,21 +219,38 @@ fn read_foreign_keys(conn: &mut dyn Connection, schema: &mut Schema) -> Result<(
                 definition.push_str(&format!(" ON {what} {action}"));
             }
         }
-        let ddl = format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
-            ident(&table_name),
-            ident(&name)
-        );
-        table.constraints.insert(
+        add_constraint(
+            table,
+            &table_name,
             name,
-            Constraint {
-                kind: ConstraintKind::ForeignKey,
-                definition,
-                ddl: Some(ddl),
-            },
+            ConstraintKind::ForeignKey,
+            definition,
         );
     }
     Ok(())
+}
+
+/// Adds the constraint `name` of `table_name`, with the `ALTER TABLE` that creates it.
+fn add_constraint(
+    table: &mut Table,
+    table_name: &str,
+    name: String,
+    kind: ConstraintKind,
+    definition: String,
+) {
+    let ddl = format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
+        ident(table_name),
+        ident(&name)
+    );
+    table.constraints.insert(
+        name,
+        Constraint {
+            kind,
+            definition,
+            ddl: Some(ddl),
+        },
+    );
 }
 
 fn read_checks(conn: &mut dyn Connection, schema: &mut Schema, mariadb: bool) -> Result<()> {
@@ -254,19 +271,7 @@ fn read_checks(conn: &mut dyn Connection, schema: &mut Schema, mariadb: bool) ->
             continue;
         };
         let definition = format!("CHECK ({})", text(&row[2]));
-        let ddl = format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
-            ident(&table_name),
-            ident(&name)
-        );
-        table.constraints.insert(
-            name,
-            Constraint {
-                kind: ConstraintKind::Check,
-                definition,
-                ddl: Some(ddl),
-            },
-        );
+        add_constraint(table, &table_name, name, ConstraintKind::Check, definition);
     }
     Ok(())
 }
