@@ -510,6 +510,47 @@ pub enum Error {
     #[error("the migration succeeded, but verify found {count} problem(s) in the database")]
     VerifyFoundProblemsAfterRun { count: u64 },
 
+    // schema
+    /// A catalog query of schema introspection failed; `what` names the objects it read.
+    #[error("cannot read the schema ({what}): {cause}")]
+    SchemaReadFailed { what: String, cause: DbError },
+
+    /// `[schema] ignore` holds a pattern that is not a glob.
+    #[error("`[schema] ignore` pattern `{pattern}` is not a valid glob: {message}")]
+    SchemaIgnoreInvalid { pattern: String, message: String },
+
+    /// `schema --table NAME` names no table of the database.
+    #[error("there is no table `{table}` in the database (or `[schema] ignore` leaves it out)")]
+    SchemaTableUnknown { table: String },
+
+    /// The temporary database the expected schema is built in could not be created or used.
+    #[error("cannot {action} the scratch database `{database}`: {cause}")]
+    ScratchDatabaseFailed {
+        action: &'static str,
+        database: String,
+        cause: DbError,
+    },
+
+    /// The `dev_url` database holds objects already; retort builds only in an empty one.
+    #[error("the dev database `{url}` is not empty ({found}); retort rebuilds the expected schema only in an empty database")]
+    DevDatabaseNotEmpty { url: String, found: String },
+
+    /// `check --schema` found differences; the report was already printed.
+    #[error("the schema of the database differs from what its applied revisions build: {count} difference(s)")]
+    SchemaDrifted { count: usize },
+
+    /// `upgrade --require-no-drift` on a database whose schema drifted.
+    #[error("the schema of the database differs from what its applied revisions build ({count} difference(s)); nothing was changed\n{differences}")]
+    SchemaDriftRefused { count: usize, differences: String },
+
+    /// `check --schema-file` found that the migrations no longer build the file's schema.
+    #[error("the migrations no longer build the schema in `{}`; the differences were printed", path.display())]
+    SchemaFileDiffers { path: PathBuf },
+
+    /// `retort test` found failures; the report was already printed.
+    #[error("migration tests failed: {failed} of {total} test(s)")]
+    MigrationTestsFailed { failed: usize, total: usize },
+
     // embedding
     /// `embed_migrations` was called outside a build script.
     #[error(
@@ -1772,6 +1813,27 @@ impl Error {
                  are skipped without taking their locks"
                     .into(),
             ),
+            Error::ScratchDatabaseFailed { .. } => Some(
+                "give retort an empty database to build in: `[schema] dev_url` in migrate.toml \
+                 or `--dev-url URL` (or grant the user CREATE DATABASE / CREATEDB)"
+                    .into(),
+            ),
+            Error::DevDatabaseNotEmpty { .. } => {
+                Some("point `dev_url` at an empty database of its own".into())
+            }
+            Error::SchemaDriftRefused { .. } => Some(
+                "see the differences with `retort check --schema`; undo the change by hand or \
+                 write a revision that makes it, then run again"
+                    .into(),
+            ),
+            Error::SchemaFileDiffers { .. } => Some(
+                "if the change is intended, write the file again: `retort schema --sql > FILE` \
+                 on a database built from the migrations"
+                    .into(),
+            ),
+            Error::SchemaTableUnknown { .. } => {
+                Some("list the tables with `retort schema`".into())
+            }
             Error::AuditTrailOff { .. } => Some(
                 "remove `audit_table = false` from `[migrate]` to record one from the next run on"
                     .into(),

@@ -40,6 +40,7 @@
 //! | `backup` | SQLite backups and server dumps, checksums, retention, restore | plan migrations |
 //! | `lint` | lock-risky and breaking DDL in revision files: rules, parser bridge, renderings | connect, print |
 //! | `verify` | integrity and orphaned-row checks of a live database | change data |
+//! | `schema` | introspection into one model per engine, schema diffs, scratch databases | plan migrations |
 //! | `migrator` | the library API (`Migrator`): typed results, the executor's lock | print |
 //! | `build` | embed revision files from an application's build script | run at run time |
 //! | `settings` | flags, environment and config resolved into typed settings | run anything |
@@ -79,6 +80,7 @@ mod parallel;
 mod project;
 mod render;
 mod report;
+mod schema;
 mod script;
 mod settings;
 mod verify;

@@ -57,6 +57,8 @@ pub struct Migrator {
     migration_lock_wait: Duration,
     /// Recorded in the audit trail when the database has no notion of its user.
     os_user: Option<String>,
+    /// `upgrade --require-no-drift`: refuse a database whose schema drifted.
+    schema_gate: Option<ops::run::SchemaGate>,
 }
 
 /// Where the database is.
@@ -203,6 +205,7 @@ impl Migrator {
             database: Database::Unset,
             migration_lock_wait: DEFAULT_MIGRATION_LOCK_WAIT,
             os_user: settings::os_user(&ProcessEnv),
+            schema_gate: None,
         }
     }
 
@@ -333,6 +336,12 @@ impl Migrator {
     /// passes the one its settings resolved).
     pub(crate) fn with_os_user(mut self, user: Option<String>) -> Migrator {
         self.os_user = user;
+        self
+    }
+
+    /// Refuse to run on a database whose schema differs from what its revisions build.
+    pub(crate) fn with_schema_gate(mut self, gate: Option<ops::run::SchemaGate>) -> Migrator {
+        self.schema_gate = gate;
         self
     }
 
@@ -501,6 +510,7 @@ impl Migrator {
             operation,
             options,
             self.os_user.clone(),
+            self.schema_gate.as_ref(),
         )
     }
 

@@ -220,6 +220,16 @@ pub(crate) fn chosen_environment(flag: Option<String>, env: &dyn Env) -> Option<
         .filter(|name| !name.is_empty())
 }
 
+/// The database a schema check builds in: `--dev-url`, else `[schema] dev_url` (a relative
+/// SQLite path taken from the config file's directory); `None`: a scratch database.
+pub(crate) fn dev_url(flag: Option<&str>, config: &Config) -> Result<Option<DatabaseUrl>> {
+    match (flag, &config.schema.dev_url) {
+        (Some(flag), _) => DatabaseUrl::parse(flag).map(Some),
+        (None, Some(url)) => Ok(Some(DatabaseUrl::parse(url)?.relative_to(&config.root))),
+        (None, None) => Ok(None),
+    }
+}
+
 /// A number of seconds on the command line (`--migration-lock-wait 0.5`).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(crate) struct Seconds(pub(crate) Duration);
@@ -305,6 +315,8 @@ pub(crate) struct RunFlags {
     pub(crate) migration_lock_wait: Option<Duration>,
     pub(crate) verify: bool,
     pub(crate) purge: bool,
+    /// `--require-no-drift`, with its `--dev-url` if any.
+    pub(crate) require_no_drift: Option<Option<String>>,
 }
 
 /// A run of `upgrade`, `downgrade` or `stamp`, resolved.
@@ -323,6 +335,8 @@ pub(crate) struct RunSettings {
     pub(crate) report: Option<PathBuf>,
     /// `--verify`: integrity checks after the run.
     pub(crate) verify: bool,
+    /// `--require-no-drift`, with its `--dev-url` if any.
+    pub(crate) require_no_drift: Option<Option<String>>,
 }
 
 impl RunSettings {
@@ -414,6 +428,7 @@ impl RunSettings {
             allow_drift: flags.allow_drift,
             report: flags.report,
             verify: flags.verify,
+            require_no_drift: flags.require_no_drift,
         }
     }
 }

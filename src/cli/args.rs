@@ -165,6 +165,20 @@ pub(crate) enum Command {
     ///
     /// Example: retort verify --json
     Verify(ReadArgs),
+    /// Print the live database's schema: text, `--json`, or `--sql` (canonical DDL).
+    ///
+    /// Examples: retort schema; retort schema --table users; retort schema --sql > schema.sql
+    Schema(SchemaArgs),
+    /// Compare the live schema with the one the applied revisions build (exit 1 on drift).
+    ///
+    /// Examples: retort drift; retort drift --json; retort drift --dev-url postgresql://…/dev
+    Drift(DriftArgs),
+    /// Test the migrations on a scratch database: each revision up, down (the schema must be
+    /// restored), up again, its `-- migrate:test` queries; then the end result against
+    /// `upgrade heads` from empty.
+    ///
+    /// Examples: retort test; retort test --junit report.xml; retort test --from ae10 --json
+    Test(TestArgs),
     /// Print a shell completion script.
     ///
     /// Example: retort completions bash > /etc/bash_completion.d/retort
@@ -384,6 +398,13 @@ pub(crate) struct UpgradeArgs {
     pub fleet: FleetArgs,
     #[command(flatten)]
     pub rollout: RolloutArgs,
+    /// Refuse to run when the live schema differs from what the applied revisions build
+    /// (checked under the lock, on a scratch database; see `retort drift`).
+    #[arg(long = "require-no-drift", conflicts_with = "sql")]
+    pub require_no_drift: bool,
+    /// With --require-no-drift: an empty database to build the expected schema in.
+    #[arg(long = "dev-url", requires = "require_no_drift")]
+    pub dev_url: Option<String>,
 }
 
 #[derive(Debug, Args)]
@@ -490,6 +511,16 @@ pub(crate) struct CheckArgs {
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,
+    /// Also compare the live schema with the one the applied revisions build on a scratch
+    /// database (exit 1 on drift).
+    #[arg(long, conflicts_with = "no_db")]
+    pub schema: bool,
+    /// Fail when the migrations, built from empty on a scratch database, no longer produce
+    /// this file (`retort schema --sql` output); prints a unified diff.
+    #[arg(long = "schema-file", value_name = "PATH", conflicts_with = "no_db")]
+    pub schema_file: Option<PathBuf>,
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
     #[command(flatten)]
     pub fleet: FleetArgs,
 }
@@ -534,6 +565,54 @@ pub(crate) enum LintMode {
     Deny,
     /// Findings are printed as warnings.
     Warn,
+}
+
+/// Where a schema check builds the schema its revisions produce.
+#[derive(Debug, Args)]
+pub(crate) struct ScratchArgs {
+    /// An empty database to build the expected schema in (default: `[schema] dev_url`, else
+    /// in memory for SQLite, a temporary database on the same server otherwise).
+    #[arg(long = "dev-url")]
+    pub dev_url: Option<String>,
+    #[command(flatten)]
+    pub(crate) lock_wait: LockWaitArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct TestArgs {
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Also write the results as JUnit XML to PATH (for CI).
+    #[arg(long)]
+    pub junit: Option<PathBuf>,
+    /// Build up to this revision first and test only the revisions after it.
+    #[arg(long)]
+    pub from: Option<String>,
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct DriftArgs {
+    /// Print a JSON document on stdout.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub scratch: ScratchArgs,
+}
+
+#[derive(Debug, Args)]
+pub(crate) struct SchemaArgs {
+    /// Print a JSON document on stdout.
+    #[arg(long, conflicts_with = "sql")]
+    pub json: bool,
+    /// Print the schema as DDL in dependency order (the same database gives the same bytes).
+    #[arg(long)]
+    pub sql: bool,
+    /// Only this table (with its triggers).
+    #[arg(long)]
+    pub table: Option<String>,
 }
 
 #[derive(Debug, Args)]

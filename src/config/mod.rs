@@ -58,6 +58,17 @@ pub struct Config {
     /// `[fleet.NAME]`: each fleet's source, or why it cannot be used (an error only when that
     /// fleet is asked for, like an unset `${VAR}` in `database_url`).
     fleets: BTreeMap<String, std::result::Result<FleetSource, ConfigProblem>>,
+    pub schema: SchemaConfig,
+}
+
+/// `[schema]` in migrate.toml: what schema introspection leaves out and where drift checks
+/// rebuild the expected schema.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SchemaConfig {
+    /// Globs (`tmp_*`) of object names left out of `schema`, drift checks and `test`.
+    pub ignore: Vec<String>,
+    /// An empty database to rebuild the expected schema in, instead of a temporary one.
+    pub dev_url: Option<String>,
 }
 
 /// `audit_table` in `[migrate]`: the table of the audit trail (every step with its checksum,
@@ -118,6 +129,11 @@ impl std::fmt::Debug for Config {
             .field("environment", &self.environment)
             // Fleet sources hold URLs: their names say enough.
             .field("fleets", &self.fleets.keys().collect::<Vec<_>>())
+            .field("schema.ignore", &self.schema.ignore)
+            .field(
+                "schema.dev_url",
+                &self.schema.dev_url.as_deref().map(url::redact),
+            )
             .finish()
     }
 }
@@ -312,6 +328,14 @@ impl Config {
                 required: b.required,
             },
         };
+        let schema = match &raw.schema {
+            None => SchemaConfig::default(),
+            Some(s) => SchemaConfig {
+                ignore: s.ignore.clone().unwrap_or_default(),
+                dev_url: optional_string("schema.dev_url", &s.dev_url)?
+                    .filter(|url| !url.is_empty()),
+            },
+        };
         Ok(Config {
             path: path.to_path_buf(),
             root: root.to_path_buf(),
@@ -352,6 +376,7 @@ impl Config {
                     (name, source)
                 })
                 .collect(),
+            schema,
         })
     }
 }
@@ -429,6 +454,14 @@ struct RawFile {
     lint: Option<RawLint>,
     env: Option<BTreeMap<String, RawEnvironment>>,
     fleet: Option<BTreeMap<String, Spanned<fleet::RawFleet>>>,
+    schema: Option<RawSchema>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawSchema {
+    ignore: Option<Vec<String>>,
+    dev_url: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -727,6 +760,7 @@ schemas = { url = "x", list = ["a"], sql = "SELECT 1" }
                 lint_server_version: None,
                 environment: None,
                 fleets: BTreeMap::new(),
+                schema: SchemaConfig::default(),
             }
         );
     }

@@ -88,6 +88,23 @@ impl DatabaseUrl {
         })
     }
 
+    /// A server URL naming the database `database` instead of its own, credentials and
+    /// parameters kept (the scratch database of a schema check). The authority ends at the
+    /// first `/` or `?` after the last `@`, so a password holding them is kept whole.
+    pub(crate) fn with_database(&self, database: &str) -> DatabaseUrl {
+        let (scheme, rest) = self.raw.split_once("://").unwrap_or(("", &self.raw));
+        let host_start = rest.rfind('@').map_or(0, |at| at + 1);
+        let authority_end = rest[host_start..]
+            .find(['/', '?'])
+            .map_or(rest.len(), |end| host_start + end);
+        let (authority, tail) = rest.split_at(authority_end);
+        let query = tail.find('?').map_or("", |q| &tail[q..]);
+        DatabaseUrl {
+            raw: format!("{scheme}://{authority}/{database}{query}"),
+            ..self.clone()
+        }
+    }
+
     /// For SQLite: whether the database file exists, the one question backup, restore and
     /// verify ask before they touch it (connecting would create it); `None` for a server URL.
     pub(crate) fn sqlite_file(&self) -> Option<SqliteFile> {
@@ -385,6 +402,20 @@ pub(crate) fn percent_decode(text: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn with_database_replaces_only_the_database() {
+        let url = DatabaseUrl::parse("postgresql://u:p/w?@h:5/app?sslmode=require").unwrap();
+        assert_eq!(
+            url.with_database("scratch").expose_secret(),
+            "postgresql://u:p/w?@h:5/scratch?sslmode=require"
+        );
+        let url = DatabaseUrl::parse("mysql://root@127.0.0.1:3306").unwrap();
+        assert_eq!(
+            url.with_database("s").expose_secret(),
+            "mysql://root@127.0.0.1:3306/s"
+        );
+    }
 
     const SECRET: &str = "s3cr3tPW";
 

@@ -502,6 +502,20 @@ fn settle(sql: &str, guess: TxEffect, open: Option<bool>, when_closed: TxEffect)
     }
 }
 
+/// The name of the migration lock of the project whose version table is `table`.
+/// The error of taking the migration lock, whose wait was `waited` at most.
+pub(crate) fn lock_error(waited: Duration) -> impl Fn(DbError) -> Error + Copy {
+    move |cause: DbError| {
+        if cause.lock_unsupported {
+            Error::LockUnsupported { cause }
+        } else if cause.is_lock_timeout {
+            Error::LockTimeout { waited, cause }
+        } else {
+            Error::LockFailed { cause }
+        }
+    }
+}
+
 /// A live run from start to end: take the migration lock (announcing a wait to `progress`),
 /// read the version rows inside it, plan with `plan_from`, run, release the lock.
 /// `plan_from` is also used to plan again when another runner moved the rows meanwhile.
@@ -516,18 +530,7 @@ pub(crate) fn run_live(
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
     let key = options.table.lock_key();
-    let lock_error = |cause: DbError| {
-        if cause.lock_unsupported {
-            Error::LockUnsupported { cause }
-        } else if cause.is_lock_timeout {
-            Error::LockTimeout {
-                waited: options.migration_lock_wait,
-                cause,
-            }
-        } else {
-            Error::LockFailed { cause }
-        }
-    };
+    let lock_error = lock_error(options.migration_lock_wait);
     if !conn
         .try_lock(&key, options.migration_lock_wait)
         .map_err(lock_error)?

@@ -695,6 +695,7 @@ pub(crate) mod tests {
                     first_line: 12,
                 }),
                 verify: None,
+                test: None,
                 dialect_specific: Vec::new(),
             },
         }

@@ -14,6 +14,7 @@ use crate::db::{self, Connection};
 use crate::error::{Drift, Error, Result};
 use crate::ops::audit::version_table;
 use crate::ops::statement_diff::statement_changes;
+use crate::ops::schema::{check_schema_file, DriftReport, SchemaFileCheck};
 use crate::output::error_paragraph;
 use crate::project::Project;
 use crate::report::Outcome;
@@ -31,6 +32,22 @@ pub(crate) struct CheckOutcome {
     pub problems: Vec<String>,
     /// Worth knowing, not wrong: several heads, irreversible revisions, file-name mismatches.
     pub warnings: Vec<String>,
+    /// `--schema`: the database's schema against the one its applied revisions build.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema: Option<DriftReport>,
+    /// `--schema-file`: the file against what the migrations build from empty.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schema_file: Option<SchemaFileCheck>,
+}
+
+/// `check --schema`: where to build the expected schema, and how long to wait for the lock.
+pub(crate) struct SchemaCheck<'a> {
+    /// `--schema`: compare the live schema.
+    pub live: bool,
+    /// `--schema-file PATH`: compare the file with what the migrations build.
+    pub file: Option<&'a std::path::Path>,
+    pub dev_url: Option<&'a DatabaseUrl>,
+    pub lock_timeout: std::time::Duration,
 }
 
 /// The database `check` compares the files with.
@@ -57,6 +74,7 @@ pub(crate) fn check(
     config: Config,
     database: CheckDatabase<'_>,
     strict: bool,
+    schema: Option<SchemaCheck<'_>>,
 ) -> Result<CheckOutcome> {
     crate::project::require_script_location(&config)?;
     let scan = script::scan_all(
@@ -102,9 +120,42 @@ pub(crate) fn check(
             } else {
                 CheckDatabase::Skipped
             };
+            let url = match &database {
+                CheckDatabase::Url(url) => Some(*url),
+                _ => None,
+            };
             let found = findings(&project, database, strict)?;
             outcome.problems.extend(found.problems);
             outcome.warnings.extend(found.warnings);
+            let schema = schema.filter(|_| outcome.problems.is_empty());
+            if let (Some(url), Some(schema)) = (url, &schema) {
+                if let Some(path) = schema.file {
+                    let file = check_schema_file(
+                        &project,
+                        url,
+                        schema.dev_url,
+                        path,
+                        schema.lock_timeout,
+                    )?;
+                    if !file.ok {
+                        outcome.problems.push(problem(&Error::SchemaFileDiffers {
+                            path: path.to_path_buf(),
+                        }));
+                    }
+                    outcome.schema_file = Some(file);
+                }
+            }
+            if let (Some(url), Some(schema)) = (url, schema.filter(|s| s.live)) {
+                let report =
+                    crate::ops::schema::drift(&project, url, schema.dev_url, schema.lock_timeout)?;
+                outcome.problems.extend(
+                    report
+                        .differences
+                        .iter()
+                        .map(|d| format!("schema drift: {d}")),
+                );
+                outcome.schema = Some(report);
+            }
         }
         // The file that could not be read, reported above, is the missing parent.
         Err(Error::MissingDownRevision { parent, .. }) if declared_by_unreadable(&parent) => {}

@@ -179,6 +179,7 @@ pub(crate) fn execute(
     operation: &Operation,
     options: RunOptions<'_>,
     os_user: Option<String>,
+    schema_gate: Option<&SchemaGate>,
 ) -> Result<MigrationReport> {
     let dialect = match &target {
         Target::Url(url) => url.dialect(),
@@ -214,6 +215,9 @@ pub(crate) fn execute(
     let mut before_change = |conn: &mut dyn Connection, rows: &[String]| -> Result<()> {
         if options.refuse_drift {
             refuse_drift(conn, project, &live.table)?;
+        }
+        if let Some(gate) = schema_gate {
+            refuse_schema_drift(conn, project, rows, gate, migration_lock_wait)?;
         }
         match caller_hook.as_mut() {
             Some(hook) => hook(conn, rows),
@@ -255,6 +259,45 @@ fn refuse_drift(conn: &mut dyn Connection, project: &Project, table: &VersionTab
         return Ok(());
     }
     Err(Error::AppliedRevisionsChanged { drifted })
+}
+
+/// `upgrade --require-no-drift`: the database whose schema is compared, and where the expected
+/// schema is built.
+#[derive(Debug, Clone)]
+pub(crate) struct SchemaGate {
+    pub url: DatabaseUrl,
+    pub dev_url: Option<DatabaseUrl>,
+}
+
+/// Refuses to run while the schema differs from what the applied revisions `rows` build;
+/// checked under the run's lock, before anything changes.
+fn refuse_schema_drift(
+    conn: &mut dyn Connection,
+    project: &Project,
+    rows: &[String],
+    gate: &SchemaGate,
+    lock_timeout: std::time::Duration,
+) -> Result<()> {
+    let report = crate::ops::schema::drift_at(
+        project,
+        conn,
+        rows,
+        &gate.url,
+        gate.dev_url.as_ref(),
+        lock_timeout,
+    )?;
+    if report.ok {
+        return Ok(());
+    }
+    Err(Error::SchemaDriftRefused {
+        count: report.differences.len(),
+        differences: report
+            .differences
+            .iter()
+            .map(|d| format!("  {d}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+    })
 }
 
 /// The empty report of a run with nothing to do on an SQLite file that does not exist (a

@@ -1,4 +1,4 @@
-//! The body of a revision file: `-- migrate:upgrade|downgrade|verify [dialect]` sections.
+//! The body of a revision file: `-- migrate:upgrade|downgrade|verify|test [dialect]` sections.
 
 use std::path::Path;
 
@@ -23,6 +23,7 @@ impl SectionKind {
             SectionKind::Upgrade => "upgrade",
             SectionKind::Downgrade => "downgrade",
             SectionKind::Verify => "verify",
+            SectionKind::Test => "test",
         }
     }
 }
@@ -97,6 +98,7 @@ fn parse_marker(rest: &str, line: usize) -> Result<Marker, ScriptProblem> {
         Some("upgrade") => SectionKind::Upgrade,
         Some("downgrade") => SectionKind::Downgrade,
         Some("verify") => SectionKind::Verify,
+        Some("test") => SectionKind::Test,
         other => {
             return Err(ScriptProblem::UnknownSection {
                 kind: other.unwrap_or("").into(),
@@ -149,6 +151,7 @@ fn store(sections: &mut Sections, marker: Marker, lines: &[&str]) {
         (None, SectionKind::Upgrade) => sections.upgrade = Some(section),
         (None, SectionKind::Downgrade) => sections.downgrade = Some(section),
         (None, SectionKind::Verify) => sections.verify = Some(section),
+        (None, SectionKind::Test) => sections.test = Some(section),
     }
 }
 
@@ -162,6 +165,30 @@ mod tests {
 
     fn failure(text: &str) -> (usize, String) {
         crate::script::tests::script_error(parse(text), "v/abc.sql")
+    }
+
+    #[test]
+    fn a_test_section_is_its_own_kind_also_per_dialect() {
+        let sections = parse(
+            "-- migrate:upgrade\nCREATE TABLE t (a INT);\n-- migrate:test\nSELECT count(*) = 0 FROM t;\n-- migrate:test sqlite\nSELECT 1;",
+        )
+        .unwrap();
+        assert_eq!(
+            sections
+                .test
+                .as_ref()
+                .map(|s| (s.sql.as_str(), s.first_line)),
+            Some(("SELECT count(*) = 0 FROM t;", 4))
+        );
+        assert_eq!(
+            sections
+                .get(SectionKind::Test, Dialect::Sqlite)
+                .map(|s| s.sql.as_str()),
+            Some("SELECT 1;")
+        );
+        let (line, message) =
+            failure("-- migrate:upgrade\nSELECT 1;\n-- migrate:test\n-- migrate:test\n");
+        assert_eq!(line, 4, "{message}");
     }
 
     #[test]

@@ -58,6 +58,8 @@ pub struct Sections {
     pub upgrade: Option<Section>,
     pub downgrade: Option<Section>,
     pub verify: Option<Section>,
+    /// Data checks `retort test` runs after the upgrade on its scratch database.
+    pub test: Option<Section>,
     /// `-- migrate:<kind> <dialect>` sections, which replace the generic one for that dialect.
     pub dialect_specific: Vec<(SectionKind, Dialect, Section)>,
 }
@@ -68,6 +70,8 @@ pub enum SectionKind {
     Upgrade,
     Downgrade,
     Verify,
+    /// `-- migrate:test`: queries that must return true, run only by `retort test`.
+    Test,
 }
 
 /// The SQL text of one section and where it starts in the file.
@@ -90,6 +94,7 @@ impl Sections {
                 SectionKind::Upgrade => self.upgrade.as_ref(),
                 SectionKind::Downgrade => self.downgrade.as_ref(),
                 SectionKind::Verify => self.verify.as_ref(),
+                SectionKind::Test => self.test.as_ref(),
             })
     }
 

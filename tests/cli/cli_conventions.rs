@@ -26,6 +26,9 @@ const SUBCOMMANDS: &[&str] = &[
     "backups",
     "restore",
     "verify",
+    "schema",
+    "drift",
+    "test",
     "completions",
     "man",
 ];

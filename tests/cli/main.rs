@@ -39,6 +39,7 @@ mod offline;
 mod pgbouncer;
 mod polish;
 mod rebase;
+mod schema;
 mod script_files;
 mod secrets;
 mod servers;

@@ -7,9 +7,10 @@ use crate::cli::args::{CheckArgs, LintMode};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fleet::{Done, Target, TargetOutcome};
-use crate::ops::check::{check, CheckDatabase, CheckOutcome};
+use crate::ops::check::{check, CheckDatabase, CheckOutcome, SchemaCheck};
 use crate::ops::single_head::{single_head, SingleHeadOutcome};
 use crate::ops::lint::Selection;
+use crate::settings::dev_url;
 
 pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
     if args.single_head {
@@ -32,7 +33,15 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
         (Some(url), false) => CheckDatabase::Url(url),
         (None, false) => CheckDatabase::Unset,
     };
-    let mut outcome = check(config, database, args.strict)?;
+    let dev = dev_url(args.scratch.dev_url.as_deref(), &config)?;
+    let wanted = args.schema || args.schema_file.is_some();
+    let schema = wanted.then_some(SchemaCheck {
+        live: args.schema,
+        file: args.schema_file.as_deref(),
+        dev_url: dev.as_ref(),
+        lock_timeout: super::upgrade::lock_wait(ctx, &args.scratch.lock_wait),
+    });
+    let mut outcome = check(config, database, args.strict, schema)?;
     if let Some(mode) = args.lint {
         // Only a sound project can be linted: its problems are already reported.
         if outcome.ok {
@@ -68,6 +77,13 @@ fn print(ctx: &Context, outcome: &CheckOutcome, json: bool) {
     if json {
         ctx.printer.json(outcome);
         return;
+    }
+    // Each difference is a problem line below; a clean comparison says so.
+    if let Some(report) = outcome.schema.as_ref().filter(|r| r.ok) {
+        super::drift::print(&ctx.printer, report);
+    }
+    if let Some(file) = outcome.schema_file.as_ref().filter(|f| !f.ok) {
+        ctx.printer.data_raw(&file.diff);
     }
     for problem in &outcome.problems {
         ctx.printer.data(format!("problem: {problem}"));
@@ -136,6 +152,7 @@ fn run_fleet(ctx: &Context, args: &CheckArgs, config: &Config) -> Result<u8> {
             target.config(config),
             CheckDatabase::Url(&target.url),
             args.strict,
+            None,
         )?;
         Ok(Done {
             error: (!outcome.ok).then(|| outcome.problems.join("; ")),

@@ -8,6 +8,7 @@ mod branches;
 mod check;
 mod current;
 mod fleet;
+mod drift;
 mod graph;
 mod heads;
 mod history;
@@ -18,9 +19,11 @@ mod log;
 mod merge;
 mod rebase;
 mod revision;
+mod schema;
 mod show;
 mod stamp;
 mod status;
+mod test;
 mod upgrade;
 mod verify;
 
@@ -162,6 +165,9 @@ pub(crate) fn run(ctx: &Context, command: Command) -> Result<u8> {
         Command::Backups(args) => backup::run_list(ctx, args),
         Command::Restore(args) => backup::run_restore(ctx, args),
         Command::Verify(args) => verify::run(ctx, args),
+        Command::Schema(args) => schema::run(ctx, args),
+        Command::Drift(args) => drift::run(ctx, args),
+        Command::Test(args) => test::run(ctx, args),
         Command::Completions(args) => {
             ctx.printer.data_raw(&doc::completions(args.shell));
             Ok(0)

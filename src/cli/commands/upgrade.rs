@@ -17,10 +17,11 @@ use crate::fleet::{Done, Target, TargetOutcome};
 use crate::migrator::Migrator;
 use crate::migrator::{version_table, PlannedRun};
 use crate::ops::lint::Selection;
+use crate::ops::run::SchemaGate;
 use crate::ops::{self, run::RunOutcome};
 use crate::output::Printer;
 use crate::report::{Outcome, RunReport};
-use crate::settings::{Mode, RunFlags, RunSettings};
+use crate::settings::{dev_url, Mode, RunFlags, RunSettings};
 
 pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     refuse_with_fleet(&args.fleet, "--sql", args.run.sql)?;
@@ -28,6 +29,7 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     let flags = RunFlags {
         rehearse: args.rehearse,
         verify: args.verify,
+        require_no_drift: args.require_no_drift.then_some(args.dev_url),
         ..run_flags(ctx, args.run)
     };
     let settings = RunSettings::upgrade(&args.target, flags)?;
@@ -154,11 +156,16 @@ pub(super) fn run_fleet(
 
 /// `--migration-lock-wait`, or its old name `--lock-timeout` with a note on stderr.
 pub(super) fn migration_lock_wait(ctx: &Context, args: &LockWaitArgs) -> Option<Duration> {
+    Some(lock_wait(ctx, args))
+}
+
+/// The wait `--migration-lock-wait` (or its old name, with a note) gives.
+pub(super) fn lock_wait(ctx: &Context, args: &LockWaitArgs) -> Duration {
     let (wait, note) = args.resolve();
     if let Some(note) = note {
         ctx.printer.warn(note);
     }
-    Some(wait)
+    wait
 }
 
 /// The flags `upgrade` and `downgrade` share.
@@ -198,9 +205,17 @@ pub(super) fn run(ctx: &Context, settings: &RunSettings, lint: Option<LintMode>)
         Mode::Run | Mode::Rehearse => ctx.name_database(&project.config)?,
         Mode::DryRun | Mode::Offline { .. } => ctx.database_url(&project.config)?,
     };
+    let gate = match &settings.require_no_drift {
+        Some(flag) => Some(SchemaGate {
+            url: url.clone(),
+            dev_url: dev_url(flag.as_deref(), &project.config)?,
+        }),
+        None => None,
+    };
     let mut migrator = ctx
         .migrator(project)?
-        .with_migration_lock_wait(settings.migration_lock_wait);
+        .with_migration_lock_wait(settings.migration_lock_wait)
+        .with_schema_gate(gate);
     if let Some(mode) = lint {
         // What the run would apply, read without a lock; nothing has changed yet.
         let planned = migrator.plan(&settings.operation)?;

@@ -1,0 +1,196 @@
+//! `schema`: the live database's schema, read-only; and schema drift: that schema against
+//! the one the applied revisions build.
+
+use std::time::Duration;
+
+use serde::Serialize;
+
+use crate::config::url::SqliteFile;
+use crate::config::{Config, DatabaseUrl, Dialect};
+use crate::db::version_table::read_heads;
+use crate::db::Connection;
+use crate::error::{Error, Result};
+use crate::ops::audit::version_table;
+use crate::ops::run::{check_rows_known, execute, RunOptions, Target};
+use crate::project::Project;
+use crate::schema::diff::{diff, Difference};
+use crate::schema::scratch::Scratch;
+use crate::schema::{self, Filter, Schema};
+use crate::settings::Operation;
+
+/// The schema of the database of `url` as `config` filters it; only the table `table` (with
+/// its triggers) when given. A missing SQLite file is an error, as for `verify`.
+pub(crate) fn read(config: &Config, url: &DatabaseUrl, table: Option<&str>) -> Result<Schema> {
+    let missing = |path| Error::SqliteFileMissing { path };
+    if let Some(SqliteFile::Missing(path)) = url.sqlite_file() {
+        return Err(missing(path));
+    }
+    let Some(mut conn) = crate::db::connect_existing(url)? else {
+        return Err(missing(url.sqlite_path().unwrap_or_default()));
+    };
+    let filter = Filter::new(config, url.dialect())?;
+    let mut schema = schema::introspect(conn.as_mut(), &filter)?;
+    if let Some(table) = table {
+        if !schema.tables.contains_key(table) {
+            return Err(Error::SchemaTableUnknown {
+                table: table.to_string(),
+            });
+        }
+        schema.only_table(table);
+    }
+    Ok(schema)
+}
+
+/// What a schema drift check found: the database's schema against the one its applied
+/// revisions build on a scratch database.
+#[derive(Debug, Serialize)]
+pub(crate) struct DriftReport {
+    /// Whether the two schemas are the same.
+    pub ok: bool,
+    /// The database, password redacted.
+    pub database: String,
+    /// The version rows the expected schema was built to.
+    pub heads: Vec<String>,
+    /// Where the expected schema was built (`an in-memory SQLite database`, …).
+    pub built_in: String,
+    /// `+` in the database only, `-` expected only, `~` different.
+    pub differences: Vec<Difference>,
+    /// Objects of the database retort does not model.
+    pub not_compared: Vec<String>,
+}
+
+/// Compares the schema of the database of `url` with the one its applied revisions build,
+/// under the migration lock (so a concurrent run cannot move the database in between). The
+/// expected schema is built on `dev_url` when given, else on a scratch database beside it.
+pub(crate) fn drift(
+    project: &Project,
+    url: &DatabaseUrl,
+    dev_url: Option<&DatabaseUrl>,
+    lock_timeout: Duration,
+) -> Result<DriftReport> {
+    let Some(mut conn) = crate::db::connect_existing(url)? else {
+        // An SQLite file that does not exist is at base: nothing applied, nothing built.
+        return Ok(DriftReport {
+            ok: true,
+            database: url.to_string(),
+            heads: Vec::new(),
+            built_in: "nothing (the database does not exist)".into(),
+            differences: Vec::new(),
+            not_compared: Vec::new(),
+        });
+    };
+    let conn = conn.as_mut();
+    let table = version_table(&project.config, conn.dialect())?;
+    let key = table.lock_key();
+    let lock_error = crate::exec::live::lock_error(lock_timeout);
+    if !conn.try_lock(&key, lock_timeout).map_err(lock_error)? {
+        conn.lock(&key, lock_timeout).map_err(lock_error)?;
+    }
+    // SQLite has no session lock: its write lock, held while both sides are read, is one.
+    let sqlite = conn.dialect() == Dialect::Sqlite;
+    let locked = if sqlite {
+        conn.begin().map_err(lock_error)
+    } else {
+        Ok(())
+    };
+    let result = locked.and_then(|()| {
+        let rows = read_heads(conn, &table)?;
+        drift_at(project, conn, &rows, url, dev_url, lock_timeout)
+    });
+    if sqlite {
+        let _ = conn.rollback();
+    }
+    let _ = conn.unlock(&key);
+    result
+}
+
+/// The drift check of a database already locked, at version rows `rows` (also what
+/// `upgrade --require-no-drift` runs under its own lock).
+pub(crate) fn drift_at(
+    project: &Project,
+    conn: &mut dyn Connection,
+    rows: &[String],
+    url: &DatabaseUrl,
+    dev_url: Option<&DatabaseUrl>,
+    lock_timeout: Duration,
+) -> Result<DriftReport> {
+    check_rows_known(project, rows)?;
+    let filter = Filter::new(&project.config, conn.dialect())?;
+    let actual = schema::introspect(conn, &filter)?;
+    let mut scratch = Scratch::create(url, dev_url)?;
+    build(project, scratch.conn(), rows, lock_timeout)?;
+    let expected = schema::introspect(scratch.conn(), &filter)?;
+    let differences = diff(&expected, &actual);
+    Ok(DriftReport {
+        ok: differences.is_empty(),
+        database: url.to_string(),
+        heads: rows.to_vec(),
+        built_in: scratch.shown.clone(),
+        differences,
+        not_compared: actual.not_compared,
+    })
+}
+
+/// Upgrades the (empty) database of `conn` to exactly the revisions `heads`, one head after
+/// the other, through the live execution path.
+pub(crate) fn build(
+    project: &Project,
+    conn: &mut dyn Connection,
+    heads: &[String],
+    lock_timeout: Duration,
+) -> Result<()> {
+    for head in heads {
+        execute(
+            project,
+            Target::Open(&mut *conn),
+            lock_timeout,
+            &Operation::Upgrade(head.clone()),
+            RunOptions::default(),
+            None,
+            None,
+        )
+        .map_err(Error::without_report)?;
+    }
+    Ok(())
+}
+
+/// `check --schema-file`: whether the migrations, built from empty on a scratch database,
+/// still produce the bytes of the file `path` (`schema --sql` output).
+#[derive(Debug, Serialize)]
+pub(crate) struct SchemaFileCheck {
+    pub ok: bool,
+    pub path: std::path::PathBuf,
+    /// A unified diff from the file to what the migrations build; empty when they agree.
+    pub diff: String,
+}
+
+/// Builds `upgrade heads` from empty on a scratch database beside `url` (or on `dev_url`) and
+/// compares its `schema --sql` with the file `path`.
+pub(crate) fn check_schema_file(
+    project: &Project,
+    url: &DatabaseUrl,
+    dev_url: Option<&DatabaseUrl>,
+    path: &std::path::Path,
+    lock_timeout: Duration,
+) -> Result<SchemaFileCheck> {
+    let committed = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
+    let mut scratch = Scratch::create(url, dev_url)?;
+    let heads = project.graph.plan_upgrade(&[], "heads")?.heads_after();
+    build(project, scratch.conn(), &heads, lock_timeout)?;
+    let filter = Filter::new(&project.config, url.dialect())?;
+    let built = crate::schema::render::sql(&schema::introspect(scratch.conn(), &filter)?);
+    let diff = if built == committed {
+        String::new()
+    } else {
+        similar::TextDiff::from_lines(&committed, &built)
+            .unified_diff()
+            .context_radius(3)
+            .header(&path.display().to_string(), "built from the migrations")
+            .to_string()
+    };
+    Ok(SchemaFileCheck {
+        ok: diff.is_empty(),
+        path: path.to_path_buf(),
+        diff,
+    })
+}

@@ -1,0 +1,423 @@
+//! MySQL and MariaDB: the current database's schema from `information_schema`, one query per
+//! kind. Views, triggers and routines come from the same tables `SHOW CREATE` reads (their
+//! bodies as the server stores them), one query for all of them instead of one `SHOW` each;
+//! the database's own name is taken out of view definitions, so a database and its scratch
+//! copy read the same. Unique keys are unique indexes here (MySQL has no other kind).
+
+use std::collections::BTreeMap;
+
+use super::model::{
+    Column, Constraint, ConstraintKind, Index, PrimaryKey, Routine, Schema, Table, Trigger, View,
+};
+use super::{flag, int, opt_text, query, split_list, text, Introspect};
+use crate::config::Dialect;
+use crate::db::version_table::quoted_ident;
+use crate::db::Connection;
+use crate::error::Result;
+
+pub(super) struct Mysql;
+
+fn ident(name: &str) -> String {
+    quoted_ident(Dialect::Mysql, name)
+}
+
+impl Introspect for Mysql {
+    fn read(&self, conn: &mut dyn Connection) -> Result<Schema> {
+        let mut schema = Schema::default();
+        let about = query(conn, "the database", "SELECT DATABASE(), VERSION()")?;
+        let database = about.first().map(|row| text(&row[0])).unwrap_or_default();
+        let mariadb = about
+            .first()
+            .is_some_and(|row| text(&row[1]).contains("MariaDB"));
+        let tables = query(
+            conn,
+            "tables",
+            "SELECT TABLE_NAME, TABLE_TYPE FROM information_schema.TABLES \
+             WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+        )?;
+        for row in tables {
+            let name = text(&row[0]);
+            match text(&row[1]).as_str() {
+                "BASE TABLE" | "SYSTEM VERSIONED" => {
+                    schema.tables.insert(name, Table::default());
+                }
+                "VIEW" => {}
+                "SEQUENCE" => schema.not_compared.push(format!("sequence {name}")),
+                other => schema
+                    .not_compared
+                    .push(format!("{} {name}", other.to_lowercase())),
+            }
+        }
+        read_columns(conn, &mut schema)?;
+        read_indexes(conn, &mut schema)?;
+        read_foreign_keys(conn, &mut schema)?;
+        read_checks(conn, &mut schema, mariadb)?;
+        read_views(conn, &mut schema, &database)?;
+        read_triggers(conn, &mut schema)?;
+        read_routines(conn, &mut schema)?;
+        for row in query(
+            conn,
+            "events",
+            "SELECT EVENT_NAME FROM information_schema.EVENTS WHERE EVENT_SCHEMA = DATABASE()",
+        )? {
+            schema.not_compared.push(format!("event {}", text(&row[0])));
+        }
+        for (name, table) in schema.tables.iter_mut() {
+            table.ddl = table_ddl(name, table);
+        }
+        Ok(schema)
+    }
+}
+
+fn read_columns(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+    // A collation is the column's only where it is not the table's default.
+    let rows = query(
+        conn,
+        "columns",
+        "SELECT c.TABLE_NAME, c.COLUMN_NAME, c.COLUMN_TYPE, c.IS_NULLABLE, c.COLUMN_DEFAULT, \
+         c.EXTRA, c.GENERATION_EXPRESSION, \
+         CASE WHEN c.COLLATION_NAME <> t.TABLE_COLLATION THEN c.COLLATION_NAME END \
+         FROM information_schema.COLUMNS c JOIN information_schema.TABLES t \
+         ON t.TABLE_SCHEMA = c.TABLE_SCHEMA AND t.TABLE_NAME = c.TABLE_NAME \
+         WHERE c.TABLE_SCHEMA = DATABASE() ORDER BY c.TABLE_NAME, c.ORDINAL_POSITION",
+    )?;
+    for row in rows {
+        let Some(table) = schema.tables.get_mut(&text(&row[0])) else {
+            continue;
+        };
+        let extra = text(&row[5]);
+        let lower = extra.to_ascii_lowercase();
+        let generated = match (
+            lower.contains("stored generated"),
+            lower.contains("virtual generated"),
+        ) {
+            (true, _) => Some(format!("{} STORED", text(&row[6]))),
+            (_, true) => Some(format!("{} VIRTUAL", text(&row[6]))),
+            _ => None,
+        };
+        // `ON UPDATE CURRENT_TIMESTAMP` belongs with the default.
+        let on_update = lower
+            .find("on update")
+            .map(|at| extra[at..].trim().to_string());
+        let default = match (opt_text(&row[4]), on_update) {
+            (Some(default), Some(on_update)) => Some(format!("{default} {on_update}")),
+            (default, None) => default,
+            (None, Some(on_update)) => Some(on_update),
+        };
+        table.columns.push(Column {
+            name: text(&row[1]),
+            data_type: text(&row[2]),
+            nullable: flag(&row[3]),
+            default: default.filter(|_| generated.is_none()),
+            generated,
+            identity: lower
+                .contains("auto_increment")
+                .then(|| "auto_increment".into()),
+            collation: opt_text(&row[7]),
+        });
+    }
+    Ok(())
+}
+
+fn read_indexes(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+    let rows = query(
+        conn,
+        "indexes",
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, COLLATION, INDEX_TYPE \
+         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
+         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
+    )?;
+    for row in rows {
+        let (table_name, name) = (text(&row[0]), text(&row[1]));
+        let Some(table) = schema.tables.get_mut(&table_name) else {
+            continue;
+        };
+        let mut part = text(&row[3]);
+        if let Some(length) = opt_text(&row[4]) {
+            part.push_str(&format!("({length})"));
+        }
+        if text(&row[5]) == "D" {
+            part.push_str(" DESC");
+        }
+        if name == "PRIMARY" {
+            table
+                .primary_key
+                .get_or_insert_with(|| PrimaryKey {
+                    name: Some(name.clone()),
+                    columns: Vec::new(),
+                })
+                .columns
+                .push(part);
+            continue;
+        }
+        let method = text(&row[6]);
+        let index = table.indexes.entry(name.clone()).or_insert_with(|| Index {
+            unique: int(&row[2]) == 0,
+            method: Some(method.clone()),
+            ..Index::default()
+        });
+        index.columns.push(part);
+    }
+    for (table_name, table) in schema.tables.iter_mut() {
+        for (name, index) in table.indexes.iter_mut() {
+            let columns: Vec<String> = index.columns.iter().map(|c| quote_part(c)).collect();
+            let kind = match index.method.as_deref() {
+                Some("FULLTEXT") => "FULLTEXT ",
+                Some("SPATIAL") => "SPATIAL ",
+                _ if index.unique => "UNIQUE ",
+                _ => "",
+            };
+            index.ddl = format!(
+                "CREATE {kind}INDEX {} ON {} ({})",
+                ident(name),
+                ident(table_name),
+                columns.join(", ")
+            );
+        }
+    }
+    Ok(())
+}
+
+/// An index part (`name(10) DESC`) with its column quoted.
+fn quote_part(part: &str) -> String {
+    let end = part.find(['(', ' ']).unwrap_or(part.len());
+    format!("{}{}", ident(&part[..end]), &part[end..])
+}
+
+fn read_foreign_keys(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+    let sql = "SELECT k.TABLE_NAME, k.CONSTRAINT_NAME, \
+         GROUP_CONCAT(k.COLUMN_NAME ORDER BY k.ORDINAL_POSITION SEPARATOR '\u{1f}'), \
+         k.REFERENCED_TABLE_NAME, \
+         GROUP_CONCAT(k.REFERENCED_COLUMN_NAME ORDER BY k.ORDINAL_POSITION SEPARATOR '\u{1f}'), \
+         r.UPDATE_RULE, r.DELETE_RULE \
+         FROM information_schema.KEY_COLUMN_USAGE k JOIN information_schema.REFERENTIAL_CONSTRAINTS r \
+         ON r.CONSTRAINT_SCHEMA = k.TABLE_SCHEMA AND r.CONSTRAINT_NAME = k.CONSTRAINT_NAME \
+         AND r.TABLE_NAME = k.TABLE_NAME \
+         WHERE k.TABLE_SCHEMA = DATABASE() AND k.REFERENCED_TABLE_NAME IS NOT NULL \
+         GROUP BY k.TABLE_NAME, k.CONSTRAINT_NAME, k.REFERENCED_TABLE_NAME, r.UPDATE_RULE, r.DELETE_RULE \
+         ORDER BY k.TABLE_NAME, k.CONSTRAINT_NAME";
+    for row in query(conn, "foreign keys", sql)? {
+        let (table_name, name) = (text(&row[0]), text(&row[1]));
+        let Some(table) = schema.tables.get_mut(&table_name) else {
+            continue;
+        };
+        let quote_all = |value| {
+            split_list(value)
+                .iter()
+                .map(|c| ident(c))
+                .collect::<Vec<_>>()
+                .join(", ")
+        };
+        let mut definition = format!(
+            "FOREIGN KEY ({}) REFERENCES {} ({})",
+            quote_all(&row[2]),
+            ident(&text(&row[3])),
+            quote_all(&row[4])
+        );
+        for (what, action) in [("UPDATE", text(&row[5])), ("DELETE", text(&row[6]))] {
+            if action != "RESTRICT" && action != "NO ACTION" {
+                definition.push_str(&format!(" ON {what} {action}"));
+            }
+        }
+        add_constraint(
+            table,
+            &table_name,
+            name,
+            ConstraintKind::ForeignKey,
+            definition,
+        );
+    }
+    Ok(())
+}
+
+/// Adds the constraint `name` of `table_name`, with the `ALTER TABLE` that creates it.
+fn add_constraint(
+    table: &mut Table,
+    table_name: &str,
+    name: String,
+    kind: ConstraintKind,
+    definition: String,
+) {
+    let ddl = format!(
+        "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
+        ident(table_name),
+        ident(&name)
+    );
+    table.constraints.insert(
+        name,
+        Constraint {
+            kind,
+            definition,
+            ddl: Some(ddl),
+        },
+    );
+}
+
+fn read_checks(conn: &mut dyn Connection, schema: &mut Schema, mariadb: bool) -> Result<()> {
+    // MariaDB names checks per table and says which table; MySQL names them per database.
+    let sql = if mariadb {
+        "SELECT TABLE_NAME, CONSTRAINT_NAME, CHECK_CLAUSE FROM information_schema.CHECK_CONSTRAINTS \
+         WHERE CONSTRAINT_SCHEMA = DATABASE() ORDER BY TABLE_NAME, CONSTRAINT_NAME"
+    } else {
+        "SELECT tc.TABLE_NAME, tc.CONSTRAINT_NAME, cc.CHECK_CLAUSE \
+         FROM information_schema.TABLE_CONSTRAINTS tc JOIN information_schema.CHECK_CONSTRAINTS cc \
+         ON cc.CONSTRAINT_SCHEMA = tc.CONSTRAINT_SCHEMA AND cc.CONSTRAINT_NAME = tc.CONSTRAINT_NAME \
+         WHERE tc.TABLE_SCHEMA = DATABASE() AND tc.CONSTRAINT_TYPE = 'CHECK' \
+         ORDER BY tc.TABLE_NAME, tc.CONSTRAINT_NAME"
+    };
+    for row in query(conn, "check constraints", sql)? {
+        let (table_name, name) = (text(&row[0]), text(&row[1]));
+        let Some(table) = schema.tables.get_mut(&table_name) else {
+            continue;
+        };
+        let definition = format!("CHECK ({})", text(&row[2]));
+        add_constraint(table, &table_name, name, ConstraintKind::Check, definition);
+    }
+    Ok(())
+}
+
+fn read_views(conn: &mut dyn Connection, schema: &mut Schema, database: &str) -> Result<()> {
+    let rows = query(
+        conn,
+        "views",
+        "SELECT TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION FROM information_schema.VIEWS \
+         WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+    )?;
+    let own_prefix = format!("{}.", ident(database));
+    for row in rows {
+        let name = text(&row[0]);
+        let mut definition = text(&row[1]).replace(&own_prefix, "");
+        let check = text(&row[2]);
+        if check != "NONE" && !check.is_empty() {
+            definition.push_str(&format!(" WITH {check} CHECK OPTION"));
+        }
+        let ddl = format!("CREATE VIEW {} AS {definition}", ident(&name));
+        schema.views.insert(
+            name,
+            View {
+                definition,
+                ddl,
+                ..View::default()
+            },
+        );
+    }
+    Ok(())
+}
+
+fn read_triggers(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+    let rows = query(
+        conn,
+        "triggers",
+        "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, \
+         ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
+         ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME",
+    )?;
+    for row in rows {
+        let (table, name) = (text(&row[0]), text(&row[1]));
+        let definition = format!(
+            "{} {} ON {} FOR EACH ROW {}",
+            text(&row[2]),
+            text(&row[3]),
+            ident(&table),
+            text(&row[4])
+        );
+        let ddl = format!("CREATE TRIGGER {} {definition}", ident(&name));
+        schema.triggers.insert(
+            format!("{table}.{name}"),
+            Trigger {
+                table,
+                definition,
+                ddl,
+            },
+        );
+    }
+    Ok(())
+}
+
+fn read_routines(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+    let rows = query(
+        conn,
+        "functions and procedures",
+        "SELECT r.ROUTINE_NAME, r.ROUTINE_TYPE, r.DTD_IDENTIFIER, r.IS_DETERMINISTIC, \
+         r.SQL_DATA_ACCESS, r.ROUTINE_DEFINITION, \
+         (SELECT GROUP_CONCAT(CONCAT_WS(' ', p.PARAMETER_MODE, CONCAT('`', p.PARAMETER_NAME, '`'), \
+         p.DTD_IDENTIFIER) ORDER BY p.ORDINAL_POSITION SEPARATOR ', ') \
+         FROM information_schema.PARAMETERS p WHERE p.SPECIFIC_SCHEMA = r.ROUTINE_SCHEMA \
+         AND p.SPECIFIC_NAME = r.SPECIFIC_NAME AND p.ROUTINE_TYPE = r.ROUTINE_TYPE \
+         AND p.ORDINAL_POSITION > 0) \
+         FROM information_schema.ROUTINES r WHERE r.ROUTINE_SCHEMA = DATABASE() \
+         ORDER BY r.ROUTINE_NAME, r.ROUTINE_TYPE",
+    )?;
+    let mut routines = BTreeMap::new();
+    for row in rows {
+        let name = text(&row[0]);
+        let kind = text(&row[1]).to_lowercase();
+        if kind != "function" && kind != "procedure" {
+            schema.not_compared.push(format!("{kind} {name}"));
+            continue;
+        }
+        let returns = match opt_text(&row[2]) {
+            Some(returns) if kind == "function" => format!(" RETURNS {returns}"),
+            _ => String::new(),
+        };
+        let deterministic = if flag(&row[3]) { " DETERMINISTIC" } else { "" };
+        let definition = format!(
+            "{}({}){returns}{deterministic} {} {}",
+            ident(&name),
+            text(&row[6]),
+            text(&row[4]),
+            text(&row[5])
+        );
+        let ddl = format!("CREATE {} {definition}", kind.to_uppercase());
+        let key = if kind == "procedure" && routines.contains_key(&name) {
+            format!("{name}:procedure")
+        } else {
+            name
+        };
+        routines.insert(
+            key,
+            Routine {
+                kind,
+                definition,
+                ddl,
+            },
+        );
+    }
+    schema.routines = routines;
+    Ok(())
+}
+
+/// `CREATE TABLE` with the columns and primary key; indexes and constraints follow.
+fn table_ddl(name: &str, table: &Table) -> String {
+    let mut lines: Vec<String> = table
+        .columns
+        .iter()
+        .map(|column| {
+            let mut line = format!("  {} {}", ident(&column.name), column.data_type);
+            if let Some(collation) = &column.collation {
+                line.push_str(&format!(" COLLATE {collation}"));
+            }
+            if let Some(generated) = &column.generated {
+                let (expression, kind) = generated.rsplit_once(' ').unwrap_or((generated, ""));
+                line.push_str(&format!(" GENERATED ALWAYS AS ({expression}) {kind}"));
+            }
+            line.push_str(if column.nullable {
+                " NULL"
+            } else {
+                " NOT NULL"
+            });
+            if let Some(default) = &column.default {
+                line.push_str(&format!(" DEFAULT {default}"));
+            }
+            if column.identity.is_some() {
+                line.push_str(" AUTO_INCREMENT");
+            }
+            line
+        })
+        .collect();
+    if let Some(pk) = &table.primary_key {
+        let columns: Vec<String> = pk.columns.iter().map(|c| quote_part(c)).collect();
+        lines.push(format!("  PRIMARY KEY ({})", columns.join(", ")));
+    }
+    format!("CREATE TABLE {} (\n{}\n)", ident(name), lines.join(",\n"))
+}
