@@ -22,6 +22,7 @@ mod library;
 mod mysql_partial;
 mod offline;
 mod polish;
+mod row_counts;
 mod schema;
 mod script_files;
 mod secrets;
