@@ -1,6 +1,8 @@
-//! What a run does and did: the direction of a step, how it ended, the report of a run. A
-//! leaf module (it imports nothing of the crate), so that `Error` can carry a run's report.
+//! What a run does and did: the direction of a step, how it ended, the report of a run and the
+//! row counts around it. A leaf module (it imports nothing of the crate), so that `Error` can
+//! carry a run's report.
 
+use std::collections::BTreeMap;
 use std::path::PathBuf;
 
 /// What a step does.
@@ -125,4 +127,64 @@ pub struct RunReport {
     pub heads_before: Vec<String>,
     pub heads_after: Vec<String>,
     pub steps: Vec<StepReport>,
+    /// Each table's row count before the first step and after the last (a rehearsal's before
+    /// its rollback), when the run was asked to count (`--report`, `--rehearse`) and changed
+    /// something.
+    pub row_counts: Option<RowCounts>,
+}
+
+/// Exact row counts of every table introspection lists, by table name.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize)]
+pub struct RowCounts {
+    pub before: BTreeMap<String, u64>,
+    pub after: BTreeMap<String, u64>,
+}
+
+impl RowCounts {
+    /// One line per table whose count changed, appeared or disappeared, by table name.
+    pub fn changes(&self) -> Vec<String> {
+        let names: std::collections::BTreeSet<&String> =
+            self.before.keys().chain(self.after.keys()).collect();
+        names
+            .into_iter()
+            .filter_map(|name| match (self.before.get(name), self.after.get(name)) {
+                (Some(before), Some(after)) if before == after => None,
+                (Some(before), Some(after)) => Some(format!(
+                    "rows: {name} {before} -> {after} ({:+})",
+                    i128::from(*after) - i128::from(*before)
+                )),
+                (None, Some(after)) => Some(format!("new table {name}: {after} rows")),
+                (Some(before), None) => Some(format!("dropped table {name}: had {before} rows")),
+                (None, None) => None,
+            })
+            .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn changes_name_changed_new_and_dropped_tables_only() {
+        let counts = |pairs: &[(&str, u64)]| {
+            pairs
+                .iter()
+                .map(|(name, n)| (name.to_string(), *n))
+                .collect()
+        };
+        let row_counts = RowCounts {
+            before: counts(&[("kept", 3), ("legacy", 15), ("orders", 1200), ("users", 2)]),
+            after: counts(&[("invoices", 0), ("kept", 3), ("orders", 0), ("users", 5)]),
+        };
+        assert_eq!(
+            row_counts.changes(),
+            [
+                "new table invoices: 0 rows",
+                "dropped table legacy: had 15 rows",
+                "rows: orders 1200 -> 0 (-1200)",
+                "rows: users 2 -> 5 (+3)",
+            ]
+        );
+    }
 }

@@ -27,7 +27,9 @@ use crate::db::version_table::{
 use crate::db::{Connection, DbError};
 use crate::error::{Bookkeeping, Error, Result, StatementRef};
 use crate::graph::{Plan, VersionOp};
-use crate::report::{Outcome, StepKind};
+use crate::report::{Outcome, RowCounts, StepKind};
+use crate::schema::row_counts::count_rows;
+use crate::schema::Filter;
 use crate::script::checksum::section_statements;
 use crate::script::{Script, SectionKind};
 
@@ -46,6 +48,9 @@ pub(crate) struct LiveOptions {
     /// The run is a stamp: it records the state the user asserts, so it closes the audit rows
     /// of interrupted runs instead of refusing to run (see [`Error::InterruptedRun`]).
     pub close_interrupted: bool,
+    /// Count each table's rows (those this filter keeps) before the first step and after the
+    /// last, into the run's report (`--report`, `--rehearse`).
+    pub count_rows: Option<Filter>,
 }
 
 /// Executes the calls of a run on a connection.
@@ -566,6 +571,19 @@ fn run_locked(
         Some(hook) => sink.plan_before_change(plan_from, hook)?,
         None => plan_from(&read_heads(&mut *sink.conn, &options.table)?)?,
     };
+    // Under the lock and, on SQLite, inside the write transaction the first step continues.
+    let counting = options
+        .count_rows
+        .as_ref()
+        .filter(|_| plan.changes_database());
+    let before = match counting.map(|filter| count_rows(&mut *sink.conn, filter)) {
+        Some(Err(error)) => {
+            // The error that stopped the run matters more than one ending its transaction.
+            let _ = sink.finish_run();
+            return Err(error);
+        }
+        before => before.and_then(Result::ok),
+    };
     let input = RunInput {
         plan,
         scripts,
@@ -574,7 +592,23 @@ fn run_locked(
         applied_by,
         timeouts: options.timeouts,
     };
-    let ran = run(input, &mut sink, progress);
+    let mut ran = run(input, &mut sink, progress);
+    if let (Some(filter), Some(before)) = (counting, before) {
+        // Before `finish_run`, which rolls a rehearsal back: "after" is what the run produced.
+        let after = count_rows(&mut *sink.conn, filter);
+        match (&mut ran, after) {
+            (Ok(report), Ok(after)) => report.row_counts = Some(RowCounts { before, after }),
+            (Err(Error::MigrationFailed { report, .. }), Ok(after)) => {
+                report.row_counts = Some(RowCounts { before, after });
+            }
+            (Ok(_), Err(error)) => {
+                let _ = sink.finish_run();
+                return Err(error);
+            }
+            // The step's failure matters more (a failed PostgreSQL transaction refuses reads).
+            (Err(_), _) => {}
+        }
+    }
     sink.finish_run()?;
     ran
 }
@@ -696,6 +730,7 @@ mod tests {
             rehearse,
             os_user: None,
             close_interrupted: false,
+            count_rows: None,
         }
     }
 

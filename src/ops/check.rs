@@ -442,6 +442,7 @@ mod tests {
             rehearse: false,
             os_user: None,
             close_interrupted: false,
+            count_rows: None,
         };
         let plan = chain_plan(None, &["a", "b"]);
         let plan_from = |_: &[String]| Ok(plan.clone());

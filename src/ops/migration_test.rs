@@ -102,6 +102,7 @@ pub(crate) fn run_tests(
         rehearse: false,
         os_user: None,
         close_interrupted: false,
+        count_rows: None,
     };
     let mut rows = Vec::new();
     if let Some(from) = from {

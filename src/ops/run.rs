@@ -15,7 +15,8 @@ use crate::graph::Plan;
 use crate::ops::audit::version_table;
 use crate::ops::check::drift;
 use crate::project::Project;
-use crate::report::{Outcome, RunReport as MigrationReport, StepReport};
+use crate::report::{Outcome, RowCounts, RunReport as MigrationReport, StepReport};
+use crate::schema::Filter;
 use crate::settings::{Mode, Operation, RunSettings};
 use crate::verify::{self, VerifyReport};
 
@@ -104,6 +105,7 @@ pub(crate) fn run(
         RunOptions {
             rehearse,
             refuse_drift,
+            count_rows: rehearse || settings.report.is_some(),
             progress: Some(progress),
             before_change: Some(&mut backup_first),
         },
@@ -159,6 +161,7 @@ pub(crate) fn run(
             },
             backup: backup.as_ref().and_then(|b| b.record.as_ref()),
             verify: checks.as_ref(),
+            row_counts: report.as_ref().ok().and_then(|r| r.row_counts.as_ref()),
         };
         write_report(path, &document)?;
     }
@@ -204,6 +207,10 @@ pub(crate) fn execute(
         rehearse: options.rehearse,
         os_user,
         close_interrupted: matches!(operation, Operation::Stamp { .. }),
+        count_rows: match options.count_rows {
+            true => Some(Filter::new(&project.config, dialect)?),
+            false => None,
+        },
     };
     let mut silent = Silent;
     let progress: &mut dyn Progress = match options.progress {
@@ -317,6 +324,7 @@ fn nothing_to_do_on_missing_file(
         heads_after: plan.heads_after(),
         heads_before: Vec::new(),
         steps: Vec::new(),
+        row_counts: None,
     }))
 }
 
@@ -371,6 +379,10 @@ pub struct RunOptions<'a> {
     /// read, when the plan changes the database and before anything changes (the CLI takes its
     /// backup there); an error ends the run with nothing changed.
     pub before_change: Option<&'a mut BeforeChange<'a>>,
+    /// Count each table's rows before the first step and after the last (a rehearsal's before
+    /// its rollback) into [`MigrationReport::row_counts`]; the version tables and
+    /// `[schema] ignore` are left out.
+    pub count_rows: bool,
 }
 
 /// What a run would do, computed without changing anything (the CLI's `--dry-run`).
@@ -413,6 +425,8 @@ struct ReportDocument<'a> {
     backup: Option<&'a BackupRecord>,
     /// `--verify`: integrity and referential checks after the run.
     verify: Option<&'a VerifyReport>,
+    /// Each table's rows before and after; `None` when nothing ran.
+    row_counts: Option<&'a RowCounts>,
 }
 
 fn write_report(path: &Path, document: &ReportDocument<'_>) -> Result<()> {

@@ -9,6 +9,7 @@
 pub(crate) mod diff;
 pub(crate) mod model;
 pub(crate) mod render;
+pub(crate) mod row_counts;
 pub(crate) mod scratch;
 mod sqltext;
 

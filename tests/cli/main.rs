@@ -39,6 +39,7 @@ mod offline;
 mod pgbouncer;
 mod polish;
 mod rebase;
+mod row_counts;
 mod schema;
 mod script_files;
 mod secrets;

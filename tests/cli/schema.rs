@@ -8,17 +8,18 @@ use retort::{Connection, DatabaseUrl, Dialect};
 use crate::support::server::TestDatabase;
 use crate::support::TestProject;
 
-/// A project on a database of its own for `dialect` (SQLite: `app.db` in the project).
-struct Engine {
-    dialect: Dialect,
-    project: TestProject,
+/// A project on a database of its own for `dialect` (SQLite: `app.db` in the project); also
+/// used by `row_counts`.
+pub(crate) struct Engine {
+    pub(crate) dialect: Dialect,
+    pub(crate) project: TestProject,
     /// Dropped after the project (declared after it).
     db: Option<TestDatabase>,
 }
 
 impl Engine {
     /// `None` when the server of `dialect` is not configured (outside CI).
-    fn new(dialect: Dialect, test: &str) -> Option<Engine> {
+    pub(crate) fn new(dialect: Dialect, test: &str) -> Option<Engine> {
         let project = TestProject::new();
         let db = match dialect {
             Dialect::Sqlite => None,
@@ -34,7 +35,7 @@ impl Engine {
     }
 
     /// Writes migrate.toml for this database, with `extra` TOML after `[migrate]`.
-    fn configure(&self, extra: &str) {
+    pub(crate) fn configure(&self, extra: &str) {
         let url = self.url();
         self.project.file(
             "migrate.toml",
@@ -51,7 +52,7 @@ impl Engine {
         }
     }
 
-    fn connect(&self) -> Box<dyn Connection> {
+    pub(crate) fn connect(&self) -> Box<dyn Connection> {
         match &self.db {
             Some(db) => db.connect(),
             None => {
@@ -69,7 +70,7 @@ impl Engine {
         }
     }
 
-    fn run(&self, args: &[&str]) -> (i32, String, String) {
+    pub(crate) fn run(&self, args: &[&str]) -> (i32, String, String) {
         self.project.run(args)
     }
 

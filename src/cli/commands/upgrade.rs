@@ -333,6 +333,10 @@ fn summarize(printer: &Printer, report: &RunReport, failed: bool, rehearse: bool
                 step.duration_ms
             ));
         }
+        // What the rehearsal did to the rows, before the line saying it was all undone.
+        for line in row_changes(report) {
+            printer.data(line);
+        }
         let verdict = if failed {
             "rehearsal failed"
         } else {
@@ -343,7 +347,12 @@ fn summarize(printer: &Printer, report: &RunReport, failed: bool, rehearse: bool
              unchanged",
             report.steps.len()
         ));
-    } else if report.steps.is_empty() && !failed {
+        return;
+    }
+    for line in row_changes(report) {
+        printer.status(line);
+    }
+    if report.steps.is_empty() && !failed {
         printer.status(format!(
             "nothing to do: the database is at {}",
             describe_heads(&report.heads_after)
@@ -355,4 +364,13 @@ fn summarize(printer: &Printer, report: &RunReport, failed: bool, rehearse: bool
             describe_heads(&report.heads_after)
         ));
     }
+}
+
+/// `--report`, `--rehearse`: the tables whose row count the run changed.
+fn row_changes(report: &RunReport) -> Vec<String> {
+    report
+        .row_counts
+        .as_ref()
+        .map(|counts| counts.changes())
+        .unwrap_or_default()
 }
