@@ -101,7 +101,7 @@ pub(crate) fn display(duration: Duration) -> String {
     let ms = duration.as_millis();
     if ms < 1000 {
         format!("{ms}ms")
-    } else if ms % 60_000 == 0 {
+    } else if ms.is_multiple_of(60_000) {
         format!("{}min", ms / 60_000)
     } else {
         let text = format!("{:.1}", duration.as_secs_f64());

@@ -30,6 +30,8 @@ mod server;
 
 #[cfg(any(feature = "postgres", feature = "mysql"))]
 mod blocker;
+
+#[cfg(any(feature = "postgres", feature = "mysql"))]
 mod tls;
 
 /// One value read back from the database.

@@ -86,7 +86,7 @@ impl SourceTool for Dbmate {
             return Err(bad_source(path, "it has no `-- migrate:down` block, which dbmate requires (an empty one reverts nothing)"));
         }
         let mut notes = Vec::new();
-        let down_tx = down.as_ref().map_or(true, |(_, tx)| *tx);
+        let down_tx = down.as_ref().is_none_or(|(_, tx)| *tx);
         if up_tx != down_tx {
             notes.push(format!(
                 "its up block runs {} a transaction and its down block {}: a retort revision has one setting, so both run {}",

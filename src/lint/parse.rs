@@ -352,7 +352,7 @@ fn volatile_call(expr: &Expr) -> Option<String> {
         text.match_indices(f).find_map(|(at, _)| {
             let before = text[..at].chars().next_back();
             let after = text[at + f.len()..].trim_start();
-            let starts_word = before.map_or(true, |c| !(c.is_alphanumeric() || c == '_'));
+            let starts_word = before.is_none_or(|c| !(c.is_alphanumeric() || c == '_'));
             (starts_word && after.starts_with('(')).then(|| format!("{f}()"))
         })
     })

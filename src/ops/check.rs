@@ -13,8 +13,8 @@ use crate::db::version_table::{read_audit, read_heads, AuditEntry, Direction, Ve
 use crate::db::{self, Connection};
 use crate::error::{Drift, Error, Result};
 use crate::ops::audit::version_table;
-use crate::ops::statement_diff::statement_changes;
 use crate::ops::schema::{check_schema_file, DriftReport, SchemaFileCheck};
+use crate::ops::statement_diff::statement_changes;
 use crate::output::error_paragraph;
 use crate::project::Project;
 use crate::report::Outcome;

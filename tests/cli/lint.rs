@@ -173,11 +173,23 @@ const CASES: &[Case] = &[
 #[test]
 fn configured_lock_timeouts_satisfy_rt161() {
     let unbounded = on_base(&fixture("no_lock_timeout"), true);
-    let args = ["--no-db", "--dialect", "postgresql", "--server-version", "15"];
+    let args = [
+        "--no-db",
+        "--dialect",
+        "postgresql",
+        "--server-version",
+        "15",
+    ];
     assert!(codes_of(&lint_json(&unbounded, &args).1, "b1").contains("RT161"));
     let by_default = TestProject::new();
     revision(&by_default, "a0", None, "", &fixture("base"));
-    revision(&by_default, "b1", Some("a0"), "", &fixture("no_lock_timeout"));
+    revision(
+        &by_default,
+        "b1",
+        Some("a0"),
+        "",
+        &fixture("no_lock_timeout"),
+    );
     assert!(!codes_of(&lint_json(&by_default, &args).1, "b1").contains("RT161"));
     let by_header = on_base("", true);
     revision(

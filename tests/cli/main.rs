@@ -22,16 +22,16 @@ mod graph_cli;
 mod graph_rules;
 #[cfg(feature = "sqlite")]
 mod hazards;
-mod killed_nontransactional;
 #[cfg(feature = "sqlite")]
 mod import;
+mod killed_nontransactional;
 mod library;
 #[cfg(feature = "sqlite")]
 mod lint;
-#[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
-mod lock_retry;
 #[cfg(feature = "postgres")]
 mod lock_release;
+#[cfg(all(feature = "postgres", feature = "mysql", feature = "sqlite"))]
+mod lock_retry;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
 mod offline;

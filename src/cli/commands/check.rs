@@ -8,8 +8,8 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fleet::{Done, Target, TargetOutcome};
 use crate::ops::check::{check, CheckDatabase, CheckOutcome, SchemaCheck};
-use crate::ops::single_head::{single_head, SingleHeadOutcome};
 use crate::ops::lint::Selection;
+use crate::ops::single_head::{single_head, SingleHeadOutcome};
 use crate::settings::dev_url;
 
 pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {

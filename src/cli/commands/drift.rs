@@ -12,7 +12,12 @@ pub(super) fn run(ctx: &Context, args: DriftArgs) -> Result<u8> {
     let project = ctx.project()?;
     let url = ctx.database_url(&project.config)?;
     let dev = dev_url(args.scratch.dev_url.as_deref(), &project.config)?;
-    let report = drift(&project, &url, dev.as_ref(), super::upgrade::lock_wait(ctx, &args.scratch.lock_wait))?;
+    let report = drift(
+        &project,
+        &url,
+        dev.as_ref(),
+        super::upgrade::lock_wait(ctx, &args.scratch.lock_wait),
+    )?;
     if args.json {
         ctx.printer.json(&report);
     } else {
