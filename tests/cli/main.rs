@@ -18,6 +18,7 @@ mod graph_cli;
 mod graph_rules;
 #[cfg(feature = "sqlite")]
 mod hazards;
+mod kill_commit_race;
 mod killed_nontransactional;
 mod library;
 #[cfg(feature = "mysql")]
