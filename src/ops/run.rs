@@ -191,7 +191,7 @@ pub(crate) fn execute(
             if let Some(nothing) = nothing_to_do_on_missing_file(project, url, operation)? {
                 return Ok(nothing);
             }
-            opened = db::connect(url)?;
+            opened = db::connect_for_run(url, lock_timeout)?;
             opened.as_mut()
         }
         Target::Open(conn) => conn,

@@ -30,6 +30,8 @@ mod secrets;
 mod servers;
 mod settings_rules;
 #[cfg(feature = "sqlite")]
+mod sqlite_lock_wait;
+#[cfg(feature = "sqlite")]
 mod sqlite_pragmas;
 mod sqlite_run;
 mod support;
