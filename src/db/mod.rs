@@ -194,6 +194,7 @@ fn connect_with(drivers: &[Driver], url: &DatabaseUrl) -> Result<Box<dyn Connect
 
 /// [`connect`] for a run under the migration lock, which may wait up to `lock_wait` for
 /// another runner: opening an SQLite file waits for other writers as long.
+#[cfg_attr(not(feature = "sqlite"), allow(unused_variables))]
 pub(crate) fn connect_for_run(
     url: &DatabaseUrl,
     lock_wait: std::time::Duration,
