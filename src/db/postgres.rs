@@ -159,33 +159,30 @@ impl LockSession {
     /// Polls the commit key until no transaction of a killed holder remains, for at most
     /// `timeout`; the migration lock is released when that time runs out.
     fn wait_for_commits(&mut self, raw_url: &str, timeout: Duration) -> Result<(), DbError> {
-        let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_millis(20);
-        loop {
-            let row = self
-                .client
-                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&self.commit_id])
+        let commit_id = self.commit_id;
+        let client = &mut self.client;
+        let over = poll_until(Instant::now() + timeout, || {
+            let row = client
+                .query_one("SELECT pg_try_advisory_xact_lock($1)", &[&commit_id])
                 .map_err(|e| db_error(e, raw_url))?;
-            if row.get(0) {
-                return Ok(());
-            }
-            let now = Instant::now();
-            if now >= deadline {
-                // Best effort: the session ends with the process anyway.
-                let _ = self
-                    .client
-                    .query_one("SELECT pg_advisory_unlock($1)", &[&self.id]);
-                return Err(DbError::lock_timeout(format!(
-                    "timed out after {}s waiting for the transaction of a killed runner to                      end (PostgreSQL advisory lock {} for `{}:commit` in database `{}`, held                      by a session still committing or running a statement)",
-                    timeout.as_secs_f64(),
-                    self.commit_id,
-                    self.key,
-                    self.database
-                )));
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(500));
+            Ok(row.get(0))
+        })?;
+        if over {
+            return Ok(());
         }
+        // Best effort: the session ends with the process anyway.
+        let _ = self
+            .client
+            .query_one("SELECT pg_advisory_unlock($1)", &[&self.id]);
+        Err(DbError::lock_timeout(format!(
+            "timed out after {}s waiting for the transaction of a killed runner to end \
+             (PostgreSQL advisory lock {} for `{}:commit` in database `{}`, held by a session \
+             still committing or running a statement)",
+            timeout.as_secs_f64(),
+            self.commit_id,
+            self.key,
+            self.database
+        )))
     }
 
     /// One try for the migration lock; a taken lock waits for a killed holder's commit.
@@ -198,6 +195,24 @@ impl LockSession {
         self.held = true;
         Ok(true)
     }
+}
+
+/// Calls `attempt` until it succeeds or `deadline` passes (`Ok(false)`), pausing between tries
+/// from 20 ms, doubling up to 500 ms.
+fn poll_until(
+    deadline: Instant,
+    mut attempt: impl FnMut() -> Result<bool, DbError>,
+) -> Result<bool, DbError> {
+    let mut pause = Duration::from_millis(20);
+    while !attempt()? {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
+    Ok(true)
 }
 
 /// Parses a `postgresql://` URL into driver settings. `sslmode` is checked here because this
@@ -444,22 +459,19 @@ impl Connection for Postgres {
         let raw_url = self.raw_url.clone();
         let session = self.lock_session(key)?;
         let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_millis(20);
-        while !session.acquire(&raw_url, deadline.saturating_duration_since(Instant::now()))? {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(DbError::lock_timeout(format!(
-                    "timed out after {}s waiting for the migration lock (PostgreSQL advisory \
-                     lock {} for `{key}` in database `{}`)",
-                    timeout.as_secs_f64(),
-                    session.id,
-                    session.database
-                )));
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(500));
+        let held = poll_until(deadline, || {
+            session.acquire(&raw_url, deadline.saturating_duration_since(Instant::now()))
+        })?;
+        if held {
+            return Ok(());
         }
-        Ok(())
+        Err(DbError::lock_timeout(format!(
+            "timed out after {}s waiting for the migration lock (PostgreSQL advisory lock {} \
+             for `{key}` in database `{}`)",
+            timeout.as_secs_f64(),
+            session.id,
+            session.database
+        )))
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
