@@ -1190,8 +1190,6 @@ impl std::fmt::Display for ForeignKeyViolation {
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[non_exhaustive]
 pub enum Bookkeeping {
-    #[error("timed out waiting for the database lock held by another process")]
-    LockWait,
     #[error("cannot start a transaction")]
     Begin,
     #[error("cannot commit the transaction")]

@@ -225,6 +225,20 @@ fn connect_with(drivers: &[Driver], url: &DatabaseUrl) -> Result<Box<dyn Connect
     (driver.open)(url)
 }
 
+/// [`connect`] for a run under the migration lock, which may wait up to `lock_wait` for
+/// another runner: opening an SQLite file waits for other writers as long.
+#[cfg_attr(not(feature = "sqlite"), allow(unused_variables))]
+pub(crate) fn connect_for_run(
+    url: &DatabaseUrl,
+    lock_wait: std::time::Duration,
+) -> Result<Box<dyn Connection>> {
+    match url.dialect() {
+        #[cfg(feature = "sqlite")]
+        Dialect::Sqlite => sqlite::open_for_run(url, lock_wait),
+        _ => connect(url),
+    }
+}
+
 /// Opens a connection for a command that only reads (`current`, `status`, `log`, `check`):
 /// `None` when an SQLite file does not exist (the database is at base), which is never created.
 pub(crate) fn connect_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {

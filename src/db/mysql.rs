@@ -3,7 +3,11 @@
 //! Statements run through the text protocol, one per call, as the `mysql` client sends them.
 //! DDL commits implicitly on these servers (<https://dev.mysql.com/doc/refman/8.0/en/implicit-commit.html>),
 //! so `begin`/`commit` only group data changes; `Dialect::transactional_ddl()` tells `exec` so.
-//! The migration lock is `GET_LOCK`, a session lock that survives those implicit commits.
+//! The migration lock is `GET_LOCK`, a session lock that survives those implicit commits. It is
+//! taken on the work session itself, so a runner killed just after sending `COMMIT` keeps it
+//! until the server has finished that commit and only then notices the closed connection: the
+//! next runner cannot read the version rows of before that commit (PostgreSQL's lock session
+//! needs a second key for this, see postgres.rs).
 
 use std::time::Duration;
 

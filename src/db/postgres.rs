@@ -12,6 +12,13 @@
 //! waits never sits inside a long statement, so a `CREATE INDEX CONCURRENTLY` of a
 //! `transactional = false` revision (which waits for every open transaction) cannot deadlock
 //! against a waiting runner, nor against the lock holder's own session.
+//!
+//! That session ends the moment a runner is killed, while the work session may still be
+//! committing on the server (a COMMIT sent just before the kill): the next runner would then
+//! read the old version rows and run a revision again. So every transaction of the lock holder
+//! also takes a transaction-level advisory lock on a second key (in the `BEGIN`'s round trip),
+//! and a runner that takes the migration lock takes and drops that key in the same statement,
+//! waiting while it is held: it reads the version rows only after any such commit is over.
 
 use std::time::{Duration, Instant};
 
@@ -69,6 +76,8 @@ struct LockSession {
     client: Client,
     key: String,
     id: i64,
+    /// The key every transaction of the holder takes (see the module doc).
+    commit_id: i64,
     database: String,
     held: bool,
 }
@@ -209,6 +218,7 @@ impl Postgres {
             client,
             key: key.to_string(),
             id: lock_id(&database, key),
+            commit_id: lock_id(&database, &format!("{key}:commit")),
             database,
             held: false,
         })
@@ -231,14 +241,81 @@ impl Postgres {
 }
 
 impl LockSession {
-    /// One `pg_try_advisory_lock`: whether the lock is now held by this session.
-    fn try_acquire(&mut self, raw_url: &str) -> Result<bool, DbError> {
+    /// One `pg_try_advisory_lock`, and when it is taken a try of the commit key (released at
+    /// once, the statement being its own transaction): `None` when another session holds the
+    /// lock, `Some(false)` when it is now held but a killed holder's transaction is still
+    /// committing, `Some(true)` when it is held and no such transaction remains.
+    fn try_acquire(&mut self, raw_url: &str) -> Result<Option<bool>, DbError> {
         let row = self
             .client
-            .query_typed_one("SELECT pg_try_advisory_lock($1)", &[(&self.id, Type::INT8)])
+            .query_typed_one(
+                "SELECT CASE WHEN pg_try_advisory_lock($1) THEN pg_try_advisory_xact_lock($2) END",
+                &[(&self.id, Type::INT8), (&self.commit_id, Type::INT8)],
+            )
             .map_err(|e| db_error(e, raw_url))?;
         Ok(row.get(0))
     }
+
+    /// Polls the commit key until no transaction of a killed holder remains, for at most
+    /// `timeout`; the migration lock is released when that time runs out.
+    fn wait_for_commits(&mut self, raw_url: &str, timeout: Duration) -> Result<(), DbError> {
+        let commit_id = self.commit_id;
+        let client = &mut self.client;
+        let over = poll_until(Instant::now() + timeout, || {
+            let row = client
+                .query_typed_one(
+                    "SELECT pg_try_advisory_xact_lock($1)",
+                    &[(&commit_id, Type::INT8)],
+                )
+                .map_err(|e| db_error(e, raw_url))?;
+            Ok(row.get(0))
+        })?;
+        if over {
+            return Ok(());
+        }
+        // Best effort: the session ends with the process anyway.
+        let _ = self
+            .client
+            .query_typed_one("SELECT pg_advisory_unlock($1)", &[(&self.id, Type::INT8)]);
+        Err(DbError::lock_timeout(format!(
+            "timed out after {}s waiting for the transaction of a killed runner to end \
+             (PostgreSQL advisory lock {} for `{}:commit` in database `{}`, held by a session \
+             still committing or running a statement)",
+            timeout.as_secs_f64(),
+            self.commit_id,
+            self.key,
+            self.database
+        )))
+    }
+
+    /// One try for the migration lock; a taken lock waits for a killed holder's commit.
+    fn acquire(&mut self, raw_url: &str, timeout: Duration) -> Result<bool, DbError> {
+        match self.try_acquire(raw_url)? {
+            None => return Ok(false),
+            Some(false) => self.wait_for_commits(raw_url, timeout)?,
+            Some(true) => {}
+        }
+        self.held = true;
+        Ok(true)
+    }
+}
+
+/// Calls `attempt` until it succeeds or `deadline` passes (`Ok(false)`), pausing between tries
+/// from 20 ms, doubling up to 500 ms.
+fn poll_until(
+    deadline: Instant,
+    mut attempt: impl FnMut() -> Result<bool, DbError>,
+) -> Result<bool, DbError> {
+    let mut pause = Duration::from_millis(20);
+    while !attempt()? {
+        let now = Instant::now();
+        if now >= deadline {
+            return Ok(false);
+        }
+        std::thread::sleep(pause.min(deadline - now));
+        pause = (pause * 2).min(Duration::from_millis(500));
+    }
+    Ok(true)
 }
 
 /// Parses a `postgresql://` URL into its TLS settings and the way to connect, with the one to
@@ -647,11 +724,22 @@ impl Connection for Postgres {
         Ok(row.get(0))
     }
 
-    fn try_lock(&mut self, key: &str, _timeout: Duration) -> Result<bool, DbError> {
+    /// The holder's transactions take the commit key (see the module doc) in `BEGIN`'s round
+    /// trip; a killed holder's commit then keeps it until that commit is over.
+    fn begin(&mut self) -> Result<(), DbError> {
+        match self.lock.as_ref().filter(|s| s.held) {
+            Some(session) => {
+                let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({})", session.commit_id);
+                self.simple(&sql).map(drop)
+            }
+            None => self.simple("START TRANSACTION").map(drop),
+        }
+    }
+
+    fn try_lock(&mut self, key: &str, timeout: Duration) -> Result<bool, DbError> {
         let raw_url = self.raw_url.clone();
         let session = self.lock_session(key)?;
-        session.held = session.try_acquire(&raw_url)?;
-        Ok(session.held)
+        session.acquire(&raw_url, timeout)
     }
 
     /// The session holding the advisory lock, from `pg_locks` and `pg_stat_activity`: a
@@ -697,23 +785,19 @@ impl Connection for Postgres {
         let raw_url = self.raw_url.clone();
         let session = self.lock_session(key)?;
         let deadline = Instant::now() + timeout;
-        let mut pause = Duration::from_millis(20);
-        while !session.try_acquire(&raw_url)? {
-            let now = Instant::now();
-            if now >= deadline {
-                return Err(DbError::lock_timeout(format!(
-                    "timed out after {}s waiting for the migration lock (PostgreSQL advisory \
-                     lock {} for `{key}` in database `{}`)",
-                    timeout.as_secs_f64(),
-                    session.id,
-                    session.database
-                )));
-            }
-            std::thread::sleep(pause.min(deadline - now));
-            pause = (pause * 2).min(Duration::from_millis(500));
+        let held = poll_until(deadline, || {
+            session.acquire(&raw_url, deadline.saturating_duration_since(Instant::now()))
+        })?;
+        if held {
+            return Ok(());
         }
-        session.held = true;
-        Ok(())
+        Err(DbError::lock_timeout(format!(
+            "timed out after {}s waiting for the migration lock (PostgreSQL advisory lock {} \
+             for `{key}` in database `{}`)",
+            timeout.as_secs_f64(),
+            session.id,
+            session.database
+        )))
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {

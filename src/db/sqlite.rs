@@ -52,6 +52,14 @@ pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn Connection>> {
     Ok(Box::new(conn))
 }
 
+/// [`open`] for a run under the migration lock: opening waits for other writers (committing,
+/// or rolling back a killed runner's journal) as long as the lock wait, and a database still
+/// locked after it is a [`Error::LockTimeout`] naming that wait.
+pub(crate) fn open_for_run(url: &DatabaseUrl, wait: Duration) -> Result<Box<dyn Connection>> {
+    let conn = SqliteConnection::open_waiting(url.sqlite_path().as_deref(), true, Some(wait))?;
+    Ok(Box::new(conn))
+}
+
 /// Opens the database read-only for a command that only looks; `None` when the file does not
 /// exist (the database is at base), and the file is never created.
 pub(crate) fn open_existing(url: &DatabaseUrl) -> Result<Option<Box<dyn Connection>>> {
@@ -77,6 +85,16 @@ impl SqliteConnection {
     /// read-only. Fails, naming the file, when it is not a database or cannot be written.
     /// A hot journal a crashed writer left is rolled back either way, and recorded.
     pub fn open_path(path: Option<&Path>, write: bool) -> Result<SqliteConnection> {
+        SqliteConnection::open_waiting(path, write, None)
+    }
+
+    /// [`SqliteConnection::open_path`], waiting up to `wait` for other processes' locks
+    /// (`None`: [`DEFAULT_BUSY_TIMEOUT`], and a lock still held is an open failure).
+    fn open_waiting(
+        path: Option<&Path>,
+        write: bool,
+        wait: Option<Duration>,
+    ) -> Result<SqliteConnection> {
         let database = path.map_or_else(|| ":memory:".to_string(), |p| p.display().to_string());
         let fail = |e: rusqlite::Error| match path {
             Some(path) if directory_is_the_cause(path, &e) => Error::SqliteDirectoryReadOnly {
@@ -105,7 +123,18 @@ impl SqliteConnection {
             (false, false) => OpenFlags::SQLITE_OPEN_READ_ONLY,
         } | OpenFlags::SQLITE_OPEN_URI
             | OpenFlags::SQLITE_OPEN_NO_MUTEX;
-        let conn = match connect(path, flags, DEFAULT_BUSY_TIMEOUT) {
+        let conn = match connect(path, flags, wait.unwrap_or(DEFAULT_BUSY_TIMEOUT)) {
+            Err(e) if is_busy(&e) && wait.is_some() => {
+                let waited = wait.unwrap_or_default();
+                return Err(Error::LockTimeout {
+                    waited,
+                    cause: DbError::lock_timeout(format!(
+                        "another process kept `{database}` locked for more than {}s while \
+                         opening it ({e})",
+                        waited.as_secs_f64()
+                    )),
+                });
+            }
             Err(e) if needs_rollback(&e) => {
                 return Err(Error::SqliteHotJournal {
                     database,

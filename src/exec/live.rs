@@ -63,6 +63,8 @@ pub(crate) struct LiveSink<'c> {
     tables_ready: bool,
     in_transaction: bool,
     rehearse: bool,
+    /// The migration-lock wait (`--migration-lock-wait`), which SQLite's `BEGIN IMMEDIATE` honours.
+    lock_wait: Duration,
     /// A `started` audit row of the current step exists and must be completed, not added.
     started_row: bool,
     /// SQLite's `foreign_keys` setting before a step that changed it, until it is restored.
@@ -79,14 +81,16 @@ fn bookkeeping(task: Bookkeeping) -> impl FnOnce(DbError) -> Error {
 }
 
 impl<'c> LiveSink<'c> {
-    pub(crate) fn new(conn: &'c mut dyn Connection, table: VersionTable, rehearse: bool) -> Self {
+    pub(crate) fn new(conn: &'c mut dyn Connection, options: &LiveOptions) -> Self {
+        let table = options.table.clone();
         LiveSink {
             conn,
             audit: table.audit(),
             table,
             tables_ready: false,
             in_transaction: false,
-            rehearse,
+            rehearse: options.rehearse,
+            lock_wait: options.migration_lock_wait,
             started_row: false,
             foreign_keys_before: None,
             check_foreign_keys: false,
@@ -106,13 +110,13 @@ impl<'c> LiveSink<'c> {
     }
 
     fn begin(&mut self) -> Result<()> {
-        self.conn.begin().map_err(|e| {
-            let task = if e.is_lock_timeout {
-                Bookkeeping::LockWait
+        let waited = self.lock_wait;
+        self.conn.begin().map_err(|cause| {
+            if cause.is_lock_timeout {
+                Error::LockTimeout { waited, cause }
             } else {
-                Bookkeeping::Begin
-            };
-            bookkeeping(task)(e)
+                bookkeeping(Bookkeeping::Begin)(cause)
+            }
         })?;
         self.in_transaction = true;
         Ok(())
@@ -566,7 +570,7 @@ fn run_locked(
     // The user recorded in the audit trail: the database's notion, else the operating system's.
     let applied_by = conn.current_user().or_else(|| options.os_user.clone());
     let dialect = conn.dialect();
-    let mut sink = LiveSink::new(conn, options.table.clone(), options.rehearse);
+    let mut sink = LiveSink::new(conn, options);
     let plan = match before_change {
         Some(hook) => sink.plan_before_change(plan_from, hook)?,
         None => plan_from(&read_heads(&mut *sink.conn, &options.table)?)?,

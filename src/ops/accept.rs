@@ -52,7 +52,8 @@ pub(crate) fn accept(
     if let Some(SqliteFile::Missing(_)) = url.sqlite_file() {
         return Err(Error::AcceptNotApplied { revision });
     }
-    let mut conn = db::connect(url)?;
+    let timeout = crate::settings::DEFAULT_MIGRATION_LOCK_WAIT;
+    let mut conn = db::connect_for_run(url, timeout)?;
     let table = version_table(&project.config, conn.dialect())?;
     let Some(audit) = table.audit() else {
         return Err(Error::AuditTrailOff {
@@ -62,7 +63,6 @@ pub(crate) fn accept(
     // Under the migration lock, so an audit table of before the `details` column gets it
     // from one session only.
     let key = table.lock_key();
-    let timeout = crate::settings::DEFAULT_MIGRATION_LOCK_WAIT;
     conn.lock(&key, timeout).map_err(|cause| {
         if cause.is_lock_timeout {
             Error::LockTimeout {

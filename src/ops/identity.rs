@@ -6,12 +6,13 @@ use crate::db;
 use crate::error::{Error, Result};
 
 /// The engine and version of the database of `url`, e.g. `PostgreSQL 15.19`, `MariaDB 10.11.6`,
-/// `SQLite 3.46.0`. An SQLite file that does not exist yet is not created: the library that
-/// will create it answers.
+/// `SQLite 3.46.0`. SQLite's version is the linked library's, which an in-memory database
+/// reports: the file is neither created nor opened here, so opening it is left to the run,
+/// which waits for other runners' locks as long as the lock wait.
 pub(crate) fn server_description(url: &DatabaseUrl) -> Result<String> {
-    let mut conn = match db::connect_existing(url)? {
-        Some(conn) => conn,
-        None => db::connect(&DatabaseUrl::parse("sqlite://")?)?,
+    let mut conn = match url.dialect() {
+        Dialect::Sqlite => db::connect(&DatabaseUrl::parse("sqlite://")?)?,
+        _ => db::connect(url)?,
     };
     let version = conn
         .server_version()

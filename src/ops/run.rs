@@ -195,7 +195,7 @@ pub(crate) fn execute(
             if let Some(nothing) = nothing_to_do_on_missing_file(project, url, operation)? {
                 return Ok(nothing);
             }
-            opened = db::connect(url)?;
+            opened = db::connect_for_run(url, migration_lock_wait)?;
             opened.as_mut()
         }
         Target::Open(conn) => conn,

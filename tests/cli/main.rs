@@ -24,6 +24,7 @@ mod graph_rules;
 mod hazards;
 #[cfg(feature = "sqlite")]
 mod import;
+mod kill_commit_race;
 mod killed_nontransactional;
 mod library;
 #[cfg(feature = "sqlite")]
@@ -46,6 +47,8 @@ mod secrets;
 mod servers;
 mod settings_rules;
 mod single_head;
+#[cfg(feature = "sqlite")]
+mod sqlite_lock_wait;
 #[cfg(feature = "sqlite")]
 mod sqlite_pragmas;
 mod sqlite_run;

@@ -217,6 +217,52 @@ fn a_second_runner_waits_for_the_lock_and_times_out_clearly() {
     });
 }
 
+/// A holder whose lock session is gone while its transaction is still open (a runner killed
+/// during its COMMIT): the next runner gets the lock only once that transaction is over, and
+/// a wait that runs out first says what it waited for and leaves the lock free.
+#[test]
+fn the_lock_waits_for_the_transaction_of_a_holder_whose_lock_session_ended() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "pg_commit_wait") else {
+        return;
+    };
+    let mut first = db.connect();
+    let mut second = db.connect();
+    let mut admin = db.connect();
+    first
+        .lock("retort_version", Duration::from_secs(5))
+        .unwrap();
+    first.begin().unwrap();
+    assert!(!second
+        .try_lock("retort_version", Duration::from_secs(1))
+        .unwrap());
+    // The first runner's lock session, as a kill would end it.
+    let holder = second.lock_holder("retort_version").unwrap();
+    let pid: i64 = holder
+        .trim_start_matches("PostgreSQL session ")
+        .split(' ')
+        .next()
+        .and_then(|pid| pid.parse().ok())
+        .unwrap_or_else(|| panic!("no pid in {holder}"));
+    admin
+        .execute(&format!("SELECT pg_terminate_backend({pid})"))
+        .unwrap();
+
+    let err = second
+        .lock("retort_version", Duration::from_millis(300))
+        .unwrap_err();
+    assert!(err.is_lock_timeout, "{err}");
+    assert!(
+        err.message
+            .contains("waiting for the transaction of a killed runner to end"),
+        "{err}"
+    );
+    first.commit().unwrap();
+    second
+        .lock("retort_version", Duration::from_secs(5))
+        .unwrap();
+    second.unlock("retort_version").unwrap();
+}
+
 #[test]
 fn dropping_a_connection_releases_its_lock() {
     on_each_server("lock_drop", |db| {
