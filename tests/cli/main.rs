@@ -21,6 +21,7 @@ mod graph_rules;
 mod hazards;
 #[cfg(feature = "sqlite")]
 mod import;
+mod import_alembic;
 mod library;
 #[cfg(feature = "mysql")]
 mod mysql_partial;
