@@ -39,7 +39,7 @@ fn table_and_query(tool: Tool) -> Option<(&'static str, &'static str)> {
             "_sqlx_migrations",
             "SELECT version, success FROM _sqlx_migrations ORDER BY version",
         ),
-        Tool::Numbered => return None,
+        Tool::Numbered | Tool::Alembic => return None,
     })
 }
 
@@ -135,7 +135,7 @@ pub(crate) fn read(
                 }
                 history.applied.insert(version(col(0))?);
             }
-            Tool::Numbered => {}
+            Tool::Numbered | Tool::Alembic => {}
         }
     }
     Ok((table, Some(history)))

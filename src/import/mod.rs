@@ -1,8 +1,10 @@
 //! Reading the migration folders of other tools (Flyway, dbmate, goose, golang-migrate, sqlx,
 //! a folder of numbered `.sql` files) as one ordered list of [`SourceMigration`]s, one file
 //! per tool behind [`SourceTool`]; turning that list into retort revision files is
-//! [`revision_file`]'s (one linear chain, ids from the source versions).
+//! [`revision_file`]'s (one linear chain, ids from the source versions). Alembic's folder is a
+//! graph with its own ids: [`alembic`] reads it.
 
+pub(crate) mod alembic;
 mod dbmate;
 mod flyway;
 mod golang_migrate;
@@ -25,19 +27,21 @@ pub(crate) enum Tool {
     GolangMigrate,
     Sqlx,
     Numbered,
+    Alembic,
 }
 
 impl Tool {
-    /// The reader of this tool's folders.
-    pub(crate) fn source(self) -> &'static dyn SourceTool {
-        match self {
+    /// The reader of this tool's folders; `None` for Alembic, whose folder is a graph.
+    pub(crate) fn source(self) -> Option<&'static dyn SourceTool> {
+        Some(match self {
             Tool::Flyway => &flyway::Flyway,
             Tool::Dbmate => &dbmate::Dbmate,
             Tool::Goose => &goose::Goose,
             Tool::GolangMigrate => &golang_migrate::GolangMigrate,
             Tool::Sqlx => &sqlx::Sqlx,
             Tool::Numbered => &numbered::Numbered,
-        }
+            Tool::Alembic => return None,
+        })
     }
 
     /// The tool's name as typed.
@@ -49,6 +53,7 @@ impl Tool {
             Tool::GolangMigrate => "golang-migrate",
             Tool::Sqlx => "sqlx",
             Tool::Numbered => "numbered",
+            Tool::Alembic => "alembic",
         }
     }
 
@@ -58,7 +63,9 @@ impl Tool {
             Tool::Flyway => "`flyway repair`",
             Tool::GolangMigrate => "`migrate force VERSION`",
             Tool::Sqlx => "delete the failed row of _sqlx_migrations after fixing the schema",
-            Tool::Dbmate | Tool::Goose | Tool::Numbered => "rerun the failed migration",
+            Tool::Dbmate | Tool::Goose | Tool::Numbered | Tool::Alembic => {
+                "rerun the failed migration"
+            }
         }
     }
 
@@ -71,6 +78,8 @@ impl Tool {
             Tool::GolangMigrate => "migrate",
             Tool::Sqlx => "sqlx",
             Tool::Numbered => "n",
+            // Unused: Alembic revisions keep their own ids.
+            Tool::Alembic => "alembic",
         }
     }
 
@@ -159,7 +168,7 @@ pub(crate) trait SourceTool: Sync {
 
 /// Every migration of `dir` in the order the tool applies them; refuses duplicate versions and,
 /// where the tool does, gaps.
-pub(crate) fn read_folder(tool: Tool, dir: &Path) -> Result<SourceFolder> {
+pub(crate) fn read_folder(source: &dyn SourceTool, dir: &Path) -> Result<SourceFolder> {
     let entries = std::fs::read_dir(dir).map_err(|e| Error::io("read folder", dir, e))?;
     let mut names: Vec<(String, PathBuf)> = Vec::new();
     for entry in entries {
@@ -175,7 +184,6 @@ pub(crate) fn read_folder(tool: Tool, dir: &Path) -> Result<SourceFolder> {
         }
     }
     names.sort();
-    let source = tool.source();
     let mut folder = SourceFolder::default();
     for (name, path) in &names {
         source.read_file(path, name, &mut folder)?;

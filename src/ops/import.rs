@@ -10,6 +10,7 @@ use serde::Serialize;
 
 use crate::config::Config;
 use crate::error::{Error, Result};
+use crate::import::alembic::{self, AlembicRevision};
 use crate::import::{read_folder, revision_file, Tool};
 use crate::project::Project;
 use crate::script::{self, id};
@@ -53,77 +54,156 @@ impl ImportOutcome {
 
 /// Imports the migrations of `dir`, written for `tool`, into the version location of `config`.
 pub(crate) fn import(config: Config, tool: Tool, dir: &Path) -> Result<ImportOutcome> {
-    let folder = read_folder(tool, dir)?;
     let project = Project::load(config)?;
     let versions = match project.config.version_locations.first() {
         Some(dir) => dir.clone(),
         None => return Err(Error::VersionPathNeeded),
     };
-    let mut revisions = Vec::new();
-    let mut new_files = Vec::new();
-    let mut parent: Option<String> = None;
-    for m in &folder.migrations {
-        let revision = tool.revision_id(&m.version);
-        let source = m.files[0].clone();
-        let conflict = |detail: String| Error::ImportConflict {
-            source_file: source.clone(),
-            revision: revision.clone(),
-            detail,
-        };
-        id::validate(&revision).map_err(|e| conflict(e.to_string()))?;
-        let slug = crate::ops::revision::slug(&m.message);
-        let name = match slug.is_empty() {
-            true => format!("{revision}.sql"),
-            false => format!("{revision}_{slug}.sql"),
-        };
-        let text = revision_file(&revision, parent.as_deref(), m);
-        let (path, written) = match project.script(&revision) {
-            Some(existing) => {
-                if existing.meta.down_revisions != parent.iter().cloned().collect::<Vec<_>>() {
-                    return Err(conflict(format!(
-                        "`{}` already has that id on another parent",
-                        existing.path.display()
-                    )));
-                }
-                (existing.path.clone(), false)
+    let mut staged = Staged {
+        project: &project,
+        versions: &versions,
+        revisions: Vec::new(),
+        new_files: Vec::new(),
+    };
+    let skipped = match tool.source() {
+        Some(source) => {
+            let folder = read_folder(source, dir)?;
+            let mut parent: Option<String> = None;
+            for m in &folder.migrations {
+                let revision = tool.revision_id(&m.version);
+                let parents: Vec<String> = parent.iter().cloned().collect();
+                let text = revision_file(&revision, parent.as_deref(), m);
+                let (path, written) =
+                    staged.add(&revision, &parents, &m.message, &m.files[0], text)?;
+                staged.revisions.push(Imported {
+                    version: m.version.to_string(),
+                    revision: revision.clone(),
+                    path,
+                    sources: m.files.clone(),
+                    written,
+                    reversible: m.down.is_some(),
+                    transactional: m.transactional,
+                    notes: m.notes.clone(),
+                });
+                parent = Some(revision);
             }
-            None => {
-                let path = versions.join(&name);
-                if path.exists() {
-                    return Err(conflict(format!("`{}` exists", path.display())));
-                }
-                // What retort will read back: any problem is the source file's.
-                script::parse_revision(&path, &text).map_err(|e| {
-                    crate::import::bad_source(&source, format!("as a revision file: {e}"))
-                })?;
-                new_files.push((path.clone(), text));
-                (path, true)
+            folder.skipped
+        }
+        None => {
+            for r in alembic::read_versions(dir)? {
+                let text = alembic_revision_file(&r);
+                let (path, written) =
+                    staged.add(&r.revision, &r.down_revisions, &r.message, &r.path, text)?;
+                staged.revisions.push(Imported {
+                    version: r.revision.clone(),
+                    revision: r.revision,
+                    path,
+                    sources: vec![r.path],
+                    written,
+                    reversible: true,
+                    transactional: true,
+                    notes: vec![
+                        "its SQL is left for you to write: the upgrade and downgrade sections hold a placeholder comment".into(),
+                    ],
+                });
             }
-        };
-        revisions.push(Imported {
-            version: m.version.to_string(),
-            revision: revision.clone(),
-            path,
-            sources: m.files.clone(),
-            written,
-            reversible: m.down.is_some(),
-            transactional: m.transactional,
-            notes: m.notes.clone(),
-        });
-        parent = Some(revision);
-    }
-    if !new_files.is_empty() {
-        write_all(&versions, &new_files)?;
+            Vec::new()
+        }
+    };
+    if !staged.new_files.is_empty() {
+        write_all(&versions, &staged.new_files)?;
     }
     Ok(ImportOutcome {
         tool,
-        revisions,
-        skipped: folder
-            .skipped
+        revisions: staged.revisions,
+        skipped: skipped
             .into_iter()
             .map(|(path, reason)| Skipped { path, reason })
             .collect(),
     })
+}
+
+/// The revisions converted so far and the files still to write.
+struct Staged<'p> {
+    project: &'p Project,
+    versions: &'p Path,
+    revisions: Vec<Imported>,
+    new_files: Vec<(PathBuf, String)>,
+}
+
+impl Staged<'_> {
+    /// Stages `text` as revision `revision` on `parents` (from `source`), unless the project
+    /// has it already on the same parents: its path, and whether it is new.
+    fn add(
+        &mut self,
+        revision: &str,
+        parents: &[String],
+        message: &str,
+        source: &Path,
+        text: String,
+    ) -> Result<(PathBuf, bool)> {
+        let conflict = |detail: String| Error::ImportConflict {
+            source_file: source.to_path_buf(),
+            revision: revision.to_string(),
+            detail,
+        };
+        id::validate(revision).map_err(|e| conflict(e.to_string()))?;
+        if let Some(existing) = self.project.script(revision) {
+            if existing.meta.down_revisions != parents {
+                return Err(conflict(format!(
+                    "`{}` already has that id on another parent",
+                    existing.path.display()
+                )));
+            }
+            return Ok((existing.path.clone(), false));
+        }
+        let slug = crate::ops::revision::slug(message);
+        let name = match slug.is_empty() {
+            true => format!("{revision}.sql"),
+            false => format!("{revision}_{slug}.sql"),
+        };
+        let path = self.versions.join(&name);
+        if path.exists() {
+            return Err(conflict(format!("`{}` exists", path.display())));
+        }
+        // What retort will read back: any problem is the source file's.
+        script::parse_revision(&path, &text)
+            .map_err(|e| crate::import::bad_source(source, format!("as a revision file: {e}")))?;
+        self.new_files.push((path.clone(), text));
+        Ok((path, true))
+    }
+}
+
+/// The retort revision file for Alembic revision `r`: its graph, and placeholders for the SQL.
+fn alembic_revision_file(r: &AlembicRevision) -> String {
+    let toml = |s: &str| toml::Value::String(s.to_string()).to_string();
+    let list = |items: &[String]| match items {
+        [one] => toml(one),
+        _ => {
+            let items: Vec<String> = items.iter().map(|s| toml(s)).collect();
+            format!("[{}]", items.join(", "))
+        }
+    };
+    let mut text = format!(
+        "-- revision = {}\n-- down_revision = {}\n",
+        toml(&r.revision),
+        match r.down_revisions.is_empty() {
+            true => toml(""),
+            false => list(&r.down_revisions),
+        }
+    );
+    if !r.branch_labels.is_empty() {
+        text.push_str(&format!("-- branch_labels = {}\n", list(&r.branch_labels)));
+    }
+    if !r.depends_on.is_empty() {
+        text.push_str(&format!("-- depends_on = {}\n", list(&r.depends_on)));
+    }
+    let from = r.path.file_name().unwrap_or_default().to_string_lossy();
+    text.push_str(&format!(
+        "-- message = {}\n\n-- migrate:upgrade\n-- TODO: the SQL of upgrade() in {from}\n\n-- migrate:downgrade\n-- TODO: the SQL of downgrade() in {from}\n",
+        toml(&r.message)
+    ));
+    text
 }
 
 /// Writes `files` (all in `versions`) into a temporary folder beside `versions`, then links

@@ -26,6 +26,7 @@ mod hazards;
 mod import;
 mod kill_commit_race;
 mod killed_nontransactional;
+mod import_alembic;
 mod library;
 #[cfg(feature = "sqlite")]
 mod lint;
