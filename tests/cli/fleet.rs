@@ -224,7 +224,7 @@ fn a_second_run_skips_up_to_date_targets_without_their_locks() {
         "heads",
         "--fleet",
         "tenants",
-        "--lock-timeout",
+        "--migration-lock-wait",
         "2",
     ]);
     assert_eq!(code, 0, "{out}{err}");

@@ -1,5 +1,5 @@
 //! Concurrent runners on a rollback-journal SQLite file that another process keeps locked:
-//! opening the file waits as long as the migration-lock wait (`--lock-timeout`), no more and
+//! opening the file waits as long as the migration-lock wait (`--migration-lock-wait`), no more and
 //! no less, and a runner that gives up says which wait ran out and what to do.
 
 use std::process::{Child, Command, Stdio};
@@ -18,7 +18,7 @@ fn spawn_upgrade(p: &TestProject, lock_timeout: &str) -> Child {
             "upgrade",
             "heads",
             "--no-backup",
-            "--lock-timeout",
+            "--migration-lock-wait",
             lock_timeout,
         ])
         .stdout(Stdio::piped())
@@ -53,7 +53,7 @@ fn opening_a_locked_database_waits_the_lock_timeout_and_says_so_when_it_runs_out
         assert!(
             stderr.contains("gave up waiting for the database lock after 1s")
                 && stderr.contains("app.db` locked for more than 1s while opening it")
-                && stderr.contains("raise `--lock-timeout`"),
+                && stderr.contains("raise `--migration-lock-wait`"),
             "{stderr}"
         );
     }
