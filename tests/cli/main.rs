@@ -24,9 +24,9 @@ mod graph_rules;
 mod hazards;
 #[cfg(feature = "sqlite")]
 mod import;
+mod import_alembic;
 mod kill_commit_race;
 mod killed_nontransactional;
-mod import_alembic;
 mod library;
 #[cfg(feature = "sqlite")]
 mod lint;
