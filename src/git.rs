@@ -1,5 +1,6 @@
-//! The files a branch added, asked of `git` as a subprocess (no git library: three short
-//! commands answer it, and CI machines that run `check --single-head` have git).
+//! The files a branch added or changed, asked of `git` as a subprocess (no git library: a few
+//! short commands answer it, and CI machines that run `check --single-head` or `lint
+//! --git-base` have git).
 
 use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
@@ -11,8 +12,7 @@ pub(crate) type GitProblem = String;
 /// The files added since `base` under `dir` (a folder of a git work tree), as absolute
 /// canonical paths: those added by commits since the merge base of `base` and `HEAD`
 /// (`git diff --diff-filter=A base...HEAD`), those staged as new, and untracked files that are
-/// not ignored. The three commands run at once: on a large repository each takes milliseconds
-/// that a CI gate should not add up.
+/// not ignored.
 pub(crate) fn added_files(dir: &Path, base: &str) -> Result<BTreeSet<PathBuf>, GitProblem> {
     let range = format!("{base}...HEAD");
     // `--relative`: paths relative to `dir`, and only those under it, as `ls-files` gives them.
@@ -25,8 +25,25 @@ pub(crate) fn added_files(dir: &Path, base: &str) -> Result<BTreeSet<PathBuf>, G
         .collect();
     let untracked = ["ls-files", "--others", "--exclude-standard", "-z"];
     // `ls-files` first: outside a repository its error is the plain one.
-    let commands = [&untracked, committed.as_slice(), staged.as_slice()];
-    let running = commands.map(|args| spawn(dir, args));
+    listed_files(dir, &[&untracked, committed.as_slice(), staged.as_slice()])
+}
+
+/// The files changed since `reference` in the git checkout holding `dir`, as absolute
+/// canonical paths: `git diff --name-only REF` (commits since, staged and unstaged changes)
+/// and new untracked files that are not ignored, anywhere in the work tree.
+pub(crate) fn changed_files(dir: &Path, reference: &str) -> Result<BTreeSet<PathBuf>, GitProblem> {
+    let show_top = ["rev-parse", "--show-toplevel"];
+    let top = PathBuf::from(finish(&show_top, spawn(dir, &show_top)?)?.trim_end_matches('\n'));
+    let diff = ["diff", "--name-only", "-z", reference, "--"];
+    let untracked = ["ls-files", "--others", "--exclude-standard", "-z"];
+    listed_files(&top, &[&diff, &untracked])
+}
+
+/// The files the `-z` listings of `commands` name, relative to `dir`, as absolute canonical
+/// paths. The commands run at once: on a large repository each takes milliseconds that a CI
+/// gate should not add up.
+fn listed_files(dir: &Path, commands: &[&[&str]]) -> Result<BTreeSet<PathBuf>, GitProblem> {
+    let running: Vec<_> = commands.iter().map(|args| spawn(dir, args)).collect();
     let mut files = BTreeSet::new();
     for (args, child) in commands.iter().zip(running) {
         let out = finish(args, child?)?;

@@ -4,7 +4,6 @@
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use crate::config::{DatabaseUrl, Dialect};
 use crate::db::version_table::read_heads;
@@ -106,7 +105,13 @@ pub(crate) fn lint(project: &Project, settings: LintSettings<'_>) -> Result<Lint
         },
         Selection::Revisions(ids) => ids.clone(),
         Selection::ChangedSince(reference) => {
-            let changed = changed_files(&project.config.root, reference)?;
+            let changed =
+                crate::git::changed_files(&project.config.root, reference).map_err(|detail| {
+                    Error::LintGitFailed {
+                        reference: reference.to_string(),
+                        detail,
+                    }
+                })?;
             project
                 .scripts
                 .iter()
@@ -194,48 +199,4 @@ fn given_version(
 
 fn canonical(path: &Path) -> PathBuf {
     path.canonicalize().unwrap_or_else(|_| path.to_path_buf())
-}
-
-/// Runs `git` in `dir`; its stdout, or its complaint.
-fn git(dir: &Path, args: &[&str], reference: &str) -> Result<String> {
-    let failed = |detail: String| Error::LintGitFailed {
-        reference: reference.to_string(),
-        detail,
-    };
-    let output = Command::new("git")
-        .current_dir(dir)
-        .args(args)
-        .output()
-        .map_err(|e| failed(format!("cannot run git: {e}")))?;
-    if !output.status.success() {
-        let stderr = String::from_utf8_lossy(&output.stderr);
-        return Err(failed(
-            stderr.lines().next().unwrap_or("git failed").to_string(),
-        ));
-    }
-    Ok(String::from_utf8_lossy(&output.stdout).into_owned())
-}
-
-/// The files changed since `reference` in the git checkout holding `dir`: `git diff
-/// --name-only REF` (commits since, staged and unstaged changes) and new untracked files.
-fn changed_files(dir: &Path, reference: &str) -> Result<HashSet<PathBuf>> {
-    let top = PathBuf::from(
-        git(dir, &["rev-parse", "--show-toplevel"], reference)?.trim_end_matches('\n'),
-    );
-    let diff = git(
-        &top,
-        &["diff", "--name-only", "-z", reference, "--"],
-        reference,
-    )?;
-    let new = git(
-        &top,
-        &["ls-files", "--others", "--exclude-standard", "-z"],
-        reference,
-    )?;
-    Ok(diff
-        .split('\0')
-        .chain(new.split('\0'))
-        .filter(|p| !p.is_empty())
-        .map(|p| canonical(&top.join(p)))
-        .collect())
 }
