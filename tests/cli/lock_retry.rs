@@ -398,6 +398,69 @@ fn a_deadlock_is_retried_on_postgresql() {
 }
 
 #[test]
+fn a_deadlock_is_retried_on_mariadb() {
+    let Some(db) = TestDatabase::create(Dialect::Mysql, "lock_retry_deadlock") else {
+        return;
+    };
+    let project = project(&db, "lock_timeout = \"10s\"\n");
+    let mut conn = db.connect();
+    for sql in [
+        "CREATE TABLE a (id INTEGER PRIMARY KEY, v INTEGER)",
+        "CREATE TABLE b (id INTEGER PRIMARY KEY, v INTEGER)",
+        "CREATE TABLE heavy (id INTEGER)",
+        "INSERT INTO a VALUES (1, 0)",
+        "INSERT INTO b VALUES (1, 0)",
+    ] {
+        conn.execute(sql).unwrap();
+    }
+    // The revision takes row `a`, then wants row `b`, which the blocker holds; the blocker
+    // then wants row `a`: a deadlock. InnoDB rolls back the lighter transaction, and the
+    // blocker's thousand inserted rows make that the revision.
+    revision(
+        &project,
+        "",
+        "UPDATE a SET v = v + 1 WHERE id = 1;\nUPDATE b SET v = v + 1 WHERE id = 1;",
+    );
+    let url = db.url.clone();
+    let blocker = std::thread::spawn(move || {
+        let mut conn = connect(&url);
+        for sql in [
+            "START TRANSACTION",
+            "INSERT INTO heavy SELECT seq FROM seq_1_to_1000",
+            "UPDATE b SET v = v + 10 WHERE id = 1",
+        ] {
+            conn.execute(sql).unwrap();
+        }
+        // Once the revision asks for `b` (holding `a`), ask for `a`.
+        wait_until(
+            &url,
+            "SELECT COUNT(*) FROM information_schema.PROCESSLIST \
+             WHERE INFO LIKE 'UPDATE b SET v = v + 1 %' AND DB = DATABASE()",
+        );
+        conn.execute("UPDATE a SET v = v + 10 WHERE id = 1")
+            .unwrap();
+        conn.execute("COMMIT").unwrap();
+    });
+    let (code, stderr) = upgrade(&project);
+    blocker.join().unwrap();
+    assert_eq!(code, 0, "{stderr}");
+    assert!(stderr.contains("deadlock in `r1` at line 5"), "{stderr}");
+    assert!(
+        stderr.contains("rolled back; retrying the revision in"),
+        "{stderr}"
+    );
+    // Both transactions committed once each: nothing of the cancelled attempt remains.
+    let values = db
+        .connect()
+        .query("SELECT (SELECT v FROM a), (SELECT v FROM b)")
+        .unwrap();
+    assert_eq!(values, [[Value::Int(11), Value::Int(11)]]);
+    let (versions, audit) = recorded(&db);
+    assert_eq!(versions, ["r1"]);
+    assert_eq!(audit, [("r1".into(), "success".into())]);
+}
+
+#[test]
 fn a_create_index_concurrently_that_timed_out_drops_its_invalid_index_and_runs_again() {
     let Some(db) = TestDatabase::create(Dialect::Postgresql, "lock_retry_cic") else {
         return;
