@@ -1,6 +1,7 @@
 //! `import alembic DIR`: the graph of an Alembic versions folder (a branch with a label, a
 //! depends_on, a merge and a second head), read without Python, gives retort the heads, history
-//! and upgrade order that real Alembic (`RETORT_TEST_ALEMBIC`, installed by .ci/run) gives.
+//! and upgrade order that real Alembic (`RETORT_TEST_ALEMBIC`, installed by .ci/run) gives; with
+//! Alembic, the SQL its offline mode renders builds the schema Alembic itself builds.
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -57,14 +58,207 @@ fn json_ids(json: &str) -> Vec<String> {
         .collect()
 }
 
+/// The fixture imported where no alembic is on PATH: the graph, with placeholders for the SQL.
 fn imported() -> TestProject {
     let p = TestProject::new();
     let versions = fixture().join("versions");
-    let (code, out, err) = p.run(&["import", "alembic", versions.to_str().unwrap()]);
-    assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("imported 6 revision(s)"), "{out}");
-    assert!(out.contains("SQL is left for you"), "{out}");
+    let out = p
+        .retort()
+        .env("PATH", p.path())
+        .args(["import", "alembic", versions.to_str().unwrap()])
+        .output()
+        .unwrap();
+    let (stdout, stderr) = (
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr),
+    );
+    assert_eq!(out.status.code(), Some(0), "{stdout}{stderr}");
+    assert!(stdout.contains("imported 7 revision(s)"), "{stdout}");
+    assert!(stdout.contains("SQL is left for you"), "{stdout}");
+    assert!(
+        stdout.contains("note: alembic was not found on PATH")
+            && stdout.contains("pass --alembic PATH"),
+        "{stdout}"
+    );
+    let account = std::fs::read_to_string(
+        p.path()
+            .join("migrations/versions/1975ea83b712_create_account_table.sql"),
+    )
+    .unwrap();
+    assert!(
+        account.contains(
+            "-- migrate:upgrade\n-- TODO: the SQL of upgrade() in 1975ea83b712_create_account.py\n"
+        ),
+        "{account}"
+    );
     p
+}
+
+/// `project` with `versions` imported by `alembic` (the dialect is the project URL's unless
+/// `args` name one): its stdout.
+fn import_with(p: &TestProject, alembic: &Path, versions: &Path, args: &[&str]) -> String {
+    let mut all = vec![
+        "import",
+        "alembic",
+        versions.to_str().unwrap(),
+        "--alembic",
+        alembic.to_str().unwrap(),
+    ];
+    all.extend_from_slice(args);
+    let (code, out, err) = p.run(&all);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("imported 7 revision(s)"), "{out}");
+    out
+}
+
+/// The tables, indexes and their SQL of the SQLite database at `path`, without version tables.
+fn sqlite_schema(path: &Path) -> Vec<(String, String)> {
+    let conn = rusqlite::Connection::open(path).unwrap();
+    let mut stmt = conn
+        .prepare(
+            "SELECT name, sql FROM sqlite_master WHERE sql IS NOT NULL \
+             AND name NOT LIKE 'alembic_version%' AND name NOT LIKE 'retort_%' ORDER BY name",
+        )
+        .unwrap();
+    let rows = stmt
+        .query_map([], |row| Ok((row.get(0)?, row.get(1)?)))
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+#[test]
+fn sql_from_alembic_builds_the_schema_alembic_builds_on_sqlite() {
+    let Some(alembic) = alembic() else { return };
+    let p = TestProject::new();
+    let out = import_with(&p, &alembic, &fixture().join("versions"), &[]);
+    assert!(!out.contains("note:"), "{out}");
+    let index = std::fs::read_to_string(
+        p.path()
+            .join("migrations/versions/6b0e4d2c8f13_index_account_emails_audit_columns.sql"),
+    )
+    .unwrap();
+    assert!(
+        index.contains(
+            "\n-- migrate:upgrade sqlite\nCREATE UNIQUE INDEX ix_account_email ON account (email);\n\n\
+             ALTER TABLE audit ADD COLUMN action VARCHAR(20) DEFAULT 'insert' NOT NULL;\n"
+        ) && index.contains("\n-- migrate:downgrade sqlite\nDROP INDEX ix_audit_entry_audit_id;\n"),
+        "{index}"
+    );
+    assert!(!index.contains("alembic_version"), "{index}");
+    let (code, out, err) = p.run(&["upgrade", "heads"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Alembic itself, online, on a database file of its own.
+    let theirs = p.path().join("alembic.db");
+    let ini = p.path().join("alembic.ini");
+    std::fs::write(
+        &ini,
+        format!(
+            "[alembic]\nscript_location = {}\nsqlalchemy.url = sqlite:///{}\n",
+            fixture().display(),
+            theirs.display()
+        ),
+    )
+    .unwrap();
+    let done = Command::new(&alembic)
+        .arg("-c")
+        .arg(&ini)
+        .args(["upgrade", "heads"])
+        .output()
+        .unwrap();
+    assert!(
+        done.status.success(),
+        "{}",
+        String::from_utf8_lossy(&done.stderr)
+    );
+    let ours = p.path().join("app.db");
+    let schema = sqlite_schema(&ours);
+    // Four tables and two indexes, and the row op.execute() wrote.
+    assert_eq!(schema.len(), 6, "{schema:?}");
+    // SQLite keeps each CREATE as it was sent: online, SQLAlchemy indents with tabs; its
+    // offline output (what retort ran) with four spaces. Otherwise the same, byte for byte.
+    let theirs_schema: Vec<(String, String)> = sqlite_schema(&theirs)
+        .into_iter()
+        .map(|(name, sql)| (name, sql.replace('\t', "    ")))
+        .collect();
+    assert_eq!(schema, theirs_schema);
+    let audit = |path: &Path| -> String {
+        let conn = rusqlite::Connection::open(path).unwrap();
+        conn.query_row(
+            "SELECT group_concat(id || ':' || action) FROM audit",
+            [],
+            |r| r.get(0),
+        )
+        .unwrap()
+    };
+    assert_eq!(audit(&ours), "1:created");
+    assert_eq!(audit(&ours), audit(&theirs));
+
+    let (code, out, err) = p.run(&["downgrade", "base"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert_eq!(sqlite_schema(&ours), []);
+}
+
+#[test]
+fn a_revision_alembic_cannot_render_keeps_its_placeholder() {
+    let Some(alembic) = alembic() else { return };
+    let p = TestProject::new();
+    // The fixture project, plus a head whose upgrade needs a connection.
+    let project = p.path().join("alembic-project");
+    std::fs::create_dir_all(project.join("versions")).unwrap();
+    for name in ["alembic.ini", "env.py", "script.py.mako"] {
+        std::fs::copy(fixture().join(name), project.join(name)).unwrap();
+    }
+    for entry in std::fs::read_dir(fixture().join("versions")).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_some_and(|e| e == "py") {
+            std::fs::copy(
+                &path,
+                project.join("versions").join(path.file_name().unwrap()),
+            )
+            .unwrap();
+        }
+    }
+    std::fs::write(
+        project.join("versions/7c1f_backfill.py"),
+        "\"\"\"backfill\"\"\"\nfrom alembic import context, op\n\n\
+         revision = '7c1f'\ndown_revision = '6b0e4d2c8f13'\n\n\
+         def upgrade():\n    if context.is_offline_mode():\n        raise RuntimeError('this backfill reads rows, so it needs a connection')\n\n\
+         def downgrade():\n    op.execute('DELETE FROM audit')\n",
+    )
+    .unwrap();
+    let (code, out, err) = p.run(&[
+        "import",
+        "alembic",
+        project.join("versions").to_str().unwrap(),
+        "--alembic",
+        alembic.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("imported 8 revision(s)"), "{out}");
+    let notes: Vec<&str> = out.lines().filter(|l| l.starts_with("note:")).collect();
+    assert_eq!(notes.len(), 1, "{out}");
+    assert!(
+        notes[0].starts_with("note: 7c1f_backfill.py: revision 7c1f: Alembic's offline mode gave no sqlite upgrade SQL")
+            && notes[0].contains("RuntimeError: this backfill reads rows, so it needs a connection"),
+        "{out}"
+    );
+    let backfill =
+        std::fs::read_to_string(p.path().join("migrations/versions/7c1f_backfill.sql")).unwrap();
+    assert!(
+        backfill.ends_with(
+            "-- migrate:upgrade sqlite\n-- TODO: the SQL of upgrade() in 7c1f_backfill.py\n\n\
+             -- migrate:downgrade sqlite\nDELETE FROM audit;\n"
+        ),
+        "{backfill}"
+    );
+    // The revisions before it still have their SQL.
+    let (code, out, err) = p.run(&["upgrade", "6b0e4d2c8f13", "--sql"]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        out.contains("CREATE UNIQUE INDEX ix_account_email"),
+        "{out}"
+    );
 }
 
 #[test]
@@ -85,7 +279,7 @@ fn the_graph_keeps_ids_labels_and_dependencies() {
     assert_eq!(code, 0, "{err}");
     let mut heads = json_ids(&out);
     heads.sort();
-    assert_eq!(heads, ["4f2e1c0d9b8a", "5a9d3e7f6c21"]);
+    assert_eq!(heads, ["4f2e1c0d9b8a", "6b0e4d2c8f13"]);
     // `billing@head` resolves through the label the import kept.
     let (code, out, err) = p.run(&["upgrade", "billing@head", "--sql"]);
     assert_eq!(code, 0, "{err}");
@@ -119,7 +313,7 @@ fn heads_history_and_upgrade_order_match_alembic() {
     let theirs = upgrade_order(&run_alembic(&alembic, &["upgrade", "heads", "--sql"]));
     let (code, out, err) = p.run(&["upgrade", "heads", "--sql"]);
     assert_eq!(code, 0, "{err}");
-    assert_eq!(theirs.len(), 6);
+    assert_eq!(theirs.len(), 7);
     assert_eq!(upgrade_order(&out), theirs, "{out}");
 }
 
@@ -152,4 +346,15 @@ fn bad_modules_name_the_file_and_write_nothing() {
     let (code, _, err) = p.run(&["import", "alembic", dir.to_str().unwrap()]);
     assert_eq!(code, 1);
     assert!(err.contains("one.py") && err.contains("two.py"), "{err}");
+}
+
+#[test]
+fn alembic_flags_are_refused_for_other_tools() {
+    let p = TestProject::new();
+    let (code, _, err) = p.run(&["import", "dbmate", "db", "--dialect", "sqlite"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("`--dialect` is for `retort import alembic` only"),
+        "{err}"
+    );
 }
