@@ -6,6 +6,9 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use retort::Dialect;
+
+use crate::support::server::TestDatabase;
 use crate::support::TestProject;
 
 fn fixture() -> PathBuf {
@@ -197,6 +200,101 @@ fn sql_from_alembic_builds_the_schema_alembic_builds_on_sqlite() {
     let (code, out, err) = p.run(&["downgrade", "base"]);
     assert_eq!(code, 0, "{out}{err}");
     assert_eq!(sqlite_schema(&ours), []);
+}
+
+#[test]
+fn sql_from_alembic_builds_the_schema_alembic_renders_on_postgresql() {
+    let Some(alembic) = alembic() else { return };
+    let Some(ours) = TestDatabase::create(Dialect::Postgresql, "alembic_sql_ours") else {
+        return;
+    };
+    let Some(theirs) = TestDatabase::create(Dialect::Postgresql, "alembic_sql_theirs") else {
+        return;
+    };
+    let p = TestProject::new();
+    // Two dialects at once: each gets its own sections.
+    let out = import_with(
+        &p,
+        &alembic,
+        &fixture().join("versions"),
+        &["--dialect", "postgresql", "--dialect", "sqlite"],
+    );
+    assert!(!out.contains("note:"), "{out}");
+    let account = std::fs::read_to_string(
+        p.path()
+            .join("migrations/versions/1975ea83b712_create_account_table.sql"),
+    )
+    .unwrap();
+    assert!(
+        account.contains(
+            "-- migrate:upgrade postgresql\nCREATE TABLE account (\n    id SERIAL NOT NULL, \n"
+        ) && account.contains(
+            "-- migrate:upgrade sqlite\nCREATE TABLE account (\n    id INTEGER NOT NULL, \n"
+        ) && !account.contains("BEGIN;")
+            && !account.contains("COMMIT;"),
+        "{account}"
+    );
+    let (code, out, err) = p.run(&["--url", &ours.url, "upgrade", "heads"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    // Alembic's own offline script for PostgreSQL, run by psql.
+    let ini = p.path().join("alembic.ini");
+    std::fs::write(
+        &ini,
+        format!(
+            "[alembic]\nscript_location = {}\nsqlalchemy.url = postgresql://\n",
+            fixture().display()
+        ),
+    )
+    .unwrap();
+    let script = Command::new(&alembic)
+        .arg("-c")
+        .arg(&ini)
+        .args(["upgrade", "heads", "--sql"])
+        .output()
+        .unwrap();
+    assert!(
+        script.status.success(),
+        "{}",
+        String::from_utf8_lossy(&script.stderr)
+    );
+    let sql = format!(
+        "{}DROP TABLE alembic_version;\n",
+        String::from_utf8(script.stdout).unwrap()
+    );
+    let psql = |db: &TestDatabase, sql: &str| {
+        let mut child = Command::new("psql")
+            .args([db.url.as_str(), "-q", "-v", "ON_ERROR_STOP=1"])
+            .stdin(std::process::Stdio::piped())
+            .stdout(std::process::Stdio::null())
+            .spawn()
+            .expect("psql");
+        use std::io::Write;
+        child
+            .stdin
+            .take()
+            .unwrap()
+            .write_all(sql.as_bytes())
+            .unwrap();
+        assert!(child.wait().unwrap().success());
+    };
+    psql(&theirs, &sql);
+    let schema = |db: &TestDatabase| {
+        let (code, out, err) = p.run(&["--url", &db.url, "schema", "--sql"]);
+        assert_eq!(code, 0, "{err}");
+        out
+    };
+    let ours_schema = schema(&ours);
+    assert!(
+        ours_schema.contains("CREATE UNIQUE INDEX ix_account_email"),
+        "{ours_schema}"
+    );
+    assert_eq!(ours_schema, schema(&theirs));
+
+    let (code, out, err) = p.run(&["--url", &ours.url, "downgrade", "base"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let empty = schema(&ours);
+    assert!(!empty.contains("CREATE"), "{empty}");
 }
 
 #[test]
