@@ -156,19 +156,23 @@ impl Offline {
             Some("downgrade") => Direction::Downgrade,
             _ => Direction::Upgrade,
         };
-        let mut sections = split(&String::from_utf8_lossy(&out.stdout), direction);
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        let mut sections = split(&stdout, direction);
         if out.status.success() {
             return Run {
                 sections,
                 failure: None,
             };
         }
+        // A traceback ends on stderr; Alembic's own errors are `FAILED: …` on stdout.
         let stderr = String::from_utf8_lossy(&out.stderr);
-        let last = stderr
-            .lines()
-            .map(str::trim)
-            .rfind(|l| !l.is_empty())
-            .unwrap_or("no message");
+        let last_line = |text: &str| -> Option<String> {
+            let line = text.lines().map(str::trim).rfind(|l| !l.is_empty())?;
+            Some(line.to_string())
+        };
+        let last = last_line(&stderr)
+            .or_else(|| last_line(&stdout).filter(|l| l.starts_with("FAILED:")))
+            .unwrap_or_else(|| out.status.to_string());
         // The section being printed when it failed is not whole.
         let revision = sections.pop().map(|(revision, _)| revision);
         Run {

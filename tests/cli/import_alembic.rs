@@ -297,11 +297,8 @@ fn sql_from_alembic_builds_the_schema_alembic_renders_on_postgresql() {
     assert!(!empty.contains("CREATE"), "{empty}");
 }
 
-#[test]
-fn a_revision_alembic_cannot_render_keeps_its_placeholder() {
-    let Some(alembic) = alembic() else { return };
-    let p = TestProject::new();
-    // The fixture project, plus a head whose upgrade needs a connection.
+/// A copy of the fixture's Alembic project in `p`.
+fn fixture_copy(p: &TestProject) -> PathBuf {
     let project = p.path().join("alembic-project");
     std::fs::create_dir_all(project.join("versions")).unwrap();
     for name in ["alembic.ini", "env.py", "script.py.mako"] {
@@ -317,12 +314,73 @@ fn a_revision_alembic_cannot_render_keeps_its_placeholder() {
             .unwrap();
         }
     }
+    project
+}
+
+#[test]
+fn without_offline_mode_or_alembic_ini_every_revision_keeps_its_placeholder() {
+    let Some(alembic) = alembic() else { return };
+    let p = TestProject::new();
+    let project = fixture_copy(&p);
+    std::fs::write(
+        project.join("env.py"),
+        "from alembic import context\n\nif context.is_offline_mode():\n    raise SystemExit('this project runs online only')\n",
+    )
+    .unwrap();
+    let out = import_with(&p, &alembic, &project.join("versions"), &[]);
+    let notes: Vec<&str> = out.lines().filter(|l| l.starts_with("note:")).collect();
+    // Each revision, both directions, from one failed run per direction.
+    assert_eq!(notes.len(), 14, "{out}");
+    assert!(
+        notes
+            .iter()
+            .all(|n| n.contains("failed: this project runs online only)")),
+        "{out}"
+    );
+    assert!(notes[0].contains("revision 1975ea83b712: "), "{out}");
+    let account = std::fs::read_to_string(
+        p.path()
+            .join("migrations/versions/1975ea83b712_create_account_table.sql"),
+    )
+    .unwrap();
+    assert!(
+        account.contains("-- migrate:upgrade sqlite\n-- TODO: the SQL of upgrade() in 1975ea83b712_create_account.py\n"),
+        "{account}"
+    );
+
+    // A versions folder with no alembic.ini above it: Alembic is not asked, and the output says why.
+    let p = TestProject::new();
+    let project = fixture_copy(&p);
+    std::fs::remove_file(project.join("alembic.ini")).unwrap();
+    let out = import_with(&p, &alembic, &project.join("versions"), &[]);
+    assert!(out.contains("SQL is left for you"), "{out}");
+    assert!(
+        out.contains("note: no alembic.ini in the folder above [TMP]/alembic-project/versions or the one above that, so the SQL of every revision is left for you to write"),
+        "{out}"
+    );
+}
+
+#[test]
+fn a_revision_alembic_cannot_render_keeps_its_placeholder() {
+    let Some(alembic) = alembic() else { return };
+    let p = TestProject::new();
+    // The fixture project, plus two heads whose upgrades need a connection: one raises (a
+    // traceback on stderr), one is an SQLite batch operation (Alembic's `FAILED:` on stdout).
+    let project = fixture_copy(&p);
     std::fs::write(
         project.join("versions/7c1f_backfill.py"),
         "\"\"\"backfill\"\"\"\nfrom alembic import context, op\n\n\
          revision = '7c1f'\ndown_revision = '6b0e4d2c8f13'\n\n\
          def upgrade():\n    if context.is_offline_mode():\n        raise RuntimeError('this backfill reads rows, so it needs a connection')\n\n\
          def downgrade():\n    op.execute('DELETE FROM audit')\n",
+    )
+    .unwrap();
+    std::fs::write(
+        project.join("versions/8d2a_batch.py"),
+        "\"\"\"widen email\"\"\"\nfrom alembic import op\nimport sqlalchemy as sa\n\n\
+         revision = '8d2a'\ndown_revision = '7c1f'\n\n\
+         def upgrade():\n    with op.batch_alter_table('account') as batch:\n        batch.alter_column('email', type_=sa.String(300))\n\n\
+         def downgrade():\n    pass\n",
     )
     .unwrap();
     let (code, out, err) = p.run(&[
@@ -333,12 +391,16 @@ fn a_revision_alembic_cannot_render_keeps_its_placeholder() {
         alembic.to_str().unwrap(),
     ]);
     assert_eq!(code, 0, "{out}{err}");
-    assert!(out.contains("imported 8 revision(s)"), "{out}");
+    assert!(out.contains("imported 9 revision(s)"), "{out}");
     let notes: Vec<&str> = out.lines().filter(|l| l.starts_with("note:")).collect();
-    assert_eq!(notes.len(), 1, "{out}");
+    assert_eq!(notes.len(), 2, "{out}");
     assert!(
-        notes[0].starts_with("note: 7c1f_backfill.py: revision 7c1f: Alembic's offline mode gave no sqlite upgrade SQL")
+        notes[0].starts_with("note: 7c1f_backfill.py: revision 7c1f: Alembic's offline mode gave no sqlite upgrade SQL (`alembic upgrade heads --sql` failed: ")
             && notes[0].contains("RuntimeError: this backfill reads rows, so it needs a connection"),
+        "{out}"
+    );
+    assert!(
+        notes[1].starts_with("note: 8d2a_batch.py: revision 8d2a: Alembic's offline mode gave no sqlite upgrade SQL (`alembic upgrade 7c1f:8d2a --sql` failed: FAILED: This operation cannot proceed in --sql mode"),
         "{out}"
     );
     let backfill =
