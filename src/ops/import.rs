@@ -44,6 +44,9 @@ pub(crate) struct ImportOutcome {
     pub sql_note: Option<String>,
 }
 
+/// One dialect's upgrade and downgrade SQL of a revision, or why Alembic gave none.
+type DialectSql<'a> = (Dialect, [std::result::Result<&'a str, String>; 2]);
+
 /// Where an Alembic import's SQL comes from: the `alembic` program (`--alembic`, else on
 /// `PATH`; `None`: not found) and the dialects to render (`--dialect`, else the URL's).
 #[derive(Debug, Default)]
@@ -122,7 +125,7 @@ pub(crate) fn import(
                 Vec::new()
             });
             for r in revisions {
-                let sql: Vec<(Dialect, [std::result::Result<&str, String>; 2])> = rendered
+                let sql: Vec<DialectSql> = rendered
                     .iter()
                     .map(|(dialect, [up, down])| {
                         (*dialect, [up.get(&r.revision), down.get(&r.revision)])
@@ -239,10 +242,7 @@ fn render(
 }
 
 /// What a revision's file says where Alembic gave no SQL.
-fn alembic_notes(
-    revision: &str,
-    sql: &[(Dialect, [std::result::Result<&str, String>; 2])],
-) -> Vec<String> {
+fn alembic_notes(revision: &str, sql: &[DialectSql]) -> Vec<String> {
     if sql.is_empty() {
         return vec![
             "its SQL is left for you to write: the upgrade and downgrade sections hold a placeholder comment".into(),
@@ -264,10 +264,7 @@ fn alembic_notes(
 /// The retort revision file for Alembic revision `r`: its graph, and per dialect of `sql` its
 /// upgrade and downgrade sections (a placeholder where Alembic gave none); without dialects,
 /// generic placeholder sections.
-fn alembic_revision_file(
-    r: &AlembicRevision,
-    sql: &[(Dialect, [std::result::Result<&str, String>; 2])],
-) -> String {
+fn alembic_revision_file(r: &AlembicRevision, sql: &[DialectSql]) -> String {
     let toml = |s: &str| toml::Value::String(s.to_string()).to_string();
     let list = |items: &[String]| match items {
         [one] => toml(one),
