@@ -81,10 +81,11 @@ impl Offline {
     /// `alembic.ini` is in the folder above `versions` or the one above that (Alembic's
     /// `init` layouts). `Err`: why Alembic cannot be asked.
     pub(crate) fn new(program: &Path, versions: &Path) -> Result<Offline, String> {
-        let versions = versions
+        // Canonical, so that `versions/..` of a relative `versions` is a folder.
+        let canonical = versions
             .canonicalize()
             .unwrap_or_else(|_| versions.to_path_buf());
-        let ini = versions
+        let ini = canonical
             .ancestors()
             .skip(1)
             .take(2)
