@@ -850,6 +850,13 @@ pub enum Error {
         detail: String,
     },
 
+    /// `--alembic` or `--dialect` given to the import of another tool.
+    #[error("`{flag}` is for `retort import alembic` only; {tool} migrations are SQL already")]
+    ImportFlagNeedsAlembic {
+        flag: &'static str,
+        tool: &'static str,
+    },
+
     // stamp --from
     /// `stamp --from` a tool that keeps no history table.
     #[error("`{tool}` keeps no history table in the database; stamp the revision yourself")]
@@ -2072,7 +2079,8 @@ impl Error {
             | Error::PurgeWithSql
             | Error::AcceptReasonEmpty
             | Error::AcceptNeedsOneRevision { .. }
-            | Error::FleetFlagConflict { .. } => 2,
+            | Error::FleetFlagConflict { .. }
+            | Error::ImportFlagNeedsAlembic { .. } => 2,
             Error::MigrationFailed { error, .. } => error.exit_code(),
             _ => 1,
         }

@@ -293,6 +293,12 @@ pub(crate) struct ImportArgs {
     pub tool: crate::import::Tool,
     /// The folder of migrations.
     pub dir: PathBuf,
+    /// `import alembic`: the alembic program that renders the SQL (default: `alembic` on PATH).
+    #[arg(long, value_name = "PATH")]
+    pub alembic: Option<PathBuf>,
+    /// `import alembic`: a dialect to render the SQL for, repeatable (default: the database URL's).
+    #[arg(long, value_enum)]
+    pub dialect: Vec<DialectArg>,
     /// Print a JSON document on stdout.
     #[arg(long)]
     pub json: bool,

@@ -5,6 +5,7 @@
 //! graph with its own ids: [`alembic`] reads it.
 
 pub(crate) mod alembic;
+pub(crate) mod alembic_offline;
 mod dbmate;
 mod flyway;
 mod golang_migrate;

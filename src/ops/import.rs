@@ -8,9 +8,10 @@ use std::path::{Path, PathBuf};
 
 use serde::Serialize;
 
-use crate::config::Config;
+use crate::config::{Config, Dialect};
 use crate::error::{Error, Result};
 use crate::import::alembic::{self, AlembicRevision};
+use crate::import::alembic_offline::{Offline, Sections};
 use crate::import::{read_folder, revision_file, Tool};
 use crate::project::Project;
 use crate::script::{self, id};
@@ -38,6 +39,20 @@ pub(crate) struct ImportOutcome {
     pub revisions: Vec<Imported>,
     /// Source files not imported, and why.
     pub skipped: Vec<Skipped>,
+    /// Why an Alembic import left all the SQL for the user (no alembic, no dialect, no
+    /// alembic.ini); `None` when Alembic was asked, or for other tools.
+    pub sql_note: Option<String>,
+}
+
+/// One dialect's upgrade and downgrade SQL of a revision, or why Alembic gave none.
+type DialectSql<'a> = (Dialect, [std::result::Result<&'a str, String>; 2]);
+
+/// Where an Alembic import's SQL comes from: the `alembic` program (`--alembic`, else on
+/// `PATH`; `None`: not found) and the dialects to render (`--dialect`, else the URL's).
+#[derive(Debug, Default)]
+pub(crate) struct AlembicSql {
+    pub program: Option<PathBuf>,
+    pub dialects: Vec<Dialect>,
 }
 
 #[derive(Debug, Serialize)]
@@ -52,8 +67,14 @@ impl ImportOutcome {
     }
 }
 
-/// Imports the migrations of `dir`, written for `tool`, into the version location of `config`.
-pub(crate) fn import(config: Config, tool: Tool, dir: &Path) -> Result<ImportOutcome> {
+/// Imports the migrations of `dir`, written for `tool`, into the version location of `config`;
+/// an Alembic folder's SQL is rendered as `alembic` says.
+pub(crate) fn import(
+    config: Config,
+    tool: Tool,
+    dir: &Path,
+    alembic: AlembicSql,
+) -> Result<ImportOutcome> {
     let project = Project::load(config)?;
     let versions = match project.config.version_locations.first() {
         Some(dir) => dir.clone(),
@@ -65,6 +86,7 @@ pub(crate) fn import(config: Config, tool: Tool, dir: &Path) -> Result<ImportOut
         revisions: Vec::new(),
         new_files: Vec::new(),
     };
+    let mut sql_note = None;
     let skipped = match tool.source() {
         Some(source) => {
             let folder = read_folder(source, dir)?;
@@ -90,8 +112,27 @@ pub(crate) fn import(config: Config, tool: Tool, dir: &Path) -> Result<ImportOut
             folder.skipped
         }
         None => {
-            for r in alembic::read_versions(dir)? {
-                let text = alembic_revision_file(&r);
+            let revisions = alembic::read_versions(dir)?;
+            let new = revisions
+                .iter()
+                .any(|r| project.script(&r.revision).is_none());
+            let rendered = match new {
+                true => render(&alembic, dir, &revisions),
+                false => Ok(Vec::new()),
+            };
+            let rendered = rendered.unwrap_or_else(|note| {
+                sql_note = Some(note);
+                Vec::new()
+            });
+            for r in revisions {
+                let sql: Vec<DialectSql> = rendered
+                    .iter()
+                    .map(|(dialect, [up, down])| {
+                        (*dialect, [up.get(&r.revision), down.get(&r.revision)])
+                    })
+                    .collect();
+                let notes = alembic_notes(&r.revision, &sql);
+                let text = alembic_revision_file(&r, &sql);
                 let (path, written) =
                     staged.add(&r.revision, &r.down_revisions, &r.message, &r.path, text)?;
                 staged.revisions.push(Imported {
@@ -102,9 +143,7 @@ pub(crate) fn import(config: Config, tool: Tool, dir: &Path) -> Result<ImportOut
                     written,
                     reversible: true,
                     transactional: true,
-                    notes: vec![
-                        "its SQL is left for you to write: the upgrade and downgrade sections hold a placeholder comment".into(),
-                    ],
+                    notes: if written { notes } else { Vec::new() },
                 });
             }
             Vec::new()
@@ -120,6 +159,7 @@ pub(crate) fn import(config: Config, tool: Tool, dir: &Path) -> Result<ImportOut
             .into_iter()
             .map(|(path, reason)| Skipped { path, reason })
             .collect(),
+        sql_note,
     })
 }
 
@@ -174,8 +214,57 @@ impl Staged<'_> {
     }
 }
 
-/// The retort revision file for Alembic revision `r`: its graph, and placeholders for the SQL.
-fn alembic_revision_file(r: &AlembicRevision) -> String {
+/// Each dialect's upgrade and downgrade SQL of the Alembic revisions of `dir`, from Alembic's
+/// offline mode; `Err`: why Alembic was not asked, for the user.
+fn render(
+    alembic: &AlembicSql,
+    dir: &Path,
+    revisions: &[AlembicRevision],
+) -> std::result::Result<Vec<(Dialect, [Sections; 2])>, String> {
+    const LEFT: &str = "the SQL of every revision is left for you to write";
+    let Some(program) = &alembic.program else {
+        return Err(format!(
+            "alembic was not found on PATH, so {LEFT}; install Alembic (`pip install alembic`) or pass --alembic PATH to fill it from Alembic's offline mode"
+        ));
+    };
+    if alembic.dialects.is_empty() {
+        return Err(format!(
+            "no dialect to render the SQL for, so {LEFT}; pass --dialect sqlite|postgresql|mysql or set the project's database_url"
+        ));
+    }
+    let offline = Offline::new(program, dir).map_err(|why| format!("{why}, so {LEFT}"))?;
+    alembic
+        .dialects
+        .iter()
+        .map(|&dialect| Ok((dialect, offline.render(dialect, revisions)?)))
+        .collect::<std::result::Result<_, String>>()
+        .map_err(|why: String| format!("{why} ({}), so {LEFT}", offline.ini().display()))
+}
+
+/// What a revision's file says where Alembic gave no SQL.
+fn alembic_notes(revision: &str, sql: &[DialectSql]) -> Vec<String> {
+    if sql.is_empty() {
+        return vec![
+            "its SQL is left for you to write: the upgrade and downgrade sections hold a placeholder comment".into(),
+        ];
+    }
+    let mut notes = Vec::new();
+    for (dialect, sections) in sql {
+        for (direction, section) in ["upgrade", "downgrade"].iter().zip(sections) {
+            if let Err(why) = section {
+                notes.push(format!(
+                    "revision {revision}: Alembic's offline mode gave no {dialect} {direction} SQL ({why}); that section holds a placeholder for you to fill"
+                ));
+            }
+        }
+    }
+    notes
+}
+
+/// The retort revision file for Alembic revision `r`: its graph, and per dialect of `sql` its
+/// upgrade and downgrade sections (a placeholder where Alembic gave none); without dialects,
+/// generic placeholder sections.
+fn alembic_revision_file(r: &AlembicRevision, sql: &[DialectSql]) -> String {
     let toml = |s: &str| toml::Value::String(s.to_string()).to_string();
     let list = |items: &[String]| match items {
         [one] => toml(one),
@@ -198,11 +287,35 @@ fn alembic_revision_file(r: &AlembicRevision) -> String {
     if !r.depends_on.is_empty() {
         text.push_str(&format!("-- depends_on = {}\n", list(&r.depends_on)));
     }
+    text.push_str(&format!("-- message = {}\n", toml(&r.message)));
     let from = r.path.file_name().unwrap_or_default().to_string_lossy();
+    let placeholder = |direction: &str| format!("-- TODO: the SQL of {direction}() in {from}\n");
+    if sql.is_empty() {
+        text.push_str(&format!(
+            "\n-- migrate:upgrade\n{}\n-- migrate:downgrade\n{}",
+            placeholder("upgrade"),
+            placeholder("downgrade")
+        ));
+        return text;
+    }
+    let dialects: Vec<&str> = sql.iter().map(|(d, _)| d.name()).collect();
     text.push_str(&format!(
-        "-- message = {}\n\n-- migrate:upgrade\n-- TODO: the SQL of upgrade() in {from}\n\n-- migrate:downgrade\n-- TODO: the SQL of downgrade() in {from}\n",
-        toml(&r.message)
+        "\n-- The SQL of {from} as Alembic's offline mode (`alembic upgrade --sql`, `alembic downgrade --sql`) renders it for {}.\n",
+        dialects.join(", ")
     ));
+    for (dialect, sections) in sql {
+        for (direction, section) in ["upgrade", "downgrade"].iter().zip(sections) {
+            text.push_str(&format!("\n-- migrate:{direction} {dialect}\n"));
+            match section {
+                Ok("") => {}
+                Ok(sql) => {
+                    text.push_str(sql);
+                    text.push('\n');
+                }
+                Err(_) => text.push_str(&placeholder(direction)),
+            }
+        }
+    }
     text
 }
 

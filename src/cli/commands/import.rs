@@ -2,11 +2,47 @@
 
 use super::Context;
 use crate::cli::args::ImportArgs;
-use crate::error::Result;
-use crate::ops::import::import;
+use crate::config::Dialect;
+use crate::env::find_program;
+use crate::error::{Error, Result};
+use crate::import::Tool;
+use crate::ops::import::{import, AlembicSql};
+use crate::settings::ProcessEnv;
 
 pub(super) fn run(ctx: &Context, args: ImportArgs) -> Result<u8> {
-    let outcome = import(ctx.config()?, args.tool, &args.dir)?;
+    let config = ctx.config()?;
+    let alembic = match args.tool {
+        Tool::Alembic => {
+            let mut dialects: Vec<Dialect> = args.dialect.into_iter().map(Into::into).collect();
+            dialects.sort();
+            dialects.dedup();
+            if dialects.is_empty() {
+                // The URL only says which dialect: nothing connects.
+                dialects.extend(ctx.database_url(&config).ok().map(|url| url.dialect()));
+            }
+            AlembicSql {
+                program: args
+                    .alembic
+                    .or_else(|| find_program(&ProcessEnv, "alembic")),
+                dialects,
+            }
+        }
+        tool => {
+            let flag = match (&args.alembic, args.dialect.is_empty()) {
+                (Some(_), _) => Some("--alembic"),
+                (None, false) => Some("--dialect"),
+                (None, true) => None,
+            };
+            if let Some(flag) = flag {
+                return Err(Error::ImportFlagNeedsAlembic {
+                    flag,
+                    tool: tool.name(),
+                });
+            }
+            AlembicSql::default()
+        }
+    };
+    let outcome = import(config, args.tool, &args.dir, alembic)?;
     if args.json {
         ctx.printer.json(&outcome);
         return Ok(0);
@@ -48,6 +84,9 @@ pub(super) fn run(ctx: &Context, args: ImportArgs) -> Result<u8> {
             name(&skipped.path),
             skipped.reason
         ));
+    }
+    if let Some(note) = &outcome.sql_note {
+        ctx.printer.data(format!("note: {note}"));
     }
     match outcome.written() {
         0 => ctx.printer.data(format!(
