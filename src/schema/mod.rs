@@ -60,6 +60,8 @@ pub(crate) struct Filter {
     /// The version table and the audit table, as model keys.
     own_tables: Vec<String>,
     ignore: Vec<glob::Pattern>,
+    /// Schema-per-tenant: only the objects of this schema.
+    only_schema: Option<String>,
 }
 
 impl Filter {
@@ -81,7 +83,22 @@ impl Filter {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(Filter { own_tables, ignore })
+        Ok(Filter {
+            own_tables,
+            ignore,
+            only_schema: config.schema.only_schema.clone(),
+        })
+    }
+
+    /// Whether the model key `name` is in the tenant's schema, when there is one.
+    fn in_schema(&self, name: &str) -> bool {
+        match self.only_schema.as_deref() {
+            None => true,
+            Some("public") => !name.contains('.'),
+            Some(schema) => name
+                .strip_prefix(schema)
+                .is_some_and(|rest| rest.starts_with('.')),
+        }
     }
 
     /// Whether the object `name` (a model key, `schema.name` outside PostgreSQL's `public`)
@@ -100,6 +117,9 @@ impl Filter {
 pub(crate) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<Schema> {
     let mut schema = introspector(conn.dialect())?.read(conn)?;
     schema.retain(&|name| filter.keeps(name));
+    if let Some(only) = &filter.only_schema {
+        schema.only_schema(only, &|name| filter.in_schema(name));
+    }
     schema.not_compared.sort();
     schema.not_compared.dedup();
     Ok(schema)

@@ -26,6 +26,8 @@ use crate::settings::{dev_url, Mode, RunFlags, RunSettings};
 pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     refuse_with_fleet(&args.fleet, "--sql", args.run.sql)?;
     refuse_with_fleet(&args.fleet, "--report", args.run.report.is_some())?;
+    // Each target would lint what it applies; `lint --fleet` does that before the run.
+    refuse_with_fleet(&args.fleet, "--lint", args.lint.is_some())?;
     let flags = RunFlags {
         rehearse: args.rehearse,
         verify: args.verify,
@@ -59,6 +61,11 @@ pub(super) fn run_fleet(
 ) -> Result<u8> {
     let project = ctx.project()?;
     let operation = &settings.operation;
+    // `--require-no-drift`: each target's run compares its schema under its own lock.
+    let dev = match &settings.require_no_drift {
+        Some(flag) => Some(dev_url(flag.as_deref(), &project.config)?),
+        None => None,
+    };
     let probe = |target: &Target| -> Result<Done> {
         let project = project_for(&project, target);
         let rows = ops::audit::version_rows(&project.config, &target.url)?;
@@ -74,7 +81,11 @@ pub(super) fn run_fleet(
         let mut migrator = Migrator::from_project(project_for(&project, target))
             .with_database_url(target.url.clone())
             .with_os_user(ctx.settings.user.clone())
-            .with_migration_lock_wait(settings.migration_lock_wait);
+            .with_migration_lock_wait(settings.migration_lock_wait)
+            .with_schema_gate(dev.as_ref().map(|dev_url| SchemaGate {
+                url: target.url.clone(),
+                dev_url: dev_url.clone(),
+            }));
         let mut progress = StopOnInterrupt {
             flag: interrupt_flag(),
             stopped: false,
@@ -148,7 +159,7 @@ pub(super) fn run_fleet(
             changes: (!dry_run).then_some(rollout),
             probe: (!dry_run).then_some(&probe),
             op: &op,
-            json: false,
+            json: rollout.json,
         },
     )
     .map(|_| 0)
