@@ -175,3 +175,49 @@ fn split_list(value: &Value) -> Vec<String> {
         Some(t) => t.split('\u{1f}').map(String::from).collect(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_schema_filter_keeps_only_that_schemas_objects() {
+        let text = "[migrate]\nscript_location = \"m\"\n";
+        let config = Config::parse_in(
+            std::path::Path::new("/p/migrate.toml"),
+            std::path::Path::new("/p"),
+            text,
+            &|_| None,
+            None,
+        )
+        .unwrap();
+        let filter = Filter::new(&config.in_schema("tenant_a"), Dialect::Postgresql).unwrap();
+        assert!(filter.in_schema("tenant_a.users"));
+        assert!(filter.in_schema("tenant_a.f(integer)"));
+        assert!(
+            !filter.in_schema("tenant_ab.users"),
+            "a prefix is not the schema"
+        );
+        assert!(!filter.in_schema("users"), "public is another schema");
+        assert!(
+            !filter.keeps("tenant_a.retort_version"),
+            "its own version table"
+        );
+        let mut schema = Schema::default();
+        schema
+            .schemas
+            .extend(["tenant_a".into(), "tenant_b".into()]);
+        schema
+            .tables
+            .insert("tenant_a.users".into(), Default::default());
+        schema
+            .tables
+            .insert("tenant_b.users".into(), Default::default());
+        schema.tables.insert("users".into(), Default::default());
+        schema.only_schema("tenant_a", &|name| filter.in_schema(name));
+        assert_eq!(schema.tables.keys().collect::<Vec<_>>(), ["tenant_a.users"]);
+        assert_eq!(schema.schemas.iter().collect::<Vec<_>>(), ["tenant_a"]);
+        let whole = Filter::new(&config, Dialect::Postgresql).unwrap();
+        assert!(whole.in_schema("users") && whole.in_schema("tenant_b.users"));
+    }
+}

@@ -729,6 +729,17 @@ fn drift_and_check_schema_on_a_fleet_report_each_target() {
     assert_eq!(t01["detail"]["schema"]["ok"], false);
     assert_eq!(t01["current"], serde_json::json!(["c3"]));
     assert_eq!(by_target(&docs, "t02.db")["outcome"], "ok");
+    // Without --schema, check and verify still show where each target is.
+    for command in ["check", "verify"] {
+        let (code, out, err) = p.run(&[command, "--fleet", "tenants", "--json"]);
+        assert_eq!(code, 0, "{command}: {out}{err}");
+        let docs = json(&out);
+        assert!(
+            docs.iter()
+                .all(|d| d["current"] == serde_json::json!(["c3"])),
+            "{command}: {out}"
+        );
+    }
     // And an upgrade that requires no drift refuses on that target only.
     p.revision("d4", &["c3"], "");
     let (code, out, err) = p.run(&[

@@ -8,6 +8,7 @@ use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fleet::{Done, Target, TargetOutcome};
 use crate::lint::LintReport;
+use crate::ops::audit::version_rows;
 use crate::ops::check::{check, CheckDatabase, CheckOutcome, SchemaCheck};
 use crate::ops::lint::Selection;
 use crate::ops::single_head::{single_head, SingleHeadOutcome};
@@ -165,8 +166,9 @@ fn run_fleet(ctx: &Context, args: &CheckArgs, config: &Config) -> Result<u8> {
             dev_url: dev.as_ref(),
             lock_timeout,
         });
+        let config = target.config(config);
         let mut outcome = check(
-            target.config(config),
+            config.clone(),
             CheckDatabase::Url(&target.url),
             args.strict,
             schema,
@@ -183,11 +185,11 @@ fn run_fleet(ctx: &Context, args: &CheckArgs, config: &Config) -> Result<u8> {
             (false, true) => TargetOutcome::Drifted,
             (false, false) => TargetOutcome::Problems,
         };
-        let rows = outcome
-            .schema
-            .as_ref()
-            .map(|r| r.heads.clone())
-            .unwrap_or_default();
+        // The CURRENT column: what the drift check built to, else read for it.
+        let rows = match &outcome.schema {
+            Some(report) => report.heads.clone(),
+            None => version_rows(&config, &target.url)?,
+        };
         Ok(Done {
             error: (!outcome.ok).then(|| outcome.problems.join("; ")),
             detail: serde_json::to_value(&outcome).ok(),
