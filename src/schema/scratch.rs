@@ -137,7 +137,10 @@ impl Scratch {
     /// they do in the tenant's database, so the two schemas compare object by object.
     pub(crate) fn enter_schema(&mut self, schema: &str) -> Result<()> {
         let quoted = quoted_ident(Dialect::Postgresql, schema);
-        let shown = self.shown.clone();
+        let database = match &self.cleanup {
+            Cleanup::DropDatabase { name, .. } => name.clone(),
+            Cleanup::Empty | Cleanup::Nothing => "dev_url".to_string(),
+        };
         let conn = self.conn();
         for statement in [
             format!("CREATE SCHEMA IF NOT EXISTS {quoted}"),
@@ -146,7 +149,7 @@ impl Scratch {
             conn.execute(&statement)
                 .map_err(|cause| Error::ScratchDatabaseFailed {
                     action: "create the tenant's schema in",
-                    database: shown.clone(),
+                    database: database.clone(),
                     cause,
                 })?;
         }

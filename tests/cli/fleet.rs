@@ -929,4 +929,25 @@ fn postgres_schema_per_tenant_drift_and_lint_look_at_each_tenants_own_schema() {
     assert!(differences.contains("tenant_b.hand_made"), "{differences}");
     assert_eq!(by_target(&docs, "#tenant_a")["outcome"], "ok");
     assert_eq!(by_target(&docs, "#tenant_c")["outcome"], "ok");
+    // One dev database for all targets: they take turns in it, and it is left empty.
+    let Some(dev) = TestDatabase::create(Dialect::Postgresql, "fleet_dev") else {
+        return;
+    };
+    let args = [
+        "drift",
+        "--fleet",
+        "tenants",
+        "--jobs",
+        "3",
+        "--dev-url",
+        &dev.url,
+    ];
+    let (code, out, err) = p.run(&args);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("3 target(s): 2 ok, 1 drifted"), "{out}{err}");
+    let left = dev
+        .connect()
+        .query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'tenant_%'")
+        .unwrap();
+    assert_eq!(left[0][0].as_text().as_deref(), Some("0"));
 }
