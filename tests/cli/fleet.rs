@@ -698,6 +698,34 @@ fn lint_on_a_fleet_lints_what_each_target_has_not_applied() {
     assert!(err.contains("`--no-db`"), "{err}");
     // Read-only: no manifest unless asked.
     assert!(!p.path().join(".retort").exists());
+    // `upgrade --lint deny` lints what each target would apply and refuses only those.
+    let (code, out, err) = p.run(&["upgrade", "b2", "--fleet", "tenants", "--lint", "deny"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(row_of(&out, "t02.db").contains("migrated"), "{out}");
+    let (code, out, err) = p.run(&["upgrade", "heads", "--fleet", "tenants", "--lint", "deny"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        row_of(&out, "t01.db")
+            .contains("refused by --lint deny, nothing changed: 1 finding(s): RT153 in c3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 target(s): 1 up-to-date, 2 problems"),
+        "{out}"
+    );
+    for tenant in ["t01", "t02"] {
+        let (versions, _) = versions_and_audit(&p.path().join(format!("tenants/{tenant}.db")));
+        assert_eq!(versions, ["b2"], "{tenant}");
+    }
+    let (code, _, err) = p.run(&["upgrade", "heads", "--fleet", "tenants", "--lint", "warn"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+fn row_of(out: &str, name: &str) -> String {
+    out.lines()
+        .find(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("no row for {name}: {out}"))
+        .to_string()
 }
 
 #[test]

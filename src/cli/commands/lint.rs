@@ -81,19 +81,11 @@ fn run_fleet(ctx: &Context, args: LintArgs) -> Result<u8> {
                 database: LintDatabase::Target(&target.url),
             },
         )?;
-        let found = &report.result.findings;
-        let outcome = if found.is_empty() {
-            TargetOutcome::Ok
-        } else {
-            TargetOutcome::Problems
+        let error = findings_line(&report);
+        let outcome = match error {
+            None => TargetOutcome::Ok,
+            Some(_) => TargetOutcome::Problems,
         };
-        let error = (!found.is_empty()).then(|| {
-            let each: Vec<String> = found
-                .iter()
-                .map(|f| format!("{} in {} line {}", f.code.id(), f.revision, f.line))
-                .collect();
-            format!("{} finding(s): {}", found.len(), each.join(", "))
-        });
         Ok(Done {
             error,
             detail: serde_json::to_value(&report).ok(),
@@ -112,6 +104,17 @@ fn run_fleet(ctx: &Context, args: LintArgs) -> Result<u8> {
         },
     )
     .map(|_| 0)
+}
+
+/// A fleet target's findings on its row: `2 finding(s): RT153 in c3 line 5, ...`; `None`
+/// without any.
+pub(super) fn findings_line(report: &LintReport) -> Option<String> {
+    let found = &report.result.findings;
+    let each: Vec<String> = found
+        .iter()
+        .map(|f| format!("{} in {} line {}", f.code.id(), f.revision, f.line))
+        .collect();
+    (!found.is_empty()).then(|| format!("{} finding(s): {}", found.len(), each.join(", ")))
 }
 
 /// The database a lint reads: the command's URL, when one is set.

@@ -26,8 +26,12 @@ use crate::settings::{dev_url, Mode, RunFlags, RunSettings};
 pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     refuse_with_fleet(&args.fleet, "--sql", args.run.sql)?;
     refuse_with_fleet(&args.fleet, "--report", args.run.report.is_some())?;
-    // Each target would lint what it applies; `lint --fleet` does that before the run.
-    refuse_with_fleet(&args.fleet, "--lint", args.lint.is_some())?;
+    // A warning has no place on a target's row: `lint --fleet` reports them all.
+    refuse_with_fleet(
+        &args.fleet,
+        "--lint warn",
+        args.lint == Some(LintMode::Warn),
+    )?;
     let flags = RunFlags {
         rehearse: args.rehearse,
         verify: args.verify,
@@ -36,7 +40,7 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     };
     let settings = RunSettings::upgrade(&args.target, flags)?;
     match &args.fleet.fleet {
-        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout),
+        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout, args.lint),
         None => run(ctx, &settings, args.lint),
     }
 }
@@ -46,18 +50,20 @@ pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
     refuse_with_fleet(&args.fleet, "--report", args.run.report.is_some())?;
     let settings = RunSettings::downgrade(&args.target, run_flags(ctx, args.run))?;
     match &args.fleet.fleet {
-        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout),
+        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout, None),
         None => run(ctx, &settings, None),
     }
 }
 
 /// `upgrade`, `downgrade` or `stamp` with `--fleet`: a read-only first pass finds the targets
-/// with something to do (without their locks), then each of those runs as one `upgrade` would.
+/// with something to do (without their locks), then each of those runs as one `upgrade` would
+/// (`--lint deny`: refused on a target whose revisions to apply have findings).
 pub(super) fn run_fleet(
     ctx: &Context,
     settings: &RunSettings,
     fleet: &FleetArgs,
     rollout: &RolloutArgs,
+    lint: Option<LintMode>,
 ) -> Result<u8> {
     let project = ctx.project()?;
     let operation = &settings.operation;
@@ -86,6 +92,24 @@ pub(super) fn run_fleet(
                 url: target.url.clone(),
                 dev_url: dev_url.clone(),
             }));
+        if lint == Some(LintMode::Deny) {
+            // What this target's run would apply, read without a lock.
+            let planned = migrator.plan(operation)?;
+            let ids = planned.steps.iter().filter_map(|s| s.step.revision.clone());
+            let report = lint::gate(
+                migrator.project(),
+                Selection::Revisions(ids.collect()),
+                Some(&target.url),
+                None,
+            )?;
+            if let Some(found) = lint::findings_line(&report) {
+                return Ok(Done {
+                    error: Some(format!("refused by --lint deny, nothing changed: {found}")),
+                    detail: serde_json::to_value(&report).ok(),
+                    ..Done::at(TargetOutcome::Problems, planned.heads_before)
+                });
+            }
+        }
         let mut progress = StopOnInterrupt {
             flag: interrupt_flag(),
             stopped: false,
