@@ -93,11 +93,16 @@ pub enum Error {
     FleetQueryFailed { sql: String, cause: DbError },
 
     /// Some targets of a fleet run failed or found problems; each says why on its row.
-    #[error("{failed} of {total} target(s) of fleet `{fleet}` failed (see their rows above)")]
+    #[error(
+        "{failed} of {total} target(s) of fleet `{fleet}` failed{} (see their rows)",
+        if *read_only { " or found problems" } else { "" }
+    )]
     FleetTargetsFailed {
         fleet: String,
         failed: usize,
         total: usize,
+        /// The command only reads (`status`, `check`, `lint`, `drift`, ...).
+        read_only: bool,
     },
 
     /// A fleet run stopped before every target ran (`--canary`, `--max-failures`, Ctrl-C).
@@ -1813,9 +1818,22 @@ impl Error {
                 "fix what stopped it, then continue with `--resume {}`",
                 path.display()
             )),
-            Error::FleetTargetsFailed { .. } => Some(
+            Error::FleetFlagConflict { flag } => Some(format!(
+                "run without `--fleet` on one database, or without `{flag}` on the fleet (its \
+                 `[fleet.NAME]` names the databases)"
+            )),
+            Error::FleetTargetsFailed {
+                read_only: false, ..
+            } => Some(
                 "fix the failed targets and run the same command again: targets already done \
                  are skipped without taking their locks"
+                    .into(),
+            ),
+            Error::FleetTargetsFailed {
+                read_only: true, ..
+            } => Some(
+                "each target's row says what failed or what was found; `--json` prints every \
+                 target's findings as its `detail`"
                     .into(),
             ),
             Error::ScratchDatabaseFailed { .. } => Some(

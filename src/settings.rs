@@ -204,6 +204,11 @@ impl GlobalSettings {
         }
     }
 
+    /// Whether `--url` was given (a fleet refuses it: its targets name the databases).
+    pub(crate) fn url_flag_given(&self) -> bool {
+        self.url_flag.is_some()
+    }
+
     /// The database URL of `config` with this run's precedence.
     pub(crate) fn database_url(&self, config: &Config) -> Result<ResolvedUrl> {
         choose(self.url_flag.as_deref(), self.url_env.clone(), config)?.ok_or_else(|| {

@@ -236,6 +236,9 @@ pub(crate) struct RolloutArgs {
     /// Continue the fleet run of this manifest: targets it records as done are skipped.
     #[arg(long, value_name = "MANIFEST", requires = "fleet")]
     pub resume: Option<PathBuf>,
+    /// Print one JSON object per target of the fleet on stdout instead of the table.
+    #[arg(long, requires = "fleet")]
+    pub json: bool,
 }
 
 #[derive(Debug, Args)]
@@ -554,6 +557,8 @@ pub(crate) struct LintArgs {
     /// Print a JSON document on stdout (the same as `--format json`).
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -606,6 +611,8 @@ pub(crate) struct DriftArgs {
     pub json: bool,
     #[command(flatten)]
     pub scratch: ScratchArgs,
+    #[command(flatten)]
+    pub fleet: FleetArgs,
 }
 
 #[derive(Debug, Args)]

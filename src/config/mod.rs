@@ -69,6 +69,9 @@ pub struct SchemaConfig {
     pub ignore: Vec<String>,
     /// An empty database to rebuild the expected schema in, instead of a temporary one.
     pub dev_url: Option<String>,
+    /// A schema-per-tenant fleet's target: only this PostgreSQL schema is the database's
+    /// (the other tenants' are not its objects); set by [`Config::in_schema`].
+    pub(crate) only_schema: Option<String>,
 }
 
 /// `audit_table` in `[migrate]`: the table of the audit trail (every step with its checksum,
@@ -334,6 +337,7 @@ impl Config {
                 ignore: s.ignore.clone().unwrap_or_default(),
                 dev_url: optional_string("schema.dev_url", &s.dev_url)?
                     .filter(|url| !url.is_empty()),
+                only_schema: None,
             },
         };
         Ok(Config {
@@ -414,12 +418,14 @@ impl Config {
     }
 
     /// This config for one target of a PostgreSQL schema-per-tenant fleet: the version and
-    /// audit tables live in `schema`.
+    /// audit tables live in `schema`, and schema introspection sees only that schema.
     pub(crate) fn in_schema(&self, schema: &str) -> Config {
-        Config {
+        let mut config = Config {
             version_table_schema: Some(schema.to_string()),
             ..self.clone()
-        }
+        };
+        config.schema.only_schema = Some(schema.to_string());
+        config
     }
 }
 

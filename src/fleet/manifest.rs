@@ -100,10 +100,19 @@ impl Manifest {
 }
 
 /// The default manifest of a run: `.retort/fleet-<name>-<UTC time>.json` beside migrate.toml.
-pub(crate) fn default_path(root: &Path, fleet: &str) -> PathBuf {
+/// The folder is made with a `.gitignore` of its own, so run records stay out of git in any
+/// project (`init` writes no `.gitignore` to add it to).
+pub(crate) fn default_path(root: &Path, fleet: &str) -> Result<PathBuf> {
+    let dir = root.join(".retort");
+    let ignore = dir.join(".gitignore");
+    if !ignore.exists() {
+        let failed = |e| Error::io("write the fleet manifest", &ignore, e);
+        std::fs::create_dir_all(&dir).map_err(failed)?;
+        std::fs::write(&ignore, "# Created by retort: fleet run manifests.\n*\n")
+            .map_err(failed)?;
+    }
     let stamp = chrono::Utc::now().format("%Y%m%dT%H%M%S%.3fZ");
-    root.join(".retort")
-        .join(format!("fleet-{fleet}-{stamp}.json"))
+    Ok(dir.join(format!("fleet-{fleet}-{stamp}.json")))
 }
 
 fn now() -> String {

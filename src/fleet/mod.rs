@@ -26,8 +26,11 @@ pub(crate) enum TargetOutcome {
     Migrated,
     /// `status`: revisions are pending.
     Behind,
-    /// `check`, `verify`: the target was read and has problems.
+    /// `check`, `verify`, `lint`: the target was read and has problems.
     Problems,
+    /// `drift`, `check --schema`: the live schema differs from what its applied revisions
+    /// build.
+    Drifted,
     /// The command failed on this target; `error` says why.
     Failed,
     /// Ctrl-C stopped it between two revisions; the rest runs on the next run or `--resume`.
@@ -40,7 +43,10 @@ impl TargetOutcome {
     /// Whether the target counts as failed (for `--max-failures`, `--canary` and the exit
     /// status).
     pub(crate) fn is_failure(self) -> bool {
-        matches!(self, TargetOutcome::Failed | TargetOutcome::Problems)
+        matches!(
+            self,
+            TargetOutcome::Failed | TargetOutcome::Problems | TargetOutcome::Drifted
+        )
     }
 
     /// Whether the command has nothing left to do on the target.
@@ -55,6 +61,7 @@ impl TargetOutcome {
             TargetOutcome::Migrated => "migrated",
             TargetOutcome::Behind => "behind",
             TargetOutcome::Problems => "problems",
+            TargetOutcome::Drifted => "drifted",
             TargetOutcome::Failed => "failed",
             TargetOutcome::Interrupted => "interrupted",
             TargetOutcome::NotStarted => "not-started",

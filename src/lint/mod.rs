@@ -127,6 +127,9 @@ pub(crate) struct LintReport {
     pub notes: Vec<String>,
     #[serde(flatten)]
     pub result: LintResult,
+    /// The database's version rows, when one was read (a fleet's CURRENT column).
+    #[serde(skip)]
+    pub applied: Option<Vec<String>>,
 }
 
 /// A statement of the upgrade section, with its file position.

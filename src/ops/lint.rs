@@ -30,7 +30,11 @@ pub(crate) enum Selection {
 /// The database a lint reads (applied revisions, server version).
 pub(crate) enum LintDatabase<'a> {
     None,
+    /// Read when it answers; else every revision counts as unapplied, with a note.
     Url(&'a DatabaseUrl),
+    /// A fleet's target: what is unapplied is this database's, so one that does not answer
+    /// is an error (on the target's row), not a note.
+    Target(&'a DatabaseUrl),
 }
 
 /// How to lint, as the command line resolved it.
@@ -47,7 +51,7 @@ pub(crate) struct LintSettings<'a> {
 pub(crate) fn lint(project: &Project, settings: LintSettings<'_>) -> Result<LintReport> {
     let mut notes = Vec::new();
     let url_dialect = match &settings.database {
-        LintDatabase::Url(url) => Some(url.dialect()),
+        LintDatabase::Url(url) | LintDatabase::Target(url) => Some(url.dialect()),
         LintDatabase::None => None,
     };
     let dialect = settings
@@ -57,6 +61,18 @@ pub(crate) fn lint(project: &Project, settings: LintSettings<'_>) -> Result<Lint
     let mut opened: Box<dyn Connection>;
     let conn: Option<&mut dyn Connection> = match settings.database {
         LintDatabase::None => None,
+        LintDatabase::Target(url) => match db::connect_existing(url)? {
+            Some(conn) => {
+                opened = conn;
+                Some(opened.as_mut())
+            }
+            None => {
+                notes.push(format!(
+                    "database `{url}` does not exist yet: no revision is applied"
+                ));
+                None
+            }
+        },
         LintDatabase::Url(url) => match db::connect_existing(url) {
             Ok(Some(conn)) => {
                 opened = conn;
@@ -156,6 +172,7 @@ pub(crate) fn lint(project: &Project, settings: LintSettings<'_>) -> Result<Lint
         skipped_applied,
         notes,
         result,
+        applied: rows,
     })
 }
 

@@ -117,7 +117,7 @@ pub(crate) fn drift_at(
     check_rows_known(project, rows)?;
     let filter = Filter::new(&project.config, conn.dialect())?;
     let actual = schema::introspect(conn, &filter)?;
-    let mut scratch = Scratch::create(url, dev_url)?;
+    let mut scratch = scratch(project, url, dev_url)?;
     build(project, scratch.conn(), rows, lock_timeout)?;
     let expected = schema::introspect(scratch.conn(), &filter)?;
     let differences = diff(&expected, &actual);
@@ -129,6 +129,16 @@ pub(crate) fn drift_at(
         differences,
         not_compared: actual.not_compared,
     })
+}
+
+/// The scratch database the expected schema of `url` is built in: for a schema-per-tenant
+/// target, inside the tenant's schema.
+fn scratch(project: &Project, url: &DatabaseUrl, dev_url: Option<&DatabaseUrl>) -> Result<Scratch> {
+    let mut scratch = Scratch::create(url, dev_url)?;
+    if let Some(schema) = &project.config.schema.only_schema {
+        scratch.enter_schema(schema)?;
+    }
+    Ok(scratch)
 }
 
 /// Upgrades the (empty) database of `conn` to exactly the revisions `heads`, one head after
@@ -174,7 +184,7 @@ pub(crate) fn check_schema_file(
     lock_timeout: Duration,
 ) -> Result<SchemaFileCheck> {
     let committed = std::fs::read_to_string(path).map_err(|e| Error::io("read", path, e))?;
-    let mut scratch = Scratch::create(url, dev_url)?;
+    let mut scratch = scratch(project, url, dev_url)?;
     let heads = project.graph.plan_upgrade(&[], "heads")?.heads_after();
     build(project, scratch.conn(), &heads, lock_timeout)?;
     let filter = Filter::new(&project.config, url.dialect())?;

@@ -60,6 +60,8 @@ pub(crate) struct Filter {
     /// The version table and the audit table, as model keys.
     own_tables: Vec<String>,
     ignore: Vec<glob::Pattern>,
+    /// Schema-per-tenant: only the objects of this schema.
+    only_schema: Option<String>,
 }
 
 impl Filter {
@@ -81,7 +83,22 @@ impl Filter {
                 })
             })
             .collect::<Result<_>>()?;
-        Ok(Filter { own_tables, ignore })
+        Ok(Filter {
+            own_tables,
+            ignore,
+            only_schema: config.schema.only_schema.clone(),
+        })
+    }
+
+    /// Whether the model key `name` is in the tenant's schema, when there is one.
+    fn in_schema(&self, name: &str) -> bool {
+        match self.only_schema.as_deref() {
+            None => true,
+            Some("public") => !name.contains('.'),
+            Some(schema) => name
+                .strip_prefix(schema)
+                .is_some_and(|rest| rest.starts_with('.')),
+        }
     }
 
     /// Whether the object `name` (a model key, `schema.name` outside PostgreSQL's `public`)
@@ -100,6 +117,9 @@ impl Filter {
 pub(crate) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<Schema> {
     let mut schema = introspector(conn.dialect())?.read(conn)?;
     schema.retain(&|name| filter.keeps(name));
+    if let Some(only) = &filter.only_schema {
+        schema.only_schema(only, &|name| filter.in_schema(name));
+    }
     schema.not_compared.sort();
     schema.not_compared.dedup();
     Ok(schema)
@@ -153,5 +173,51 @@ fn split_list(value: &Value) -> Vec<String> {
         None => Vec::new(),
         Some(t) if t.is_empty() => Vec::new(),
         Some(t) => t.split('\u{1f}').map(String::from).collect(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_tenant_schema_filter_keeps_only_that_schemas_objects() {
+        let text = "[migrate]\nscript_location = \"m\"\n";
+        let config = Config::parse_in(
+            std::path::Path::new("/p/migrate.toml"),
+            std::path::Path::new("/p"),
+            text,
+            &|_| None,
+            None,
+        )
+        .unwrap();
+        let filter = Filter::new(&config.in_schema("tenant_a"), Dialect::Postgresql).unwrap();
+        assert!(filter.in_schema("tenant_a.users"));
+        assert!(filter.in_schema("tenant_a.f(integer)"));
+        assert!(
+            !filter.in_schema("tenant_ab.users"),
+            "a prefix is not the schema"
+        );
+        assert!(!filter.in_schema("users"), "public is another schema");
+        assert!(
+            !filter.keeps("tenant_a.retort_version"),
+            "its own version table"
+        );
+        let mut schema = Schema::default();
+        schema
+            .schemas
+            .extend(["tenant_a".into(), "tenant_b".into()]);
+        schema
+            .tables
+            .insert("tenant_a.users".into(), Default::default());
+        schema
+            .tables
+            .insert("tenant_b.users".into(), Default::default());
+        schema.tables.insert("users".into(), Default::default());
+        schema.only_schema("tenant_a", &|name| filter.in_schema(name));
+        assert_eq!(schema.tables.keys().collect::<Vec<_>>(), ["tenant_a.users"]);
+        assert_eq!(schema.schemas.iter().collect::<Vec<_>>(), ["tenant_a"]);
+        let whole = Filter::new(&config, Dialect::Postgresql).unwrap();
+        assert!(whole.in_schema("users") && whole.in_schema("tenant_b.users"));
     }
 }

@@ -191,6 +191,19 @@ impl Schema {
         });
     }
 
+    /// Only the objects of the PostgreSQL schema `schema` (`inside` says whether a model key
+    /// is in it): a schema-per-tenant target, among its neighbours' schemas.
+    pub(crate) fn only_schema(&mut self, schema: &str, inside: &dyn Fn(&str) -> bool) {
+        self.tables.retain(|name, _| inside(name));
+        self.views.retain(|name, _| inside(name));
+        self.sequences.retain(|name, _| inside(name));
+        self.routines.retain(|name, _| inside(name));
+        self.types.retain(|name, _| inside(name));
+        self.triggers.retain(|_, trigger| inside(&trigger.table));
+        self.schemas.retain(|name| name == schema);
+        self.schema_ddl.retain(|name, _| name == schema);
+    }
+
     /// Only the table `name` and its triggers: `--table`.
     pub(crate) fn only_table(&mut self, name: &str) {
         self.tables.retain(|key, _| key == name);

@@ -4,6 +4,7 @@
 //! that is emptied again afterwards.
 
 use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::config::{DatabaseUrl, Dialect};
 use crate::db::version_table::quoted_ident;
@@ -31,7 +32,13 @@ pub(crate) struct Scratch {
     cleanup: Cleanup,
     /// Where it is, for messages (no password).
     pub(crate) shown: String,
+    /// The `dev_url` database is one per project: the builds of a fleet run take turns in it
+    /// (the turn ends after it is emptied, when the value is dropped).
+    _turn: Option<MutexGuard<'static, ()>>,
 }
+
+/// Held while this process builds in the `dev_url` database.
+static DEV_DATABASE: Mutex<()> = Mutex::new(());
 
 impl Scratch {
     /// A scratch database beside the database of `url`: `dev_url` when given, else in memory
@@ -46,6 +53,7 @@ impl Scratch {
                 conn: Some(db::connect(&DatabaseUrl::parse("sqlite://")?)?),
                 cleanup: Cleanup::Nothing,
                 shown: "an in-memory SQLite database".into(),
+                _turn: None,
             });
         }
         static COUNTER: AtomicUsize = AtomicUsize::new(0);
@@ -99,6 +107,7 @@ impl Scratch {
                 name: name.clone(),
                 url: url.with_database(&name),
             },
+            _turn: None,
         };
         scratch.reconnect()?;
         Ok(scratch)
@@ -106,6 +115,7 @@ impl Scratch {
 
     /// The `dev_url` database, which must be empty.
     fn dev(dev: &DatabaseUrl) -> Result<Scratch> {
+        let turn = DEV_DATABASE.lock().unwrap_or_else(PoisonError::into_inner);
         let mut conn = db::connect(dev)?;
         let found = super::introspector(conn.dialect())?.read(conn.as_mut())?;
         let objects = object_names(&found);
@@ -119,7 +129,31 @@ impl Scratch {
             conn: Some(conn),
             cleanup: Cleanup::Empty,
             shown: format!("the dev database `{dev}`"),
+            _turn: Some(turn),
         })
+    }
+
+    /// PostgreSQL schema-per-tenant: builds go into the schema `schema` (created here), as
+    /// they do in the tenant's database, so the two schemas compare object by object.
+    pub(crate) fn enter_schema(&mut self, schema: &str) -> Result<()> {
+        let quoted = quoted_ident(Dialect::Postgresql, schema);
+        let database = match &self.cleanup {
+            Cleanup::DropDatabase { name, .. } => name.clone(),
+            Cleanup::Empty | Cleanup::Nothing => "dev_url".to_string(),
+        };
+        let conn = self.conn();
+        for statement in [
+            format!("CREATE SCHEMA IF NOT EXISTS {quoted}"),
+            format!("SET search_path TO {quoted}"),
+        ] {
+            conn.execute(&statement)
+                .map_err(|cause| Error::ScratchDatabaseFailed {
+                    action: "create the tenant's schema in",
+                    database: database.clone(),
+                    cause,
+                })?;
+        }
+        Ok(())
     }
 
     /// Opens the session on a temporary database (`create` and `reset`).

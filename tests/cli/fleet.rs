@@ -295,10 +295,27 @@ fn a_urls_file_lists_targets_relative_to_the_config_and_passwords_stay_hidden() 
     let out = p
         .retort()
         .current_dir(&sub)
-        .args(["upgrade", "heads", "--fleet", "listed", "--json"])
+        .args([
+            "-c",
+            "../migrate.toml",
+            "upgrade",
+            "heads",
+            "--fleet",
+            "listed",
+            "--json",
+        ])
         .output()
         .unwrap();
-    let _ = out;
+    let docs = json(&String::from_utf8_lossy(&out.stdout));
+    assert_eq!(by_target(&docs, "/dbs/one.db")["outcome"], "migrated");
+    assert!(
+        !sub.join("dbs").exists(),
+        "paths are the config's, not the working directory's"
+    );
+    // Again from the project's folder, on fresh files.
+    std::fs::remove_dir_all(p.path().join(".retort")).unwrap();
+    std::fs::remove_dir_all(p.path().join("dbs")).unwrap();
+    create_sqlite(&p.path().join("dbs/one.db"));
     let (code, out, err) = p.run(&["upgrade", "heads", "--fleet", "listed"]);
     assert_eq!(code, 1, "{out}{err}");
     assert!(
@@ -319,6 +336,7 @@ fn a_urls_file_lists_targets_relative_to_the_config_and_passwords_stay_hidden() 
     let manifests: Vec<PathBuf> = std::fs::read_dir(p.path().join(".retort"))
         .unwrap()
         .map(|e| e.unwrap().path())
+        .filter(|path| path.extension().is_some_and(|e| e == "json"))
         .collect();
     assert_eq!(manifests.len(), 1);
     let text = std::fs::read_to_string(&manifests[0]).unwrap();
@@ -597,4 +615,367 @@ fn mariadb_databases_from_a_control_query_and_a_wrong_password() {
     let (code, _, err) = run(&["verify", "--fleet", "shards"]);
     assert_eq!(code, Some(1), "{err}");
     assert!(err.contains("1 of 3 target(s)"), "{err}");
+}
+
+#[test]
+fn url_is_refused_with_a_fleet_and_database_url_is_not_used() {
+    let p = tenants_project(2);
+    let (code, out, err) = p.run(&[
+        "--url",
+        "sqlite:///other.db",
+        "status",
+        "--fleet",
+        "tenants",
+    ]);
+    assert_eq!(code, 2, "{out}{err}");
+    assert!(
+        err.contains("`--url` works on one database; it cannot be used with `--fleet`"),
+        "{err}"
+    );
+    assert!(out.is_empty(), "nothing ran: {out}");
+    let out = p
+        .retort()
+        .env("DATABASE_URL", "sqlite:///other.db")
+        .args(["upgrade", "heads", "--fleet", "tenants"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stdout).contains("2 target(s): 2 migrated"));
+    assert!(
+        !p.path().join("other.db").exists(),
+        "DATABASE_URL names no target of a fleet"
+    );
+}
+
+/// `tenants_project` whose `c3` drops `t_a1` (a lint finding, RT153), with t00 at c3, t01 at
+/// b2 and t02 at base.
+fn tenants_at_different_revisions() -> TestProject {
+    let p = tenants_project(3);
+    p.file(
+        "migrations/versions/c3_rev.sql",
+        "-- revision = \"c3\"\n-- down_revision = \"b2\"\n\n-- migrate:upgrade\nDROP TABLE t_a1;\n",
+    );
+    for (tenant, revision) in [("t00", "c3"), ("t01", "b2")] {
+        let url = format!("sqlite:///tenants/{tenant}.db");
+        let (code, _, err) = p.run(&["--url", &url, "upgrade", revision, "--no-backup"]);
+        assert_eq!(code, 0, "{err}");
+    }
+    p
+}
+
+#[test]
+fn lint_on_a_fleet_lints_what_each_target_has_not_applied() {
+    let p = tenants_at_different_revisions();
+    let (code, out, err) = p.run(&["lint", "--fleet", "tenants"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let row = |name: &str| out.lines().find(|l| l.contains(name)).unwrap().to_string();
+    assert!(row("t00.db").contains(" ok"), "{out}");
+    assert!(row("t01.db").contains("b2"), "CURRENT: {out}");
+    assert!(
+        row("t01.db").contains("problems") && row("t01.db").contains("RT153 in c3 line 5"),
+        "{out}"
+    );
+    assert!(out.contains("3 target(s): 1 ok, 2 problems"), "{out}");
+    assert!(
+        err.contains("2 of 3 target(s) of fleet `tenants` failed or found problems"),
+        "{err}"
+    );
+    let (code, out, _) = p.run(&["lint", "--fleet", "tenants", "--json"]);
+    assert_eq!(code, 1);
+    let docs = json(&out);
+    let linted = |t: &str| by_target(&docs, t)["detail"]["linted"].clone();
+    assert_eq!(linted("t00.db"), serde_json::json!([]));
+    assert_eq!(linted("t01.db"), serde_json::json!(["c3"]));
+    assert_eq!(linted("t02.db"), serde_json::json!(["a1", "b2", "c3"]));
+    assert_eq!(by_target(&docs, "t02.db")["outcome"], "problems");
+    assert_eq!(
+        by_target(&docs, "t01.db")["detail"]["findings"][0]["code"],
+        "RT153"
+    );
+    // What only means one database is refused.
+    let (code, _, err) = p.run(&["lint", "--fleet", "tenants", "--no-db"]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("`--no-db`"), "{err}");
+    // Read-only: no manifest unless asked.
+    assert!(!p.path().join(".retort").exists());
+    // `upgrade --lint deny` lints what each target would apply and refuses only those.
+    let (code, out, err) = p.run(&["upgrade", "b2", "--fleet", "tenants", "--lint", "deny"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(row_of(&out, "t02.db").contains("migrated"), "{out}");
+    let (code, out, err) = p.run(&["upgrade", "heads", "--fleet", "tenants", "--lint", "deny"]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(
+        row_of(&out, "t01.db")
+            .contains("refused by --lint deny, nothing changed: 1 finding(s): RT153 in c3"),
+        "{out}"
+    );
+    assert!(
+        out.contains("3 target(s): 1 up-to-date, 2 problems"),
+        "{out}"
+    );
+    for tenant in ["t01", "t02"] {
+        let (versions, _) = versions_and_audit(&p.path().join(format!("tenants/{tenant}.db")));
+        assert_eq!(versions, ["b2"], "{tenant}");
+    }
+    let (code, _, err) = p.run(&["upgrade", "heads", "--fleet", "tenants", "--lint", "warn"]);
+    assert_eq!(code, 2, "{err}");
+}
+
+fn row_of(out: &str, name: &str) -> String {
+    out.lines()
+        .find(|l| l.contains(name))
+        .unwrap_or_else(|| panic!("no row for {name}: {out}"))
+        .to_string()
+}
+
+#[test]
+fn drift_and_check_schema_on_a_fleet_report_each_target() {
+    let p = tenants_project(3);
+    let (code, _, err) = p.run(&["upgrade", "heads", "--fleet", "tenants", "--no-backup"]);
+    assert_eq!(code, 0, "{err}");
+    // The tenants' own table is no revision's: leave it out of the comparison.
+    append_config(&p, "[schema]\nignore = [\"tenant_data\"]\n");
+    rusqlite::Connection::open(p.path().join("tenants/t01.db"))
+        .unwrap()
+        .execute_batch("CREATE TABLE hand_made (x INTEGER);")
+        .unwrap();
+    let (code, out, err) = p.run(&["drift", "--fleet", "tenants"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let row = |out: &str, name: &str| out.lines().find(|l| l.contains(name)).unwrap().to_string();
+    assert!(
+        row(&out, "t01.db").contains("drifted")
+            && row(&out, "t01.db").contains("schema drift: + table hand_made"),
+        "{out}"
+    );
+    assert!(row(&out, "t00.db").contains(" ok"), "{out}");
+    assert!(out.contains("3 target(s): 2 ok, 1 drifted"), "{out}");
+    let (code, out, err) = p.run(&["check", "--schema", "--fleet", "tenants", "--json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let docs = json(&out);
+    let t01 = by_target(&docs, "t01.db");
+    assert_eq!(t01["outcome"], "drifted");
+    assert_eq!(t01["detail"]["schema"]["ok"], false);
+    assert_eq!(t01["current"], serde_json::json!(["c3"]));
+    assert_eq!(by_target(&docs, "t02.db")["outcome"], "ok");
+    // Without --schema, check and verify still show where each target is.
+    for command in ["check", "verify"] {
+        let (code, out, err) = p.run(&[command, "--fleet", "tenants", "--json"]);
+        assert_eq!(code, 0, "{command}: {out}{err}");
+        let docs = json(&out);
+        assert!(
+            docs.iter()
+                .all(|d| d["current"] == serde_json::json!(["c3"])),
+            "{command}: {out}"
+        );
+    }
+    // And an upgrade that requires no drift refuses on that target only.
+    p.revision("d4", &["c3"], "");
+    let (code, out, err) = p.run(&[
+        "upgrade",
+        "heads",
+        "--fleet",
+        "tenants",
+        "--require-no-drift",
+        "--no-backup",
+    ]);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("3 target(s): 2 migrated, 1 failed"), "{out}");
+    assert!(row(&out, "t01.db").contains("failed"), "{out}");
+    assert_eq!(
+        versions_and_audit(&p.path().join("tenants/t01.db")).0,
+        ["c3"]
+    );
+}
+
+#[test]
+fn a_changing_fleet_run_prints_one_json_object_per_target() {
+    let p = tenants_project(2);
+    p.run(&["--url", "sqlite:///tenants/t01.db", "upgrade", "c3"]);
+    let (code, out, err) = p.run(&["upgrade", "heads", "--fleet", "tenants", "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let docs = json(&out);
+    let t00 = by_target(&docs, "t00.db");
+    assert_eq!(t00["outcome"], "migrated");
+    assert_eq!(t00["before"], serde_json::json!([]));
+    assert_eq!(t00["after"], serde_json::json!(["c3"]));
+    assert_eq!(t00["steps"], 3);
+    assert!(
+        t00["duration_ms"].is_u64() && t00["error"].is_null(),
+        "{t00}"
+    );
+    assert_eq!(by_target(&docs, "t01.db")["outcome"], "up-to-date");
+    let (code, out, _) = p.run(&["downgrade", "b2", "--fleet", "tenants", "--json"]);
+    assert_eq!(code, 0);
+    let docs = json(&out);
+    assert!(docs.iter().all(|d| d["after"] == serde_json::json!(["b2"])
+        && d["steps"] == 1
+        && d["outcome"] == "migrated"));
+    let (code, out, _) = p.run(&["stamp", "a1", "--fleet", "tenants", "--json"]);
+    assert_eq!(code, 0);
+    assert!(json(&out)
+        .iter()
+        .all(|d| d["after"] == serde_json::json!(["a1"])));
+    // A changing run's default manifest folder keeps itself out of git.
+    let ignore = std::fs::read_to_string(p.path().join(".retort/.gitignore")).unwrap();
+    assert!(ignore.lines().any(|l| l == "*"), "{ignore}");
+    // `--json` is for fleets only.
+    let (code, _, _) = p.run(&["upgrade", "heads", "--json"]);
+    assert_eq!(code, 2);
+}
+
+#[test]
+fn read_only_fleet_commands_write_a_manifest_only_when_asked() {
+    let p = tenants_project(2);
+    for command in [&["status"][..], &["current"], &["check"], &["verify"]] {
+        let mut args = command.to_vec();
+        args.extend(["--fleet", "tenants"]);
+        let (code, out, err) = p.run(&args);
+        assert_eq!(code, 0, "{args:?}: {out}{err}");
+    }
+    assert!(!p.path().join(".retort").exists(), "no manifest by default");
+    let (code, _, err) = p.run(&["status", "--fleet", "tenants", "--manifest", "status.json"]);
+    assert_eq!(code, 0, "{err}");
+    let recorded: Value =
+        serde_json::from_str(&std::fs::read_to_string(p.path().join("status.json")).unwrap())
+            .unwrap();
+    assert_eq!(recorded["command"], "status");
+    assert_eq!(recorded["state"], "finished");
+    assert_eq!(recorded["targets"][0]["outcome"], "behind");
+}
+
+#[test]
+fn an_environment_gives_every_fleet_target_its_settings() {
+    let p = tenants_project(2);
+    append_config(
+        &p,
+        "[env.prod]\nversion_table = \"prod_version\"\nbackup = { enabled = false }\n",
+    );
+    let (code, out, err) = p.run(&["--env", "prod", "upgrade", "heads", "--fleet", "tenants"]);
+    assert_eq!(code, 0, "{out}{err}");
+    for tenant in ["t00", "t01"] {
+        let conn =
+            rusqlite::Connection::open(p.path().join(format!("tenants/{tenant}.db"))).unwrap();
+        let version: String = conn
+            .query_row("SELECT version_num FROM prod_version", [], |r| r.get(0))
+            .unwrap();
+        assert_eq!(version, "c3", "{tenant}");
+        let default_table: i64 = conn
+            .query_row(
+                "SELECT count(*) FROM sqlite_master WHERE name = 'retort_version'",
+                [],
+                |r| r.get(0),
+            )
+            .unwrap();
+        assert_eq!(
+            default_table, 0,
+            "{tenant}: the environment's version table only"
+        );
+    }
+    assert!(
+        !p.path().join("tenants/backups").exists(),
+        "the environment turned backups off"
+    );
+    // The manifest records the environment; a resume in another one is refused.
+    let manifest = std::fs::read_dir(p.path().join(".retort"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|path| path.extension().is_some_and(|e| e == "json"))
+        .unwrap();
+    let recorded: Value =
+        serde_json::from_str(&std::fs::read_to_string(&manifest).unwrap()).unwrap();
+    assert_eq!(recorded["environment"], "prod");
+    let manifest = manifest.display().to_string();
+    let (code, _, err) = p.run(&[
+        "upgrade", "heads", "--fleet", "tenants", "--resume", &manifest,
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("environment `prod`"), "{err}");
+    // The default environment's status sees its own (missing) version table: all pending.
+    let (_, out, _) = p.run(&["status", "--fleet", "tenants", "--json"]);
+    assert!(json(&out).iter().all(|d| d["pending"] == 3), "{out}");
+    let (_, out, _) = p.run(&["--env", "prod", "status", "--fleet", "tenants", "--json"]);
+    assert!(json(&out).iter().all(|d| d["pending"] == 0), "{out}");
+}
+
+#[test]
+fn postgres_schema_per_tenant_drift_and_lint_look_at_each_tenants_own_schema() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "fleet_schema_drift") else {
+        return;
+    };
+    let mut conn = db.connect();
+    for schema in ["tenant_a", "tenant_b", "tenant_c"] {
+        conn.execute(&format!("CREATE SCHEMA {schema}")).unwrap();
+    }
+    let p = TestProject::new();
+    p.revision("a1", &[], "");
+    p.revision("b2", &["a1"], "");
+    // Not concurrent: a lint finding (RT101) where c3 is still to run.
+    p.file(
+        "migrations/versions/c3_rev.sql",
+        "-- revision = \"c3\"\n-- down_revision = \"b2\"\n\n-- migrate:upgrade\n\
+         CREATE INDEX t_a1_id ON t_a1 (id);\n",
+    );
+    append_config(
+        &p,
+        &format!(
+            "[fleet.tenants]\nschemas = {{ url = \"{}\", glob = \"tenant_*\" }}\n\
+             [fleet.first]\nschemas = {{ url = \"{0}\", list = [\"tenant_a\"] }}\n",
+            db.url
+        ),
+    );
+    let (code, out, err) = p.run(&["upgrade", "b2", "--fleet", "tenants", "--no-backup"]);
+    assert_eq!(code, 0, "{out}{err}");
+    let (code, out, err) = p.run(&["upgrade", "c3", "--fleet", "first", "--no-backup"]);
+    assert_eq!(code, 0, "{out}{err}");
+
+    let (code, out, err) = p.run(&["lint", "--fleet", "tenants", "--json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let docs = json(&out);
+    assert_eq!(by_target(&docs, "#tenant_a")["outcome"], "ok");
+    assert_eq!(
+        by_target(&docs, "#tenant_a")["current"],
+        serde_json::json!(["c3"])
+    );
+    let b = by_target(&docs, "#tenant_b");
+    assert_eq!(b["outcome"], "problems", "{b}");
+    assert_eq!(b["detail"]["linted"], serde_json::json!(["c3"]));
+    assert_eq!(b["detail"]["findings"][0]["code"], "RT101");
+    assert!(b["error"].as_str().unwrap().contains("RT101 in c3"), "{b}");
+
+    // Each tenant is compared with its own schema only: the others' tables are not drift.
+    let (code, out, err) = p.run(&["drift", "--fleet", "tenants"]);
+    assert_eq!(code, 0, "{out}{err}");
+    assert!(out.contains("3 target(s): 3 ok"), "{out}");
+    conn.execute("CREATE TABLE tenant_b.hand_made (x int)")
+        .unwrap();
+    let (code, out, err) = p.run(&["check", "--schema", "--fleet", "tenants", "--json"]);
+    assert_eq!(code, 1, "{out}{err}");
+    let docs = json(&out);
+    let b = by_target(&docs, "#tenant_b");
+    assert_eq!(b["outcome"], "drifted", "{b}");
+    let differences = b["detail"]["schema"]["differences"].to_string();
+    assert!(differences.contains("tenant_b.hand_made"), "{differences}");
+    assert_eq!(by_target(&docs, "#tenant_a")["outcome"], "ok");
+    assert_eq!(by_target(&docs, "#tenant_c")["outcome"], "ok");
+    // One dev database for all targets: they take turns in it, and it is left empty.
+    let Some(dev) = TestDatabase::create(Dialect::Postgresql, "fleet_dev") else {
+        return;
+    };
+    let args = [
+        "drift",
+        "--fleet",
+        "tenants",
+        "--jobs",
+        "3",
+        "--dev-url",
+        &dev.url,
+    ];
+    let (code, out, err) = p.run(&args);
+    assert_eq!(code, 1, "{out}{err}");
+    assert!(out.contains("3 target(s): 2 ok, 1 drifted"), "{out}{err}");
+    let left = dev
+        .connect()
+        .query("SELECT count(*) FROM pg_namespace WHERE nspname LIKE 'tenant_%'")
+        .unwrap();
+    assert_eq!(left[0][0].as_text().as_deref(), Some("0"));
 }

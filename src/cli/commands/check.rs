@@ -1,12 +1,14 @@
 //! `check`: prints what [`ops::check`](crate::ops::check) found in the revision files, the graph
 //! and, unless `--no-db`, the database.
 
-use super::fleet::{self, FleetCommand};
+use super::fleet::{self, project_for, FleetCommand};
 use super::{lint, Context};
 use crate::cli::args::{CheckArgs, LintMode};
 use crate::config::Config;
 use crate::error::{Error, Result};
 use crate::fleet::{Done, Target, TargetOutcome};
+use crate::lint::LintReport;
+use crate::ops::audit::version_rows;
 use crate::ops::check::{check, CheckDatabase, CheckOutcome, SchemaCheck};
 use crate::ops::lint::Selection;
 use crate::ops::single_head::{single_head, SingleHeadOutcome};
@@ -50,17 +52,7 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
             let dialect = url.as_ref().map(|u| u.dialect());
             let url = url.filter(|_| !args.no_db);
             let report = lint::gate(&project, Selection::Unapplied, url.as_ref(), dialect)?;
-            let base = lint::working_dir();
-            let lines = report
-                .result
-                .findings
-                .iter()
-                .map(|f| crate::lint::output::located(f, &base));
-            match mode {
-                LintMode::Deny => outcome.problems.extend(lines),
-                LintMode::Warn => outcome.warnings.extend(lines),
-            }
-            outcome.ok = outcome.problems.is_empty();
+            add_lint(&mut outcome, &report, mode);
         }
     }
     print(ctx, &outcome, args.json);
@@ -71,6 +63,21 @@ pub(super) fn run(ctx: &Context, args: CheckArgs) -> Result<u8> {
             count: outcome.problems.len(),
         })
     }
+}
+
+/// `--lint`: the findings of `report` as problems (`deny`) or warnings of the check.
+fn add_lint(outcome: &mut CheckOutcome, report: &LintReport, mode: LintMode) {
+    let base = lint::working_dir();
+    let lines = report
+        .result
+        .findings
+        .iter()
+        .map(|f| crate::lint::output::located(f, &base));
+    match mode {
+        LintMode::Deny => outcome.problems.extend(lines),
+        LintMode::Warn => outcome.warnings.extend(lines),
+    }
+    outcome.ok = outcome.problems.is_empty();
 }
 
 fn print(ctx: &Context, outcome: &CheckOutcome, json: bool) {
@@ -145,26 +152,48 @@ fn print_single_head(ctx: &Context, outcome: &SingleHeadOutcome, json: bool) {
     }
 }
 
-/// `check --fleet`: the files and graph, and each target's database (drift, unknown rows).
+/// `check --fleet`: the files and graph, and each target's database (drift of applied files,
+/// unknown rows; with `--schema` its live schema, with `--lint` what it has not applied).
 fn run_fleet(ctx: &Context, args: &CheckArgs, config: &Config) -> Result<u8> {
+    let dev = dev_url(args.scratch.dev_url.as_deref(), config)?;
+    let lock_timeout = super::upgrade::lock_wait(ctx, &args.scratch.lock_wait);
+    // Files that do not load are each target's problems, and nothing is linted then.
+    let project = args.lint.and_then(|_| ctx.project().ok());
     let op = |target: &Target| -> Result<Done> {
-        let outcome = check(
-            target.config(config),
+        let schema = (args.schema || args.schema_file.is_some()).then_some(SchemaCheck {
+            live: args.schema,
+            file: args.schema_file.as_deref(),
+            dev_url: dev.as_ref(),
+            lock_timeout,
+        });
+        let config = target.config(config);
+        let mut outcome = check(
+            config.clone(),
             CheckDatabase::Url(&target.url),
             args.strict,
-            None,
+            schema,
         )?;
+        if let (Some(mode), Some(project), true) = (args.lint, &project, outcome.ok) {
+            let project = project_for(project, target);
+            let database = Some(&target.url);
+            let report = lint::gate(&project, Selection::Unapplied, database, None)?;
+            add_lint(&mut outcome, &report, mode);
+        }
+        let drifted = outcome.schema.as_ref().is_some_and(|r| !r.ok);
+        let result = match (outcome.ok, drifted) {
+            (true, _) => TargetOutcome::Ok,
+            (false, true) => TargetOutcome::Drifted,
+            (false, false) => TargetOutcome::Problems,
+        };
+        // The CURRENT column: what the drift check built to, else read for it.
+        let rows = match &outcome.schema {
+            Some(report) => report.heads.clone(),
+            None => version_rows(&config, &target.url)?,
+        };
         Ok(Done {
             error: (!outcome.ok).then(|| outcome.problems.join("; ")),
             detail: serde_json::to_value(&outcome).ok(),
-            ..Done::at(
-                if outcome.ok {
-                    TargetOutcome::Ok
-                } else {
-                    TargetOutcome::Problems
-                },
-                Vec::new(),
-            )
+            ..Done::at(result, rows)
         })
     };
     fleet::run(

@@ -54,6 +54,9 @@ pub(super) fn run(
     args: &FleetArgs,
     command: FleetCommand<'_>,
 ) -> Result<Vec<TargetRecord>> {
+    // A URL on the command line would be silently unused: the fleet names the databases.
+    // DATABASE_URL, often set for the whole shell, is not used either (docs/fleets.md).
+    refuse_with_fleet(args, "--url", ctx.settings.url_flag_given())?;
     let config = ctx.config()?;
     let name = args.fleet.as_deref().unwrap_or_default();
     let all = targets::list(&config, name)?;
@@ -62,13 +65,12 @@ pub(super) fn run(
         Some(path) => Some(Manifest::resume(path, &manifest)?),
         None => None,
     };
-    let manifest_path: Option<PathBuf> = match (&resumed, command.changes) {
-        (Some(_), Some(rollout)) => rollout.resume.clone(),
-        _ => args.manifest.clone().or_else(|| {
-            command
-                .changes
-                .map(|_| manifest::default_path(&config.root, name))
-        }),
+    // Read-only commands write a manifest only when `--manifest` asks.
+    let manifest_path: Option<PathBuf> = match (&resumed, command.changes, &args.manifest) {
+        (Some(_), Some(rollout), _) => rollout.resume.clone(),
+        (_, _, Some(path)) => Some(path.clone()),
+        (_, Some(_), None) => Some(manifest::default_path(&config.root, name)?),
+        (_, None, None) => None,
     };
     let mut records: Vec<TargetRecord> = all.iter().map(TargetRecord::not_started).collect();
     let mut order: Vec<usize> = Vec::new();
@@ -186,6 +188,7 @@ pub(super) fn run(
             fleet: name.to_string(),
             failed,
             total: records.len(),
+            read_only: command.changes.is_none(),
         });
     }
     Ok(records)

@@ -3,15 +3,20 @@
 
 use std::path::PathBuf;
 
+use super::fleet::{self, project_for, refuse_with_fleet, FleetCommand};
 use super::Context;
 use crate::cli::args::{LintArgs, LintFormat};
 use crate::config::{DatabaseUrl, Dialect};
 use crate::error::{Error, Result};
+use crate::fleet::{Done, Target, TargetOutcome};
 use crate::lint::{output, LintReport};
 use crate::ops::lint::{lint, LintDatabase, LintSettings, Selection};
 use crate::project::Project;
 
 pub(super) fn run(ctx: &Context, args: LintArgs) -> Result<u8> {
+    if args.fleet.fleet.is_some() {
+        return run_fleet(ctx, args);
+    }
     let project = ctx.project()?;
     let url = ctx.database_url(&project.config).ok();
     // `--no-db` still takes the dialect from the URL; it only does not connect.
@@ -20,11 +25,7 @@ pub(super) fn run(ctx: &Context, args: LintArgs) -> Result<u8> {
         .map(Into::into)
         .or(url.as_ref().map(|u| u.dialect()));
     let url = url.filter(|_| !args.no_db);
-    let selection = match (args.all, args.git_base) {
-        (_, Some(reference)) => Selection::ChangedSince(reference),
-        (true, None) => Selection::All,
-        (false, None) => Selection::Unapplied,
-    };
+    let selection = selection(&args);
     let report = lint(
         &project,
         LintSettings {
@@ -47,6 +48,73 @@ pub(super) fn run(ctx: &Context, args: LintArgs) -> Result<u8> {
         LintFormat::Text => print_text(ctx, &report),
     }
     verdict(&report)
+}
+
+/// Which revisions `--all` and `--git-base` select.
+fn selection(args: &LintArgs) -> Selection {
+    match (args.all, &args.git_base) {
+        (_, Some(reference)) => Selection::ChangedSince(reference.clone()),
+        (true, None) => Selection::All,
+        (false, None) => Selection::Unapplied,
+    }
+}
+
+/// `lint --fleet`: each target lints what it has not applied, for its own server version;
+/// its row (or JSON object, with the findings as `detail`) says what was found.
+fn run_fleet(ctx: &Context, args: LintArgs) -> Result<u8> {
+    refuse_with_fleet(&args.fleet, "--no-db", args.no_db)?;
+    refuse_with_fleet(&args.fleet, "--dialect", args.dialect.is_some())?;
+    refuse_with_fleet(
+        &args.fleet,
+        "--format sarif",
+        args.format == LintFormat::Sarif,
+    )?;
+    let project = ctx.project()?;
+    let selection = selection(&args);
+    let op = |target: &Target| -> Result<Done> {
+        let report = lint(
+            &project_for(&project, target),
+            LintSettings {
+                selection: selection.clone(),
+                dialect: None,
+                server_version: args.server_version.clone(),
+                database: LintDatabase::Target(&target.url),
+            },
+        )?;
+        let error = findings_line(&report);
+        let outcome = match error {
+            None => TargetOutcome::Ok,
+            Some(_) => TargetOutcome::Problems,
+        };
+        Ok(Done {
+            error,
+            detail: serde_json::to_value(&report).ok(),
+            ..Done::at(outcome, report.applied.clone().unwrap_or_default())
+        })
+    };
+    fleet::run(
+        ctx,
+        &args.fleet,
+        FleetCommand {
+            name: "lint".into(),
+            changes: None,
+            probe: None,
+            op: &op,
+            json: args.json || args.format == LintFormat::Json,
+        },
+    )
+    .map(|_| 0)
+}
+
+/// A fleet target's findings on its row: `2 finding(s): RT153 in c3 line 5, ...`; `None`
+/// without any.
+pub(super) fn findings_line(report: &LintReport) -> Option<String> {
+    let found = &report.result.findings;
+    let each: Vec<String> = found
+        .iter()
+        .map(|f| format!("{} in {} line {}", f.code.id(), f.revision, f.line))
+        .collect();
+    (!found.is_empty()).then(|| format!("{} finding(s): {}", found.len(), each.join(", ")))
 }
 
 /// The database a lint reads: the command's URL, when one is set.

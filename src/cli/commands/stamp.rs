@@ -31,7 +31,7 @@ pub(super) fn run(ctx: &Context, args: StampArgs) -> Result<u8> {
     };
     let settings = RunSettings::stamp(&revisions, flags)?;
     match &args.fleet.fleet {
-        Some(_) => upgrade::run_fleet(ctx, &settings, &args.fleet, &args.rollout),
+        Some(_) => upgrade::run_fleet(ctx, &settings, &args.fleet, &args.rollout, None),
         None => upgrade::run(ctx, &settings, None),
     }
 }

@@ -26,6 +26,12 @@ use crate::settings::{dev_url, Mode, RunFlags, RunSettings};
 pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     refuse_with_fleet(&args.fleet, "--sql", args.run.sql)?;
     refuse_with_fleet(&args.fleet, "--report", args.run.report.is_some())?;
+    // A warning has no place on a target's row: `lint --fleet` reports them all.
+    refuse_with_fleet(
+        &args.fleet,
+        "--lint warn",
+        args.lint == Some(LintMode::Warn),
+    )?;
     let flags = RunFlags {
         rehearse: args.rehearse,
         verify: args.verify,
@@ -34,7 +40,7 @@ pub(super) fn run_upgrade(ctx: &Context, args: UpgradeArgs) -> Result<u8> {
     };
     let settings = RunSettings::upgrade(&args.target, flags)?;
     match &args.fleet.fleet {
-        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout),
+        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout, args.lint),
         None => run(ctx, &settings, args.lint),
     }
 }
@@ -44,21 +50,28 @@ pub(super) fn run_downgrade(ctx: &Context, args: DowngradeArgs) -> Result<u8> {
     refuse_with_fleet(&args.fleet, "--report", args.run.report.is_some())?;
     let settings = RunSettings::downgrade(&args.target, run_flags(ctx, args.run))?;
     match &args.fleet.fleet {
-        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout),
+        Some(_) => run_fleet(ctx, &settings, &args.fleet, &args.rollout, None),
         None => run(ctx, &settings, None),
     }
 }
 
 /// `upgrade`, `downgrade` or `stamp` with `--fleet`: a read-only first pass finds the targets
-/// with something to do (without their locks), then each of those runs as one `upgrade` would.
+/// with something to do (without their locks), then each of those runs as one `upgrade` would
+/// (`--lint deny`: refused on a target whose revisions to apply have findings).
 pub(super) fn run_fleet(
     ctx: &Context,
     settings: &RunSettings,
     fleet: &FleetArgs,
     rollout: &RolloutArgs,
+    lint: Option<LintMode>,
 ) -> Result<u8> {
     let project = ctx.project()?;
     let operation = &settings.operation;
+    // `--require-no-drift`: each target's run compares its schema under its own lock.
+    let dev = match &settings.require_no_drift {
+        Some(flag) => Some(dev_url(flag.as_deref(), &project.config)?),
+        None => None,
+    };
     let probe = |target: &Target| -> Result<Done> {
         let project = project_for(&project, target);
         let rows = ops::audit::version_rows(&project.config, &target.url)?;
@@ -74,7 +87,29 @@ pub(super) fn run_fleet(
         let mut migrator = Migrator::from_project(project_for(&project, target))
             .with_database_url(target.url.clone())
             .with_os_user(ctx.settings.user.clone())
-            .with_migration_lock_wait(settings.migration_lock_wait);
+            .with_migration_lock_wait(settings.migration_lock_wait)
+            .with_schema_gate(dev.as_ref().map(|dev_url| SchemaGate {
+                url: target.url.clone(),
+                dev_url: dev_url.clone(),
+            }));
+        if lint == Some(LintMode::Deny) {
+            // What this target's run would apply, read without a lock.
+            let planned = migrator.plan(operation)?;
+            let ids = planned.steps.iter().filter_map(|s| s.step.revision.clone());
+            let report = lint::gate(
+                migrator.project(),
+                Selection::Revisions(ids.collect()),
+                Some(&target.url),
+                None,
+            )?;
+            if let Some(found) = lint::findings_line(&report) {
+                return Ok(Done {
+                    error: Some(format!("refused by --lint deny, nothing changed: {found}")),
+                    detail: serde_json::to_value(&report).ok(),
+                    ..Done::at(TargetOutcome::Problems, planned.heads_before)
+                });
+            }
+        }
         let mut progress = StopOnInterrupt {
             flag: interrupt_flag(),
             stopped: false,
@@ -148,7 +183,7 @@ pub(super) fn run_fleet(
             changes: (!dry_run).then_some(rollout),
             probe: (!dry_run).then_some(&probe),
             op: &op,
-            json: false,
+            json: rollout.json,
         },
     )
     .map(|_| 0)

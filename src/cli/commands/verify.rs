@@ -5,12 +5,16 @@ use super::Context;
 use crate::cli::args::ReadArgs;
 use crate::error::{Error, Result};
 use crate::fleet::{Done, Target, TargetOutcome};
+use crate::ops::audit::version_rows;
 use crate::ops::verify::verify;
 
 pub(super) fn run(ctx: &Context, args: ReadArgs) -> Result<u8> {
     if args.fleet.fleet.is_some() {
+        let config = ctx.config()?;
         let op = |target: &Target| -> Result<Done> {
             let report = verify(&target.url)?;
+            // For the CURRENT column; verify itself does not read them.
+            let rows = version_rows(&target.config(&config), &target.url)?;
             let problems = report.problem_count();
             Ok(Done {
                 error: (!report.ok).then(|| format!("{problems} problem(s)")),
@@ -21,7 +25,7 @@ pub(super) fn run(ctx: &Context, args: ReadArgs) -> Result<u8> {
                     } else {
                         TargetOutcome::Problems
                     },
-                    Vec::new(),
+                    rows,
                 )
             })
         };
