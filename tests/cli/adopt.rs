@@ -1,6 +1,7 @@
-//! `stamp --from TOOL`: adopting a database another tool migrated. dbmate is the real binary
-//! (from npm; `RETORT_TEST_DBMATE`); for the other tools the history rows are written as their
-//! sources write them (the tools are Go or Java programs that do not install here).
+//! `stamp --from TOOL`: adopting a database another tool migrated. dbmate (from npm;
+//! `RETORT_TEST_DBMATE`) and sqlx-cli (from crates.io; `RETORT_TEST_SQLX`) are the real
+//! binaries; for the other tools the history rows are written as their sources write them (the
+//! tools are Go or Java programs that do not install here).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -16,22 +17,25 @@ fn fixture(tool: &str) -> PathBuf {
         .join(tool)
 }
 
-/// The dbmate binary, or `None` (said on stderr; an error under `CI=true`).
-fn dbmate() -> Option<PathBuf> {
-    let path = std::env::var_os("RETORT_TEST_DBMATE")
-        .map(PathBuf::from)
-        .or_else(|| {
-            let found = Command::new("dbmate").arg("--version").output().ok()?;
-            found.status.success().then(|| PathBuf::from("dbmate"))
-        });
+/// The real `tool` binary, from `env_var` or else on PATH, or `None` (said on stderr; an
+/// error under `CI=true`).
+fn real_tool(tool: &str, env_var: &str) -> Option<PathBuf> {
+    let path = std::env::var_os(env_var).map(PathBuf::from).or_else(|| {
+        let found = Command::new(tool).arg("--version").output().ok()?;
+        found.status.success().then(|| PathBuf::from(tool))
+    });
     if path.is_none() {
         assert!(
             std::env::var("CI").is_err(),
-            "RETORT_TEST_DBMATE must be set when CI=true"
+            "{env_var} must be set when CI=true"
         );
-        eprintln!("skipped: dbmate not installed, so the real-dbmate tests pass without running");
+        eprintln!("skipped: {tool} not installed, so the real-{tool} tests pass without running");
     }
     path
+}
+
+fn dbmate() -> Option<PathBuf> {
+    real_tool("dbmate", "RETORT_TEST_DBMATE")
 }
 
 /// A project with `tool`'s fixture imported; `url` is where it adopts.
@@ -106,6 +110,94 @@ fn a_database_migrated_by_dbmate_is_adopted_on_the_servers() {
             _ => db.url.clone(),
         };
         adopt_real_dbmate(&dbmate, &dbmate_url, &db.url);
+    }
+}
+
+/// Runs `tool args`, failing the test with its stderr when it fails.
+fn run_tool(tool: &Path, args: &[&str]) {
+    let out = Command::new(tool).args(args).output().expect("run the tool");
+    assert!(
+        out.status.success(),
+        "{} {args:?}: {}",
+        tool.display(),
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+/// `sqlx migrate run` migrates `url` from the fixture (simple and reversible files, one
+/// `-- no-transaction`); retort adopts it, and the imported down sections take it back to empty.
+fn adopt_real_sqlx(sqlx: &Path, url: &str, tables: &dyn Fn() -> Vec<String>) {
+    let p = imported("sqlx");
+    let source = fixture("sqlx");
+    run_tool(
+        sqlx,
+        &["migrate", "run", "--source", source.to_str().unwrap(), "--database-url", url],
+    );
+    let (code, out, err) = run_with(&p, url, &["stamp", "--from", "sqlx", "--dry-run"]);
+    assert_eq!(code, 0, "{err}");
+    assert_eq!(
+        out,
+        "`_sqlx_migrations` records 3 applied migration(s): would stamp sqlx_20240103000000 \
+         (sqlx_20240101000000, sqlx_20240102000000, sqlx_20240103000000)\n"
+    );
+    let (code, _, err) = run_with(&p, url, &["stamp", "--from", "sqlx", "--no-backup"]);
+    assert_eq!(code, 0, "{err}");
+    let (_, current, _) = run_with(&p, url, &["current"]);
+    assert_eq!(current, "sqlx_20240103000000 (head)\n");
+    let (code, _, err) = run_with(&p, url, &["status", "--exit-code"]);
+    assert_eq!(code, 0, "{err}");
+    // sqlx's `todos` came with a down file, `users` with none: retort takes the database back
+    // down to the irreversible first revision.
+    assert!(tables().contains(&"todos".to_string()));
+    let (code, _, err) = run_with(&p, url, &["downgrade", "sqlx_20240101000000", "--no-backup"]);
+    assert_eq!(code, 0, "{err}");
+    let left = tables();
+    assert!(left.contains(&"users".to_string()), "{left:?}");
+    assert!(!left.contains(&"todos".to_string()), "{left:?}");
+}
+
+/// The table names of `url`'s database (or current schema).
+fn table_names(url: &str) -> Vec<String> {
+    let sql = if url.starts_with("sqlite") {
+        "SELECT name FROM sqlite_master WHERE type = 'table'"
+    } else {
+        "SELECT table_name FROM information_schema.tables \
+         WHERE table_schema = current_schema() OR table_schema = DATABASE()"
+    };
+    connect(url)
+        .query(sql)
+        .unwrap()
+        .into_iter()
+        .map(|row| match &row[0] {
+            retort::Value::Text(name) => name.clone(),
+            other => format!("{other:?}"),
+        })
+        .collect()
+}
+
+#[test]
+fn a_database_migrated_by_sqlx_is_adopted_on_sqlite() {
+    let Some(sqlx) = real_tool("sqlx", "RETORT_TEST_SQLX") else {
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("sqlx.db");
+    std::fs::File::create(&db).unwrap();
+    let url = format!("sqlite:///{}", db.display());
+    adopt_real_sqlx(&sqlx, &url, &|| table_names(&url));
+}
+
+#[test]
+fn a_database_migrated_by_sqlx_is_adopted_on_the_servers() {
+    let Some(sqlx) = real_tool("sqlx", "RETORT_TEST_SQLX") else {
+        return;
+    };
+    for dialect in [Dialect::Postgresql, Dialect::Mysql] {
+        let Some(db) = TestDatabase::create(dialect, "adopt_sqlx") else {
+            continue;
+        };
+        let url = db.url.clone();
+        adopt_real_sqlx(&sqlx, &url, &|| table_names(&url));
     }
 }
 
