@@ -1348,6 +1348,10 @@ pub enum ConfigProblem {
         key: String,
         detail: String,
     },
+
+    /// `lock` names no lock kind; `detail` lists the kinds.
+    #[error("line {line}: `lock`: {detail}")]
+    InvalidLock { line: usize, detail: String },
 }
 
 /// `the environments defined are a, b` or, when there are none, how to define one.
