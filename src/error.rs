@@ -315,6 +315,15 @@ pub enum Error {
     #[error("cannot take the migration lock: {cause}")]
     LockUnsupported { cause: DbError },
 
+    /// The lease of the migration lock was found no longer this runner's while it ran
+    /// `revision`; `outcome` says what of the revision took effect.
+    #[error("lost the migration lock during `{revision}`: {cause}; {outcome}")]
+    LockLost {
+        revision: String,
+        cause: DbError,
+        outcome: String,
+    },
+
     /// The migration lock cannot be taken (other than by waiting too long).
     #[error("cannot take the migration lock: {cause}; another retort run may still be going")]
     LockFailed { cause: DbError },
@@ -1753,6 +1762,12 @@ impl Error {
                  (its header or migrate.toml)"
                     .into(),
             ),
+            Error::LockLost { .. } => Some(
+                "run again: the runner that holds the lock now, or the next run, goes on from \
+                 what is committed; if this runner was paused past its lease (no heartbeat for \
+                 `lock_lease`), raise `lock_lease`"
+                    .into(),
+            ),
             Error::LockTimeout { .. } | Error::LockFailed { .. } => {
                 Some("retry later or raise `--migration-lock-wait`".into())
             }
@@ -2145,6 +2160,9 @@ pub struct DbError {
     pub unwritable_directory_of: Option<PathBuf>,
     /// The migration lock cannot work on this connection (a pooler in transaction mode).
     pub(crate) lock_unsupported: bool,
+    /// The migration lock (a lease) is no longer this connection's: another runner took it
+    /// over, or its row was deleted. Nothing was run.
+    pub(crate) lock_lost: bool,
     /// The driver's own error, kept for code that inspects it; unlike `message` its text may
     /// show a password, so retort never prints it.
     driver: Option<Arc<dyn std::error::Error + Send + Sync>>,
@@ -2159,6 +2177,7 @@ impl DbError {
             is_deadlock: false,
             unwritable_directory_of: None,
             lock_unsupported: false,
+            lock_lost: false,
             driver: None,
         }
     }
@@ -2168,6 +2187,15 @@ impl DbError {
     pub(crate) fn lock_unsupported(message: impl Into<String>) -> Self {
         DbError {
             lock_unsupported: true,
+            ..DbError::new(message)
+        }
+    }
+
+    /// A migration lock found no longer held, said in `message`.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn lock_lost(message: impl Into<String>) -> Self {
+        DbError {
+            lock_lost: true,
             ..DbError::new(message)
         }
     }
@@ -2192,6 +2220,7 @@ impl DbError {
             is_deadlock: false,
             unwritable_directory_of: None,
             lock_unsupported: false,
+            lock_lost: false,
             driver: Some(Arc::new(driver)),
         }
     }

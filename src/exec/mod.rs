@@ -583,6 +583,14 @@ fn run_one(
             }
             Err(e) => e,
         };
+        if e.lock_lost {
+            // Checked before the statement, which did not run.
+            return Err(Error::LockLost {
+                revision: prepared.label(),
+                cause: e,
+                outcome: aftermath(prepared, &effects, partial::TxEffect::Stays),
+            });
+        }
         if let Some(database) = &e.unwritable_directory_of {
             return Err(Error::SqliteDirectoryReadOnly {
                 directory: crate::db::directory_of(database).to_path_buf(),
