@@ -995,7 +995,7 @@ impl Connection for Postgres {
         if self.pooled && !in_transaction {
             // A session setting would stay on whichever server session the pooler lent for
             // it, and the statements that follow may run on another: none is set (documented
-            // in docs/production.md), rather than one that leaks to other clients.
+            // in docs/running.md), rather than one that leaks to other clients.
             return Ok(());
         }
         let scope = if in_transaction { "LOCAL" } else { "SESSION" };
