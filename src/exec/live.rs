@@ -12,7 +12,8 @@
 //!
 //! A `transactional = false` step cannot hold SQLite's write lock while it runs (that is its
 //! point), so two SQLite runners reaching the same such step at the same moment could both run
-//! it; on PostgreSQL and MySQL the session lock taken by `lock()` covers it.
+//! it; on PostgreSQL and MySQL the lock taken by `lock()` covers it (a session lock, or
+//! PostgreSQL's lease, checked before each such statement).
 
 use std::time::Duration;
 
@@ -569,6 +570,7 @@ pub(crate) fn run_live(
         conn.lock(&key, options.migration_lock_wait)
             .map_err(lock_error)?;
     }
+    progress.lock_taken(&mut || conn.lock_holder(&key));
     let result = run_locked(conn, options, scripts, plan_from, before_change, progress);
     // The run's outcome stands either way; a lock that was not held (or not released) is said,
     // since it means another runner may have been inside too. The session's end releases a

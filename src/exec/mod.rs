@@ -244,6 +244,9 @@ pub trait Progress {
     /// Another runner holds the migration lock; the run waits for it (called at most once).
     /// `holder` describes the session holding it, when the database can say.
     fn waiting_for_lock(&mut self, _holder: Option<&str>) {}
+    /// The migration lock is held; `holder` describes it (which lock, which session or lease)
+    /// at the cost of a query, for progress that shows it.
+    fn lock_taken(&mut self, _holder: &mut dyn FnMut() -> Option<String>) {}
     /// The migration lock could not be released after the run (`cause`: e.g. the server says it
     /// was not held); the run's outcome stands, and the session's end releases a lock it still
     /// has.

@@ -92,8 +92,12 @@ fn session_pooling_runs_with_the_advisory_lock() {
     let project = TestProject::new();
     project.revision("a1", &[], "");
     configure(&project, "lock = \"advisory\"\n");
-    let (code, _, stderr) = project.run(&["--url", &url, "upgrade", "head", "--no-backup"]);
+    let (code, _, stderr) = project.run(&["--url", &url, "-v", "upgrade", "head", "--no-backup"]);
     assert_eq!(code, 0, "{stderr}");
+    assert!(
+        stderr.contains("holding the database lock: PostgreSQL session "),
+        "{stderr}"
+    );
     assert!(db.connect().table_exists(None, "t_a1").unwrap());
     assert!(!db.connect().table_exists(None, "retort_lock").unwrap());
 }
@@ -188,9 +192,14 @@ fn transaction_pooling_runs_under_the_lease_lock_by_default() {
     let url = through(&db, &bouncer);
     let project = TestProject::new();
     counted_history(&project, 0.0);
-    let (code, _, stderr) = project.run(&["--url", &url, "upgrade", "heads", "--no-backup"]);
+    let (code, _, stderr) = project.run(&["--url", &url, "-v", "upgrade", "heads", "--no-backup"]);
     assert_eq!(code, 0, "{stderr}");
     assert!(!stderr.contains("warning"), "{stderr}");
+    assert!(
+        stderr.contains("holding the database lock: the lease of runner ")
+            && stderr.contains("in `\"retort_lock\"`"),
+        "{stderr}"
+    );
     assert_eq!(
         applied_counts(&db),
         (
