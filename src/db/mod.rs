@@ -238,6 +238,16 @@ pub(crate) struct LockOptions {
     pub schema: Option<String>,
 }
 
+impl LockOptions {
+    /// The lock of the project whose config is `config` and version table `table`.
+    pub(crate) fn of(config: LockConfig, table: &version_table::VersionTable) -> LockOptions {
+        LockOptions {
+            config,
+            schema: table.schema.clone(),
+        }
+    }
+}
+
 /// [`connect`] for a run under the migration lock, which may wait up to `lock_wait` for
 /// another runner: opening an SQLite file waits for other writers as long, and a PostgreSQL
 /// connection takes the lock `lock` asks for.
@@ -256,6 +266,20 @@ pub(crate) fn connect_for_run(
         #[cfg(feature = "postgres")]
         Dialect::Postgresql => postgres::open_locking(url, lock.clone()),
         _ => connect(url),
+    }
+}
+
+/// [`connect_existing`] for a command that takes the migration lock (`drift`): the lock the
+/// project's runs take, so the two keep each other out.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+pub(crate) fn connect_existing_locking(
+    url: &DatabaseUrl,
+    lock: &LockOptions,
+) -> Result<Option<Box<dyn Connection>>> {
+    match url.dialect() {
+        #[cfg(feature = "postgres")]
+        Dialect::Postgresql => postgres::open_locking(url, lock.clone()).map(Some),
+        _ => connect_existing(url),
     }
 }
 

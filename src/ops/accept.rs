@@ -54,10 +54,7 @@ pub(crate) fn accept(
     }
     let timeout = crate::settings::DEFAULT_MIGRATION_LOCK_WAIT;
     let table = version_table(&project.config, url.dialect())?;
-    let lock = db::LockOptions {
-        config: project.config.lock,
-        schema: table.schema.clone(),
-    };
+    let lock = db::LockOptions::of(project.config.lock, &table);
     let mut conn = db::connect_for_run(url, timeout, &lock)?;
     let Some(audit) = table.audit() else {
         return Err(Error::AuditTrailOff {

@@ -394,3 +394,36 @@ fn a_lease_taken_over_mid_run_stops_before_the_next_revision_commits() {
     let (applied, _) = applied_counts(&db);
     assert_eq!(applied, once_each(&["a1", "a2"]));
 }
+
+/// `drift` takes the lock the project's runs take: with `lock = "table"` and the version table
+/// in `ops`, the lease in `ops.retort_lock` keeps it out while another runner holds it.
+#[test]
+fn drift_waits_for_the_lease_the_runs_take() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "lease_drift") else {
+        return;
+    };
+    db.connect().execute("CREATE SCHEMA ops").unwrap();
+    let project = TestProject::new();
+    configure(
+        &project,
+        "lock = \"table\"\nversion_table_schema = \"ops\"\n",
+    );
+    project.revision("a1", &[], "");
+    let (code, _, stderr) = project.run(&["--url", &db.url, "upgrade", "heads", "--no-backup"]);
+    assert_eq!(code, 0, "{stderr}");
+    db.connect()
+        .execute(
+            "INSERT INTO ops.retort_lock VALUES ('retort:ops.retort_version', 'other0123', \
+             'elsewhere', 777, 'retort', now(), now() + interval '1 hour')",
+        )
+        .unwrap();
+    let (code, _, stderr) = project.run(&["--url", &db.url, "drift", "--migration-lock-wait", "1"]);
+    assert_eq!(code, 1, "{stderr}");
+    assert!(
+        stderr.contains(
+            "waiting for the migration lock (the lease `retort:ops.retort_version` in \
+             `\"ops\".\"retort_lock\"`)"
+        ),
+        "{stderr}"
+    );
+}
