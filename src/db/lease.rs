@@ -309,7 +309,7 @@ impl Lease {
             return Ok(());
         }
         Err(DbError::new(format!(
-            "the lease had expired: {}",
+            "the lease was no longer this run's: {}",
             self.why_lost(&mut client)
         )))
     }

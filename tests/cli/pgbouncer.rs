@@ -355,25 +355,7 @@ fn a_lease_taken_over_mid_run_stops_before_the_next_revision_commits() {
         .stderr(Stdio::piped())
         .spawn()
         .unwrap();
-    let mut intruder = db.connect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    // While `a2` sleeps: the lease becomes another runner's (a real taker would have waited
-    // for `a2`'s transaction; this one only changes who owns it).
-    loop {
-        let taken = intruder
-            .execute(
-                "UPDATE retort_lock SET owner = 'intruder0123', pid = 4242, \
-                 expires_at = clock_timestamp() + interval '1 hour' \
-                 WHERE EXISTS (SELECT 1 FROM pg_stat_activity WHERE state = 'active' \
-                 AND datname = current_database() AND query LIKE 'SELECT pg_sleep%')",
-            )
-            .unwrap_or(0);
-        if taken == 1 {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the runner never reached a2");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    take_over_during_sleep(&db);
     let out = runner.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -387,7 +369,9 @@ fn a_lease_taken_over_mid_run_stops_before_the_next_revision_commits() {
     assert!(stderr.contains("pid 4242"), "{stderr}");
     assert!(stderr.contains("; nothing of it was committed"), "{stderr}");
     assert!(
-        stderr.contains("warning: releasing the migration lock failed: the lease had expired"),
+        stderr.contains(
+            "warning: releasing the migration lock failed: the lease was no longer this run's"
+        ),
         "{stderr}"
     );
     // `a2` had its lease at BEGIN and committed; `a3` ran nothing.
@@ -426,4 +410,72 @@ fn drift_waits_for_the_lease_the_runs_take() {
         ),
         "{stderr}"
     );
+}
+
+/// Once a `SELECT pg_sleep…` of a runner runs in `db`: the lease becomes another runner's (a
+/// real taker would wait for the holder's transaction; this one only changes who owns it).
+fn take_over_during_sleep(db: &TestDatabase) {
+    let mut intruder = db.connect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let taken = intruder
+            .execute(
+                "UPDATE retort_lock SET owner = 'intruder0123', pid = 4242, \
+                 expires_at = clock_timestamp() + interval '1 hour' \
+                 WHERE EXISTS (SELECT 1 FROM pg_stat_activity WHERE state = 'active' \
+                 AND datname = current_database() AND query LIKE 'SELECT pg_sleep%')",
+            )
+            .unwrap_or(0);
+        if taken == 1 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the runner never reached a2");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+#[test]
+fn a_lease_taken_over_during_a_non_transactional_revision_stops_before_its_next_statement() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "lease_lost_nontx") else {
+        return;
+    };
+    let project = TestProject::new();
+    configure(&project, "lock = \"table\"\n");
+    revision(
+        &project,
+        "a1",
+        &[],
+        "",
+        "CREATE TABLE applied (rev text NOT NULL);\nINSERT INTO applied VALUES ('a1');",
+    );
+    revision(
+        &project,
+        "a2",
+        &["a1"],
+        "-- transactional = false\n",
+        "SELECT pg_sleep(1.5);\nINSERT INTO applied VALUES ('a2');",
+    );
+    let runner = Command::new(assert_cmd::cargo::cargo_bin("retort"))
+        .current_dir(project.path())
+        .env_remove("DATABASE_URL")
+        .args(["--url", &db.url, "upgrade", "heads", "--no-backup"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    take_over_during_sleep(&db);
+    let out = runner.wait_with_output().unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("lost the migration lock during `a2`: another runner took over"),
+        "{stderr}"
+    );
+    // Its first statement ran; the second, and its version row, did not.
+    assert!(stderr.contains("statement 1"), "{stderr}");
+    let (applied, _) = applied_counts(&db);
+    assert_eq!(applied, once_each(&["a1"]));
+    let (code, stdout, _) = project.run(&["--url", &db.url, "current"]);
+    assert_eq!(code, 0);
+    assert!(stdout.contains("a1") && !stdout.contains("a2"), "{stdout}");
 }
