@@ -20,9 +20,9 @@
 //! and a runner that takes the migration lock takes and drops that key in the same statement,
 //! waiting while it is held: it reads the version rows only after any such commit is over.
 //!
-//! Behind a pooler in transaction mode (or with `lock = "table"`) the lock is a lease row
-//! instead, fenced in each transaction (see `db/lease.rs`); nothing there relies on session
-//! state across transactions.
+//! Behind a proxy or pooler (`lock = "auto"`), or with `lock = "table"`, the lock is a lease
+//! row instead, fenced in each transaction (see `db/lease.rs`); nothing there relies on
+//! session state across transactions.
 
 use std::time::{Duration, Instant};
 

@@ -479,3 +479,69 @@ fn a_lease_taken_over_during_a_non_transactional_revision_stops_before_its_next_
     assert_eq!(code, 0);
     assert!(stdout.contains("a1") && !stdout.contains("a2"), "{stdout}");
 }
+
+/// A revision that runs longer than the lease keeps it while another runner waits: the
+/// heartbeat's `UPDATE` is not held up by the fence's `FOR KEY SHARE`, so the waiting runner
+/// sees a live lease when the revision commits, and the holder goes on to the end.
+#[test]
+fn a_revision_longer_than_the_lease_keeps_it_while_another_runner_waits() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "lease_long_revision") else {
+        return;
+    };
+    let project = TestProject::new();
+    configure(&project, "lock = \"table\"\nlock_lease = \"1s\"\n");
+    revision(
+        &project,
+        "a1",
+        &[],
+        "",
+        "CREATE TABLE applied (rev text NOT NULL);\nINSERT INTO applied VALUES ('a1');",
+    );
+    revision(
+        &project,
+        "a2",
+        &["a1"],
+        "",
+        "INSERT INTO applied VALUES ('a2');\nSELECT pg_sleep(3);",
+    );
+    revision(
+        &project,
+        "a3",
+        &["a2"],
+        "",
+        "INSERT INTO applied VALUES ('a3');",
+    );
+    let spawn = || {
+        Command::new(assert_cmd::cargo::cargo_bin("retort"))
+            .current_dir(project.path())
+            .env_remove("DATABASE_URL")
+            .args(["--url", &db.url, "upgrade", "heads", "--no-backup"])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap()
+    };
+    let first = spawn();
+    let mut watcher = db.connect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while watcher
+        .query(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state = 'active' AND query LIKE 'SELECT pg_sleep%'",
+        )
+        .unwrap()
+        != vec![vec![Value::Int(1)]]
+    {
+        assert!(Instant::now() < deadline, "the runner never reached a2");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let second = spawn();
+    for (name, runner) in [("first", first), ("second", second)] {
+        let out = runner.wait_with_output().unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(out.status.success(), "{name}: {stderr}");
+        assert!(!stderr.contains("warning"), "{name}: {stderr}");
+    }
+    let (applied, _) = applied_counts(&db);
+    assert_eq!(applied, once_each(&["a1", "a2", "a3"]));
+}
