@@ -320,6 +320,15 @@ pub enum Error {
     #[error("cannot take the migration lock: {cause}")]
     LockUnsupported { cause: DbError },
 
+    /// The lease of the migration lock was found no longer this runner's while it ran
+    /// `revision`; `outcome` says what of the revision took effect.
+    #[error("lost the migration lock during `{revision}`: {cause}; {outcome}")]
+    LockLost {
+        revision: String,
+        cause: DbError,
+        outcome: String,
+    },
+
     /// The migration lock cannot be taken (other than by waiting too long).
     #[error("cannot take the migration lock: {cause}; another retort run may still be going")]
     LockFailed { cause: DbError },
@@ -1360,6 +1369,10 @@ pub enum ConfigProblem {
         key: String,
         detail: String,
     },
+
+    /// `lock` names no lock kind; `detail` lists the kinds.
+    #[error("line {line}: `lock`: {detail}")]
+    InvalidLock { line: usize, detail: String },
 }
 
 /// `the environments defined are a, b` or, when there are none, how to define one.
@@ -1759,6 +1772,12 @@ impl Error {
                  `SELECT pg_terminate_backend(<session>)` ends it; MySQL: `KILL <session>`), or \
                  give the revision more time: raise `lock_timeout`, `retries` or `retry_budget` \
                  (its header or migrate.toml)"
+                    .into(),
+            ),
+            Error::LockLost { .. } => Some(
+                "run again: the runner that holds the lock now, or the next run, goes on from \
+                 what is committed; if this runner was paused past its lease (no heartbeat for \
+                 `lock_lease`), raise `lock_lease`"
                     .into(),
             ),
             Error::LockTimeout { .. } | Error::LockFailed { .. } => {
@@ -2167,6 +2186,9 @@ pub struct DbError {
     pub unwritable_directory_of: Option<PathBuf>,
     /// The migration lock cannot work on this connection (a pooler in transaction mode).
     pub(crate) lock_unsupported: bool,
+    /// The migration lock (a lease) is no longer this connection's: another runner took it
+    /// over, or its row was deleted. Nothing was run.
+    pub(crate) lock_lost: bool,
     /// The driver's own error, kept for code that inspects it; unlike `message` its text may
     /// show a password, so retort never prints it.
     driver: Option<Arc<dyn std::error::Error + Send + Sync>>,
@@ -2181,6 +2203,7 @@ impl DbError {
             is_deadlock: false,
             unwritable_directory_of: None,
             lock_unsupported: false,
+            lock_lost: false,
             driver: None,
         }
     }
@@ -2190,6 +2213,15 @@ impl DbError {
     pub(crate) fn lock_unsupported(message: impl Into<String>) -> Self {
         DbError {
             lock_unsupported: true,
+            ..DbError::new(message)
+        }
+    }
+
+    /// A migration lock found no longer held, said in `message`.
+    #[cfg(feature = "postgres")]
+    pub(crate) fn lock_lost(message: impl Into<String>) -> Self {
+        DbError {
+            lock_lost: true,
             ..DbError::new(message)
         }
     }
@@ -2214,6 +2246,7 @@ impl DbError {
             is_deadlock: false,
             unwritable_directory_of: None,
             lock_unsupported: false,
+            lock_lost: false,
             driver: Some(Arc::new(driver)),
         }
     }

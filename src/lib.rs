@@ -112,7 +112,7 @@ pub fn cli_main(args: impl IntoIterator<Item = std::ffi::OsString>) -> u8 {
 /// server tests read the audit trail). Not part of the API: no stability promise.
 #[doc(hidden)]
 pub mod __test_support {
-    pub use crate::config::{Config, TimeoutOverrides};
+    pub use crate::config::{Config, LockConfig, LockKind, TimeoutOverrides};
     pub use crate::db::audit_details::{AuditDetails, LintAllowed, StatementChecksum};
     pub use crate::db::connect;
     pub use crate::db::version_table::{

@@ -112,6 +112,16 @@ impl Progress for StepDisplay<'_> {
         });
     }
 
+    fn lock_taken(&mut self, holder: &mut dyn FnMut() -> Option<String>) {
+        if !self.printer.is_verbose() {
+            return;
+        }
+        if let Some(holder) = holder() {
+            self.printer
+                .status(format!("holding the database lock: {holder}"));
+        }
+    }
+
     fn lock_retry(&mut self, retry: &LockRetry) {
         let blocker = match &retry.blocker {
             Some(blocker) => format!("; blocked by {blocker}"),

@@ -5,6 +5,7 @@
 
 pub(crate) mod fleet;
 pub(crate) mod interpolate;
+pub(crate) mod lock;
 pub(crate) mod timeouts;
 pub(crate) mod tls;
 pub(crate) mod url;
@@ -14,6 +15,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use fleet::FleetSource;
+pub use lock::{LockConfig, LockKind};
 pub use timeouts::{TimeoutOverrides, Timeouts};
 pub use url::{DatabaseUrl, Dialect};
 
@@ -48,6 +50,8 @@ pub struct Config {
     pub transaction_per_migration: bool,
     /// `lock_timeout`, `statement_timeout`, `retries`, `retry_budget`.
     pub timeouts: Timeouts,
+    /// `lock` and `lock_lease`: which migration lock PostgreSQL runs take.
+    pub lock: LockConfig,
     pub backup: BackupConfig,
     /// `[lint] server_version`: the server version `retort lint` judges against when no
     /// database answers.
@@ -127,6 +131,7 @@ impl std::fmt::Debug for Config {
             .field("templates", &self.templates)
             .field("transaction_per_migration", &self.transaction_per_migration)
             .field("timeouts", &self.timeouts)
+            .field("lock", &self.lock)
             .field("backup", &self.backup)
             .field("lint_server_version", &self.lint_server_version)
             .field("environment", &self.environment)
@@ -320,6 +325,31 @@ impl Config {
             retries: migrate.retries.unwrap_or(defaults.retries),
             retry_budget: duration("retry_budget", &migrate.retry_budget, defaults.retry_budget)?,
         };
+        let lock = LockConfig {
+            kind: match &migrate.lock {
+                None => LockKind::default(),
+                Some(value) => LockKind::parse(&expand("lock", value)?).map_err(|detail| {
+                    let (line, _) = line_at(text, value.span().start);
+                    error(ConfigProblem::InvalidLock { line, detail })
+                })?,
+            },
+            lease: duration("lock_lease", &migrate.lock_lease, lock::DEFAULT_LEASE)?,
+        };
+        if let Some(value) = migrate
+            .lock_lease
+            .as_ref()
+            .filter(|_| lock.lease < lock::MIN_LEASE)
+        {
+            let (line, _) = line_at(text, value.span().start);
+            return Err(error(ConfigProblem::InvalidDuration {
+                line,
+                key: "lock_lease".into(),
+                detail: format!(
+                    "a lease of `{}` is too short; give at least `1s`",
+                    value.get_ref()
+                ),
+            }));
+        }
         let backup = match &backup {
             None => BackupConfig::default(),
             Some(b) => BackupConfig {
@@ -362,6 +392,7 @@ impl Config {
             templates: optional_path("migrate.templates", &migrate.templates)?,
             transaction_per_migration: migrate.transaction_per_migration.unwrap_or(false),
             timeouts,
+            lock,
             backup,
             lint_server_version: match &raw.lint {
                 Some(lint) => optional_string("lint.server_version", &lint.server_version)?,
@@ -485,6 +516,8 @@ struct RawEnvironment {
     version_table_schema: Option<Spanned<String>>,
     audit_table: Option<Spanned<toml::Value>>,
     transaction_per_migration: Option<bool>,
+    lock: Option<Spanned<String>>,
+    lock_lease: Option<Spanned<String>>,
     backup: Option<RawBackup>,
 }
 
@@ -504,6 +537,8 @@ impl RawEnvironment {
             &mut migrate.transaction_per_migration,
             self.transaction_per_migration,
         );
+        over(&mut migrate.lock, self.lock);
+        over(&mut migrate.lock_lease, self.lock_lease);
         let Some(env) = self.backup else {
             return;
         };
@@ -534,6 +569,8 @@ struct RawMigrate {
     statement_timeout: Option<Spanned<String>>,
     retries: Option<u32>,
     retry_budget: Option<Spanned<String>>,
+    lock: Option<Spanned<String>>,
+    lock_lease: Option<Spanned<String>>,
 }
 
 #[derive(Default, Deserialize)]
@@ -762,6 +799,7 @@ schemas = { url = "x", list = ["a"], sql = "SELECT 1" }
                 templates: None,
                 transaction_per_migration: false,
                 timeouts: Timeouts::default(),
+                lock: LockConfig::default(),
                 backup: BackupConfig::default(),
                 lint_server_version: None,
                 environment: None,
@@ -848,6 +886,57 @@ required = false
         assert!(
             message.starts_with("line 4: `retry_budget`: unknown unit"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn the_lock_kind_and_lease_are_read_and_overridden_per_environment() {
+        let text = r#"
+[migrate]
+script_location = "m"
+lock = "advisory"
+lock_lease = "2s"
+[env.pooled]
+lock = "table"
+lock_lease = "1min"
+[env.plain]
+database_url = "sqlite:///x.db"
+"#;
+        let top = parse(text).unwrap();
+        assert_eq!(
+            top.lock,
+            LockConfig {
+                kind: LockKind::Advisory,
+                lease: Duration::from_secs(2)
+            }
+        );
+        let pooled = parse_env(text, "pooled").unwrap();
+        assert_eq!(
+            pooled.lock,
+            LockConfig {
+                kind: LockKind::Table,
+                lease: Duration::from_secs(60)
+            }
+        );
+        assert_eq!(parse_env(text, "plain").unwrap().lock, top.lock);
+        let default = parse("[migrate]\nscript_location = \"m\"\n").unwrap();
+        assert_eq!(default.lock.kind, LockKind::Auto);
+        assert_eq!(default.lock.lease, Duration::from_secs(30));
+    }
+
+    #[test]
+    fn a_bad_lock_kind_or_lease_names_its_line() {
+        assert_eq!(
+            failure("[migrate]\nscript_location = \"m\"\nlock = \"session\"\n"),
+            "line 3: `lock`: `session` is not a lock kind; use `auto`, `advisory` or `table`"
+        );
+        assert_eq!(
+            failure("[migrate]\nscript_location = \"m\"\n\nlock_lease = \"30\"\n"),
+            "line 4: `lock_lease`: `30` has no unit; write e.g. `30ms` or `30s`"
+        );
+        assert_eq!(
+            failure("[migrate]\nscript_location = \"m\"\nlock_lease = \"500ms\"\n"),
+            "line 3: `lock_lease`: a lease of `500ms` is too short; give at least `1s`"
         );
     }
 

@@ -6,7 +6,7 @@
 
 use std::time::Duration;
 
-use crate::config::{DatabaseUrl, Dialect};
+use crate::config::{DatabaseUrl, Dialect, LockConfig};
 pub(crate) use crate::error::DbError;
 use crate::error::{Error, Result};
 
@@ -21,6 +21,9 @@ pub(crate) mod postgres;
 
 #[cfg(feature = "postgres")]
 mod own_thread;
+
+#[cfg(feature = "postgres")]
+mod lease;
 
 #[cfg(feature = "mysql")]
 pub(crate) mod mysql;
@@ -225,17 +228,58 @@ fn connect_with(drivers: &[Driver], url: &DatabaseUrl) -> Result<Box<dyn Connect
     (driver.open)(url)
 }
 
+/// The migration lock a run asks of its connection: the project's `lock` and `lock_lease`,
+/// and the version table's schema, where PostgreSQL's lease table goes.
+#[derive(Debug, Clone, Default)]
+// Only PostgreSQL has a choice of lock.
+#[cfg_attr(not(feature = "postgres"), allow(dead_code))]
+pub(crate) struct LockOptions {
+    pub config: LockConfig,
+    pub schema: Option<String>,
+}
+
+impl LockOptions {
+    /// The lock of the project whose config is `config` and version table `table`.
+    pub(crate) fn of(config: LockConfig, table: &version_table::VersionTable) -> LockOptions {
+        LockOptions {
+            config,
+            schema: table.schema.clone(),
+        }
+    }
+}
+
 /// [`connect`] for a run under the migration lock, which may wait up to `lock_wait` for
-/// another runner: opening an SQLite file waits for other writers as long.
-#[cfg_attr(not(feature = "sqlite"), allow(unused_variables))]
+/// another runner: opening an SQLite file waits for other writers as long, and a PostgreSQL
+/// connection takes the lock `lock` asks for.
+#[cfg_attr(
+    not(all(feature = "sqlite", feature = "postgres")),
+    allow(unused_variables)
+)]
 pub(crate) fn connect_for_run(
     url: &DatabaseUrl,
     lock_wait: std::time::Duration,
+    lock: &LockOptions,
 ) -> Result<Box<dyn Connection>> {
     match url.dialect() {
         #[cfg(feature = "sqlite")]
         Dialect::Sqlite => sqlite::open_for_run(url, lock_wait),
+        #[cfg(feature = "postgres")]
+        Dialect::Postgresql => postgres::open_locking(url, lock.clone()),
         _ => connect(url),
+    }
+}
+
+/// [`connect_existing`] for a command that takes the migration lock (`drift`): the lock the
+/// project's runs take, so the two keep each other out.
+#[cfg_attr(not(feature = "postgres"), allow(unused_variables))]
+pub(crate) fn connect_existing_locking(
+    url: &DatabaseUrl,
+    lock: &LockOptions,
+) -> Result<Option<Box<dyn Connection>>> {
+    match url.dialect() {
+        #[cfg(feature = "postgres")]
+        Dialect::Postgresql => postgres::open_locking(url, lock.clone()).map(Some),
+        _ => connect_existing(url),
     }
 }
 

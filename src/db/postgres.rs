@@ -19,6 +19,10 @@
 //! also takes a transaction-level advisory lock on a second key (in the `BEGIN`'s round trip),
 //! and a runner that takes the migration lock takes and drops that key in the same statement,
 //! waiting while it is held: it reads the version rows only after any such commit is over.
+//!
+//! Behind a proxy or pooler (`lock = "auto"`), or with `lock = "table"`, the lock is a lease
+//! row instead, fenced in each transaction (see `db/lease.rs`); nothing there relies on
+//! session state across transactions.
 
 use std::time::{Duration, Instant};
 
@@ -28,29 +32,44 @@ use postgres::{Client, NoTls, SimpleQueryMessage};
 use tokio_postgres_rustls::MakeRustlsConnect;
 
 use super::blocker::{scrub_query, Blocker, Watch};
+use super::lease::Lease;
 use super::own_thread::OwnThread;
 use super::server::{lock_id, scrub_password};
 use super::version_table::quoted_ident;
-use super::{tls, Connection, DbError, Value};
+use super::{tls, Connection, DbError, LockOptions, Value};
 use crate::config::tls::{TlsMode, TlsSettings};
-use crate::config::{DatabaseUrl, Dialect};
+use crate::config::{DatabaseUrl, Dialect, LockKind};
 use crate::error::{Error, Result};
 
 /// SQLSTATE `lock_not_available` (e.g. `lock_timeout` expired).
-const LOCK_NOT_AVAILABLE: &str = "55P03";
+pub(super) const LOCK_NOT_AVAILABLE: &str = "55P03";
 /// SQLSTATE `deadlock_detected`.
 const DEADLOCK_DETECTED: &str = "40P01";
 
-/// Opens a connection.
+/// Opens a connection whose migration lock is the default (`lock = "auto"`).
 pub(crate) fn open(url: &DatabaseUrl) -> Result<Box<dyn super::Connection>> {
+    open_locking(url, LockOptions::default())
+}
+
+/// Opens a connection that takes the migration lock `lock` asks for.
+pub(crate) fn open_locking(
+    url: &DatabaseUrl,
+    lock: LockOptions,
+) -> Result<Box<dyn super::Connection>> {
     if tokio::runtime::Handle::try_current().is_ok() {
         // The client blocks on a runtime of its own, which tokio refuses inside another
         // (`#[tokio::main]` calling the library): it runs on a thread of its own instead.
         let raw_url = url.expose_secret().to_string();
-        let conn = OwnThread::open(url, move || Ok(Box::new(Postgres::connect(&raw_url)?)))?;
+        let conn = OwnThread::open(url, move || {
+            let mut conn = Postgres::connect(&raw_url)?;
+            conn.lock_options = lock;
+            Ok(Box::new(conn))
+        })?;
         return Ok(Box::new(conn));
     }
-    Ok(Box::new(Postgres::connect(url.expose_secret())?))
+    let mut conn = Postgres::connect(url.expose_secret())?;
+    conn.lock_options = lock;
+    Ok(Box::new(conn))
 }
 
 struct Postgres {
@@ -60,7 +79,14 @@ struct Postgres {
     tls: Option<MakeRustlsConnect>,
     /// The URL as given, only to scrub its password from driver messages.
     raw_url: String,
-    lock: Option<LockSession>,
+    lock: Option<MigrationLock>,
+    lock_options: LockOptions,
+    /// A transaction is open (`begin` to `commit` or `rollback`): outside one, a statement
+    /// run under a lease first checks the lease is still ours.
+    in_transaction: bool,
+    /// The server may be reached through a pooler that lends its sessions per transaction:
+    /// true once a lease was chosen behind a proxy (see [`behind_proxy`]).
+    pooled: bool,
     /// Whether the timeouts were set for the session (to reset) rather than the transaction.
     session_timeouts: bool,
     /// Who blocks a statement waiting for a lock, seen from a second session opened when a
@@ -69,6 +95,28 @@ struct Postgres {
     /// The server is reached through a proxy or pooler (see [`behind_proxy`]): queries use
     /// unnamed statements only.
     proxied: bool,
+}
+
+/// The migration lock: the advisory lock on a session of its own, or the lease row.
+enum MigrationLock {
+    Advisory(LockSession),
+    Lease(Lease),
+}
+
+impl MigrationLock {
+    fn key(&self) -> &str {
+        match self {
+            MigrationLock::Advisory(session) => &session.key,
+            MigrationLock::Lease(lease) => &lease.key,
+        }
+    }
+
+    fn held(&self) -> bool {
+        match self {
+            MigrationLock::Advisory(session) => session.held,
+            MigrationLock::Lease(lease) => lease.held(),
+        }
+    }
 }
 
 /// The session for the advisory lock of `key`; kept after a failed `try_lock` for `lock`.
@@ -121,6 +169,9 @@ impl Postgres {
                     tls: attempt.tls,
                     raw_url: raw_url.to_string(),
                     lock: None,
+                    lock_options: LockOptions::default(),
+                    in_transaction: false,
+                    pooled: false,
                     proxied,
                     session_timeouts: false,
                     watch: Watch::new(),
@@ -175,23 +226,33 @@ impl Postgres {
         db_error(e, &self.raw_url)
     }
 
-    /// The lock session for `key`: the one a failed `try_lock` left, else a new one (the lock is
-    /// polled on its own session, see the module doc).
-    fn lock_session(&mut self, key: &str) -> Result<&mut LockSession, DbError> {
+    /// The application name the lease row records (`retort` unless the URL names another).
+    fn application(&self) -> String {
+        self.config
+            .get_application_name()
+            .unwrap_or("retort")
+            .to_string()
+    }
+
+    /// The migration lock for `key`: the one a failed `try_lock` left, else a new one (polled
+    /// on a session of its own, see the module doc).
+    fn lock_session(&mut self, key: &str) -> Result<&mut MigrationLock, DbError> {
         let session = match self.lock.take() {
-            Some(held) if held.held => {
+            Some(held) if held.held() => {
                 self.lock = Some(held);
                 return Err(DbError::new(format!(
                     "the migration lock `{key}` is already held by this connection"
                 )));
             }
-            Some(pending) if pending.key == key => pending,
+            Some(pending) if pending.key() == key => pending,
             _ => self.open_lock_session(key)?,
         };
         Ok(self.lock.insert(session))
     }
 
-    fn open_lock_session(&mut self, key: &str) -> Result<LockSession, DbError> {
+    /// Opens the lock's session and picks the lock `lock_options` ask for: `auto` is the
+    /// advisory lock on a direct connection, the lease behind a proxy or pooler.
+    fn open_lock_session(&mut self, key: &str) -> Result<MigrationLock, DbError> {
         let database: String = self
             .client
             .query_typed_one("SELECT current_database()::text", &[])
@@ -204,6 +265,24 @@ impl Postgres {
             );
             DbError::from_driver(message, false, e)
         })?;
+        let kind = self.lock_options.config.kind;
+        // Whether a pooler shares server sessions cannot be proven false under load (another
+        // client may have taken the session the probe looks for): `auto` takes the lease
+        // behind any proxy, and only `advisory` asks, to refuse when it sees one shared.
+        if kind == LockKind::Table || (kind == LockKind::Auto && self.proxied) {
+            self.pooled = self.proxied;
+            let options = &self.lock_options;
+            let lease = Lease::new(client, key, options.schema.as_deref(), options.config.lease)
+                .map_err(|e| {
+                    let message = format!(
+                        "cannot create the lease table `{}`: {}",
+                        super::lease::TABLE,
+                        describe(&e, &self.raw_url)
+                    );
+                    DbError::from_driver(message, false, e)
+                })?;
+            return Ok(MigrationLock::Lease(lease));
+        }
         let pooled = self.proxied
             && transaction_pooling(&mut self.client, &mut client)
                 .map_err(|e| db_error(e, &self.raw_url))?;
@@ -211,17 +290,48 @@ impl Postgres {
             return Err(DbError::lock_unsupported(
                 "the server is reached through a pooler in transaction mode (two sessions of \
                  this run were served by one server session): PostgreSQL's session advisory \
-                 lock cannot keep runners apart there",
+                 lock (`lock = \"advisory\"`) cannot keep runners apart there",
             ));
         }
-        Ok(LockSession {
+        Ok(MigrationLock::Advisory(LockSession {
             client,
             key: key.to_string(),
             id: lock_id(&database, key),
             commit_id: lock_id(&database, &format!("{key}:commit")),
             database,
             held: false,
-        })
+        }))
+    }
+
+    /// The lease this connection holds, if it holds one.
+    fn held_lease(&self) -> Option<&Lease> {
+        match &self.lock {
+            Some(MigrationLock::Lease(lease)) if lease.held() => Some(lease),
+            _ => None,
+        }
+    }
+
+    /// The error of a lease found no longer ours, with who holds it now.
+    fn lease_lost(&mut self) -> DbError {
+        let why = match &self.lock {
+            Some(MigrationLock::Lease(lease)) => lease.why_lost(&mut self.client),
+            _ => "the migration lock is not held".to_string(),
+        };
+        DbError::lock_lost(why)
+    }
+
+    /// Outside a transaction, under a lease: extends it, or fails when it is no longer ours.
+    fn check_lease(&mut self) -> Result<(), DbError> {
+        let Some(extend) = self.held_lease().map(Lease::extend_sql) else {
+            return Ok(());
+        };
+        if self.in_transaction {
+            return Ok(());
+        }
+        match self.simple(&extend)? {
+            1 => Ok(()),
+            _ => Err(self.lease_lost()),
+        }
     }
 
     fn simple(&mut self, sql: &str) -> Result<u64, DbError> {
@@ -668,7 +778,18 @@ impl Connection for Postgres {
     }
 
     fn execute(&mut self, sql: &str) -> Result<u64, DbError> {
+        self.check_lease()?;
         self.simple(sql)
+    }
+
+    fn commit(&mut self) -> Result<(), DbError> {
+        self.in_transaction = false;
+        self.simple("COMMIT").map(drop)
+    }
+
+    fn rollback(&mut self) -> Result<(), DbError> {
+        self.in_transaction = false;
+        self.simple("ROLLBACK").map(drop)
     }
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
@@ -725,28 +846,47 @@ impl Connection for Postgres {
     }
 
     /// The holder's transactions take the commit key (see the module doc) in `BEGIN`'s round
-    /// trip; a killed holder's commit then keeps it until that commit is over.
+    /// trip; a killed holder's commit then keeps it until that commit is over. Under a lease
+    /// they lock the lease row instead, and stop when it is no longer theirs.
     fn begin(&mut self) -> Result<(), DbError> {
-        match self.lock.as_ref().filter(|s| s.held) {
-            Some(session) => {
-                let sql = format!("BEGIN; SELECT pg_advisory_xact_lock({})", session.commit_id);
-                self.simple(&sql).map(drop)
+        let sql = match self.lock.as_ref().filter(|s| s.held()) {
+            Some(MigrationLock::Advisory(session)) => {
+                format!("BEGIN; SELECT pg_advisory_xact_lock({})", session.commit_id)
             }
-            None => self.simple("START TRANSACTION").map(drop),
+            Some(MigrationLock::Lease(lease)) if lease.heartbeat_lost() => {
+                return Err(self.lease_lost());
+            }
+            Some(MigrationLock::Lease(lease)) => lease.begin_sql(),
+            None => "START TRANSACTION".to_string(),
+        };
+        let rows = self.simple(&sql)?;
+        self.in_transaction = true;
+        if self.held_lease().is_some() && rows != 1 {
+            let _ = self.rollback();
+            return Err(self.lease_lost());
         }
+        Ok(())
     }
 
     fn try_lock(&mut self, key: &str, timeout: Duration) -> Result<bool, DbError> {
         let raw_url = self.raw_url.clone();
-        let session = self.lock_session(key)?;
-        session.acquire(&raw_url, timeout)
+        let application = self.application();
+        match self.lock_session(key)? {
+            MigrationLock::Advisory(session) => session.acquire(&raw_url, timeout),
+            MigrationLock::Lease(lease) => lease
+                .try_acquire(timeout, &application)
+                .map_err(|e| db_error(e, &raw_url)),
+        }
     }
 
     /// The session holding the advisory lock, from `pg_locks` and `pg_stat_activity`: a
     /// runner killed mid-statement leaves its server session (and the lock) behind until the
     /// server notices, and this names it (`pg_terminate_backend(pid)` ends it).
     fn lock_holder(&mut self, key: &str) -> Option<String> {
-        let id = self.lock.as_ref().filter(|s| s.key == key)?.id;
+        let id = match self.lock.as_ref().filter(|s| s.key() == key)? {
+            MigrationLock::Advisory(session) => session.id,
+            MigrationLock::Lease(lease) => return lease.holder(&mut self.client),
+        };
         // A bigint advisory key is split over `classid` (high half) and `objid` (low half).
         let row = self
             .client
@@ -783,26 +923,44 @@ impl Connection for Postgres {
 
     fn lock(&mut self, key: &str, timeout: Duration) -> Result<(), DbError> {
         let raw_url = self.raw_url.clone();
-        let session = self.lock_session(key)?;
+        let application = self.application();
         let deadline = Instant::now() + timeout;
-        let held = poll_until(deadline, || {
-            session.acquire(&raw_url, deadline.saturating_duration_since(Instant::now()))
-        })?;
-        if held {
-            return Ok(());
-        }
+        let left = || deadline.saturating_duration_since(Instant::now());
+        let what = match self.lock_session(key)? {
+            MigrationLock::Advisory(session) => {
+                if poll_until(deadline, || session.acquire(&raw_url, left()))? {
+                    return Ok(());
+                }
+                format!(
+                    "PostgreSQL advisory lock {} for `{key}` in database `{}`",
+                    session.id, session.database
+                )
+            }
+            MigrationLock::Lease(lease) => {
+                let taken = poll_until(deadline, || {
+                    lease
+                        .try_acquire(left(), &application)
+                        .map_err(|e| db_error(e, &raw_url))
+                })?;
+                if taken {
+                    return Ok(());
+                }
+                format!("the lease `{key}` in `{}`", lease.table())
+            }
+        };
         Err(DbError::lock_timeout(format!(
-            "timed out after {}s waiting for the migration lock (PostgreSQL advisory lock {} \
-             for `{key}` in database `{}`)",
+            "timed out after {}s waiting for the migration lock ({what})",
             timeout.as_secs_f64(),
-            session.id,
-            session.database
         )))
     }
 
     fn unlock(&mut self, key: &str) -> Result<(), DbError> {
         match self.lock.take() {
-            Some(mut session) if session.held && session.key == key => {
+            Some(MigrationLock::Lease(lease)) if lease.held() && lease.key == key => {
+                let raw_url = self.raw_url.clone();
+                lease.release(&|e| db_error(e, &raw_url))
+            }
+            Some(MigrationLock::Advisory(mut session)) if session.held && session.key == key => {
                 let released: bool = session
                     .client
                     .query_typed_one(
@@ -834,6 +992,12 @@ impl Connection for Postgres {
         statement: Duration,
         in_transaction: bool,
     ) -> Result<(), DbError> {
+        if self.pooled && !in_transaction {
+            // A session setting would stay on whichever server session the pooler lent for
+            // it, and the statements that follow may run on another: none is set (documented
+            // in docs/running.md), rather than one that leaks to other clients.
+            return Ok(());
+        }
         let scope = if in_transaction { "LOCAL" } else { "SESSION" };
         // `0` turns PostgreSQL's lock timeout off; an unset statement timeout leaves the
         // server's (or role's) own.
@@ -846,6 +1010,11 @@ impl Connection for Postgres {
         }
         self.simple(&sql)?;
         self.session_timeouts = !in_transaction;
+        if self.pooled {
+            // The server session behind this one changes with each transaction: there is no
+            // one backend to watch for the blocker.
+            return Ok(());
+        }
         self.watch.arm(lock);
         if !lock.is_zero() {
             self.open_observer();

@@ -12,7 +12,8 @@
 //!
 //! A `transactional = false` step cannot hold SQLite's write lock while it runs (that is its
 //! point), so two SQLite runners reaching the same such step at the same moment could both run
-//! it; on PostgreSQL and MySQL the session lock taken by `lock()` covers it.
+//! it; on PostgreSQL and MySQL the lock taken by `lock()` covers it (a session lock, or
+//! PostgreSQL's lease, checked before each such statement).
 
 use std::time::Duration;
 
@@ -74,6 +75,10 @@ pub(crate) struct LiveSink<'c> {
     check_foreign_keys: bool,
     /// The step's timeouts are set on the session and must be reset when it ends.
     timeouts_set: bool,
+    /// The step under way, for the error of a migration lock found lost at `BEGIN`.
+    step: Option<String>,
+    /// Statements of the step ran outside a transaction (they took effect).
+    ran_outside: bool,
 }
 
 fn bookkeeping(task: Bookkeeping) -> impl FnOnce(DbError) -> Error {
@@ -95,6 +100,8 @@ impl<'c> LiveSink<'c> {
             foreign_keys_before: None,
             check_foreign_keys: false,
             timeouts_set: false,
+            step: None,
+            ran_outside: false,
         }
     }
 
@@ -112,7 +119,19 @@ impl<'c> LiveSink<'c> {
     fn begin(&mut self) -> Result<()> {
         let waited = self.lock_wait;
         self.conn.begin().map_err(|cause| {
-            if cause.is_lock_timeout {
+            if cause.lock_lost {
+                let outcome = if self.ran_outside {
+                    "its statements ran outside a transaction, but its version row was not \
+                     written: check them, then `stamp` the revision or make it safe to re-run"
+                } else {
+                    "nothing of it was committed"
+                };
+                Error::LockLost {
+                    revision: self.step.clone().unwrap_or_default(),
+                    cause,
+                    outcome: outcome.to_string(),
+                }
+            } else if cause.is_lock_timeout {
                 Error::LockTimeout { waited, cause }
             } else {
                 bookkeeping(Bookkeeping::Begin)(cause)
@@ -349,6 +368,8 @@ impl Sink for LiveSink<'_> {
     }
 
     fn begin_step(&mut self, step: &PreparedStep) -> Result<Option<Vec<String>>> {
+        self.step = Some(step.label());
+        self.ran_outside = false;
         let sets_foreign_keys = self.conn.dialect() == Dialect::Sqlite
             && foreign_keys::sets_foreign_keys(&step.statements);
         if self.in_transaction && !self.rehearse && (!step.transactional || sets_foreign_keys) {
@@ -415,6 +436,7 @@ impl Sink for LiveSink<'_> {
 
     fn execute(&mut self, sql: &str) -> Result<TxEffect, DbError> {
         self.conn.execute(sql)?;
+        self.ran_outside |= !self.in_transaction;
         self.after_statement(sql)
     }
 
@@ -548,6 +570,7 @@ pub(crate) fn run_live(
         conn.lock(&key, options.migration_lock_wait)
             .map_err(lock_error)?;
     }
+    progress.lock_taken(&mut || conn.lock_holder(&key));
     let result = run_locked(conn, options, scripts, plan_from, before_change, progress);
     // The run's outcome stands either way; a lock that was not held (or not released) is said,
     // since it means another runner may have been inside too. The session's end releases a

@@ -244,6 +244,9 @@ pub trait Progress {
     /// Another runner holds the migration lock; the run waits for it (called at most once).
     /// `holder` describes the session holding it, when the database can say.
     fn waiting_for_lock(&mut self, _holder: Option<&str>) {}
+    /// The migration lock is held; `holder` describes it (which lock, which session or lease)
+    /// at the cost of a query, for progress that shows it.
+    fn lock_taken(&mut self, _holder: &mut dyn FnMut() -> Option<String>) {}
     /// The migration lock could not be released after the run (`cause`: e.g. the server says it
     /// was not held); the run's outcome stands, and the session's end releases a lock it still
     /// has.
@@ -583,6 +586,14 @@ fn run_one(
             }
             Err(e) => e,
         };
+        if e.lock_lost {
+            // Checked before the statement, which did not run.
+            return Err(Error::LockLost {
+                revision: prepared.label(),
+                cause: e,
+                outcome: aftermath(prepared, &effects, partial::TxEffect::Stays),
+            });
+        }
         if let Some(database) = &e.unwritable_directory_of {
             return Err(Error::SqliteDirectoryReadOnly {
                 directory: crate::db::directory_of(database).to_path_buf(),

@@ -53,8 +53,9 @@ pub(crate) fn accept(
         return Err(Error::AcceptNotApplied { revision });
     }
     let timeout = crate::settings::DEFAULT_MIGRATION_LOCK_WAIT;
-    let mut conn = db::connect_for_run(url, timeout)?;
-    let table = version_table(&project.config, conn.dialect())?;
+    let table = version_table(&project.config, url.dialect())?;
+    let lock = db::LockOptions::of(project.config.lock, &table);
+    let mut conn = db::connect_for_run(url, timeout, &lock)?;
     let Some(audit) = table.audit() else {
         return Err(Error::AuditTrailOff {
             path: project.config.path.clone(),

@@ -195,7 +195,9 @@ pub(crate) fn execute(
             if let Some(nothing) = nothing_to_do_on_missing_file(project, url, operation)? {
                 return Ok(nothing);
             }
-            opened = db::connect_for_run(url, migration_lock_wait)?;
+            let table = version_table(&project.config, dialect)?;
+            let lock = db::LockOptions::of(project.config.lock, &table);
+            opened = db::connect_for_run(url, migration_lock_wait, &lock)?;
             opened.as_mut()
         }
         Target::Open(conn) => conn,

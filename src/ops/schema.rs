@@ -68,7 +68,9 @@ pub(crate) fn drift(
     dev_url: Option<&DatabaseUrl>,
     lock_timeout: Duration,
 ) -> Result<DriftReport> {
-    let Some(mut conn) = crate::db::connect_existing(url)? else {
+    let table = version_table(&project.config, url.dialect())?;
+    let lock = crate::db::LockOptions::of(project.config.lock, &table);
+    let Some(mut conn) = crate::db::connect_existing_locking(url, &lock)? else {
         // An SQLite file that does not exist is at base: nothing applied, nothing built.
         return Ok(DriftReport {
             ok: true,
@@ -80,7 +82,6 @@ pub(crate) fn drift(
         });
     };
     let conn = conn.as_mut();
-    let table = version_table(&project.config, conn.dialect())?;
     let key = table.lock_key();
     let lock_error = crate::exec::live::lock_error(lock_timeout);
     if !conn.try_lock(&key, lock_timeout).map_err(lock_error)? {

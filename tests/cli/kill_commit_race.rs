@@ -46,10 +46,32 @@ fn count(rows: Vec<Vec<Value>>) -> i64 {
 
 #[test]
 fn a_runner_killed_while_committing_is_waited_for_and_its_revision_not_run_again() {
-    let Some(db) = TestDatabase::create(Dialect::Postgresql, "kill_commit_race") else {
-        return;
+    killed_while_committing("kill_commit_race", "");
+}
+
+/// The same under the lease lock on a direct connection: the lease (1 s) runs out while the
+/// killed holder's COMMIT (2 s) still runs, and only the row lock its transaction took at
+/// BEGIN keeps the taker's upsert waiting for that commit.
+#[test]
+fn under_the_lease_a_runner_killed_while_committing_is_waited_for() {
+    let stderr = killed_while_committing(
+        "kill_commit_race_lease",
+        "lock = \"table\"\nlock_lease = \"1s\"\n",
+    );
+    assert!(stderr.contains("held by the lease of runner"), "{stderr}");
+}
+
+/// Kills a runner of `b` while its COMMIT runs, then runs again with `config` lines added to
+/// `[migrate]`; the second runner's stderr.
+fn killed_while_committing(name: &str, config: &str) -> String {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, name) else {
+        return String::new();
     };
     let p = slow_commit_project();
+    p.file(
+        "migrate.toml",
+        &format!("[migrate]\nscript_location = \"migrations\"\n{config}"),
+    );
     let url = db.url.as_str();
     let (code, _, stderr) = p.run(&["--url", url, "upgrade", "a", "--no-backup"]);
     assert_eq!(code, 0, "{stderr}");
@@ -81,7 +103,8 @@ fn a_runner_killed_while_committing_is_waited_for_and_its_revision_not_run_again
     assert_eq!(code, 0, "the second runner failed:\n{stdout}\n{stderr}");
     let rows = watcher.query("SELECT count(*) FROM counter").unwrap();
     assert_eq!(count(rows), 1, "`b` ran twice:\n{stdout}\n{stderr}");
-    let (code, stdout, _) = p.run(&["--url", url, "current"]);
+    let (code, current, _) = p.run(&["--url", url, "current"]);
     assert_eq!(code, 0);
-    assert!(stdout.contains('b'), "{stdout}");
+    assert!(current.contains('b'), "{current}");
+    stderr
 }
