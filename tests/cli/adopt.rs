@@ -115,7 +115,10 @@ fn a_database_migrated_by_dbmate_is_adopted_on_the_servers() {
 
 /// Runs `tool args`, failing the test with its stderr when it fails.
 fn run_tool(tool: &Path, args: &[&str]) {
-    let out = Command::new(tool).args(args).output().expect("run the tool");
+    let out = Command::new(tool)
+        .args(args)
+        .output()
+        .expect("run the tool");
     assert!(
         out.status.success(),
         "{} {args:?}: {}",
@@ -125,13 +128,20 @@ fn run_tool(tool: &Path, args: &[&str]) {
 }
 
 /// `sqlx migrate run` migrates `url` from the fixture (simple and reversible files, one
-/// `-- no-transaction`); retort adopts it, and the imported down sections take it back to empty.
+/// `-- no-transaction`); retort adopts it, and knows the simple files as irreversible.
 fn adopt_real_sqlx(sqlx: &Path, url: &str, tables: &dyn Fn() -> Vec<String>) {
     let p = imported("sqlx");
     let source = fixture("sqlx");
     run_tool(
         sqlx,
-        &["migrate", "run", "--source", source.to_str().unwrap(), "--database-url", url],
+        &[
+            "migrate",
+            "run",
+            "--source",
+            source.to_str().unwrap(),
+            "--database-url",
+            url,
+        ],
     );
     let (code, out, err) = run_with(&p, url, &["stamp", "--from", "sqlx", "--dry-run"]);
     assert_eq!(code, 0, "{err}");
@@ -146,23 +156,32 @@ fn adopt_real_sqlx(sqlx: &Path, url: &str, tables: &dyn Fn() -> Vec<String>) {
     assert_eq!(current, "sqlx_20240103000000 (head)\n");
     let (code, _, err) = run_with(&p, url, &["status", "--exit-code"]);
     assert_eq!(code, 0, "{err}");
-    // sqlx's `todos` came with a down file, `users` with none: retort takes the database back
-    // down to the irreversible first revision.
-    assert!(tables().contains(&"todos".to_string()));
-    let (code, _, err) = run_with(&p, url, &["downgrade", "sqlx_20240101000000", "--no-backup"]);
-    assert_eq!(code, 0, "{err}");
+    // The last migration is a simple file (no down): retort refuses to go below it and leaves
+    // sqlx's tables alone.
+    let (code, _, err) = run_with(
+        &p,
+        url,
+        &["downgrade", "sqlx_20240101000000", "--no-backup"],
+    );
+    assert_eq!(code, 1, "{err}");
+    assert!(
+        err.contains("revision `sqlx_20240103000000` (") && err.contains("is irreversible"),
+        "{err}"
+    );
     let left = tables();
-    assert!(left.contains(&"users".to_string()), "{left:?}");
-    assert!(!left.contains(&"todos".to_string()), "{left:?}");
+    for table in ["users", "todos", "_sqlx_migrations"] {
+        assert!(left.contains(&table.to_string()), "{left:?}");
+    }
 }
 
 /// The table names of `url`'s database (or current schema).
 fn table_names(url: &str) -> Vec<String> {
     let sql = if url.starts_with("sqlite") {
         "SELECT name FROM sqlite_master WHERE type = 'table'"
+    } else if url.starts_with("postgres") {
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = current_schema()"
     } else {
-        "SELECT table_name FROM information_schema.tables \
-         WHERE table_schema = current_schema() OR table_schema = DATABASE()"
+        "SELECT table_name FROM information_schema.tables WHERE table_schema = DATABASE()"
     };
     connect(url)
         .query(sql)
