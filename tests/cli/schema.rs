@@ -189,6 +189,7 @@ CREATE TABLE posts (id int AUTO_INCREMENT PRIMARY KEY, user_id bigint NOT NULL, 
 CREATE TABLE tags (id int PRIMARY KEY, label varchar(40) NOT NULL, weight int DEFAULT 1);
 CREATE INDEX ix_posts_title ON posts (title(20) DESC);
 CREATE VIEW active_users AS SELECT id, email FROM users WHERE deleted_at IS NULL;
+CREATE ALGORITHM=MERGE SQL SECURITY INVOKER VIEW user_emails AS SELECT email FROM active_users WITH CHECK OPTION;
 CREATE TRIGGER posts_touch BEFORE INSERT ON posts FOR EACH ROW SET NEW.title = coalesce(NEW.title, '');
 CREATE FUNCTION add1(x INT) RETURNS INT DETERMINISTIC RETURN x + 1;
 CREATE PROCEDURE noop(IN a INT) SELECT a;
@@ -196,6 +197,7 @@ CREATE PROCEDURE noop(IN a INT) SELECT a;
 -- migrate:downgrade
 DROP PROCEDURE noop;
 DROP FUNCTION add1;
+DROP VIEW user_emails;
 DROP VIEW active_users;
 DROP TABLE tags;
 DROP TABLE posts;
@@ -245,8 +247,16 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "CREATE INDEX ix_hand ON users (nickname)",
                 "ALTER TABLE tags MODIFY label varchar(40) NULL",
                 "ALTER TABLE tags ALTER COLUMN weight SET DEFAULT 2",
+                "CREATE OR REPLACE VIEW active_users AS SELECT id, email FROM users WHERE id > 0",
                 "ALTER TABLE users DROP COLUMN deleted_at",
                 "CREATE TABLE extra (a int)",
+                "DROP TRIGGER posts_touch",
+                "CREATE TRIGGER posts_touch BEFORE INSERT ON posts FOR EACH ROW SET NEW.title = coalesce(NEW.title, 'x')",
+                "DROP FUNCTION add1",
+                "CREATE FUNCTION add1(x INT) RETURNS INT DETERMINISTIC RETURN x + 2",
+                // Only `SHOW CREATE` shows a routine's characteristics and a view's options.
+                "ALTER PROCEDURE noop SQL SECURITY INVOKER",
+                "ALTER ALGORITHM=TEMPTABLE SQL SECURITY INVOKER VIEW user_emails AS SELECT email FROM active_users",
             ],
             vec![
                 "+ index ix_hand on users(nickname) using BTREE",
@@ -254,6 +264,11 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "- column users.deleted_at datetime NULL",
                 "~ column tags.label: NOT NULL -> NULL",
                 "~ column tags.weight: default 1 -> 2",
+                "~ view active_users: definition changed",
+                "~ view user_emails: definition changed",
+                "~ trigger posts.posts_touch: definition changed",
+                "~ function add1: definition changed",
+                "~ procedure noop: definition changed",
             ],
         ),
     }
@@ -369,6 +384,32 @@ fn detects_each_kind_of_drift(dialect: Dialect) {
     assert_eq!(added["name"], "extra");
 
     assert_eq!(engine.scratch_databases(), Vec::<String>::new());
+}
+
+/// MariaDB: a scratch copy built by another user (`DEFINER`) in a database of another name
+/// reads the same views, triggers and routines.
+#[cfg(feature = "mysql")]
+#[test]
+fn another_definer_is_no_drift_on_mariadb() {
+    let Some(engine) = Engine::new(Dialect::Mysql, "schema_definer") else {
+        return;
+    };
+    let Some(dev) = TestDatabase::create(Dialect::Mysql, "schema_definer_dev") else {
+        return;
+    };
+    engine.build_fixture();
+    let user = format!("retort_definer_{}", std::process::id());
+    let mut admin = dev.connect();
+    let _ = admin.execute(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    admin.execute(&format!("CREATE USER '{user}'@'%'")).unwrap();
+    admin
+        .execute(&format!("GRANT ALL ON `{}`.* TO '{user}'@'%'", dev.name))
+        .unwrap();
+    let dev_url = dev.url.replacen("://root@", &format!("://{user}@"), 1);
+    let (code, stdout, stderr) = engine.run(&["drift", "--dev-url", &dev_url]);
+    let _ = admin.execute(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("no schema drift: "), "{stdout}");
 }
 
 #[test]
