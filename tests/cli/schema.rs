@@ -125,7 +125,7 @@ const SQLITE_FIXTURE: &str = r#"-- revision = "a1"
 -- migrate:upgrade
 CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL UNIQUE, name TEXT DEFAULT 'x' CHECK (length(name) < 50), nickname TEXT, deleted_at TEXT, full_name TEXT GENERATED ALWAYS AS (name || ' ' || email) VIRTUAL);
 CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, title TEXT, CONSTRAINT title_len CHECK (length(title) > 0));
-CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT NOT NULL, weight INTEGER DEFAULT 1);
+CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT NOT NULL COLLATE NOCASE, weight INTEGER DEFAULT 1, heavy INTEGER GENERATED ALWAYS AS (weight > 5) STORED, post_id INTEGER REFERENCES posts(id) DEFERRABLE INITIALLY DEFERRED);
 CREATE INDEX ix_posts_user ON posts (user_id DESC);
 CREATE UNIQUE INDEX ix_users_lower ON users (lower(email)) WHERE deleted_at IS NULL;
 CREATE VIEW active_users AS SELECT id, email FROM users WHERE deleted_at IS NULL;
@@ -211,8 +211,10 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
         Dialect::Sqlite => (
             vec![
                 "CREATE INDEX ix_hand ON users (name)",
-                "CREATE TABLE tags_new (id INTEGER PRIMARY KEY, label TEXT, weight INTEGER DEFAULT 2)",
-                "INSERT INTO tags_new SELECT * FROM tags",
+                // Also drops the collation, changes the generation expression and makes the
+                // foreign key immediate.
+                "CREATE TABLE tags_new (id INTEGER PRIMARY KEY, label TEXT, weight INTEGER DEFAULT 2, heavy INTEGER GENERATED ALWAYS AS (weight > 9) STORED, post_id INTEGER REFERENCES posts(id))",
+                "INSERT INTO tags_new (id, label, weight, post_id) SELECT id, label, weight, post_id FROM tags",
                 "DROP TABLE tags",
                 "ALTER TABLE tags_new RENAME TO tags",
                 "ALTER TABLE users DROP COLUMN nickname",
@@ -224,6 +226,10 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "- column users.nickname TEXT NULL",
                 "~ column tags.label: NOT NULL -> NULL",
                 "~ column tags.weight: default 1 -> 2",
+                "~ column tags.label: collation NOCASE -> none",
+                "~ column tags.heavy: generated weight > 5 STORED -> weight > 9 STORED",
+                "- constraint on tags: FOREIGN KEY (post_id) REFERENCES posts (id) DEFERRABLE INITIALLY DEFERRED",
+                "+ constraint on tags: FOREIGN KEY (post_id) REFERENCES posts (id)",
             ],
         ),
         Dialect::Postgresql => (
