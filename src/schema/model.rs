@@ -115,6 +115,9 @@ pub(crate) struct Index {
     pub predicate: Option<String>,
     /// The access method where the engine has several (`btree`, `gin`, `HASH`).
     pub method: Option<String>,
+    /// The non-key columns of a covering index (PostgreSQL `INCLUDE`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
     #[serde(skip)]
     pub ddl: String,
 }

@@ -239,6 +239,7 @@ fn read_indexes(
                         unique,
                         predicate,
                         method: None,
+                        include: Vec::new(),
                         ddl: sql,
                     },
                 );

@@ -156,7 +156,9 @@ ALTER TABLE posts ADD CONSTRAINT posts_user_fk FOREIGN KEY (user_id) REFERENCES 
 CREATE INDEX ix_posts_user ON posts (user_id DESC);
 CREATE UNIQUE INDEX ix_users_lower ON users (lower(email)) WHERE deleted_at IS NULL;
 CREATE INDEX ix_users_hash ON users USING hash (email);
+CREATE INDEX ix_users_name ON users (name text_pattern_ops) INCLUDE (email);
 CREATE VIEW active_users AS SELECT id, email FROM users WHERE deleted_at IS NULL;
+CREATE VIEW named_users WITH (security_barrier) AS SELECT id, name FROM users WHERE name IS NOT NULL WITH CASCADED CHECK OPTION;
 CREATE MATERIALIZED VIEW post_counts AS SELECT user_id, count(*) AS n FROM posts GROUP BY user_id;
 CREATE INDEX ix_post_counts ON post_counts (user_id);
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.title := coalesce(NEW.title, ''); RETURN NEW; END $$;
@@ -169,6 +171,7 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto;
 DROP EXTENSION pgcrypto;
 DROP SCHEMA billing CASCADE;
 DROP MATERIALIZED VIEW post_counts;
+DROP VIEW named_users;
 DROP VIEW active_users;
 DROP TABLE tags;
 DROP TABLE posts;
@@ -239,6 +242,11 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "ALTER TABLE tags ALTER COLUMN weight SET DEFAULT 2",
                 "ALTER TABLE users DROP COLUMN nickname",
                 "CREATE TABLE extra (a integer)",
+                "DROP INDEX ix_posts_user",
+                "CREATE INDEX ix_posts_user ON posts (user_id NULLS FIRST)",
+                "ALTER VIEW named_users RESET (check_option)",
+                "DROP INDEX ix_users_name",
+                "CREATE INDEX ix_users_name ON users (name text_pattern_ops)",
             ],
             vec![
                 "+ index ix_hand on users(name) using btree",
@@ -246,6 +254,9 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "- column users.nickname text NULL",
                 "~ column tags.label: NOT NULL -> NULL",
                 "~ column tags.weight: default 1 -> 2",
+                "~ index ix_posts_user: columns user_id DESC -> user_id NULLS FIRST",
+                "~ view named_users: definition changed",
+                "~ index ix_users_name: include email -> none",
             ],
         ),
         Dialect::Mysql => (
