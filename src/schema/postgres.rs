@@ -300,11 +300,14 @@ fn read_sequences(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> 
 }
 
 fn read_routines(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+    // A range type's constructor functions are the type's (an internal dependency).
     let sql = format!(
         "SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), p.prokind, \
          CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END \
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE {USER_NAMESPACE} AND {} ORDER BY 1, 2, 3",
+         WHERE {USER_NAMESPACE} AND {} AND NOT EXISTS (SELECT 1 FROM pg_depend d \
+         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'i') \
+         ORDER BY 1, 2, 3",
         not_in_extension("pg_proc", "p.oid")
     );
     for row in query(conn, "functions", &sql)? {

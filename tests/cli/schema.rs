@@ -854,3 +854,86 @@ fn a_schema_file_is_checked_on_postgresql() {
 fn a_schema_file_is_checked_on_mariadb() {
     checks_a_schema_file(Dialect::Mysql);
 }
+
+/// The objects of `dialect` that retort does not model, and how `schema` lists each.
+fn unmodeled(dialect: Dialect) -> (&'static str, Vec<&'static str>) {
+    match dialect {
+        Dialect::Sqlite => (
+            "CREATE TABLE t (a INTEGER);\nCREATE VIRTUAL TABLE notes USING fts5(body);",
+            vec!["virtual table notes"],
+        ),
+        Dialect::Postgresql => (
+            "CREATE TABLE docs (id integer PRIMARY KEY, owner text, during tsrange, EXCLUDE USING gist (during WITH &&));
+ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY docs_owner ON docs USING (owner = current_user);
+CREATE RULE docs_keep AS ON DELETE TO docs DO INSTEAD NOTHING;
+CREATE TYPE span AS RANGE (subtype = integer);
+CREATE TYPE pair AS (a integer, b integer);
+CREATE AGGREGATE total(integer) (sfunc = int4pl, stype = integer);
+CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+CREATE EVENT TRIGGER ddl_seen ON ddl_command_end EXECUTE FUNCTION on_ddl();",
+            vec![
+                "aggregate total(integer)",
+                "composite type pair",
+                "event trigger ddl_seen",
+                "exclusion constraint docs.docs_during_excl",
+                "policy docs_owner on docs",
+                "range type span",
+                "rule docs_keep on docs",
+            ],
+        ),
+        Dialect::Mysql => (
+            "CREATE TABLE t (a int);\nCREATE SEQUENCE s;\nCREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DO DELETE FROM t;",
+            vec!["event nightly", "sequence s"],
+        ),
+    }
+}
+
+/// For one engine: what retort finds but does not model is listed as not compared by
+/// `schema` (text and JSON) and by `drift`, which still reports no drift.
+fn lists_what_it_does_not_compare(dialect: Dialect) {
+    let Some(engine) = Engine::new(dialect, &format!("schema_unmodeled_{dialect}")) else {
+        return;
+    };
+    let (sql, expected) = unmodeled(dialect);
+    write_revision(&engine.project, "a1", &[], sql, None, None);
+    let (code, _, stderr) = engine.run(&["upgrade", "heads", "--no-backup", "-q"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, text, stderr) = engine.run(&["schema"]);
+    assert_eq!(code, 0, "{stderr}");
+    let listed: Vec<&str> = text
+        .split_once("not compared:\n")
+        .map(|(_, rest)| rest.lines().map(str::trim).collect())
+        .unwrap_or_default();
+    assert_eq!(listed, expected, "{text}");
+    // A range type's constructors are the type's, not functions of their own.
+    assert!(!text.contains("function span"), "{text}");
+    let (_, json, _) = engine.run(&["schema", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["not_compared"], serde_json::json!(expected));
+
+    let (code, stdout, stderr) = engine.run(&["drift"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("not compared: {}", expected.join(", "))),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn unmodeled_objects_are_listed_as_not_compared_on_sqlite() {
+    lists_what_it_does_not_compare(Dialect::Sqlite);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn unmodeled_objects_are_listed_as_not_compared_on_postgresql() {
+    lists_what_it_does_not_compare(Dialect::Postgresql);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn unmodeled_objects_are_listed_as_not_compared_on_mariadb() {
+    lists_what_it_does_not_compare(Dialect::Mysql);
+}
