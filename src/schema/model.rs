@@ -48,6 +48,33 @@ pub(crate) struct Table {
     pub ddl: String,
 }
 
+impl Table {
+    /// Records the constraint `name`, with the `ALTER TABLE {on} ADD CONSTRAINT …` that creates
+    /// it for `--sql`: `on` is the table as the engine's DDL names it, `ident` its quoting.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    pub(crate) fn add_constraint(
+        &mut self,
+        on: &str,
+        name: String,
+        kind: ConstraintKind,
+        definition: String,
+        ident: fn(&str) -> String,
+    ) {
+        let ddl = format!(
+            "ALTER TABLE {on} ADD CONSTRAINT {} {definition}",
+            ident(&name)
+        );
+        self.constraints.insert(
+            name,
+            Constraint {
+                kind,
+                definition,
+                ddl: Some(ddl),
+            },
+        );
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct Column {
     pub name: String,

@@ -5,7 +5,7 @@
 //! indexes here (MySQL has no other kind).
 
 use super::model::{
-    Column, Constraint, ConstraintKind, Index, PrimaryKey, Routine, Schema, Table, Trigger, View,
+    Column, ConstraintKind, Index, PrimaryKey, Routine, Schema, Table, Trigger, View,
 };
 use super::{flag, int, opt_text, query, split_list, text, Introspect};
 use crate::config::Dialect;
@@ -226,38 +226,15 @@ fn read_foreign_keys(conn: &mut dyn Connection, schema: &mut Schema) -> Result<(
                 definition.push_str(&format!(" ON {what} {action}"));
             }
         }
-        add_constraint(
-            table,
-            &table_name,
+        table.add_constraint(
+            &ident(&table_name),
             name,
             ConstraintKind::ForeignKey,
             definition,
+            ident,
         );
     }
     Ok(())
-}
-
-/// Adds the constraint `name` of `table_name`, with the `ALTER TABLE` that creates it.
-fn add_constraint(
-    table: &mut Table,
-    table_name: &str,
-    name: String,
-    kind: ConstraintKind,
-    definition: String,
-) {
-    let ddl = format!(
-        "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
-        ident(table_name),
-        ident(&name)
-    );
-    table.constraints.insert(
-        name,
-        Constraint {
-            kind,
-            definition,
-            ddl: Some(ddl),
-        },
-    );
 }
 
 fn read_checks(conn: &mut dyn Connection, schema: &mut Schema, mariadb: bool) -> Result<()> {
@@ -278,7 +255,13 @@ fn read_checks(conn: &mut dyn Connection, schema: &mut Schema, mariadb: bool) ->
             continue;
         };
         let definition = format!("CHECK ({})", text(&row[2]));
-        add_constraint(table, &table_name, name, ConstraintKind::Check, definition);
+        table.add_constraint(
+            &ident(&table_name),
+            name,
+            ConstraintKind::Check,
+            definition,
+            ident,
+        );
     }
     Ok(())
 }

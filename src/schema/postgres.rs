@@ -5,8 +5,8 @@
 //! extension's, listed once as not compared.
 
 use super::model::{
-    Column, Constraint, ConstraintKind, Index, PrimaryKey, Routine, Schema, Sequence, Table,
-    Trigger, UserType, View,
+    Column, ConstraintKind, Index, PrimaryKey, Routine, Schema, Sequence, Table, Trigger, UserType,
+    View,
 };
 use super::{flag, opt_text, query, split_list, text, Introspect};
 use crate::config::Dialect;
@@ -199,18 +199,12 @@ fn read_constraints(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()
                 continue;
             }
         };
-        let ddl = format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
-            qualified(&namespace, &table_name),
-            ident(&name)
-        );
-        table.constraints.insert(
+        table.add_constraint(
+            &qualified(&namespace, &table_name),
             name,
-            Constraint {
-                kind,
-                definition,
-                ddl: Some(ddl),
-            },
+            kind,
+            definition,
+            ident,
         );
     }
     Ok(())
