@@ -1,15 +1,24 @@
 #!/usr/bin/env bash
 # Speed of the schema features, side by side in one run (hyperfine):
 #   1. `retort test` on a 200-revision linear SQLite history (goal: under 2 s);
-#   2. `retort test` on a 30-revision linear PostgreSQL history against the floor: psql
+#   2. `retort test` on a linear PostgreSQL history (PG_REVISIONS, 30) against the floor: psql
 #      running upgrade, downgrade, upgrade of each revision (goal: within 3x);
-#   3. `retort drift` on a 300-table PostgreSQL schema (goal: under 2 s).
+#   3. `retort drift` on a 300-table PostgreSQL schema (goal: under 2 s), twice: built by 300
+#      revisions of a table and an index each, and by one revision of 300 related tables (each
+#      with a foreign key to the one before, a check, a unique key, a partial expression index
+#      and a trigger, every tenth with a view), so that each catalog query has rows to read.
 # Usage: bench/schema.sh [RETORT_BINARY]   (PG at $PG_URL, default postgresql://postgres@127.0.0.1:5432)
+#   SQLITE_REVISIONS (200), PG_REVISIONS (30), DRIFT_TABLES (300), RUNS (5);
+#   MARKDOWN=FILE also writes hyperfine's table there.
 set -euo pipefail
 RETORT=${1:-${CARGO_TARGET_DIR:-target}/release/retort}
 PG=${PG_URL:-postgresql://postgres@127.0.0.1:5432}
+SQLITE_REVISIONS=${SQLITE_REVISIONS:-200}
+PG_REVISIONS=${PG_REVISIONS:-30}
+DRIFT_TABLES=${DRIFT_TABLES:-300}
+RUNS=${RUNS:-5}
 WORK=$(mktemp -d)
-trap 'rm -rf "$WORK"; psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS retort_bench_drift WITH (FORCE)" -c "DROP DATABASE IF EXISTS retort_bench_test WITH (FORCE)" -c "DROP DATABASE IF EXISTS retort_bench_floor WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
+trap 'rm -rf "$WORK"; psql "$PG/postgres" -qc "DROP DATABASE IF EXISTS retort_bench_drift WITH (FORCE)" -c "DROP DATABASE IF EXISTS retort_bench_wide WITH (FORCE)" -c "DROP DATABASE IF EXISTS retort_bench_test WITH (FORCE)" -c "DROP DATABASE IF EXISTS retort_bench_floor WITH (FORCE)" >/dev/null 2>&1 || true' EXIT
 
 # A linear history of $2 revisions in $1, each creating a table with an index.
 history() {
@@ -24,11 +33,32 @@ history() {
   done
 }
 
-history "$WORK/sqlite" 200 "sqlite:///app.db"
-psql "$PG/postgres" -qc "CREATE DATABASE retort_bench_test" -c "CREATE DATABASE retort_bench_floor" -c "CREATE DATABASE retort_bench_drift"
-history "$WORK/pg" 30 "$PG/retort_bench_test"
-history "$WORK/drift" 300 "$PG/retort_bench_drift"
+# One revision building a PostgreSQL schema of $2 related tables in $1.
+wide_schema() {
+  local dir=$1 n=$2 url=$3
+  mkdir -p "$dir/migrations/versions"
+  printf '[migrate]\nscript_location = "migrations"\ndatabase_url = "%s"\n' "$url" > "$dir/migrate.toml"
+  {
+    printf -- '-- revision = "w1"\n-- down_revision = ""\n\n-- migrate:upgrade\n'
+    printf 'CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.n := NEW.n + 1; RETURN NEW; END $$;\n'
+    for i in $(seq 1 "$n"); do
+      local parent=""
+      [ "$i" -gt 1 ] && parent=", parent_id integer REFERENCES t_$((i - 1)) (id) ON DELETE CASCADE"
+      printf 'CREATE TABLE t_%s (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, name text NOT NULL UNIQUE, n integer DEFAULT 0 CHECK (n >= 0), created_at timestamptz NOT NULL DEFAULT now()%s);\n' "$i" "$parent"
+      printf 'CREATE INDEX ix_%s ON t_%s (lower(name)) WHERE n > 0;\n' "$i" "$i"
+      printf 'CREATE TRIGGER touch_%s BEFORE UPDATE ON t_%s FOR EACH ROW EXECUTE FUNCTION touch();\n' "$i" "$i"
+      [ $((i % 10)) -eq 0 ] && printf 'CREATE VIEW v_%s AS SELECT id, name FROM t_%s WHERE n > 0;\n' "$i" "$i"
+    done
+  } > "$dir/migrations/versions/w1_wide.sql"
+}
+
+history "$WORK/sqlite" "$SQLITE_REVISIONS" "sqlite:///app.db"
+psql "$PG/postgres" -qc "CREATE DATABASE retort_bench_test" -c "CREATE DATABASE retort_bench_floor" -c "CREATE DATABASE retort_bench_drift" -c "CREATE DATABASE retort_bench_wide"
+history "$WORK/pg" "$PG_REVISIONS" "$PG/retort_bench_test"
+history "$WORK/drift" "$DRIFT_TABLES" "$PG/retort_bench_drift"
+wide_schema "$WORK/wide" "$DRIFT_TABLES" "$PG/retort_bench_wide"
 (cd "$WORK/drift" && "$RETORT" upgrade heads --no-backup -q)
+(cd "$WORK/wide" && "$RETORT" upgrade heads --no-backup -q)
 
 # The floor: each revision's upgrade, downgrade and upgrade again through psql, one
 # transaction each, as `retort test` runs them (without its schema snapshots).
@@ -38,8 +68,9 @@ for f in "$WORK"/pg/migrations/versions/*.sql; do
   printf 'BEGIN;\n%s\nCOMMIT;\nBEGIN;\n%s\nCOMMIT;\nBEGIN;\n%s\nCOMMIT;\n' "$up" "$down" "$up"
 done > "$WORK/floor.sql"
 
-hyperfine --warmup 1 --runs 5 \
-  -n 'retort test, 200 revisions, SQLite' "cd $WORK/sqlite && $RETORT test -q" \
-  -n 'retort test, 30 revisions, PostgreSQL' "cd $WORK/pg && $RETORT test -q" \
-  -n 'psql up/down/up, 30 revisions (floor)' "psql $PG/retort_bench_floor -q -v ON_ERROR_STOP=1 -f $WORK/floor.sql && psql $PG/retort_bench_floor -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' " \
-  -n 'retort drift, 300 tables, PostgreSQL' "cd $WORK/drift && $RETORT drift -q"
+hyperfine --warmup 1 --runs "$RUNS" ${MARKDOWN:+--export-markdown "$MARKDOWN"} \
+  -n "retort test, $SQLITE_REVISIONS revisions, SQLite" "cd $WORK/sqlite && $RETORT test -q" \
+  -n "retort test, $PG_REVISIONS revisions, PostgreSQL" "cd $WORK/pg && $RETORT test -q" \
+  -n "psql up/down/up, $PG_REVISIONS revisions (floor)" "psql $PG/retort_bench_floor -q -v ON_ERROR_STOP=1 -f $WORK/floor.sql && psql $PG/retort_bench_floor -qc 'DROP SCHEMA public CASCADE; CREATE SCHEMA public' " \
+  -n "retort drift, $DRIFT_TABLES tables in $DRIFT_TABLES revisions, PostgreSQL" "cd $WORK/drift && $RETORT drift -q" \
+  -n "retort drift, $DRIFT_TABLES related tables in one revision, PostgreSQL" "cd $WORK/wide && $RETORT drift -q"

@@ -96,7 +96,8 @@ pub(crate) fn run_tests(
     let dialect = url.dialect();
     let filter = Filter::new(&project.config, dialect)?;
     let options = LiveOptions {
-        table: version_table(&project.config, dialect)?,
+        // No audit trail in a database thrown away after the run: fewer statements per step.
+        table: version_table(&project.config, dialect)?.with_audit_table(None),
         migration_lock_wait: lock_timeout,
         timeouts: project.config.timeouts,
         rehearse: false,

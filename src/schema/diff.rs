@@ -177,6 +177,9 @@ fn index_summary(name: &str, on: &str, index: &Index) -> String {
     if let Some(method) = &index.method {
         summary.push_str(&format!(" using {method}"));
     }
+    if !index.include.is_empty() {
+        summary.push_str(&format!(" include ({})", index.include.join(", ")));
+    }
     if let Some(predicate) = &index.predicate {
         summary.push_str(&format!(" where {predicate}"));
     }
@@ -194,6 +197,10 @@ fn index_object(name: &str, on: &str, parent: String, index: &Index) -> Object {
             ("unique", index.unique.to_string()),
             ("predicate", some(&index.predicate)),
             ("method", some(&index.method)),
+            (
+                "include",
+                some(&Some(index.include.join(", ")).filter(|i| !i.is_empty())),
+            ),
         ],
     }
 }

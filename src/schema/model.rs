@@ -48,6 +48,33 @@ pub(crate) struct Table {
     pub ddl: String,
 }
 
+impl Table {
+    /// Records the constraint `name`, with the `ALTER TABLE {on} ADD CONSTRAINT …` that creates
+    /// it for `--sql`: `on` is the table as the engine's DDL names it, `ident` its quoting.
+    #[cfg(any(feature = "postgres", feature = "mysql"))]
+    pub(crate) fn add_constraint(
+        &mut self,
+        on: &str,
+        name: String,
+        kind: ConstraintKind,
+        definition: String,
+        ident: fn(&str) -> String,
+    ) {
+        let ddl = format!(
+            "ALTER TABLE {on} ADD CONSTRAINT {} {definition}",
+            ident(&name)
+        );
+        self.constraints.insert(
+            name,
+            Constraint {
+                kind,
+                definition,
+                ddl: Some(ddl),
+            },
+        );
+    }
+}
+
 #[derive(Debug, Clone, Default, PartialEq, Serialize)]
 pub(crate) struct Column {
     pub name: String,
@@ -115,6 +142,9 @@ pub(crate) struct Index {
     pub predicate: Option<String>,
     /// The access method where the engine has several (`btree`, `gin`, `HASH`).
     pub method: Option<String>,
+    /// The non-key columns of a covering index (PostgreSQL `INCLUDE`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub include: Vec<String>,
     #[serde(skip)]
     pub ddl: String,
 }

@@ -1,13 +1,11 @@
 //! MySQL and MariaDB: the current database's schema from `information_schema`, one query per
-//! kind. Views, triggers and routines come from the same tables `SHOW CREATE` reads (their
-//! bodies as the server stores them), one query for all of them instead of one `SHOW` each;
-//! the database's own name is taken out of view definitions, so a database and its scratch
-//! copy read the same. Unique keys are unique indexes here (MySQL has no other kind).
-
-use std::collections::BTreeMap;
+//! kind, and each view, trigger and routine as its `SHOW CREATE` statement (the only text
+//! with a view's options and a routine's characteristics), normalized so that a database and
+//! its scratch copy (another name, maybe another user) read the same. Unique keys are unique
+//! indexes here (MySQL has no other kind).
 
 use super::model::{
-    Column, Constraint, ConstraintKind, Index, PrimaryKey, Routine, Schema, Table, Trigger, View,
+    Column, ConstraintKind, Index, PrimaryKey, Routine, Schema, Table, Trigger, View,
 };
 use super::{flag, int, opt_text, query, split_list, text, Introspect};
 use crate::config::Dialect;
@@ -49,12 +47,12 @@ impl Introspect for Mysql {
             }
         }
         read_columns(conn, &mut schema)?;
-        read_indexes(conn, &mut schema)?;
+        read_indexes(conn, &mut schema, mariadb)?;
         read_foreign_keys(conn, &mut schema)?;
         read_checks(conn, &mut schema, mariadb)?;
         read_views(conn, &mut schema, &database)?;
-        read_triggers(conn, &mut schema)?;
-        read_routines(conn, &mut schema)?;
+        read_triggers(conn, &mut schema, &database)?;
+        read_routines(conn, &mut schema, &database)?;
         for row in query(
             conn,
             "events",
@@ -119,20 +117,25 @@ fn read_columns(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
     Ok(())
 }
 
-fn read_indexes(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
-    let rows = query(
-        conn,
-        "indexes",
-        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, COLLATION, INDEX_TYPE \
-         FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
-         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX",
-    )?;
+fn read_indexes(conn: &mut dyn Connection, schema: &mut Schema, mariadb: bool) -> Result<()> {
+    // MySQL 8 gives a functional key part's expression (its COLUMN_NAME is NULL); MariaDB has
+    // no functional indexes and no such column.
+    let expression = if mariadb { "NULL" } else { "EXPRESSION" };
+    let sql = format!(
+        "SELECT TABLE_NAME, INDEX_NAME, NON_UNIQUE, COLUMN_NAME, SUB_PART, COLLATION, INDEX_TYPE, \
+         {expression} FROM information_schema.STATISTICS WHERE TABLE_SCHEMA = DATABASE() \
+         ORDER BY TABLE_NAME, INDEX_NAME, SEQ_IN_INDEX"
+    );
+    let rows = query(conn, "indexes", &sql)?;
     for row in rows {
         let (table_name, name) = (text(&row[0]), text(&row[1]));
         let Some(table) = schema.tables.get_mut(&table_name) else {
             continue;
         };
-        let mut part = text(&row[3]);
+        let mut part = match (opt_text(&row[3]), opt_text(&row[7])) {
+            (None, Some(expression)) => format!("({expression})"),
+            (column, _) => column.unwrap_or_default(),
+        };
         if let Some(length) = opt_text(&row[4]) {
             part.push_str(&format!("({length})"));
         }
@@ -178,8 +181,12 @@ fn read_indexes(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
     Ok(())
 }
 
-/// An index part (`name(10) DESC`) with its column quoted.
+/// An index part (`name(10) DESC`) with its column quoted; a functional one (`(lower(x))`)
+/// is the server's text already.
 fn quote_part(part: &str) -> String {
+    if part.starts_with('(') {
+        return part.to_string();
+    }
     let end = part.find(['(', ' ']).unwrap_or(part.len());
     format!("{}{}", ident(&part[..end]), &part[end..])
 }
@@ -219,38 +226,15 @@ fn read_foreign_keys(conn: &mut dyn Connection, schema: &mut Schema) -> Result<(
                 definition.push_str(&format!(" ON {what} {action}"));
             }
         }
-        add_constraint(
-            table,
-            &table_name,
+        table.add_constraint(
+            &ident(&table_name),
             name,
             ConstraintKind::ForeignKey,
             definition,
+            ident,
         );
     }
     Ok(())
-}
-
-/// Adds the constraint `name` of `table_name`, with the `ALTER TABLE` that creates it.
-fn add_constraint(
-    table: &mut Table,
-    table_name: &str,
-    name: String,
-    kind: ConstraintKind,
-    definition: String,
-) {
-    let ddl = format!(
-        "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
-        ident(table_name),
-        ident(&name)
-    );
-    table.constraints.insert(
-        name,
-        Constraint {
-            kind,
-            definition,
-            ddl: Some(ddl),
-        },
-    );
 }
 
 fn read_checks(conn: &mut dyn Connection, schema: &mut Schema, mariadb: bool) -> Result<()> {
@@ -271,32 +255,32 @@ fn read_checks(conn: &mut dyn Connection, schema: &mut Schema, mariadb: bool) ->
             continue;
         };
         let definition = format!("CHECK ({})", text(&row[2]));
-        add_constraint(table, &table_name, name, ConstraintKind::Check, definition);
+        table.add_constraint(
+            &ident(&table_name),
+            name,
+            ConstraintKind::Check,
+            definition,
+            ident,
+        );
     }
     Ok(())
 }
 
 fn read_views(conn: &mut dyn Connection, schema: &mut Schema, database: &str) -> Result<()> {
-    let rows = query(
+    let names = query(
         conn,
         "views",
-        "SELECT TABLE_NAME, VIEW_DEFINITION, CHECK_OPTION FROM information_schema.VIEWS \
-         WHERE TABLE_SCHEMA = DATABASE() ORDER BY TABLE_NAME",
+        "SELECT TABLE_NAME FROM information_schema.VIEWS WHERE TABLE_SCHEMA = DATABASE() \
+         ORDER BY TABLE_NAME",
     )?;
-    let own_prefix = format!("{}.", ident(database));
-    for row in rows {
+    for row in names {
         let name = text(&row[0]);
-        let mut definition = text(&row[1]).replace(&own_prefix, "");
-        let check = text(&row[2]);
-        if check != "NONE" && !check.is_empty() {
-            definition.push_str(&format!(" WITH {check} CHECK OPTION"));
-        }
-        let ddl = format!("CREATE VIEW {} AS {definition}", ident(&name));
+        let definition = show_create(conn, "VIEW", &name, 1, database)?;
         schema.views.insert(
             name,
             View {
+                ddl: definition.clone(),
                 definition,
-                ddl,
                 ..View::default()
             },
         );
@@ -304,51 +288,35 @@ fn read_views(conn: &mut dyn Connection, schema: &mut Schema, database: &str) ->
     Ok(())
 }
 
-fn read_triggers(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+fn read_triggers(conn: &mut dyn Connection, schema: &mut Schema, database: &str) -> Result<()> {
     let rows = query(
         conn,
         "triggers",
-        "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME, ACTION_TIMING, EVENT_MANIPULATION, \
-         ACTION_STATEMENT FROM information_schema.TRIGGERS WHERE TRIGGER_SCHEMA = DATABASE() \
-         ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME",
+        "SELECT EVENT_OBJECT_TABLE, TRIGGER_NAME FROM information_schema.TRIGGERS \
+         WHERE TRIGGER_SCHEMA = DATABASE() ORDER BY EVENT_OBJECT_TABLE, TRIGGER_NAME",
     )?;
     for row in rows {
         let (table, name) = (text(&row[0]), text(&row[1]));
-        let definition = format!(
-            "{} {} ON {} FOR EACH ROW {}",
-            text(&row[2]),
-            text(&row[3]),
-            ident(&table),
-            text(&row[4])
-        );
-        let ddl = format!("CREATE TRIGGER {} {definition}", ident(&name));
+        let definition = show_create(conn, "TRIGGER", &name, 2, database)?;
         schema.triggers.insert(
             format!("{table}.{name}"),
             Trigger {
                 table,
+                ddl: definition.clone(),
                 definition,
-                ddl,
             },
         );
     }
     Ok(())
 }
 
-fn read_routines(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+fn read_routines(conn: &mut dyn Connection, schema: &mut Schema, database: &str) -> Result<()> {
     let rows = query(
         conn,
         "functions and procedures",
-        "SELECT r.ROUTINE_NAME, r.ROUTINE_TYPE, r.DTD_IDENTIFIER, r.IS_DETERMINISTIC, \
-         r.SQL_DATA_ACCESS, r.ROUTINE_DEFINITION, \
-         (SELECT GROUP_CONCAT(CONCAT_WS(' ', p.PARAMETER_MODE, CONCAT('`', p.PARAMETER_NAME, '`'), \
-         p.DTD_IDENTIFIER) ORDER BY p.ORDINAL_POSITION SEPARATOR ', ') \
-         FROM information_schema.PARAMETERS p WHERE p.SPECIFIC_SCHEMA = r.ROUTINE_SCHEMA \
-         AND p.SPECIFIC_NAME = r.SPECIFIC_NAME AND p.ROUTINE_TYPE = r.ROUTINE_TYPE \
-         AND p.ORDINAL_POSITION > 0) \
-         FROM information_schema.ROUTINES r WHERE r.ROUTINE_SCHEMA = DATABASE() \
-         ORDER BY r.ROUTINE_NAME, r.ROUTINE_TYPE",
+        "SELECT ROUTINE_NAME, ROUTINE_TYPE FROM information_schema.ROUTINES \
+         WHERE ROUTINE_SCHEMA = DATABASE() ORDER BY ROUTINE_NAME, ROUTINE_TYPE",
     )?;
-    let mut routines = BTreeMap::new();
     for row in rows {
         let name = text(&row[0]);
         let kind = text(&row[1]).to_lowercase();
@@ -356,35 +324,101 @@ fn read_routines(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
             schema.not_compared.push(format!("{kind} {name}"));
             continue;
         }
-        let returns = match opt_text(&row[2]) {
-            Some(returns) if kind == "function" => format!(" RETURNS {returns}"),
-            _ => String::new(),
-        };
-        let deterministic = if flag(&row[3]) { " DETERMINISTIC" } else { "" };
-        let definition = format!(
-            "{}({}){returns}{deterministic} {} {}",
-            ident(&name),
-            text(&row[6]),
-            text(&row[4]),
-            text(&row[5])
-        );
-        let ddl = format!("CREATE {} {definition}", kind.to_uppercase());
-        let key = if kind == "procedure" && routines.contains_key(&name) {
+        let definition = show_create(conn, &kind.to_uppercase(), &name, 2, database)?;
+        // A function and a procedure may share a name.
+        let key = if kind == "procedure" && schema.routines.contains_key(&name) {
             format!("{name}:procedure")
         } else {
             name
         };
-        routines.insert(
+        schema.routines.insert(
             key,
             Routine {
                 kind,
+                ddl: definition.clone(),
                 definition,
-                ddl,
             },
         );
     }
-    schema.routines = routines;
     Ok(())
+}
+
+/// The statement `SHOW CREATE {kind}` gives for `name` (in result column `column`), without
+/// what differs between two databases built by the same statements: see [`normalize_create`].
+fn show_create(
+    conn: &mut dyn Connection,
+    kind: &str,
+    name: &str,
+    column: usize,
+    database: &str,
+) -> Result<String> {
+    let what = format!("{} {name}", kind.to_lowercase());
+    let rows = query(conn, &what, &format!("SHOW CREATE {kind} {}", ident(name)))?;
+    let statement = rows
+        .first()
+        .and_then(|row| row.get(column))
+        .map(text)
+        .unwrap_or_default();
+    Ok(normalize_create(&statement, database))
+}
+
+/// A `SHOW CREATE` statement as it compares: the `DEFINER=user@host` clause left out (the
+/// scratch copy may be built by another user), as are the defaults `ALGORITHM=UNDEFINED` and
+/// `SQL SECURITY DEFINER` of the statement's head (a view's explicit `ALGORITHM=MERGE` or
+/// `SQL SECURITY INVOKER` stays, so changing one is drift), and the database's own name
+/// before the names it qualifies (the scratch database has another name).
+fn normalize_create(statement: &str, database: &str) -> String {
+    let (mut head, body_at) = head(statement);
+    head.retain(|word| {
+        !word.to_ascii_uppercase().starts_with("DEFINER=")
+            && !word.eq_ignore_ascii_case("ALGORITHM=UNDEFINED")
+    });
+    if let Some(at) = head.windows(3).position(|w| {
+        w[0].eq_ignore_ascii_case("SQL")
+            && w[1].eq_ignore_ascii_case("SECURITY")
+            && w[2].eq_ignore_ascii_case("DEFINER")
+    }) {
+        head.drain(at..at + 3);
+    }
+    let own = format!("{}.", ident(database));
+    let body = statement[body_at..].replace(&own, "");
+    let body = body.trim_end();
+    if !body.is_empty() {
+        head.push(body);
+    }
+    head.join(" ")
+}
+
+/// The words of a `CREATE` statement before its `VIEW`, `TRIGGER`, `FUNCTION` or `PROCEDURE`
+/// keyword (split at whitespace outside quotes, as a `DEFINER` may hold quoted spaces), and
+/// where that keyword starts.
+fn head(statement: &str) -> (Vec<&str>, usize) {
+    const KINDS: [&str; 4] = ["VIEW", "TRIGGER", "FUNCTION", "PROCEDURE"];
+    let mut words = Vec::new();
+    let mut start = None;
+    let mut quote = None;
+    for (at, c) in statement.char_indices().chain([(statement.len(), ' ')]) {
+        match (quote, c) {
+            (Some(q), c) if c == q => quote = None,
+            (Some(_), _) => {}
+            (None, c) if c.is_whitespace() => {
+                if let Some(from) = start.take() {
+                    let word = &statement[from..at];
+                    if KINDS.iter().any(|kind| word.eq_ignore_ascii_case(kind)) {
+                        return (words, from);
+                    }
+                    words.push(word);
+                }
+            }
+            (None, c) => {
+                start.get_or_insert(at);
+                if matches!(c, '`' | '\'' | '"') {
+                    quote = Some(c);
+                }
+            }
+        }
+    }
+    (words, statement.len())
 }
 
 /// `CREATE TABLE` with the columns and primary key; indexes and constraints follow.
@@ -420,4 +454,47 @@ fn table_ddl(name: &str, table: &Table) -> String {
         lines.push(format!("  PRIMARY KEY ({})", columns.join(", ")));
     }
     format!("CREATE TABLE {} (\n{}\n)", ident(name), lines.join(",\n"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn show_create_loses_its_definer_defaults_and_database_name() {
+        let view = "CREATE ALGORITHM=UNDEFINED DEFINER=`root`@`127.0.0.1` SQL SECURITY DEFINER \
+                    VIEW `v` AS select `app`.`users`.`id` AS `id` from `app`.`users`";
+        assert_eq!(
+            normalize_create(view, "app"),
+            "CREATE VIEW `v` AS select `users`.`id` AS `id` from `users`"
+        );
+        // What the migration chose stays, so changing it is drift.
+        let view = "CREATE ALGORITHM=MERGE DEFINER=`a b`@`%` SQL SECURITY INVOKER VIEW `v` AS \
+                    select 1 AS `1` WITH CASCADED CHECK OPTION";
+        assert_eq!(
+            normalize_create(view, "app"),
+            "CREATE ALGORITHM=MERGE SQL SECURITY INVOKER VIEW `v` AS select 1 AS `1` \
+             WITH CASCADED CHECK OPTION"
+        );
+        // A body's own words are never touched, nor its layout.
+        let function =
+            "CREATE DEFINER=`root`@`localhost` FUNCTION `f`(x INT) RETURNS int(11)\n    \
+                        DETERMINISTIC\nRETURN 'DEFINER=x VIEW'";
+        assert_eq!(
+            normalize_create(function, "app"),
+            "CREATE FUNCTION `f`(x INT) RETURNS int(11)\n    DETERMINISTIC\nRETURN 'DEFINER=x VIEW'"
+        );
+        let trigger =
+            "CREATE DEFINER=`root`@`%` TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1";
+        assert_eq!(
+            normalize_create(trigger, "app"),
+            "CREATE TRIGGER tr BEFORE INSERT ON t FOR EACH ROW SET NEW.a = 1"
+        );
+    }
+
+    #[test]
+    fn a_functional_key_part_is_kept_as_the_server_renders_it() {
+        assert_eq!(quote_part("(lower(`email`)) DESC"), "(lower(`email`)) DESC");
+        assert_eq!(quote_part("title(20) DESC"), "`title`(20) DESC");
+    }
 }

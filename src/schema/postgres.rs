@@ -5,8 +5,8 @@
 //! extension's, listed once as not compared.
 
 use super::model::{
-    Column, Constraint, ConstraintKind, Index, PrimaryKey, Routine, Schema, Sequence, Table,
-    Trigger, UserType, View,
+    Column, ConstraintKind, Index, PrimaryKey, Routine, Schema, Sequence, Table, Trigger, UserType,
+    View,
 };
 use super::{flag, opt_text, query, split_list, text, Introspect};
 use crate::config::Dialect;
@@ -76,7 +76,8 @@ fn read_schemas(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
 fn read_relations(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
     let sql = format!(
         "SELECT n.nspname, c.relname, c.relkind, \
-         CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END \
+         CASE WHEN c.relkind IN ('v', 'm') THEN pg_get_viewdef(c.oid, true) END, \
+         CASE WHEN c.relkind = 'v' THEN array_to_string(c.reloptions, ', ') END \
          FROM pg_class c JOIN pg_namespace n ON n.oid = c.relnamespace \
          WHERE {USER_NAMESPACE} AND c.relkind IN ('r', 'p', 'v', 'm', 'f') AND {} ORDER BY 1, 2",
         not_in_extension("pg_class", "c.oid")
@@ -91,12 +92,22 @@ fn read_relations(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> 
             "f" => schema.not_compared.push(format!("foreign table {key}")),
             kind => {
                 let materialized = kind == "m";
-                let definition = text(&row[3]);
+                // A view's options (`check_option`, `security_barrier`, `security_invoker`)
+                // are not in `pg_get_viewdef`.
+                let options = opt_text(&row[4])
+                    .filter(|o| !o.is_empty())
+                    .map(|o| format!("WITH ({o})"));
+                let query = text(&row[3]);
+                let definition = match &options {
+                    Some(options) => format!("{options}\n{query}"),
+                    None => query.clone(),
+                };
                 let ddl = format!(
-                    "CREATE {}VIEW {} AS\n{}",
+                    "CREATE {}VIEW {}{} AS\n{}",
                     if materialized { "MATERIALIZED " } else { "" },
                     qualified(&namespace, &name),
-                    definition.trim_end().trim_end_matches(';')
+                    options.map(|o| format!(" {o}")).unwrap_or_default(),
+                    query.trim_end().trim_end_matches(';')
                 );
                 schema.views.insert(
                     key,
@@ -188,18 +199,12 @@ fn read_constraints(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()
                 continue;
             }
         };
-        let ddl = format!(
-            "ALTER TABLE {} ADD CONSTRAINT {} {definition}",
-            qualified(&namespace, &table_name),
-            ident(&name)
-        );
-        table.constraints.insert(
+        table.add_constraint(
+            &qualified(&namespace, &table_name),
             name,
-            Constraint {
-                kind,
-                definition,
-                ddl: Some(ddl),
-            },
+            kind,
+            definition,
+            ident,
         );
     }
     Ok(())
@@ -207,12 +212,26 @@ fn read_constraints(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()
 
 fn read_indexes(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
     // Indexes that back a primary key, unique or exclusion constraint are the constraint's.
+    // `pg_get_indexdef` of one key gives only its column or expression: its collation (where
+    // not the column's or, for an expression, the default), operator class (where not the
+    // type's default) and order are added from `pg_index` (`indoption` bit 1 is DESC, bit 2
+    // NULLS FIRST; DESC puts nulls first unless NULLS LAST).
     let sql = format!(
         "SELECT n.nspname, t.relname, i.relname, x.indisunique, am.amname, \
          pg_get_expr(x.indpred, x.indrelid, true), \
          array_to_string(ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) \
-         FROM generate_series(1, x.indnkeyatts) k ORDER BY k), chr(31)), \
-         pg_get_indexdef(x.indexrelid) \
+         || CASE WHEN x.indcollation[k - 1] NOT IN (0, coalesce(a.attcollation, 100)) \
+         THEN ' COLLATE ' || quote_ident(co.collname) ELSE '' END \
+         || CASE WHEN NOT opc.opcdefault THEN ' ' || quote_ident(opc.opcname) ELSE '' END \
+         || CASE x.indoption[k - 1] & 3 WHEN 1 THEN ' DESC NULLS LAST' WHEN 2 THEN ' NULLS FIRST' \
+         WHEN 3 THEN ' DESC' ELSE '' END \
+         FROM generate_series(1, x.indnkeyatts) k \
+         LEFT JOIN pg_attribute a ON a.attrelid = x.indrelid AND a.attnum = x.indkey[k - 1] \
+         LEFT JOIN pg_collation co ON co.oid = x.indcollation[k - 1] \
+         LEFT JOIN pg_opclass opc ON opc.oid = x.indclass[k - 1] ORDER BY k), chr(31)), \
+         pg_get_indexdef(x.indexrelid), \
+         array_to_string(ARRAY(SELECT pg_get_indexdef(x.indexrelid, k, true) \
+         FROM generate_series(x.indnkeyatts + 1, x.indnatts) k ORDER BY k), chr(31)) \
          FROM pg_index x JOIN pg_class i ON i.oid = x.indexrelid \
          JOIN pg_class t ON t.oid = x.indrelid JOIN pg_namespace n ON n.oid = t.relnamespace \
          JOIN pg_am am ON am.oid = i.relam \
@@ -227,6 +246,7 @@ fn read_indexes(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
             unique: flag(&row[3]),
             predicate: opt_text(&row[5]),
             method: opt_text(&row[4]),
+            include: split_list(&row[8]),
             ddl: text(&row[7]),
         };
         let name = text(&row[2]);
@@ -274,11 +294,14 @@ fn read_sequences(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> 
 }
 
 fn read_routines(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+    // A range type's constructor functions are the type's (an internal dependency).
     let sql = format!(
         "SELECT n.nspname, p.proname, pg_get_function_identity_arguments(p.oid), p.prokind, \
          CASE WHEN p.prokind IN ('f', 'p') THEN pg_get_functiondef(p.oid) END \
          FROM pg_proc p JOIN pg_namespace n ON n.oid = p.pronamespace \
-         WHERE {USER_NAMESPACE} AND {} ORDER BY 1, 2, 3",
+         WHERE {USER_NAMESPACE} AND {} AND NOT EXISTS (SELECT 1 FROM pg_depend d \
+         WHERE d.classid = 'pg_proc'::regclass AND d.objid = p.oid AND d.deptype = 'i') \
+         ORDER BY 1, 2, 3",
         not_in_extension("pg_proc", "p.oid")
     );
     for row in query(conn, "functions", &sql)? {

@@ -116,6 +116,9 @@ fn index_line(name: &str, index: &Index) -> String {
     if let Some(method) = &index.method {
         line.push_str(&format!(" using {method}"));
     }
+    if !index.include.is_empty() {
+        line.push_str(&format!(" include ({})", index.include.join(", ")));
+    }
     if let Some(predicate) = &index.predicate {
         line.push_str(&format!(" where {predicate}"));
     }

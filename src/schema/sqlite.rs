@@ -1,15 +1,16 @@
 //! SQLite's schema: `sqlite_schema` for the objects and their SQL, and the `pragma_*`
 //! table-valued functions joined to it, one query per kind for the whole database.
 //!
-//! SQLite keeps CHECK constraints and an index's expressions and `WHERE` only in the statement
-//! text, which `sqltext` reads. It keeps no column collation, generation expression or
-//! deferrability outside that text either; those show in `--sql` but are not compared.
+//! SQLite keeps CHECK constraints, a column's collation and generation expression, a foreign
+//! key's deferrability and an index's expressions and `WHERE` only in the statement text,
+//! which `sqltext` reads.
 
 use std::collections::BTreeMap;
 
 use super::model::{
     Column, Constraint, ConstraintKind, Index, PrimaryKey, Schema, Table, Trigger, View,
 };
+use super::sqltext::{ColumnText, ForeignKeyText};
 use super::{int, opt_text, query, sqltext, text, Introspect};
 use crate::db::Connection;
 use crate::error::Result;
@@ -38,6 +39,7 @@ impl Introspect for Sqlite {
             "SELECT type, name, tbl_name, sql FROM sqlite_schema ORDER BY type, name",
         )?;
         let mut index_sql = BTreeMap::new();
+        let mut table_text = BTreeMap::new();
         for row in &objects {
             let (kind, name, table, sql) = (
                 text(&row[0]),
@@ -66,6 +68,7 @@ impl Introspect for Sqlite {
                             },
                         );
                     }
+                    table_text.insert(name.clone(), sqltext::table_parts(&sql));
                     schema.tables.insert(name, table);
                 }
                 ("table", Some("virtual")) => {
@@ -99,14 +102,17 @@ impl Introspect for Sqlite {
                 _ => {}
             }
         }
-        read_columns(conn, &mut schema)?;
+        read_columns(conn, &mut schema, &table_text)?;
         read_indexes(conn, &mut schema, &index_sql)?;
-        read_foreign_keys(conn, &mut schema)?;
+        read_foreign_keys(conn, &mut schema, &table_text)?;
         Ok(schema)
     }
 }
 
-fn read_columns(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+/// Per table: what its `CREATE TABLE` says of its columns and foreign keys.
+type TableText = BTreeMap<String, (Vec<ColumnText>, Vec<ForeignKeyText>)>;
+
+fn read_columns(conn: &mut dyn Connection, schema: &mut Schema, texts: &TableText) -> Result<()> {
     let rows = query(
         conn,
         "columns",
@@ -128,18 +134,29 @@ fn read_columns(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
                 .push((pk, name.clone()));
         }
         let autoincrement = pk > 0 && table.ddl.to_ascii_uppercase().contains("AUTOINCREMENT");
+        let written = texts
+            .get(&table_name)
+            .and_then(|(columns, _)| columns.iter().find(|c| c.name.eq_ignore_ascii_case(&name)));
+        // The pragma says whether a column is generated; the statement says from what.
+        let generated = match int(&row[6]) {
+            2 => Some("VIRTUAL"),
+            3 => Some("STORED"),
+            _ => None,
+        }
+        .map(|kind| match written.and_then(|c| c.generated.as_ref()) {
+            Some(expression) => format!("{expression} {kind}"),
+            None => kind.to_string(),
+        });
         table.columns.push(Column {
             name,
             data_type: text(&row[2]),
             nullable: int(&row[3]) == 0,
             default: opt_text(&row[4]),
-            generated: match int(&row[6]) {
-                2 => Some("virtual".into()),
-                3 => Some("stored".into()),
-                _ => None,
-            },
+            generated,
             identity: autoincrement.then(|| "autoincrement".into()),
-            collation: None,
+            collation: written
+                .and_then(|c| c.collation.clone())
+                .filter(|c| c != "BINARY"),
         });
     }
     for (table, mut columns) in keys {
@@ -222,6 +239,7 @@ fn read_indexes(
                         unique,
                         predicate,
                         method: None,
+                        include: Vec::new(),
                         ddl: sql,
                     },
                 );
@@ -231,7 +249,11 @@ fn read_indexes(
     Ok(())
 }
 
-fn read_foreign_keys(conn: &mut dyn Connection, schema: &mut Schema) -> Result<()> {
+fn read_foreign_keys(
+    conn: &mut dyn Connection,
+    schema: &mut Schema,
+    texts: &TableText,
+) -> Result<()> {
     let rows = query(
         conn,
         "foreign keys",
@@ -258,10 +280,28 @@ fn read_foreign_keys(conn: &mut dyn Connection, schema: &mut Schema) -> Result<(
         // A key naming no columns references the primary key.
         entry.2.extend(opt_text(&row[4]));
     }
+    // The statement's keys, each matched once, by its columns.
+    let mut written: BTreeMap<&str, Vec<&ForeignKeyText>> = texts
+        .iter()
+        .map(|(table, (_, keys))| (table.as_str(), keys.iter().collect()))
+        .collect();
     for ((table_name, _), (target, from, to, on_update, on_delete)) in keys {
         let Some(table) = schema.tables.get_mut(&table_name) else {
             continue;
         };
+        let deferred = written.get_mut(table_name.as_str()).is_some_and(|keys| {
+            let same = |key: &&ForeignKeyText| {
+                key.columns.len() == from.len()
+                    && key
+                        .columns
+                        .iter()
+                        .zip(&from)
+                        .all(|(a, b)| a.eq_ignore_ascii_case(b))
+            };
+            keys.iter()
+                .position(same)
+                .is_some_and(|at| keys.remove(at).deferred)
+        });
         let mut definition = format!("FOREIGN KEY ({}) REFERENCES {target}", from.join(", "));
         if !to.is_empty() {
             definition.push_str(&format!(" ({})", to.join(", ")));
@@ -270,6 +310,9 @@ fn read_foreign_keys(conn: &mut dyn Connection, schema: &mut Schema) -> Result<(
             if action != "NO ACTION" {
                 definition.push_str(&format!(" ON {what} {action}"));
             }
+        }
+        if deferred {
+            definition.push_str(" DEFERRABLE INITIALLY DEFERRED");
         }
         table.constraints.insert(
             definition.clone(),

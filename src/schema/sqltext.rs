@@ -1,5 +1,6 @@
-//! What SQLite keeps only in the text of its `CREATE` statements: CHECK constraints, and an
-//! index's expressions and `WHERE`. A small tokenizer that knows SQLite's quotes and comments
+//! What SQLite keeps only in the text of its `CREATE` statements: CHECK constraints, a
+//! column's collation and generation expression, a foreign key's deferrability, and an index's
+//! expressions and `WHERE`. A small tokenizer that knows SQLite's quotes and comments
 //! finds them; nothing here tries to understand more SQL than that.
 
 /// One token and where it starts and ends in the text.
@@ -189,6 +190,127 @@ pub(crate) fn index_parts(create_index: &str) -> (Vec<String>, Option<String>) {
     (columns, predicate)
 }
 
+/// What a `CREATE TABLE` says of one column beyond the pragmas.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub(crate) struct ColumnText {
+    pub name: String,
+    /// `COLLATE NOCASE`, upper-cased (SQLite's collation names ignore case).
+    pub collation: Option<String>,
+    /// The expression of `GENERATED ALWAYS AS (…)`, as written.
+    pub generated: Option<String>,
+}
+
+/// A foreign key of a `CREATE TABLE`: its columns, and whether it is deferred (SQLite defers
+/// only `DEFERRABLE INITIALLY DEFERRED`; every other clause is immediate).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) struct ForeignKeyText {
+    pub columns: Vec<String>,
+    pub deferred: bool,
+}
+
+/// The columns and the foreign keys of a `CREATE TABLE`, from its top-level definitions.
+pub(crate) fn table_parts(create_table: &str) -> (Vec<ColumnText>, Vec<ForeignKeyText>) {
+    let tokens = tokens(create_table);
+    let (mut columns, mut keys) = (Vec::new(), Vec::new());
+    let Some(open) = tokens.iter().position(|t| t.text == "(") else {
+        return (columns, keys);
+    };
+    let Some(close) = closing(&tokens, open) else {
+        return (columns, keys);
+    };
+    for item in top_level(&tokens[open + 1..close]) {
+        // The tokens outside parentheses, each with its place in `item`.
+        let mut depth = 0usize;
+        let mut outer = Vec::new();
+        for (i, token) in item.iter().enumerate() {
+            match token.text {
+                "(" => {
+                    if depth == 0 {
+                        outer.push(i);
+                    }
+                    depth += 1;
+                }
+                ")" => depth = depth.saturating_sub(1),
+                _ if depth == 0 => outer.push(i),
+                _ => {}
+            }
+        }
+        let word = |k: usize| outer.get(k).map(|&i| &item[i]);
+        let is = |k: usize, text: &str| word(k).is_some_and(|t| t.is(text));
+        let first = if is(0, "CONSTRAINT") { 2 } else { 0 };
+        let deferred = (0..outer.len()).any(|k| {
+            is(k, "DEFERRABLE")
+                && is(k + 1, "INITIALLY")
+                && is(k + 2, "DEFERRED")
+                && !(k > 0 && is(k - 1, "NOT"))
+        });
+        if is(first, "FOREIGN") {
+            let names = match (word(first + 2), outer.get(first + 2)) {
+                (Some(t), Some(&at)) if t.text == "(" => closing(item, at)
+                    .map(|end| {
+                        item[at + 1..end]
+                            .iter()
+                            .filter(|t| t.text != ",")
+                            .map(|t| unquote(t.text))
+                            .collect()
+                    })
+                    .unwrap_or_default(),
+                _ => Vec::new(),
+            };
+            keys.push(ForeignKeyText {
+                columns: names,
+                deferred,
+            });
+            continue;
+        }
+        if ["PRIMARY", "UNIQUE", "CHECK"].iter().any(|k| is(first, k)) || item.is_empty() {
+            continue;
+        }
+        let mut column = ColumnText {
+            name: unquote(item[0].text),
+            ..ColumnText::default()
+        };
+        for k in 1..outer.len() {
+            if is(k, "COLLATE") {
+                column.collation = word(k + 1).map(|t| unquote(t.text).to_ascii_uppercase());
+            } else if is(k, "AS") && word(k + 1).is_some_and(|t| t.text == "(") {
+                let at = outer[k + 1];
+                column.generated = closing(item, at).map(|end| {
+                    create_table[item[at].end..item[end].start]
+                        .trim()
+                        .to_string()
+                });
+            } else if is(k, "REFERENCES") {
+                keys.push(ForeignKeyText {
+                    columns: vec![column.name.clone()],
+                    deferred,
+                });
+            }
+        }
+        columns.push(column);
+    }
+    (columns, keys)
+}
+
+/// The comma-separated items of a list of tokens, commas inside parentheses not counting.
+fn top_level<'t, 'a>(tokens: &'t [Token<'a>]) -> Vec<&'t [Token<'a>]> {
+    let mut items = Vec::new();
+    let (mut depth, mut start) = (0usize, 0);
+    for (i, token) in tokens.iter().enumerate() {
+        match token.text {
+            "(" => depth += 1,
+            ")" => depth = depth.saturating_sub(1),
+            "," if depth == 0 => {
+                items.push(&tokens[start..i]);
+                start = i + 1;
+            }
+            _ => {}
+        }
+    }
+    items.push(&tokens[start..]);
+    items
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -219,6 +341,44 @@ mod tests {
         let (columns, predicate) = index_parts("CREATE INDEX \"on\" ON \"where\"(x)");
         assert_eq!(columns, vec!["x"]);
         assert_eq!(predicate, None);
+    }
+
+    #[test]
+    fn columns_and_foreign_keys_say_what_the_pragmas_do_not() {
+        let sql = "CREATE TABLE \"t\" (id INTEGER PRIMARY KEY, \
+                   name TEXT COLLATE nocase CHECK (name COLLATE BINARY <> 'AS (x)'), \
+                   full TEXT GENERATED ALWAYS AS (name || ' ' || cast(id AS text)) STORED, \
+                   short AS (substr(name, 1, 2)), \
+                   owner INTEGER REFERENCES users(id) DEFERRABLE INITIALLY DEFERRED, \
+                   [other] INTEGER REFERENCES users(id) NOT DEFERRABLE INITIALLY DEFERRED, \
+                   CONSTRAINT fk FOREIGN KEY (owner, \"other\") REFERENCES pairs (a, b) \
+                   ON DELETE CASCADE DEFERRABLE INITIALLY DEFERRED, UNIQUE (name))";
+        let (columns, keys) = table_parts(sql);
+        let names: Vec<&str> = columns.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["id", "name", "full", "short", "owner", "other"]);
+        assert_eq!(columns[1].collation.as_deref(), Some("NOCASE"));
+        assert_eq!(columns[1].generated, None);
+        assert_eq!(
+            columns[2].generated.as_deref(),
+            Some("name || ' ' || cast(id AS text)")
+        );
+        assert_eq!(columns[2].collation, None);
+        assert_eq!(columns[3].generated.as_deref(), Some("substr(name, 1, 2)"));
+        let deferred = |columns: &[&str]| ForeignKeyText {
+            columns: columns.iter().map(|c| c.to_string()).collect(),
+            deferred: true,
+        };
+        assert_eq!(
+            keys,
+            [
+                deferred(&["owner"]),
+                ForeignKeyText {
+                    deferred: false,
+                    ..deferred(&["other"])
+                },
+                deferred(&["owner", "other"]),
+            ]
+        );
     }
 
     #[test]

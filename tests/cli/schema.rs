@@ -125,7 +125,7 @@ const SQLITE_FIXTURE: &str = r#"-- revision = "a1"
 -- migrate:upgrade
 CREATE TABLE users (id INTEGER PRIMARY KEY AUTOINCREMENT, email TEXT NOT NULL UNIQUE, name TEXT DEFAULT 'x' CHECK (length(name) < 50), nickname TEXT, deleted_at TEXT, full_name TEXT GENERATED ALWAYS AS (name || ' ' || email) VIRTUAL);
 CREATE TABLE posts (id INTEGER PRIMARY KEY, user_id INTEGER NOT NULL REFERENCES users(id) ON DELETE CASCADE, title TEXT, CONSTRAINT title_len CHECK (length(title) > 0));
-CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT NOT NULL, weight INTEGER DEFAULT 1);
+CREATE TABLE tags (id INTEGER PRIMARY KEY, label TEXT NOT NULL COLLATE NOCASE, weight INTEGER DEFAULT 1, heavy INTEGER GENERATED ALWAYS AS (weight > 5) STORED, post_id INTEGER REFERENCES posts(id) DEFERRABLE INITIALLY DEFERRED);
 CREATE INDEX ix_posts_user ON posts (user_id DESC);
 CREATE UNIQUE INDEX ix_users_lower ON users (lower(email)) WHERE deleted_at IS NULL;
 CREATE VIEW active_users AS SELECT id, email FROM users WHERE deleted_at IS NULL;
@@ -156,7 +156,9 @@ ALTER TABLE posts ADD CONSTRAINT posts_user_fk FOREIGN KEY (user_id) REFERENCES 
 CREATE INDEX ix_posts_user ON posts (user_id DESC);
 CREATE UNIQUE INDEX ix_users_lower ON users (lower(email)) WHERE deleted_at IS NULL;
 CREATE INDEX ix_users_hash ON users USING hash (email);
+CREATE INDEX ix_users_name ON users (name text_pattern_ops) INCLUDE (email);
 CREATE VIEW active_users AS SELECT id, email FROM users WHERE deleted_at IS NULL;
+CREATE VIEW named_users WITH (security_barrier) AS SELECT id, name FROM users WHERE name IS NOT NULL WITH CASCADED CHECK OPTION;
 CREATE MATERIALIZED VIEW post_counts AS SELECT user_id, count(*) AS n FROM posts GROUP BY user_id;
 CREATE INDEX ix_post_counts ON post_counts (user_id);
 CREATE FUNCTION touch() RETURNS trigger LANGUAGE plpgsql AS $$ BEGIN NEW.title := coalesce(NEW.title, ''); RETURN NEW; END $$;
@@ -169,6 +171,7 @@ CREATE EXTENSION IF NOT EXISTS pgcrypto;
 DROP EXTENSION pgcrypto;
 DROP SCHEMA billing CASCADE;
 DROP MATERIALIZED VIEW post_counts;
+DROP VIEW named_users;
 DROP VIEW active_users;
 DROP TABLE tags;
 DROP TABLE posts;
@@ -189,6 +192,7 @@ CREATE TABLE posts (id int AUTO_INCREMENT PRIMARY KEY, user_id bigint NOT NULL, 
 CREATE TABLE tags (id int PRIMARY KEY, label varchar(40) NOT NULL, weight int DEFAULT 1);
 CREATE INDEX ix_posts_title ON posts (title(20) DESC);
 CREATE VIEW active_users AS SELECT id, email FROM users WHERE deleted_at IS NULL;
+CREATE ALGORITHM=MERGE SQL SECURITY INVOKER VIEW user_emails AS SELECT email FROM active_users WITH CHECK OPTION;
 CREATE TRIGGER posts_touch BEFORE INSERT ON posts FOR EACH ROW SET NEW.title = coalesce(NEW.title, '');
 CREATE FUNCTION add1(x INT) RETURNS INT DETERMINISTIC RETURN x + 1;
 CREATE PROCEDURE noop(IN a INT) SELECT a;
@@ -196,6 +200,7 @@ CREATE PROCEDURE noop(IN a INT) SELECT a;
 -- migrate:downgrade
 DROP PROCEDURE noop;
 DROP FUNCTION add1;
+DROP VIEW user_emails;
 DROP VIEW active_users;
 DROP TABLE tags;
 DROP TABLE posts;
@@ -209,8 +214,10 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
         Dialect::Sqlite => (
             vec![
                 "CREATE INDEX ix_hand ON users (name)",
-                "CREATE TABLE tags_new (id INTEGER PRIMARY KEY, label TEXT, weight INTEGER DEFAULT 2)",
-                "INSERT INTO tags_new SELECT * FROM tags",
+                // Also drops the collation, changes the generation expression and makes the
+                // foreign key immediate.
+                "CREATE TABLE tags_new (id INTEGER PRIMARY KEY, label TEXT, weight INTEGER DEFAULT 2, heavy INTEGER GENERATED ALWAYS AS (weight > 9) STORED, post_id INTEGER REFERENCES posts(id))",
+                "INSERT INTO tags_new (id, label, weight, post_id) SELECT id, label, weight, post_id FROM tags",
                 "DROP TABLE tags",
                 "ALTER TABLE tags_new RENAME TO tags",
                 "ALTER TABLE users DROP COLUMN nickname",
@@ -222,6 +229,10 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "- column users.nickname TEXT NULL",
                 "~ column tags.label: NOT NULL -> NULL",
                 "~ column tags.weight: default 1 -> 2",
+                "~ column tags.label: collation NOCASE -> none",
+                "~ column tags.heavy: generated weight > 5 STORED -> weight > 9 STORED",
+                "- constraint on tags: FOREIGN KEY (post_id) REFERENCES posts (id) DEFERRABLE INITIALLY DEFERRED",
+                "+ constraint on tags: FOREIGN KEY (post_id) REFERENCES posts (id)",
             ],
         ),
         Dialect::Postgresql => (
@@ -231,6 +242,11 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "ALTER TABLE tags ALTER COLUMN weight SET DEFAULT 2",
                 "ALTER TABLE users DROP COLUMN nickname",
                 "CREATE TABLE extra (a integer)",
+                "DROP INDEX ix_posts_user",
+                "CREATE INDEX ix_posts_user ON posts (user_id NULLS FIRST)",
+                "ALTER VIEW named_users RESET (check_option)",
+                "DROP INDEX ix_users_name",
+                "CREATE INDEX ix_users_name ON users (name text_pattern_ops)",
             ],
             vec![
                 "+ index ix_hand on users(name) using btree",
@@ -238,6 +254,9 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "- column users.nickname text NULL",
                 "~ column tags.label: NOT NULL -> NULL",
                 "~ column tags.weight: default 1 -> 2",
+                "~ index ix_posts_user: columns user_id DESC -> user_id NULLS FIRST",
+                "~ view named_users: definition changed",
+                "~ index ix_users_name: include email -> none",
             ],
         ),
         Dialect::Mysql => (
@@ -245,8 +264,16 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "CREATE INDEX ix_hand ON users (nickname)",
                 "ALTER TABLE tags MODIFY label varchar(40) NULL",
                 "ALTER TABLE tags ALTER COLUMN weight SET DEFAULT 2",
+                "CREATE OR REPLACE VIEW active_users AS SELECT id, email FROM users WHERE id > 0",
                 "ALTER TABLE users DROP COLUMN deleted_at",
                 "CREATE TABLE extra (a int)",
+                "DROP TRIGGER posts_touch",
+                "CREATE TRIGGER posts_touch BEFORE INSERT ON posts FOR EACH ROW SET NEW.title = coalesce(NEW.title, 'x')",
+                "DROP FUNCTION add1",
+                "CREATE FUNCTION add1(x INT) RETURNS INT DETERMINISTIC RETURN x + 2",
+                // Only `SHOW CREATE` shows a routine's characteristics and a view's options.
+                "ALTER PROCEDURE noop SQL SECURITY INVOKER",
+                "ALTER ALGORITHM=TEMPTABLE SQL SECURITY INVOKER VIEW user_emails AS SELECT email FROM active_users",
             ],
             vec![
                 "+ index ix_hand on users(nickname) using BTREE",
@@ -254,6 +281,11 @@ fn hand_changes(dialect: Dialect) -> (Vec<&'static str>, Vec<&'static str>) {
                 "- column users.deleted_at datetime NULL",
                 "~ column tags.label: NOT NULL -> NULL",
                 "~ column tags.weight: default 1 -> 2",
+                "~ view active_users: definition changed",
+                "~ view user_emails: definition changed",
+                "~ trigger posts.posts_touch: definition changed",
+                "~ function add1: definition changed",
+                "~ procedure noop: definition changed",
             ],
         ),
     }
@@ -369,6 +401,32 @@ fn detects_each_kind_of_drift(dialect: Dialect) {
     assert_eq!(added["name"], "extra");
 
     assert_eq!(engine.scratch_databases(), Vec::<String>::new());
+}
+
+/// MariaDB: a scratch copy built by another user (`DEFINER`) in a database of another name
+/// reads the same views, triggers and routines.
+#[cfg(feature = "mysql")]
+#[test]
+fn another_definer_is_no_drift_on_mariadb() {
+    let Some(engine) = Engine::new(Dialect::Mysql, "schema_definer") else {
+        return;
+    };
+    let Some(dev) = TestDatabase::create(Dialect::Mysql, "schema_definer_dev") else {
+        return;
+    };
+    engine.build_fixture();
+    let user = format!("retort_definer_{}", std::process::id());
+    let mut admin = dev.connect();
+    let _ = admin.execute(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    admin.execute(&format!("CREATE USER '{user}'@'%'")).unwrap();
+    admin
+        .execute(&format!("GRANT ALL ON `{}`.* TO '{user}'@'%'", dev.name))
+        .unwrap();
+    let dev_url = dev.url.replacen("://root@", &format!("://{user}@"), 1);
+    let (code, stdout, stderr) = engine.run(&["drift", "--dev-url", &dev_url]);
+    let _ = admin.execute(&format!("DROP USER IF EXISTS '{user}'@'%'"));
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(stdout.starts_with("no schema drift: "), "{stdout}");
 }
 
 #[test]
@@ -795,4 +853,87 @@ fn a_schema_file_is_checked_on_postgresql() {
 #[test]
 fn a_schema_file_is_checked_on_mariadb() {
     checks_a_schema_file(Dialect::Mysql);
+}
+
+/// The objects of `dialect` that retort does not model, and how `schema` lists each.
+fn unmodeled(dialect: Dialect) -> (&'static str, Vec<&'static str>) {
+    match dialect {
+        Dialect::Sqlite => (
+            "CREATE TABLE t (a INTEGER);\nCREATE VIRTUAL TABLE notes USING fts5(body);",
+            vec!["virtual table notes"],
+        ),
+        Dialect::Postgresql => (
+            "CREATE TABLE docs (id integer PRIMARY KEY, owner text, during tsrange, EXCLUDE USING gist (during WITH &&));
+ALTER TABLE docs ENABLE ROW LEVEL SECURITY;
+CREATE POLICY docs_owner ON docs USING (owner = current_user);
+CREATE RULE docs_keep AS ON DELETE TO docs DO INSTEAD NOTHING;
+CREATE TYPE span AS RANGE (subtype = integer);
+CREATE TYPE pair AS (a integer, b integer);
+CREATE AGGREGATE total(integer) (sfunc = int4pl, stype = integer);
+CREATE FUNCTION on_ddl() RETURNS event_trigger LANGUAGE plpgsql AS $$ BEGIN END $$;
+CREATE EVENT TRIGGER ddl_seen ON ddl_command_end EXECUTE FUNCTION on_ddl();",
+            vec![
+                "aggregate total(integer)",
+                "composite type pair",
+                "event trigger ddl_seen",
+                "exclusion constraint docs.docs_during_excl",
+                "policy docs_owner on docs",
+                "range type span",
+                "rule docs_keep on docs",
+            ],
+        ),
+        Dialect::Mysql => (
+            "CREATE TABLE t (a int);\nCREATE SEQUENCE s;\nCREATE EVENT nightly ON SCHEDULE EVERY 1 DAY DO DELETE FROM t;",
+            vec!["event nightly", "sequence s"],
+        ),
+    }
+}
+
+/// For one engine: what retort finds but does not model is listed as not compared by
+/// `schema` (text and JSON) and by `drift`, which still reports no drift.
+fn lists_what_it_does_not_compare(dialect: Dialect) {
+    let Some(engine) = Engine::new(dialect, &format!("schema_unmodeled_{dialect}")) else {
+        return;
+    };
+    let (sql, expected) = unmodeled(dialect);
+    write_revision(&engine.project, "a1", &[], sql, None, None);
+    let (code, _, stderr) = engine.run(&["upgrade", "heads", "--no-backup", "-q"]);
+    assert_eq!(code, 0, "{stderr}");
+
+    let (code, text, stderr) = engine.run(&["schema"]);
+    assert_eq!(code, 0, "{stderr}");
+    let listed: Vec<&str> = text
+        .split_once("not compared:\n")
+        .map(|(_, rest)| rest.lines().map(str::trim).collect())
+        .unwrap_or_default();
+    assert_eq!(listed, expected, "{text}");
+    // A range type's constructors are the type's, not functions of their own.
+    assert!(!text.contains("function span"), "{text}");
+    let (_, json, _) = engine.run(&["schema", "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["not_compared"], serde_json::json!(expected));
+
+    let (code, stdout, stderr) = engine.run(&["drift"]);
+    assert_eq!(code, 0, "{stdout}{stderr}");
+    assert!(
+        stdout.contains(&format!("not compared: {}", expected.join(", "))),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn unmodeled_objects_are_listed_as_not_compared_on_sqlite() {
+    lists_what_it_does_not_compare(Dialect::Sqlite);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn unmodeled_objects_are_listed_as_not_compared_on_postgresql() {
+    lists_what_it_does_not_compare(Dialect::Postgresql);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn unmodeled_objects_are_listed_as_not_compared_on_mariadb() {
+    lists_what_it_does_not_compare(Dialect::Mysql);
 }
