@@ -45,6 +45,9 @@ pub(super) struct Lease {
     table: String,
     owner: String,
     lease: Duration,
+    /// The advisory lock and commit key a runner with `lock = "advisory"` (or `auto` on a
+    /// direct connection) takes for the same key.
+    advisory: (i64, i64),
     /// The session that polls for the lease; the heartbeat's while the lease is held.
     client: Option<Client>,
     heartbeat: Option<Heartbeat>,
@@ -73,19 +76,48 @@ fn rows(messages: &[SimpleQueryMessage]) -> u64 {
         .sum()
 }
 
+/// The lease table in `schema` (the search path's first when `None`), quoted.
+pub(super) fn qualified_table(schema: Option<&str>) -> String {
+    let quote = |name: &str| quoted_ident(Dialect::Postgresql, name);
+    match schema {
+        Some(schema) => format!("{}.{}", quote(schema), quote(TABLE)),
+        None => quote(TABLE),
+    }
+}
+
+/// Whether `table` holds an unexpired lease of `key`: an advisory-lock runner that took its
+/// lock while a lease runner holds the lease gives its lock back (see [`Lease::try_acquire`]).
+pub(super) fn live_lease(
+    client: &mut Client,
+    table: &str,
+    key: &str,
+) -> Result<bool, postgres::Error> {
+    let exists: bool = client
+        .query_typed_one(
+            "SELECT to_regclass($1) IS NOT NULL",
+            &[(&table, Type::TEXT)],
+        )?
+        .get(0);
+    if !exists {
+        return Ok(false);
+    }
+    let sql = format!(
+        "SELECT EXISTS (SELECT 1 FROM {table} WHERE key = $1 AND expires_at > clock_timestamp())"
+    );
+    Ok(client.query_typed_one(&sql, &[(&key, Type::TEXT)])?.get(0))
+}
+
 impl Lease {
     /// The lease of `key` in `schema`'s lease table (created if missing), polled on `client`.
+    /// `advisory` is the key's advisory lock and commit key (see [`Lease::try_acquire`]).
     pub(super) fn new(
         mut client: Client,
         key: &str,
         schema: Option<&str>,
         lease: Duration,
+        advisory: (i64, i64),
     ) -> Result<Lease, postgres::Error> {
-        let quote = |name: &str| quoted_ident(Dialect::Postgresql, name);
-        let table = match schema {
-            Some(schema) => format!("{}.{}", quote(schema), quote(TABLE)),
-            None => quote(TABLE),
-        };
+        let table = qualified_table(schema);
         // language=PostgreSQL
         let create = format!(
             "CREATE TABLE IF NOT EXISTS {table} (key text PRIMARY KEY, owner text NOT NULL, \
@@ -104,6 +136,7 @@ impl Lease {
             table,
             owner: uuid::Uuid::new_v4().simple().to_string(),
             lease,
+            advisory,
             client: Some(client),
             heartbeat: None,
         })
@@ -167,10 +200,35 @@ impl Lease {
             Err(e) => return Err(e),
         };
         tx.commit()?;
-        if taken {
-            self.start_heartbeat();
+        if !taken {
+            return Ok(false);
         }
-        Ok(taken)
+        // A runner on a direct connection may hold the advisory lock (or be committing under
+        // it). Each kind first takes its own lock, then looks for the other's: of two runners
+        // at once, at least one sees the other and gives its lock back.
+        let (id, commit_id) = self.advisory;
+        let advisory_held: bool = client
+            .query_typed_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                 AND objsubid = 1 AND classid = (($1::bigint >> 32) & 4294967295)::oid \
+                 AND objid = ($1::bigint & 4294967295)::oid \
+                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) \
+                 OR NOT pg_try_advisory_xact_lock($2)",
+                &[(&id, Type::INT8), (&commit_id, Type::INT8)],
+            )?
+            .get(0);
+        if advisory_held {
+            let delete = format!(
+                "DELETE FROM {} WHERE key = {} AND owner = {}",
+                self.table,
+                literal(&self.key),
+                literal(&self.owner)
+            );
+            client.simple_query(&delete)?;
+            return Ok(false);
+        }
+        self.start_heartbeat();
+        Ok(true)
     }
 
     fn start_heartbeat(&mut self) {
@@ -232,36 +290,7 @@ impl Lease {
 
     /// Who holds the lease now, seen from `client`; `None` when nobody does.
     pub(super) fn holder(&self, client: &mut Client) -> Option<String> {
-        // language=PostgreSQL
-        let sql = format!(
-            "SELECT owner, host, pid, application, \
-             to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
-             extract(epoch FROM expires_at - clock_timestamp())::float8 \
-             FROM {} WHERE key = $1",
-            self.table
-        );
-        let row = client
-            .query_typed_opt(&sql, &[(&self.key, Type::TEXT)])
-            .ok()??;
-        let owner: String = row.get(0);
-        let host: String = row.get(1);
-        let pid: i32 = row.get(2);
-        let application: String = row.get(3);
-        let since: String = row.get(4);
-        let left: f64 = row.get(5);
-        let expiry = if left >= 0.0 {
-            format!("expires in {left:.1}s unless renewed")
-        } else {
-            format!("expired {:.1}s ago", -left)
-        };
-        Some(format!(
-            "the lease of runner {} (host `{}`, pid {pid}, application `{}`) in `{}`, taken \
-             at {since} UTC, {expiry}",
-            owner.get(..8).unwrap_or(&owner),
-            crate::error::clip(&host, 60),
-            crate::error::clip(&application, 60),
-            self.table
-        ))
+        holder(client, &self.table, &self.key)
     }
 
     /// Why the lease is no longer ours, seen from `client`.
@@ -313,6 +342,38 @@ impl Lease {
             self.why_lost(&mut client)
         )))
     }
+}
+
+/// Who holds the lease of `key` in `table` now, seen from `client`; `None` when nobody does.
+pub(super) fn holder(client: &mut Client, table: &str, key: &str) -> Option<String> {
+    // language=PostgreSQL
+    let sql = format!(
+        "SELECT owner, host, pid, application, \
+         to_char(acquired_at AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
+         extract(epoch FROM expires_at - clock_timestamp())::float8 \
+         FROM {} WHERE key = $1",
+        table
+    );
+    let row = client.query_typed_opt(&sql, &[(&key, Type::TEXT)]).ok()??;
+    let owner: String = row.get(0);
+    let host: String = row.get(1);
+    let pid: i32 = row.get(2);
+    let application: String = row.get(3);
+    let since: String = row.get(4);
+    let left: f64 = row.get(5);
+    let expiry = if left >= 0.0 {
+        format!("expires in {left:.1}s unless renewed")
+    } else {
+        format!("expired {:.1}s ago", -left)
+    };
+    Some(format!(
+        "the lease of runner {} (host `{}`, pid {pid}, application `{}`) in `{}`, taken \
+         at {since} UTC, {expiry}",
+        owner.get(..8).unwrap_or(&owner),
+        crate::error::clip(&host, 60),
+        crate::error::clip(&application, 60),
+        table
+    ))
 }
 
 /// This machine's name, for the "held by" line.

@@ -127,6 +127,9 @@ struct LockSession {
     /// The key every transaction of the holder takes (see the module doc).
     commit_id: i64,
     database: String,
+    /// Where a runner with the lease lock (`lock = "table"`, or `auto` behind a pooler) keeps
+    /// it: the advisory lock counts as taken only while no live lease is there.
+    lease_table: String,
     held: bool,
 }
 
@@ -266,21 +269,30 @@ impl Postgres {
             DbError::from_driver(message, false, e)
         })?;
         let kind = self.lock_options.config.kind;
+        let id = lock_id(&database, key);
+        let commit_id = lock_id(&database, &format!("{key}:commit"));
+        let lease_table = super::lease::qualified_table(self.lock_options.schema.as_deref());
         // Whether a pooler shares server sessions cannot be proven false under load (another
         // client may have taken the session the probe looks for): `auto` takes the lease
         // behind any proxy, and only `advisory` asks, to refuse when it sees one shared.
         if kind == LockKind::Table || (kind == LockKind::Auto && self.proxied) {
             self.pooled = self.proxied;
             let options = &self.lock_options;
-            let lease = Lease::new(client, key, options.schema.as_deref(), options.config.lease)
-                .map_err(|e| {
-                    let message = format!(
-                        "cannot create the lease table `{}`: {}",
-                        super::lease::TABLE,
-                        describe(&e, &self.raw_url)
-                    );
-                    DbError::from_driver(message, false, e)
-                })?;
+            let lease = Lease::new(
+                client,
+                key,
+                options.schema.as_deref(),
+                options.config.lease,
+                (id, commit_id),
+            )
+            .map_err(|e| {
+                let message = format!(
+                    "cannot create the lease table `{}`: {}",
+                    super::lease::TABLE,
+                    describe(&e, &self.raw_url)
+                );
+                DbError::from_driver(message, false, e)
+            })?;
             return Ok(MigrationLock::Lease(lease));
         }
         let pooled = self.proxied
@@ -296,9 +308,10 @@ impl Postgres {
         Ok(MigrationLock::Advisory(LockSession {
             client,
             key: key.to_string(),
-            id: lock_id(&database, key),
-            commit_id: lock_id(&database, &format!("{key}:commit")),
+            id,
+            commit_id,
             database,
+            lease_table,
             held: false,
         }))
     }
@@ -404,6 +417,16 @@ impl LockSession {
             None => return Ok(false),
             Some(false) => self.wait_for_commits(raw_url, timeout)?,
             Some(true) => {}
+        }
+        // A runner behind a pooler may hold the lease: give the lock back and wait (see
+        // `Lease::try_acquire`, which looks for this lock the other way round).
+        let leased = super::lease::live_lease(&mut self.client, &self.lease_table, &self.key)
+            .map_err(|e| db_error(e, raw_url))?;
+        if leased {
+            self.client
+                .query_typed_one("SELECT pg_advisory_unlock($1)", &[(&self.id, Type::INT8)])
+                .map_err(|e| db_error(e, raw_url))?;
+            return Ok(false);
         }
         self.held = true;
         Ok(true)
@@ -883,8 +906,8 @@ impl Connection for Postgres {
     /// runner killed mid-statement leaves its server session (and the lock) behind until the
     /// server notices, and this names it (`pg_terminate_backend(pid)` ends it).
     fn lock_holder(&mut self, key: &str) -> Option<String> {
-        let id = match self.lock.as_ref().filter(|s| s.key() == key)? {
-            MigrationLock::Advisory(session) => session.id,
+        let (id, lease_table) = match self.lock.as_ref().filter(|s| s.key() == key)? {
+            MigrationLock::Advisory(session) => (session.id, session.lease_table.clone()),
             MigrationLock::Lease(lease) => return lease.holder(&mut self.client),
         };
         // A bigint advisory key is split over `classid` (high half) and `objid` (low half).
@@ -902,7 +925,11 @@ impl Connection for Postgres {
                  LIMIT 1",
                 &[(&id, Type::INT8)],
             )
-            .ok()??;
+            .ok()?;
+        // No session holds the advisory lock: a runner behind a pooler may hold the lease.
+        let Some(row) = row else {
+            return super::lease::holder(&mut self.client, &lease_table, key);
+        };
         let pid: i32 = row.get(0);
         let application: String = row.get(1);
         let state: String = row.get(2);

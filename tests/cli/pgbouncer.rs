@@ -545,3 +545,74 @@ fn a_revision_longer_than_the_lease_keeps_it_while_another_runner_waits() {
     let (applied, _) = applied_counts(&db);
     assert_eq!(applied, once_each(&["a1", "a2", "a3"]));
 }
+
+/// Runners that take different kinds of migration lock on one database (one through a pooler
+/// under the lease, one direct with the advisory lock) still keep each other out: each takes
+/// its own lock, then looks for the other kind, and gives its own back while that is held.
+#[test]
+fn a_lease_runner_and_an_advisory_runner_keep_each_other_out() {
+    for (first_lock, second_lock) in [("table", "advisory"), ("advisory", "table")] {
+        let Some(db) = TestDatabase::create(Dialect::Postgresql, "lease_mixed_kinds") else {
+            return;
+        };
+        let project = |lock: &str| {
+            let project = TestProject::new();
+            configure(
+                &project,
+                &format!("lock = \"{lock}\"\nlock_lease = \"2s\"\n"),
+            );
+            revision(
+                &project,
+                "a1",
+                &[],
+                "",
+                "CREATE TABLE applied (rev text NOT NULL);\nINSERT INTO applied VALUES ('a1');",
+            );
+            revision(
+                &project,
+                "a2",
+                &["a1"],
+                "",
+                "INSERT INTO applied VALUES ('a2');\nSELECT pg_sleep(2);",
+            );
+            project
+        };
+        let spawn = |project: &TestProject| {
+            Command::new(assert_cmd::cargo::cargo_bin("retort"))
+                .current_dir(project.path())
+                .env_remove("DATABASE_URL")
+                .args(["--url", &db.url, "upgrade", "heads", "--no-backup"])
+                .stdout(Stdio::piped())
+                .stderr(Stdio::piped())
+                .spawn()
+                .unwrap()
+        };
+        let (one, two) = (project(first_lock), project(second_lock));
+        let first = spawn(&one);
+        let mut watcher = db.connect();
+        let deadline = Instant::now() + Duration::from_secs(60);
+        while watcher
+            .query(
+                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+                 AND state = 'active' AND query LIKE 'SELECT pg_sleep%'",
+            )
+            .unwrap()
+            != vec![vec![Value::Int(1)]]
+        {
+            assert!(
+                Instant::now() < deadline,
+                "the first runner never reached a2"
+            );
+            std::thread::sleep(Duration::from_millis(10));
+        }
+        let second = spawn(&two);
+        for (name, runner) in [(first_lock, first), (second_lock, second)] {
+            let out = runner.wait_with_output().unwrap();
+            let stderr = String::from_utf8_lossy(&out.stderr);
+            assert!(out.status.success(), "{name}: {stderr}");
+        }
+        let (applied, audited) = applied_counts(&db);
+        assert_eq!(applied, once_each(&["a1", "a2"]), "{first_lock} first");
+        assert_eq!(audited, once_each(&["a1", "a2"]), "{first_lock} first");
+    }
+}
