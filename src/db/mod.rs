@@ -94,6 +94,13 @@ pub trait Connection {
     /// Runs a query and returns all rows (each a vector of column values).
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError>;
 
+    /// Runs one of retort's own catalog queries, whose columns are plain text, numbers and
+    /// booleans: a backend may take a quicker path than [`Connection::query`]'s, which must
+    /// render any type the way the server prints it.
+    fn query_catalog(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        self.query(sql)
+    }
+
     /// Starts a transaction that holds the write lock where the database has one
     /// (SQLite: `BEGIN IMMEDIATE`). The servers' standard statement is the default.
     fn begin(&mut self) -> Result<(), DbError> {

@@ -642,6 +642,12 @@ fn value_from_binary(row: &postgres::Row, i: usize) -> Value {
             .ok()
             .flatten()
             .map(Value::Bool),
+        // The one-byte `"char"` of the catalogs (`relkind`, `contype`), text as psql shows it.
+        Type::CHAR => row
+            .try_get::<_, Option<i8>>(i)
+            .ok()
+            .flatten()
+            .map(|c| Value::Text(char::from(c.to_ne_bytes()[0]).to_string())),
         Type::INT2 => row
             .try_get::<_, Option<i16>>(i)
             .ok()
@@ -817,15 +823,7 @@ impl Connection for Postgres {
 
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
         if self.proxied {
-            // One unnamed statement: its rows come in binary, converted by type.
-            let rows = self
-                .client
-                .query_typed(sql, &[])
-                .map_err(|e| self.db_error(e))?;
-            return Ok(rows
-                .iter()
-                .map(|row| (0..row.len()).map(|i| value_from_binary(row, i)).collect())
-                .collect());
+            return self.query_catalog(sql);
         }
         let statement = self.client.prepare(sql).map_err(|e| self.db_error(e))?;
         let types: Vec<Type> = statement
@@ -847,6 +845,18 @@ impl Connection for Postgres {
                 ),
                 _ => None,
             })
+            .collect())
+    }
+
+    /// One unnamed statement, one round trip: its rows come in binary, converted by type.
+    fn query_catalog(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        let rows = self
+            .client
+            .query_typed(sql, &[])
+            .map_err(|e| self.db_error(e))?;
+        Ok(rows
+            .iter()
+            .map(|row| (0..row.len()).map(|i| value_from_binary(row, i)).collect())
             .collect())
     }
 
@@ -996,6 +1006,10 @@ impl Connection for Postgres {
                     )
                     .map_err(|e| self.db_error(e))?
                     .get(0);
+                // The session stays for the next run on this connection (`retort test` runs
+                // three a revision): a new one would cost a connection and a TLS handshake.
+                session.held = false;
+                self.lock = Some(MigrationLock::Advisory(session));
                 if released {
                     Ok(())
                 } else {

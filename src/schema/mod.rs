@@ -127,7 +127,7 @@ pub(crate) fn introspect(conn: &mut dyn Connection, filter: &Filter) -> Result<S
 
 /// Runs a catalog query; `what` names the objects it reads, for the error.
 fn query(conn: &mut dyn Connection, what: &str, sql: &str) -> Result<Vec<Vec<Value>>> {
-    conn.query(sql)
+    conn.query_catalog(sql)
         .map_err(|cause: DbError| Error::SchemaReadFailed {
             what: what.to_string(),
             cause,
