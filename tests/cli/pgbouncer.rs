@@ -616,3 +616,43 @@ fn a_lease_runner_and_an_advisory_runner_keep_each_other_out() {
         assert_eq!(audited, once_each(&["a1", "a2"]), "{first_lock} first");
     }
 }
+
+/// The catalogs read through transaction pooling (one unnamed statement each, nothing left on
+/// a server session the pooler lends to others) give the schema a direct session reads.
+#[test]
+fn the_schema_reads_the_same_through_transaction_pooling() {
+    let Some(db) = TestDatabase::create(Dialect::Postgresql, "pgbouncer_schema") else {
+        return;
+    };
+    let Some(bouncer) = PrivatePgbouncer::start(split(&db).2, "transaction", 2) else {
+        return;
+    };
+    let mut conn = db.connect();
+    for sql in [
+        "CREATE TABLE users (id integer PRIMARY KEY, email text UNIQUE, age integer CHECK (age > 0))",
+        "CREATE TABLE posts (id integer GENERATED ALWAYS AS IDENTITY PRIMARY KEY, \
+         user_id integer REFERENCES users (id) ON DELETE CASCADE, title text NOT NULL)",
+        "CREATE INDEX posts_title ON posts (lower(title)) WHERE title <> ''",
+        "CREATE VIEW titles AS SELECT title FROM posts",
+        "CREATE MATERIALIZED VIEW counts AS SELECT user_id, count(*) FROM posts GROUP BY user_id",
+    ] {
+        conn.execute(sql).unwrap();
+    }
+    let project = TestProject::new();
+    configure(&project, "");
+    let read = |url: &str| {
+        let (code, stdout, stderr) = project.run(&["--url", url, "schema", "--json"]);
+        assert_eq!(code, 0, "{stderr}");
+        stdout
+    };
+    let direct = read(&db.url);
+    for expected in [
+        "\"foreign_key\"",
+        "\"check\"",
+        "\"unique\"",
+        "\"materialized\": true",
+    ] {
+        assert!(direct.contains(expected), "{expected} in {direct}");
+    }
+    assert_eq!(read(&through(&db, &bouncer)), direct);
+}
