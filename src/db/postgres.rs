@@ -24,6 +24,7 @@
 //! row instead, fenced in each transaction (see `db/lease.rs`); nothing there relies on
 //! session state across transactions.
 
+use std::collections::HashMap;
 use std::time::{Duration, Instant};
 
 use postgres::config::SslMode;
@@ -81,6 +82,9 @@ struct Postgres {
     raw_url: String,
     lock: Option<MigrationLock>,
     lock_options: LockOptions,
+    /// retort's catalog queries, prepared once on a direct connection: their plans are kept
+    /// (a schema read runs eleven, twice a revision in `retort test`).
+    catalog_statements: HashMap<String, postgres::Statement>,
     /// A transaction is open (`begin` to `commit` or `rollback`): outside one, a statement
     /// run under a lease first checks the lease is still ours.
     in_transaction: bool,
@@ -173,6 +177,7 @@ impl Postgres {
                     raw_url: raw_url.to_string(),
                     lock: None,
                     lock_options: LockOptions::default(),
+                    catalog_statements: HashMap::new(),
                     in_transaction: false,
                     pooled: false,
                     proxied,
@@ -848,12 +853,23 @@ impl Connection for Postgres {
             .collect())
     }
 
-    /// One unnamed statement, one round trip: its rows come in binary, converted by type.
+    /// One round trip, rows in binary converted by type: behind a proxy one unnamed
+    /// statement (nothing left on a server session a pooler lends to others), else a statement
+    /// prepared on first use and kept.
     fn query_catalog(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
-        let rows = self
-            .client
-            .query_typed(sql, &[])
-            .map_err(|e| self.db_error(e))?;
+        let rows = if self.proxied {
+            self.client.query_typed(sql, &[])
+        } else {
+            let statement = match self.catalog_statements.get(sql) {
+                Some(statement) => Ok(statement.clone()),
+                None => self.client.prepare(sql).inspect(|statement| {
+                    self.catalog_statements
+                        .insert(sql.to_string(), statement.clone());
+                }),
+            };
+            statement.and_then(|statement| self.client.query(&statement, &[]))
+        }
+        .map_err(|e| self.db_error(e))?;
         Ok(rows
             .iter()
             .map(|row| (0..row.len()).map(|i| value_from_binary(row, i)).collect())
