@@ -167,6 +167,38 @@ fn once_each(ids: &[&str]) -> Vec<Vec<Value>> {
         .collect()
 }
 
+/// `retort --url URL upgrade heads` started in `project`, its output piped.
+fn spawn_upgrade(project: &TestProject, url: &str) -> std::process::Child {
+    Command::new(assert_cmd::cargo::cargo_bin("retort"))
+        .current_dir(project.path())
+        .env_remove("DATABASE_URL")
+        .args(["--url", url, "upgrade", "heads", "--no-backup"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap()
+}
+
+/// Waits (at most 60 s) until a session of `db` runs a `SELECT pg_sleep…` of a revision.
+fn wait_for_sleep(db: &TestDatabase) {
+    let mut watcher = db.connect();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while watcher
+        .query(
+            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
+             AND state = 'active' AND query LIKE 'SELECT pg_sleep%'",
+        )
+        .unwrap()
+        != vec![vec![Value::Int(1)]]
+    {
+        assert!(
+            Instant::now() < deadline,
+            "no runner reached its sleeping revision"
+        );
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
 fn lease_rows(db: &TestDatabase) -> i64 {
     match db
         .connect()
@@ -225,18 +257,7 @@ fn eight_runners_through_transaction_pooling_apply_each_revision_once() {
     let url = through(&db, &bouncer);
     let project = TestProject::new();
     counted_history(&project, 0.3);
-    let runners: Vec<_> = (0..8)
-        .map(|_| {
-            Command::new(assert_cmd::cargo::cargo_bin("retort"))
-                .current_dir(project.path())
-                .env_remove("DATABASE_URL")
-                .args(["--url", &url, "upgrade", "heads", "--no-backup"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        })
-        .collect();
+    let runners: Vec<_> = (0..8).map(|_| spawn_upgrade(&project, &url)).collect();
     let mut waited = 0;
     for runner in runners {
         let out = runner.wait_with_output().unwrap();
@@ -278,21 +299,7 @@ fn a_runner_killed_holding_the_lease_blocks_the_next_only_until_it_expires() {
         .unwrap();
     let pid = runner.id();
     // Kill it inside `a2`'s sleep, its transaction open and the lease held.
-    let mut watcher = db.connect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    loop {
-        let rows = watcher
-            .query(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-                 AND state = 'active' AND query LIKE 'SELECT pg_sleep%'",
-            )
-            .unwrap();
-        if rows == vec![vec![Value::Int(1)]] {
-            break;
-        }
-        assert!(Instant::now() < deadline, "the runner never reached a2");
-        std::thread::sleep(Duration::from_millis(10));
-    }
+    wait_for_sleep(&db);
     runner.kill().unwrap(); // SIGKILL
     runner.wait().unwrap();
 
@@ -347,14 +354,7 @@ fn a_lease_taken_over_mid_run_stops_before_the_next_revision_commits() {
         "",
         "INSERT INTO applied VALUES ('a3');",
     );
-    let runner = Command::new(assert_cmd::cargo::cargo_bin("retort"))
-        .current_dir(project.path())
-        .env_remove("DATABASE_URL")
-        .args(["--url", &db.url, "upgrade", "heads", "--no-backup"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let runner = spawn_upgrade(&project, &db.url);
     take_over_during_sleep(&db);
     let out = runner.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -455,14 +455,7 @@ fn a_lease_taken_over_during_a_non_transactional_revision_stops_before_its_next_
         "-- transactional = false\n",
         "SELECT pg_sleep(1.5);\nINSERT INTO applied VALUES ('a2');",
     );
-    let runner = Command::new(assert_cmd::cargo::cargo_bin("retort"))
-        .current_dir(project.path())
-        .env_remove("DATABASE_URL")
-        .args(["--url", &db.url, "upgrade", "heads", "--no-backup"])
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
+    let runner = spawn_upgrade(&project, &db.url);
     take_over_during_sleep(&db);
     let out = runner.wait_with_output().unwrap();
     let stderr = String::from_utf8_lossy(&out.stderr);
@@ -511,31 +504,9 @@ fn a_revision_longer_than_the_lease_keeps_it_while_another_runner_waits() {
         "",
         "INSERT INTO applied VALUES ('a3');",
     );
-    let spawn = || {
-        Command::new(assert_cmd::cargo::cargo_bin("retort"))
-            .current_dir(project.path())
-            .env_remove("DATABASE_URL")
-            .args(["--url", &db.url, "upgrade", "heads", "--no-backup"])
-            .stdout(Stdio::piped())
-            .stderr(Stdio::piped())
-            .spawn()
-            .unwrap()
-    };
-    let first = spawn();
-    let mut watcher = db.connect();
-    let deadline = Instant::now() + Duration::from_secs(60);
-    while watcher
-        .query(
-            "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-             AND state = 'active' AND query LIKE 'SELECT pg_sleep%'",
-        )
-        .unwrap()
-        != vec![vec![Value::Int(1)]]
-    {
-        assert!(Instant::now() < deadline, "the runner never reached a2");
-        std::thread::sleep(Duration::from_millis(10));
-    }
-    let second = spawn();
+    let first = spawn_upgrade(&project, &db.url);
+    wait_for_sleep(&db);
+    let second = spawn_upgrade(&project, &db.url);
     for (name, runner) in [("first", first), ("second", second)] {
         let out = runner.wait_with_output().unwrap();
         let stderr = String::from_utf8_lossy(&out.stderr);
@@ -577,35 +548,10 @@ fn a_lease_runner_and_an_advisory_runner_keep_each_other_out() {
             );
             project
         };
-        let spawn = |project: &TestProject| {
-            Command::new(assert_cmd::cargo::cargo_bin("retort"))
-                .current_dir(project.path())
-                .env_remove("DATABASE_URL")
-                .args(["--url", &db.url, "upgrade", "heads", "--no-backup"])
-                .stdout(Stdio::piped())
-                .stderr(Stdio::piped())
-                .spawn()
-                .unwrap()
-        };
         let (one, two) = (project(first_lock), project(second_lock));
-        let first = spawn(&one);
-        let mut watcher = db.connect();
-        let deadline = Instant::now() + Duration::from_secs(60);
-        while watcher
-            .query(
-                "SELECT count(*) FROM pg_stat_activity WHERE datname = current_database() \
-                 AND state = 'active' AND query LIKE 'SELECT pg_sleep%'",
-            )
-            .unwrap()
-            != vec![vec![Value::Int(1)]]
-        {
-            assert!(
-                Instant::now() < deadline,
-                "the first runner never reached a2"
-            );
-            std::thread::sleep(Duration::from_millis(10));
-        }
-        let second = spawn(&two);
+        let first = spawn_upgrade(&one, &db.url);
+        wait_for_sleep(&db);
+        let second = spawn_upgrade(&two, &db.url);
         for (name, runner) in [(first_lock, first), (second_lock, second)] {
             let out = runner.wait_with_output().unwrap();
             let stderr = String::from_utf8_lossy(&out.stderr);
