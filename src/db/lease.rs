@@ -65,6 +65,16 @@ fn literal(text: &str) -> String {
     format!("'{}'", text.replace('\'', "''"))
 }
 
+/// Deletes the lease row of `key` in `table` if `owner` still holds it: the release, and the
+/// give-back of a lease taken while an advisory-lock runner holds the key.
+fn delete_sql(table: &str, key: &str, owner: &str) -> String {
+    format!(
+        "DELETE FROM {table} WHERE key = {} AND owner = {}",
+        literal(key),
+        literal(owner)
+    )
+}
+
 /// The rows a simple query reports for its statements, summed.
 fn rows(messages: &[SimpleQueryMessage]) -> u64 {
     messages
@@ -209,22 +219,16 @@ impl Lease {
         let (id, commit_id) = self.advisory;
         let advisory_held: bool = client
             .query_typed_one(
-                "SELECT EXISTS (SELECT 1 FROM pg_locks WHERE locktype = 'advisory' AND granted \
-                 AND objsubid = 1 AND classid = (($1::bigint >> 32) & 4294967295)::oid \
-                 AND objid = ($1::bigint & 4294967295)::oid \
-                 AND database = (SELECT oid FROM pg_database WHERE datname = current_database())) \
-                 OR NOT pg_try_advisory_xact_lock($2)",
+                &format!(
+                    "SELECT EXISTS (SELECT 1 FROM pg_locks l WHERE {}) \
+                     OR NOT pg_try_advisory_xact_lock($2)",
+                    super::postgres::HELD_ADVISORY_KEY
+                ),
                 &[(&id, Type::INT8), (&commit_id, Type::INT8)],
             )?
             .get(0);
         if advisory_held {
-            let delete = format!(
-                "DELETE FROM {} WHERE key = {} AND owner = {}",
-                self.table,
-                literal(&self.key),
-                literal(&self.owner)
-            );
-            client.simple_query(&delete)?;
+            client.simple_query(&delete_sql(&self.table, &self.key, &self.owner))?;
             return Ok(false);
         }
         self.start_heartbeat();
@@ -324,14 +328,8 @@ impl Lease {
             .thread
             .join()
             .map_err(|_| DbError::new("the lease's heartbeat thread panicked"))?;
-        let delete = format!(
-            "DELETE FROM {} WHERE key = {} AND owner = {}",
-            self.table,
-            literal(&self.key),
-            literal(&self.owner)
-        );
         let deleted = client
-            .simple_query(&delete)
+            .simple_query(&delete_sql(&self.table, &self.key, &self.owner))
             .map(|messages| rows(&messages))
             .map_err(db_error)?;
         if deleted == 1 {

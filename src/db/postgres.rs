@@ -42,6 +42,13 @@ use crate::config::tls::{TlsMode, TlsSettings};
 use crate::config::{DatabaseUrl, Dialect, LockKind};
 use crate::error::{Error, Result};
 
+/// The `pg_locks l` row of a granted advisory lock on the bigint key `$1` in this database: the
+/// key is split over `classid` (high half) and `objid` (low half).
+pub(super) const HELD_ADVISORY_KEY: &str = "l.locktype = 'advisory' AND l.granted \
+     AND l.objsubid = 1 AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
+     AND l.objid = ($1::bigint & 4294967295)::oid \
+     AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())";
+
 /// SQLSTATE `lock_not_available` (e.g. `lock_timeout` expired).
 pub(super) const LOCK_NOT_AVAILABLE: &str = "55P03";
 /// SQLSTATE `deadlock_detected`.
@@ -936,19 +943,17 @@ impl Connection for Postgres {
             MigrationLock::Advisory(session) => (session.id, session.lease_table.clone()),
             MigrationLock::Lease(lease) => return lease.holder(&mut self.client),
         };
-        // A bigint advisory key is split over `classid` (high half) and `objid` (low half).
         let row = self
             .client
             .query_typed_opt(
-                "SELECT a.pid, coalesce(a.application_name, ''), coalesce(a.state, 'unknown'), \
-                 to_char(a.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
-                 extract(epoch FROM now() - a.state_change)::bigint \
-                 FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
-                 WHERE l.locktype = 'advisory' AND l.granted AND l.objsubid = 1 \
-                 AND l.classid = (($1::bigint >> 32) & 4294967295)::oid \
-                 AND l.objid = ($1::bigint & 4294967295)::oid \
-                 AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
-                 LIMIT 1",
+                &format!(
+                    "SELECT a.pid, coalesce(a.application_name, ''), \
+                     coalesce(a.state, 'unknown'), \
+                     to_char(a.state_change AT TIME ZONE 'UTC', 'YYYY-MM-DD HH24:MI:SS'), \
+                     extract(epoch FROM now() - a.state_change)::bigint \
+                     FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid \
+                     WHERE {HELD_ADVISORY_KEY} LIMIT 1"
+                ),
                 &[(&id, Type::INT8)],
             )
             .ok()?;
