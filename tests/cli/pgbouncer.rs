@@ -122,9 +122,8 @@ fn revision(project: &TestProject, id: &str, down: &[&str], header: &str, body: 
     );
 }
 
-/// `a1` creates `applied`, where every revision (`a1` to `a4`) inserts its id; `a2` and `a4`
-/// sleep `sleep` seconds inside their transaction, `a3` runs outside one.
-fn counted_history(project: &TestProject, sleep: f64) {
+/// `a1`, the root: it creates `applied`, where each revision inserts its id once it runs.
+fn applied_root(project: &TestProject) {
     revision(
         project,
         "a1",
@@ -132,6 +131,12 @@ fn counted_history(project: &TestProject, sleep: f64) {
         "",
         "CREATE TABLE applied (rev text NOT NULL);\nINSERT INTO applied VALUES ('a1');",
     );
+}
+
+/// `a1` creates `applied`, where every revision (`a1` to `a4`) inserts its id; `a2` and `a4`
+/// sleep `sleep` seconds inside their transaction, `a3` runs outside one.
+fn counted_history(project: &TestProject, sleep: f64) {
+    applied_root(project);
     let sleeping =
         |id: &str| format!("INSERT INTO applied VALUES ('{id}');\nSELECT pg_sleep({sleep});");
     revision(project, "a2", &["a1"], "", &sleeping("a2"));
@@ -333,13 +338,7 @@ fn a_lease_taken_over_mid_run_stops_before_the_next_revision_commits() {
     };
     let project = TestProject::new();
     configure(&project, "lock = \"table\"\nlock_lease = \"2s\"\n");
-    revision(
-        &project,
-        "a1",
-        &[],
-        "",
-        "CREATE TABLE applied (rev text NOT NULL);\nINSERT INTO applied VALUES ('a1');",
-    );
+    applied_root(&project);
     revision(
         &project,
         "a2",
@@ -441,13 +440,7 @@ fn a_lease_taken_over_during_a_non_transactional_revision_stops_before_its_next_
     };
     let project = TestProject::new();
     configure(&project, "lock = \"table\"\n");
-    revision(
-        &project,
-        "a1",
-        &[],
-        "",
-        "CREATE TABLE applied (rev text NOT NULL);\nINSERT INTO applied VALUES ('a1');",
-    );
+    applied_root(&project);
     revision(
         &project,
         "a2",
@@ -483,13 +476,7 @@ fn a_revision_longer_than_the_lease_keeps_it_while_another_runner_waits() {
     };
     let project = TestProject::new();
     configure(&project, "lock = \"table\"\nlock_lease = \"1s\"\n");
-    revision(
-        &project,
-        "a1",
-        &[],
-        "",
-        "CREATE TABLE applied (rev text NOT NULL);\nINSERT INTO applied VALUES ('a1');",
-    );
+    applied_root(&project);
     revision(
         &project,
         "a2",
@@ -532,13 +519,7 @@ fn a_lease_runner_and_an_advisory_runner_keep_each_other_out() {
                 &project,
                 &format!("lock = \"{lock}\"\nlock_lease = \"2s\"\n"),
             );
-            revision(
-                &project,
-                "a1",
-                &[],
-                "",
-                "CREATE TABLE applied (rev text NOT NULL);\nINSERT INTO applied VALUES ('a1');",
-            );
+            applied_root(&project);
             revision(
                 &project,
                 "a2",
