@@ -34,9 +34,10 @@ pub(super) const TABLE: &str = "retort_lock";
 /// The longest one try waits for the lease row's lock before polling again.
 const MAX_WAIT_PER_TRY: Duration = Duration::from_secs(1);
 
-/// SQLSTATEs of a `CREATE TABLE IF NOT EXISTS` that lost a race with another runner's.
-const UNIQUE_VIOLATION: &str = "23505";
-const DUPLICATE_TABLE: &str = "42P07";
+/// SQLSTATEs of a `CREATE TABLE IF NOT EXISTS` that lost a race with another runner's: the
+/// check is not atomic, so the loser trips on the table's name, or on its row type's
+/// (`type "retort_lock" already exists`).
+const RACE_LOST: [&str; 3] = ["23505", "42P07", "42710"];
 
 /// The lease for one key, polled on `client` until taken, then kept by its heartbeat.
 pub(super) struct Lease {
@@ -136,8 +137,7 @@ impl Lease {
         );
         if let Err(e) = client.simple_query(&create) {
             // Two runners creating it at once: one of them fails, and the table is there.
-            let code = e.code().map(|c| c.code());
-            if code != Some(UNIQUE_VIOLATION) && code != Some(DUPLICATE_TABLE) {
+            if !e.code().is_some_and(|c| RACE_LOST.contains(&c.code())) {
                 return Err(e);
             }
         }
