@@ -112,6 +112,68 @@ pub(crate) fn run_tests(
         rows = start;
     }
     let plan = project.graph.plan_upgrade(&rows, "heads")?;
+    let heads = plan.heads_after();
+    std::thread::scope(|scope| {
+        // The server builds `upgrade heads` from empty in a scratch database of its own while
+        // the walk runs; the one `dev_url` database builds it after the walk instead.
+        let expected = dev_url.is_none().then(|| {
+            scope.spawn(|| -> Result<Schema> {
+                let mut scratch = Scratch::create(url, None)?;
+                build(project, scratch.conn(), &heads, lock_timeout)?;
+                schema::introspect(scratch.conn(), &filter)
+            })
+        });
+        let walk = walk(project, &mut scratch, &options, &filter, &plan, rows);
+        let expected = match expected {
+            Some(thread) => Some(thread.join().map_err(|_| {
+                Error::Internal("the build of `upgrade heads` from empty panicked".into())
+            })?),
+            None => None,
+        };
+        let (revisions, stopped) = walk?;
+        let (final_check, final_differences) = if stopped {
+            (Check::NotRun, Vec::new())
+        } else {
+            let walked = schema::introspect(scratch.conn(), &filter)?;
+            let expected = match expected {
+                Some(built) => built?,
+                None => {
+                    scratch.reset()?;
+                    build(project, scratch.conn(), &heads, lock_timeout)?;
+                    schema::introspect(scratch.conn(), &filter)?
+                }
+            };
+            let differences = diff(&expected, &walked);
+            let check = if differences.is_empty() {
+                Check::Passed
+            } else {
+                Check::Failed
+            };
+            (check, differences)
+        };
+        let mut report = TestReport {
+            ok: false,
+            built_in: scratch.shown.clone(),
+            revisions,
+            final_check,
+            final_differences,
+            duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
+        };
+        report.ok = report.failed() == 0 && report.final_check != Check::NotRun;
+        Ok(report)
+    })
+}
+
+/// Tests each revision `plan` upgrades, from version rows `rows`, until one leaves the
+/// database at an unknown state; the tests, and whether the walk stopped.
+fn walk(
+    project: &Project,
+    scratch: &mut Scratch,
+    options: &LiveOptions,
+    filter: &Filter,
+    plan: &Plan,
+    mut rows: Vec<String>,
+) -> Result<(Vec<RevisionTest>, bool)> {
     let mut revisions = Vec::new();
     let mut stopped = false;
     for step in &plan.steps {
@@ -141,8 +203,8 @@ pub(crate) fn run_tests(
             stopped = !test_revision(
                 project,
                 scratch.conn(),
-                &options,
-                &filter,
+                options,
+                filter,
                 step,
                 &rows,
                 &mut test,
@@ -152,31 +214,7 @@ pub(crate) fn run_tests(
         rows = step.heads_after.clone();
         revisions.push(test);
     }
-    let (final_check, final_differences) = if stopped {
-        (Check::NotRun, Vec::new())
-    } else {
-        let walked = schema::introspect(scratch.conn(), &filter)?;
-        scratch.reset()?;
-        build(project, scratch.conn(), &plan.heads_after(), lock_timeout)?;
-        let expected = schema::introspect(scratch.conn(), &filter)?;
-        let differences = diff(&expected, &walked);
-        let check = if differences.is_empty() {
-            Check::Passed
-        } else {
-            Check::Failed
-        };
-        (check, differences)
-    };
-    let mut report = TestReport {
-        ok: false,
-        built_in: scratch.shown.clone(),
-        revisions,
-        final_check,
-        final_differences,
-        duration_ms: u64::try_from(clock.elapsed().as_millis()).unwrap_or(u64::MAX),
-    };
-    report.ok = report.failed() == 0 && report.final_check != Check::NotRun;
-    Ok(report)
+    Ok((revisions, stopped))
 }
 
 /// Upgrade, data test, downgrade and compare, upgrade again, for the revision of `step` from
