@@ -29,6 +29,8 @@ pub struct Project {
     pub(crate) scripts: Arc<Vec<Script>>,
     pub(crate) graph: Arc<RevisionGraph>,
     pub(crate) warnings: Vec<Warning>,
+    /// The command line's cache folder (revisions, expected schemas); `None` writes nothing.
+    pub(crate) cache: Option<std::path::PathBuf>,
 }
 
 impl Project {
@@ -57,7 +59,9 @@ impl Project {
             config.recursive_version_locations,
             cache,
         )?;
-        Project::from_scripts(config, scripts, warnings)
+        let mut project = Project::from_scripts(config, scripts, warnings)?;
+        project.cache = cache.map(std::path::Path::to_path_buf);
+        Ok(project)
     }
 
     /// Builds and validates the graph of revision files already parsed, in load order.
@@ -72,6 +76,7 @@ impl Project {
             scripts: Arc::new(scripts),
             graph: Arc::new(graph),
             warnings,
+            cache: None,
         })
     }
 

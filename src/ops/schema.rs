@@ -13,6 +13,7 @@ use crate::error::{Error, Result};
 use crate::ops::audit::version_table;
 use crate::ops::run::{check_rows_known, execute, RunOptions, Target};
 use crate::project::Project;
+use crate::schema::cache;
 use crate::schema::diff::{diff, Difference};
 use crate::schema::scratch::Scratch;
 use crate::schema::{self, Filter, Schema};
@@ -118,15 +119,50 @@ pub(crate) fn drift_at(
     check_rows_known(project, rows)?;
     let filter = Filter::new(&project.config, conn.dialect())?;
     let actual = schema::introspect(conn, &filter)?;
-    let mut scratch = scratch(project, url, dev_url)?;
-    build(project, scratch.conn(), rows, lock_timeout)?;
-    let expected = schema::introspect(scratch.conn(), &filter)?;
+    let database = url.to_string();
+    let dev_database = dev_url.map(ToString::to_string);
+    // A server that does not say its version gets no cached schema: the build may differ.
+    let entry = match conn.server_version() {
+        Ok(server_version) => {
+            let inputs = cache::Inputs {
+                database: &database,
+                dev_database: dev_database.as_deref(),
+                server_version: &server_version,
+                dialect: conn.dialect(),
+                filter: &filter,
+            };
+            cache::Entry::for_build(project, rows, &inputs)?
+        }
+        Err(_) => None,
+    };
+    let (expected, built_in) = match entry.as_ref().and_then(|e| Some((e.load()?, e))) {
+        Some((built, entry)) => (
+            built.schema,
+            format!(
+                "{} (an earlier build, kept in {})",
+                built.built_in,
+                entry.path().display()
+            ),
+        ),
+        None => {
+            let mut scratch = scratch(project, url, dev_url)?;
+            build(project, scratch.conn(), rows, lock_timeout)?;
+            let built = cache::Built {
+                schema: schema::introspect(scratch.conn(), &filter)?,
+                built_in: scratch.shown.clone(),
+            };
+            if let Some(entry) = &entry {
+                entry.store(&built);
+            }
+            (built.schema, built.built_in)
+        }
+    };
     let differences = diff(&expected, &actual);
     Ok(DriftReport {
         ok: differences.is_empty(),
-        database: url.to_string(),
+        database,
         heads: rows.to_vec(),
-        built_in: scratch.shown.clone(),
+        built_in,
         differences,
         not_compared: actual.not_compared,
     })

@@ -12,6 +12,7 @@
     allow(dead_code)
 )]
 
+pub(crate) mod cache;
 pub(crate) mod diff;
 pub(crate) mod model;
 pub(crate) mod render;

@@ -12,10 +12,10 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// A database's schema, as far as retort models it.
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Schema {
     /// PostgreSQL schemas other than `public` and the system ones.
     pub schemas: BTreeSet<String>,
@@ -34,7 +34,7 @@ pub(crate) struct Schema {
     pub schema_ddl: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub(crate) struct Table {
     /// In the order of the table's definition.
     pub columns: Vec<Column>,
@@ -75,7 +75,7 @@ impl Table {
     }
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Column {
     pub name: String,
     /// As the server renders it (`character varying(40)`, `int(11)`, `TEXT`).
@@ -92,13 +92,13 @@ pub(crate) struct Column {
     pub collation: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct PrimaryKey {
     pub name: Option<String>,
     pub columns: Vec<String>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 // Each engine reads some kinds only (MySQL keeps UNIQUE as an index); a build with one driver
 // may construct only those.
@@ -122,7 +122,7 @@ impl ConstraintKind {
     }
 }
 
-#[derive(Debug, Clone, PartialEq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Constraint {
     pub kind: ConstraintKind,
     /// The whole constraint as the server renders it, ON DELETE/UPDATE, DEFERRABLE and
@@ -133,7 +133,7 @@ pub(crate) struct Constraint {
     pub ddl: Option<String>,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Index {
     /// Column names or expressions, with their order and collation where not the default.
     pub columns: Vec<String>,
@@ -143,13 +143,13 @@ pub(crate) struct Index {
     /// The access method where the engine has several (`btree`, `gin`, `HASH`).
     pub method: Option<String>,
     /// The non-key columns of a covering index (PostgreSQL `INCLUDE`).
-    #[serde(skip_serializing_if = "Vec::is_empty")]
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub include: Vec<String>,
     #[serde(skip)]
     pub ddl: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct View {
     pub materialized: bool,
     /// The query as the server renders it.
@@ -160,7 +160,7 @@ pub(crate) struct View {
     pub ddl: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Sequence {
     /// Type, start, increment, bounds and cycling (never the current value).
     pub definition: String,
@@ -168,7 +168,7 @@ pub(crate) struct Sequence {
     pub ddl: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Routine {
     /// `function` or `procedure`.
     pub kind: String,
@@ -177,7 +177,7 @@ pub(crate) struct Routine {
     pub ddl: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct UserType {
     /// `enum` or `domain`.
     pub kind: String,
@@ -187,7 +187,7 @@ pub(crate) struct UserType {
     pub ddl: String,
 }
 
-#[derive(Debug, Clone, Default, PartialEq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Trigger {
     pub table: String,
     pub definition: String,

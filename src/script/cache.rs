@@ -70,7 +70,7 @@ impl Stamp {
 }
 
 /// The retort binary that wrote a cache (size, mtime): another build may parse differently.
-type Writer = (u64, (i64, i64));
+pub(crate) type Writer = (u64, (i64, i64));
 
 /// The cache file; its entries stay encoded until their checksums are checked.
 #[derive(Serialize, Deserialize)]
@@ -292,7 +292,7 @@ impl Folders {
 }
 
 /// The running binary's size and mtime.
-fn writer_stamp() -> Option<Writer> {
+pub(crate) fn writer_stamp() -> Option<Writer> {
     let meta = std::fs::metadata(std::env::current_exe().ok()?).ok()?;
     Some((meta.size(), (meta.mtime(), meta.mtime_nsec())))
 }
@@ -370,7 +370,7 @@ impl Drop for Clock {
 
 /// Creates the cache folder with what keeps it out of git and out of backups. Only the folder
 /// itself: a misconfigured `script_location` must not appear on disk.
-fn prepare_dir(dir: &Path) -> std::io::Result<()> {
+pub(crate) fn prepare_dir(dir: &Path) -> std::io::Result<()> {
     match std::fs::create_dir(dir) {
         Err(e) if e.kind() != std::io::ErrorKind::AlreadyExists => return Err(e),
         _ => {}

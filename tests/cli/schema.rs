@@ -937,3 +937,95 @@ fn unmodeled_objects_are_listed_as_not_compared_on_postgresql() {
 fn unmodeled_objects_are_listed_as_not_compared_on_mariadb() {
     lists_what_it_does_not_compare(Dialect::Mysql);
 }
+
+/// The expected schema files kept in the project's cache folder.
+fn kept_builds(project: &TestProject) -> Vec<std::path::PathBuf> {
+    let dir = project.path().join("migrations/.retort-cache");
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return Vec::new();
+    };
+    entries
+        .flatten()
+        .map(|e| e.path())
+        .filter(|p| {
+            p.file_name()
+                .is_some_and(|n| n.to_string_lossy().starts_with("schema-"))
+        })
+        .collect()
+}
+
+/// A second drift check at the same revisions compares with the schema the first one built
+/// (and says so); a changed revision, a damaged file or `RETORT_NO_CACHE` rebuilds.
+fn reuses_an_earlier_build(dialect: Dialect) {
+    let Some(engine) = Engine::new(dialect, &format!("schema_kept_{dialect}")) else {
+        return;
+    };
+    let revision = |extra: &str| {
+        engine.project.file(
+            "migrations/versions/a1_t.sql",
+            &format!("-- revision = \"a1\"\n-- down_revision = \"\"\n\n-- migrate:upgrade\nCREATE TABLE t (a integer);\n{extra}\n-- migrate:downgrade\nDROP TABLE t;\n"),
+        );
+    };
+    revision("");
+    let (code, _, stderr) = engine.run(&["upgrade", "heads", "--no-backup", "-q"]);
+    assert_eq!(code, 0, "{stderr}");
+    engine.by_hand(&["CREATE TABLE extra (x integer)"]);
+
+    let (code, first, _) = engine.run(&["drift"]);
+    assert_eq!(code, 1, "{first}");
+    assert!(first.contains("+ table extra"), "{first}");
+    assert!(!first.contains("an earlier build"), "{first}");
+    assert_eq!(kept_builds(&engine.project).len(), 1);
+    let (code, second, _) = engine.run(&["drift"]);
+    assert_eq!(code, 1, "{second}");
+    assert!(second.contains("+ table extra"), "{second}");
+    assert!(second.contains("(an earlier build, kept in "), "{second}");
+    assert_eq!(engine.scratch_databases(), Vec::<String>::new());
+
+    // The revision now builds `extra` too: its SQL is part of what a kept build is for.
+    revision("CREATE TABLE extra (x integer);\n");
+    let built_in = |args: &[&str]| {
+        let (code, json, stderr) = engine.run(args);
+        assert_eq!(code, 0, "{json}{stderr}");
+        let report: serde_json::Value = serde_json::from_str(&json).unwrap();
+        report["built_in"].as_str().unwrap().to_string()
+    };
+    assert!(!built_in(&["drift", "--json"]).contains("an earlier build"));
+    assert!(built_in(&["drift", "--json"]).contains("an earlier build"));
+
+    for kept in kept_builds(&engine.project) {
+        std::fs::write(kept, "0\n{\"damaged\": true}").unwrap();
+    }
+    assert!(!built_in(&["drift", "--json"]).contains("an earlier build"));
+
+    std::fs::remove_dir_all(engine.project.path().join("migrations/.retort-cache")).unwrap();
+    let out = engine
+        .project
+        .retort()
+        .args(["drift", "--json"])
+        .env("RETORT_NO_CACHE", "1")
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    assert_eq!(
+        kept_builds(&engine.project),
+        Vec::<std::path::PathBuf>::new()
+    );
+}
+
+#[test]
+fn a_repeated_drift_check_reuses_its_build_on_sqlite() {
+    reuses_an_earlier_build(Dialect::Sqlite);
+}
+
+#[cfg(feature = "postgres")]
+#[test]
+fn a_repeated_drift_check_reuses_its_build_on_postgresql() {
+    reuses_an_earlier_build(Dialect::Postgresql);
+}
+
+#[cfg(feature = "mysql")]
+#[test]
+fn a_repeated_drift_check_reuses_its_build_on_mariadb() {
+    reuses_an_earlier_build(Dialect::Mysql);
+}
