@@ -560,6 +560,19 @@ pub(crate) fn run_live(
     before_change: Option<&mut BeforeChange<'_>>,
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
+    under_migration_lock(conn, options, progress, |conn, progress| {
+        run_locked(conn, options, scripts, plan_from, before_change, progress)
+    })
+}
+
+/// Runs `body` holding the migration lock of `options`' version table, waiting for it as
+/// long as `options` says.
+pub(crate) fn under_migration_lock<T>(
+    conn: &mut dyn Connection,
+    options: &LiveOptions,
+    progress: &mut dyn Progress,
+    body: impl FnOnce(&mut dyn Connection, &mut dyn Progress) -> Result<T>,
+) -> Result<T> {
     let key = options.table.lock_key();
     let lock_error = lock_error(options.migration_lock_wait);
     if !conn
@@ -571,7 +584,7 @@ pub(crate) fn run_live(
             .map_err(lock_error)?;
     }
     progress.lock_taken(&mut || conn.lock_holder(&key));
-    let result = run_locked(conn, options, scripts, plan_from, before_change, progress);
+    let result = body(&mut *conn, &mut *progress);
     // The run's outcome stands either way; a lock that was not held (or not released) is said,
     // since it means another runner may have been inside too. The session's end releases a
     // lock it still has.
@@ -581,7 +594,8 @@ pub(crate) fn run_live(
     result
 }
 
-fn run_locked(
+/// One run of the plan `plan_from` gives, the migration lock already held.
+pub(crate) fn run_locked(
     conn: &mut dyn Connection,
     options: &LiveOptions,
     scripts: &[Script],
@@ -591,7 +605,11 @@ fn run_locked(
 ) -> Result<RunReport> {
     handle_interrupted(conn, options, scripts, progress)?;
     // The user recorded in the audit trail: the database's notion, else the operating system's.
-    let applied_by = conn.current_user().or_else(|| options.os_user.clone());
+    let applied_by = match options.table.audit() {
+        Some(_) => conn.current_user().or_else(|| options.os_user.clone()),
+        // Only the audit trail records it.
+        None => None,
+    };
     let dialect = conn.dialect();
     let mut sink = LiveSink::new(conn, options);
     let plan = match before_change {

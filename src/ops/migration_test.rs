@@ -12,7 +12,7 @@ use serde::Serialize;
 use crate::config::DatabaseUrl;
 use crate::db::Connection;
 use crate::error::{Error, Result};
-use crate::exec::live::{run_live, LiveOptions};
+use crate::exec::live::{run_locked, under_migration_lock, LiveOptions};
 use crate::exec::Silent;
 use crate::graph::plan::{Step, VersionOp};
 use crate::graph::Plan;
@@ -123,7 +123,11 @@ pub(crate) fn run_tests(
                 schema::introspect(scratch.conn(), &filter)
             })
         });
-        let walk = walk(project, &mut scratch, &options, &filter, &plan, rows);
+        // One migration lock for the whole walk: nothing else knows the scratch database,
+        // but each run of a step expects the lock held.
+        let walk = under_migration_lock(scratch.conn(), &options, &mut Silent, |conn, _| {
+            walk(project, conn, &options, &filter, &plan, rows)
+        });
         let expected = match expected {
             Some(thread) => Some(thread.join().map_err(|_| {
                 Error::Internal("the build of `upgrade heads` from empty panicked".into())
@@ -168,7 +172,7 @@ pub(crate) fn run_tests(
 /// database at an unknown state; the tests, and whether the walk stopped.
 fn walk(
     project: &Project,
-    scratch: &mut Scratch,
+    conn: &mut dyn Connection,
     options: &LiveOptions,
     filter: &Filter,
     plan: &Plan,
@@ -200,15 +204,7 @@ fn walk(
         };
         if !stopped {
             let started = Instant::now();
-            stopped = !test_revision(
-                project,
-                scratch.conn(),
-                options,
-                filter,
-                step,
-                &rows,
-                &mut test,
-            )?;
+            stopped = !test_revision(project, &mut *conn, options, filter, step, &rows, &mut test)?;
             test.duration_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
         }
         rows = step.heads_after.clone();
@@ -237,7 +233,7 @@ fn test_revision(
     };
     let run = |conn: &mut dyn Connection, plan: &Plan| -> std::result::Result<(), String> {
         let planner = |_: &[String]| Ok(plan.clone());
-        run_live(conn, options, &project.scripts, &planner, None, &mut Silent)
+        run_locked(conn, options, &project.scripts, &planner, None, &mut Silent)
             .map(drop)
             .map_err(|e| e.without_report().to_string())
     };
