@@ -95,6 +95,10 @@ struct Object {
 
 /// The differences from `expected` to `actual`, in a stable order (by kind, then name).
 pub(crate) fn diff(expected: &Schema, actual: &Schema) -> Vec<Difference> {
+    // The common case, at a fraction of flattening's cost: two identical models.
+    if expected == actual {
+        return Vec::new();
+    }
     let expected = flatten(expected);
     let actual = flatten(actual);
     let mut out = Vec::new();

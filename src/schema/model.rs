@@ -15,7 +15,7 @@ use std::collections::{BTreeMap, BTreeSet};
 use serde::{Deserialize, Serialize};
 
 /// A database's schema, as far as retort models it.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Schema {
     /// PostgreSQL schemas other than `public` and the system ones.
     pub schemas: BTreeSet<String>,
@@ -34,7 +34,7 @@ pub(crate) struct Schema {
     pub schema_ddl: BTreeMap<String, String>,
 }
 
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 pub(crate) struct Table {
     /// In the order of the table's definition.
     pub columns: Vec<Column>,
