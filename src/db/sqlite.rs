@@ -277,6 +277,21 @@ fn directory_is_the_cause(path: &Path, err: &rusqlite::Error) -> bool {
     ) && rustix::fs::access(super::directory_of(path), rustix::fs::Access::WRITE_OK).is_err()
 }
 
+/// Every row of `stmt`, run without parameters.
+fn rows_of(stmt: &mut rusqlite::Statement<'_>) -> Result<Vec<Vec<Value>>, DbError> {
+    let columns = stmt.column_count();
+    let mut rows = stmt.raw_query();
+    let mut out = Vec::new();
+    while let Some(row) = rows.next().map_err(to_db_error)? {
+        let mut values = Vec::with_capacity(columns);
+        for i in 0..columns {
+            values.push(to_value(row.get_ref(i).map_err(to_db_error)?));
+        }
+        out.push(values);
+    }
+    Ok(out)
+}
+
 fn to_value(value: rusqlite::types::ValueRef<'_>) -> Value {
     use rusqlite::types::ValueRef;
     match value {
@@ -319,17 +334,14 @@ impl Connection for SqliteConnection {
     fn query(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
         refuse_nul(sql)?;
         let mut stmt = self.conn.prepare(sql).map_err(to_db_error)?;
-        let columns = stmt.column_count();
-        let mut rows = stmt.raw_query();
-        let mut out = Vec::new();
-        while let Some(row) = rows.next().map_err(to_db_error)? {
-            let mut values = Vec::with_capacity(columns);
-            for i in 0..columns {
-                values.push(to_value(row.get_ref(i).map_err(to_db_error)?));
-            }
-            out.push(values);
-        }
-        Ok(out)
+        rows_of(&mut stmt)
+    }
+
+    /// Through rusqlite's statement cache: a schema read runs the same few queries each time.
+    fn query_catalog(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        refuse_nul(sql)?;
+        let mut stmt = self.conn.prepare_cached(sql).map_err(to_db_error)?;
+        rows_of(&mut stmt)
     }
 
     fn begin(&mut self) -> Result<(), DbError> {
