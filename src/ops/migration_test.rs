@@ -16,8 +16,7 @@ use crate::exec::live::{run_locked, under_migration_lock, LiveOptions};
 use crate::exec::Silent;
 use crate::graph::plan::{Step, VersionOp};
 use crate::graph::Plan;
-use crate::ops::audit::version_table;
-use crate::ops::schema::build;
+use crate::ops::schema::{build, scratch_options};
 use crate::project::Project;
 use crate::report::StepKind;
 use crate::schema::diff::{diff, Difference};
@@ -95,16 +94,7 @@ pub(crate) fn run_tests(
     let mut scratch = Scratch::create(url, dev_url)?;
     let dialect = url.dialect();
     let filter = Filter::new(&project.config, dialect)?;
-    let options = LiveOptions {
-        // No audit trail in a database thrown away after the run: fewer statements per step.
-        table: version_table(&project.config, dialect)?.with_audit_table(None),
-        migration_lock_wait: lock_timeout,
-        timeouts: project.config.timeouts,
-        rehearse: false,
-        os_user: None,
-        close_interrupted: false,
-        count_rows: None,
-    };
+    let options = scratch_options(project, dialect, lock_timeout)?;
     let mut rows = Vec::new();
     if let Some(from) = from {
         let start = project.graph.plan_upgrade(&[], from)?.heads_after();

@@ -10,14 +10,15 @@ use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::db::version_table::read_heads;
 use crate::db::Connection;
 use crate::error::{Error, Result};
+use crate::exec::live::{run_live, LiveOptions};
+use crate::exec::Silent;
 use crate::ops::audit::version_table;
-use crate::ops::run::{check_rows_known, execute, RunOptions, Target};
+use crate::ops::run::check_rows_known;
 use crate::project::Project;
 use crate::schema::cache;
 use crate::schema::diff::{diff, Difference};
 use crate::schema::scratch::Scratch;
 use crate::schema::{self, Filter, Schema};
-use crate::settings::Operation;
 
 /// The schema of the database of `url` as `config` filters it; only the table `table` (with
 /// its triggers) when given. A missing SQLite file is an error, as for `verify`.
@@ -186,19 +187,38 @@ pub(crate) fn build(
     heads: &[String],
     lock_timeout: Duration,
 ) -> Result<()> {
+    let options = scratch_options(project, conn.dialect(), lock_timeout)?;
     for head in heads {
-        execute(
-            project,
-            Target::Open(&mut *conn),
-            lock_timeout,
-            &Operation::Upgrade(head.clone()),
-            RunOptions::default(),
+        let planner = |rows: &[String]| project.graph.plan_upgrade(rows, head);
+        run_live(
+            conn,
+            &options,
+            &project.scripts,
+            &planner,
             None,
-            None,
+            &mut Silent,
         )
         .map_err(Error::without_report)?;
     }
     Ok(())
+}
+
+/// How revisions run in a scratch database: without an audit trail, which nothing reads
+/// there (fewer statements a step).
+pub(crate) fn scratch_options(
+    project: &Project,
+    dialect: Dialect,
+    lock_timeout: Duration,
+) -> Result<LiveOptions> {
+    Ok(LiveOptions {
+        table: version_table(&project.config, dialect)?.with_audit_table(None),
+        migration_lock_wait: lock_timeout,
+        timeouts: project.config.timeouts,
+        rehearse: false,
+        os_user: None,
+        close_interrupted: false,
+        count_rows: None,
+    })
 }
 
 /// `check --schema-file`: whether the migrations, built from empty on a scratch database,
