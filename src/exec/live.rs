@@ -560,28 +560,25 @@ pub(crate) fn run_live(
     before_change: Option<&mut BeforeChange<'_>>,
     progress: &mut dyn Progress,
 ) -> Result<RunReport> {
-    under_migration_lock(conn, options, progress, |conn, progress| {
+    let wait = options.migration_lock_wait;
+    under_migration_lock(conn, &options.table, wait, progress, |conn, progress| {
         run_locked(conn, options, scripts, plan_from, before_change, progress)
     })
 }
 
-/// Runs `body` holding the migration lock of `options`' version table, waiting for it as
-/// long as `options` says.
+/// Runs `body` holding the migration lock of `table`, waiting up to `wait` for it.
 pub(crate) fn under_migration_lock<T>(
     conn: &mut dyn Connection,
-    options: &LiveOptions,
+    table: &VersionTable,
+    wait: Duration,
     progress: &mut dyn Progress,
     body: impl FnOnce(&mut dyn Connection, &mut dyn Progress) -> Result<T>,
 ) -> Result<T> {
-    let key = options.table.lock_key();
-    let lock_error = lock_error(options.migration_lock_wait);
-    if !conn
-        .try_lock(&key, options.migration_lock_wait)
-        .map_err(lock_error)?
-    {
+    let key = table.lock_key();
+    let lock_error = lock_error(wait);
+    if !conn.try_lock(&key, wait).map_err(lock_error)? {
         progress.waiting_for_lock(conn.lock_holder(&key).as_deref());
-        conn.lock(&key, options.migration_lock_wait)
-            .map_err(lock_error)?;
+        conn.lock(&key, wait).map_err(lock_error)?;
     }
     progress.lock_taken(&mut || conn.lock_holder(&key));
     let result = body(&mut *conn, &mut *progress);

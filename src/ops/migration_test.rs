@@ -115,9 +115,13 @@ pub(crate) fn run_tests(
         });
         // One migration lock for the whole walk: nothing else knows the scratch database,
         // but each run of a step expects the lock held.
-        let walk = under_migration_lock(scratch.conn(), &options, &mut Silent, |conn, _| {
-            walk(project, conn, &options, &filter, &plan, rows)
-        });
+        let walk = under_migration_lock(
+            scratch.conn(),
+            &options.table,
+            lock_timeout,
+            &mut Silent,
+            |conn, _| walk(project, conn, &options, &filter, &plan, rows),
+        );
         let expected = match expected {
             Some(thread) => Some(thread.join().map_err(|_| {
                 Error::Internal("the build of `upgrade heads` from empty panicked".into())

@@ -10,7 +10,7 @@ use crate::config::{Config, DatabaseUrl, Dialect};
 use crate::db::version_table::read_heads;
 use crate::db::Connection;
 use crate::error::{Error, Result};
-use crate::exec::live::{run_live, LiveOptions};
+use crate::exec::live::{run_live, under_migration_lock, LiveOptions};
 use crate::exec::Silent;
 use crate::ops::audit::version_table;
 use crate::ops::run::check_rows_known;
@@ -83,28 +83,30 @@ pub(crate) fn drift(
             not_compared: Vec::new(),
         });
     };
-    let conn = conn.as_mut();
-    let key = table.lock_key();
-    let lock_error = crate::exec::live::lock_error(lock_timeout);
-    if !conn.try_lock(&key, lock_timeout).map_err(lock_error)? {
-        conn.lock(&key, lock_timeout).map_err(lock_error)?;
-    }
-    // SQLite has no session lock: its write lock, held while both sides are read, is one.
-    let sqlite = conn.dialect() == Dialect::Sqlite;
-    let locked = if sqlite {
-        conn.begin().map_err(lock_error)
-    } else {
-        Ok(())
-    };
-    let result = locked.and_then(|()| {
-        let rows = read_heads(conn, &table)?;
-        drift_at(project, conn, &rows, url, dev_url, lock_timeout)
-    });
-    if sqlite {
-        let _ = conn.rollback();
-    }
-    let _ = conn.unlock(&key);
-    result
+    under_migration_lock(
+        conn.as_mut(),
+        &table,
+        lock_timeout,
+        &mut Silent,
+        |conn, _| {
+            // SQLite has no session lock: its write lock, held while both sides are read, is one.
+            let sqlite = conn.dialect() == Dialect::Sqlite;
+            let locked = if sqlite {
+                conn.begin()
+                    .map_err(crate::exec::live::lock_error(lock_timeout))
+            } else {
+                Ok(())
+            };
+            let result = locked.and_then(|()| {
+                let rows = read_heads(conn, &table)?;
+                drift_at(project, conn, &rows, url, dev_url, lock_timeout)
+            });
+            if sqlite {
+                let _ = conn.rollback();
+            }
+            result
+        },
+    )
 }
 
 /// The drift check of a database already locked, at version rows `rows` (also what
