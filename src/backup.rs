@@ -479,12 +479,7 @@ fn hash_stream(
         }
         size += n as u64;
     }
-    let hex = hasher
-        .finalize()
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect::<String>();
-    Ok((hex, size))
+    Ok((crate::script::checksum::hex(&hasher.finalize()), size))
 }
 
 /// Makes a rename or a new file in `dir` durable. Best effort: some file systems refuse to

@@ -21,6 +21,7 @@ use super::Filter;
 use crate::config::Dialect;
 use crate::error::Result;
 use crate::project::Project;
+use crate::script::checksum::hex;
 use crate::script::SectionKind;
 
 /// Bumped whenever the stored model changes shape.
@@ -99,8 +100,7 @@ impl Entry {
             }
             at = plan.heads_after();
         }
-        let digest = hasher.finalize();
-        let name: String = digest.iter().take(16).map(|b| format!("{b:02x}")).collect();
+        let name = hex(&hasher.finalize()[..16]);
         Ok(Some(Entry {
             path: dir.join(format!("schema-{name}.json")),
         }))
@@ -143,10 +143,7 @@ impl Entry {
 }
 
 fn checksum(body: &str) -> String {
-    Sha256::digest(body.as_bytes())
-        .iter()
-        .map(|b| format!("{b:02x}"))
-        .collect()
+    hex(&Sha256::digest(body.as_bytes()))
 }
 
 /// Removes all but the newest [`KEPT`] entries.

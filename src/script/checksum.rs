@@ -28,11 +28,13 @@ pub(crate) fn checksum<'a>(statements: impl IntoIterator<Item = &'a str>) -> Str
         hasher.update(sql.replace("\r\n", "\n").replace('\r', "\n").as_bytes());
         hasher.update(b";\n");
     }
-    let digest = hasher.finalize();
-    let mut text = String::with_capacity(7 + 2 * digest.len());
-    text.push_str("sha256:");
-    for byte in digest {
-        // Two hex digits per byte without an allocation each.
+    format!("sha256:{}", hex(&hasher.finalize()))
+}
+
+/// `bytes` as lower-case hex, two digits a byte (without an allocation each).
+pub(crate) fn hex(bytes: &[u8]) -> String {
+    let mut text = String::with_capacity(2 * bytes.len());
+    for byte in bytes {
         text.push(char::from(b"0123456789abcdef"[usize::from(byte >> 4)]));
         text.push(char::from(b"0123456789abcdef"[usize::from(byte & 0xf)]));
     }
