@@ -17,6 +17,8 @@
 #   MARKDOWN=FILE also writes hyperfine's table there.
 set -euo pipefail
 RETORT=${1:-${CARGO_TARGET_DIR:-target}/release/retort}
+# The commands run in temp folders: the binary by absolute path.
+RETORT=$(realpath "$RETORT")
 PG=${PG_URL:-postgresql://postgres@127.0.0.1:5432}
 SQLITE_REVISIONS=${SQLITE_REVISIONS:-200}
 PG_REVISIONS=${PG_REVISIONS:-30}
