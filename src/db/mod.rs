@@ -101,6 +101,13 @@ pub trait Connection {
         self.query(sql)
     }
 
+    /// Runs a query on one of retort's own tables whose columns are all text (the version
+    /// rows), every value text or NULL: a backend may answer it in one round trip where
+    /// [`Connection::query`] takes two to learn the column types.
+    fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        self.query(sql)
+    }
+
     /// Starts a transaction that holds the write lock where the database has one
     /// (SQLite: `BEGIN IMMEDIATE`). The servers' standard statement is the default.
     fn begin(&mut self) -> Result<(), DbError> {

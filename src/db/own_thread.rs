@@ -118,6 +118,10 @@ impl Connection for OwnThread {
         let sql = sql.to_string();
         self.try_call(move |conn| conn.query_catalog(&sql))
     }
+    fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<super::Value>>, DbError> {
+        let sql = sql.to_string();
+        self.try_call(move |conn| conn.query_text(&sql))
+    }
     fn begin(&mut self) -> Result<(), DbError> {
         self.try_call(|conn| conn.begin())
     }

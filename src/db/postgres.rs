@@ -860,6 +860,28 @@ impl Connection for Postgres {
             .collect())
     }
 
+    /// The simple protocol alone: one round trip, and text is what it returns.
+    fn query_text(&mut self, sql: &str) -> Result<Vec<Vec<Value>>, DbError> {
+        let messages = self
+            .client
+            .simple_query(sql)
+            .map_err(|e| self.db_error(e))?;
+        Ok(messages
+            .iter()
+            .filter_map(|m| match m {
+                SimpleQueryMessage::Row(row) => Some(
+                    (0..row.len())
+                        .map(|i| {
+                            row.get(i)
+                                .map_or(Value::Null, |t| Value::Text(t.to_string()))
+                        })
+                        .collect(),
+                ),
+                _ => None,
+            })
+            .collect())
+    }
+
     /// One round trip, rows in binary converted by type: behind a proxy one unnamed
     /// statement (nothing left on a server session a pooler lends to others), else a statement
     /// prepared on first use and kept.

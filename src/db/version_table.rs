@@ -439,13 +439,19 @@ pub struct AuditEntry {
 /// The version rows, in table order. A missing table means base (empty); nothing is created.
 /// A row that is NULL or not text means the table was edited by hand and is reported as such.
 pub fn read_heads(conn: &mut dyn Connection, table: &VersionTable) -> Result<Vec<String>> {
-    let exists = conn
-        .table_exists(table.schema.as_deref(), &table.name)
-        .map_err(|cause| unreadable(table, cause))?;
-    if !exists {
+    if !version_table_exists(conn, table)? {
         return Ok(Vec::new());
     }
     read_existing_heads(conn, table)
+}
+
+/// Whether the version table exists (an error reading the catalog names the table).
+pub(crate) fn version_table_exists(
+    conn: &mut dyn Connection,
+    table: &VersionTable,
+) -> Result<bool> {
+    conn.table_exists(table.schema.as_deref(), &table.name)
+        .map_err(|cause| unreadable(table, cause))
 }
 
 /// [`read_heads`] for a table known to exist (saves the existence check on every step).
@@ -454,7 +460,7 @@ pub(crate) fn read_existing_heads(
     table: &VersionTable,
 ) -> Result<Vec<String>> {
     let rows = conn
-        .query(&table.select_sql())
+        .query_text(&table.select_sql())
         .map_err(|cause| unreadable(table, cause))?;
     rows.into_iter()
         .map(|row| match row.first() {

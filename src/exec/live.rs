@@ -22,8 +22,8 @@ use super::partial::{self, TxEffect};
 use super::{run, BeforeChange, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::config::Dialect;
 use crate::db::version_table::{
-    ensure_audit_details, read_existing_heads, read_heads, read_started_audit, AuditEntry,
-    Direction, VersionTable,
+    ensure_audit_details, read_existing_heads, read_heads, read_started_audit,
+    version_table_exists, AuditEntry, Direction, VersionTable,
 };
 use crate::db::{Connection, DbError};
 use crate::error::{Bookkeeping, Error, Result, StatementRef};
@@ -62,6 +62,9 @@ pub(crate) struct LiveSink<'c> {
     audit: Option<VersionTable>,
     /// Both tables are known to exist in the current transaction's view.
     tables_ready: bool,
+    /// The version table was there when the rows were read before planning: committed, it
+    /// outlives any rollback, and the first step need not look for it again.
+    version_table_found: bool,
     in_transaction: bool,
     rehearse: bool,
     /// The migration-lock wait (`--migration-lock-wait`), which SQLite's `BEGIN IMMEDIATE` honours.
@@ -93,6 +96,7 @@ impl<'c> LiveSink<'c> {
             audit: table.audit(),
             table,
             tables_ready: false,
+            version_table_found: false,
             in_transaction: false,
             rehearse: options.rehearse,
             lock_wait: options.migration_lock_wait,
@@ -170,8 +174,10 @@ impl<'c> LiveSink<'c> {
         if self.tables_ready {
             return Ok(());
         }
-        let version = self.table.clone();
-        self.ensure_table(&version, version.create_sql(), false)?;
+        if !self.version_table_found {
+            let version = self.table.clone();
+            self.ensure_table(&version, version.create_sql(), false)?;
+        }
         if let Some(audit) = self.audit.clone() {
             self.ensure_table(&audit, audit.create_audit_sql(), true)?;
         }
@@ -317,6 +323,15 @@ impl<'c> LiveSink<'c> {
         }
     }
 
+    /// The version rows the run plans from (none without a version table).
+    fn read_rows(&mut self) -> Result<Vec<String>> {
+        self.version_table_found = version_table_exists(&mut *self.conn, &self.table)?;
+        if !self.version_table_found {
+            return Ok(Vec::new());
+        }
+        read_existing_heads(&mut *self.conn, &self.table)
+    }
+
     /// Reads the version rows, plans from them with `plan_from` and, when the plan changes the
     /// database, calls `before_change` with those rows before anything changes. The migration
     /// lock is held. On SQLite the lock is a step's write transaction, so it is begun here and
@@ -331,7 +346,7 @@ impl<'c> LiveSink<'c> {
         if self.conn.dialect() == Dialect::Sqlite {
             self.begin()?;
         }
-        let result = read_heads(&mut *self.conn, &self.table).and_then(|rows| {
+        let result = self.read_rows().and_then(|rows| {
             let plan = plan_from(&rows)?;
             if plan.changes_database() {
                 before_change(&mut *self.conn, &rows)?;
@@ -611,7 +626,7 @@ pub(crate) fn run_locked(
     let mut sink = LiveSink::new(conn, options);
     let plan = match before_change {
         Some(hook) => sink.plan_before_change(plan_from, hook)?,
-        None => plan_from(&read_heads(&mut *sink.conn, &options.table)?)?,
+        None => plan_from(&sink.read_rows()?)?,
     };
     // Under the lock and, on SQLite, inside the write transaction the first step continues.
     let counting = options
