@@ -174,6 +174,8 @@ def main():
                        cwd=os.path.dirname(HERE), check=True)
         target = os.environ.get("CARGO_TARGET_DIR", os.path.join(os.path.dirname(HERE), "target"))
         args.retort = os.path.join(target, "release", "retort")
+    # retort runs in a temp folder: a relative path would not resolve there.
+    args.retort = os.path.abspath(args.retort)
     work = tempfile.mkdtemp(prefix="retort-lock-bench-")
     try:
         results = [run_case(args, args.url, lt, work) for lt in args.lock_timeouts.split(",")]
