@@ -843,19 +843,20 @@ impl Connection for Postgres {
             .iter()
             .map(|c| c.type_().clone())
             .collect();
-        let messages = self
-            .client
-            .simple_query(sql)
-            .map_err(|e| self.db_error(e))?;
-        Ok(messages
-            .iter()
-            .filter_map(|m| match m {
-                SimpleQueryMessage::Row(row) => Some(
-                    (0..row.len())
-                        .map(|i| value_from_text(types.get(i).unwrap_or(&Type::TEXT), row.get(i)))
-                        .collect(),
-                ),
-                _ => None,
+        // The values as the server prints them, typed by the statement's columns.
+        let rows = self.query_text(sql)?;
+        Ok(rows
+            .into_iter()
+            .map(|row| {
+                row.into_iter()
+                    .enumerate()
+                    .map(|(i, value)| match value {
+                        Value::Text(text) => {
+                            value_from_text(types.get(i).unwrap_or(&Type::TEXT), Some(&text))
+                        }
+                        other => other,
+                    })
+                    .collect()
             })
             .collect())
     }
