@@ -8,7 +8,7 @@ use std::sync::{Mutex, MutexGuard, PoisonError};
 
 use crate::config::{DatabaseUrl, Dialect};
 use crate::db::version_table::{quote_literal, quoted_ident};
-use crate::db::{self, Connection, DbError, Value};
+use crate::db::{self, Connection, DbError};
 use crate::error::{Error, Result};
 use crate::schema::model::Schema;
 
@@ -290,32 +290,15 @@ fn empty(conn: &mut dyn Connection) {
     }
 }
 
-/// The server process of a PostgreSQL session (`None` on other engines or when it cannot say).
-fn backend_pid(conn: &mut dyn Connection) -> Option<i64> {
-    if conn.dialect() != Dialect::Postgresql {
-        return None;
-    }
-    match conn
-        .query("SELECT pg_backend_pid()")
-        .ok()?
-        .first()?
-        .first()?
-    {
-        Value::Int(pid) => Some(*pid),
-        _ => None,
-    }
-}
-
-/// Ends the sessions on the scratch database `name` (the one whose server process was `pid`
-/// included: closed, it may not have exited yet) and waits until they have: DROP DATABASE
-/// finding one still there sleeps 100 ms before it looks again, the longest step of a drop.
-/// Best effort: the drop's FORCE ends what is left.
-fn wait_for_sessions_to_end(admin: &mut dyn Connection, name: &str, pid: Option<i64>) {
+/// Ends the sessions on the scratch database `name` and waits until they have exited (ours,
+/// just closed, is often still exiting): DROP DATABASE that finds one there sleeps 100 ms
+/// before it looks again, the longest step of a drop. Best effort: the drop's FORCE ends what
+/// is left.
+fn wait_for_sessions_to_end(admin: &mut dyn Connection, name: &str) {
     let name = quote_literal(Dialect::Postgresql, name);
-    let pid = pid.map_or_else(|| "NULL".to_string(), |pid| pid.to_string());
     let _ = admin.query(&format!(
         "SELECT pg_terminate_backend(pid, 2000) FROM pg_stat_activity \
-         WHERE (datname = {name} OR pid = {pid}) AND pid <> pg_backend_pid()"
+         WHERE datname = {name} AND pid <> pg_backend_pid()"
     ));
 }
 
@@ -327,9 +310,9 @@ impl Drop for Scratch {
             Cleanup::Nothing => {}
             Cleanup::DropDatabase { admin, name, .. } => {
                 // PostgreSQL drops no database a session is connected to: close ours first.
-                let pid = conn.and_then(|mut conn| backend_pid(conn.as_mut()));
+                drop(conn);
                 if admin.dialect() == Dialect::Postgresql {
-                    wait_for_sessions_to_end(admin.as_mut(), name, pid);
+                    wait_for_sessions_to_end(admin.as_mut(), name);
                 }
                 let quoted = quoted_ident(admin.dialect(), name);
                 let force = force(admin.dialect());
