@@ -439,19 +439,21 @@ pub struct AuditEntry {
 /// The version rows, in table order. A missing table means base (empty); nothing is created.
 /// A row that is NULL or not text means the table was edited by hand and is reported as such.
 pub fn read_heads(conn: &mut dyn Connection, table: &VersionTable) -> Result<Vec<String>> {
-    if !version_table_exists(conn, table)? {
-        return Ok(Vec::new());
-    }
-    read_existing_heads(conn, table)
+    Ok(read_heads_if_table(conn, table)?.unwrap_or_default())
 }
 
-/// Whether the version table exists (an error reading the catalog names the table).
-pub(crate) fn version_table_exists(
+/// [`read_heads`], `None` when there is no version table.
+pub(crate) fn read_heads_if_table(
     conn: &mut dyn Connection,
     table: &VersionTable,
-) -> Result<bool> {
-    conn.table_exists(table.schema.as_deref(), &table.name)
-        .map_err(|cause| unreadable(table, cause))
+) -> Result<Option<Vec<String>>> {
+    let exists = conn
+        .table_exists(table.schema.as_deref(), &table.name)
+        .map_err(|cause| unreadable(table, cause))?;
+    if !exists {
+        return Ok(None);
+    }
+    read_existing_heads(conn, table).map(Some)
 }
 
 /// [`read_heads`] for a table known to exist (saves the existence check on every step).

@@ -22,8 +22,8 @@ use super::partial::{self, TxEffect};
 use super::{run, BeforeChange, PreparedStep, Progress, Replanner, RunInput, RunReport, Sink};
 use crate::config::Dialect;
 use crate::db::version_table::{
-    ensure_audit_details, read_existing_heads, read_heads, read_started_audit,
-    version_table_exists, AuditEntry, Direction, VersionTable,
+    ensure_audit_details, read_existing_heads, read_heads, read_heads_if_table, read_started_audit,
+    AuditEntry, Direction, VersionTable,
 };
 use crate::db::{Connection, DbError};
 use crate::error::{Bookkeeping, Error, Result, StatementRef};
@@ -325,11 +325,9 @@ impl<'c> LiveSink<'c> {
 
     /// The version rows the run plans from (none without a version table).
     fn read_rows(&mut self) -> Result<Vec<String>> {
-        self.version_table_found = version_table_exists(&mut *self.conn, &self.table)?;
-        if !self.version_table_found {
-            return Ok(Vec::new());
-        }
-        read_existing_heads(&mut *self.conn, &self.table)
+        let rows = read_heads_if_table(&mut *self.conn, &self.table)?;
+        self.version_table_found = rows.is_some();
+        Ok(rows.unwrap_or_default())
     }
 
     /// Reads the version rows, plans from them with `plan_from` and, when the plan changes the
