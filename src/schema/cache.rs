@@ -134,6 +134,7 @@ impl Entry {
             return;
         }
         prune(dir);
+        crate::script::cache::remove_abandoned(dir, "schema-");
     }
 
     /// The file, for messages.
@@ -190,6 +191,18 @@ mod tests {
         let loaded = entry.load().unwrap();
         assert!(loaded.schema.tables.contains_key("t"));
         assert_eq!(loaded.built_in, "an in-memory SQLite database");
+        // A temporary file a killed run left two hours ago goes with the next store.
+        let abandoned = dir.path().join("cache/schema-cd.123.tmp");
+        std::fs::write(&abandoned, "").unwrap();
+        let two_hours_ago = std::time::SystemTime::now() - std::time::Duration::from_secs(7200);
+        std::fs::File::options()
+            .write(true)
+            .open(&abandoned)
+            .unwrap()
+            .set_modified(two_hours_ago)
+            .unwrap();
+        entry.store(&built("t"));
+        assert!(!abandoned.exists());
         // One changed byte of the body: the checksum no longer matches.
         let text = std::fs::read_to_string(entry.path()).unwrap();
         std::fs::write(entry.path(), text.replacen("\"t\"", "\"u\"", 1)).unwrap();

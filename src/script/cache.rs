@@ -334,14 +334,14 @@ impl Clock {
             .filter(|bytes| self.file.write_all(bytes).is_ok())
             .is_some();
         if written && std::fs::rename(&self.path, self.dir.join(FILE_NAME)).is_ok() {
-            remove_abandoned(&self.dir);
+            remove_abandoned(&self.dir, FILE_NAME);
         }
     }
 }
 
-/// Temporary files of runs killed before they could move theirs into place. A running
-/// writer's file is seconds old; an hour is far beyond any run.
-fn remove_abandoned(dir: &Path) {
+/// Temporary files (`<prefix>….tmp`) of runs killed before they could move theirs into
+/// place. A running writer's file is seconds old; an hour is far beyond any run.
+pub(crate) fn remove_abandoned(dir: &Path, prefix: &str) {
     let Ok(entries) = std::fs::read_dir(dir) else {
         return;
     };
@@ -349,7 +349,7 @@ fn remove_abandoned(dir: &Path) {
     for entry in entries.flatten() {
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        let abandoned = name.starts_with(FILE_NAME)
+        let abandoned = name.starts_with(prefix)
             && name.ends_with(".tmp")
             && entry
                 .metadata()
